@@ -1,0 +1,23 @@
+"""netsim's engine: stages of neural-network computation as inspectable, randomly addressable steps.
+
+The engine is numbers only: it never imports textual or rich, and imports torch only inside the
+functions that compare a stage with PyTorch.
+"""
+
+from engine.conv import ConvStage, ConvStep, output_size, size_formula
+from engine.core import Simulation, Stage, Step
+from engine.errors import SpecError
+from engine.kernels import KERNELS, kernel
+
+__all__ = [
+    "KERNELS",
+    "ConvStage",
+    "ConvStep",
+    "Simulation",
+    "SpecError",
+    "Stage",
+    "Step",
+    "kernel",
+    "output_size",
+    "size_formula",
+]

@@ -1,0 +1,136 @@
+"""Step, Stage and Simulation: the stepping model every computation in netsim follows."""
+
+from __future__ import annotations
+
+import bisect
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Step:
+    """One inspectable step of a stage: data and meaning, never formatting.
+
+    Stage kinds subclass this and add the operands that explain the value.
+    """
+
+    stage: str
+    """Name of the stage this step belongs to."""
+    index: int
+    """Local index of the step inside its stage."""
+    value: float
+    """The number this step produces."""
+    explanation: str = field(default="", compare=False)
+    """A short plain-text account of where the value came from."""
+
+
+class Stage(ABC):
+    """One computation: inputs, parameters, hyper-parameters and its full result.
+
+    The result is computed once, vectorized, when the stage is built. ``step(i)`` only slices
+    what is already there, so random access is O(1) and no list of steps is ever held.
+    """
+
+    kind: ClassVar[str]
+    """Name of the stage kind, as written in scenario files and traces."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of steps in this stage."""
+
+    @abstractmethod
+    def step(self, i: int) -> Step:
+        """The step at local index ``i`` (negative indices count from the end)."""
+
+    @property
+    @abstractmethod
+    def output(self) -> np.ndarray:
+        """The full result of the stage."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Inputs, parameters, hyper-parameters and output as plain data (for traces)."""
+
+    @abstractmethod
+    def reference(self) -> np.ndarray:
+        """The same result computed by PyTorch's own op (imports torch on first use)."""
+
+    def check_against_torch(self) -> float:
+        """Max |Δ| between this stage's output and PyTorch's."""
+        ref = self.reference()
+        if ref.shape != self.output.shape:
+            raise AssertionError(f"shape {self.output.shape} != torch shape {ref.shape}")
+        if ref.size == 0:
+            return 0.0
+        return float(np.max(np.abs(ref - self.output)))
+
+    def _normalise_index(self, i: int) -> int:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"step {i} out of range for stage {self.name!r} with {n} steps")
+        return i
+
+
+class Simulation:
+    """The ordered stages of one scenario, addressed by one global step index."""
+
+    def __init__(
+        self,
+        stages: list[Stage],
+        *,
+        title: str = "",
+        description: str = "",
+        topic: str = "",
+        source: str = "",
+    ) -> None:
+        if not stages:
+            raise ValueError("a simulation needs at least one stage")
+        self.stages = list(stages)
+        self.title = title
+        self.description = description
+        self.topic = topic
+        self.source = source
+        self.offsets: list[int] = []
+        total = 0
+        for stage in self.stages:
+            self.offsets.append(total)
+            total += len(stage)
+        self._total = total
+
+    def __len__(self) -> int:
+        return self._total
+
+    def locate(self, i: int) -> tuple[int, int]:
+        """Map a global step index to (stage number, local index)."""
+        if i < 0:
+            i += self._total
+        if not 0 <= i < self._total:
+            raise IndexError(f"step {i} out of range: the simulation has {self._total} steps")
+        s = bisect.bisect_right(self.offsets, i) - 1
+        # Empty stages share an offset with the next one; skip to the stage that owns i.
+        while len(self.stages[s]) == 0:
+            s += 1
+        return s, i - self.offsets[s]
+
+    def global_index(self, stage: int, local: int) -> int:
+        """Map (stage number, local index) back to the global step index."""
+        if not 0 <= local < len(self.stages[stage]):
+            raise IndexError(f"local step {local} out of range for stage {stage}")
+        return self.offsets[stage] + local
+
+    def step(self, i: int) -> Step:
+        """The step at global index ``i``."""
+        s, local = self.locate(i)
+        return self.stages[s].step(local)
+
+    def stage_of(self, i: int) -> Stage:
+        """The stage that owns global step ``i``."""
+        return self.stages[self.locate(i)[0]]

@@ -1,0 +1,265 @@
+"""Read a scenario file, validate it, and build its Simulation — or say exactly what is wrong."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from engine.conv import ConvStage, as_pair, conv_bytes, resolve_padding
+from engine.conv import MAX_BYTES as CONV_MAX_BYTES
+from engine.core import Simulation
+from engine.errors import SpecError
+from engine.kernels import KERNELS
+from scenarios.errors import ScenarioError, field_path
+from scenarios.schema import MODELS, ConvScenario, all_field_names
+from scenarios.values import RandomSpec, to_array
+
+MAX_FILE_BYTES = 16 << 20
+"""Scenario files are small text; anything larger is refused before reading."""
+
+
+class _Problems:
+    """Collects (field, message) pairs while a scenario is checked."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.items.append((field, message))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse the file as TOML; missing files, directories and syntax errors become ScenarioError."""
+    name = str(path)
+    if path.is_dir():
+        raise ScenarioError(name, [("(file)", "is a directory; expected a .toml scenario file")])
+    if not path.exists():
+        raise ScenarioError(name, [("(file)", "no such file")])
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                name, [("(file)", f"{size / 2**20:.0f} MiB is too large for a scenario file")]
+            )
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(name, [("(file)", f"not UTF-8 text ({e.reason})")]) from None
+    except OSError as e:
+        raise ScenarioError(name, [("(file)", e.strerror or str(e))]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(name, [("toml", f"syntax error: {e}")]) from None
+
+
+def _pydantic_problems(
+    err: ValidationError, prefix: tuple[str | int, ...] = ()
+) -> list[tuple[str, str]]:
+    out = []
+    names = sorted(all_field_names())
+    for e in err.errors():
+        loc = (*prefix, *e["loc"])
+        if e["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            out.append((field_path(loc), f"unknown key '{key}'{hint}"))
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "missing (this field is required)"
+        elif e["type"] not in ("value_error", "assertion_error"):
+            msg = f"{msg} (got {e['input']!r})"
+        out.append((field_path(loc), msg))
+    return out
+
+
+def validate(data: dict[str, Any], path: str) -> ConvScenario:
+    """The scenario's pydantic model, or ScenarioError listing every problem found."""
+    kinds = ", ".join(sorted(MODELS))
+    kind = data.get("kind")
+    if kind is None:
+        raise ScenarioError(path, [("kind", f"missing; valid kinds: {kinds}")])
+    if kind not in MODELS:
+        close = difflib.get_close_matches(str(kind), list(MODELS), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ScenarioError(path, [("kind", f"unknown kind {kind!r}; {hint}valid kinds: {kinds}")])
+    try:
+        model = MODELS[kind].model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(path, _pydantic_problems(e)) from None
+    assert isinstance(model, ConvScenario)
+    return model
+
+
+def _value_shape(spec: Any, field: str, problems: _Problems) -> tuple[int, ...] | None:
+    """Shape of a value spec without generating it (random specs may be large)."""
+    if isinstance(spec, dict):
+        try:
+            return tuple(RandomSpec.model_validate(spec).random)
+        except ValidationError as e:
+            for f, m in _pydantic_problems(e):
+                problems.add(f"{field}.{f}", m)
+            return None
+    try:
+        return to_array(spec).shape
+    except ValueError as e:
+        problems.add(field, str(e))
+        return None
+
+
+def _value(
+    spec: Any, field: str, problems: _Problems, *, presets: bool = False
+) -> np.ndarray | None:
+    """The array a value spec stands for: preset name, random spec, or inline numbers."""
+    if isinstance(spec, str):
+        if not presets:
+            problems.add(field, f"expected numbers or a random spec, got the string {spec!r}")
+            return None
+        if spec not in KERNELS:
+            close = difflib.get_close_matches(spec, list(KERNELS), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.add(field, f"unknown kernel {spec!r}; {hint}valid: {', '.join(KERNELS)}")
+            return None
+        return KERNELS[spec].array()
+    if isinstance(spec, dict):
+        try:
+            return RandomSpec.model_validate(spec).generate()
+        except ValidationError as e:
+            for f, m in _pydantic_problems(e):
+                problems.add(f"{field}.{f}", m)
+            return None
+        except ValueError as e:
+            problems.add(field, str(e))
+            return None
+    try:
+        return to_array(spec)
+    except ValueError as e:
+        problems.add(field, str(e))
+        return None
+
+
+def _filters(sc: ConvScenario, channels: int, problems: _Problems) -> np.ndarray | None:
+    """The (F, C, f_h, f_w) weight array from ``kernel`` or ``kernels``."""
+    if sc.kernel is not None and sc.kernels is not None:
+        problems.add("kernels", "give either kernel (one filter) or kernels (a list), not both")
+        return None
+    if sc.kernel is None and sc.kernels is None:
+        problems.add("kernels", 'missing; give kernel = "vertical_edge" or kernels = [...]')
+        return None
+    if sc.kernel is not None:
+        specs: list[tuple[str, Any]] = [("kernel", sc.kernel)]
+    elif isinstance(sc.kernels, list) and sc.kernels and not _is_number_array(sc.kernels):
+        specs = [(f"kernels[{i}]", k) for i, k in enumerate(sc.kernels)]
+    else:
+        arr = _value(sc.kernels, "kernels", problems)
+        if arr is None:
+            return None
+        if arr.ndim != 4:
+            problems.add(
+                "kernels",
+                f"a single array for all filters must be 4-D (F, C, f_h, f_w), got shape "
+                f"{list(arr.shape)}; or give a list with one kernel per filter",
+            )
+            return None
+        return arr
+    out: list[np.ndarray] = []
+    for field, spec in specs:
+        arr = _value(spec, field, problems, presets=True)
+        if arr is None:
+            continue
+        if arr.ndim == 2:
+            # A flat kernel applies the same weights to every input channel.
+            arr = np.broadcast_to(arr, (channels, *arr.shape)).copy()
+        if arr.ndim != 3:
+            problems.add(
+                field, f"expected a (f_h, f_w) or (C, f_h, f_w) kernel, got shape {list(arr.shape)}"
+            )
+            continue
+        out.append(arr)
+    if problems.items:
+        return None
+    shapes = {a.shape for a in out}
+    if len(shapes) > 1:
+        problems.add("kernels", f"all filters must have the same shape, got {sorted(shapes)}")
+        return None
+    return np.stack(out)
+
+
+def _is_number_array(value: list[Any]) -> bool:
+    """True for nested lists of numbers (one inline array), False for a list of kernel specs."""
+    first = value[0]
+    while isinstance(first, list) and first:
+        first = first[0]
+    return isinstance(first, (int, float)) and not isinstance(first, bool)
+
+
+def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
+    """A ConvStage from a validated conv scenario; problems collected on the way."""
+    in_shape = _value_shape(sc.input, "input", problems)
+    if in_shape is not None and len(in_shape) not in (2, 3):
+        problems.add(
+            "input", f"expected a 2-D (H, W) or 3-D (C, H, W) array, got shape {list(in_shape)}"
+        )
+        in_shape = None
+    if in_shape is None:
+        return None
+    c, h, w = (1, *in_shape) if len(in_shape) == 2 else in_shape
+    weight = _filters(sc, c, problems)
+    bias = _value(sc.bias, "bias", problems)
+    if weight is None or bias is None:
+        return None
+    try:
+        stride = as_pair(sc.stride, "stride")
+        if min(stride) < 1:
+            raise SpecError("stride", f"stride must be ≥ 1, got {list(stride)}")
+        padding = resolve_padding(sc.padding, (weight.shape[2], weight.shape[3]), stride)
+    except SpecError as e:
+        problems.add(e.field, e.message)
+        return None
+    if weight.shape[1] != c:
+        field = "kernel" if sc.kernel is not None else "kernels"
+        problems.add(
+            field,
+            f"each kernel has {weight.shape[1]} channel(s) but the input has {c} "
+            f"(input shape {[c, h, w]}, kernels {list(weight.shape)}); a kernel's channels must "
+            "equal the input's",
+        )
+        return None
+    need = conv_bytes((c, h, w), weight.shape, stride, padding)  # type: ignore[arg-type]
+    if need > CONV_MAX_BYTES:
+        problems.add(
+            "input", f"shape {[c, h, w]} would need {need / 2**30:.1f} GiB; the limit is 1 GiB"
+        )
+        return None
+    x = _value(sc.input, "input", problems)
+    if x is None:
+        return None
+    if bias.ndim == 0:
+        bias = np.full(weight.shape[0], float(bias))
+    try:
+        return ConvStage(x, weight, bias, stride=stride, padding=padding, name="conv")
+    except SpecError as e:
+        problems.add(
+            "kernel" if e.field == "kernels" and sc.kernel is not None else e.field, e.message
+        )
+        return None
+
+
+def load(path: str | Path) -> Simulation:
+    """Load a scenario file into a Simulation, or raise ScenarioError naming every problem."""
+    p = Path(path)
+    data = read_toml(p)
+    sc = validate(data, str(p))
+    problems = _Problems()
+    stage = build_conv(sc, problems)
+    if problems.items or stage is None:
+        raise ScenarioError(str(p), problems.items or [("(file)", "could not be built")])
+    return Simulation(
+        [stage], title=sc.title, description=sc.description, topic=sc.topic, source=str(p)
+    )
