@@ -1,4 +1,4 @@
-"""2-D convolution (cross-correlation, as deep-learning libraries define it) stepped per output element."""
+"""2-D convolution (cross-correlation, as deep learning defines it), stepped per output element."""
 
 from __future__ import annotations
 
@@ -180,7 +180,7 @@ class ConvStage(Stage):
 
     def _compute(self) -> np.ndarray:
         """All outputs at once: one small matrix product per kernel offset (u, v)."""
-        f, c, fh, fw = self.weight.shape
+        f, _, fh, fw = self.weight.shape
         oh, ow = self.out_hw
         sh, sw = self.stride
         out = np.zeros((f, oh, ow))

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from engine.conv import ConvStage, as_pair, conv_bytes, resolve_padding
 from engine.conv import MAX_BYTES as CONV_MAX_BYTES
+from engine.conv import ConvStage, as_pair, conv_bytes, resolve_padding
 from engine.core import Simulation
 from engine.errors import SpecError
 from engine.kernels import KERNELS

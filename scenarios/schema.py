@@ -46,7 +46,7 @@ class ConvScenario(ScenarioBase):
     kernel: Any = None
     """One filter: a named kernel, an inline (f, f) or (C, f, f) array, or a random spec."""
     kernels: Any = None
-    """Several filters: a list of what ``kernel`` takes, or one random spec of shape (F, C, f, f)."""
+    """Several filters: a list of what ``kernel`` takes, or one random (F, C, f, f) spec."""
     bias: Any = 0
     """One number for every filter, or a list with one number per filter."""
     stride: Any = 1
