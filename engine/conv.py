@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
@@ -15,6 +16,9 @@ PaddingSpec = Literal["valid", "same"] | int | tuple[int, int] | list[int]
 
 MAX_BYTES = 1 << 30
 """Largest working set (input, padded input, output, weights) a stage may need: 1 GiB."""
+
+_BLOCK_BYTES = 1 << 21
+"""Size of one im2col block in ``ConvStage._compute`` (2 MiB)."""
 
 
 def output_size(n: int, f: int, s: int, p: int) -> int:
@@ -179,17 +183,28 @@ class ConvStage(Stage):
         self._plane = self.out_hw[0] * self.out_hw[1]
 
     def _compute(self) -> np.ndarray:
-        """All outputs at once: one small matrix product per kernel offset (u, v)."""
-        f, _, fh, fw = self.weight.shape
+        """All outputs at once: im2col over blocks of output rows, one matrix product per block.
+
+        A block gathers the windows of a few output rows into a (C·f_h·f_w, rows·W_out) matrix
+        and multiplies the (F, C·f_h·f_w) filter matrix by it. Blocks of about 2 MiB keep the
+        temporary in cache and bounded whatever the input size.
+        """
+        f, c, fh, fw = self.weight.shape
         oh, ow = self.out_hw
         sh, sw = self.stride
-        out = np.zeros((f, oh, ow))
-        for u in range(fh):
-            for v in range(fw):
-                patch = self.x_padded[
-                    :, u : u + sh * (oh - 1) + 1 : sh, v : v + sw * (ow - 1) + 1 : sw
-                ]
-                out += np.tensordot(self.weight[:, :, u, v], patch, axes=(1, 0))  # (F, oh, ow)
+        k = c * fh * fw
+        w_mat = self.weight.reshape(f, k)  # (F, C·fh·fw)
+        windows = sliding_window_view(self.x_padded, (fh, fw), axis=(1, 2))[:, ::sh, ::sw]
+        windows = windows.transpose(0, 3, 4, 1, 2)  # (C, fh, fw, oh, ow), a view
+        out = np.empty((f, oh, ow))
+        cols = min(ow, max(1, _BLOCK_BYTES // (8 * k)))
+        rows = min(oh, max(1, _BLOCK_BYTES // (8 * k * cols)))
+        for r0 in range(0, oh, rows):
+            for c0 in range(0, ow, cols):
+                block = windows[:, :, :, r0 : r0 + rows, c0 : c0 + cols]
+                n_r, n_c = block.shape[3:]
+                prod = w_mat @ block.reshape(k, n_r * n_c)  # (F, n_r·n_c)
+                out[:, r0 : r0 + n_r, c0 : c0 + n_c] = prod.reshape(f, n_r, n_c)
         out += self.bias[:, None, None]
         return out
 
@@ -228,6 +243,9 @@ class ConvStage(Stage):
 
     def __len__(self) -> int:
         return int(self._out.size)
+
+    def row_steps(self) -> int:
+        return self.out_hw[1]
 
     def index_of(self, filter: int, row: int, col: int) -> int:
         """Local step index of output element (filter, row, col)."""

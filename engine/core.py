@@ -48,6 +48,10 @@ class Stage(ABC):
     def step(self, i: int) -> Step:
         """The step at local index ``i`` (negative indices count from the end)."""
 
+    def row_steps(self) -> int:
+        """Steps in one row of output (how far "next row" moves); 1 where rows mean nothing."""
+        return 1
+
     @property
     @abstractmethod
     def output(self) -> np.ndarray:

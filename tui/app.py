@@ -1,0 +1,39 @@
+"""NetsimApp: opens the scenario browser, or the player straight away when given a simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+
+from engine.core import Simulation
+from tui.screens.browser import BrowserScreen
+from tui.screens.player import PlayerScreen
+
+
+class NetsimApp(App[None]):
+    """The netsim terminal app."""
+
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "netsim"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        simulation: Simulation | None = None,
+        *,
+        start: int = 0,
+        check: bool = True,
+    ) -> None:
+        """With ``simulation`` the player opens at step ``start``; without, the browser.
+        ``check`` runs the PyTorch comparison once the player is on screen."""
+        super().__init__()
+        self.simulation = simulation
+        self._start = start
+        self._check = check
+
+    def on_mount(self) -> None:
+        if self.simulation is None:
+            self.push_screen(BrowserScreen())
+        else:
+            self.push_screen(PlayerScreen(self.simulation, start=self._start, check=self._check))

@@ -1,0 +1,6 @@
+"""Panels: one module per Stage kind; importing this package fills the kind → panel registry."""
+
+from tui.panels import conv as _conv  # noqa: F401  (registers ConvPanel)
+from tui.panels.base import PANELS, Panel, panel_for, register
+
+__all__ = ["PANELS", "Panel", "panel_for", "register"]

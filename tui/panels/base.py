@@ -1,0 +1,62 @@
+"""Panel: the widget that shows one Stage kind's current Step, and the kind → panel registry."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+from textual.message import Message
+from textual.widget import Widget
+
+from engine.core import Stage, Step
+
+
+class Panel(Widget):
+    """Shows the steps of one stage. Subclasses turn a Step into widget updates and nothing else."""
+
+    kind: ClassVar[str]
+    """The Stage kind this panel draws."""
+
+    DEFAULT_CSS = """
+    Panel {
+        height: auto;
+    }
+    """
+
+    class StepChosen(Message):
+        """The user picked a step of this panel's stage (for example by clicking an output cell)."""
+
+        def __init__(self, local_index: int) -> None:
+            super().__init__()
+            self.local_index = local_index
+
+    def __init__(self, stage: Stage, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.stage = stage
+
+    @abstractmethod
+    def show(self, step: Step) -> None:
+        """Draw ``step``."""
+
+    @abstractmethod
+    def set_heat(self, on: bool) -> None:
+        """Switch between numbers and the shaded heat view."""
+
+
+PANELS: dict[str, type[Panel]] = {}
+"""Stage kind → panel class."""
+
+
+def register(panel: type[Panel]) -> type[Panel]:
+    """Class decorator adding a panel to the registry under its ``kind``."""
+    PANELS[panel.kind] = panel
+    return panel
+
+
+def panel_for(stage: Stage, *, id: str | None = None) -> Panel:
+    """A new panel for ``stage``; a stage kind without a panel is a programming error."""
+    try:
+        cls = PANELS[stage.kind]
+    except KeyError:
+        raise LookupError(f"no panel registered for stage kind {stage.kind!r}") from None
+    return cls(stage, id=id)

@@ -1,0 +1,225 @@
+"""ConvPanel: the input and its sliding window, the kernel, the output filling in, the sum."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, Static
+
+from engine.conv import ConvStage, ConvStep
+from tui.numbers import fmt_exact, fmt_factor
+from tui.panels.base import Panel, register
+from tui.widgets.matrix import MatrixGrid, Window
+
+MAX_CHANNELS_SHOWN = 4
+"""Input and kernel channels drawn side by side; the inspector still sums every channel."""
+MAX_OUTPUTS_SHOWN = 4
+"""Output channels drawn at once; with more filters only the current one is drawn."""
+MAX_TERMS_WRITTEN = 27
+"""Products written out per channel before the line is abbreviated."""
+
+
+def explain(stage: ConvStage, step: ConvStep) -> Text:
+    """The inspector's text: every product with its numbers, the partial sums, bias and result."""
+    assert step.window is not None and step.kernel is not None and step.padding_mask is not None
+    assert step.partial_sums is not None
+    t = Text()
+    f, r, c = step.filter, step.row, step.col
+    t.append(f"out[{f}, {r}, {c}]", style="bold")
+    t.append(f" = sum of window × kernel {f} over every channel, row and column, plus bias\n")
+    fh, fw = stage.kernel_hw
+    mask = step.padding_mask
+    channels = stage.in_channels
+    for ch in range(channels):
+        if channels > 8 and 4 <= ch < channels - 2:
+            if ch == 4:
+                t.append(f"  … channels 4–{channels - 3} omitted …\n", style="grey50")
+            continue
+        t.append(f"  ch {ch}: ", style="grey62")
+        terms = 0
+        for u in range(fh):
+            for v in range(fw):
+                if terms == MAX_TERMS_WRITTEN:
+                    t.append(" + …")
+                    break
+                if terms:
+                    t.append(" + ")
+                x = float(step.window[ch, u, v])
+                k = float(step.kernel[ch, u, v])
+                style = "grey50 italic" if mask[u, v] else ""
+                t.append(f"{fmt_factor(x)}·{fmt_factor(k)}", style=style)
+                terms += 1
+            else:
+                continue
+            break
+        t.append(" = ")
+        t.append(fmt_exact(float(step.partial_sums[ch])), style="bold")
+        t.append("\n")
+    total = float(step.partial_sums.sum())
+    if channels > 1:
+        t.append("  channels: ", style="grey62")
+        t.append(" + ".join(fmt_factor(float(p)) for p in step.partial_sums[:12]))
+        if channels > 12:
+            t.append(" + …")
+        t.append(f" = {fmt_exact(total)}\n")
+    t.append("  bias: ", style="grey62")
+    t.append(f"{fmt_exact(total)} + {fmt_factor(step.bias)} = ")
+    t.append(fmt_exact(step.value), style="bold black on bright_green")
+    t.append("\n")
+    top, left = step.top, step.left
+    t.append(
+        f"  window: input rows {top}…{top + fh - 1}, cols {left}…{left + fw - 1}",
+        style="grey62",
+    )
+    if mask.any():
+        t.append(f" ({int(mask.sum())} padding cell(s) count as 0)", style="grey50 italic")
+    t.append("\n")
+    fh_text, fw_text = stage.size_formulas()
+    t.append("  output size ", style="grey62")
+    t.append(f"H: {fh_text}   W: {fw_text}")
+    t.append("   (⌊(n + 2p − f)/s⌋ + 1)", style="grey50")
+    return t
+
+
+@register
+class ConvPanel(Panel):
+    """Draws a ConvStage: input volume, current filter, output plane and the inspector."""
+
+    kind = "conv"
+
+    DEFAULT_CSS = """
+    ConvPanel #conv-grids {
+        height: auto;
+        max-height: 65vh;
+    }
+    ConvPanel .box {
+        border: round $primary 60%;
+        border-title-color: $text;
+        width: auto;
+        height: auto;
+        max-height: 65vh;
+        padding: 0 1;
+    }
+    ConvPanel #input-box {
+        max-width: 60%;
+    }
+    ConvPanel .channels {
+        width: auto;
+        height: auto;
+    }
+    ConvPanel .channel {
+        width: auto;
+        height: auto;
+        margin-right: 1;
+    }
+    ConvPanel .channel Label, ConvPanel .note, ConvPanel #kernel-box Label {
+        color: $text-muted;
+    }
+    ConvPanel .box {
+        min-width: 20;
+    }
+    ConvPanel MatrixGrid.kernel {
+        margin-bottom: 1;
+    }
+    ConvPanel #inspector {
+        height: auto;
+        border: round $secondary 60%;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, stage: ConvStage, *, id: str | None = None) -> None:  # type: ignore[override]
+        super().__init__(stage, id=id)
+        self.conv = stage
+        self._filter = 0
+        self._drawn = False
+        self._shown = min(stage.in_channels, MAX_CHANNELS_SHOWN)
+        self._all_outputs = stage.filters <= MAX_OUTPUTS_SHOWN
+
+    def compose(self) -> ComposeResult:
+        st = self.conv
+        c, h, w = st.x.shape
+        ph, pw = st.padding
+        oh, ow = st.out_hw
+        with Horizontal(id="conv-grids"):
+            with Vertical(classes="box", id="input-box") as box:
+                box.border_title = f"Input {c}×{h}×{w}"
+                pad = f"{ph}" if ph == pw else f"{ph},{pw}"
+                stride = (
+                    f"{st.stride[0]}"
+                    if st.stride[0] == st.stride[1]
+                    else "{},{}".format(*st.stride)
+                )
+                shown = "" if c <= self._shown else f" · channels 0–{self._shown - 1} shown"
+                yield Label(f"padding {pad} · stride {stride}{shown}", classes="note")
+                with Horizontal(classes="channels"):
+                    for ch in range(self._shown):
+                        with Vertical(classes="channel"):
+                            if c > 1:
+                                yield Label(f"channel {ch}")
+                            yield MatrixGrid(st.x_padded[ch], padding=(ph, pw), id=f"input-{ch}")
+            with Vertical(classes="box", id="kernel-box") as box:
+                box.border_title = "Kernel 0"
+                yield Label(self._kernel_label(0), id="kernel-label", classes="note")
+                for ch in range(self._shown):
+                    if c > 1:
+                        yield Label(f"channel {ch}")
+                    yield MatrixGrid(st.weight[0, ch], id=f"kernel-{ch}", classes="kernel")
+            with Vertical(classes="box", id="output-box") as box:
+                box.border_title = f"Output {st.filters}×{oh}×{ow}"
+                if self._all_outputs:
+                    for f in range(st.filters):
+                        yield Label(self._output_label(f), classes="note")
+                        yield MatrixGrid(st.output[f], progress=True, id=f"output-{f}")
+                else:
+                    yield Label(self._output_label(0), id="output-label", classes="note")
+                    yield MatrixGrid(st.output[0], progress=True, id="output-cur")
+        inspector = Static(id="inspector")
+        inspector.border_title = "How this number is computed"
+        yield inspector
+
+    def _kernel_label(self, f: int) -> str:
+        fh, fw = self.conv.kernel_hw
+        return f"{self.conv.in_channels}×{fh}×{fw} · bias {fmt_exact(float(self.conv.bias[f]))}"
+
+    def _output_label(self, f: int) -> str:
+        return f"channel {f} ← filter {f}"
+
+    def show(self, step: ConvStep) -> None:  # type: ignore[override]
+        st = self.conv
+        fh, fw = st.kernel_hw
+        plane = st.out_hw[0] * st.out_hw[1]
+        if step.filter != self._filter or not self._drawn:
+            self._filter = step.filter
+            self._drawn = True
+            for ch in range(self._shown):
+                self.query_one(f"#kernel-{ch}", MatrixGrid).set_values(st.weight[step.filter, ch])
+            self.query_one("#kernel-box").border_title = f"Kernel {step.filter}"
+            self.query_one("#kernel-label", Label).update(self._kernel_label(step.filter))
+            if self._all_outputs:
+                for f in range(st.filters):
+                    if f != step.filter:
+                        grid = self.query_one(f"#output-{f}", MatrixGrid)
+                        grid.set_current(plane if f < step.filter else -1, follow=False)
+            else:
+                self.query_one("#output-cur", MatrixGrid).set_values(st.output[step.filter])
+                self.query_one("#output-label", Label).update(self._output_label(step.filter))
+        window = Window(step.row * st.stride[0], step.col * st.stride[1], fh, fw)
+        for ch in range(self._shown):
+            self.query_one(f"#input-{ch}", MatrixGrid).set_window(window)
+        out_id = f"#output-{step.filter}" if self._all_outputs else "#output-cur"
+        self.query_one(out_id, MatrixGrid).set_current(step.row * st.out_hw[1] + step.col)
+        self.query_one("#inspector", Static).update(explain(st, step))
+
+    def set_heat(self, on: bool) -> None:
+        for grid in self.query(MatrixGrid):
+            grid.heat = on
+
+    def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
+        grid_id = message.grid.id or ""
+        if grid_id.startswith("output-"):
+            message.stop()
+            f = self._filter if grid_id == "output-cur" else int(grid_id.removeprefix("output-"))
+            self.post_message(self.StepChosen(self.conv.index_of(f, message.row, message.col)))

@@ -1,0 +1,1 @@
+"""Screens of the app: scenario browser, player, help and go-to dialog."""

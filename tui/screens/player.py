@@ -1,0 +1,207 @@
+"""PlayerScreen: one step cursor over a Simulation, the panel that draws it, and playback."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import ContentSwitcher, Footer, Header, Static
+
+from engine.core import Simulation
+from tui.panels import Panel, panel_for
+from tui.screens.goto import GotoScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.badge import TorchBadge
+from tui.widgets.timeline import Timeline
+
+SPEEDS = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0]
+"""Playback speeds in steps per second; + and − move along this list."""
+
+
+class PlayerScreen(Screen[None]):
+    """Steps forward and backward through a simulation; every key is a binding."""
+
+    BINDINGS = [
+        Binding("space", "toggle_play", "Play/Pause", id="play"),
+        Binding("right", "step(1)", "Step", key_display="→", id="next"),
+        Binding("left", "step(-1)", "Back", key_display="←", id="prev"),
+        Binding("pagedown", "row(1)", "Row", key_display="PgDn", id="next-row"),
+        Binding("pageup", "row(-1)", "Row back", key_display="PgUp", show=False, id="prev-row"),
+        Binding("home", "jump_start", "First", show=False, id="first"),
+        Binding("end", "jump_end", "Last", show=False, id="last"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", id="faster"),
+        Binding("minus", "speed(-1)", "Slower", key_display="−", id="slower"),
+        Binding("g", "goto", "Go to", id="goto"),
+        Binding("h", "toggle_heat", "Heat", id="heat"),
+        Binding("c", "check", "Check", show=False, id="check"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("escape", "back", "Back to list", show=False, id="back"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+    ]
+
+    cursor: reactive[int] = reactive(0, init=False)
+    """The global step on screen; clamped to the simulation's range."""
+    playing: reactive[bool] = reactive(False, init=False)
+    """Whether playback advances the cursor on a timer."""
+    speed: reactive[float] = reactive(5.0, init=False)
+    """Playback speed, steps per second."""
+    heat: reactive[bool] = reactive(False, init=False)
+    """Heat view (shaded cells) instead of numbers."""
+
+    def __init__(self, simulation: Simulation, *, start: int = 0, check: bool = True) -> None:
+        super().__init__()
+        self.simulation = simulation
+        self._start = start
+        self._auto_check = check
+        self._timer: Timer | None = None
+        self._panels: dict[int, Panel] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="▦")
+        with ContentSwitcher(id="panels"):
+            for s, stage in enumerate(self.simulation.stages):
+                panel = panel_for(stage, id=f"stage-{s}")
+                self._panels[s] = panel
+                yield panel
+        yield Static(" ".join(self.simulation.description.split()), id="description")
+        with Horizontal(id="status"):
+            yield Timeline(self.simulation.offsets[1:], id="timeline")
+            yield TorchBadge(id="badge")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = self.simulation.title or "netsim"
+        self.sub_title = self.simulation.source
+        self._timer = self.set_interval(1 / self.speed, self._tick, pause=True)
+        timeline = self.query_one(Timeline)
+        timeline.total = len(self.simulation)
+        timeline.speed = self.speed
+        self.set_reactive(PlayerScreen.cursor, self.validate_cursor(self._start))
+        self._show(self.cursor)
+        if self._auto_check:
+            self.call_after_refresh(self.action_check)
+
+    # -- the cursor ----------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.simulation) - 1))
+
+    def watch_cursor(self, value: int) -> None:
+        self._show(value)
+
+    def _show(self, i: int) -> None:
+        stage_no, local = self.simulation.locate(i)
+        switcher = self.query_one(ContentSwitcher)
+        panel = self._panels[stage_no]
+        if switcher.current != panel.id:
+            switcher.current = panel.id
+        step = self.simulation.stages[stage_no].step(local)
+        panel.show(step)
+        timeline = self.query_one(Timeline)
+        timeline.position = i
+        timeline.label = f"{step.stage} · {step.explanation.split(' = ')[0]}"
+
+    # -- playback ------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.cursor >= len(self.simulation) - 1:
+            self.playing = False
+            return
+        self.cursor += 1
+
+    def watch_playing(self, playing: bool) -> None:
+        if self._timer is not None:
+            if playing:
+                if self.cursor >= len(self.simulation) - 1:
+                    self.cursor = 0
+                self._timer.resume()
+            else:
+                self._timer.pause()
+        self.query_one(Timeline).playing = playing
+
+    def watch_speed(self, speed: float) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_interval(1 / speed, self._tick, pause=not self.playing)
+        self.query_one(Timeline).speed = speed
+
+    def watch_heat(self, heat: bool) -> None:
+        for panel in self._panels.values():
+            panel.set_heat(heat)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_toggle_play(self) -> None:
+        self.playing = not self.playing
+
+    def action_step(self, delta: int) -> None:
+        self.playing = False
+        self.cursor += delta
+
+    def action_row(self, delta: int) -> None:
+        self.playing = False
+        stage = self.simulation.stage_of(self.cursor)
+        self.cursor += delta * stage.row_steps()
+
+    def action_jump_start(self) -> None:
+        self.playing = False
+        self.cursor = 0
+
+    def action_jump_end(self) -> None:
+        self.playing = False
+        self.cursor = len(self.simulation) - 1
+
+    def action_speed(self, direction: int) -> None:
+        i = min(range(len(SPEEDS)), key=lambda k: abs(SPEEDS[k] - self.speed))
+        self.speed = SPEEDS[max(0, min(i + direction, len(SPEEDS) - 1))]
+
+    def action_toggle_heat(self) -> None:
+        self.heat = not self.heat
+
+    def action_goto(self) -> None:
+        def chosen(step: int | None) -> None:
+            if step is not None:
+                self.cursor = step
+
+        self.playing = False
+        self.app.push_screen(GotoScreen(len(self.simulation), self.cursor), chosen)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.simulation))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_check(self) -> None:
+        badge = self.query_one(TorchBadge)
+        badge.state = "checking"
+        self._check_worker(self.simulation.locate(self.cursor)[0])
+
+    @work(thread=True, exclusive=True, group="torch-check")
+    def _check_worker(self, stage_no: int) -> None:
+        stage = self.simulation.stages[stage_no]
+        try:
+            delta = stage.check_against_torch()
+        except Exception as e:  # any failure of the optional check is shown, not raised
+            self.app.call_from_thread(self._checked, None, f"{type(e).__name__}: {e}")
+        else:
+            self.app.call_from_thread(self._checked, delta, "")
+
+    def _checked(self, delta: float | None, error: str) -> None:
+        badge = self.query_one(TorchBadge)
+        if delta is None:
+            badge.detail = error
+            badge.state = "error"
+        else:
+            badge.delta = delta
+            badge.state = "done"
+
+    def on_panel_step_chosen(self, message: Panel.StepChosen) -> None:
+        stage_no = self.simulation.locate(self.cursor)[0]
+        self.playing = False
+        self.cursor = self.simulation.global_index(stage_no, message.local_index)

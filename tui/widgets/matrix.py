@@ -1,0 +1,258 @@
+"""MatrixGrid: a scrolling grid of numbers on the Line API, marking window, padding and progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.events import Click
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.numbers import fmt_num
+
+_LABEL = Style(color="grey50")
+_PAD = Style(color="grey50", bgcolor="grey19", italic=True)
+_WINDOW = Style(color="black", bgcolor="yellow", bold=True)
+_WINDOW_PAD = Style(color="grey30", bgcolor="dark_goldenrod", italic=True)
+_DONE = Style(color="bright_white")
+_CURRENT = Style(color="black", bgcolor="bright_green", bold=True)
+_PENDING = Style(color="grey35")
+_PLAIN = Style()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A rectangle of cells to highlight: top-left (row, col) and size, in grid coordinates."""
+
+    row: int
+    col: int
+    height: int
+    width: int
+
+    def cols_in_row(self, r: int) -> tuple[int, int] | None:
+        if self.row <= r < self.row + self.height:
+            return self.col, self.col + self.width
+        return None
+
+
+def heat_style(v: float, lo: float, hi: float) -> Style:
+    """Background shade for ``v``: grey ramp for one-signed data, blue–red for signed data."""
+    if lo < 0 < hi:
+        m = max(-lo, hi)
+        t = v / m
+        if t >= 0:
+            bg = (int(40 + 215 * t), int(40 - 20 * t), int(40 - 20 * t))
+        else:
+            bg = (int(40 + 20 * t), int(40 + 40 * -t), int(40 + 215 * -t))
+    else:
+        t = 0.0 if hi == lo else (v - lo) / (hi - lo)
+        g = int(20 + 225 * t)
+        bg = (g, g, g)
+    fg = "black" if sum(bg) > 380 else "white"
+    return Style(color=fg, bgcolor=f"rgb({bg[0]},{bg[1]},{bg[2]})")
+
+
+class MatrixGrid(ScrollView, can_focus=False):
+    """A 2-D array drawn as a grid with row and column indices.
+
+    The grid can mark a window (the cells a step reads), a border of padding cells (drawn
+    apart from real values), and progress (cells before the current one done, the current one
+    lit, later ones not yet computed). In heat view each cell is shaded by its value.
+    """
+
+    DEFAULT_CSS = """
+    MatrixGrid {
+        width: auto;
+        height: auto;
+        max-height: 100%;
+        max-width: 100%;
+        scrollbar-size: 1 1;
+        background: transparent;
+    }
+    """
+
+    heat: reactive[bool] = reactive(False)
+    """Shade cells by value instead of writing the numbers."""
+
+    class CellClicked(Message):
+        """A cell of the grid was clicked."""
+
+        def __init__(self, grid: MatrixGrid, row: int, col: int) -> None:
+            super().__init__()
+            self.grid = grid
+            self.row = row
+            self.col = col
+
+        @property
+        def control(self) -> MatrixGrid:
+            return self.grid
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        *,
+        padding: tuple[int, int] = (0, 0),
+        progress: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """``values`` is (H, W); with ``padding`` (p_h, p_w) the outer rings are padding cells
+        and indices count from −p. With ``progress`` the grid shows done / current / pending."""
+        super().__init__(name=name, id=id, classes=classes)
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._window: Window | None = None
+        self._current: int | None = None
+        self._progress = progress
+        self._padding = padding
+        self.set_values(values)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def set_values(self, values: np.ndarray) -> None:
+        """Replace the numbers shown (same or different shape)."""
+        self._values = np.asarray(values, dtype=np.float64)
+        rows, cols = self._values.shape
+        self._texts = [[fmt_num(float(v)) for v in row] for row in self._values]
+        text_w = max(len(t) for row in self._texts for t in row)
+        self._cell_w = max(text_w, 2) + 1
+        ph = self._padding[0]
+        self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph))) + 1
+        self._lo = float(self._values.min())
+        self._hi = float(self._values.max())
+        self.virtual_size = Size(self._label_w + cols * self._cell_w + 1, rows + 1)
+        self._cache.clear()
+        self.refresh()
+
+    @property
+    def cell_width(self) -> int:
+        return self._cell_w
+
+    def set_window(self, window: Window | None, *, follow: bool = True) -> None:
+        """Highlight ``window`` (or nothing) and scroll it into view."""
+        if window == self._window:
+            return
+        self._window = window
+        self.refresh()
+        if window is not None and follow:
+            self.scroll_to_region(self.cell_region(window), animate=False, immediate=True)
+
+    def set_current(self, flat: int | None, *, follow: bool = True) -> None:
+        """In progress mode: cells before flat index ``flat`` are done, ``flat`` is current."""
+        if flat == self._current:
+            return
+        self._current = flat
+        self.refresh()
+        if flat is not None and follow and 0 <= flat < self._values.size:
+            r, c = divmod(flat, self._values.shape[1])
+            self.scroll_to_region(
+                self.cell_region(Window(r, c, 1, 1)), animate=False, immediate=True
+            )
+
+    def cell_region(self, window: Window) -> Region:
+        """The region of virtual space a window covers (with a margin of one cell)."""
+        x = self._label_w + window.col * self._cell_w
+        return Region(
+            max(x - self._cell_w, 0),
+            max(window.row, 0),
+            (window.width + 2) * self._cell_w,
+            window.height + 2,
+        )
+
+    def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
+        """Grid cell under virtual-space coordinates, or None."""
+        r = y - 1
+        c = (x - self._label_w) // self._cell_w if x >= self._label_w else -1
+        rows, cols = self._values.shape
+        if 0 <= r < rows and 0 <= c < cols:
+            return r, c
+        return None
+
+    def watch_heat(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # -- rendering -----------------------------------------------------------------------
+
+    def _row_key(self, r: int) -> tuple[object, ...]:
+        """Everything that decides how row ``r`` looks, so unchanged rows come from the cache."""
+        win = self._window.cols_in_row(r) if self._window else None
+        cur: object = None
+        if self._progress and self._current is not None:
+            cols = self._values.shape[1]
+            cr, cc = divmod(self._current, cols)
+            cur = "done" if r < cr else ("pending" if r > cr else cc)
+        return (r, win, cur, self.heat)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = y + scroll_y
+        width = self.size.width
+        if row >= self.virtual_size.height:
+            return Strip.blank(width)
+        key = (*self._row_key(row - 1), scroll_x, width)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        full = self._render_full_line(row)
+        strip = full.crop(scroll_x, scroll_x + width)
+        self._cache[key] = strip
+        return strip
+
+    def _render_full_line(self, row: int) -> Strip:
+        ph, pw = self._padding
+        lw, cw = self._label_w, self._cell_w
+        if row == 0:
+            segs = [Segment(" " * lw)]
+            segs += [Segment(str(c - pw).rjust(cw), _LABEL) for c in range(self._values.shape[1])]
+            return Strip(segs)
+        r = row - 1
+        rows, cols = self._values.shape
+        segs = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
+        win = self._window.cols_in_row(r) if self._window else None
+        pad_row = r < ph or r >= rows - ph
+        texts = self._texts[r]
+        values = self._values[r]
+        cur_r, cur_c = (-1, -1)
+        if self._progress and self._current is not None:
+            cur_r, cur_c = divmod(self._current, cols)
+        for c in range(cols):
+            is_pad = pad_row or c < pw or c >= cols - pw
+            in_win = win is not None and win[0] <= c < win[1]
+            text = texts[c]
+            if self._progress:
+                flat_cmp = (r, c) < (cur_r, cur_c) if self._current is not None else True
+                if (r, c) == (cur_r, cur_c):
+                    style = _CURRENT
+                elif flat_cmp:
+                    style = heat_style(values[c], self._lo, self._hi) if self.heat else _DONE
+                else:
+                    style, text = _PENDING, "·"
+            elif in_win:
+                style = _WINDOW_PAD if is_pad else _WINDOW
+            elif is_pad:
+                style = _PAD
+            elif self.heat:
+                style = heat_style(values[c], self._lo, self._hi)
+            else:
+                style = _PLAIN
+            if self.heat and style not in (_WINDOW, _WINDOW_PAD, _CURRENT, _PAD, _PENDING):
+                text = ""
+            segs.append(Segment(text.rjust(cw - 1) + " ", style))
+        return Strip(segs)
+
+    def on_click(self, event: Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        cell = self.cell_at(offset.x + self.scroll_offset.x, offset.y + self.scroll_offset.y)
+        if cell is not None:
+            event.stop()
+            self.post_message(self.CellClicked(self, *cell))

@@ -1,0 +1,53 @@
+"""Timeline: where the cursor is among all steps, with stage boundaries and playback state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+class Timeline(Widget):
+    """One line: play state, ``step i / last``, a bar with stage boundaries, and the speed."""
+
+    DEFAULT_CSS = """
+    Timeline {
+        height: 1;
+        width: 1fr;
+    }
+    """
+
+    position: reactive[int] = reactive(0)
+    """The current global step (0-based)."""
+    total: reactive[int] = reactive(1)
+    """How many steps there are."""
+    playing: reactive[bool] = reactive(False)
+    """Whether playback is running."""
+    speed: reactive[float] = reactive(5.0)
+    """Playback speed in steps per second."""
+    label: reactive[str] = reactive("")
+    """What the current step is (stage and output element)."""
+
+    def __init__(self, boundaries: list[int] | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.boundaries = boundaries or []
+        """Global indices where a new stage starts (after the first)."""
+
+    def render(self) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(" ▶ " if self.playing else " ⏸ ", style="bold green" if self.playing else "bold")
+        last = max(self.total - 1, 0)
+        width_num = len(str(last))
+        t.append(f"step {str(self.position).rjust(width_num)} / {last} ", style="bold")
+        bar_w = max(self.size.width - len(t) - 20 - len(self.label), 10)
+        frac = self.position / last if last else 1.0
+        filled = round(frac * (bar_w - 1))
+        marks = {round(b / last * (bar_w - 1)) for b in self.boundaries if last}
+        for i in range(bar_w):
+            ch = "┃" if i in marks else ("━" if i != filled else "●")
+            style = "bright_green" if i < filled else ("bold yellow" if i == filled else "grey35")
+            t.append(ch, style=style)
+        speed = f"{self.speed:g}"
+        t.append(f"  {speed} steps/s  ", style="grey62")
+        t.append(self.label)
+        return t
