@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Label, Static
+from textual.widgets import Static
 
 from engine.conv import ConvStage, ConvStep
 from tui.numbers import fmt_exact, fmt_factor
@@ -96,30 +96,29 @@ class ConvPanel(Panel):
     ConvPanel .box {
         border: round $primary 60%;
         border-title-color: $text;
+        border-subtitle-color: $text-muted;
         width: auto;
         height: auto;
         max-height: 65vh;
+        min-width: 14;
         padding: 0 1;
     }
     ConvPanel #input-box {
-        max-width: 60%;
+        max-width: 50%;
+    }
+    ConvPanel #output-box {
+        max-width: 32%;
     }
     ConvPanel .channels {
         width: auto;
         height: auto;
+        max-width: 100%;
+        max-height: 100%;
     }
-    ConvPanel .channel {
-        width: auto;
-        height: auto;
+    ConvPanel #input-box MatrixGrid {
         margin-right: 1;
     }
-    ConvPanel .channel Label, ConvPanel .note, ConvPanel #kernel-box Label {
-        color: $text-muted;
-    }
-    ConvPanel .box {
-        min-width: 20;
-    }
-    ConvPanel MatrixGrid.kernel {
+    ConvPanel #kernel-box MatrixGrid, ConvPanel #output-box MatrixGrid {
         margin-bottom: 1;
     }
     ConvPanel #inspector {
@@ -136,15 +135,17 @@ class ConvPanel(Panel):
         self._filter = 0
         self._drawn = False
         self._shown = min(stage.in_channels, MAX_CHANNELS_SHOWN)
-        self._all_outputs = stage.filters <= MAX_OUTPUTS_SHOWN
+        oh = stage.out_hw[0]
+        self._all_outputs = stage.filters <= MAX_OUTPUTS_SHOWN and stage.filters * (oh + 2) <= 24
 
     def compose(self) -> ComposeResult:
         st = self.conv
         c, h, w = st.x.shape
         ph, pw = st.padding
         oh, ow = st.out_hw
+        multi = c > 1
         with Horizontal(id="conv-grids"):
-            with Vertical(classes="box", id="input-box") as box:
+            with Horizontal(classes="box", id="input-box") as box:
                 box.border_title = f"Input {c}×{h}×{w}"
                 pad = f"{ph}" if ph == pw else f"{ph},{pw}"
                 stride = (
@@ -152,40 +153,48 @@ class ConvPanel(Panel):
                     if st.stride[0] == st.stride[1]
                     else "{},{}".format(*st.stride)
                 )
-                shown = "" if c <= self._shown else f" · channels 0–{self._shown - 1} shown"
-                yield Label(f"padding {pad} · stride {stride}{shown}", classes="note")
-                with Horizontal(classes="channels"):
-                    for ch in range(self._shown):
-                        with Vertical(classes="channel"):
-                            if c > 1:
-                                yield Label(f"channel {ch}")
-                            yield MatrixGrid(st.x_padded[ch], padding=(ph, pw), id=f"input-{ch}")
+                shown = "" if c <= self._shown else f" · c0–c{self._shown - 1} of {c} shown"
+                box.border_subtitle = f"padding {pad} · stride {stride}{shown}"
+                for ch in range(self._shown):
+                    grid = MatrixGrid(
+                        st.x_padded[ch],
+                        padding=(ph, pw),
+                        caption=f"c{ch}" if multi else "",
+                        id=f"input-{ch}",
+                    )
+                    grid.styles.max_width = f"{100 // self._shown}%"
+                    yield grid
             with Vertical(classes="box", id="kernel-box") as box:
                 box.border_title = "Kernel 0"
-                yield Label(self._kernel_label(0), id="kernel-label", classes="note")
+                box.border_subtitle = self._kernel_label(0)
                 for ch in range(self._shown):
-                    if c > 1:
-                        yield Label(f"channel {ch}")
-                    yield MatrixGrid(st.weight[0, ch], id=f"kernel-{ch}", classes="kernel")
+                    yield MatrixGrid(
+                        st.weight[0, ch], caption=f"c{ch}" if multi else "", id=f"kernel-{ch}"
+                    )
             with Vertical(classes="box", id="output-box") as box:
                 box.border_title = f"Output {st.filters}×{oh}×{ow}"
+                box.border_subtitle = self._output_label(0)
                 if self._all_outputs:
                     for f in range(st.filters):
-                        yield Label(self._output_label(f), classes="note")
-                        yield MatrixGrid(st.output[f], progress=True, id=f"output-{f}")
+                        yield MatrixGrid(
+                            st.output[f],
+                            progress=True,
+                            caption=f"c{f}" if st.filters > 1 else "",
+                            id=f"output-{f}",
+                        )
                 else:
-                    yield Label(self._output_label(0), id="output-label", classes="note")
                     yield MatrixGrid(st.output[0], progress=True, id="output-cur")
         inspector = Static(id="inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
 
     def _kernel_label(self, f: int) -> str:
-        fh, fw = self.conv.kernel_hw
-        return f"{self.conv.in_channels}×{fh}×{fw} · bias {fmt_exact(float(self.conv.bias[f]))}"
+        return f"bias {fmt_exact(float(self.conv.bias[f]))}"
 
     def _output_label(self, f: int) -> str:
-        return f"channel {f} ← filter {f}"
+        if self._all_outputs and self.conv.filters > 1:
+            return "one per filter"
+        return f"from filter {f}"
 
     def show(self, step: ConvStep) -> None:  # type: ignore[override]
         st = self.conv
@@ -196,8 +205,9 @@ class ConvPanel(Panel):
             self._drawn = True
             for ch in range(self._shown):
                 self.query_one(f"#kernel-{ch}", MatrixGrid).set_values(st.weight[step.filter, ch])
-            self.query_one("#kernel-box").border_title = f"Kernel {step.filter}"
-            self.query_one("#kernel-label", Label).update(self._kernel_label(step.filter))
+            kernel_box = self.query_one("#kernel-box")
+            kernel_box.border_title = f"Kernel {step.filter}"
+            kernel_box.border_subtitle = self._kernel_label(step.filter)
             if self._all_outputs:
                 for f in range(st.filters):
                     if f != step.filter:
@@ -205,7 +215,7 @@ class ConvPanel(Panel):
                         grid.set_current(plane if f < step.filter else -1, follow=False)
             else:
                 self.query_one("#output-cur", MatrixGrid).set_values(st.output[step.filter])
-                self.query_one("#output-label", Label).update(self._output_label(step.filter))
+                self.query_one("#output-box").border_subtitle = self._output_label(step.filter)
         window = Window(step.row * st.stride[0], step.col * st.stride[1], fh, fw)
         for ch in range(self._shown):
             self.query_one(f"#input-{ch}", MatrixGrid).set_window(window)

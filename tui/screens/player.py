@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -75,7 +77,7 @@ class PlayerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = self.simulation.title or "netsim"
-        self.sub_title = self.simulation.source
+        self.sub_title = Path(self.simulation.source).name if self.simulation.source else ""
         self._timer = self.set_interval(1 / self.speed, self._tick, pause=True)
         timeline = self.query_one(Timeline)
         timeline.total = len(self.simulation)
@@ -84,6 +86,10 @@ class PlayerScreen(Screen[None]):
         self._show(self.cursor)
         if self._auto_check:
             self.call_after_refresh(self.action_check)
+
+    def on_resize(self) -> None:
+        # On short terminals the grids and the inspector need every line.
+        self.query_one("#description").display = self.size.height >= 32
 
     # -- the cursor ----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from textual.strip import Strip
 from tui.numbers import fmt_num
 
 _LABEL = Style(color="grey50")
+_CAPTION = Style(color="bright_cyan", bold=True)
 _PAD = Style(color="grey50", bgcolor="grey19", italic=True)
 _WINDOW = Style(color="black", bgcolor="yellow", bold=True)
 _WINDOW_PAD = Style(color="grey30", bgcolor="dark_goldenrod", italic=True)
@@ -73,6 +74,8 @@ class MatrixGrid(ScrollView, can_focus=False):
         height: auto;
         max-height: 100%;
         max-width: 100%;
+        min-width: 6;
+        min-height: 2;
         scrollbar-size: 1 1;
         background: transparent;
     }
@@ -100,18 +103,22 @@ class MatrixGrid(ScrollView, can_focus=False):
         *,
         padding: tuple[int, int] = (0, 0),
         progress: bool = False,
+        caption: str = "",
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         """``values`` is (H, W); with ``padding`` (p_h, p_w) the outer rings are padding cells
-        and indices count from −p. With ``progress`` the grid shows done / current / pending."""
+        and indices count from −p. With ``progress`` the grid shows done / current / pending.
+        ``caption`` is written in the top-left corner (for example the channel, ``c1``)."""
         super().__init__(name=name, id=id, classes=classes)
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._window: Window | None = None
         self._current: int | None = None
         self._progress = progress
         self._padding = padding
+        self._caption = caption
+        self._follow_region: Region | None = None
         self.set_values(values)
 
     # -- state ---------------------------------------------------------------------------
@@ -124,7 +131,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         text_w = max(len(t) for row in self._texts for t in row)
         self._cell_w = max(text_w, 2) + 1
         ph = self._padding[0]
-        self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph))) + 1
+        self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph)), len(self._caption)) + 1
         self._lo = float(self._values.min())
         self._hi = float(self._values.max())
         self.virtual_size = Size(self._label_w + cols * self._cell_w + 1, rows + 1)
@@ -142,7 +149,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         self._window = window
         self.refresh()
         if window is not None and follow:
-            self.scroll_to_region(self.cell_region(window), animate=False, immediate=True)
+            self._follow(self.cell_region(window))
 
     def set_current(self, flat: int | None, *, follow: bool = True) -> None:
         """In progress mode: cells before flat index ``flat`` are done, ``flat`` is current."""
@@ -152,15 +159,25 @@ class MatrixGrid(ScrollView, can_focus=False):
         self.refresh()
         if flat is not None and follow and 0 <= flat < self._values.size:
             r, c = divmod(flat, self._values.shape[1])
-            self.scroll_to_region(
-                self.cell_region(Window(r, c, 1, 1)), animate=False, immediate=True
-            )
+            self._follow(self.cell_region(Window(r, c, 1, 1)))
+
+    def _follow(self, region: Region) -> None:
+        """Scroll ``region`` into view now, and again whenever the grid is resized."""
+        self._follow_region = region
+        self.scroll_to_region(region, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refollow)
+
+    def _refollow(self) -> None:
+        if self._follow_region is not None:
+            self.scroll_to_region(self._follow_region, animate=False, immediate=True)
 
     def cell_region(self, window: Window) -> Region:
         """The region of virtual space a window covers (with a margin of one cell)."""
         x = self._label_w + window.col * self._cell_w
         return Region(
-            max(x - self._cell_w, 0),
+            max(x - self._label_w - self._cell_w, 0),
             max(window.row, 0),
             (window.width + 2) * self._cell_w,
             window.height + 2,
@@ -192,30 +209,38 @@ class MatrixGrid(ScrollView, can_focus=False):
         return (r, win, cur, self.heat)
 
     def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the view: the column indices stay on line 0 and the row indices on the
+        left while the cells scroll beneath them."""
         scroll_x, scroll_y = self.scroll_offset
-        row = y + scroll_y
         width = self.size.width
+        row = 0 if y == 0 else y + scroll_y
         if row >= self.virtual_size.height:
             return Strip.blank(width)
-        key = (*self._row_key(row - 1), scroll_x, width)
+        key = ("header",) if row == 0 else self._row_key(row - 1)
+        key = (*key, scroll_x, width)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        full = self._render_full_line(row)
-        strip = full.crop(scroll_x, scroll_x + width)
+        gutter, cells = self._render_parts(row)
+        # Start on a cell boundary so that no number is shown cut in half.
+        start = scroll_x // self._cell_w * self._cell_w
+        visible = cells.crop(start, start + max(width - self._label_w, 0))
+        strip = Strip.join([gutter, visible]).crop(0, width)
         self._cache[key] = strip
         return strip
 
-    def _render_full_line(self, row: int) -> Strip:
+    def _render_parts(self, row: int) -> tuple[Strip, Strip]:
+        """The fixed gutter and the scrollable cells of virtual line ``row`` (0 is the header)."""
         ph, pw = self._padding
         lw, cw = self._label_w, self._cell_w
         if row == 0:
-            segs = [Segment(" " * lw)]
-            segs += [Segment(str(c - pw).rjust(cw), _LABEL) for c in range(self._values.shape[1])]
-            return Strip(segs)
+            cols = range(self._values.shape[1])
+            cells = [Segment(str(c - pw).rjust(cw - 1) + " ", _LABEL) for c in cols]
+            return Strip([Segment(self._caption.ljust(lw), _CAPTION)]), Strip(cells)
         r = row - 1
         rows, cols = self._values.shape
-        segs = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
+        gutter = Strip([Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)])
+        segs = []
         win = self._window.cols_in_row(r) if self._window else None
         pad_row = r < ph or r >= rows - ph
         texts = self._texts[r]
@@ -227,32 +252,28 @@ class MatrixGrid(ScrollView, can_focus=False):
             is_pad = pad_row or c < pw or c >= cols - pw
             in_win = win is not None and win[0] <= c < win[1]
             text = texts[c]
-            if self._progress:
-                flat_cmp = (r, c) < (cur_r, cur_c) if self._current is not None else True
-                if (r, c) == (cur_r, cur_c):
-                    style = _CURRENT
-                elif flat_cmp:
-                    style = heat_style(values[c], self._lo, self._hi) if self.heat else _DONE
-                else:
-                    style, text = _PENDING, "·"
+            shaded = False
+            if self._progress and self._current is not None and (r, c) == (cur_r, cur_c):
+                style = _CURRENT
+            elif self._progress and self._current is not None and (r, c) > (cur_r, cur_c):
+                style, text = _PENDING, "·"
             elif in_win:
                 style = _WINDOW_PAD if is_pad else _WINDOW
             elif is_pad:
                 style = _PAD
             elif self.heat:
-                style = heat_style(values[c], self._lo, self._hi)
+                style, shaded = heat_style(values[c], self._lo, self._hi), True
             else:
-                style = _PLAIN
-            if self.heat and style not in (_WINDOW, _WINDOW_PAD, _CURRENT, _PAD, _PENDING):
-                text = ""
-            segs.append(Segment(text.rjust(cw - 1) + " ", style))
-        return Strip(segs)
+                style = _DONE if self._progress else _PLAIN
+            segs.append(Segment(("" if shaded else text).rjust(cw - 1) + " ", style))
+        return gutter, Strip(segs)
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        cell = self.cell_at(offset.x + self.scroll_offset.x, offset.y + self.scroll_offset.y)
-        if cell is not None:
+        x, y = offset.x + self.scroll_offset.x, offset.y + self.scroll_offset.y
+        cell = self.cell_at(x, y)
+        if cell is not None and offset.x >= self._label_w and offset.y >= 1:
             event.stop()
             self.post_message(self.CellClicked(self, *cell))

@@ -39,7 +39,9 @@ class Timeline(Widget):
         last = max(self.total - 1, 0)
         width_num = len(str(last))
         t.append(f"step {str(self.position).rjust(width_num)} / {last} ", style="bold")
-        bar_w = max(self.size.width - len(t) - 20 - len(self.label), 10)
+        tail = Text(f"  {self.speed:g} steps/s  ", style="grey62")
+        tail.append(self.label)
+        bar_w = max(self.size.width - len(t) - len(tail) - 1, 4)
         frac = self.position / last if last else 1.0
         filled = round(frac * (bar_w - 1))
         marks = {round(b / last * (bar_w - 1)) for b in self.boundaries if last}
@@ -47,7 +49,5 @@ class Timeline(Widget):
             ch = "┃" if i in marks else ("━" if i != filled else "●")
             style = "bright_green" if i < filled else ("bold yellow" if i == filled else "grey35")
             t.append(ch, style=style)
-        speed = f"{self.speed:g}"
-        t.append(f"  {speed} steps/s  ", style="grey62")
-        t.append(self.label)
+        t.append_text(tail)
         return t

@@ -1,0 +1,274 @@
+"""Pilot tests: every key binding of the player, clicking a cell, the browser and the dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import scenarios
+from tui.app import NetsimApp
+from tui.screens.browser import BrowserScreen
+from tui.screens.goto import GotoScreen
+from tui.screens.help import HelpScreen
+from tui.screens.player import SPEEDS, PlayerScreen
+from tui.widgets.badge import TorchBadge
+from tui.widgets.matrix import MatrixGrid
+from tui.widgets.timeline import Timeline
+
+SIZE = (120, 40)
+
+
+def bundled_path(name: str) -> Path:
+    return scenarios.resolve(name)
+
+
+def player_app(name: str = "conv_vertical_edge", **kw: object) -> NetsimApp:
+    kw.setdefault("check", False)
+    return NetsimApp(scenarios.load(bundled_path(name)), **kw)  # type: ignore[arg-type]
+
+
+def player(app: NetsimApp) -> PlayerScreen:
+    screen = app.screen
+    assert isinstance(screen, PlayerScreen)
+    return screen
+
+
+async def test_arrows_step_forward_and_back_and_clamp() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        assert p.cursor == 0
+        await pilot.press("right", "right")
+        assert p.cursor == 2
+        await pilot.press("left")
+        assert p.cursor == 1
+        await pilot.press("left", "left", "left")
+        assert p.cursor == 0
+        assert app.screen.query_one(Timeline).position == 0
+
+
+async def test_page_keys_move_one_output_row() -> None:
+    app = player_app()  # 4×4 output
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("pagedown")
+        assert p.cursor == 4
+        await pilot.press("right", "pagedown")
+        assert p.cursor == 9
+        await pilot.press("pageup")
+        assert p.cursor == 5
+
+
+async def test_home_and_end() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("end")
+        assert p.cursor == len(p.simulation) - 1 == 15
+        await pilot.press("right")
+        assert p.cursor == 15
+        await pilot.press("home")
+        assert p.cursor == 0
+
+
+async def test_speed_keys_move_along_the_speed_list() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        start = p.speed
+        await pilot.press("plus")
+        assert p.speed == SPEEDS[SPEEDS.index(start) + 1]
+        await pilot.press("minus", "minus")
+        assert p.speed == SPEEDS[SPEEDS.index(start) - 1]
+        for _ in range(len(SPEEDS) + 2):
+            await pilot.press("plus")
+        assert p.speed == SPEEDS[-1]
+        assert app.screen.query_one(Timeline).speed == SPEEDS[-1]
+
+
+async def test_space_plays_until_paused() -> None:
+    app = player_app("conv_sobel_vs_scharr")  # 72 steps
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("plus", "plus")
+        assert p.speed == 20
+        await pilot.press("space")
+        assert p.playing
+        await pilot.pause(0.3)
+        await pilot.press("space")
+        assert not p.playing
+        moved = p.cursor
+        assert 0 < moved < len(p.simulation) - 1
+        await pilot.pause(0.2)
+        assert p.cursor == moved
+
+
+async def test_playback_stops_at_the_last_step() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        for _ in range(len(SPEEDS)):
+            await pilot.press("plus")
+        await pilot.press("end", "left", "space")
+        await pilot.pause(0.3)
+        assert p.cursor == 15
+        assert not p.playing
+
+
+async def test_goto_dialog_jumps_and_rejects_bad_numbers() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("g")
+        assert isinstance(app.screen, GotoScreen)
+        await pilot.press("9", "9", "enter")
+        assert isinstance(app.screen, GotoScreen), "an out-of-range step must not close the dialog"
+        error = app.screen.query_one("#goto-error")
+        assert "0 … 15" in str(error.render())
+        await pilot.press("backspace", "backspace", "7", "enter")
+        assert app.screen is p
+        assert p.cursor == 7
+        await pilot.press("g", "3", "escape")
+        assert app.screen is p
+        assert p.cursor == 7
+
+
+async def test_heat_toggle_reaches_every_grid() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        grids = list(app.screen.query(MatrixGrid))
+        assert grids and not any(g.heat for g in grids)
+        await pilot.press("h")
+        assert all(g.heat for g in grids)
+        await pilot.press("h")
+        assert not any(g.heat for g in grids)
+
+
+async def test_help_opens_and_closes() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, PlayerScreen)
+
+
+async def test_q_quits() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_clicking_an_output_cell_jumps_to_its_step() -> None:
+    app = player_app("conv_rgb_volume")  # output 2×4×4, both channels drawn
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        grid = app.screen.query_one("#output-1", MatrixGrid)
+        row, col = 2, 3
+        x = grid._label_w + col * grid.cell_width + 1
+        await pilot.click("#output-1", offset=(x, row + 1))
+        assert p.cursor == 16 + row * 4 + col
+        step = p.simulation.step(p.cursor)
+        assert (step.filter, step.row, step.col) == (1, row, col)  # type: ignore[attr-defined]
+
+
+async def test_clicking_an_input_cell_does_not_move_the_cursor() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("right")
+        await pilot.click("#input-0", offset=(5, 3))
+        assert p.cursor == 1
+
+
+async def test_torch_badge_reports_a_match() -> None:
+    app = player_app("conv_stride_2", check=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        badge = app.screen.query_one(TorchBadge)
+        assert badge.state == "done"
+        assert badge.delta < 1e-9
+        badge.state = "idle"
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert badge.state == "done"
+
+
+async def test_window_follows_the_cursor() -> None:
+    app = player_app("conv_stride_2")
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("right", "pagedown")  # out[0, 1, 1]: window at rows 2–4, cols 2–4
+        assert p.cursor == 4
+        window = app.screen.query_one("#input-0", MatrixGrid)._window
+        assert window is not None
+        assert (window.row, window.col, window.height, window.width) == (2, 2, 3, 3)
+
+
+async def test_large_input_grid_scrolls_to_follow_the_window(tmp_path: Path) -> None:
+    f = tmp_path / "big.toml"
+    f.write_text(
+        'kind = "conv"\ntitle = "big"\ninput = { random = [60, 60], seed = 1 }\n'
+        'kernel = "sobel_x"\n'
+    )
+    app = NetsimApp(scenarios.load(f), check=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        grid = app.screen.query_one("#input-0", MatrixGrid)
+        assert grid.scroll_offset.y == 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert grid.scroll_offset.y > 0
+        assert grid.scroll_offset.x > 0
+
+
+async def test_browser_opens_a_bundled_scenario_and_escape_returns() -> None:
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, BrowserScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen)
+        first = scenarios.bundled()[0]
+        assert app.screen.simulation.title == first.title
+        await app.workers.wait_for_complete()
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowserScreen)
+
+
+async def test_browser_opens_a_typed_path_and_reports_a_bad_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "conv"\ntitle = "x"\ninput = [[1, 2], [3, 4]]\nkernel = "nope"\n')
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        for ch in str(bad):
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowserScreen)
+        error = str(app.screen.query_one("#browser-error").render())
+        assert "bad.toml" in error and "kernel" in error and "nope" in error
+
+        good = bundled_path("conv_stride_2")
+        app.screen.query_one("#path-input").value = str(good)  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen)
+        assert app.screen.simulation.title.startswith("Stride 2")
+
+
+@pytest.mark.parametrize("name", [b.name for b in scenarios.bundled()])
+async def test_every_bundled_scenario_steps_to_the_end(name: str) -> None:
+    app = player_app(name)
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("end")
+        assert p.cursor == len(p.simulation) - 1
+        await pilot.press("home", "pagedown", "right")
+        assert p.cursor == min(p.simulation.stages[0].row_steps() + 1, len(p.simulation) - 1)

@@ -1,0 +1,68 @@
+"""Snapshot tests: every bundled scenario at its first and a middle step, and the other screens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+import scenarios
+from tui.app import NetsimApp
+
+SIZE = (120, 40)
+BUNDLED = scenarios.bundled()
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let the PyTorch check finish so that the badge shows its result."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def app_at(name: str, step: int) -> NetsimApp:
+    return NetsimApp(scenarios.load(scenarios.resolve(name)), start=step)
+
+
+@pytest.mark.parametrize("name", [b.name for b in BUNDLED])
+def test_first_step(snap_compare: Any, name: str) -> None:
+    assert snap_compare(app_at(name, 0), terminal_size=SIZE, run_before=settle)
+
+
+@pytest.mark.parametrize("name", [b.name for b in BUNDLED])
+def test_middle_step(snap_compare: Any, name: str) -> None:
+    middle = len(scenarios.load(scenarios.resolve(name))) // 2
+    assert snap_compare(app_at(name, middle), terminal_size=SIZE, run_before=settle)
+
+
+def test_heat_view(snap_compare: Any) -> None:
+    assert snap_compare(
+        app_at("conv_sobel_vs_scharr", 40), press=["h"], terminal_size=SIZE, run_before=settle
+    )
+
+
+def test_narrow_terminal(snap_compare: Any) -> None:
+    assert snap_compare(app_at("conv_rgb_volume", 5), terminal_size=(80, 24), run_before=settle)
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    assert snap_compare(
+        app_at("conv_vertical_edge", 0),
+        press=["question_mark"],
+        terminal_size=SIZE,
+        run_before=settle,
+    )
+
+
+def test_goto_dialog(snap_compare: Any) -> None:
+    assert snap_compare(
+        app_at("conv_vertical_edge", 3),
+        press=["g", "9", "9", "enter"],
+        terminal_size=SIZE,
+        run_before=settle,
+    )
+
+
+def test_browser(snap_compare: Any) -> None:
+    assert snap_compare(NetsimApp(), press=["down"], terminal_size=SIZE)
