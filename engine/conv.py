@@ -180,6 +180,8 @@ class ConvStage(Stage):
         self.x_padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))  # (C, H + 2ph, W + 2pw)
         self.out_hw: Pair = (output_size(h, fh, sh, ph), output_size(w, fw, sw, pw))
         self._out = self._compute()  # (F, H_out, W_out)
+        if not np.all(np.isfinite(self._out)):
+            raise SpecError("input", "the output overflows float64 (values too large)")
         self._plane = self.out_hw[0] * self.out_hw[1]
 
     def _compute(self) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def validate(data: dict[str, Any], path: str) -> ConvScenario:
     kind = data.get("kind")
     if kind is None:
         raise ScenarioError(path, [("kind", f"missing; valid kinds: {kinds}")])
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:
         close = difflib.get_close_matches(str(kind), list(MODELS), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise ScenarioError(path, [("kind", f"unknown kind {kind!r}; {hint}valid kinds: {kinds}")])
@@ -103,8 +104,8 @@ def _value_shape(spec: Any, field: str, problems: _Problems) -> tuple[int, ...] 
         try:
             return tuple(RandomSpec.model_validate(spec).random)
         except ValidationError as e:
-            for f, m in _pydantic_problems(e):
-                problems.add(f"{field}.{f}", m)
+            for f, m in _pydantic_problems(e, (field,)):
+                problems.add(f, m)
             return None
     try:
         return to_array(spec).shape
@@ -131,8 +132,8 @@ def _value(
         try:
             return RandomSpec.model_validate(spec).generate()
         except ValidationError as e:
-            for f, m in _pydantic_problems(e):
-                problems.add(f"{field}.{f}", m)
+            for f, m in _pydantic_problems(e, (field,)):
+                problems.add(f, m)
             return None
         except ValueError as e:
             problems.add(field, str(e))
@@ -160,6 +161,9 @@ def _filters(sc: ConvScenario, channels: int, problems: _Problems) -> np.ndarray
         arr = _value(sc.kernels, "kernels", problems)
         if arr is None:
             return None
+        if arr.ndim == 3 and not isinstance(sc.kernels, dict):
+            # A list of flat (f_h, f_w) kernels: each applies to every input channel.
+            arr = np.broadcast_to(arr[:, None], (arr.shape[0], channels, *arr.shape[1:])).copy()
         if arr.ndim != 4:
             problems.add(
                 "kernels",
@@ -191,6 +195,46 @@ def _filters(sc: ConvScenario, channels: int, problems: _Problems) -> np.ndarray
     return np.stack(out)
 
 
+def _random_kernels_fit(
+    sc: ConvScenario, in_shape: tuple[int, int, int], problems: _Problems
+) -> bool:
+    """Check random kernels from their shapes alone, before any is generated: their total size,
+    and that each fits inside the padded input."""
+    channels, h, w = in_shape
+    if sc.kernel is not None:
+        specs: list[tuple[str, Any]] = [("kernel", sc.kernel)]
+    elif isinstance(sc.kernels, list):
+        specs = [(f"kernels[{i}]", k) for i, k in enumerate(sc.kernels)]
+    else:
+        specs = [("kernels", sc.kernels)]
+    cells = 0
+    for field, spec in specs:
+        if not isinstance(spec, dict):
+            continue
+        shape = _value_shape(spec, field, problems)
+        if shape is None:
+            return False
+        cells += math.prod(shape) * (channels if len(shape) == 2 else 1)
+        fh, fw = shape[-2:] if len(shape) >= 2 else (shape[0], 1)
+        try:
+            stride = as_pair(sc.stride, "stride")
+            ph, pw = resolve_padding(sc.padding, (fh, fw), stride)
+        except SpecError:
+            continue  # reported with the other settings once the kernels are known
+        if fh > h + 2 * ph or fw > w + 2 * pw:
+            problems.add(
+                field, f"kernel {fh}×{fw} is larger than the padded input {h + 2 * ph}×{w + 2 * pw}"
+            )
+            return False
+    # Twice: the kernels as generated, and stacked into one (F, C, f_h, f_w) array.
+    need = 2 * 8 * cells
+    if need > CONV_MAX_BYTES:
+        field = "kernel" if sc.kernel is not None else "kernels"
+        problems.add(field, f"random kernels would need {need / 2**30:.1f} GiB; the limit is 1 GiB")
+        return False
+    return True
+
+
 def _is_number_array(value: list[Any]) -> bool:
     """True for nested lists of numbers (one inline array), False for a list of kernel specs."""
     first = value[0]
@@ -210,6 +254,8 @@ def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
     if in_shape is None:
         return None
     c, h, w = (1, *in_shape) if len(in_shape) == 2 else in_shape
+    if not _random_kernels_fit(sc, (c, h, w), problems):
+        return None
     weight = _filters(sc, c, problems)
     bias = _value(sc.bias, "bias", problems)
     if weight is None or bias is None:
@@ -232,6 +278,14 @@ def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
         )
         return None
     need = conv_bytes((c, h, w), weight.shape, stride, padding)  # type: ignore[arg-type]
+    unpadded = conv_bytes((c, h, w), weight.shape, stride, (0, 0))  # type: ignore[arg-type]
+    if need > CONV_MAX_BYTES and unpadded <= CONV_MAX_BYTES:
+        problems.add(
+            "padding",
+            f"padding {list(padding)} on a {h}×{w} input would need {need / 2**30:.1f} GiB; "
+            "the limit is 1 GiB",
+        )
+        return None
     if need > CONV_MAX_BYTES:
         problems.add(
             "input", f"shape {[c, h, w]} would need {need / 2**30:.1f} GiB; the limit is 1 GiB"

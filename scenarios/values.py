@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.conv import MAX_BYTES
 
@@ -22,7 +22,7 @@ class RandomSpec(BaseModel):
 
     random: list[int]
     """Shape of the array to generate."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     """Seed of NumPy's default generator: the same seed always gives the same numbers."""
     low: float = 0
     """Smallest value."""
@@ -41,13 +41,14 @@ class RandomSpec(BaseModel):
             raise ValueError(f"shape {shape} needs {cells * 8 / 2**30:.1f} GiB; the limit is 1 GiB")
         return shape
 
-    @field_validator("high")
-    @classmethod
-    def _range(cls, high: float, info: Any) -> float:
-        low = info.data.get("low", 0)
+    @model_validator(mode="after")
+    def _range(self) -> RandomSpec:
+        low, high = self.low, self.high
         if not (math.isfinite(low) and math.isfinite(high)) or high < low:
             raise ValueError(f"need finite low ≤ high, got low={low}, high={high}")
-        return high
+        if not math.isfinite(high - low) or (self.integer and max(-low, high) > 2**53):
+            raise ValueError(f"the range low={low} … high={high} is too wide")
+        return self
 
     def generate(self) -> np.ndarray:
         rng = np.random.default_rng(self.seed)
