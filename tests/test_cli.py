@@ -1,0 +1,912 @@
+"""The `netsim` command line: every command, the trace formats, and every way a file can be bad."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+import scenarios
+from engine import ConvStep
+from tui import __version__
+from tui import trace as tr
+from tui.cli import cli
+
+BUNDLED = [s.name for s in scenarios.bundled()]
+BASE = 'kind = "conv"\ntitle = "A test scenario"\n'
+INPUT_3x3 = "input = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\n"
+
+
+def invoke(*args: str) -> Result:
+    """Run `netsim ARGS...` in-process; an uncaught exception fails the test instead of exit 1."""
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, prog_name="netsim")
+
+
+def one_line(text: str) -> str:
+    """The text, after checking it is exactly one newline-terminated line."""
+    assert text.endswith("\n") and text.count("\n") == 1, f"expected one line, got {text!r}"
+    return text[:-1]
+
+
+def write(tmp_path: Path, text: str, name: str = "scenario.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(name: str) -> Any:
+    return scenarios.load(scenarios.resolve(name))
+
+
+def conv_step(sim: Any, i: int) -> ConvStep:
+    step = sim.step(i)
+    assert isinstance(step, ConvStep)
+    return step
+
+
+class FakeApp:
+    """Stands in for tui.app.NetsimApp: records how it was made and whether it ran."""
+
+    made: list[dict[str, Any]] = []
+    ran = 0
+
+    def __init__(self, **kwargs: Any) -> None:
+        FakeApp.made.append(kwargs)
+
+    def run(self) -> None:
+        FakeApp.ran += 1
+
+
+@pytest.fixture
+def fake_app(monkeypatch: pytest.MonkeyPatch) -> type[FakeApp]:
+    """Replace the Textual app so that commands which open it can be tested headless."""
+    FakeApp.made, FakeApp.ran = [], 0
+    monkeypatch.setitem(sys.modules, "tui.app", types.SimpleNamespace(NetsimApp=FakeApp))
+    return FakeApp
+
+
+@pytest.fixture
+def fake_render(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, int, tuple[int, int]]]:
+    """Replace tui.snapshot.render_svg with one that records its arguments."""
+    calls: list[tuple[Any, int, tuple[int, int]]] = []
+
+    def render_svg(sim: Any, step: int, size: tuple[int, int]) -> str:
+        calls.append((sim, step, size))
+        return f'<svg xmlns="http://www.w3.org/2000/svg"><!-- step {step} --></svg>'
+
+    monkeypatch.setitem(sys.modules, "tui.snapshot", types.SimpleNamespace(render_svg=render_svg))
+    return calls
+
+
+# -- version, help, list ---------------------------------------------------------------------
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"netsim {__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["list"], ["check"], ["trace"], ["snapshot"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: netsim")
+    # Each help text says what the command is for in a full sentence, not just its options.
+    description = result.stdout.split("\n\n")[1].strip()
+    assert len(description) > 25 and description.endswith(".")
+    assert invoke(*command, "-h").stdout == result.stdout
+
+
+def test_list_groups_bundled_scenarios_by_topic() -> None:
+    result = invoke("list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    shipped = scenarios.bundled()
+    for s in shipped:
+        (line,) = [ln for ln in lines if ln.split()[:1] == [s.name]]
+        assert line.startswith("  ") and line.rstrip().endswith(s.title)
+        # Listed under its topic: the nearest unindented line above it.
+        heading = next(ln for ln in reversed(lines[: lines.index(line)]) if ln and ln[0] != " ")
+        assert heading == s.topic
+    listed = [ln.split()[0] for ln in lines if ln.startswith("  ")]
+    assert listed == [s.name for s in shipped]
+    assert f"netsim {shipped[0].name}" in lines[-1]
+
+
+# -- opening the app -------------------------------------------------------------------------
+
+
+def test_no_argument_opens_the_browser(fake_app: type[FakeApp]) -> None:
+    result = invoke()
+    assert result.exit_code == 0
+    assert fake_app.made == [{}] and fake_app.ran == 1
+
+
+@pytest.mark.parametrize("prefix", [[], ["run"]], ids=["bare", "run"])
+def test_file_opens_the_player(fake_app: type[FakeApp], prefix: list[str]) -> None:
+    result = invoke(*prefix, "conv_vertical_edge")
+    assert result.exit_code == 0, result.output
+    (kwargs,) = fake_app.made
+    sim = kwargs["simulation"]
+    assert len(sim) == 16 and sim.title == "Vertical edge detection"
+    assert fake_app.ran == 1
+
+
+def test_bare_path_to_a_file_opens_the_player(fake_app: type[FakeApp], tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + INPUT_3x3 + 'kernel = "identity"\n')
+    assert invoke(str(path)).exit_code == 0
+    assert len(fake_app.made[0]["simulation"]) == 1
+
+
+def test_file_named_like_a_command_typo_still_opens(
+    fake_app: type[FakeApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, BASE + INPUT_3x3 + 'kernel = "identity"\n', name="lst")
+    assert invoke("lst").exit_code == 0
+    assert fake_app.ran == 1
+
+
+def test_command_typo_suggests_the_command(fake_app: type[FakeApp]) -> None:
+    result = invoke("lst")
+    assert result.exit_code == 2
+    line = one_line(result.stderr)
+    assert "Did you mean 'list'?" in line
+    assert fake_app.made == []
+
+
+def test_unknown_name_is_a_missing_file(fake_app: type[FakeApp]) -> None:
+    result = invoke("no_such_scenario")
+    assert result.exit_code == 1
+    line = one_line(result.stderr)
+    assert line.startswith("no_such_scenario: (file): no such file")
+    assert "netsim list" in line
+    assert fake_app.made == []
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def test_check_every_bundled_scenario() -> None:
+    result = invoke("check", *BUNDLED)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    expected = [f"{scenarios.resolve(name)}: ok" for name in BUNDLED]
+    assert result.stdout.splitlines() == expected
+
+
+def test_check_reports_good_and_bad_files(tmp_path: Path) -> None:
+    bad = write(tmp_path, BASE + INPUT_3x3 + 'kernel = "identity"\nstride = 0\n', "bad.toml")
+    result = invoke("check", "conv_vertical_edge", str(bad), "conv_stride_2")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{scenarios.resolve('conv_vertical_edge')}: ok",
+        f"{scenarios.resolve('conv_stride_2')}: ok",
+    ]
+    assert one_line(result.stderr).startswith(f"{bad}: stride: ")
+
+
+def test_check_lists_every_problem_of_a_file(tmp_path: Path) -> None:
+    bad = write(
+        tmp_path, 'kind = "conv"\ntitle = 3\norder = "first"\nstrid = 2\n' + INPUT_3x3, "bad.toml"
+    )
+    result = invoke("check", str(bad))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert [ln.split(": ")[1] for ln in lines] == ["title", "order", "strid"]
+    assert all(ln.startswith(f"{bad}: ") for ln in lines)
+
+
+def test_check_without_files_is_a_usage_error() -> None:
+    result = invoke("check")
+    assert result.exit_code == 2
+    assert "Missing argument" in one_line(result.stderr)
+
+
+# -- every bad input, through every command --------------------------------------------------
+
+# (file text, field the error names, words the message contains). None = no file at all.
+BAD_FILES = [
+    pytest.param(
+        BASE + "input = [[1, 2], [3, 4]]\nkernel = = 1\n", "toml", "line 4", id="toml-syntax"
+    ),
+    pytest.param(
+        'kind = "teleport"\ntitle = "t"\n', "kind", "unknown kind 'teleport'", id="unknown-kind"
+    ),
+    pytest.param('kind = "cnov"\ntitle = "t"\n', "kind", "did you mean 'conv'", id="kind-typo"),
+    pytest.param('title = "t"\n' + INPUT_3x3, "kind", "missing", id="missing-kind"),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nstrid = 2\n',
+        "strid",
+        "unknown key 'strid'; did you mean 'stride'?",
+        id="unknown-key-close",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\ncolour = "red"\n',
+        "colour",
+        "unknown key 'colour'",
+        id="unknown-key-far",
+    ),
+    pytest.param(
+        'kind = "conv"\ntitle = 3\n' + INPUT_3x3 + 'kernel = "identity"\n',
+        "title",
+        "valid string (got 3)",
+        id="title-not-a-string",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nstride = "two"\n',
+        "stride",
+        "'two'",
+        id="stride-not-a-number",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nstride = 1.5\n',
+        "stride",
+        "integer",
+        id="stride-fraction",
+    ),
+    pytest.param(
+        BASE + 'input = [[1, 2], [3, 4]]\nkernel = "identity"\n',
+        "kernel",
+        "kernel 3×3 is larger than the padded input 2×2",
+        id="kernel-larger-than-input",
+    ),
+    pytest.param(
+        BASE + "input = [[1, 2], [3, 4]]\nkernel = { random = [5, 5] }\npadding = 1\n",
+        "kernel",
+        "larger than the padded input 4×4",
+        id="kernel-larger-than-padded-input",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nstride = 0\n', "stride", "≥ 1", id="stride-zero"
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nstride = -2\n',
+        "stride",
+        "≥ 1",
+        id="stride-negative",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nstride = [1, 0]\n',
+        "stride",
+        "[1, 0]",
+        id="stride-pair-zero",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\npadding = -1\n',
+        "padding",
+        "≥ 0",
+        id="padding-negative",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\npadding = "full"\n',
+        "padding",
+        "'full'",
+        id="padding-unknown-word",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = [[1, 0], [0, -1]]\npadding = "same"\n',
+        "padding",
+        "odd kernel",
+        id="same-with-even-kernel",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [7, 7] }\nkernel = "identity"\npadding = "same"\nstride = 2\n',
+        "padding",
+        "stride",
+        id="same-with-stride-2",
+    ),
+    pytest.param(
+        BASE + "input = { random = [3, 6, 6] }\nkernels = [{ random = [2, 3, 3] }]\n",
+        "kernels",
+        "2 channel(s) but the input has 3",
+        id="channel-mismatch",
+    ),
+    pytest.param(
+        BASE + "input = { random = [2, 6, 6] }\nkernels = { random = [4, 3, 3, 3] }\n",
+        "kernels",
+        "3 channel(s) but the input has 2",
+        id="channel-mismatch-4d",
+    ),
+    pytest.param(
+        BASE + 'input = [[1, 2, 3], [4, inf, 6], [7, 8, 9]]\nkernel = "identity"\n',
+        "input",
+        "finite",
+        id="input-inf",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + "kernel = [[1, nan], [0, 1]]\n", "kernel", "finite", id="kernel-nan"
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nbias = -inf\n', "bias", "finite", id="bias-inf"
+    ),
+    pytest.param(
+        BASE + 'input = { random = [3, 20000, 20000] }\nkernel = "identity"\n',
+        "input.random",
+        "GiB",
+        id="input-over-1GiB",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [1, 12000, 12000] }\nkernel = "identity"\n',
+        "input.random",
+        "1.1 GiB",
+        id="input-just-over-1GiB",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [1, 8000, 8000] }\nkernel = "identity"\n',
+        "input",
+        "GiB; the limit is 1 GiB",
+        id="total-over-1GiB",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [6, 6] }\nkernel = "identity"\npadding = 100000\n',
+        "padding",
+        "GiB",
+        id="padding-over-1GiB",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [6, 6] }\nkernel = "sobelx"\n',
+        "kernel",
+        "did you mean 'sobel_x'",
+        id="unknown-preset",
+    ),
+    pytest.param(
+        BASE + 'input = [[1, 2, 3], [4, 5]]\nkernel = "identity"\n',
+        "input",
+        "not rectangular",
+        id="ragged-input",
+    ),
+    pytest.param(
+        BASE + 'input = [[1, 2, 3], [4, "5", 6]]\nkernel = "identity"\n',
+        "input",
+        "expected a number",
+        id="string-in-input",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [1, 1, 6, 6] }\nkernel = "identity"\n',
+        "input",
+        "2-D (H, W) or 3-D (C, H, W)",
+        id="input-4d",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [6, 6], sed = 1 }\nkernel = "identity"\n',
+        "input.sed",
+        "did you mean 'seed'",
+        id="random-spec-typo",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [6, 0] }\nkernel = "identity"\n',
+        "input.random",
+        "≥ 1",
+        id="random-zero-dimension",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [6, 6], low = 5, high = 1 }\nkernel = "identity"\n',
+        "input",
+        "low ≤ high",
+        id="random-low-above-high",
+    ),
+    pytest.param(BASE + INPUT_3x3, "kernels", "missing", id="no-kernel"),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nkernels = ["identity"]\n',
+        "kernels",
+        "not both",
+        id="kernel-and-kernels",
+    ),
+    pytest.param(
+        BASE + INPUT_3x3 + 'kernel = "identity"\nbias = [1, 2]\n',
+        "bias",
+        "one per filter",
+        id="bias-count",
+    ),
+    pytest.param(
+        'kind = "conv"\n' + INPUT_3x3 + 'kernel = "identity"\n', "title", "missing", id="no-title"
+    ),
+    pytest.param(None, "(file)", "no such file", id="missing-file"),
+    pytest.param("", "(file)", "is a directory", id="directory"),
+    pytest.param(b"\xff\xfe not text", "(file)", "not UTF-8", id="not-utf8"),
+    pytest.param(
+        'kind = [1]\ntitle = "t"\n',
+        "kind",
+        "unknown kind",
+        id="kind-not-a-string",
+    ),
+    pytest.param(
+        BASE + 'input = { random = [6, 6], low = -inf }\nkernel = "identity"\n',
+        "input",
+        "finite",
+        id="random-low-inf",
+    ),
+]
+
+COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
+    "check": lambda f, out: ["check", str(f)],
+    "trace-text": lambda f, out: ["trace", str(f)],
+    "trace-json": lambda f, out: ["trace", str(f), "--format", "json"],
+    "snapshot": lambda f, out: ["snapshot", str(f), "-o", str(out / "shot.svg")],
+    "run": lambda f, out: ["run", str(f)],
+    "bare": lambda f, out: [str(f)],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize(("text", "field", "words"), BAD_FILES)
+def test_bad_file(
+    tmp_path: Path,
+    fake_app: type[FakeApp],
+    fake_render: list[Any],
+    text: str | bytes | None,
+    field: str,
+    words: str,
+    command: str,
+) -> None:
+    path = tmp_path / "bad.toml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif text == "":
+        path.mkdir()
+    elif text is not None:
+        path.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    started = time.perf_counter()
+    result = invoke(*COMMANDS[command](path, out))
+    elapsed = time.perf_counter() - started
+
+    assert result.exit_code == 1
+    line = one_line(result.stderr)
+    assert line.startswith(f"{path}: {field}: "), line
+    assert words in line
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert list(out.iterdir()) == [] and fake_render == []
+    assert fake_app.made == []
+    assert elapsed < 5, "refused too slowly: was something large allocated first?"
+
+
+def test_bad_file_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
+    bad = write(tmp_path, BASE + 'input = { random = [3, 20000, 20000] }\nkernel = "identity"\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "trace", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert one_line(proc.stderr).startswith(f"{bad}: input.random: ")
+
+
+# -- trace: text -----------------------------------------------------------------------------
+
+TEXT_LINE = re.compile(
+    r"^step +(?P<step>\d+) of (?P<total>\d+)  (?P<stage>\w+)  "
+    r"out\[(?P<f>\d+),(?P<r>\d+),(?P<c>\d+)\] = (?P<sum>.+) = (?P<value>\S+)   \((?P<where>.+)\)$"
+)
+
+
+def parse_text(stdout: str) -> list[re.Match[str]]:
+    matches = [TEXT_LINE.match(line) for line in stdout.splitlines()]
+    assert all(matches), stdout
+    return [m for m in matches if m]
+
+
+def test_trace_text_vertical_edge() -> None:
+    result = invoke("trace", "conv_vertical_edge")
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = parse_text(result.stdout)
+    assert len(lines) == 16
+    out = load("conv_vertical_edge").stages[0].output
+    for i, m in enumerate(lines):
+        f, r, c = int(m["f"]), int(m["r"]), int(m["c"])
+        assert (int(m["step"]), int(m["total"])) == (i, 16)
+        assert (f, r, c) == (0, i // 4, i % 4)
+        assert float(m["value"]) == out[f, r, c]
+    assert lines[1]["sum"] == (
+        "10·1 + 10·0 + 0·(-1) + 10·1 + 10·0 + 0·(-1) + 10·1 + 10·0 + 0·(-1) + bias 0"
+    )
+    assert lines[1]["value"] == "30"
+    assert lines[1]["where"] == "window rows 0..2, cols 1..3"
+
+
+def test_trace_text_shows_padding() -> None:
+    (first,) = parse_text(invoke("trace", "conv_same_padding", "--steps", ":1").stdout)
+    assert first["where"] == "window rows -1..1, cols -1..1; 5 of 9 cells are padding"
+    assert first["value"] == "-20"
+
+
+def test_trace_text_groups_channels() -> None:
+    (m,) = parse_text(invoke("trace", "conv_rgb_volume", "--steps", "17").stdout)
+    assert (m["f"], m["r"], m["c"]) == ("1", "0", "1")
+    groups = re.findall(r"\((?:[^()]|\(-?[\d.]+\))*\)", m["sum"])
+    assert len(groups) == 3 and all(g.count("·") == 9 for g in groups)
+    assert m["sum"].endswith("+ bias 1") and m["value"] == "1"
+
+
+def test_trace_text_is_exact(tmp_path: Path) -> None:
+    """Every operand and the value read back as the very floats the engine holds."""
+    path = write(
+        tmp_path,
+        BASE + "input = { random = [5, 5], seed = 3, low = -1, high = 1, integer = false }\n"
+        'kernel = "box_blur"\nbias = 0.1\n',
+    )
+    sim = scenarios.load(path)
+    lines = parse_text(invoke("trace", str(path)).stdout)
+    assert len(lines) == len(sim) == 9
+    for i, m in enumerate(lines):
+        step = conv_step(sim, i)
+        assert step.window is not None and step.kernel is not None
+        pairs = re.findall(r"\(?(-?[\d.e+-]+)\)?·\(?(-?[\d.e+-]+)\)?", m["sum"])
+        assert [float(x) for x, _ in pairs] == step.window.ravel().tolist()
+        assert [float(w) for _, w in pairs] == step.kernel.ravel().tolist()
+        assert "0.1111111111111111" in m["sum"] and m["sum"].endswith(" + bias 0.1")
+        assert float(m["value"]) == step.value
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (
+            "input = { random = [2, 8, 8] }\nkernel = { random = [2, 5, 5], seed = 1 }\n",
+            r"^\[channel 0: -?[\d.]+\] \+ \[channel 1: -?[\d.]+\] \+ bias 0$",
+        ),
+        (
+            "input = { random = [8, 8] }\nkernel = { random = [7, 7], seed = 1 }\n",
+            r"^\[sum of 49 products: -?[\d.]+\] \+ bias 0$",
+        ),
+    ],
+    ids=["channel-sums", "one-sum"],
+)
+def test_trace_text_large_kernels(tmp_path: Path, toml: str, expected: str) -> None:
+    path = write(tmp_path, BASE + toml)
+    sim = scenarios.load(path)
+    lines = parse_text(invoke("trace", str(path)).stdout)
+    assert len(lines) == len(sim)
+    for i, m in enumerate(lines):
+        assert re.match(expected, m["sum"]), m["sum"]
+        step = conv_step(sim, i)
+        assert step.partial_sums is not None
+        sums = [float(s) for s in re.findall(r": (-?[\d.]+)\]", m["sum"])]
+        assert sums == (
+            step.partial_sums.tolist() if len(sums) > 1 else [float(step.partial_sums.sum())]
+        )
+
+
+# -- trace: JSON Lines -----------------------------------------------------------------------
+
+
+def trace_json(*args: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    result = invoke("trace", *args, "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records and all(isinstance(r, dict) for r in records)
+    return records[0], records[1:]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_trace_json_recomputes_with_torch(name: str) -> None:
+    """The header alone is enough to recompute every step's value with PyTorch."""
+    import torch
+    import torch.nn.functional as F
+
+    header, steps = trace_json(name)
+    assert header["type"] == "header"
+    assert header["netsim_version"] == __version__
+    assert header["source"] == str(scenarios.resolve(name))
+    assert header["title"] == load(name).title
+    assert header["steps"] == len(steps) == header["selected"]["count"]
+    (stage,) = header["stages"]
+    assert (stage["number"], stage["offset"], stage["kind"]) == (0, 0, "conv")
+    assert stage["step_order"] == ["filter", "row", "col"]
+
+    x = torch.tensor(stage["input"]["values"], dtype=torch.float64)
+    w = torch.tensor(stage["parameters"]["weight"]["values"], dtype=torch.float64)
+    b = torch.tensor(stage["parameters"]["bias"]["values"], dtype=torch.float64)
+    hp = stage["hyperparameters"]
+    assert list(x.shape) == stage["input"]["shape"] and list(w.shape[2:]) == hp["kernel_size"]
+    stride, padding = tuple(hp["stride"]), tuple(hp["padding"])
+    ref = F.conv2d(x[None], w, b, stride=stride, padding=padding)[0].numpy()
+    assert list(ref.shape) == stage["output"]["shape"]
+    np.testing.assert_allclose(stage["output"]["values"], ref, rtol=1e-12, atol=1e-12)
+    assert stage["steps"] == ref.size == len(steps)
+    for axis, size in zip(("height", "width"), ref.shape[1:], strict=True):
+        assert stage["output_size_formulas"][axis].endswith(f"= {size}")
+
+    ph, pw = hp["padding"]
+    x_pad = np.pad(np.array(stage["input"]["values"]), ((0, 0), (ph, ph), (pw, pw)))
+    fh, fw = hp["kernel_size"]
+    for g, rec in enumerate(steps):
+        assert rec["type"] == "step" and rec["step"] == g
+        assert (rec["stage"], rec["stage_number"], rec["kind"]) == ("conv", 0, "conv")
+        assert rec["index"] == g - stage["offset"]
+        f, r, c = rec["filter"], rec["row"], rec["col"]
+        assert (f, r, c) == tuple(int(i) for i in np.unravel_index(g, ref.shape))
+        assert rec["value"] == pytest.approx(ref[f, r, c], rel=1e-12, abs=1e-12)
+        # The step's own operands explain its value, and sit where the header says.
+        top, left = rec["top"], rec["left"]
+        assert (top, left) == (r * hp["stride"][0] - ph, c * hp["stride"][1] - pw)
+        window = np.array(rec["window"])
+        expected = x_pad[:, top + ph : top + ph + fh, left + pw : left + pw + fw]
+        assert window.tolist() == expected.tolist()
+        assert rec["kernel"] == stage["parameters"]["weight"]["values"][f]
+        np.testing.assert_allclose(rec["products"], window * np.array(rec["kernel"]))
+        np.testing.assert_allclose(rec["partial_sums"], np.sum(rec["products"], axis=(1, 2)))
+        assert rec["bias"] == stage["parameters"]["bias"]["values"][f]
+        assert sum(rec["partial_sums"]) + rec["bias"] == pytest.approx(rec["value"])
+        assert np.array(rec["padding_mask"]).shape == (fh, fw)
+
+
+def test_trace_json_step_fields() -> None:
+    _, steps = trace_json("conv_same_padding", "--steps", ":1")
+    (rec,) = steps
+    assert set(rec) == {
+        "type", "step", "stage_number", "kind", "stage", "index", "value", "explanation",
+        "filter", "row", "col", "top", "left", "window", "padding_mask", "kernel", "products",
+        "partial_sums", "bias",
+    }  # fmt: skip
+    assert rec["padding_mask"] == [[True, True, True], [True, False, False], [True, False, False]]
+    assert rec["value"] == -20 and isinstance(rec["explanation"], str) and rec["explanation"]
+
+
+# -- trace: --steps --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (":3", [0, 1, 2]),
+        ("14:", [14, 15]),
+        ("3:7", [3, 4, 5, 6]),
+        ("-2:", [14, 15]),
+        (":-14", [0, 1]),
+        ("-3:-1", [13, 14]),
+        ("0:16", list(range(16))),
+        ("-16:", list(range(16))),
+        (":", list(range(16))),
+        ("5", [5]),
+        ("-1", [15]),
+        (" 2 : 4 ", [2, 3]),
+    ],
+)
+def test_steps_slice(spec: str, expected: list[int]) -> None:
+    text = parse_text(invoke("trace", "conv_vertical_edge", f"--steps={spec}").stdout)
+    assert [int(m["step"]) for m in text] == expected
+    header, steps = trace_json("conv_vertical_edge", f"--steps={spec}")
+    assert [s["step"] for s in steps] == expected
+    assert header["steps"] == 16
+    assert header["selected"] == {
+        "start": expected[0],
+        "stop": expected[-1] + 1,
+        "count": len(expected),
+    }
+
+
+def test_steps_negative_as_separate_argument() -> None:
+    text = parse_text(invoke("trace", "conv_vertical_edge", "--steps", "-2:").stdout)
+    assert [int(m["step"]) for m in text] == [14, 15]
+
+
+@pytest.mark.parametrize(
+    "spec", ["a:b", "1:2:3", "3:3", "7:3", "17:", ":17", "-17:", "16", "-17", "", "1.5:3", "x"]
+)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_bad_steps_is_a_usage_error(spec: str, fmt: str) -> None:
+    result = invoke("trace", "conv_vertical_edge", f"--steps={spec}", "--format", fmt)
+    assert result.exit_code == 2
+    line = one_line(result.stderr)
+    assert "'--steps'" in line and "Traceback" not in line
+    assert result.stdout == ""
+
+
+def test_bad_format_is_a_usage_error() -> None:
+    result = invoke("trace", "conv_vertical_edge", "--format", "xml")
+    assert result.exit_code == 2
+    assert "'xml'" in one_line(result.stderr)
+
+
+# -- trace module on its own -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        (0.0, "0"),
+        (-0.0, "0"),
+        (30.0, "30"),
+        (-1.0, "-1"),
+        (2.5, "2.5"),
+        (1 / 9, "0.1111111111111111"),
+        (1e20, "1e+20"),
+        (-3e-7, "-3e-07"),
+        (math.inf, "inf"),
+    ],
+)
+def test_format_number(x: float, text: str) -> None:
+    assert tr.format_number(x) == text
+    if math.isfinite(x):
+        assert float(text) == x
+
+
+@pytest.mark.parametrize(
+    ("spec", "total", "expected"),
+    [(None, 5, range(5)), (":2", 5, range(2)), ("-1:", 5, range(4, 5)), ("0", 1, range(1))],
+)
+def test_parse_steps(spec: str | None, total: int, expected: range) -> None:
+    assert tr.parse_steps(spec, total) == expected
+
+
+def test_jsonable_turns_arrays_into_lists() -> None:
+    value = {"a": np.arange(4.0).reshape(2, 2), "b": np.float64(1.5), "c": (np.bool_(True),)}
+    assert tr.jsonable(value) == {"a": [[0.0, 1.0], [2.0, 3.0]], "b": 1.5, "c": [True]}
+    json.dumps(tr.jsonable(value))
+
+
+def test_trace_lines_stream_lazily() -> None:
+    """The lines are a generator: asking for the first does not compute the rest."""
+    sim = load("conv_sobel_vs_scharr")
+    lines = tr.json_lines(sim, range(len(sim)))
+    assert json.loads(next(lines))["type"] == "header"
+    assert json.loads(next(lines))["step"] == 0
+
+
+# -- snapshot --------------------------------------------------------------------------------
+
+
+def test_snapshot_writes_svg(tmp_path: Path) -> None:
+    """Uses the real renderer (tui.snapshot)."""
+    out = tmp_path / "shot.svg"
+    result = invoke("snapshot", "conv_vertical_edge", "--step", "5", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").lstrip().startswith("<svg")
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.svg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "step", "size"),
+    [
+        ([], 0, (120, 40)),
+        (["--step", "7"], 7, (120, 40)),
+        (["--step", "-1"], 15, (120, 40)),
+        (["--step=-16"], 0, (120, 40)),
+        (["--size", "80x24"], 0, (80, 24)),
+        (["--size", "200X60"], 0, (200, 60)),
+        (["--size", "40x12", "--step", "15"], 15, (40, 12)),
+    ],
+)
+def test_snapshot_passes_step_and_size(
+    tmp_path: Path, fake_render: list[Any], args: list[str], step: int, size: tuple[int, int]
+) -> None:
+    out = tmp_path / "shot.svg"
+    result = invoke("snapshot", "conv_vertical_edge", *args, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    ((sim, got_step, got_size),) = fake_render
+    assert len(sim) == 16 and (got_step, got_size) == (step, size)
+    assert out.read_text(encoding="utf-8") == (
+        f'<svg xmlns="http://www.w3.org/2000/svg"><!-- step {step} --></svg>'
+    )
+
+
+def test_snapshot_replaces_an_existing_file(tmp_path: Path, fake_render: list[Any]) -> None:
+    out = tmp_path / "shot.svg"
+    out.write_text("old")
+    assert invoke("snapshot", "conv_vertical_edge", "-o", str(out)).exit_code == 0
+    assert out.read_text().startswith("<svg")
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.svg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--size", "120"], "'--size'"),
+        (["--size", "0x40"], "'--size'"),
+        (["--size", "abcxdef"], "'--size'"),
+        (["--size", "120x40x3"], "'--size'"),
+        (["--size", "39x40"], "'--size'"),
+        (["--size", "120x11"], "'--size'"),
+        (["--size", "501x40"], "'--size'"),
+        (["--size", "120x201"], "'--size'"),
+        (["--size=-120x40"], "'--size'"),
+        (["--size", ""], "'--size'"),
+        (["--step", "16"], "'--step'"),
+        (["--step=-17"], "'--step'"),
+        (["--step", "two"], "'--step'"),
+    ],
+)
+def test_snapshot_bad_options(
+    tmp_path: Path, fake_render: list[Any], args: list[str], needle: str
+) -> None:
+    result = invoke("snapshot", "conv_vertical_edge", *args, "-o", str(tmp_path / "shot.svg"))
+    assert result.exit_code == 2
+    assert needle in one_line(result.stderr)
+    assert list(tmp_path.iterdir()) == [] and fake_render == []
+
+
+def test_snapshot_needs_an_output(fake_render: list[Any]) -> None:
+    result = invoke("snapshot", "conv_vertical_edge")
+    assert result.exit_code == 2
+    assert "'-o' / '--output'" in one_line(result.stderr)
+
+
+def test_snapshot_refuses_a_missing_folder(tmp_path: Path, fake_render: list[Any]) -> None:
+    out = tmp_path / "no" / "such" / "shot.svg"
+    result = invoke("snapshot", "conv_vertical_edge", "-o", str(out))
+    assert result.exit_code == 1
+    line = one_line(result.stderr)
+    assert str(out) in line and "does not exist" in line
+    assert list(tmp_path.iterdir()) == [] and fake_render == []
+
+
+def test_snapshot_refuses_a_directory_as_output(tmp_path: Path, fake_render: list[Any]) -> None:
+    result = invoke("snapshot", "conv_vertical_edge", "-o", str(tmp_path))
+    assert result.exit_code == 1
+    assert "is a directory" in one_line(result.stderr)
+    assert list(tmp_path.iterdir()) == [] and fake_render == []
+
+
+# -- the process: entry points and lazy imports ----------------------------------------------
+
+
+def run_python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_python_m_tui() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tui", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0
+    assert proc.stdout == f"netsim {__version__}\n"
+
+
+def test_console_script() -> None:
+    script = Path(sys.executable).with_name("netsim")
+    if not script.exists():
+        pytest.skip("netsim console script not installed next to this interpreter")
+    proc = subprocess.run(
+        [str(script), "check", "conv_vertical_edge"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stdout.endswith(": ok\n")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list"],
+        ["check", "conv_rgb_volume"],
+        ["trace", "conv_rgb_volume"],
+        ["trace", "conv_rgb_volume", "--format", "json"],
+        ["--help"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_headless_commands_do_not_import_textual_or_torch(args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from tui.cli import cli\n"
+        "try:\n"
+        "    cli.main(args=sys.argv[1:], prog_name='netsim')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'torch'))\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    proc = run_python(code, *args)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "[]"
+    assert proc.stdout

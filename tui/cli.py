@@ -1,0 +1,359 @@
+"""The `netsim` command: open the app, or list, check, trace and snapshot scenarios headless.
+
+Textual and torch are imported only by the commands that open the app or draw a snapshot,
+so `netsim check`, `netsim trace` and `netsim list` start quickly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable
+from itertools import groupby
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import click
+
+import scenarios
+from engine import Simulation
+from tui import __version__
+from tui import trace as tracing
+
+DEFAULT_SIZE = (120, 40)
+"""Terminal size (columns, rows) a snapshot is drawn at unless ``--size`` says otherwise."""
+
+MIN_SIZE = (40, 12)
+MAX_SIZE = (500, 200)
+"""Smallest and largest ``--size`` accepted for a snapshot, in (columns, rows)."""
+
+_SIZE = re.compile(r"^\s*(\d+)\s*[x×X]\s*(\d+)\s*$")
+
+
+# -- errors on one line ----------------------------------------------------------------------
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as one line (message and where to find help), exit status 2."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        hint = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        message = " ".join(self.format_message().split())
+        click.echo(f"Error: {message}{hint}", file=file, err=file is None)
+
+
+def _one_line(e: click.UsageError) -> OneLineUsageError:
+    if isinstance(e, OneLineUsageError):
+        return e
+    return OneLineUsageError(e.format_message(), e.ctx)
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with a one-line error (exit status 1)."""
+    raise click.ClickException(" ".join(message.split()))
+
+
+# -- the group: `netsim FILE` means `netsim run FILE` ----------------------------------------
+
+
+class NetsimGroup(click.Group):
+    """A command group where a first argument that is not a command is a scenario to run.
+
+    ``netsim conv_vertical_edge`` is ``netsim run conv_vertical_edge``. A name that is neither
+    a command nor a file but is close to a command (``netsim lst``) is a usage error with a
+    suggestion, not a "no such file". Every usage error prints as one line.
+    """
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if self.get_command(ctx, name) is None and not name.startswith("-"):
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.75)
+            if not close or scenarios.resolve(name).exists():
+                return "run", self.commands["run"], args
+        return super().resolve_command(ctx, args)
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:
+            raise _one_line(e) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            raise _one_line(e) from None
+
+
+# -- shared steps ----------------------------------------------------------------------------
+
+
+def try_load(name: str) -> Simulation | None:
+    """The scenario at a path or with a bundled name, or None after printing its problems."""
+    path = scenarios.resolve(name)
+    try:
+        if not path.exists() and path.parent == Path("."):
+            # A bare name that is neither a file here nor bundled: say where names come from.
+            problem = "no such file, and no bundled scenario of that name (see netsim list)"
+            raise scenarios.ScenarioError(name, [("(file)", problem)])
+        return scenarios.load(path)
+    except scenarios.ScenarioError as e:
+        report(e)
+        return None
+
+
+def load(name: str) -> Simulation:
+    """The scenario at a path or with a bundled name; on any problem, its lines and exit 1."""
+    sim = try_load(name)
+    if sim is None:
+        raise click.exceptions.Exit(1)
+    return sim
+
+
+def report(error: scenarios.ScenarioError) -> None:
+    """Each problem of a scenario on its own line on stderr: ``FILE: field.path: message``."""
+    for line in error.lines():
+        click.echo(line, err=True)
+
+
+def write_lines(lines: Iterable[str]) -> None:
+    """Write lines to stdout as they are produced, never joining them into one string."""
+    out = sys.stdout
+    for line in lines:
+        out.write(line)
+        out.write("\n")
+    out.flush()
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"120x40"`` as ``(120, 40)``, within MIN_SIZE and MAX_SIZE; ValueError otherwise."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a size; write COLUMNSxROWS, e.g. 120x40")
+    w, h = int(m[1]), int(m[2])
+    (w0, h0), (w1, h1) = MIN_SIZE, MAX_SIZE
+    if not (w0 <= w <= w1 and h0 <= h <= h1):
+        raise ValueError(
+            f"{w}x{h} is outside the sizes a snapshot can be drawn at: "
+            f"{w0} to {w1} columns and {h0} to {h1} rows"
+        )
+    return w, h
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a failure leaves nothing behind."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+    else:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, mode)  # mkstemp makes the file private; give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@click.group(
+    cls=NetsimGroup,
+    invoke_without_command=True,
+    subcommand_metavar="[FILE | COMMAND [ARGS]...]",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(
+    __version__, "--version", "-V", prog_name="netsim", message="%(prog)s %(version)s"
+)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Step through the arithmetic of classic neural networks, one number at a time.
+
+    \b
+      netsim                 open the scenario browser
+      netsim FILE            open a scenario in the player (same as netsim run FILE)
+      netsim list            list the scenarios that come with netsim
+      netsim check FILE...   check scenario files for mistakes
+      netsim trace FILE      print every step as text or JSON Lines
+      netsim snapshot FILE   save the player's screen at one step as an SVG image
+
+    FILE is a scenario file (.toml) or the name of a bundled scenario, such as
+    conv_vertical_edge. Run `netsim COMMAND --help` for the details of a command.
+    """
+    if ctx.invoked_subcommand is None:
+        from tui.app import NetsimApp
+
+        NetsimApp().run()
+
+
+@cli.command()
+@click.argument("file", metavar="FILE")
+def run(file: str) -> None:
+    """Open a scenario in the player.
+
+    FILE is a scenario file (.toml) or the name of a bundled scenario, such as
+    conv_vertical_edge (see netsim list). The file is checked first; if it has mistakes,
+    they are listed and the player does not open.
+    """
+    sim = load(file)
+    from tui.app import NetsimApp
+
+    NetsimApp(simulation=sim).run()
+
+
+@cli.command("list")
+def list_() -> None:
+    """List the scenarios that come with netsim, grouped by topic."""
+    shipped = scenarios.bundled()
+    width = max((len(s.name) for s in shipped), default=0)
+    for topic, group in groupby(shipped, key=lambda s: s.topic):
+        click.echo(topic)
+        for s in group:
+            click.echo(f"  {s.name:<{width}}  {s.title}")
+        click.echo()
+    example = shipped[0].name if shipped else "FILE"
+    click.echo(f"Open one with: netsim {example}   (or netsim path/to/your_scenario.toml)")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+def check(files: tuple[str, ...]) -> None:
+    """Check scenario files for mistakes without opening them.
+
+    Prints "FILE: ok" for each good file. For a file with mistakes, prints one line per
+    mistake on stderr, as "FILE: field: what is wrong". Exit status: 0 if every file is
+    good, 1 if any has a mistake, 2 if the command itself was mistyped.
+
+    FILE is a scenario file (.toml) or the name of a bundled scenario.
+    """
+    bad = 0
+    for name in files:
+        sim = try_load(name)
+        if sim is None:
+            bad += 1
+        else:
+            click.echo(f"{sim.source}: ok")
+    if bad:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--steps",
+    "steps_spec",
+    metavar="START:STOP",
+    help="Only these steps, counted from 0 as in Python slices: 3:7 is steps 3, 4, 5 and 6; "
+    ":10 the first ten; 5: from step 5 on; -3: the last three; 7 just step 7. "
+    "Default: every step.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one readable line per step. json: JSON Lines, a header describing the "
+    "scenario, then one object per step (see docs/trace-format.md).",
+)
+def trace(file: str, steps_spec: str | None, fmt: str) -> None:
+    """Print the steps of a scenario without opening the player.
+
+    Each step is one output number: the text format writes the multiplications and sums
+    that produce it, the JSON format everything needed to recompute it. Steps are numbered
+    from 0, in the order the player shows them.
+
+    FILE is a scenario file (.toml) or the name of a bundled scenario.
+    """
+    sim = load(file)
+    try:
+        steps = tracing.parse_steps(steps_spec, len(sim))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--steps'") from None
+    lines = tracing.json_lines(sim, steps) if fmt == "json" else tracing.text_lines(sim, steps)
+    write_lines(lines)
+
+
+@cli.command()
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--step",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Which step to show, counted from 0; negative counts from the end (-1 is the last).",
+)
+@click.option(
+    "--size",
+    "size_spec",
+    default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}",
+    show_default=True,
+    metavar="COLSxROWS",
+    help=f"Terminal size to draw at, in characters: from {MIN_SIZE[0]}x{MIN_SIZE[1]} "
+    f"to {MAX_SIZE[0]}x{MAX_SIZE[1]}.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    metavar="OUT.svg",
+    help="The SVG file to write. Its folder must exist; an existing file is replaced.",
+)
+def snapshot(file: str, step: int, size_spec: str, output: str) -> None:
+    """Save the player's screen at one step as an SVG image.
+
+    Draws exactly what `netsim FILE` would show at that step, without a terminal, and
+    writes it to OUT.svg. Nothing is written if the scenario has a mistake or an option is
+    wrong.
+
+    FILE is a scenario file (.toml) or the name of a bundled scenario.
+    """
+    try:
+        size = parse_size(size_spec)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--size'") from None
+    out = Path(output)
+    if out.is_dir():
+        fail(
+            f"cannot write {output}: it is a directory; give a file name such as {out / 'step.svg'}"
+        )
+    if not out.parent.is_dir():
+        fail(f"cannot write {output}: the folder {out.parent} does not exist")
+    sim = load(file)
+    total = len(sim)
+    if not -total <= step < total:
+        raise click.BadParameter(
+            f"{step} is out of range: the scenario has {total} steps, numbered 0 to {total - 1} "
+            f"(or -{total} to -1 from the end)",
+            param_hint="'--step'",
+        )
+    from tui.snapshot import render_svg
+
+    svg = render_svg(sim, step % total, size)
+    try:
+        write_atomically(out, svg)
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `netsim` console script."""
+    cli.main(args=argv, prog_name="netsim")

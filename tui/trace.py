@@ -1,0 +1,231 @@
+"""Headless traces of a simulation: step ranges, one text line per step, and JSON Lines records.
+
+Pure functions over an ``engine.Simulation``; nothing here imports textual or torch, so the
+command line, the tests and outside programs can all use them. The JSON Lines format is
+documented in ``docs/trace-format.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from engine import ConvStage, ConvStep, Simulation, Stage, Step
+from tui import __version__
+
+TRACE_FORMAT = 1
+"""Version of the JSON Lines layout; raised when a field changes meaning or disappears."""
+
+MAX_TERMS = 27
+"""Most products a text line writes out one by one (a 3×3 kernel over 3 channels)."""
+
+MAX_CHANNEL_SUMS = 16
+"""Most per-channel sums a text line writes out when the products themselves are too many."""
+
+_SLICE = re.compile(r"^\s*(?P<start>[+-]?\d+)?\s*:\s*(?P<stop>[+-]?\d+)?\s*$")
+_SINGLE = re.compile(r"^\s*(?P<index>[+-]?\d+)\s*$")
+
+
+# -- choosing steps --------------------------------------------------------------------------
+
+
+def parse_steps(spec: str | None, total: int) -> range:
+    """The global step indices a ``--steps`` value selects, as a ``range``.
+
+    ``spec`` is a half-open slice as in Python: ``3:7``, ``:10``, ``5:``, ``-4:``; a single
+    index ``7`` selects that one step; ``None`` selects every step. Unlike Python's slices,
+    an end beyond the simulation or a slice that selects nothing is an error, because a
+    trace that silently prints less than was asked for is worse than a clear message.
+
+    Raises:
+        ValueError: the spec is malformed, out of range, or selects no steps.
+    """
+    if spec is None:
+        return range(total)
+    single = _SINGLE.match(spec)
+    if single:
+        i = _bound(int(single["index"]), total, spec, last=False)
+        return range(i, i + 1)
+    m = _SLICE.match(spec)
+    if not m:
+        raise ValueError(f"{spec!r} is not a step range; write START:STOP, e.g. 3:7, :10 or 5:")
+    start = _bound(int(m["start"]), total, spec, last=True) if m["start"] else 0
+    stop = _bound(int(m["stop"]), total, spec, last=True) if m["stop"] else total
+    if start >= stop:
+        raise ValueError(
+            f"{spec!r} selects no steps (steps {start} up to, not including, {stop}); "
+            f"the scenario has {total} steps, numbered 0 to {total - 1}"
+        )
+    return range(start, stop)
+
+
+def _bound(i: int, total: int, spec: str, *, last: bool) -> int:
+    """``i`` as a non-negative index, or ValueError; ``last`` allows ``total`` (a slice end)."""
+    j = i + total if i < 0 else i
+    if not 0 <= j <= (total if last else total - 1):
+        raise ValueError(
+            f"{spec!r} is out of range: the scenario has {total} steps, numbered 0 to "
+            f"{total - 1} (or -{total} to -1 from the end)"
+        )
+    return j
+
+
+def locate_range(sim: Simulation, steps: range) -> Iterator[tuple[int, int, int]]:
+    """``(global index, stage number, local index)`` for each selected step, in order.
+
+    Walks stage by stage instead of searching the offsets once per step.
+    """
+    for number, (stage, offset) in enumerate(zip(sim.stages, sim.offsets, strict=True)):
+        lo = max(steps.start, offset)
+        hi = min(steps.stop, offset + len(stage))
+        for g in range(lo, hi):
+            yield g, number, g - offset
+
+
+# -- numbers ---------------------------------------------------------------------------------
+
+
+def format_number(x: float) -> str:
+    """``x`` written exactly: whole numbers without a point, others in Python's shortest form.
+
+    Python's ``repr`` of a float is the shortest text that reads back as the same float, so
+    nothing is rounded away: ``1/9`` is ``0.1111111111111111``.
+    """
+    x = float(x)
+    if x == 0:
+        return "0"  # also for -0.0, which would only confuse
+    if math.isfinite(x) and x.is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(x)
+
+
+def _term(x: float) -> str:
+    """A number as an operand: negative numbers in parentheses, so ``0·(-1)`` reads clearly."""
+    s = format_number(x)
+    return f"({s})" if s.startswith("-") else s
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+def conv_sum(step: ConvStep) -> str:
+    """The right-hand side of a convolution step: its products, or channel sums, plus bias."""
+    assert step.window is not None and step.kernel is not None
+    assert step.partial_sums is not None and step.products is not None
+    channels = step.window.shape[0]
+    if step.products.size <= MAX_TERMS:
+        groups = [
+            " + ".join(
+                f"{_term(x)}·{_term(w)}"
+                for x, w in zip(step.window[c].ravel(), step.kernel[c].ravel(), strict=True)
+            )
+            for c in range(channels)
+        ]
+        body = " + ".join(f"({g})" for g in groups) if channels > 1 else groups[0]
+    elif 1 < channels <= MAX_CHANNEL_SUMS:
+        body = " + ".join(
+            f"[channel {c}: {format_number(s)}]" for c, s in enumerate(step.partial_sums)
+        )
+    else:
+        body = f"[sum of {step.products.size} products: {format_number(step.partial_sums.sum())}]"
+    return f"{body} + bias {_term(step.bias)}"
+
+
+def conv_window(step: ConvStep) -> str:
+    """Where the window sits in the input, and how many of its cells are padding."""
+    assert step.window is not None and step.padding_mask is not None
+    fh, fw = step.window.shape[1:]
+    where = f"window rows {step.top}..{step.top + fh - 1}, cols {step.left}..{step.left + fw - 1}"
+    pad = int(step.padding_mask.sum())
+    if pad:
+        where += f"; {pad} of {fh * fw} cells are padding"
+    return where
+
+
+def text_line(step: Step, global_index: int, total: int) -> str:
+    """One readable, exact line for a step: which output, how it is computed, its value."""
+    width = len(str(max(total - 1, 0)))
+    head = f"step {global_index:>{width}} of {total}  {step.stage}"
+    if isinstance(step, ConvStep):
+        return (
+            f"{head}  out[{step.filter},{step.row},{step.col}] = {conv_sum(step)}"
+            f" = {format_number(step.value)}   ({conv_window(step)})"
+        )
+    return f"{head}  #{step.index} = {format_number(step.value)}   ({step.explanation})"
+
+
+def text_lines(sim: Simulation, steps: range) -> Iterator[str]:
+    """One line per selected step, in order, without newlines."""
+    total = len(sim)
+    for g, number, local in locate_range(sim, steps):
+        yield text_line(sim.stages[number].step(local), g, total)
+
+
+# -- JSON Lines ------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data from what steps and descriptions hold (arrays become nested lists)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def stage_header(sim: Simulation, number: int) -> dict[str, Any]:
+    """A stage as the trace header describes it: its place in the run and its full description."""
+    stage: Stage = sim.stages[number]
+    out: dict[str, Any] = {"number": number, "offset": sim.offsets[number]}
+    out.update(jsonable(stage.describe()))
+    if isinstance(stage, ConvStage):
+        height, width = stage.size_formulas()
+        out["output_size_formulas"] = {"height": height, "width": width}
+    return out
+
+
+def header_record(sim: Simulation, steps: range) -> dict[str, Any]:
+    """The first JSON Lines record: the scenario, every stage, and which steps follow."""
+    return {
+        "type": "header",
+        "trace_format": TRACE_FORMAT,
+        "netsim_version": __version__,
+        "source": sim.source,
+        "title": sim.title,
+        "topic": sim.topic,
+        "description": sim.description,
+        "steps": len(sim),
+        "selected": {"start": steps.start, "stop": steps.stop, "count": len(steps)},
+        "stages": [stage_header(sim, n) for n in range(len(sim.stages))],
+    }
+
+
+def step_record(step: Step, global_index: int, stage_number: int, kind: str) -> dict[str, Any]:
+    """One step as a JSON Lines record: where it is, then every field of the step."""
+    out: dict[str, Any] = {
+        "type": "step",
+        "step": global_index,
+        "stage_number": stage_number,
+        "kind": kind,
+    }
+    for f in dataclasses.fields(step):
+        out[f.name] = jsonable(getattr(step, f.name))
+    return out
+
+
+def json_lines(sim: Simulation, steps: range) -> Iterator[str]:
+    """The header line, then one line per selected step; each a JSON object without newline."""
+    yield json.dumps(header_record(sim, steps))
+    for g, number, local in locate_range(sim, steps):
+        stage = sim.stages[number]
+        yield json.dumps(step_record(stage.step(local), g, number, stage.kind))
