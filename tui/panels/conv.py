@@ -104,10 +104,13 @@ class ConvPanel(Panel):
         padding: 0 1;
     }
     ConvPanel #input-box {
-        max-width: 50%;
+        width: 1fr;
+    }
+    ConvPanel #kernel-box {
+        max-width: 25%;
     }
     ConvPanel #output-box {
-        max-width: 32%;
+        max-width: 35%;
     }
     ConvPanel .channels {
         width: auto;

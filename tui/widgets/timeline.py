@@ -8,7 +8,7 @@ from textual.widget import Widget
 
 
 class Timeline(Widget):
-    """One line: play state, ``step i / last``, a bar with stage boundaries, and the speed."""
+    """One line: play state, ``step i of N``, a bar with stage boundaries, and the speed."""
 
     DEFAULT_CSS = """
     Timeline {
@@ -38,7 +38,8 @@ class Timeline(Widget):
         t.append(" ▶ " if self.playing else " ⏸ ", style="bold green" if self.playing else "bold")
         last = max(self.total - 1, 0)
         width_num = len(str(last))
-        t.append(f"step {str(self.position).rjust(width_num)} / {last} ", style="bold")
+        # Steps count from 0, as in `netsim trace`: the last of N steps is step N − 1.
+        t.append(f"step {str(self.position).rjust(width_num)} of {self.total} ", style="bold")
         tail = Text(f"  {self.speed:g} steps/s  ", style="grey62")
         tail.append(self.label)
         bar_w = max(self.size.width - len(t) - len(tail) - 1, 4)
