@@ -9,10 +9,25 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scenarios.errors import ScenarioError
-from scenarios.loader import load
-from scenarios.schema import TOPICS
+from scenarios.topics import TOPICS
+
+if TYPE_CHECKING:
+    from engine.core import Simulation
+
+
+def load(path: str | Path) -> Simulation:
+    """Load a scenario file into a Simulation, or raise ScenarioError naming every problem.
+
+    The loader (pydantic, NumPy, the engine) is imported on first use, so that listing the
+    bundled scenarios stays cheap: the browser's first frame does not wait for it.
+    """
+    from scenarios.loader import load as _load
+
+    return _load(path)
+
 
 BUNDLED_DIR = Path(__file__).parent
 """Where the bundled scenario files live (package data)."""

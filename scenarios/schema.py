@@ -6,16 +6,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TOPICS = [
-    "Multilayer perceptron",
-    "Convolution",
-    "Pooling and why CNNs work",
-    "Classic networks",
-    "Recurrent networks",
-    "Attention and decoding",
-]
-"""The curriculum's headings, in teaching order; the scenario browser groups by these."""
-
 
 class ScenarioBase(BaseModel):
     """Fields every scenario file has, whatever its kind."""

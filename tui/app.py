@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App
 
-from engine.core import Simulation
 from tui.screens.browser import BrowserScreen
-from tui.screens.player import PlayerScreen
+
+if TYPE_CHECKING:
+    from engine.core import Simulation
 
 
 class NetsimApp(App[None]):
@@ -36,4 +38,6 @@ class NetsimApp(App[None]):
         if self.simulation is None:
             self.push_screen(BrowserScreen())
         else:
+            from tui.screens.player import PlayerScreen
+
             self.push_screen(PlayerScreen(self.simulation, start=self._start, check=self._check))

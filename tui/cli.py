@@ -14,14 +14,14 @@ import tempfile
 from collections.abc import Iterable
 from itertools import groupby
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 import scenarios
-from engine import Simulation
-from tui import __version__
-from tui import trace as tracing
+
+if TYPE_CHECKING:
+    from engine import Simulation
 
 DEFAULT_SIZE = (120, 40)
 """Terminal size (columns, rows) a snapshot is drawn at unless ``--size`` says otherwise."""
@@ -180,7 +180,12 @@ def write_atomically(path: Path, text: str) -> None:
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(
-    __version__, "--version", "-V", prog_name="netsim", message="%(prog)s %(version)s"
+    None,
+    "--version",
+    "-V",
+    package_name="netsim",
+    prog_name="netsim",
+    message="%(prog)s %(version)s",
 )
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -284,6 +289,8 @@ def trace(file: str, steps_spec: str | None, fmt: str) -> None:
     """
     sim = load(file)
     try:
+        from tui import trace as tracing  # numpy and the engine, only when tracing
+
         steps = tracing.parse_steps(steps_spec, len(sim))
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="'--steps'") from None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.message import Message
 from textual.widget import Widget
 
-from engine.core import Stage, Step
+if TYPE_CHECKING:
+    from engine.core import Stage, Step
 
 
 class Panel(Widget):

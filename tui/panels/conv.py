@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Static
 
 from engine.conv import ConvStage, ConvStep
@@ -137,6 +138,8 @@ class ConvPanel(Panel):
         self.conv = stage
         self._filter = 0
         self._drawn = False
+        self._inspector_lines = -1
+        self._grids: dict[str, MatrixGrid] = {}
         self._shown = min(stage.in_channels, MAX_CHANNELS_SHOWN)
         oh = stage.out_hw[0]
         self._all_outputs = stage.filters <= MAX_OUTPUTS_SHOWN and stage.filters * (oh + 2) <= 24
@@ -207,24 +210,41 @@ class ConvPanel(Panel):
             self._filter = step.filter
             self._drawn = True
             for ch in range(self._shown):
-                self.query_one(f"#kernel-{ch}", MatrixGrid).set_values(st.weight[step.filter, ch])
+                self._grid(f"kernel-{ch}").set_values(st.weight[step.filter, ch])
             kernel_box = self.query_one("#kernel-box")
             kernel_box.border_title = f"Kernel {step.filter}"
             kernel_box.border_subtitle = self._kernel_label(step.filter)
             if self._all_outputs:
                 for f in range(st.filters):
                     if f != step.filter:
-                        grid = self.query_one(f"#output-{f}", MatrixGrid)
+                        grid = self._grid(f"output-{f}")
                         grid.set_current(plane if f < step.filter else -1, follow=False)
             else:
-                self.query_one("#output-cur", MatrixGrid).set_values(st.output[step.filter])
+                self._grid("output-cur").set_values(st.output[step.filter])
                 self.query_one("#output-box").border_subtitle = self._output_label(step.filter)
         window = Window(step.row * st.stride[0], step.col * st.stride[1], fh, fw)
         for ch in range(self._shown):
-            self.query_one(f"#input-{ch}", MatrixGrid).set_window(window)
-        out_id = f"#output-{step.filter}" if self._all_outputs else "#output-cur"
-        self.query_one(out_id, MatrixGrid).set_current(step.row * st.out_hw[1] + step.col)
-        self.query_one("#inspector", Static).update(explain(st, step))
+            self._grid(f"input-{ch}").set_window(window)
+        out_id = f"output-{step.filter}" if self._all_outputs else "output-cur"
+        self._grid(out_id).set_current(step.row * st.out_hw[1] + step.col)
+        text = explain(st, step)
+        # A new layout only when the inspector's height may change (wrapping ignored: the
+        # lines are written out the same way for every step of a stage).
+        lines = text.plain.count("\n")
+        # Textual's own Content renders faster than a Rich Text on every step.
+        self._inspector.update(Content.from_rich_text(text), layout=lines != self._inspector_lines)
+        self._inspector_lines = lines
+
+    def _grid(self, grid_id: str) -> MatrixGrid:
+        """The grid with this id, looked up once: ``show`` runs on every step."""
+        grid = self._grids.get(grid_id)
+        if grid is None:
+            grid = self._grids[grid_id] = self.query_one(f"#{grid_id}", MatrixGrid)
+        return grid
+
+    @property
+    def _inspector(self) -> Static:
+        return self.query_one("#inspector", Static)
 
     def set_heat(self, on: bool) -> None:
         for grid in self.query(MatrixGrid):

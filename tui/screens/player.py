@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
-from engine.core import Simulation
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.badge import TorchBadge
 from tui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from engine.core import Simulation
 
 SPEEDS = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0]
 """Playback speeds in steps per second; + and − move along this list."""
@@ -45,13 +48,14 @@ class PlayerScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
-    cursor: reactive[int] = reactive(0, init=False)
+    # var, not reactive: a change is drawn by the panel's widgets, not by repainting the screen.
+    cursor: var[int] = var(0, init=False)
     """The global step on screen; clamped to the simulation's range."""
-    playing: reactive[bool] = reactive(False, init=False)
+    playing: var[bool] = var(False, init=False)
     """Whether playback advances the cursor on a timer."""
-    speed: reactive[float] = reactive(5.0, init=False)
+    speed: var[float] = var(5.0, init=False)
     """Playback speed, steps per second."""
-    heat: reactive[bool] = reactive(False, init=False)
+    heat: var[bool] = var(False, init=False)
     """Heat view (shaded cells) instead of numbers."""
 
     def __init__(self, simulation: Simulation, *, start: int = 0, check: bool = True) -> None:
@@ -74,6 +78,14 @@ class PlayerScreen(Screen[None]):
             yield Timeline(self.simulation.offsets[1:], id="timeline")
             yield TorchBadge(id="badge")
         yield Footer()
+
+    @property
+    def _timeline(self) -> Timeline:
+        return self.query_one("#timeline", Timeline)
+
+    @property
+    def _switcher(self) -> ContentSwitcher:
+        return self.query_one("#panels", ContentSwitcher)
 
     def on_mount(self) -> None:
         self.title = self.simulation.title or "netsim"
@@ -101,13 +113,13 @@ class PlayerScreen(Screen[None]):
 
     def _show(self, i: int) -> None:
         stage_no, local = self.simulation.locate(i)
-        switcher = self.query_one(ContentSwitcher)
+        switcher = self._switcher
         panel = self._panels[stage_no]
         if switcher.current != panel.id:
             switcher.current = panel.id
         step = self.simulation.stages[stage_no].step(local)
         panel.show(step)
-        timeline = self.query_one(Timeline)
+        timeline = self._timeline
         timeline.position = i
         timeline.label = f"{step.stage} · {step.explanation.split(' = ')[0]}"
 

@@ -146,8 +146,10 @@ class MatrixGrid(ScrollView, can_focus=False):
         """Highlight ``window`` (or nothing) and scroll it into view."""
         if window == self._window:
             return
-        self._window = window
-        self.refresh()
+        old, self._window = self._window, window
+        for w in (old, window):
+            if w is not None:
+                self._refresh_rows(w.row, w.height)
         if window is not None and follow:
             self._follow(self.cell_region(window))
 
@@ -155,23 +157,35 @@ class MatrixGrid(ScrollView, can_focus=False):
         """In progress mode: cells before flat index ``flat`` are done, ``flat`` is current."""
         if flat == self._current:
             return
-        self._current = flat
-        self.refresh()
+        old, self._current = self._current, flat
+        cols = self._values.shape[1]
+        if old is None or flat is None or abs(old // cols - flat // cols) > 1:
+            self.refresh()  # a jump: whole rows between change from done to pending or back
+        else:
+            lo, hi = sorted((old // cols, flat // cols))
+            self._refresh_rows(lo, hi - lo + 1)
         if flat is not None and follow and 0 <= flat < self._values.size:
-            r, c = divmod(flat, self._values.shape[1])
+            r, c = divmod(flat, cols)
             self._follow(self.cell_region(Window(r, c, 1, 1)))
 
+    def _refresh_rows(self, row: int, count: int) -> None:
+        """Repaint grid rows ``row`` … ``row + count − 1`` only (row r is virtual line r + 1)."""
+        self.refresh_lines(row + 1, count)
+
     def _follow(self, region: Region) -> None:
-        """Scroll ``region`` into view now, and again whenever the grid is resized."""
+        """Bring ``region`` into view, centred once it has left the view, so that the grid
+        scrolls in occasional jumps rather than a little on every step."""
         self._follow_region = region
-        self.scroll_to_region(region, animate=False, immediate=True)
+        view = Region(*self.scroll_offset, *self.scrollable_content_region.size)
+        if not view.contains_region(region):
+            self.scroll_to_region(region, animate=False, immediate=True, center=True)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refollow)
 
     def _refollow(self) -> None:
         if self._follow_region is not None:
-            self.scroll_to_region(self._follow_region, animate=False, immediate=True)
+            self._follow(self._follow_region)
 
     def cell_region(self, window: Window) -> Region:
         """The region of virtual space a window covers (with a margin of one cell)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -14,6 +15,8 @@ class Timeline(Widget):
     Timeline {
         height: 1;
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
@@ -33,7 +36,7 @@ class Timeline(Widget):
         self.boundaries = boundaries or []
         """Global indices where a new stage starts (after the first)."""
 
-    def render(self) -> Text:
+    def render(self) -> Content:
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" ▶ " if self.playing else " ⏸ ", style="bold green" if self.playing else "bold")
         last = max(self.total - 1, 0)
@@ -46,9 +49,13 @@ class Timeline(Widget):
         frac = self.position / last if last else 1.0
         filled = round(frac * (bar_w - 1))
         marks = {round(b / last * (bar_w - 1)) for b in self.boundaries if last}
-        for i in range(bar_w):
-            ch = "┃" if i in marks else ("━" if i != filled else "●")
-            style = "bright_green" if i < filled else ("bold yellow" if i == filled else "grey35")
-            t.append(ch, style=style)
+        bar = ["━"] * bar_w
+        for m in marks:
+            bar[m] = "┃"  # where a new stage starts
+        bar[filled] = "●"
+        # Three styled runs (done, here, to come) rather than one piece per cell.
+        t.append("".join(bar[:filled]), style="bright_green")
+        t.append(bar[filled], style="bold yellow")
+        t.append("".join(bar[filled + 1 :]), style="grey35")
         t.append_text(tail)
-        return t
+        return Content.from_rich_text(t)
