@@ -70,7 +70,7 @@ def explain(stage: ConvStage, step: ConvStep) -> Text:
     t.append("\n")
     top, left = step.top, step.left
     t.append(
-        f"  window: input rows {top}…{top + fh - 1}, cols {left}…{left + fw - 1}",
+        f"  window: input rows {top}…{top + fh - 1}, cols {left}…{left + fw - 1}".replace("-", "−"),
         style="grey62",
     )
     if mask.any():
@@ -228,11 +228,17 @@ class ConvPanel(Panel):
         out_id = f"output-{step.filter}" if self._all_outputs else "output-cur"
         self._grid(out_id).set_current(step.row * st.out_hw[1] + step.col)
         text = explain(st, step)
-        # A new layout only when the inspector's height may change (wrapping ignored: the
-        # lines are written out the same way for every step of a stage).
+        inspector = self._inspector
+        # Wrapping costs a third of the inspector's drawing; skip it when every line fits.
+        longest = max(len(line) for line in text.plain.split("\n"))
+        wrap = "wrap" if longest > inspector.content_region.width else "nowrap"
+        if inspector.styles.text_wrap != wrap:
+            inspector.styles.text_wrap = wrap
+        # A new layout only when the number of lines changes; Textual's own Content renders
+        # faster than a Rich Text on every step.
         lines = text.plain.count("\n")
-        # Textual's own Content renders faster than a Rich Text on every step.
-        self._inspector.update(Content.from_rich_text(text), layout=lines != self._inspector_lines)
+        relayout = lines != self._inspector_lines or wrap == "wrap"
+        inspector.update(Content.from_rich_text(text), layout=relayout)
         self._inspector_lines = lines
 
     def _grid(self, grid_id: str) -> MatrixGrid:
