@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -231,7 +233,9 @@ class ConvPanel(Panel):
         inspector = self._inspector
         # Wrapping costs a third of the inspector's drawing; skip it when every line fits.
         longest = max(len(line) for line in text.plain.split("\n"))
-        wrap = "wrap" if longest > inspector.content_region.width else "nowrap"
+        wrap: Literal["wrap", "nowrap"] = (
+            "wrap" if longest > inspector.content_region.width else "nowrap"
+        )
         if inspector.styles.text_wrap != wrap:
             inspector.styles.text_wrap = wrap
         # A new layout only when the number of lines changes; Textual's own Content renders
