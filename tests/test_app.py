@@ -154,6 +154,20 @@ async def test_help_opens_and_closes() -> None:
         assert isinstance(app.screen, PlayerScreen)
 
 
+async def test_escape_from_a_directly_opened_player_shows_the_browser() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowserScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, BrowserScreen)
+
+
 async def test_q_quits() -> None:
     app = player_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -30,21 +30,28 @@ SPEEDS = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0]
 class PlayerScreen(Screen[None]):
     """Steps forward and backward through a simulation; every key is a binding."""
 
+    _STEP = Binding.Group("Step", compact=True)
+    _ROW = Binding.Group("Row")
+    _ENDS = Binding.Group("Ends")
+    _SPEED = Binding.Group("Speed", compact=True)
+
     BINDINGS = [
         Binding("space", "toggle_play", "Play/Pause", id="play"),
-        Binding("right", "step(1)", "Step", key_display="→", id="next"),
-        Binding("left", "step(-1)", "Back", key_display="←", id="prev"),
-        Binding("pagedown", "row(1)", "Row", key_display="PgDn", id="next-row"),
-        Binding("pageup", "row(-1)", "Row back", key_display="PgUp", show=False, id="prev-row"),
-        Binding("home", "jump_start", "First", show=False, id="first"),
-        Binding("end", "jump_end", "Last", show=False, id="last"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", id="faster"),
-        Binding("minus", "speed(-1)", "Slower", key_display="−", id="slower"),
+        Binding("left", "step(-1)", "Back", key_display="←", group=_STEP, id="prev"),
+        Binding("right", "step(1)", "Step", key_display="→", group=_STEP, id="next"),
+        Binding("pageup", "row(-1)", "Row back", key_display="PgUp", group=_ROW, id="prev-row"),
+        Binding("pagedown", "row(1)", "Row", key_display="PgDn", group=_ROW, id="next-row"),
+        Binding("home", "jump_start", "First", key_display="Home", group=_ENDS, id="first"),
+        Binding("end", "jump_end", "Last", key_display="End", group=_ENDS, id="last"),
+        Binding("minus", "speed(-1)", "Slower", key_display="−", group=_SPEED, id="slower"),
+        Binding(
+            "plus,equals_sign", "speed(1)", "Faster", key_display="+", group=_SPEED, id="faster"
+        ),
         Binding("g", "goto", "Go to", id="goto"),
         Binding("h", "toggle_heat", "Heat", id="heat"),
-        Binding("c", "check", "Check", show=False, id="check"),
+        Binding("c", "check", "Check", id="check"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("escape", "back", "Back to list", show=False, id="back"),
+        Binding("escape", "back", "List", key_display="Esc", id="back"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
@@ -192,8 +199,14 @@ class PlayerScreen(Screen[None]):
         self.app.push_screen(HelpScreen(self.simulation))
 
     def action_back(self) -> None:
+        """Back to the scenario list: the one this player was opened from, or a new one."""
+        self.playing = False
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
+        else:
+            from tui.screens.browser import BrowserScreen
+
+            self.app.switch_screen(BrowserScreen())
 
     def action_check(self) -> None:
         badge = self.query_one(TorchBadge)
