@@ -4,15 +4,22 @@ The engine is numbers only: it never imports textual or rich, and imports torch 
 functions that compare a stage with PyTorch.
 """
 
+from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
 from engine.conv import ConvStage, ConvStep, output_size, size_formula
 from engine.core import Simulation, Stage, Step
 from engine.errors import SpecError
 from engine.kernels import KERNELS, kernel
+from engine.pool import PoolStage, PoolStep
 
 __all__ = [
+    "ACTIVATIONS",
     "KERNELS",
+    "ActivationStage",
+    "ActivationStep",
     "ConvStage",
     "ConvStep",
+    "PoolStage",
+    "PoolStep",
     "Simulation",
     "SpecError",
     "Stage",

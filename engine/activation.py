@@ -1,0 +1,298 @@
+"""Elementwise activation functions (ReLU, sigmoid, tanh, leaky ReLU), stepped per element."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.conv import MAX_BYTES
+from engine.core import Stage, Step
+from engine.errors import SpecError
+
+ArrayFn = Callable[[np.ndarray, float], np.ndarray]
+"""``f(x, negative_slope)``, elementwise; only leaky ReLU reads the slope."""
+
+
+def _relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _relu_derivative(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    # 0 at x = 0, as PyTorch's autograd has it.
+    return (x > 0).astype(np.float64)
+
+
+def _sigmoid(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    # σ(x) = 1/(1 + e^−x) for x ≥ 0 and e^x/(1 + e^x) for x < 0: the exponential only ever
+    # sees −|x|, so it cannot overflow; it may underflow to 0, which is the right answer.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _sigmoid_derivative(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    # σ(x)·(1 − σ(x)) written as e^−|x|/(1 + e^−|x|)²: the same number, but 1 − σ(x) cancels
+    # catastrophically for large x, and this form keeps full relative precision everywhere.
+    e = np.exp(-np.abs(x))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+def _tanh(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    return np.tanh(x)
+
+
+def _tanh_derivative(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    # 1 − tanh²(x) = sech²(x) = 4a/(1 + a)² with a = e^−2|x|; 1 − tanh² would cancel for
+    # large |x|. a is e^−|x| squared because 2|x| itself can overflow.
+    e = np.exp(-np.abs(x))
+    a = e * e
+    return 4.0 * a / ((1.0 + a) * (1.0 + a))
+
+
+def _leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    return np.where(x > 0, x, negative_slope * x)
+
+
+def _leaky_relu_derivative(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    # The negative slope at x = 0, as PyTorch's autograd has it.
+    return np.where(x > 0, 1.0, negative_slope)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function and its derivative, both vectorized over NumPy arrays."""
+
+    name: str
+    formula: str
+    """The function as written in the literature, in terms of x."""
+    derivative_formula: str
+    function: ArrayFn
+    derivative: ArrayFn
+
+    def __call__(self, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+        """f(x), elementwise, in float64; underflow to zero is silent (it is the exact answer)."""
+        with np.errstate(under="ignore"):
+            return self.function(np.asarray(x, dtype=np.float64), negative_slope)
+
+    def grad(self, x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+        """f′(x), elementwise, in float64."""
+        with np.errstate(under="ignore"):
+            return self.derivative(np.asarray(x, dtype=np.float64), negative_slope)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("relu", "max(0, x)", "1 if x > 0 else 0", _relu, _relu_derivative),
+        Activation("sigmoid", "1/(1 + e^−x)", "σ(x)·(1 − σ(x))", _sigmoid, _sigmoid_derivative),
+        Activation("tanh", "tanh(x)", "1 − tanh²(x)", _tanh, _tanh_derivative),
+        Activation(
+            "leaky_relu",
+            "x if x > 0 else a·x",
+            "1 if x > 0 else a",
+            _leaky_relu,
+            _leaky_relu_derivative,
+        ),
+    )
+}
+"""The activation functions a stage accepts, by name."""
+
+
+def activation(name: str) -> Activation:
+    """The named activation; KeyError listing the valid names if there is none."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise KeyError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
+
+
+@dataclass(frozen=True, eq=False)
+class ActivationStep(Step):
+    """One element out[position] = f(x[position]) of an activation stage."""
+
+    position: tuple[int, ...] = ()
+    """Index of the element in the input (and output) array."""
+    x: float = 0.0
+    """The pre-activation value."""
+    derivative: float = 0.0
+    """f′(x): how much the output moves per unit of input, as backpropagation uses it."""
+    function: str = "relu"
+
+
+_AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
+
+
+class ActivationStage(Stage):
+    """out = f(x), elementwise, for f one of ``ACTIVATIONS``.
+
+    Args:
+        x: pre-activations of any shape, usually (C, H, W); a scalar is one element.
+        function: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"leaky_relu"``.
+        negative_slope: leaky ReLU's slope a for x ≤ 0, finite and ≥ 0 (PyTorch's default
+            0.01); ignored by the other functions.
+
+    Shape:
+        output and derivatives have the shape of the input.
+
+    Derivatives follow PyTorch's autograd, including at the kink (ReLU′(0) = 0, leaky
+    ReLU′(0) = a). Sigmoid and tanh derivatives are computed without the cancellation in
+    1 − σ and 1 − tanh², so they keep their relative precision near saturation where autograd
+    rounds to 0 (σ′(40) is 4.2e-18 here, 0 in torch); the two agree to 1e-16 absolute.
+
+    Steps run over the elements in C order (last axis fastest): step i is element
+    ``np.unravel_index(i, x.shape)``.
+    """
+
+    kind = "activation"
+
+    def __init__(
+        self,
+        x: np.ndarray | float,
+        function: str = "relu",
+        negative_slope: float = 0.01,
+        name: str = "activation",
+    ) -> None:
+        super().__init__(name)
+        x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        if x.size == 0:
+            raise SpecError("input", f"empty shape: input {x.shape}")
+        if not isinstance(function, str) or function not in ACTIVATIONS:
+            raise SpecError(
+                "function", f"unknown activation {function!r}; valid: {', '.join(ACTIVATIONS)}"
+            )
+        if (
+            isinstance(negative_slope, bool)
+            or not isinstance(negative_slope, (int, float, np.integer, np.floating))
+            or not math.isfinite(negative_slope)
+            or negative_slope < 0
+        ):
+            raise SpecError(
+                "negative_slope", f"expected a finite number ≥ 0, got {negative_slope!r}"
+            )
+        need = 3 * 8 * x.size  # input, output, derivatives
+        if need > MAX_BYTES:
+            raise SpecError("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
+        if not np.all(np.isfinite(x)):
+            raise SpecError("input", "values must be finite (no inf or nan)")
+
+        # A read-only view: the stage's numbers must not change behind its back.
+        self.x = x.view()
+        self.x.flags.writeable = False
+        self.function = function
+        self.negative_slope = float(negative_slope)
+        self._f = ACTIVATIONS[function]
+        with np.errstate(over="ignore"):  # reported below as a SpecError instead
+            self._out = self._f(x, self.negative_slope)
+            self._derivative = self._f.grad(x, self.negative_slope)
+        if not (np.all(np.isfinite(self._out)) and np.all(np.isfinite(self._derivative))):
+            raise SpecError("input", "the output overflows float64 (values too large)")
+
+    # -- shape facts ---------------------------------------------------------------------
+
+    @property
+    def output(self) -> np.ndarray:
+        return self._out
+
+    @property
+    def derivative(self) -> np.ndarray:
+        """f′(x) for every element, shape of the input."""
+        return self._derivative
+
+    @property
+    def parameter_count(self) -> int:
+        """Learnable numbers: none (the leaky slope is a fixed hyper-parameter here)."""
+        return 0
+
+    def curve(
+        self, lo: float = -6.0, hi: float = 6.0, n: int = 121
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` evenly spaced points (xs, f(xs)) from ``lo`` to ``hi``, for drawing f."""
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"expected finite lo < hi, got lo={lo!r}, hi={hi!r}")
+        if n < 2:
+            raise ValueError(f"a curve needs at least 2 points, got n={n}")
+        xs = np.linspace(lo, hi, n)
+        return xs, self._f(xs, self.negative_slope)
+
+    # -- stepping ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.x.size)
+
+    def row_steps(self) -> int:
+        return int(self.x.shape[-1])
+
+    def position(self, i: int) -> tuple[int, ...]:
+        """Index into the input of local step ``i``."""
+        i = self._normalise_index(i)
+        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
+
+    def index_of(self, *position: int) -> int:
+        """Local step index of the element at ``position``."""
+        return int(np.ravel_multi_index(position, self.x.shape))
+
+    def step(self, i: int) -> ActivationStep:
+        i = self._normalise_index(i)
+        pos = self.position(i)
+        x = float(self.x[pos])
+        value = float(self._out[pos])
+        slope = float(self._derivative[pos])
+        where = ",".join(str(p) for p in pos)
+        return ActivationStep(
+            stage=self.name,
+            index=i,
+            value=value,
+            explanation=f"out[{where}] = {self._worked(x, value)}; f′(x) = {slope:g}",
+            position=pos,
+            x=x,
+            derivative=slope,
+            function=self.function,
+        )
+
+    def _worked(self, x: float, value: float) -> str:
+        """The function applied to one number, written out."""
+        if self.function == "relu":
+            return f"relu({x:g}) = max(0, {x:g}) = {value:g}"
+        if self.function == "sigmoid":
+            minus_x = -x + 0.0  # + 0.0 turns −0.0 into 0.0
+            return f"sigmoid({x:g}) = 1/(1 + e^{minus_x:g}) = {value:g}"
+        if self.function == "tanh":
+            return f"tanh({x:g}) = {value:g}"
+        if x > 0:
+            return f"leaky_relu({x:g}) = {x:g} (positive, unchanged)"
+        return f"leaky_relu({x:g}) = {self.negative_slope:g}·{x:g} = {value:g}"
+
+    # -- description and reference -------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        hyper: dict[str, Any] = {"function": self.function}
+        if self.function == "leaky_relu":
+            hyper["negative_slope"] = self.negative_slope
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
+            "parameters": {},
+            "hyperparameters": hyper,
+            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
+            "steps": len(self),
+            "step_order": _AXIS_NAMES.get(self.x.ndim, [f"axis{k}" for k in range(self.x.ndim)]),
+        }
+
+    def reference(self) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        x = torch.from_numpy(np.array(self.x))  # a writable copy
+        if self.function == "relu":
+            out = F.relu(x)
+        elif self.function == "sigmoid":
+            out = torch.sigmoid(x)
+        elif self.function == "tanh":
+            out = torch.tanh(x)
+        else:
+            out = F.leaky_relu(x, self.negative_slope)
+        return out.numpy()
