@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,23 @@ from pydantic import ValidationError
 
 from engine.conv import MAX_BYTES as CONV_MAX_BYTES
 from engine.conv import ConvStage, as_pair, conv_bytes, resolve_padding
-from engine.core import Simulation
+from engine.core import Simulation, Stage
 from engine.errors import SpecError
 from engine.kernels import KERNELS
 from scenarios.errors import ScenarioError, field_path
-from scenarios.schema import MODELS, ConvScenario, all_field_names
+from scenarios.schema import (
+    MODELS,
+    OPS,
+    ActivationOp,
+    ConvFields,
+    ConvOp,
+    ConvScenario,
+    PipelineScenario,
+    PoolOp,
+    PoolScenario,
+    ScenarioBase,
+    all_field_names,
+)
 from scenarios.values import RandomSpec, to_array
 
 MAX_FILE_BYTES = 16 << 20
@@ -27,11 +40,16 @@ MAX_FILE_BYTES = 16 << 20
 class _Problems:
     """Collects (field, message) pairs while a scenario is checked."""
 
-    def __init__(self) -> None:
-        self.items: list[tuple[str, str]] = []
+    def __init__(self, prefix: str = "", items: list[tuple[str, str]] | None = None) -> None:
+        self.items: list[tuple[str, str]] = [] if items is None else items
+        self.prefix = prefix
 
     def add(self, field: str, message: str) -> None:
-        self.items.append((field, message))
+        self.items.append((f"{self.prefix}.{field}" if self.prefix else field, message))
+
+    def scoped(self, prefix: str) -> _Problems:
+        """A view that files every problem under ``prefix`` (e.g. ``stages[2]``)."""
+        return _Problems(prefix, self.items)
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -80,7 +98,7 @@ def _pydantic_problems(
     return out
 
 
-def validate(data: dict[str, Any], path: str) -> ConvScenario:
+def validate(data: dict[str, Any], path: str) -> ScenarioBase:
     """The scenario's pydantic model, or ScenarioError listing every problem found."""
     kinds = ", ".join(sorted(MODELS))
     kind = data.get("kind")
@@ -94,7 +112,6 @@ def validate(data: dict[str, Any], path: str) -> ConvScenario:
         model = MODELS[kind].model_validate(data)
     except ValidationError as e:
         raise ScenarioError(path, _pydantic_problems(e)) from None
-    assert isinstance(model, ConvScenario)
     return model
 
 
@@ -145,7 +162,7 @@ def _value(
         return None
 
 
-def _filters(sc: ConvScenario, channels: int, problems: _Problems) -> np.ndarray | None:
+def _filters(sc: ConvFields, channels: int, problems: _Problems) -> np.ndarray | None:
     """The (F, C, f_h, f_w) weight array from ``kernel`` or ``kernels``."""
     if sc.kernel is not None and sc.kernels is not None:
         problems.add("kernels", "give either kernel (one filter) or kernels (a list), not both")
@@ -196,7 +213,7 @@ def _filters(sc: ConvScenario, channels: int, problems: _Problems) -> np.ndarray
 
 
 def _random_kernels_fit(
-    sc: ConvScenario, in_shape: tuple[int, int, int], problems: _Problems
+    sc: ConvFields, in_shape: tuple[int, int, int], problems: _Problems
 ) -> bool:
     """Check random kernels from their shapes alone, before any is generated: their total size,
     and that each fits inside the padded input."""
@@ -243,17 +260,31 @@ def _is_number_array(value: list[Any]) -> bool:
     return isinstance(first, (int, float)) and not isinstance(first, bool)
 
 
-def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
-    """A ConvStage from a validated conv scenario; problems collected on the way."""
-    in_shape = _value_shape(sc.input, "input", problems)
-    if in_shape is not None and len(in_shape) not in (2, 3):
+def input_shape(spec: Any, problems: _Problems) -> tuple[int, int, int] | None:
+    """(C, H, W) of the scenario's ``input``, known without generating it."""
+    shape = _value_shape(spec, "input", problems)
+    if shape is not None and len(shape) not in (2, 3):
         problems.add(
-            "input", f"expected a 2-D (H, W) or 3-D (C, H, W) array, got shape {list(in_shape)}"
+            "input", f"expected a 2-D (H, W) or 3-D (C, H, W) array, got shape {list(shape)}"
         )
-        in_shape = None
-    if in_shape is None:
         return None
-    c, h, w = (1, *in_shape) if len(in_shape) == 2 else in_shape
+    if shape is None:
+        return None
+    return (1, *shape) if len(shape) == 2 else shape  # type: ignore[return-value]
+
+
+def conv_stage(
+    sc: ConvFields,
+    in_shape: tuple[int, int, int],
+    make_input: Callable[[], np.ndarray | None],
+    problems: _Problems,
+    *,
+    name: str = "conv",
+    source: str = "the input",
+) -> ConvStage | None:
+    """A ConvStage for an input of ``in_shape``; ``make_input`` is called only once every size
+    is known to fit. ``source`` says where the input comes from, for error messages."""
+    c, h, w = in_shape
     if not _random_kernels_fit(sc, (c, h, w), problems):
         return None
     weight = _filters(sc, c, problems)
@@ -272,9 +303,9 @@ def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
         field = "kernel" if sc.kernel is not None else "kernels"
         problems.add(
             field,
-            f"each kernel has {weight.shape[1]} channel(s) but the input has {c} "
-            f"(input shape {[c, h, w]}, kernels {list(weight.shape)}); a kernel's channels must "
-            "equal the input's",
+            f"each kernel has {weight.shape[1]} channel(s) but {source} has {c} "
+            f"(shape {[c, h, w]}, kernels {list(weight.shape)}); a kernel's channels must "
+            "equal its input's",
         )
         return None
     need = conv_bytes((c, h, w), weight.shape, stride, padding)  # type: ignore[arg-type]
@@ -291,18 +322,125 @@ def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
             "input", f"shape {[c, h, w]} would need {need / 2**30:.1f} GiB; the limit is 1 GiB"
         )
         return None
-    x = _value(sc.input, "input", problems)
+    x = make_input()
     if x is None:
         return None
     if bias.ndim == 0:
         bias = np.full(weight.shape[0], float(bias))
     try:
-        return ConvStage(x, weight, bias, stride=stride, padding=padding, name="conv")
+        return ConvStage(x, weight, bias, stride=stride, padding=padding, name=name)
     except SpecError as e:
         problems.add(
             "kernel" if e.field == "kernels" and sc.kernel is not None else e.field, e.message
         )
         return None
+
+
+def build_conv(sc: ConvScenario, problems: _Problems) -> ConvStage | None:
+    """A ConvStage from a validated conv scenario; problems collected on the way."""
+    shape = input_shape(sc.input, problems)
+    if shape is None:
+        return None
+    return conv_stage(sc, shape, lambda: _value(sc.input, "input", problems), problems)
+
+
+def _spec_error(problems: _Problems, e: SpecError, where: str = "") -> None:
+    problems.add(e.field, f"{e.message}{where}")
+
+
+def pool_stage(
+    x: np.ndarray, mode: str, size: Any, stride: Any, problems: _Problems, *, name: str, where: str
+) -> Stage | None:
+    """A PoolStage on ``x``; ``where`` names the input's origin in error messages."""
+    from engine.pool import PoolStage
+
+    try:
+        return PoolStage(x, mode=mode, size=size, stride=stride, name=name)
+    except SpecError as e:
+        _spec_error(problems, e, where)
+        return None
+
+
+def activation_stage(
+    x: np.ndarray, function: str, negative_slope: float, problems: _Problems, *, name: str
+) -> Stage | None:
+    from engine.activation import ActivationStage
+
+    try:
+        return ActivationStage(x, function=function, negative_slope=negative_slope, name=name)
+    except SpecError as e:
+        problems.add("op" if e.field == "function" else e.field, e.message)
+        return None
+
+
+def build_pool(sc: PoolScenario, problems: _Problems) -> list[Stage]:
+    x = _value(sc.input, "input", problems) if input_shape(sc.input, problems) else None
+    if x is None:
+        return []
+    stage = pool_stage(x, sc.mode, sc.size, sc.stride, problems, name="pool", where="")
+    return [stage] if stage is not None else []
+
+
+def build_pipeline(sc: PipelineScenario, problems: _Problems) -> list[Stage]:
+    """Stages in order, each fed the previous one's output. A stage that does not fit its input
+    is reported with both stages and both shapes."""
+    shape = input_shape(sc.input, problems)
+    if shape is None:
+        return []
+    x: np.ndarray | None = None
+    source, source_shape = "the input", shape
+    stages: list[Stage] = []
+    ops = ", ".join(OPS)
+    for i, raw in enumerate(sc.stages):
+        where = problems.scoped(f"stages[{i}]")
+        op = raw.get("op")
+        if not isinstance(op, str) or op not in OPS:
+            close = difflib.get_close_matches(str(op), list(OPS), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            what = "missing" if op is None else f"unknown op {op!r}"
+            where.add("op", f"{what}; {hint}valid: {ops}")
+            return stages
+        try:
+            spec = OPS[op].model_validate(raw)
+        except ValidationError as e:
+            for f, m in _pydantic_problems(e, ("stages", i)):
+                problems.add(f, m)
+            return stages
+        name = getattr(spec, "name", None) or f"{op}{i + 1}"
+        fed = f" ({source} has shape {list(source_shape)})" if i else ""
+        stage: Stage | None
+        if isinstance(spec, ConvOp):
+            fed_x = x
+
+            def make(fed_x: np.ndarray | None = fed_x) -> np.ndarray | None:
+                return _value(sc.input, "input", problems) if fed_x is None else fed_x
+
+            stage = conv_stage(
+                spec,
+                source_shape,
+                make,
+                where,
+                name=name,
+                source=source,  # type: ignore[arg-type]
+            )
+        else:
+            if x is None:
+                x = _value(sc.input, "input", problems)
+                if x is None:
+                    return stages
+            if isinstance(spec, PoolOp):
+                mode = "max" if op == "maxpool" else "avg"
+                stage = pool_stage(x, mode, spec.size, spec.stride, where, name=name, where=fed)
+            else:
+                assert isinstance(spec, ActivationOp)
+                stage = activation_stage(x, op, spec.negative_slope, where, name=name)
+        if stage is None:
+            return stages
+        stages.append(stage)
+        x = stage.output
+        source = f"stage {i} ({name})'s output"
+        source_shape = tuple(x.shape)  # type: ignore[assignment]
+    return stages
 
 
 def load(path: str | Path) -> Simulation:
@@ -311,9 +449,17 @@ def load(path: str | Path) -> Simulation:
     data = read_toml(p)
     sc = validate(data, str(p))
     problems = _Problems()
-    stage = build_conv(sc, problems)
-    if problems.items or stage is None:
+    stages: list[Stage]
+    if isinstance(sc, ConvScenario):
+        conv = build_conv(sc, problems)
+        stages = [conv] if conv is not None else []
+    elif isinstance(sc, PoolScenario):
+        stages = build_pool(sc, problems)
+    else:
+        assert isinstance(sc, PipelineScenario)
+        stages = build_pipeline(sc, problems)
+    if problems.items or not stages:
         raise ScenarioError(str(p), problems.items or [("(file)", "could not be built")])
     return Simulation(
-        [stage], title=sc.title, description=sc.description, topic=sc.topic, source=str(p)
+        stages, title=sc.title, description=sc.description, topic=sc.topic, source=str(p)
     )

@@ -24,15 +24,15 @@ class ScenarioBase(BaseModel):
     """Position inside its topic in the browser (smaller first)."""
 
 
-class ConvScenario(ScenarioBase):
-    """``kind = "conv"``: one convolution layer.
+class ConvFields(BaseModel):
+    """The settings of one convolution layer, in a conv scenario or a pipeline stage.
 
     The value fields are checked by the loader, which knows the shapes involved; here they
     are only required to be present where needed.
     """
 
-    input: Any
-    """(H, W) or (C, H, W) numbers inline, or ``{ random = [C, H, W], seed = 0 }``."""
+    model_config = ConfigDict(extra="forbid")
+
     kernel: Any = None
     """One filter: a named kernel, an inline (f, f) or (C, f, f) array, or a random spec."""
     kernels: Any = None
@@ -45,7 +45,82 @@ class ConvScenario(ScenarioBase):
     """``"valid"``, ``"same"`` (odd kernels, stride 1), ``p`` or ``[p_h, p_w]``."""
 
 
-MODELS: dict[str, type[ScenarioBase]] = {"conv": ConvScenario}
+class ConvScenario(ScenarioBase, ConvFields):
+    """``kind = "conv"``: one convolution layer."""
+
+    input: Any
+    """(H, W) or (C, H, W) numbers inline, or ``{ random = [C, H, W], seed = 0 }``."""
+
+
+class PoolScenario(ScenarioBase):
+    """``kind = "pool"``: one pooling layer, applied to each channel on its own."""
+
+    input: Any
+    """(H, W) or (C, H, W) numbers inline, or a random spec."""
+    mode: str = "max"
+    """``"max"`` or ``"avg"``."""
+    size: Any = 2
+    """Window ``f`` or ``[f_h, f_w]``."""
+    stride: Any = None
+    """``s`` or ``[s_h, s_w]``; the window size when omitted."""
+
+
+class ConvOp(ConvFields):
+    """A convolution stage of a pipeline: ``op = "conv"`` and the fields of a conv scenario."""
+
+    op: str
+    name: str | None = None
+    """Shown in the timeline; ``conv1``, ``relu2``, … when omitted."""
+
+
+class PoolOp(BaseModel):
+    """A pooling stage of a pipeline: ``op = "maxpool"`` or ``"avgpool"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: str
+    name: str | None = None
+    size: Any = 2
+    stride: Any = None
+
+
+class ActivationOp(BaseModel):
+    """An activation stage of a pipeline: ``op`` is the function's name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: str
+    name: str | None = None
+    negative_slope: float = 0.01
+    """Slope for negative inputs (``leaky_relu`` only)."""
+
+
+OPS: dict[str, type[BaseModel]] = {
+    "conv": ConvOp,
+    "maxpool": PoolOp,
+    "avgpool": PoolOp,
+    "relu": ActivationOp,
+    "sigmoid": ActivationOp,
+    "tanh": ActivationOp,
+    "leaky_relu": ActivationOp,
+}
+"""Pipeline stage kinds (``op``) and their schemas."""
+
+
+class PipelineScenario(ScenarioBase):
+    """``kind = "pipeline"``: stages applied one after another, each to the last one's output."""
+
+    input: Any
+    """(H, W) or (C, H, W) numbers inline, or a random spec."""
+    stages: list[dict[str, Any]] = Field(min_length=1)
+    """``[[stages]]`` tables, each with an ``op`` and that op's fields."""
+
+
+MODELS: dict[str, type[ScenarioBase]] = {
+    "conv": ConvScenario,
+    "pool": PoolScenario,
+    "pipeline": PipelineScenario,
+}
 """Scenario kinds and their schemas."""
 
 
@@ -54,6 +129,6 @@ def all_field_names() -> set[str]:
     from scenarios.values import RandomSpec
 
     names: set[str] = set(RandomSpec.model_fields)
-    for model in MODELS.values():
+    for model in [*MODELS.values(), *OPS.values()]:
         names |= set(model.model_fields)
     return names

@@ -1,0 +1,133 @@
+"""Pool and pipeline scenarios: loading, chaining, and one-line errors for impossible files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scenarios
+from engine.activation import ActivationStage
+from engine.conv import ConvStage
+from engine.pool import PoolStage
+from scenarios import ScenarioError
+
+PIPE = 'kind = "pipeline"\ntitle = "t"\n'
+POOL = 'kind = "pool"\ntitle = "t"\n'
+
+
+def load_text(tmp_path: Path, text: str) -> scenarios.Simulation:  # type: ignore[name-defined]
+    f = tmp_path / "s.toml"
+    f.write_text(text)
+    return scenarios.load(f)
+
+
+def problems(tmp_path: Path, text: str) -> list[tuple[str, str]]:
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, text)
+    return info.value.problems
+
+
+def test_pipeline_stages_feed_each_other(tmp_path: Path) -> None:
+    sim = load_text(
+        tmp_path,
+        PIPE + "input = { random = [2, 9, 9], seed = 1 }\n"
+        '[[stages]]\nop = "conv"\nkernels = ["sobel_x", "sobel_y", "identity"]\n'
+        '[[stages]]\nop = "leaky_relu"\nnegative_slope = 0.2\n'
+        '[[stages]]\nop = "avgpool"\nsize = 3\nstride = 2\n',
+    )
+    conv, act, pool = sim.stages
+    assert isinstance(conv, ConvStage) and isinstance(act, ActivationStage)
+    assert isinstance(pool, PoolStage)
+    assert [s.name for s in sim.stages] == ["conv1", "leaky_relu2", "avgpool3"]
+    np.testing.assert_array_equal(act.x, conv.output)
+    np.testing.assert_array_equal(pool.x, act.output)
+    assert act.negative_slope == 0.2 and pool.mode == "avg"
+    assert pool.output.shape == (3, 3, 3)
+    assert len(sim) == conv.output.size + act.output.size + pool.output.size
+    assert max(s.check_against_torch() for s in sim.stages) < 1e-12
+
+
+def test_named_stages(tmp_path: Path) -> None:
+    sim = load_text(
+        tmp_path, PIPE + 'input = [[1, -2], [3, -4]]\n[[stages]]\nop = "tanh"\nname = "squash"\n'
+    )
+    assert sim.stages[0].name == "squash"
+
+
+def test_pool_scenario(tmp_path: Path) -> None:
+    sim = load_text(tmp_path, POOL + 'input = [[1, 3, 2, 1], [2, 9, 1, 1]]\nmode = "max"\n')
+    (stage,) = sim.stages
+    assert isinstance(stage, PoolStage)
+    np.testing.assert_array_equal(stage.output, [[[9, 2]]])
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        pytest.param(
+            POOL + "input = [[1, 2], [3, 4]]\nsize = 3\n",
+            "size",
+            "pool window 3×3 is larger than the input 2×2",
+            id="pool-window-too-large",
+        ),
+        pytest.param(
+            POOL + "input = [[1, 2], [3, 4]]\nstride = 0\n", "stride", "≥ 1", id="pool-stride-0"
+        ),
+        pytest.param(
+            POOL + 'input = [[1, 2], [3, 4]]\nmode = "median"\n',
+            "mode",
+            "valid: max, avg",
+            id="pool-unknown-mode",
+        ),
+        pytest.param(
+            PIPE + 'input = [[1, 2], [3, 4]]\n[[stages]]\nop = "relux"\n',
+            "stages[0].op",
+            "did you mean 'relu'",
+            id="unknown-activation",
+        ),
+        pytest.param(
+            PIPE + "input = [[1, 2], [3, 4]]\n[[stages]]\nsize = 2\n",
+            "stages[0].op",
+            "missing",
+            id="missing-op",
+        ),
+        pytest.param(
+            PIPE + 'input = [[1, 2], [3, 4]]\n[[stages]]\nop = "maxpool"\nsise = 2\n',
+            "stages[0].sise",
+            "did you mean 'size'",
+            id="stage-key-typo",
+        ),
+        pytest.param(
+            PIPE + "input = { random = [8, 8] }\n"
+            '[[stages]]\nop = "conv"\nkernels = ["identity", "identity"]\n'
+            '[[stages]]\nop = "conv"\nkernel = { random = [3, 3, 3] }\n',
+            "stages[1].kernel",
+            "stage 0 (conv1)'s output has 2 (shape [2, 6, 6], kernels [1, 3, 3, 3])",
+            id="shapes-do-not-connect",
+        ),
+        pytest.param(
+            PIPE + "input = { random = [6, 6] }\n"
+            '[[stages]]\nop = "maxpool"\nsize = 3\n'
+            '[[stages]]\nop = "relu"\n'
+            '[[stages]]\nop = "maxpool"\nsize = 3\n',
+            "stages[2].size",
+            "larger than the input 2×2 (stage 1 (relu2)'s output has shape [1, 2, 2])",
+            id="pool-after-shrinking",
+        ),
+        pytest.param(
+            PIPE + 'input = [[1, 2]]\n[[stages]]\nop = "leaky_relu"\nnegative_slope = -1\n',
+            "stages[0].negative_slope",
+            "≥ 0",
+            id="negative-slope",
+        ),
+        pytest.param(PIPE + "input = [[1, 2]]\nstages = []\n", "stages", "at least 1", id="empty"),
+    ],
+)
+def test_bad_pipeline_and_pool_files(tmp_path: Path, text: str, field: str, words: str) -> None:
+    found = problems(tmp_path, text)
+    assert found, "expected a problem"
+    got_field, message = found[0]
+    assert got_field == field, found
+    assert words in message, found
