@@ -286,3 +286,48 @@ async def test_every_bundled_scenario_steps_to_the_end(name: str) -> None:
         assert p.cursor == len(p.simulation) - 1
         await pilot.press("home", "pagedown", "right")
         assert p.cursor == min(p.simulation.stages[0].row_steps() + 1, len(p.simulation) - 1)
+
+
+TWO_CONVS = """
+kind = "pipeline"
+title = "two convs"
+input = { random = [8, 8], seed = 2 }
+
+[[stages]]
+op = "conv"
+kernels = ["vertical_edge", "horizontal_edge"]
+
+[[stages]]
+op = "conv"
+kernel = { random = [2, 3, 3], seed = 3, low = -1, high = 1 }
+"""
+
+
+async def test_stage_keys_jump_between_stages(tmp_path: Path) -> None:
+    f = tmp_path / "pipe.toml"
+    f.write_text(TWO_CONVS)
+    sim = scenarios.load(f)
+    assert [len(s) for s in sim.stages] == [72, 16]
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("right_square_bracket")
+        assert p.cursor == 72
+        assert app.screen.query_one("#panels").current == "stage-1"  # type: ignore[attr-defined]
+        await pilot.press("right_square_bracket")
+        assert p.cursor == 72, "past the last stage there is nowhere to go"
+        await pilot.press("right", "left_square_bracket")
+        assert p.cursor == 72, "back goes to the start of the current stage first"
+        await pilot.press("left_square_bracket")
+        assert p.cursor == 0
+        await pilot.press("tab")
+        assert p.cursor == 72
+        await pilot.press("shift+tab", "shift+tab")
+        assert p.cursor == 0
+
+
+async def test_stage_keys_are_off_for_one_stage() -> None:
+    app = player_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right", "right_square_bracket")
+        assert player(app).cursor == 1

@@ -1,6 +1,8 @@
 """Panels: one module per Stage kind; importing this package fills the kind → panel registry."""
 
+from tui.panels import activation as _activation  # noqa: F401  (registers ActivationPanel)
 from tui.panels import conv as _conv  # noqa: F401  (registers ConvPanel)
+from tui.panels import pool as _pool  # noqa: F401  (registers PoolPanel)
 from tui.panels.base import PANELS, Panel, panel_for, register
 
 __all__ = ["PANELS", "Panel", "panel_for", "register"]

@@ -22,6 +22,7 @@ KEYS = [
     ("PgDn / PgUp", "one output row forward / back"),
     ("Home / End", "first / last step"),
     ("+ / −", "faster / slower playback"),
+    ("] / [", "next stage / start of this or the previous stage (also Tab / Shift+Tab)"),
     ("g", "go to a step by number"),
     ("h", "heat view: shade cells by value instead of numbers"),
     ("c", "check this stage against PyTorch again"),
@@ -37,6 +38,7 @@ LEGEND = [
     (" 30 ", "black on bright_green", "the output element being computed"),
     (" 30 ", "bright_white", "output already computed"),
     (" · ", "grey35", "output not computed yet"),
+    (" 9 ", "bold underline bright_white on red", "max pooling: the window's winner"),
 ]
 
 

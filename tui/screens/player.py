@@ -34,6 +34,7 @@ class PlayerScreen(Screen[None]):
     _ROW = Binding.Group("Row")
     _ENDS = Binding.Group("Ends")
     _SPEED = Binding.Group("Speed", compact=True)
+    _STAGE = Binding.Group("Stage", compact=True)
 
     BINDINGS = [
         Binding("space", "toggle_play", "Play/Pause", id="play"),
@@ -47,6 +48,24 @@ class PlayerScreen(Screen[None]):
         Binding(
             "plus,equals_sign", "speed(1)", "Faster", key_display="+", group=_SPEED, id="faster"
         ),
+        Binding(
+            "left_square_bracket",
+            "stage(-1)",
+            "Previous stage",
+            key_display="[",
+            group=_STAGE,
+            id="prev-stage",
+        ),
+        Binding(
+            "right_square_bracket",
+            "stage(1)",
+            "Next stage",
+            key_display="]",
+            group=_STAGE,
+            id="next-stage",
+        ),
+        Binding("tab", "stage(1)", "Next stage", show=False, id="next-stage-tab"),
+        Binding("shift+tab", "stage(-1)", "Previous stage", show=False, id="prev-stage-tab"),
         Binding("g", "goto", "Go to", id="goto"),
         Binding("h", "toggle_heat", "Heat", id="heat"),
         Binding("c", "check", "Check", id="check"),
@@ -75,6 +94,7 @@ class PlayerScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
+        yield Static(id="stage-bar")
         with ContentSwitcher(id="panels"):
             for s, stage in enumerate(self.simulation.stages):
                 panel = panel_for(stage, id=f"stage-{s}")
@@ -124,11 +144,27 @@ class PlayerScreen(Screen[None]):
         panel = self._panels[stage_no]
         if switcher.current != panel.id:
             switcher.current = panel.id
+            self._show_stage_bar(stage_no)
         step = self.simulation.stages[stage_no].step(local)
         panel.show(step)
         timeline = self._timeline
         timeline.position = i
         timeline.label = f"{step.stage} · {step.explanation.split(' = ')[0]}"
+
+    def _show_stage_bar(self, stage_no: int) -> None:
+        """Which stage is on screen and where its input comes from (pipelines only)."""
+        bar = self.query_one("#stage-bar", Static)
+        stages = self.simulation.stages
+        bar.display = len(stages) > 1
+        if len(stages) < 2:
+            return
+        source = (
+            "the scenario's input" if stage_no == 0 else f"{stages[stage_no - 1].name}'s output"
+        )
+        chain = " → ".join(
+            f"[b reverse] {s.name} [/]" if i == stage_no else s.name for i, s in enumerate(stages)
+        )
+        bar.update(f" Stage {stage_no + 1} of {len(stages)}: {chain}   input = {source}")
 
     # -- playback ------------------------------------------------------------------------
 
@@ -172,6 +208,24 @@ class PlayerScreen(Screen[None]):
         stage = self.simulation.stage_of(self.cursor)
         self.cursor += delta * stage.row_steps()
 
+    def action_stage(self, direction: int) -> None:
+        """To the first step of the next stage, or of this one (then the previous one) going
+        back — like a music player's previous-track button."""
+        self.playing = False
+        sim = self.simulation
+        stage_no, local = sim.locate(self.cursor)
+        if direction > 0:
+            target = stage_no + 1
+            if target >= len(sim.stages):
+                return
+        else:
+            target = stage_no if local > 0 else max(stage_no - 1, 0)
+        self.cursor = sim.offsets[target]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Stage keys only mean something when there is more than one stage.
+        return action != "stage" or len(self.simulation.stages) > 1
+
     def action_jump_start(self) -> None:
         self.playing = False
         self.cursor = 0
@@ -211,13 +265,13 @@ class PlayerScreen(Screen[None]):
     def action_check(self) -> None:
         badge = self.query_one(TorchBadge)
         badge.state = "checking"
-        self._check_worker(self.simulation.locate(self.cursor)[0])
+        self._check_worker()
 
     @work(thread=True, exclusive=True, group="torch-check")
-    def _check_worker(self, stage_no: int) -> None:
-        stage = self.simulation.stages[stage_no]
+    def _check_worker(self) -> None:
+        """Compare every stage with PyTorch's own op; the badge shows the largest |Δ|."""
         try:
-            delta = stage.check_against_torch()
+            delta = max(stage.check_against_torch() for stage in self.simulation.stages)
         except Exception as e:  # any failure of the optional check is shown, not raised
             self.app.call_from_thread(self._checked, None, f"{type(e).__name__}: {e}")
         else:
@@ -229,6 +283,7 @@ class PlayerScreen(Screen[None]):
             badge.detail = error
             badge.state = "error"
         else:
+            badge.stages = len(self.simulation.stages)
             badge.delta = delta
             badge.state = "done"
 

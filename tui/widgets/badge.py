@@ -25,6 +25,8 @@ class TorchBadge(Widget):
     """One of idle, checking, done, error."""
     delta: reactive[float] = reactive(0.0)
     """Max |Δ| from the last check."""
+    stages: reactive[int] = reactive(1)
+    """How many stages the last check compared."""
     detail: reactive[str] = reactive("")
     """Error text when the check could not run."""
 
@@ -34,7 +36,8 @@ class TorchBadge(Widget):
         if self.state == "error":
             return Text(f"✗ PyTorch check failed: {self.detail}", style="bold red")
         if self.state == "done":
+            what = "matches" if self.stages == 1 else f"all {self.stages} stages match"
             if self.delta <= TOLERANCE:
-                return Text(f"✓ matches PyTorch · max |Δ| = {self.delta:.1e}", style="bold green")
+                return Text(f"✓ {what} PyTorch · max |Δ| = {self.delta:.1e}", style="bold green")
             return Text(f"✗ differs from PyTorch · max |Δ| = {self.delta:.1e}", style="bold red")
         return Text("PyTorch: press c to check", style="grey62")

@@ -24,6 +24,7 @@ _WINDOW = Style(color="black", bgcolor="yellow", bold=True)
 _WINDOW_PAD = Style(color="grey30", bgcolor="dark_goldenrod", italic=True)
 _DONE = Style(color="bright_white")
 _CURRENT = Style(color="black", bgcolor="bright_green", bold=True)
+_MARK = Style(color="bright_white", bgcolor="red", bold=True, underline=True)
 _PENDING = Style(color="grey35")
 _PLAIN = Style()
 
@@ -119,6 +120,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         self._padding = padding
         self._caption = caption
         self._follow_region: Region | None = None
+        self._mark: tuple[int, int] | None = None
         self.set_values(values)
 
     # -- state ---------------------------------------------------------------------------
@@ -167,6 +169,15 @@ class MatrixGrid(ScrollView, can_focus=False):
         if flat is not None and follow and 0 <= flat < self._values.size:
             r, c = divmod(flat, cols)
             self._follow(self.cell_region(Window(r, c, 1, 1)))
+
+    def set_mark(self, cell: tuple[int, int] | None) -> None:
+        """Single out one cell (grid coordinates), e.g. the window's arg-max, or nothing."""
+        if cell == self._mark:
+            return
+        old, self._mark = self._mark, cell
+        for m in (old, cell):
+            if m is not None:
+                self._refresh_rows(m[0], 1)
 
     def _refresh_rows(self, row: int, count: int) -> None:
         """Repaint grid rows ``row`` … ``row + count − 1`` only (row r is virtual line r + 1)."""
@@ -220,7 +231,8 @@ class MatrixGrid(ScrollView, can_focus=False):
             cols = self._values.shape[1]
             cr, cc = divmod(self._current, cols)
             cur = "done" if r < cr else ("pending" if r > cr else cc)
-        return (r, win, cur, self.heat)
+        mark = self._mark[1] if self._mark is not None and self._mark[0] == r else None
+        return (r, win, cur, mark, self.heat)
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the view: the column indices stay on line 0 and the row indices on the
@@ -271,6 +283,8 @@ class MatrixGrid(ScrollView, can_focus=False):
                 style = _CURRENT
             elif self._progress and self._current is not None and (r, c) > (cur_r, cur_c):
                 style, text = _PENDING, "·"
+            elif self._mark is not None and (r, c) == self._mark:
+                style = _MARK
             elif in_win:
                 style = _WINDOW_PAD if is_pad else _WINDOW
             elif is_pad:

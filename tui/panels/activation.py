@@ -1,0 +1,157 @@
+"""ActivationPanel: an element-wise function applied cell by cell, with its curve and the point."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
+from tui.numbers import fmt_exact
+from tui.panels.base import Panel, register
+from tui.widgets.curve import CurvePlot
+from tui.widgets.matrix import MatrixGrid, Window
+
+
+def as_volume(a: np.ndarray) -> np.ndarray:
+    """A view of ``a`` as (C, H, W): a vector is one row, a matrix one channel."""
+    if a.ndim == 1:
+        return a[None, None, :]
+    if a.ndim == 2:
+        return a[None]
+    return a.reshape(-1, *a.shape[-2:])
+
+
+def cell_of(stage: ActivationStage, step: ActivationStep) -> tuple[int, int, int]:
+    """(channel, row, col) of the step in the ``as_volume`` view."""
+    h, w = as_volume(stage.x).shape[1:]
+    flat = step.index
+    c, rest = divmod(flat, h * w)
+    r, col = divmod(rest, w)
+    return c, r, col
+
+
+def explain_activation(stage: ActivationStage, step: ActivationStep) -> Text:
+    """f(x) with the formula and the numbers, and the derivative backpropagation would use."""
+    f = ACTIVATIONS[step.function]
+    x = fmt_exact(step.x)
+    t = Text()
+    where = ", ".join(str(i) for i in step.position)
+    t.append(f"out[{where}]", style="bold")
+    t.append(f" = {step.function}({x}) = ")
+    t.append(fmt_exact(step.value), style="bold black on bright_green")
+    t.append(f"\n  where {step.function}(x) = {f.formula}", style="grey62")
+    if step.function == "leaky_relu":
+        t.append(f" and a = {fmt_exact(stage.negative_slope)}", style="grey62")
+    t.append(
+        f"\n  derivative f′({x}) = {fmt_exact(step.derivative)}   (f′(x) = {f.derivative_formula})",
+        style="grey62",
+    )
+    t.append(
+        "\n  applied to every element on its own: same shape in and out, no learnable parameters",
+        style="grey62",
+    )
+    return t
+
+
+@register
+class ActivationPanel(Panel):
+    """Draws an ActivationStage: input and output side by side, and the function's curve."""
+
+    kind = "activation"
+
+    DEFAULT_CSS = """
+    ActivationPanel #act-grids {
+        height: auto;
+        max-height: 65vh;
+    }
+    ActivationPanel #act-left {
+        width: 1fr;
+        height: auto;
+        max-height: 65vh;
+    }
+    ActivationPanel .box {
+        border: round $primary 60%;
+        border-title-color: $text;
+        border-subtitle-color: $text-muted;
+        width: auto;
+        height: auto;
+        max-height: 65vh;
+        min-width: 30;
+        max-width: 100%;
+        max-height: 33vh;
+        padding: 0 1;
+    }
+    ActivationPanel #act-curve-box {
+        width: 52;
+        max-height: 65vh;
+    }
+    ActivationPanel #act-inspector {
+        height: auto;
+        border: round $secondary 60%;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, stage: ActivationStage, *, id: str | None = None) -> None:  # type: ignore[override]
+        super().__init__(stage, id=id)
+        self.act = stage
+        self._channel = -1
+        self._x = as_volume(stage.x)
+        self._y = as_volume(stage.output)
+
+    def compose(self) -> ComposeResult:
+        st = self.act
+        shape = "×".join(str(d) for d in st.x.shape)
+        lim = float(min(max(3.0, np.abs(st.x).max()), 10.0))
+        xs, ys = st.curve(-lim, lim, 81)
+        with Horizontal(id="act-grids"):
+            with Vertical(id="act-left"):
+                with Vertical(classes="box", id="act-input-box") as box:
+                    box.border_title = f"Input x {shape}"
+                    yield MatrixGrid(self._x[0], id="act-input")
+                with Vertical(classes="box", id="act-output-box") as box:
+                    box.border_title = f"Output {st.function}(x) {shape}"
+                    yield MatrixGrid(self._y[0], progress=True, id="act-output")
+            with Vertical(classes="box", id="act-curve-box") as box:
+                box.border_title = f"{st.function}(x)"
+                box.border_subtitle = f"x from {xs[0]:g} to {xs[-1]:g}"
+                yield CurvePlot(xs, ys, id="act-curve")
+        inspector = Static(id="act-inspector")
+        inspector.border_title = "How this number is computed"
+        yield inspector
+
+    def show(self, step: ActivationStep) -> None:  # type: ignore[override]
+        c, r, col = cell_of(self.act, step)
+        grid_in = self.query_one("#act-input", MatrixGrid)
+        grid_out = self.query_one("#act-output", MatrixGrid)
+        if c != self._channel:
+            self._channel = c
+            grid_in.set_values(self._x[c])
+            grid_out.set_values(self._y[c])
+            if self._x.shape[0] > 1:
+                self.query_one(
+                    "#act-output-box"
+                ).border_subtitle = f"channel {c} of {self._x.shape[0]}"
+        grid_in.set_window(Window(r, col, 1, 1))
+        grid_out.set_current(r * self._x.shape[2] + col)
+        self.query_one("#act-curve", CurvePlot).point = (step.x, step.value)
+        self.query_one("#act-inspector", Static).update(
+            Content.from_rich_text(explain_activation(self.act, step))
+        )
+
+    def set_heat(self, on: bool) -> None:
+        for grid in self.query(MatrixGrid):
+            grid.heat = on
+
+    def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
+        if message.grid.id == "act-output":
+            message.stop()
+            h, w = self._x.shape[1:]
+            self.post_message(
+                self.StepChosen((max(self._channel, 0) * h + message.row) * w + message.col)
+            )
