@@ -1,4 +1,5 @@
-"""How a scenario gives numbers: inline arrays, named presets and seeded random generators."""
+"""How a scenario gives numbers: inline arrays, named presets, seeded random generators and
+images from the shipped data sets."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import math
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from engine.conv import MAX_BYTES
+from scenarios import datasets as data
 
 
 class RandomSpec(BaseModel):
@@ -60,17 +62,110 @@ class RandomSpec(BaseModel):
         return rng.uniform(self.low, self.high, size=self.random)
 
 
+class DataSpec(BaseModel):
+    """``{ data = "digits", index = 7 }`` or ``{ data = "images", name = "circle" }``: one image
+    of a data set shipped with netsim (see ``scenarios.datasets``).
+
+    Digits are chosen by ``index``, drawn images by ``name``. Each problem is reported once,
+    under the key it concerns: a wrong index under ``index``, a misspelt name under ``name``,
+    the wrong one of the two under the one given, and neither under the one that is needed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    data: str = Field(strict=True)
+    """The data set: ``"digits"`` or ``"images"``."""
+    index: int | None = Field(None, strict=True)
+    """Which digit, from 0 (``digits`` only)."""
+    name: str | None = Field(None, strict=True)
+    """Which drawn image (``images`` only)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needed_key(cls, raw: Any) -> Any:
+        # TOML has no null, so a None here can only be this placeholder: it makes the field
+        # validator of the missing key run and report "missing" under that key. Not when the
+        # other key or an unknown one (a typo such as `idx`) is given: that is the problem then.
+        if isinstance(raw, dict) and set(raw) == {"data"} and raw["data"] in data.DATASETS:
+            return {**raw, data.DATASETS[raw["data"]].chosen_by: None}
+        return raw
+
+    @field_validator("data")
+    @classmethod
+    def _data(cls, value: str) -> str:
+        data.dataset(value)
+        return value
+
+    @field_validator("index")
+    @classmethod
+    def _index(cls, value: int | None, info: ValidationInfo) -> int | None:
+        chosen_by = cls._chosen_by(info)
+        if chosen_by == "name":
+            names = ", ".join(data.image_names())
+            raise ValueError(
+                f"{info.data['data']} are chosen by name, not index; valid names: {names}"
+            )
+        if chosen_by == "index":
+            if value is None:
+                n = data.digit_count()
+                raise ValueError(f"missing; {info.data['data']} needs index = 0…{n - 1}")
+            data.digit_label(value)  # raises for an index out of range
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        chosen_by = cls._chosen_by(info)
+        if chosen_by == "index":
+            n = data.digit_count()
+            raise ValueError(
+                f"{info.data['data']} are chosen by index, not name; give index = 0…{n - 1}"
+            )
+        if chosen_by == "name":
+            if value is None:
+                names = ", ".join(data.image_names())
+                raise ValueError(f"missing; {info.data['data']} needs name = one of {names}")
+            data.image_shape(value)  # raises for an unknown name
+        return value
+
+    @staticmethod
+    def _chosen_by(info: ValidationInfo) -> str | None:
+        """How the data set named in ``data`` is indexed; None when ``data`` was invalid
+        (reported there already)."""
+        name = info.data.get("data")
+        return data.DATASETS[name].chosen_by if name in data.DATASETS else None
+
+    def shape(self) -> tuple[int, ...]:
+        """(H, W) of the image, known without copying it."""
+        if self.index is not None:
+            return data.digit_shape()
+        assert self.name is not None
+        return data.image_shape(self.name)
+
+    def array(self) -> np.ndarray:
+        """The image as float64 (H, W)."""
+        if self.index is not None:
+            return data.digit(self.index)
+        assert self.name is not None
+        return data.image(self.name)
+
+
 def to_array(value: Any, what: str = "value") -> np.ndarray:
     """A rectangular array of finite numbers from nested TOML lists, or a ValueError saying why."""
     if isinstance(value, bool):
         raise ValueError(f"expected numbers, got {value!r}")
-    if isinstance(value, (int, float)):
-        arr = np.array(value, dtype=np.float64)
-    else:
-        if not isinstance(value, list):
-            raise ValueError(f"expected a number or nested lists of numbers, got {value!r}")
-        _check_rectangular(value)
-        arr = np.array(value, dtype=np.float64)
+    try:
+        if isinstance(value, (int, float)):
+            arr = np.array(value, dtype=np.float64)
+        else:
+            if not isinstance(value, list):
+                raise ValueError(f"expected a number or nested lists of numbers, got {value!r}")
+            _check_rectangular(value)
+            arr = np.array(value, dtype=np.float64)
+    except OverflowError:
+        raise ValueError(
+            f"{what} has a number too large for float64 (over about 1.8e308)"
+        ) from None
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{what} must be finite: inf and nan are not allowed")
     return arr
