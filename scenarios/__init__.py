@@ -15,18 +15,21 @@ from scenarios.errors import ScenarioError
 from scenarios.topics import TOPICS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from engine.core import Simulation
 
 
-def load(path: str | Path) -> Simulation:
+def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Load a scenario file into a Simulation, or raise ScenarioError naming every problem.
 
     The loader (pydantic, NumPy, the engine) is imported on first use, so that listing the
-    bundled scenarios stays cheap: the browser's first frame does not wait for it.
+    bundled scenarios stays cheap: the browser's first frame does not wait for it. Scenarios
+    that train call ``progress(done, total)`` while they do (from the calling thread).
     """
     from scenarios.loader import load as _load
 
-    return _load(path)
+    return _load(path, progress=progress)
 
 
 BUNDLED_DIR = Path(__file__).parent

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from engine.conv import MAX_BYTES as CONV_MAX_BYTES
-from engine.conv import ConvStage, as_pair, conv_bytes, resolve_padding
+from engine.conv import MAX_STRIDE, ConvStage, as_pair, conv_bytes, resolve_padding
 from engine.core import Simulation, Stage
 from engine.errors import SpecError
 from engine.kernels import KERNELS
@@ -25,13 +25,14 @@ from scenarios.schema import (
     ConvFields,
     ConvOp,
     ConvScenario,
+    LearnKernelScenario,
     PipelineScenario,
     PoolOp,
     PoolScenario,
     ScenarioBase,
     all_field_names,
 )
-from scenarios.values import RandomSpec, to_array
+from scenarios.values import DataSpec, RandomSpec, to_array
 
 MAX_FILE_BYTES = 16 << 20
 """Scenario files are small text; anything larger is refused before reading."""
@@ -73,7 +74,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(name, [("toml", f"syntax error: {e}")]) from None
+        message = str(e)
+        if "end of document" in message:
+            message += f" (the file ends at line {text.count(chr(10)) + 1})"
+        raise ScenarioError(name, [("toml", f"syntax error: {message}")]) from None
 
 
 def _pydantic_problems(
@@ -119,6 +123,8 @@ def _value_shape(spec: Any, field: str, problems: _Problems) -> tuple[int, ...] 
     """Shape of a value spec without generating it (random specs may be large)."""
     if isinstance(spec, dict):
         try:
+            if "data" in spec:
+                return DataSpec.model_validate(spec).shape()
             return tuple(RandomSpec.model_validate(spec).random)
         except ValidationError as e:
             for f, m in _pydantic_problems(e, (field,)):
@@ -134,10 +140,14 @@ def _value_shape(spec: Any, field: str, problems: _Problems) -> tuple[int, ...] 
 def _value(
     spec: Any, field: str, problems: _Problems, *, presets: bool = False
 ) -> np.ndarray | None:
-    """The array a value spec stands for: preset name, random spec, or inline numbers."""
+    """The array a value spec stands for: preset name, random spec, data spec, or inline
+    numbers."""
     if isinstance(spec, str):
         if not presets:
-            problems.add(field, f"expected numbers or a random spec, got the string {spec!r}")
+            problems.add(
+                field,
+                f"expected numbers, a random spec or a data spec, got the string {spec!r}",
+            )
             return None
         if spec not in KERNELS:
             close = difflib.get_close_matches(spec, list(KERNELS), n=1)
@@ -147,6 +157,8 @@ def _value(
         return KERNELS[spec].array()
     if isinstance(spec, dict):
         try:
+            if "data" in spec:
+                return DataSpec.model_validate(spec).array()
             return RandomSpec.model_validate(spec).generate()
         except ValidationError as e:
             for f, m in _pydantic_problems(e, (field,)):
@@ -295,6 +307,8 @@ def conv_stage(
         stride = as_pair(sc.stride, "stride")
         if min(stride) < 1:
             raise SpecError("stride", f"stride must be ≥ 1, got {list(stride)}")
+        if max(stride) > MAX_STRIDE:
+            raise SpecError("stride", f"stride must be ≤ {MAX_STRIDE:,}, got {list(stride)}")
         padding = resolve_padding(sc.padding, (weight.shape[2], weight.shape[3]), stride)
     except SpecError as e:
         problems.add(e.field, e.message)
@@ -318,6 +332,16 @@ def conv_stage(
         )
         return None
     if need > CONV_MAX_BYTES:
+        oh = (h + 2 * padding[0] - weight.shape[2]) // stride[0] + 1
+        ow = (w + 2 * padding[1] - weight.shape[3]) // stride[1] + 1
+        if 2 * 8 * weight.shape[0] * oh * ow > need // 2:
+            field = "kernel" if sc.kernel is not None else "kernels"
+            problems.add(
+                field,
+                f"{weight.shape[0]} filter(s) over a {h}×{w} input would need "
+                f"{need / 2**30:.1f} GiB for the output; the limit is 1 GiB",
+            )
+            return None
         problems.add(
             "input", f"shape {[c, h, w]} would need {need / 2**30:.1f} GiB; the limit is 1 GiB"
         )
@@ -443,8 +467,97 @@ def build_pipeline(sc: PipelineScenario, problems: _Problems) -> list[Stage]:
     return stages
 
 
-def load(path: str | Path) -> Simulation:
-    """Load a scenario file into a Simulation, or raise ScenarioError naming every problem."""
+def _images_spec(
+    spec: Any, problems: _Problems
+) -> tuple[tuple[int, int, int] | None, Callable[[], np.ndarray | None]]:
+    """The (N, H, W) shape of ``images``, known without generating them, and a function that
+    makes them. ``images`` is one value spec of shape (N, H, W) or (H, W), or a list of specs
+    (random, data or inline) of one (H, W) image each."""
+    if isinstance(spec, list) and spec and not _is_number_array(spec):
+        shapes = [_value_shape(s, f"images[{i}]", problems) for i, s in enumerate(spec)]
+        for i, shape in enumerate(shapes):
+            if shape is not None and len(shape) != 2:
+                problems.add(f"images[{i}]", f"expected one (H, W) image, got shape {list(shape)}")
+                return None, lambda: None
+        if any(shape is None for shape in shapes):
+            return None, lambda: None
+        if len(set(shapes)) > 1:
+            listed = ", ".join(f"{list(s)}" for s in shapes)  # type: ignore[arg-type]
+            problems.add("images", f"all images must have the same shape, got {listed}")
+            return None, lambda: None
+        h, w = shapes[0]  # type: ignore[misc]
+
+        def make_list() -> np.ndarray | None:
+            arrays = [_value(s, f"images[{i}]", problems) for i, s in enumerate(spec)]
+            return None if any(a is None for a in arrays) else np.stack(arrays)  # type: ignore[arg-type]
+
+        return (len(spec), h, w), make_list
+    shape = _value_shape(spec, "images", problems)
+    if shape is None:
+        return None, lambda: None
+    if len(shape) not in (2, 3):
+        problems.add(
+            "images", f"expected a 2-D (H, W) or 3-D (N, H, W) array, got shape {list(shape)}"
+        )
+        return None, lambda: None
+    full = (1, *shape) if len(shape) == 2 else shape
+    return full, lambda: _value(spec, "images", problems)  # type: ignore[return-value]
+
+
+def build_learn(
+    sc: LearnKernelScenario,
+    problems: _Problems,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Stage]:
+    """A KernelLearningStage: sizes are checked from shapes alone before anything is generated,
+    then the whole training run is computed, reporting ``progress(done, total)`` iterations."""
+    from engine.learn import KernelLearningStage, check_sizes
+
+    shape, make_images = _images_spec(sc.images, problems)
+    if isinstance(sc.hidden_kernel, dict):
+        hidden_shape = _value_shape(sc.hidden_kernel, "hidden_kernel", problems)
+        hidden = None
+    else:
+        hidden = _value(sc.hidden_kernel, "hidden_kernel", problems, presets=True)
+        hidden_shape = None if hidden is None else hidden.shape
+    if shape is None or hidden_shape is None:
+        return []
+    if len(hidden_shape) != 2:
+        problems.add(
+            "hidden_kernel", f"expected one (f_h, f_w) kernel, got shape {list(hidden_shape)}"
+        )
+        return []
+    try:
+        check_sizes(shape, (hidden_shape[0], hidden_shape[1]), sc.iterations)
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    if hidden is None:
+        hidden = _value(sc.hidden_kernel, "hidden_kernel", problems)
+    if sc.init is None:
+        seeded = RandomSpec(random=list(hidden_shape), seed=0, low=-1, high=1, integer=False)
+        init: np.ndarray | None = seeded.generate()
+    else:
+        init = _value(sc.init, "init", problems, presets=True)
+    images = make_images()
+    if images is None or hidden is None or init is None:
+        return []
+    try:
+        stage = KernelLearningStage(
+            images, hidden, init, sc.learning_rate, sc.iterations, progress=progress
+        )
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    return [stage]
+
+
+def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None) -> Simulation:
+    """Load a scenario file into a Simulation, or raise ScenarioError naming every problem.
+
+    Stages that train (``learn_kernel``) call ``progress(done, total)`` now and then while they
+    do, from the calling thread, so that a worker can drive a progress bar.
+    """
     p = Path(path)
     data = read_toml(p)
     sc = validate(data, str(p))
@@ -455,6 +568,8 @@ def load(path: str | Path) -> Simulation:
         stages = [conv] if conv is not None else []
     elif isinstance(sc, PoolScenario):
         stages = build_pool(sc, problems)
+    elif isinstance(sc, LearnKernelScenario):
+        stages = build_learn(sc, problems, progress)
     else:
         assert isinstance(sc, PipelineScenario)
         stages = build_pipeline(sc, problems)

@@ -116,19 +116,37 @@ class PipelineScenario(ScenarioBase):
     """``[[stages]]`` tables, each with an ``op`` and that op's fields."""
 
 
+class LearnKernelScenario(ScenarioBase):
+    """``kind = "learn_kernel"``: a kernel learned by gradient descent from filtered images."""
+
+    images: Any
+    """(N, H, W) or (H, W) numbers inline, one random or data spec, or a list of (H, W) specs."""
+    hidden_kernel: Any
+    """The kernel that makes the targets: a named kernel, inline (f_h, f_w) numbers or a random
+    spec."""
+    init: Any = None
+    """The starting weights, shape of ``hidden_kernel``; seeded uniform floats in [−1, 1) when
+    omitted."""
+    learning_rate: float = Field(strict=True)
+    """η in W ← W − η·∂L/∂W, > 0."""
+    iterations: int = Field(strict=True)
+    """How many gradient-descent updates to run (one step each)."""
+
+
 MODELS: dict[str, type[ScenarioBase]] = {
     "conv": ConvScenario,
     "pool": PoolScenario,
     "pipeline": PipelineScenario,
+    "learn_kernel": LearnKernelScenario,
 }
 """Scenario kinds and their schemas."""
 
 
 def all_field_names() -> set[str]:
     """Every key any scenario model accepts (for "did you mean" suggestions)."""
-    from scenarios.values import RandomSpec
+    from scenarios.values import DataSpec, RandomSpec
 
-    names: set[str] = set(RandomSpec.model_fields)
+    names: set[str] = set(RandomSpec.model_fields) | set(DataSpec.model_fields)
     for model in [*MODELS.values(), *OPS.values()]:
         names |= set(model.model_fields)
     return names

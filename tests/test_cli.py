@@ -607,6 +607,8 @@ def recompute(stage: dict[str, Any]) -> np.ndarray:
 
     x = torch.tensor(stage["input"]["values"], dtype=torch.float64)
     hp = stage["hyperparameters"]
+    if stage["kind"] == "learn_kernel":
+        return learn_run(stage)[0]
     if stage["kind"] == "conv":
         w = torch.tensor(stage["parameters"]["weight"]["values"], dtype=torch.float64)
         b = torch.tensor(stage["parameters"]["bias"]["values"], dtype=torch.float64)
@@ -625,6 +627,30 @@ def recompute(stage: dict[str, Any]) -> np.ndarray:
     return fn(x).numpy()
 
 
+def learn_run(stage: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """A learn_kernel stage's kernels after each iteration and the loss each one starts at,
+    retrained from the header alone with PyTorch's autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.tensor(stage["input"]["values"], dtype=torch.float64)[:, None]
+    hidden = torch.tensor(stage["hidden_kernel"]["values"], dtype=torch.float64)
+    w = torch.tensor(stage["parameters"]["weight"]["values"], dtype=torch.float64)
+    w = w[None, None].requires_grad_(True)
+    y = F.conv2d(x, hidden[None, None])
+    hp = stage["hyperparameters"]
+    kernels, losses = [], []
+    for _ in range(hp["iterations"]):
+        loss = F.mse_loss(F.conv2d(x, w), y)
+        loss.backward()
+        with torch.no_grad():
+            w -= hp["learning_rate"] * w.grad
+            w.grad.zero_()  # type: ignore[union-attr]
+        kernels.append(w.detach()[0, 0].numpy().copy())
+        losses.append(loss.item())
+    return np.array(kernels), np.array(losses)
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
     """Every stage of every bundled scenario, pipelines included, can be recomputed from the
@@ -639,12 +665,16 @@ def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
         if previous is not None:
             assert stage["input"]["values"] == previous
         previous = stage["output"]["values"]
+        # One step per output number; a learn_kernel step is one iteration, valued at its loss.
+        values = learn_run(stage)[1] if stage["kind"] == "learn_kernel" else ref.reshape(-1)
         mine = [r for r in steps if r["stage_number"] == k]
-        assert len(mine) == ref.size == stage["steps"]
-        assert [r["step"] for r in mine] == list(range(stage["offset"], stage["offset"] + ref.size))
+        assert len(mine) == values.size == stage["steps"]
+        assert [r["step"] for r in mine] == list(
+            range(stage["offset"], stage["offset"] + values.size)
+        )
         for rec in mine:
             assert rec["kind"] == stage["kind"] and rec["stage"] == stage["name"]
-            expected = ref.reshape(-1)[rec["index"]]
+            expected = values[rec["index"]]
             assert rec["value"] == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
