@@ -9,6 +9,7 @@ from engine.conv import ConvStage, ConvStep, output_size, size_formula
 from engine.core import Simulation, Stage, Step
 from engine.errors import SpecError
 from engine.kernels import KERNELS, kernel
+from engine.learn import KernelLearningStage, LearnStep
 from engine.pool import PoolStage, PoolStep
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "ActivationStep",
     "ConvStage",
     "ConvStep",
+    "KernelLearningStage",
+    "LearnStep",
     "PoolStage",
     "PoolStep",
     "Simulation",

@@ -222,6 +222,10 @@ class ActivationStage(Stage):
     def __len__(self) -> int:
         return int(self.x.size)
 
+    def with_input(self, x: np.ndarray) -> ActivationStage:
+        """The same function applied to another input."""
+        return ActivationStage(x, self.function, self.negative_slope, self.name)
+
     def row_steps(self) -> int:
         return int(self.x.shape[-1])
 

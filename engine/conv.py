@@ -14,6 +14,9 @@ from engine.errors import SpecError
 Pair = tuple[int, int]
 PaddingSpec = Literal["valid", "same"] | int | tuple[int, int] | list[int]
 
+MAX_STRIDE = 1 << 20
+"""Largest stride accepted: far beyond any input that fits in memory."""
+
 MAX_BYTES = 1 << 30
 """Largest working set (input, padded input, output, weights) a stage may need: 1 GiB."""
 
@@ -154,6 +157,8 @@ class ConvStage(Stage):
         sh, sw = as_pair(stride, "stride")
         if sh < 1 or sw < 1:
             raise SpecError("stride", f"stride must be ≥ 1, got {[sh, sw]}")
+        if max(sh, sw) > MAX_STRIDE:
+            raise SpecError("stride", f"stride must be ≤ {MAX_STRIDE:,}, got {[sh, sw]}")
         ph, pw = resolve_padding(padding, (fh, fw), (sh, sw))
         if fh > h + 2 * ph or fw > w + 2 * pw:
             raise SpecError(
@@ -179,7 +184,8 @@ class ConvStage(Stage):
         self.padding: Pair = (ph, pw)
         self.x_padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))  # (C, H + 2ph, W + 2pw)
         self.out_hw: Pair = (output_size(h, fh, sh, ph), output_size(w, fw, sw, pw))
-        self._out = self._compute()  # (F, H_out, W_out)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below as a SpecError
+            self._out = self._compute()  # (F, H_out, W_out)
         if not np.all(np.isfinite(self._out)):
             raise SpecError("input", "the output overflows float64 (values too large)")
         self._plane = self.out_hw[0] * self.out_hw[1]
@@ -248,6 +254,10 @@ class ConvStage(Stage):
 
     def row_steps(self) -> int:
         return self.out_hw[1]
+
+    def with_input(self, x: np.ndarray) -> ConvStage:
+        """The same layer (weights, bias, stride, padding) applied to another input."""
+        return ConvStage(x, self.weight, self.bias, self.stride, self.padding, self.name)
 
     def index_of(self, filter: int, row: int, col: int) -> int:
         """Local step index of output element (filter, row, col)."""

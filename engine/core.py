@@ -48,6 +48,11 @@ class Stage(ABC):
     def step(self, i: int) -> Step:
         """The step at local index ``i`` (negative indices count from the end)."""
 
+    def with_input(self, x: np.ndarray) -> Stage:
+        """The same computation applied to another input (for comparisons such as shifting
+        the input by a pixel); stage kinds that cannot be re-fed raise NotImplementedError."""
+        raise NotImplementedError(f"stage kind {self.kind!r} cannot be re-run on a new input")
+
     def row_steps(self) -> int:
         """Steps in one row of output (how far "next row" moves); 1 where rows mean nothing."""
         return 1

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.conv import MAX_BYTES, Pair, as_pair, output_size, size_formula
+from engine.conv import MAX_BYTES, MAX_STRIDE, Pair, as_pair, output_size, size_formula
 from engine.core import Stage, Step
 from engine.errors import SpecError
 
@@ -98,6 +98,8 @@ class PoolStage(Stage):
         sh, sw = (fh, fw) if stride is None else as_pair(stride, "stride")
         if sh < 1 or sw < 1:
             raise SpecError("stride", f"stride must be ≥ 1, got {[sh, sw]}")
+        if max(sh, sw) > MAX_STRIDE:
+            raise SpecError("stride", f"stride must be ≤ {MAX_STRIDE:,}, got {[sh, sw]}")
         if fh > h or fw > w:
             raise SpecError("size", f"pool window {fh}×{fw} is larger than the input {h}×{w}")
         need = pool_bytes((c, h, w), (fh, fw), (sh, sw))
@@ -186,6 +188,10 @@ class PoolStage(Stage):
 
     def __len__(self) -> int:
         return int(self._out.size)
+
+    def with_input(self, x: np.ndarray) -> PoolStage:
+        """The same pooling (mode, window, stride) applied to another input."""
+        return PoolStage(x, self.mode, self.size, self.stride, self.name)
 
     def row_steps(self) -> int:
         return self.out_hw[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import scenarios
@@ -161,6 +162,7 @@ async def test_escape_from_a_directly_opened_player_shows_the_browser() -> None:
         await pilot.pause()
         assert isinstance(app.screen, BrowserScreen)
         await pilot.press("enter")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, PlayerScreen)
         await pilot.press("escape")
@@ -246,6 +248,7 @@ async def test_browser_opens_a_bundled_scenario_and_escape_returns() -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, BrowserScreen)
         await pilot.press("enter")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, PlayerScreen)
         first = scenarios.bundled()[0]
@@ -264,6 +267,7 @@ async def test_browser_opens_a_typed_path_and_reports_a_bad_one(tmp_path: Path) 
         for ch in str(bad):
             await pilot.press(ch)
         await pilot.press("enter")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, BrowserScreen)
         error = str(app.screen.query_one("#browser-error").render())
@@ -272,6 +276,7 @@ async def test_browser_opens_a_typed_path_and_reports_a_bad_one(tmp_path: Path) 
         good = bundled_path("conv_stride_2")
         app.screen.query_one("#path-input").value = str(good)  # type: ignore[attr-defined]
         await pilot.press("enter")
+        await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, PlayerScreen)
         assert app.screen.simulation.title.startswith("Stride 2")
@@ -331,3 +336,84 @@ async def test_stage_keys_are_off_for_one_stage() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("right", "right_square_bracket")
         assert player(app).cursor == 1
+
+
+async def test_receptive_field_screen_traces_back_and_forward() -> None:
+    from tui.screens.receptive import ReceptiveScreen
+
+    app = player_app("cnn_conv_relu_pool")
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        sim = p.simulation
+        await pilot.press("end")  # last output of the max pool
+        await pilot.press("r")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReceptiveScreen)
+        first = screen.query_one("#rf-0", MatrixGrid)._highlight
+        assert first is not None and first.sum() == 16  # 2×2 pool over 3×3 conv: 4×4 inputs
+        out = screen.query_one("#rf-out", MatrixGrid)._highlight
+        assert out is not None and out.sum() == 1 and out[-1, -1]
+        await pilot.click("#rf-0", offset=(screen.query_one("#rf-0", MatrixGrid)._label_w + 1, 1))
+        await pilot.pause()
+        reach = screen.query_one("#rf-out", MatrixGrid)._highlight
+        assert reach is not None and reach.sum() == 1 and reach[0, 0]  # pixel (0, 0)
+        await pilot.press("escape")
+        assert app.screen is p and len(sim.stages) == 3
+
+
+async def test_flip_shows_true_convolution_and_back() -> None:
+    app = player_app("conv_flip")
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen.query_one("#output-0", MatrixGrid)
+        before = grid._values.copy()
+        await pilot.press("f")
+        after = grid._values.copy()
+        # An impulse through true convolution draws the kernel the right way round.
+        np.testing.assert_array_equal(after[1:4, 1:4], np.arange(1, 10).reshape(3, 3))
+        np.testing.assert_array_equal(before[1:4, 1:4], np.arange(9, 0, -1).reshape(3, 3))
+        await pilot.press("f")
+        np.testing.assert_array_equal(grid._values, before)
+
+
+async def test_border_usage_screen() -> None:
+    from tui.screens.usage import UsageScreen
+
+    app = player_app("conv_border_usage")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, UsageScreen)
+        valid = app.screen.query_one("#usage-valid", MatrixGrid)._values
+        same = app.screen.query_one("#usage-same", MatrixGrid)._values
+        assert (valid[0, 0], valid[2, 2], same[0, 0], same[2, 2]) == (1, 9, 4, 9)
+        await pilot.press("escape")
+        assert isinstance(app.screen, PlayerScreen)
+
+
+async def test_flip_and_usage_are_off_outside_convolution() -> None:
+    app = player_app("pool_max_4x4")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("u", "f")
+        assert isinstance(app.screen, PlayerScreen)
+
+
+async def test_translation_screen_moves_the_input() -> None:
+    from tui.screens.translation import TranslationScreen
+
+    app = player_app("translation_equivariance")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TranslationScreen)
+        assert (screen.dy, screen.dx) == (0, 1)
+        pooled = screen.query_one("#tr-1-shift", MatrixGrid)
+        assert pooled._highlight is not None and not pooled._highlight.any()
+        await pilot.press("right", "right")
+        assert screen.dx == 3
+        assert pooled._highlight is not None and pooled._highlight.any()
+        await pilot.press("0")
+        assert (screen.dy, screen.dx) == (0, 0)
+        await pilot.press("escape")
+        assert isinstance(app.screen, PlayerScreen)

@@ -2,6 +2,7 @@
 
 from tui.panels import activation as _activation  # noqa: F401  (registers ActivationPanel)
 from tui.panels import conv as _conv  # noqa: F401  (registers ConvPanel)
+from tui.panels import learn as _learn  # noqa: F401  (registers LearnPanel)
 from tui.panels import pool as _pool  # noqa: F401  (registers PoolPanel)
 from tui.panels.base import PANELS, Panel, panel_for, register
 

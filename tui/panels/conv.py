@@ -82,7 +82,36 @@ def explain(stage: ConvStage, step: ConvStep) -> Text:
     t.append("  output size ", style="grey62")
     t.append(f"H: {fh_text}   W: {fw_text}")
     t.append("   (⌊(n + 2p − f)/s⌋ + 1)", style="grey50")
+    t.append("\n")
+    t.append(sharing_line(stage), style="grey62")
     return t
+
+
+def sharing_line(stage: ConvStage) -> str:
+    """Parameter sharing in numbers: this layer's parameters against a fully connected layer
+    between the same input and output."""
+    c, h, w = stage.x.shape
+    fh, fw = stage.kernel_hw
+    n_in, n_out = c * h * w, stage.output.size
+    dense = n_in * n_out + n_out
+    return (
+        f"  parameters: F·(C·f·f + 1) = {stage.filters}·({c}·{fh}·{fw} + 1) = "
+        f"{stage.parameter_count:,}, shared by all {stage.out_hw[0] * stage.out_hw[1]:,} "
+        f"positions; a fully connected layer from the {n_in:,} inputs to the {n_out:,} outputs "
+        f"would need {n_in:,}·{n_out:,} + {n_out:,} = {dense:,}"
+    )
+
+
+def flipped(stage: ConvStage) -> ConvStage:
+    """The same layer computing true convolution: every kernel rotated by 180°."""
+    return ConvStage(
+        stage.x,
+        stage.weight[:, :, ::-1, ::-1].copy(),
+        stage.bias,
+        stride=stage.stride,
+        padding=stage.padding,
+        name=stage.name,
+    )
 
 
 @register
@@ -142,6 +171,9 @@ class ConvPanel(Panel):
         self._drawn = False
         self._inspector_lines = -1
         self._grids: dict[str, MatrixGrid] = {}
+        self._flip = False
+        self._flipped: ConvStage | None = None
+        self._last = 0
         self._shown = min(stage.in_channels, MAX_CHANNELS_SHOWN)
         oh = stage.out_hw[0]
         self._all_outputs = stage.filters <= MAX_OUTPUTS_SHOWN and stage.filters * (oh + 2) <= 24
@@ -204,8 +236,23 @@ class ConvPanel(Panel):
             return "one per filter"
         return f"from filter {f}"
 
+    def toggle_flip(self) -> bool:
+        """Switch between cross-correlation (what deep learning calls convolution) and true
+        convolution (kernels flipped); returns whether the kernels are now flipped."""
+        self._flip = not self._flip
+        if self._flip and self._flipped is None:
+            self._flipped = flipped(self.conv)
+        self._drawn = False  # kernels and outputs change: redraw them
+        self.show(self.conv.step(self._last))
+        return self._flip
+
     def show(self, step: ConvStep) -> None:  # type: ignore[override]
+        self._last = step.index
         st = self.conv
+        if self._flip:
+            assert self._flipped is not None
+            st = self._flipped
+            step = st.step(step.index)
         fh, fw = st.kernel_hw
         plane = st.out_hw[0] * st.out_hw[1]
         if step.filter != self._filter or not self._drawn:
@@ -214,8 +261,13 @@ class ConvPanel(Panel):
             for ch in range(self._shown):
                 self._grid(f"kernel-{ch}").set_values(st.weight[step.filter, ch])
             kernel_box = self.query_one("#kernel-box")
-            kernel_box.border_title = f"Kernel {step.filter}"
-            kernel_box.border_subtitle = self._kernel_label(step.filter)
+            kernel_box.border_title = f"Kernel {step.filter}" + (" ⟲" if self._flip else "")
+            if self._all_outputs:
+                for f in range(st.filters):
+                    self._grid(f"output-{f}").set_values(st.output[f])
+            kernel_box.border_subtitle = self._kernel_label(step.filter) + (
+                " · flipped" if self._flip else ""
+            )
             if self._all_outputs:
                 for f in range(st.filters):
                     if f != step.filter:
@@ -230,6 +282,13 @@ class ConvPanel(Panel):
         out_id = f"output-{step.filter}" if self._all_outputs else "output-cur"
         self._grid(out_id).set_current(step.row * st.out_hw[1] + step.col)
         text = explain(st, step)
+        if self._flip:
+            text.append(
+                "\n  flipped: this is true convolution, the kernel rotated by 180°. Deep learning "
+                "libraries skip the flip: the kernel is learned, and a learned flipped kernel is "
+                "just another kernel. Press f to flip back.",
+                style="bold yellow",
+            )
         inspector = self._inspector
         # Wrapping costs a third of the inspector's drawing; skip it when every line fits.
         longest = max(len(line) for line in text.plain.split("\n"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,7 +16,10 @@ from textual.widgets.option_list import Option
 
 import scenarios
 from scenarios import BundledScenario, ScenarioError
-from tui.screens.help import HelpScreen
+from tui.screens.help import BROWSER_KEYS, HelpScreen
+
+if TYPE_CHECKING:
+    from engine.core import Simulation
 
 
 class BrowserScreen(Screen[None]):
@@ -84,20 +89,41 @@ class BrowserScreen(Screen[None]):
             self.open(scenarios.resolve(Path(event.value.strip()).expanduser()))
 
     def open(self, path: Path) -> None:
-        """Load ``path`` and open the player, or show the one-line error."""
+        """Load ``path`` in a worker (training scenarios compute while loading) and open the
+        player, or show the one-line error; the list stays responsive meanwhile."""
+        self.query_one("#browser-error", Static).update(
+            Text(f"loading {path.name} …", style="grey62")
+        )
+        self._load(path)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self, path: Path) -> None:
+        def progress(done: int, total: int) -> None:
+            self.app.call_from_thread(self._progress, path, done, total)
+
+        try:
+            simulation = scenarios.load(path, progress=progress)
+        except ScenarioError as e:
+            self.app.call_from_thread(self._failed, e.lines()[0])
+        else:
+            self.app.call_from_thread(self._opened, simulation)
+
+    def _progress(self, path: Path, done: int, total: int) -> None:
+        self.query_one("#browser-error", Static).update(
+            Text(f"loading {path.name}: training {done:,} of {total:,} iterations", style="grey62")
+        )
+
+    def _failed(self, line: str) -> None:
+        self.query_one("#browser-error", Static).update(Text(line, style="bold red"))
+
+    def _opened(self, simulation: Simulation) -> None:
         from tui.screens.player import PlayerScreen
 
-        error = self.query_one("#browser-error", Static)
-        try:
-            simulation = scenarios.load(path)
-        except ScenarioError as e:
-            error.update(Text(e.lines()[0], style="bold red"))
-            return
-        error.update("")
+        self.query_one("#browser-error", Static).update("")
         self.app.push_screen(PlayerScreen(simulation))
 
     def action_focus_path(self) -> None:
         self.query_one("#path-input", Input).focus()
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(keys=BROWSER_KEYS))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,14 +21,27 @@ KEYS = [
     ("PgDn / PgUp", "one output row forward / back"),
     ("Home / End", "first / last step"),
     ("+ / −", "faster / slower playback"),
-    ("] / [", "next stage / start of this or the previous stage (also Tab / Shift+Tab)"),
+    ("] / [", "next stage / back a stage (also Tab / Shift+Tab)"),
     ("g", "go to a step by number"),
     ("h", "heat view: shade cells by value instead of numbers"),
+    ("r", "receptive field: the inputs this output depends on"),
+    ("f", "flip the kernels: true convolution, not correlation"),
+    ("u", "border use: windows per pixel, with and without padding"),
+    ("t", "shift the input by a pixel and compare the outputs"),
     ("c", "check this stage against PyTorch again"),
     ("click", "click an output cell to jump to its step"),
     ("Esc", "back to the scenario list"),
     ("?", "this help"),
     ("q", "quit"),
+]
+
+BROWSER_KEYS = [
+    ("↑ / ↓", "choose a scenario"),
+    ("Enter", "open it in the player"),
+    ("o", "type the path of a scenario file, then Enter"),
+    ("Tab", "move between the list and the path box"),
+    ("?", "this help"),
+    ("q", "quit (when the list has the focus)"),
 ]
 
 LEGEND = [
@@ -39,6 +51,7 @@ LEGEND = [
     (" 30 ", "bright_white", "output already computed"),
     (" · ", "grey35", "output not computed yet"),
     (" 9 ", "bold underline bright_white on red", "max pooling: the window's winner"),
+    (" 4 ", "bold bright_white on dark_blue", "receptive field: the cells an output depends on"),
 ]
 
 
@@ -49,24 +62,34 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss_help", "Close", id="close"),
     ]
 
-    def __init__(self, simulation: Simulation | None = None) -> None:
+    def __init__(
+        self,
+        simulation: Simulation | None = None,
+        keys: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """``keys`` are the keys of the screen that opened the help (the player's by default)."""
         super().__init__()
         self.simulation = simulation
+        self.keys = KEYS if keys is None else keys
 
     def compose(self) -> ComposeResult:
-        keys = Table.grid(padding=(0, 2))
-        for key, what in KEYS:
-            keys.add_row(Text(key, style="bold"), what)
-        legend = Table.grid(padding=(0, 2))
+        width = max(len(key) for key, _ in self.keys) + 2
+        keys = Text()
+        for key, what in self.keys:
+            keys.append(key.ljust(width), style="bold")
+            keys.append(f"{what}\n")
+        legend = Text()
         for sample, style, what in LEGEND:
-            legend.add_row(Text(sample, style=style), what)
+            legend.append(sample.ljust(5), style=style)
+            legend.append(f"  {what}\n")
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("Keys", style="bold underline"))
             yield Static(keys)
-            yield Static(Text("\nColours", style="bold underline"))
-            yield Static(legend)
+            if self.keys is KEYS:
+                yield Static(Text("Colours", style="bold underline"))
+                yield Static(legend)
             if self.simulation is not None:
-                yield Static(Text(f"\n{self.simulation.title}", style="bold underline"))
+                yield Static(Text(self.simulation.title, style="bold underline"))
                 yield Static(Text(" ".join(self.simulation.description.split())))
             yield Static(Text("\nEsc, ? or q closes this help.", style="grey62"))
 

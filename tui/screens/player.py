@@ -17,7 +17,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, Static
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen
-from tui.widgets.badge import TorchBadge
+from tui.widgets.badge import TOLERANCE, TorchBadge
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -37,13 +37,15 @@ class PlayerScreen(Screen[None]):
     _STAGE = Binding.Group("Stage", compact=True)
 
     BINDINGS = [
-        Binding("space", "toggle_play", "Play/Pause", id="play"),
+        Binding("space", "toggle_play", "Play", id="play"),
         Binding("left", "step(-1)", "Back", key_display="←", group=_STEP, id="prev"),
         Binding("right", "step(1)", "Step", key_display="→", group=_STEP, id="next"),
         Binding("pageup", "row(-1)", "Row back", key_display="PgUp", group=_ROW, id="prev-row"),
         Binding("pagedown", "row(1)", "Row", key_display="PgDn", group=_ROW, id="next-row"),
-        Binding("home", "jump_start", "First", key_display="Home", group=_ENDS, id="first"),
-        Binding("end", "jump_end", "Last", key_display="End", group=_ENDS, id="last"),
+        Binding(
+            "home", "jump_start", "First", key_display="Home", group=_ENDS, show=False, id="first"
+        ),
+        Binding("end", "jump_end", "Last", key_display="End", group=_ENDS, show=False, id="last"),
         Binding("minus", "speed(-1)", "Slower", key_display="−", group=_SPEED, id="slower"),
         Binding(
             "plus,equals_sign", "speed(1)", "Faster", key_display="+", group=_SPEED, id="faster"
@@ -68,9 +70,13 @@ class PlayerScreen(Screen[None]):
         Binding("shift+tab", "stage(-1)", "Previous stage", show=False, id="prev-stage-tab"),
         Binding("g", "goto", "Go to", id="goto"),
         Binding("h", "toggle_heat", "Heat", id="heat"),
-        Binding("c", "check", "Check", id="check"),
+        Binding("r", "receptive", "Field", id="receptive"),
+        Binding("f", "flip", "Flip", id="flip"),
+        Binding("u", "usage", "Border", id="usage"),
+        Binding("t", "translate", "Shift", id="translate"),
+        Binding("c", "check", "Check", show=False, id="check"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("escape", "back", "List", key_display="Esc", id="back"),
+        Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
@@ -145,6 +151,7 @@ class PlayerScreen(Screen[None]):
         if switcher.current != panel.id:
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
+            self.refresh_bindings()
         step = self.simulation.stages[stage_no].step(local)
         panel.show(step)
         timeline = self._timeline
@@ -224,7 +231,21 @@ class PlayerScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Stage keys only mean something when there is more than one stage.
-        return action != "stage" or len(self.simulation.stages) > 1
+        if action == "stage":
+            return len(self.simulation.stages) > 1
+        if action == "receptive":
+            # Tracing needs the stages up to the one on screen to be image-to-image maps.
+            upto = self.simulation.locate(self.cursor)[0]
+            return all(
+                s.kind in ("conv", "pool", "activation") for s in self.simulation.stages[: upto + 1]
+            )
+        if action == "translate":
+            # Re-running needs every stage to accept a new input.
+            return all(s.kind in ("conv", "pool", "activation") for s in self.simulation.stages)
+        if action in ("flip", "usage"):
+            # Only convolution has kernels to flip and padding to compare.
+            return self.simulation.stage_of(self.cursor).kind == "conv"
+        return True
 
     def action_jump_start(self) -> None:
         self.playing = False
@@ -249,6 +270,39 @@ class PlayerScreen(Screen[None]):
         self.playing = False
         self.app.push_screen(GotoScreen(len(self.simulation), self.cursor), chosen)
 
+    def action_receptive(self) -> None:
+        """Open the receptive-field view for the output the current step computes."""
+        from tui.screens.receptive import ReceptiveScreen, step_cell
+
+        self.playing = False
+        stage_no, local = self.simulation.locate(self.cursor)
+        step = self.simulation.stages[stage_no].step(local)
+        self.app.push_screen(ReceptiveScreen(self.simulation, stage_no, step_cell(step)))
+
+    def action_flip(self) -> None:
+        """Cross-correlation ⇄ true convolution for the convolution on screen."""
+        stage_no = self.simulation.locate(self.cursor)[0]
+        panel = self._panels[stage_no]
+        toggle = getattr(panel, "toggle_flip", None)
+        if toggle is not None:
+            flipped = toggle()
+            self.notify("true convolution: kernels flipped" if flipped else "cross-correlation")
+
+    def action_usage(self) -> None:
+        """How often each input pixel is read, with and without padding."""
+        from tui.screens.usage import UsageScreen
+
+        stage = self.simulation.stage_of(self.cursor)
+        self.playing = False
+        self.app.push_screen(UsageScreen(stage))  # type: ignore[arg-type]
+
+    def action_translate(self) -> None:
+        """Move the input by a pixel and compare every stage's output with the original."""
+        from tui.screens.translation import TranslationScreen
+
+        self.playing = False
+        self.app.push_screen(TranslationScreen(self.simulation))
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.simulation))
 
@@ -269,21 +323,29 @@ class PlayerScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="torch-check")
     def _check_worker(self) -> None:
-        """Compare every stage with PyTorch's own op; the badge shows the largest |Δ|."""
+        """Compare every stage with PyTorch's own op. The badge shows the largest |Δ| and calls
+        it a match when every stage is within 1e-9 of its largest magnitude (at least 1): float64
+        rounding grows with the size of the numbers."""
         try:
-            delta = max(stage.check_against_torch() for stage in self.simulation.stages)
+            deltas, ok = [], True
+            for stage in self.simulation.stages:
+                delta = stage.check_against_torch()
+                scale = max(1.0, float(abs(stage.output).max())) if stage.output.size else 1.0
+                deltas.append(delta)
+                ok = ok and delta <= TOLERANCE * scale
         except Exception as e:  # any failure of the optional check is shown, not raised
             self.app.call_from_thread(self._checked, None, f"{type(e).__name__}: {e}")
         else:
-            self.app.call_from_thread(self._checked, delta, "")
+            self.app.call_from_thread(self._checked, max(deltas), "", ok)
 
-    def _checked(self, delta: float | None, error: str) -> None:
+    def _checked(self, delta: float | None, error: str, ok: bool = False) -> None:
         badge = self.query_one(TorchBadge)
         if delta is None:
             badge.detail = error
             badge.state = "error"
         else:
             badge.stages = len(self.simulation.stages)
+            badge.matches = ok
             badge.delta = delta
             badge.state = "done"
 

@@ -7,7 +7,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 TOLERANCE = 1e-9
-"""Largest |Δ| (float64) still called a match."""
+"""Largest |Δ| still called a match, relative to the stage's largest magnitude (at least 1)."""
 
 
 class TorchBadge(Widget):
@@ -25,6 +25,8 @@ class TorchBadge(Widget):
     """One of idle, checking, done, error."""
     delta: reactive[float] = reactive(0.0)
     """Max |Δ| from the last check."""
+    matches: reactive[bool] = reactive(True)
+    """Whether the last check was within tolerance."""
     stages: reactive[int] = reactive(1)
     """How many stages the last check compared."""
     detail: reactive[str] = reactive("")
@@ -37,7 +39,7 @@ class TorchBadge(Widget):
             return Text(f"✗ PyTorch check failed: {self.detail}", style="bold red")
         if self.state == "done":
             what = "matches" if self.stages == 1 else f"all {self.stages} stages match"
-            if self.delta <= TOLERANCE:
+            if self.matches:
                 return Text(f"✓ {what} PyTorch · max |Δ| = {self.delta:.1e}", style="bold green")
             return Text(f"✗ differs from PyTorch · max |Δ| = {self.delta:.1e}", style="bold red")
         return Text("PyTorch: press c to check", style="grey62")

@@ -25,6 +25,7 @@ _WINDOW_PAD = Style(color="grey30", bgcolor="dark_goldenrod", italic=True)
 _DONE = Style(color="bright_white")
 _CURRENT = Style(color="black", bgcolor="bright_green", bold=True)
 _MARK = Style(color="bright_white", bgcolor="red", bold=True, underline=True)
+_FIELD = Style(color="bright_white", bgcolor="dark_blue", bold=True)
 _PENDING = Style(color="grey35")
 _PLAIN = Style()
 
@@ -121,24 +122,33 @@ class MatrixGrid(ScrollView, can_focus=False):
         self._caption = caption
         self._follow_region: Region | None = None
         self._mark: tuple[int, int] | None = None
+        self._highlight: np.ndarray | None = None
         self.set_values(values)
 
     # -- state ---------------------------------------------------------------------------
 
     def set_values(self, values: np.ndarray) -> None:
-        """Replace the numbers shown (same or different shape)."""
+        """Replace the numbers shown (same or different shape). Cells are formatted when their
+        row is first drawn, so a huge grid costs no more than the rows on screen."""
         self._values = np.asarray(values, dtype=np.float64)
         rows, cols = self._values.shape
-        self._texts = [[fmt_num(float(v)) for v in row] for row in self._values]
-        text_w = max(len(t) for row in self._texts for t in row)
-        self._cell_w = max(text_w, 2) + 1
-        ph = self._padding[0]
-        self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph)), len(self._caption)) + 1
+        self._texts: dict[int, list[str]] = {}
         self._lo = float(self._values.min())
         self._hi = float(self._values.max())
+        whole = bool(np.all(self._values == np.round(self._values)))
+        widest = max(len(fmt_num(self._lo)), len(fmt_num(self._hi)), 1 if whole else 6)
+        self._cell_w = max(widest, 2) + 1
+        ph = self._padding[0]
+        self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph)), len(self._caption)) + 1
         self.virtual_size = Size(self._label_w + cols * self._cell_w + 1, rows + 1)
         self._cache.clear()
         self.refresh()
+
+    def _row_texts(self, r: int) -> list[str]:
+        texts = self._texts.get(r)
+        if texts is None:
+            texts = self._texts[r] = [fmt_num(float(v)) for v in self._values[r]]
+        return texts
 
     @property
     def cell_width(self) -> int:
@@ -179,6 +189,17 @@ class MatrixGrid(ScrollView, can_focus=False):
             if m is not None:
                 self._refresh_rows(m[0], 1)
 
+    def set_highlight(self, mask: np.ndarray | None) -> None:
+        """Light up the cells where ``mask`` (same shape as the grid) is True, or none."""
+        self._highlight = None if mask is None else np.asarray(mask, dtype=bool)
+        self.refresh()
+        if mask is not None and mask.any():
+            rows, cols = np.nonzero(mask)
+            r0, c0 = int(rows.min()), int(cols.min())
+            self._follow(
+                self.cell_region(Window(r0, c0, int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1))
+            )
+
     def _refresh_rows(self, row: int, count: int) -> None:
         """Repaint grid rows ``row`` … ``row + count − 1`` only (row r is virtual line r + 1)."""
         self.refresh_lines(row + 1, count)
@@ -199,13 +220,14 @@ class MatrixGrid(ScrollView, can_focus=False):
             self._follow(self._follow_region)
 
     def cell_region(self, window: Window) -> Region:
-        """The region of virtual space a window covers (with a margin of one cell)."""
-        x = self._label_w + window.col * self._cell_w
+        """The part of virtual space that must be on screen for ``window`` to be fully visible:
+        its cells plus the fixed gutter on the left and header above, which cover the first
+        columns and line of the view, and one cell on the right for the boundary snap."""
         return Region(
-            max(x - self._label_w - self._cell_w, 0),
-            max(window.row, 0),
-            (window.width + 2) * self._cell_w,
-            window.height + 2,
+            window.col * self._cell_w,
+            window.row,
+            self._label_w + (window.width + 1) * self._cell_w,
+            window.height + 1,
         )
 
     def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
@@ -232,7 +254,8 @@ class MatrixGrid(ScrollView, can_focus=False):
             cr, cc = divmod(self._current, cols)
             cur = "done" if r < cr else ("pending" if r > cr else cc)
         mark = self._mark[1] if self._mark is not None and self._mark[0] == r else None
-        return (r, win, cur, mark, self.heat)
+        lit = self._highlight[r].tobytes() if self._highlight is not None else None
+        return (r, win, cur, mark, lit, self.heat)
 
     def render_line(self, y: int) -> Strip:
         """Line ``y`` of the view: the column indices stay on line 0 and the row indices on the
@@ -269,7 +292,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         segs = []
         win = self._window.cols_in_row(r) if self._window else None
         pad_row = r < ph or r >= rows - ph
-        texts = self._texts[r]
+        texts = self._row_texts(r)
         values = self._values[r]
         cur_r, cur_c = (-1, -1)
         if self._progress and self._current is not None:
@@ -285,6 +308,8 @@ class MatrixGrid(ScrollView, can_focus=False):
                 style, text = _PENDING, "·"
             elif self._mark is not None and (r, c) == self._mark:
                 style = _MARK
+            elif self._highlight is not None and self._highlight[r, c]:
+                style = _FIELD
             elif in_win:
                 style = _WINDOW_PAD if is_pad else _WINDOW
             elif is_pad:

@@ -1,0 +1,82 @@
+"""Shift the input by a few pixels and run the same stages again: convolution moves its output
+with the input (equivariance), and max pooling absorbs small shifts (approximate invariance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.core import Simulation
+
+
+def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``x`` moved down by ``dy`` and right by ``dx`` pixels on its last two axes, zero-filled."""
+    out = np.zeros_like(x)
+    h, w = x.shape[-2:]
+    if abs(dy) >= h or abs(dx) >= w:
+        return out
+    src_r = slice(max(-dy, 0), h - max(dy, 0))
+    dst_r = slice(max(dy, 0), h - max(-dy, 0))
+    src_c = slice(max(-dx, 0), w - max(dx, 0))
+    dst_c = slice(max(dx, 0), w - max(-dx, 0))
+    out[..., dst_r, dst_c] = x[..., src_r, src_c]
+    return out
+
+
+@dataclass(frozen=True)
+class StageComparison:
+    """One stage's output for the original and the shifted input."""
+
+    name: str
+    original: np.ndarray
+    shifted: np.ndarray
+    scale: int
+    """How many input pixels one output cell of this stage spans (product of strides)."""
+    affected: np.ndarray
+    """(H_out, W_out): outputs of the shifted run whose inputs include zero-filled pixels, or
+    whose counterparts in the original run read pixels the shift pushed out."""
+
+    @property
+    def unchanged(self) -> int:
+        """Output cells equal in both runs."""
+        return int(np.sum(np.isclose(self.original, self.shifted)))
+
+    def equivariant_cells(self, dy: int, dx: int) -> tuple[int, int]:
+        """(cells where the shifted output equals the original output moved by the same amount,
+        cells compared). Only outputs untouched by the borders are compared, and only when the
+        shift is a whole number of this stage's output cells."""
+        if dy % self.scale or dx % self.scale:
+            return 0, 0
+        oy, ox = dy // self.scale, dx // self.scale
+        moved = shift(self.original, oy, ox)
+        inside = shift(np.ones(self.affected.shape, dtype=bool), oy, ox)
+        comparable = inside & ~self.affected
+        same = np.isclose(moved, self.shifted) & comparable
+        channels = self.original.size // comparable.size
+        return int(same.sum()), int(comparable.sum()) * channels
+
+
+def compare_shift(sim: Simulation, dy: int, dx: int) -> list[StageComparison]:
+    """Every stage of ``sim`` run on the original input and on it shifted by (dy, dx)."""
+    from engine.receptive import forward
+
+    first = sim.stages[0]
+    x0 = first.x  # type: ignore[attr-defined]
+    hw = x0.shape[-2:]
+    ones = np.ones(hw, dtype=bool)
+    filled = ~shift(ones, dy, dx)  # zero-filled pixels, in shifted coordinates
+    dropped = ~shift(ones, -dy, -dx)  # pixels pushed out, in original coordinates
+    x = shift(x0, dy, dx)
+    out = []
+    scale = 1
+    for stage in sim.stages:
+        rerun = stage.with_input(x)
+        scale *= int(getattr(stage, "stride", (1, 1))[0])
+        filled, dropped = forward(stage, filled), forward(stage, dropped)
+        affected = filled.copy()
+        if dy % scale == 0 and dx % scale == 0:
+            affected |= shift(dropped, dy // scale, dx // scale)
+        out.append(StageComparison(stage.name, stage.output, rerun.output, scale, affected))
+        x = rerun.output
+    return out
