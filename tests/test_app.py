@@ -417,3 +417,19 @@ async def test_translation_screen_moves_the_input() -> None:
         assert (screen.dy, screen.dx) == (0, 0)
         await pilot.press("escape")
         assert isinstance(app.screen, PlayerScreen)
+
+
+async def test_heat_view_draws_a_half_block_picture() -> None:
+    app = player_app("conv_edges_on_shapes")  # 24×24 image, 22×22 outputs
+    async with app.run_test(size=SIZE) as pilot:
+        grid = app.screen.query_one("#input-0", MatrixGrid)
+        assert grid.virtual_size.height == 24 + 1
+        await pilot.press("h")
+        assert grid.virtual_size.height == 12 + 1  # two pixel rows per line
+        assert grid.virtual_size.width == grid._label_w + 24 + 1  # one character per pixel
+        line = grid.render_line(3)
+        assert "▀" in line.text
+        out = app.screen.query_one("#output-cur", MatrixGrid)
+        await pilot.click("#output-cur", offset=(out._label_w + 5, 1 + 3))  # line 3: rows 6, 7
+        step = player(app).simulation.step(player(app).cursor)
+        assert (step.filter, step.row, step.col) == (0, 6, 5)  # type: ignore[attr-defined]

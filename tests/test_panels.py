@@ -46,3 +46,12 @@ def test_every_channel_has_a_line_and_the_channels_are_summed() -> None:
     assert text.count("·") >= 27
     total = float(step.partial_sums.sum())  # type: ignore[union-attr]
     assert step.value == total - 1.0
+
+
+def test_large_steps_are_abbreviated_and_parameter_sharing_is_counted() -> None:
+    rng = np.random.default_rng(5)
+    st = ConvStage(rng.normal(size=(3, 32, 32)), rng.normal(size=(6, 3, 5, 5)))
+    text = explain(st, st.step(0)).plain
+    assert text.count("(19 more)") == 3  # 25 products per channel, 6 written
+    assert "6·(3·5·5 + 1) = 456, shared by all 784 positions" in text
+    assert "3,072·4,704 + 4,704 = 14,455,392" in text

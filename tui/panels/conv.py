@@ -20,7 +20,9 @@ MAX_CHANNELS_SHOWN = 4
 MAX_OUTPUTS_SHOWN = 4
 """Output channels drawn at once; with more filters only the current one is drawn."""
 MAX_TERMS_WRITTEN = 27
-"""Products written out per channel before the line is abbreviated."""
+"""Products written out per step, over all channels, before the lines are abbreviated."""
+TERMS_WHEN_ABBREVIATED = 6
+"""Products written out per channel when a step has more than MAX_TERMS_WRITTEN."""
 
 
 def explain(stage: ConvStage, step: ConvStep) -> Text:
@@ -41,10 +43,11 @@ def explain(stage: ConvStage, step: ConvStep) -> Text:
             continue
         t.append(f"  ch {ch}: ", style="grey62")
         terms = 0
+        limit = fh * fw if channels * fh * fw <= MAX_TERMS_WRITTEN else TERMS_WHEN_ABBREVIATED
         for u in range(fh):
             for v in range(fw):
-                if terms == MAX_TERMS_WRITTEN:
-                    t.append(" + …")
+                if terms == limit:
+                    t.append(f" + … ({fh * fw - limit} more)", style="grey62")
                     break
                 if terms:
                     t.append(" + ")

@@ -45,19 +45,27 @@ class Window:
         return None
 
 
-def heat_style(v: float, lo: float, hi: float) -> Style:
-    """Background shade for ``v``: grey ramp for one-signed data, blue–red for signed data."""
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Halfway between two colours: a tint that still shows the value underneath."""
+    return ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2, (a[2] + b[2]) // 2)
+
+
+def _heat_rgb(v: float, lo: float, hi: float) -> tuple[int, int, int]:
+    """The heat colour of ``v``: grey ramp for one-signed data, blue–red for signed data."""
     if lo < 0 < hi:
         m = max(-lo, hi)
         t = v / m
         if t >= 0:
-            bg = (int(40 + 215 * t), int(40 - 20 * t), int(40 - 20 * t))
-        else:
-            bg = (int(40 + 20 * t), int(40 + 40 * -t), int(40 + 215 * -t))
-    else:
-        t = 0.0 if hi == lo else (v - lo) / (hi - lo)
-        g = int(20 + 225 * t)
-        bg = (g, g, g)
+            return (int(40 + 215 * t), int(40 - 20 * t), int(40 - 20 * t))
+        return (int(40 + 20 * t), int(40 + 40 * -t), int(40 + 215 * -t))
+    t = 0.0 if hi == lo else (v - lo) / (hi - lo)
+    g = int(20 + 225 * t)
+    return (g, g, g)
+
+
+def heat_style(v: float, lo: float, hi: float) -> Style:
+    """Background shade for ``v`` (see ``_heat_rgb``), with text that stays readable on it."""
+    bg = _heat_rgb(v, lo, hi)
     fg = "black" if sum(bg) > 380 else "white"
     return Style(color=fg, bgcolor=f"rgb({bg[0]},{bg[1]},{bg[2]})")
 
@@ -131,7 +139,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         """Replace the numbers shown (same or different shape). Cells are formatted when their
         row is first drawn, so a huge grid costs no more than the rows on screen."""
         self._values = np.asarray(values, dtype=np.float64)
-        rows, cols = self._values.shape
+        rows = self._values.shape[0]
         self._texts: dict[int, list[str]] = {}
         self._lo = float(self._values.min())
         self._hi = float(self._values.max())
@@ -140,9 +148,25 @@ class MatrixGrid(ScrollView, can_focus=False):
         self._cell_w = max(widest, 2) + 1
         ph = self._padding[0]
         self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph)), len(self._caption)) + 1
-        self.virtual_size = Size(self._label_w + cols * self._cell_w + 1, rows + 1)
+        self._resize_virtual()
+
+    def _resize_virtual(self) -> None:
+        """Virtual size for the current view: one line per row of numbers, or in heat view a
+        picture of two pixel rows per line and one character per pixel (half blocks)."""
+        rows, cols = self._values.shape
+        lines = (rows + 1) // 2 if self.heat else rows
+        self.virtual_size = Size(self._label_w + cols * self._cw + 1, lines + 1)
         self._cache.clear()
         self.refresh()
+
+    @property
+    def _cw(self) -> int:
+        """Characters per cell on screen: the number's width, or one in the heat picture."""
+        return 1 if self.heat else self._cell_w
+
+    def _line(self, r: int) -> int:
+        """Content line (0-based, below the header) that shows grid row ``r``."""
+        return r // 2 if self.heat else r
 
     def _row_texts(self, r: int) -> list[str]:
         texts = self._texts.get(r)
@@ -201,8 +225,9 @@ class MatrixGrid(ScrollView, can_focus=False):
             )
 
     def _refresh_rows(self, row: int, count: int) -> None:
-        """Repaint grid rows ``row`` … ``row + count − 1`` only (row r is virtual line r + 1)."""
-        self.refresh_lines(row + 1, count)
+        """Repaint the lines showing grid rows ``row`` … ``row + count − 1`` only."""
+        first = self._line(row)
+        self.refresh_lines(first + 1, self._line(row + count - 1) - first + 1)
 
     def _follow(self, region: Region) -> None:
         """Bring ``region`` into view, centred once it has left the view, so that the grid
@@ -223,25 +248,26 @@ class MatrixGrid(ScrollView, can_focus=False):
         """The part of virtual space that must be on screen for ``window`` to be fully visible:
         its cells plus the fixed gutter on the left and header above, which cover the first
         columns and line of the view, and one cell on the right for the boundary snap."""
+        top, bottom = self._line(window.row), self._line(window.row + window.height - 1)
         return Region(
-            window.col * self._cell_w,
-            window.row,
-            self._label_w + (window.width + 1) * self._cell_w,
-            window.height + 1,
+            window.col * self._cw,
+            top,
+            self._label_w + (window.width + 1) * self._cw,
+            bottom - top + 2,
         )
 
     def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
         """Grid cell under virtual-space coordinates, or None."""
-        r = y - 1
-        c = (x - self._label_w) // self._cell_w if x >= self._label_w else -1
+        r = (y - 1) * 2 if self.heat else y - 1  # the top pixel of a half-block line
+        c = (x - self._label_w) // self._cw if x >= self._label_w else -1
         rows, cols = self._values.shape
         if 0 <= r < rows and 0 <= c < cols:
             return r, c
         return None
 
     def watch_heat(self) -> None:
-        self._cache.clear()
-        self.refresh()
+        self._resize_virtual()
+        self._refollow()
 
     # -- rendering -----------------------------------------------------------------------
 
@@ -265,18 +291,63 @@ class MatrixGrid(ScrollView, can_focus=False):
         row = 0 if y == 0 else y + scroll_y
         if row >= self.virtual_size.height:
             return Strip.blank(width)
-        key = ("header",) if row == 0 else self._row_key(row - 1)
+        if row == 0:
+            key: tuple[object, ...] = ("header", self.heat)
+        elif self.heat:
+            key = (self._row_key(2 * row - 2), self._row_key(2 * row - 1))
+        else:
+            key = self._row_key(row - 1)
         key = (*key, scroll_x, width)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        gutter, cells = self._render_parts(row)
+        gutter, cells = self._render_picture(row) if self.heat else self._render_parts(row)
         # Start on a cell boundary so that no number is shown cut in half.
-        start = scroll_x // self._cell_w * self._cell_w
+        start = scroll_x // self._cw * self._cw
         visible = cells.crop(start, start + max(width - self._label_w, 0))
         strip = Strip.join([gutter, visible]).crop(0, width)
         self._cache[key] = strip
         return strip
+
+    def _pixel(self, r: int, c: int) -> tuple[int, int, int] | None:
+        """Colour of grid cell (r, c) in the heat picture (None below the last row)."""
+        rows, cols = self._values.shape
+        if r >= rows:
+            return None
+        ph, pw = self._padding
+        is_pad = r < ph or r >= rows - ph or c < pw or c >= cols - pw
+        if self._progress and self._current is not None:
+            cur = divmod(self._current, cols)
+            if (r, c) == cur:
+                return (0, 255, 0)
+            if (r, c) > cur:
+                return (12, 12, 12)
+        if self._mark is not None and (r, c) == self._mark:
+            return (230, 0, 0)
+        base = (50, 50, 50) if is_pad else _heat_rgb(self._values[r, c], self._lo, self._hi)
+        if self._highlight is not None and self._highlight[r, c]:
+            return _mix(base, (0, 90, 255))
+        win = self._window.cols_in_row(r) if self._window else None
+        if win is not None and win[0] <= c < win[1]:
+            return _mix(base, (255, 200, 0))
+        return base
+
+    def _render_picture(self, row: int) -> tuple[Strip, Strip]:
+        """Line ``row`` of the heat picture: grid rows 2·row − 2 and 2·row − 1 as half blocks
+        (the upper pixel in the foreground colour, the lower one in the background)."""
+        lw = self._label_w
+        if row == 0:
+            return Strip([Segment(self._caption.ljust(lw), _CAPTION)]), Strip([])
+        top = 2 * row - 2
+        ph = self._padding[0]
+        gutter = Strip([Segment(str(top - ph).rjust(lw - 1) + " ", _LABEL)])
+        segs = []
+        for c in range(self._values.shape[1]):
+            up, down = self._pixel(top, c), self._pixel(top + 1, c)
+            fg = f"rgb({up[0]},{up[1]},{up[2]})" if up else None
+            bg = f"rgb({down[0]},{down[1]},{down[2]})" if down else None
+            segs.append(Segment("▀", Style(color=fg, bgcolor=bg)))
+        return gutter, Strip(segs)
 
     def _render_parts(self, row: int) -> tuple[Strip, Strip]:
         """The fixed gutter and the scrollable cells of virtual line ``row`` (0 is the header)."""
