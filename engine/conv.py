@@ -103,6 +103,8 @@ class ConvStep(Step):
     products: np.ndarray | None = None  # (C, fh, fw) window ⊙ kernel
     partial_sums: np.ndarray | None = None  # (C,) one sum of products per channel
     bias: float = 0.0
+    size_formulas: tuple[str, str] = ("", "")
+    """Why the output is as large as it is: ⌊(n + 2p − f)/s⌋ + 1 for height and width."""
 
 
 class ConvStage(Stage):
@@ -189,6 +191,7 @@ class ConvStage(Stage):
         if not np.all(np.isfinite(self._out)):
             raise SpecError("input", "the output overflows float64 (values too large)")
         self._plane = self.out_hw[0] * self.out_hw[1]
+        self._formulas = self.size_formulas()
 
     def _compute(self) -> np.ndarray:
         """All outputs at once: im2col over blocks of output rows, one matrix product per block.
@@ -305,6 +308,7 @@ class ConvStage(Stage):
             products=products,
             partial_sums=partial,
             bias=bias,
+            size_formulas=self._formulas,
         )
 
     # -- description and reference -------------------------------------------------------

@@ -738,7 +738,7 @@ def test_trace_json_step_fields() -> None:
     assert set(rec) == {
         "type", "step", "stage_number", "kind", "stage", "index", "value", "explanation",
         "filter", "row", "col", "top", "left", "window", "padding_mask", "kernel", "products",
-        "partial_sums", "bias",
+        "partial_sums", "bias", "size_formulas",
     }  # fmt: skip
     assert rec["padding_mask"] == [[True, True, True], [True, False, False], [True, False, False]]
     assert rec["value"] == -20 and isinstance(rec["explanation"], str) and rec["explanation"]

@@ -52,6 +52,7 @@ class ReceptiveScreen(Screen[None]):
         border-title-color: $text;
         border-subtitle-color: $text-muted;
         width: auto;
+        min-width: 20;
         height: auto;
         max-height: 100%;
         padding: 0 1;
