@@ -11,6 +11,7 @@ from engine.errors import SpecError
 from engine.kernels import KERNELS, kernel
 from engine.learn import KernelLearningStage, LearnStep
 from engine.pool import PoolStage, PoolStep
+from engine.recurrent import RecurrentStage, RecurrentStep
 
 __all__ = [
     "ACTIVATIONS",
@@ -23,6 +24,8 @@ __all__ = [
     "LearnStep",
     "PoolStage",
     "PoolStep",
+    "RecurrentStage",
+    "RecurrentStep",
     "Simulation",
     "SpecError",
     "Stage",

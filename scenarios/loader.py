@@ -29,6 +29,7 @@ from scenarios.schema import (
     PipelineScenario,
     PoolOp,
     PoolScenario,
+    RecurrentScenario,
     ScenarioBase,
     all_field_names,
 )
@@ -552,6 +553,82 @@ def build_learn(
     return [stage]
 
 
+def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
+    """A RecurrentStage: the cell, the sizes and the shape of every given array are checked
+    before anything is generated; weights not given are drawn from ``seed``."""
+    from engine.recurrent import (
+        RecurrentStage,
+        check_cell,
+        check_shape,
+        check_sizes,
+        seeded_weights,
+    )
+
+    given = sc.weights.model_dump() if sc.weights is not None else {}
+    try:
+        cell = check_cell(sc.cell)
+        shape = _value_shape(sc.input, "input", problems)
+        if shape is None:
+            return []
+        if len(shape) != 2:
+            raise SpecError(
+                "input", f"expected a 2-D (T, input_size) array, got shape {list(shape)}"
+            )
+        steps, n_in = shape
+        out_size = sc.output_size
+        shapes = {
+            key: _value_shape(spec, f"weights.{key}", problems)
+            for key, spec in given.items()
+            if spec is not None
+        }
+        if problems.items:
+            return []
+        if out_size is None and "w_ya" in shapes and len(shapes["w_ya"] or ()) == 2:
+            out_size = shapes["w_ya"][0]  # type: ignore[index]
+        if out_size is None and "w_ya" in shapes:
+            raise SpecError(
+                "weights.w_ya", f"expected a 2-D (O, H) array, got shape {shapes['w_ya']}"
+            )
+        if out_size is None and "b_y" in shapes:
+            raise SpecError("weights.b_y", "an output bias needs an output layer: give output_size")
+        check_sizes(cell, steps, n_in, sc.hidden_size, out_size)
+        for key, got in shapes.items():
+            assert got is not None
+            check_shape(key, got, cell, n_in, sc.hidden_size, out_size)
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    arrays: dict[str, np.ndarray | None] = dict(
+        seeded_weights(cell, n_in, sc.hidden_size, sc.seed, out_size)
+    )
+    for key in shapes:
+        arrays[key] = _value(given[key], f"weights.{key}", problems)
+    a0 = None if sc.a0 is None else _value(sc.a0, "a0", problems)
+    c0 = None if sc.c0 is None else _value(sc.c0, "c0", problems)
+    x = _value(sc.input, "input", problems)
+    if problems.items or x is None:
+        return []
+    try:
+        stage = RecurrentStage(
+            x,
+            cell,
+            sc.hidden_size,
+            arrays["weight_ih"],  # type: ignore[arg-type]
+            arrays["weight_hh"],  # type: ignore[arg-type]
+            arrays["bias_ih"],
+            arrays["bias_hh"],
+            a0=a0,
+            c0=c0,
+            w_ya=arrays.get("w_ya"),
+            b_y=arrays.get("b_y"),
+            name=cell,
+        )
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    return [stage]
+
+
 def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Load a scenario file into a Simulation, or raise ScenarioError naming every problem.
 
@@ -570,6 +647,8 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
         stages = build_pool(sc, problems)
     elif isinstance(sc, LearnKernelScenario):
         stages = build_learn(sc, problems, progress)
+    elif isinstance(sc, RecurrentScenario):
+        stages = build_recurrent(sc, problems)
     else:
         assert isinstance(sc, PipelineScenario)
         stages = build_pipeline(sc, problems)

@@ -133,11 +133,54 @@ class LearnKernelScenario(ScenarioBase):
     """How many gradient-descent updates to run (one step each)."""
 
 
+class RecurrentWeights(BaseModel):
+    """``[weights]`` of a recurrent scenario: PyTorch's names and layout; each one omitted is
+    drawn from the scenario's seed. Shapes are checked by the engine, which knows the sizes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight_ih: Any = None
+    """(G·H, input_size): the input weights of every gate, stacked in PyTorch's order."""
+    weight_hh: Any = None
+    """(G·H, H): the recurrent weights of every gate."""
+    bias_ih: Any = None
+    """(G·H,)."""
+    bias_hh: Any = None
+    """(G·H,)."""
+    w_ya: Any = None
+    """(O, H): the softmax output layer's weights; needs an output layer."""
+    b_y: Any = None
+    """(O,): the output layer's bias."""
+
+
+class RecurrentScenario(ScenarioBase):
+    """``kind = "recurrent"``: one RNN, GRU or LSTM layer run over a sequence, one step per time
+    step."""
+
+    input: Any
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec."""
+    cell: str = Field("rnn", strict=True)
+    """``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``."""
+    hidden_size: int = Field(strict=True)
+    """H, the number of hidden units, ≥ 1."""
+    weights: RecurrentWeights | None = None
+    """Given weights; every one not given is seeded random."""
+    seed: int = Field(0, ge=0, strict=True)
+    """Seed of the weights not given, drawn like PyTorch's default U(−1/√H, 1/√H)."""
+    output_size: int | None = Field(None, strict=True)
+    """O: adds a softmax output layer ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y) with O outputs."""
+    a0: Any = None
+    """The initial hidden state a⟨−1⟩, (H,); zeros when omitted."""
+    c0: Any = None
+    """The initial cell state c⟨−1⟩, (H,), LSTM only; zeros when omitted."""
+
+
 MODELS: dict[str, type[ScenarioBase]] = {
     "conv": ConvScenario,
     "pool": PoolScenario,
     "pipeline": PipelineScenario,
     "learn_kernel": LearnKernelScenario,
+    "recurrent": RecurrentScenario,
 }
 """Scenario kinds and their schemas."""
 
@@ -147,6 +190,7 @@ def all_field_names() -> set[str]:
     from scenarios.values import DataSpec, RandomSpec
 
     names: set[str] = set(RandomSpec.model_fields) | set(DataSpec.model_fields)
-    for model in [*MODELS.values(), *OPS.values()]:
+    models: list[type[BaseModel]] = [*MODELS.values(), *OPS.values(), RecurrentWeights]
+    for model in models:
         names |= set(model.model_fields)
     return names

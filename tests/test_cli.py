@@ -609,6 +609,8 @@ def recompute(stage: dict[str, Any]) -> np.ndarray:
     hp = stage["hyperparameters"]
     if stage["kind"] == "learn_kernel":
         return learn_run(stage)[0]
+    if stage["kind"] == "recurrent":
+        return recurrent_run(stage)
     if stage["kind"] == "conv":
         w = torch.tensor(stage["parameters"]["weight"]["values"], dtype=torch.float64)
         b = torch.tensor(stage["parameters"]["bias"]["values"], dtype=torch.float64)
@@ -651,6 +653,25 @@ def learn_run(stage: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(kernels), np.array(losses)
 
 
+def recurrent_run(stage: dict[str, Any]) -> np.ndarray:
+    """A recurrent stage's hidden states (T, H), from the header alone with torch.nn's module."""
+    import torch
+
+    hp = stage["hyperparameters"]
+    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[hp["cell"]]
+    module = cls(hp["input_size"], hp["hidden_size"], dtype=torch.float64)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(torch.tensor(stage["parameters"][name]["values"], dtype=torch.float64))
+        x = torch.tensor(stage["input"]["values"], dtype=torch.float64)[:, None]
+        init = stage["initial_state"]
+        states = {
+            k: torch.tensor(v["values"], dtype=torch.float64)[None, None] for k, v in init.items()
+        }
+        h0 = (states["a0"], states["c0"]) if hp["cell"] == "lstm" else states["a0"]
+        return module(x, h0)[0][:, 0].numpy()
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
     """Every stage of every bundled scenario, pipelines included, can be recomputed from the
@@ -665,8 +686,14 @@ def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
         if previous is not None:
             assert stage["input"]["values"] == previous
         previous = stage["output"]["values"]
-        # One step per output number; a learn_kernel step is one iteration, valued at its loss.
-        values = learn_run(stage)[1] if stage["kind"] == "learn_kernel" else ref.reshape(-1)
+        # One step per output number; a learn_kernel step is one iteration, valued at its loss;
+        # a recurrent step is one time step, valued at its first hidden unit a⟨t⟩[0].
+        if stage["kind"] == "learn_kernel":
+            values = learn_run(stage)[1]
+        elif stage["kind"] == "recurrent":
+            values = ref[:, 0]
+        else:
+            values = ref.reshape(-1)
         mine = [r for r in steps if r["stage_number"] == k]
         assert len(mine) == values.size == stage["steps"]
         assert [r["step"] for r in mine] == list(

@@ -1,0 +1,570 @@
+"""Recurrent cells (RNN, GRU, LSTM) run over a sequence, stepped one time step at a time."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.conv import MAX_BYTES
+from engine.core import Stage, Step
+from engine.errors import SpecError
+
+MAX_SEQUENCE = 10_000
+"""Most time steps one sequence may have."""
+
+MAX_WORK = 4_000_000_000
+"""Most multiply-adds one run over the sequence may take (a second or two of NumPy)."""
+
+GATES: dict[str, tuple[str, ...]] = {
+    "rnn": ("a",),
+    "gru": ("r", "z", "n"),
+    "lstm": ("i", "f", "g", "o"),
+}
+"""Each cell's blocks of rows in ``weight_ih`` / ``weight_hh``, in PyTorch's order.
+
+For ``rnn`` the one block is the tanh's input (a pre-activation, not a gate)."""
+
+CELLS = tuple(GATES)
+"""Valid cell types."""
+
+
+def check_cell(cell: Any) -> str:
+    """``cell`` if it names a cell type, else SpecError listing the valid ones."""
+    if isinstance(cell, str) and cell in GATES:
+        return cell
+    close = difflib.get_close_matches(str(cell), CELLS, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise SpecError("cell", f"unknown cell {cell!r}; {hint}valid: {', '.join(CELLS)}")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_sizes(
+    cell: str, steps: int, input_size: int, hidden_size: Any, output_size: int | None = None
+) -> None:
+    """SpecError unless a run with these sizes is valid and fits in memory and time.
+
+    Needs no arrays, so a scenario can be refused before anything large is generated.
+    """
+    g = len(GATES[check_cell(cell)])
+    if not _whole(hidden_size):
+        raise SpecError("hidden_size", f"expected a whole number, got {hidden_size!r}")
+    h = int(hidden_size)
+    if h < 1:
+        raise SpecError("hidden_size", f"must be ≥ 1, got {h}")
+    if steps < 1 or input_size < 1:
+        raise SpecError("input", f"empty sequence: shape ({steps}, {input_size})")
+    if steps > MAX_SEQUENCE:
+        raise SpecError(
+            "input", f"sequence of {steps:,} steps is longer than the limit of {MAX_SEQUENCE:,}"
+        )
+    o = output_size or 0
+    if output_size is not None and output_size < 1:
+        raise SpecError("output_size", f"must be ≥ 1, got {output_size}")
+    need = recurrent_bytes(cell, steps, input_size, h, o)
+    if need > MAX_BYTES:
+        raise SpecError(
+            "hidden_size",
+            f"hidden_size {h:,} over {steps:,} steps needs {need / 2**30:.1f} GiB; "
+            "the limit is 1 GiB",
+        )
+    work = steps * (g * h * (input_size + h) + o * h)
+    if work > MAX_WORK:
+        raise SpecError(
+            "hidden_size",
+            f"hidden_size {h:,} over {steps:,} steps takes {work:.2g} multiply-adds; the limit "
+            f"is {MAX_WORK:.0e}: use a smaller hidden size or a shorter sequence",
+        )
+
+
+def parameter_shapes(
+    cell: str, input_size: int, hidden_size: int, output_size: int | None = None
+) -> dict[str, tuple[int, ...]]:
+    """The shape each parameter must have, by its ``weights.`` key (PyTorch's layout)."""
+    gh = len(GATES[check_cell(cell)]) * hidden_size
+    shapes: dict[str, tuple[int, ...]] = {
+        "weight_ih": (gh, input_size),
+        "weight_hh": (gh, hidden_size),
+        "bias_ih": (gh,),
+        "bias_hh": (gh,),
+    }
+    if output_size is not None:
+        shapes["w_ya"] = (output_size, hidden_size)
+        shapes["b_y"] = (output_size,)
+    return shapes
+
+
+def check_shape(
+    key: str,
+    got: tuple[int, ...],
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    output_size: int | None = None,
+) -> None:
+    """SpecError naming ``weights.KEY`` and both shapes unless ``got`` is the shape it must be."""
+    expected = parameter_shapes(cell, input_size, hidden_size, output_size)[key]
+    if tuple(got) != expected:
+        if key in ("w_ya", "b_y"):
+            where = f"for output_size {output_size} and hidden_size {hidden_size}"
+        else:
+            where = f"for cell {cell} with hidden_size {hidden_size} and input_size {input_size}"
+        raise SpecError(f"weights.{key}", f"expected {expected} {where}, got {tuple(got)}")
+
+
+def recurrent_bytes(cell: str, steps: int, input_size: int, hidden: int, output: int = 0) -> int:
+    """Bytes of float64 a recurrent stage holds, from sizes alone: the input, the weights, and
+    per time step the input terms, pre-activations, gates, states and outputs."""
+    gh = len(GATES[cell]) * hidden
+    weights = gh * (input_size + hidden + 2) + output * (hidden + 1)
+    per_step = input_size + 3 * gh + 2 * hidden + 2 * output
+    return 8 * (weights + steps * per_step + 2 * hidden)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, shifted by the maximum so that exp never overflows."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) = 1/(1 + e^(−z)), without overflow warnings for large |z|."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True, eq=False)
+class RecurrentStep(Step):
+    """One time step t of a recurrent cell: its inputs, every gate, and the new state.
+
+    ``value`` is a⟨t⟩[0], the first hidden unit's new activation.
+    """
+
+    t: int = 0
+    """The time step, 0-based (the first input is x⟨0⟩; a⟨−1⟩ is the initial state a0)."""
+    cell: str = "rnn"
+    """``"rnn"``, ``"gru"`` or ``"lstm"``."""
+    x: np.ndarray | None = None  # (input_size,) x⟨t⟩
+    a_prev: np.ndarray | None = None  # (H,) a⟨t−1⟩, the initial state a0 at t = 0
+    c_prev: np.ndarray | None = None  # (H,) c⟨t−1⟩ (LSTM only, else None)
+    pre: dict[str, np.ndarray] = field(default_factory=dict)
+    """Pre-activations (H,) per gate name, in PyTorch's order.
+
+    rnn: ``a`` = W_ax·x + b_ih + W_aa·a_prev + b_hh, the tanh's input.
+    gru: ``r``, ``z`` = W_i·x + b_i· + W_h·a_prev + b_h·; ``n`` = W_in·x + b_in + r ⊙ (W_hn·a_prev +
+    b_hn) (the reset gate scales the hidden term *with* its bias, as in PyTorch).
+    lstm: ``i``, ``f``, ``g``, ``o`` = W_i·x + b_i· + W_h·a_prev + b_h·.
+    """
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    """Post-activation values (H,) per gate name; empty for rnn (a⟨t⟩ is the only result).
+
+    gru: ``r`` = σ(pre r) (Γr), ``z`` = σ(pre z) (PyTorch's update gate; Γu = 1 − z),
+    ``n`` = tanh(pre n) (c̃⟨t⟩). lstm: ``i`` = σ (Γu), ``f`` = σ (Γf), ``g`` = tanh (c̃⟨t⟩),
+    ``o`` = σ (Γo).
+    """
+    a: np.ndarray | None = None  # (H,) a⟨t⟩
+    c: np.ndarray | None = None  # (H,) c⟨t⟩ (LSTM only, else None)
+    y_hat: np.ndarray | None = None  # (O,) ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y), None without output
+
+
+class RecurrentStage(Stage):
+    """One recurrent layer (PyTorch's ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``, one layer) over a
+    sequence, with an optional softmax output layer.
+
+    With W_i· / W_h· the blocks of ``weight_ih`` / ``weight_hh`` in PyTorch's gate order::
+
+        rnn:   a⟨t⟩ = tanh(W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh)
+        gru:   r = σ(W_ir·x + b_ir + W_hr·a⟨t−1⟩ + b_hr)                  Γr
+               z = σ(W_iz·x + b_iz + W_hz·a⟨t−1⟩ + b_hz)                  Γu = 1 − z
+               n = tanh(W_in·x + b_in + r ⊙ (W_hn·a⟨t−1⟩ + b_hn))          c̃⟨t⟩
+               a⟨t⟩ = (1 − z) ⊙ n + z ⊙ a⟨t−1⟩  =  Γu ⊙ c̃⟨t⟩ + (1 − Γu) ⊙ a⟨t−1⟩
+        lstm:  i, f, o = σ(W_i·x + b_i· + W_h·a⟨t−1⟩ + b_h·)             Γu, Γf, Γo
+               g = tanh(W_ig·x + b_ig + W_hg·a⟨t−1⟩ + b_hg)              c̃⟨t⟩
+               c⟨t⟩ = f ⊙ c⟨t−1⟩ + i ⊙ g,   a⟨t⟩ = o ⊙ tanh(c⟨t⟩)
+        output: ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y)
+
+    (In the GRU, c⟨t⟩ = a⟨t⟩.) PyTorch's z keeps the old state where Andrew Ng's Γu takes the
+    new one, so Γu = 1 − z; the weights are PyTorch's unchanged.
+
+    Args:
+        x: the sequence, shape (T, input_size), 1 ≤ T ≤ 10,000.
+        cell: ``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``.
+        hidden_size: H ≥ 1.
+        weight_ih: (G·H, input_size), gate blocks stacked in PyTorch's order (G = 1, 3, 4).
+        weight_hh: (G·H, H).
+        bias_ih, bias_hh: (G·H,); zeros if None.
+        a0: initial hidden state (H,); zeros if None.
+        c0: initial cell state (H,), LSTM only; zeros if None.
+        w_ya: output weights (O, H); no output layer if None.
+        b_y: output bias (O,); zeros if None and ``w_ya`` is given.
+
+    Shape:
+        output (T, H): a⟨0⟩ … a⟨T−1⟩. ``cell_states`` (T, H) for LSTM, ``outputs_y`` (T, O).
+
+    Step t is time step t. The whole sequence is run once when the stage is built (a loop over
+    t, since each step needs the last); ``step(t)`` only slices the stored arrays.
+    """
+
+    kind = "recurrent"
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        cell: str,
+        hidden_size: int,
+        weight_ih: np.ndarray,
+        weight_hh: np.ndarray,
+        bias_ih: np.ndarray | None,
+        bias_hh: np.ndarray | None,
+        a0: np.ndarray | None = None,
+        c0: np.ndarray | None = None,
+        w_ya: np.ndarray | None = None,
+        b_y: np.ndarray | None = None,
+        name: str = "rnn",
+    ) -> None:
+        super().__init__(name)
+        cell = check_cell(cell)
+        if not _whole(hidden_size):
+            raise SpecError("hidden_size", f"expected a whole number, got {hidden_size!r}")
+        if hidden_size < 1:
+            raise SpecError("hidden_size", f"must be ≥ 1, got {hidden_size}")
+        h = int(hidden_size)
+        xs = np.asarray(x, dtype=np.float64)
+        if xs.ndim != 2:
+            raise SpecError("input", f"expected a 2-D (T, input_size) array, got shape {xs.shape}")
+        steps, n_in = xs.shape
+        w_ya_arr = None if w_ya is None else np.asarray(w_ya, dtype=np.float64)
+        o = int(w_ya_arr.shape[0]) if w_ya_arr is not None and w_ya_arr.ndim == 2 else None
+        check_sizes(cell, steps, n_in, h, o)
+        shapes = parameter_shapes(cell, n_in, h, o)
+
+        def param(name: str, value: Any, default: float | None) -> Any:
+            key = name.removeprefix("weights.")
+            shape = shapes.get(key, (h,))  # a0 and c0 are (H,)
+            if value is None:
+                if default is None:
+                    raise SpecError(name, f"missing; expected shape {shape}")
+                return _frozen(np.full(shape, default))
+            arr = np.asarray(value, dtype=np.float64)
+            if key in shapes:
+                check_shape(key, arr.shape, cell, n_in, h, o)
+            elif arr.shape != shape:
+                raise SpecError(name, f"expected ({h},) for hidden_size {h}, got {arr.shape}")
+            if not np.all(np.isfinite(arr)):
+                raise SpecError(name, "values must be finite (no inf or nan)")
+            return _frozen(arr)
+
+        if not np.all(np.isfinite(xs)):
+            raise SpecError("input", "values must be finite (no inf or nan)")
+        self.cell = cell
+        self.hidden_size = h
+        self.input_size = int(n_in)
+        self.x = _frozen(xs)  # (T, input_size)
+        self.weight_ih = param("weights.weight_ih", weight_ih, None)  # (G·H, I)
+        self.weight_hh = param("weights.weight_hh", weight_hh, None)  # (G·H, H)
+        self.bias_ih = param("weights.bias_ih", bias_ih, 0.0)  # (G·H,)
+        self.bias_hh = param("weights.bias_hh", bias_hh, 0.0)  # (G·H,)
+        self.a0 = param("a0", a0, 0.0)  # (H,)
+        if c0 is not None and cell != "lstm":
+            raise SpecError("c0", f"a cell state belongs to lstm cells only; this cell is {cell}")
+        self.c0 = param("c0", c0, 0.0) if cell == "lstm" else None  # (H,)
+        self.w_ya: np.ndarray | None = None  # (O, H)
+        self.b_y: np.ndarray | None = None  # (O,)
+        if w_ya_arr is not None:
+            if o is None:
+                raise SpecError(
+                    "weights.w_ya", f"expected a 2-D (O, {h}) array, got shape {w_ya_arr.shape}"
+                )
+            self.w_ya = param("weights.w_ya", w_ya_arr, None)
+            self.b_y = param("weights.b_y", b_y, 0.0)
+        elif b_y is not None:
+            raise SpecError("weights.b_y", "an output bias needs output weights w_ya")
+        self._run()
+
+    def _run(self) -> None:
+        """Every time step, in order; the input terms of all steps are one matrix product."""
+        steps, h = self.x.shape[0], self.hidden_size
+        names = GATES[self.cell]
+        g = len(names)
+        with np.errstate(over="ignore", invalid="ignore"):
+            xi = self.x @ self.weight_ih.T + self.bias_ih  # (T, G·H) W_i·x⟨t⟩ + b_i·
+            hh = np.empty((steps, g * h))  # W_h·a⟨t−1⟩ + b_h·
+            pre = np.empty((steps, g * h))
+            act = np.empty((steps, g * h))
+            a = np.empty((steps + 1, h))  # a⟨−1⟩ = a0, a⟨0⟩ … a⟨T−1⟩
+            a[0] = self.a0
+            c = np.empty((steps + 1, h)) if self.cell == "lstm" else None
+            if c is not None:
+                assert self.c0 is not None
+                c[0] = self.c0
+            for t in range(steps):
+                hh[t] = self.weight_hh @ a[t] + self.bias_hh
+                if self.cell == "rnn":
+                    pre[t] = xi[t] + hh[t]
+                    a[t + 1] = np.tanh(pre[t])
+                elif self.cell == "gru":
+                    pre[t, : 2 * h] = xi[t, : 2 * h] + hh[t, : 2 * h]
+                    act[t, : 2 * h] = sigmoid(pre[t, : 2 * h])
+                    r, z = act[t, :h], act[t, h : 2 * h]
+                    pre[t, 2 * h :] = xi[t, 2 * h :] + r * hh[t, 2 * h :]
+                    n = act[t, 2 * h :] = np.tanh(pre[t, 2 * h :])
+                    a[t + 1] = (1.0 - z) * n + z * a[t]
+                else:
+                    assert c is not None
+                    pre[t] = xi[t] + hh[t]
+                    act[t] = sigmoid(pre[t])
+                    act[t, 2 * h : 3 * h] = np.tanh(pre[t, 2 * h : 3 * h])
+                    i, f, gg, o = (act[t, k * h : (k + 1) * h] for k in range(4))
+                    c[t + 1] = f * c[t] + i * gg
+                    a[t + 1] = o * np.tanh(c[t + 1])
+            logits = None if self.w_ya is None else a[1:] @ self.w_ya.T + self.b_y  # (T, O)
+        for arr in (xi, hh, pre, a, c, logits):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise SpecError("input", "the computation overflows float64 (values too large)")
+        self._xi = _frozen(xi)
+        self._hh = _frozen(hh)
+        self._pre = _frozen(pre.reshape(steps, g, h))  # (T, G, H)
+        self._gates = _frozen(act.reshape(steps, g, h))  # (T, G, H); unused for rnn
+        self._a = _frozen(a)  # (T + 1, H)
+        self._c = None if c is None else _frozen(c)  # (T + 1, H)
+        self._logits = None if logits is None else _frozen(logits)
+        self._y = None if logits is None else _frozen(softmax(logits))  # (T, O)
+
+    # -- results -------------------------------------------------------------------------
+
+    @property
+    def gate_names(self) -> tuple[str, ...]:
+        """Names of the blocks of rows in the weights, in PyTorch's order."""
+        return GATES[self.cell]
+
+    @property
+    def output(self) -> np.ndarray:
+        """a⟨0⟩ … a⟨T−1⟩, shape (T, H)."""
+        return self._a[1:]
+
+    @property
+    def cell_states(self) -> np.ndarray | None:
+        """c⟨0⟩ … c⟨T−1⟩, shape (T, H), for LSTM; None for the other cells."""
+        return None if self._c is None else self._c[1:]
+
+    @property
+    def outputs_y(self) -> np.ndarray | None:
+        """ŷ⟨0⟩ … ŷ⟨T−1⟩, shape (T, O), or None without an output layer."""
+        return self._y
+
+    @property
+    def logits(self) -> np.ndarray | None:
+        """W_ya·a⟨t⟩ + b_y for every t, shape (T, O): softmax's input; None without output."""
+        return self._logits
+
+    @property
+    def output_size(self) -> int | None:
+        """O, the number of softmax outputs, or None without an output layer."""
+        return None if self.w_ya is None else int(self.w_ya.shape[0])
+
+    @property
+    def parameter_count(self) -> int:
+        """Learnable numbers: G·H·(input_size + H + 2), plus O·(H + 1) for an output layer."""
+        n = self.weight_ih.size + self.weight_hh.size + self.bias_ih.size + self.bias_hh.size
+        if self.w_ya is not None and self.b_y is not None:
+            n += self.w_ya.size + self.b_y.size
+        return int(n)
+
+    def terms(self, t: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The two halves of each gate's pre-activation at step t, per gate name:
+        (W_i·x⟨t⟩ + b_i·, W_h·a⟨t−1⟩ + b_h·), each (H,). For every gate but the GRU's ``n``,
+        ``pre`` is their sum; for ``n`` it is first + r ⊙ second."""
+        t = self._normalise_index(t)
+        h = self.hidden_size
+        return {
+            name: (self._xi[t, k * h : (k + 1) * h], self._hh[t, k * h : (k + 1) * h])
+            for k, name in enumerate(self.gate_names)
+        }
+
+    def compact_terms(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The RNN's compact form at step t: (W_a, [a⟨t−1⟩; x⟨t⟩], W_a·[a⟨t−1⟩; x⟨t⟩]).
+
+        W_a = [W_aa | W_ax] has shape (H, H + input_size) and the stacked vector
+        (H + input_size,), so W_a·[a⟨t−1⟩; x⟨t⟩] = W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ (without biases).
+        """
+        if self.cell != "rnn":
+            raise ValueError(f"the compact form W_a·[a, x] is shown for rnn cells, not {self.cell}")
+        t = self._normalise_index(t)
+        w_a = np.hstack([self.weight_hh, self.weight_ih])  # (H, H + I)
+        stacked = np.concatenate([self._a[t], self.x[t]])  # (H + I,)
+        return w_a, stacked, w_a @ stacked
+
+    # -- stepping ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def step(self, i: int) -> RecurrentStep:
+        t = self._normalise_index(i)
+        names = self.gate_names
+        pre = {name: self._pre[t, k] for k, name in enumerate(names)}
+        gates = {} if self.cell == "rnn" else {n: self._gates[t, k] for k, n in enumerate(names)}
+        a = self._a[t + 1]
+        value = float(a[0])
+        y = None if self._y is None else self._y[t]
+        return RecurrentStep(
+            stage=self.name,
+            index=t,
+            value=value,
+            explanation=self._explain(t, value, y),
+            t=t,
+            cell=self.cell,
+            x=self.x[t],
+            a_prev=self._a[t],
+            c_prev=None if self._c is None else self._c[t],
+            pre=pre,
+            gates=gates,
+            a=a,
+            c=None if self._c is None else self._c[t + 1],
+            y_hat=y,
+        )
+
+    def _explain(self, t: int, value: float, y: np.ndarray | None) -> str:
+        prev = f"a⟨{t - 1}⟩".replace("-", "−")
+        if self.cell == "rnn":
+            rule = f"a⟨{t}⟩ = tanh(W_aa·{prev} + W_ax·x⟨{t}⟩ + b_a)"
+        elif self.cell == "gru":
+            rule = f"a⟨{t}⟩ = Γu·c̃⟨{t}⟩ + (1 − Γu)·{prev} with Γu = 1 − z"
+        else:
+            rule = (
+                f"c⟨{t}⟩ = Γf·c⟨{t - 1}⟩".replace("-", "−")
+                + f" + Γu·c̃⟨{t}⟩, a⟨{t}⟩ = Γo·tanh(c⟨{t}⟩)"
+            )
+        text = f"t = {t}: {rule}; a⟨{t}⟩[0] = {value:.6g}"
+        if y is not None:
+            k = int(np.argmax(y))
+            text += f"; ŷ⟨{t}⟩ = softmax(W_ya·a⟨{t}⟩ + b_y), largest p = {y[k]:.4g} at {k}"
+        return text
+
+    # -- description and reference -------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        def arr(a: np.ndarray) -> dict[str, Any]:
+            return {"shape": list(a.shape), "values": a.tolist()}
+
+        params = {
+            "weight_ih_l0": arr(self.weight_ih),
+            "weight_hh_l0": arr(self.weight_hh),
+            "bias_ih_l0": arr(self.bias_ih),
+            "bias_hh_l0": arr(self.bias_hh),
+        }
+        if self.w_ya is not None and self.b_y is not None:
+            params["output.weight"] = arr(self.w_ya)
+            params["output.bias"] = arr(self.b_y)
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "input": arr(self.x),
+            "initial_state": {"a0": arr(self.a0)},
+            "parameters": params,
+            "hyperparameters": {
+                "cell": self.cell,
+                "hidden_size": self.hidden_size,
+                "input_size": self.input_size,
+                "output_size": self.output_size,
+                "num_layers": 1,
+                "gate_order": list(self.gate_names),
+            },
+            "output": arr(self.output),
+        }
+        if self.c0 is not None and self._c is not None:
+            out["initial_state"]["c0"] = arr(self.c0)
+            out["cell_states"] = arr(self._c[1:])
+        if self._y is not None:
+            out["outputs_y"] = arr(self._y)
+        out["steps"] = len(self)
+        out["step_order"] = ["t"]
+        return out
+
+    def reference(self) -> np.ndarray:
+        """a⟨0⟩ … a⟨T−1⟩ from ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` with these weights, (T, H)."""
+        return self.reference_run()[0]
+
+    def reference_run(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """PyTorch's hidden states (T, H), LSTM cell states (T, H) or None, and softmax
+        outputs (T, O) or None, all float64.
+
+        The cell states come from running the module one time step at a time and feeding its
+        (h, c) back, since ``nn.LSTM`` returns only the last c.
+        """
+        import torch
+
+        module = self.torch_module()
+        x = torch.from_numpy(np.array(self.x))[:, None]  # (T, 1, I)
+        h0 = torch.from_numpy(np.array(self.a0))[None, None]  # (1, 1, H)
+        cells = None
+        with torch.no_grad():
+            if self.cell == "lstm":
+                assert self.c0 is not None
+                state = (h0, torch.from_numpy(np.array(self.c0))[None, None])
+                out, _ = module(x, state)
+                cs = []
+                for t in range(len(self)):
+                    _, state = module(x[t : t + 1], state)
+                    cs.append(state[1][0, 0].numpy())
+                cells = np.array(cs)
+            else:
+                out, _ = module(x, h0)
+            hidden = out[:, 0]  # (T, H)
+            y = None
+            if self.w_ya is not None and self.b_y is not None:
+                logits = torch.nn.functional.linear(
+                    hidden,
+                    torch.from_numpy(np.array(self.w_ya)),
+                    torch.from_numpy(np.array(self.b_y)),
+                )
+                y = torch.softmax(logits, dim=-1).numpy()
+        return hidden.numpy(), cells, y
+
+    def torch_module(self) -> Any:
+        """The ``torch.nn`` module of this cell (one layer, float64) with these weights."""
+        import torch
+
+        cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[self.cell]
+        module = cls(self.input_size, self.hidden_size, num_layers=1, dtype=torch.float64)
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(module, f"{name}_l0").copy_(torch.from_numpy(np.array(getattr(self, name))))
+        return module
+
+
+def seeded_weights(
+    cell: str, input_size: int, hidden_size: int, seed: int, output_size: int | None = None
+) -> dict[str, np.ndarray]:
+    """Weights drawn as PyTorch initialises them, U(−1/√H, 1/√H), from NumPy's seeded generator.
+
+    Drawn in the order weight_ih, weight_hh, bias_ih, bias_hh, then w_ya, b_y (nn.Linear's
+    default on a fan-in of H has the same bound), so that each array is the same whichever of
+    the others a scenario gives itself.
+    """
+    gh = len(GATES[check_cell(cell)]) * hidden_size
+    k = 1.0 / math.sqrt(hidden_size)
+    rng = np.random.default_rng(seed)
+    out = {
+        "weight_ih": rng.uniform(-k, k, size=(gh, input_size)),
+        "weight_hh": rng.uniform(-k, k, size=(gh, hidden_size)),
+        "bias_ih": rng.uniform(-k, k, size=gh),
+        "bias_hh": rng.uniform(-k, k, size=gh),
+    }
+    if output_size is not None:
+        out["w_ya"] = rng.uniform(-k, k, size=(output_size, hidden_size))
+        out["b_y"] = rng.uniform(-k, k, size=output_size)
+    return out
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A read-only view: steps hand out slices, and they must not write through."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
