@@ -28,6 +28,7 @@ KEYS = [
     ("f", "flip the kernels: true convolution, not correlation"),
     ("u", "border use: windows per pixel, with and without padding"),
     ("t", "shift the input by a pixel and compare the outputs"),
+    ("k", "RNN: the compact form W_a·[a⟨t−1⟩, x⟨t⟩] beside the separate terms"),
     ("c", "check this stage against PyTorch again"),
     ("click", "click an output cell to jump to its step"),
     ("Esc", "back to the scenario list"),

@@ -74,6 +74,7 @@ class PlayerScreen(Screen[None]):
         Binding("f", "flip", "Flip", id="flip"),
         Binding("u", "usage", "Border", id="usage"),
         Binding("t", "translate", "Shift", id="translate"),
+        Binding("k", "compact", "Compact", id="compact"),
         Binding("c", "check", "Check", show=False, id="check"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
@@ -156,7 +157,9 @@ class PlayerScreen(Screen[None]):
         panel.show(step)
         timeline = self._timeline
         timeline.position = i
-        timeline.label = f"{step.stage} · {step.explanation.split(' = ')[0]}"
+        t = getattr(step, "t", None)
+        where = f"t = {t}" if t is not None else step.explanation.split(" = ")[0]
+        timeline.label = f"{step.stage} · {where}"
 
     def _show_stage_bar(self, stage_no: int) -> None:
         """Which stage is on screen and where its input comes from (pipelines only)."""
@@ -233,6 +236,9 @@ class PlayerScreen(Screen[None]):
         # Stage keys only mean something when there is more than one stage.
         if action == "stage":
             return len(self.simulation.stages) > 1
+        if action == "compact":
+            stage = self.simulation.stage_of(self.cursor)
+            return stage.kind == "recurrent" and getattr(stage, "cell", "") == "rnn"
         if action == "receptive":
             # Tracing needs the stages up to the one on screen to be image-to-image maps.
             upto = self.simulation.locate(self.cursor)[0]
@@ -287,6 +293,13 @@ class PlayerScreen(Screen[None]):
         if toggle is not None:
             flipped = toggle()
             self.notify("true convolution: kernels flipped" if flipped else "cross-correlation")
+
+    def action_compact(self) -> None:
+        """W_a·[a⟨t−1⟩, x⟨t⟩] next to W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ (plain RNN cell)."""
+        stage_no = self.simulation.locate(self.cursor)[0]
+        toggle = getattr(self._panels[stage_no], "toggle_compact", None)
+        if toggle is not None:
+            toggle()
 
     def action_usage(self) -> None:
         """How often each input pixel is read, with and without padding."""

@@ -1,0 +1,272 @@
+"""RecurrentPanel: one time step of an RNN, GRU or LSTM: the unrolled sequence, the vectors that
+flow in and out, every gate per unit, and the equations written out with the numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.recurrent import RecurrentStage, RecurrentStep
+from tui.numbers import fmt_exact, fmt_factor
+from tui.panels.base import Panel, register
+from tui.widgets.matrix import MatrixGrid, Window
+
+GATE_LABELS = {
+    "gru": {"r": "Γr relevance", "z": "z = 1 − Γu", "n": "c̃ candidate"},
+    "lstm": {"i": "Γu update", "f": "Γf forget", "g": "c̃ candidate", "o": "Γo output"},
+}
+"""How each PyTorch gate is named in the course's notation."""
+
+BAR = 6
+"""Characters in one gate bar."""
+MAX_TERMS = 8
+"""Products written out per dot product before it is abbreviated."""
+
+
+def unrolled(t: int, steps: int, width: int = 110) -> Text:
+    """The unrolled network as a row of cells, a⟨t⟩ flowing right, step ``t`` lit."""
+    per = 8
+    shown = max(1, min(steps, width // per))
+    first = max(0, min(t - shown // 2, steps - shown))
+    text = Text(" a⟨0⟩ " if first == 0 else " … ", style="grey62")
+    for k in range(first, first + shown):
+        style = "bold black on bright_green" if k == t else ("white" if k < t else "grey42")
+        text.append("→", style="grey62")
+        text.append(f"[t={k}]".center(per - 1), style=style)
+    if first + shown < steps:
+        text.append("→ …", style="grey62")
+    return text
+
+
+def bars(values: np.ndarray, signed: bool) -> Text:
+    """One bar per unit: gates in [0, 1] fill from the left, tanh values from the middle."""
+    t = Text()
+    for v in values:
+        v = float(v)
+        if signed:
+            half = BAR // 2
+            n = round(abs(v) * half)
+            left = " " * half if v >= 0 else " " * (half - n) + "█" * n
+            right = "█" * n + " " * (half - n) if v >= 0 else " " * half
+            t.append("▕" + left, style="cyan")
+            t.append(right + "▏", style="magenta")
+        else:
+            n = round(min(max(v, 0.0), 1.0) * BAR)
+            t.append("▕" + "█" * n + " " * (BAR - n) + "▏", style="green")
+        t.append(f"{v:5.2f} ".replace("-", "−"))
+    return t
+
+
+def dot_terms(w: np.ndarray, v: np.ndarray) -> str:
+    """w·v written out: ``0.3·1 + (−0.2)·0 + …``."""
+    terms = [f"{fmt_factor(float(a))}·{fmt_factor(float(b))}" for a, b in zip(w, v, strict=True)]
+    if len(terms) > MAX_TERMS:
+        terms = [*terms[: MAX_TERMS - 1], f"… ({len(terms) - MAX_TERMS + 1} more)"]
+    return " + ".join(terms)
+
+
+def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
+    """The equations of this time step for one hidden unit, with the numbers."""
+    assert step.x is not None and step.a_prev is not None and step.a is not None
+    x: np.ndarray = step.x
+    j, t = unit, step.t
+    hidden = stage.hidden_size
+    w_ih, w_hh = stage.weight_ih, stage.weight_hh
+    b_ih, b_hh = stage.bias_ih, stage.bias_hh
+    text = Text()
+    text.append(f"time step t = {t}, hidden unit {j} of {hidden}\n", style="bold")
+
+    def gate_line(label: str, k: int, fn: str, pre: float, val: float) -> None:
+        row = k * hidden + j
+        text.append(f"  {label} = {fn}(", style="grey62")
+        text.append(f"W_x·x⟨{t}⟩ + W_a·a⟨{t - 1}⟩ + b")
+        text.append(") = ", style="grey62")
+        text.append(f"{fn}({fmt_exact(pre)}) = ")
+        text.append(fmt_exact(val), style="bold")
+        text.append(f"\n      W_x·x = {dot_terms(w_ih[row], x)}", style="grey50")
+        text.append(f";  b = {fmt_exact(float(b_ih[row]) + float(b_hh[row]))}\n", style="grey50")
+
+    if step.cell == "rnn":
+        pre = float(step.pre["a"][j])
+        text.append(f"  a⟨{t}⟩ = tanh(W_aa·a⟨{t - 1}⟩ + W_ax·x⟨{t}⟩ + b_a) = tanh(")
+        text.append(fmt_exact(pre))
+        text.append(") = ")
+        text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
+        text.append(f"\n      W_aa·a⟨{t - 1}⟩ = {dot_terms(w_hh[j], step.a_prev)}", style="grey50")
+        text.append(f"\n      W_ax·x⟨{t}⟩ = {dot_terms(w_ih[j], step.x)}", style="grey50")
+        text.append(f"\n      b_a = {fmt_exact(float(b_ih[j]) + float(b_hh[j]))}\n", style="grey50")
+        if step.y_hat is not None:
+            k = int(np.argmax(step.y_hat))
+            text.append(
+                f"  ŷ⟨{t}⟩ = softmax(W_ya·a⟨{t}⟩ + b_y): most likely class {k}, "
+                f"p = {fmt_exact(float(step.y_hat[k]))} (the {len(step.y_hat)} sum to 1)\n"
+            )
+    elif step.cell == "gru":
+        r, z, n = (float(step.gates[g][j]) for g in ("r", "z", "n"))
+        gate_line("Γr", 0, "σ", float(step.pre["r"][j]), r)
+        gate_line("z ", 1, "σ", float(step.pre["z"][j]), z)
+        text.append(f"  c̃ = tanh(W_x·x⟨{t}⟩ + b + Γr ⊙ (W_a·a⟨{t - 1}⟩ + b)) = ", style="grey62")
+        text.append(fmt_exact(n), style="bold")
+        text.append("\n")
+        a_prev = float(step.a_prev[j])
+        text.append(f"  c⟨{t}⟩ = a⟨{t}⟩ = Γu·c̃ + (1 − Γu)·c⟨{t - 1}⟩ with Γu = 1 − z = ")
+        text.append(f"{fmt_exact(1 - z)}·{fmt_factor(n)} + {fmt_exact(z)}·{fmt_factor(a_prev)} = ")
+        text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
+        text.append("\n")
+    else:
+        assert step.c is not None and step.c_prev is not None
+        i, f, g, o = (float(step.gates[k][j]) for k in ("i", "f", "g", "o"))
+        for k, (label, fn) in enumerate((("Γu", "σ"), ("Γf", "σ"), ("c̃ ", "tanh"), ("Γo", "σ"))):
+            gate_line(label, k, fn, float(step.pre["ifgo"[k]][j]), (i, f, g, o)[k])
+        c_prev, c = float(step.c_prev[j]), float(step.c[j])
+        text.append(f"  c⟨{t}⟩ = Γf·c⟨{t - 1}⟩ + Γu·c̃ = ")
+        text.append(f"{fmt_exact(f)}·{fmt_factor(c_prev)} + {fmt_exact(i)}·{fmt_factor(g)} = ")
+        text.append(fmt_exact(c), style="bold")
+        text.append(f"\n  a⟨{t}⟩ = Γo·tanh(c⟨{t}⟩) = {fmt_exact(o)}·tanh({fmt_factor(c)}) = ")
+        text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
+        text.append("\n")
+    return text
+
+
+def explain_compact(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
+    """The compact form W_a·[a⟨t−1⟩, x⟨t⟩] for a plain RNN, and that it gives the same value."""
+    w_a, stacked, product = stage.compact_terms(step.t)
+    j, t = unit, step.t
+    text = Text()
+    text.append(f"compact form, unit {j}: ", style="bold")
+    text.append(f"W_a = [W_aa | W_ax] is {w_a.shape[0]}×{w_a.shape[1]}, ")
+    text.append(f"[a⟨{t - 1}⟩, x⟨{t}⟩] stacks {len(stacked)} numbers\n")
+    text.append(f"  W_a[{j}]·[a⟨{t - 1}⟩, x⟨{t}⟩] = {dot_terms(w_a[j], stacked)}", style="grey50")
+    text.append(f" = {fmt_exact(float(product[j]))}\n")
+    assert step.a_prev is not None and step.x is not None
+    separate = float(stage.weight_hh[j] @ step.a_prev + stage.weight_ih[j] @ step.x)
+    text.append(
+        f"  W_aa[{j}]·a⟨{t - 1}⟩ + W_ax[{j}]·x⟨{t}⟩ = {fmt_exact(separate)}: the same number\n"
+    )
+    return text
+
+
+@register
+class RecurrentPanel(Panel):
+    """Draws a RecurrentStage one time step at a time."""
+
+    kind = "recurrent"
+
+    DEFAULT_CSS = """
+    RecurrentPanel #rec-unrolled {
+        height: 1;
+        margin: 0 1;
+    }
+    RecurrentPanel #rec-top {
+        height: auto;
+        max-height: 50vh;
+    }
+    RecurrentPanel .box {
+        border: round $primary 60%;
+        border-title-color: $text;
+        border-subtitle-color: $text-muted;
+        width: auto;
+        height: auto;
+        padding: 0 1;
+    }
+    RecurrentPanel #rec-vectors {
+        max-width: 50%;
+    }
+    RecurrentPanel #rec-gates {
+        width: 1fr;
+    }
+    RecurrentPanel #rec-inspector {
+        height: auto;
+        border: round $secondary 60%;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, stage: RecurrentStage, *, id: str | None = None) -> None:  # type: ignore[override]
+        super().__init__(stage, id=id)
+        self.rec = stage
+        self.compact = False
+        self._last: RecurrentStep | None = None
+
+    def _vectors(self) -> list[tuple[str, str, np.ndarray]]:
+        """(id, label, initial values) of the vectors drawn for a step."""
+        st: Any = self.rec
+        h = st.hidden_size
+        out = [
+            ("x", "x⟨t⟩ input", st.x[0]),
+            ("a_prev", "a⟨t−1⟩", np.zeros(h)),
+        ]
+        if st.cell == "lstm":
+            out.append(("c_prev", "c⟨t−1⟩", np.zeros(h)))
+            out.append(("c", "c⟨t⟩ memory", np.zeros(h)))
+        out.append(("a", "a⟨t⟩", np.zeros(h)))
+        if st.w_ya is not None:
+            out.append(("y", "ŷ⟨t⟩ softmax", np.zeros(st.w_ya.shape[0])))
+        return out
+
+    def compose(self) -> ComposeResult:
+        st = self.rec
+        yield Static(id="rec-unrolled")
+        with Horizontal(id="rec-top"):
+            with Vertical(classes="box", id="rec-vectors") as box:
+                box.border_title = f"{st.cell.upper()} · hidden {st.hidden_size}"
+                box.border_subtitle = f"{len(st)} time steps"
+                for key, label, values in self._vectors():
+                    yield Static(Text(label, style="grey62"), classes="rec-label")
+                    yield MatrixGrid(values[None, :], id=f"rec-{key}")
+            if st.cell != "rnn":
+                with Vertical(classes="box", id="rec-gates") as box:
+                    box.border_title = "Gates, one bar per hidden unit"
+                    yield Static(id="rec-gate-bars")
+        inspector = Static(id="rec-inspector")
+        inspector.border_title = "How this step is computed"
+        yield inspector
+
+    def show(self, step: RecurrentStep) -> None:  # type: ignore[override]
+        self._last = step
+        st = self.rec
+        self.query_one("#rec-unrolled", Static).update(unrolled(step.t, len(st)))
+        values = {
+            "x": step.x,
+            "a_prev": step.a_prev,
+            "c_prev": step.c_prev,
+            "c": step.c,
+            "a": step.a,
+            "y": step.y_hat,
+        }
+        for key, _, _ in self._vectors():
+            v = values[key]
+            if v is not None:
+                grid = self.query_one(f"#rec-{key}", MatrixGrid)
+                grid.set_values(np.asarray(v)[None, :])
+                if key in ("a", "c"):
+                    grid.set_window(Window(0, 0, 1, 1), follow=False)
+        if st.cell != "rnn":
+            text = Text()
+            for name, label in GATE_LABELS[st.cell].items():
+                text.append(f"{label:<13}", style="bold")
+                text.append_text(bars(step.gates[name], signed=name in ("n", "g")))
+                text.append("\n")
+            self.query_one("#rec-gate-bars", Static).update(Content.from_rich_text(text))
+        text = explain_recurrent(st, step)
+        if self.compact and st.cell == "rnn":
+            text.append_text(explain_compact(st, step))
+        self.query_one("#rec-inspector", Static).update(Content.from_rich_text(text))
+
+    def toggle_compact(self) -> bool:
+        """Show the compact form W_a·[a⟨t−1⟩, x⟨t⟩] next to the separate terms (RNN cell)."""
+        self.compact = not self.compact
+        if self._last is not None:
+            self.show(self._last)
+        return self.compact
+
+    def set_heat(self, on: bool) -> None:
+        for grid in self.query(MatrixGrid):
+            grid.heat = on
