@@ -1,0 +1,328 @@
+"""Backpropagation through time in a tanh RNN, stepped backward from the last time step to the
+first, with gradient clipping by value or by norm."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.core import Stage, Step
+from engine.errors import SpecError
+from engine.recurrent import RecurrentStage
+
+LOSSES = ("last", "all")
+"""Where the loss is taken: at the last time step only, or summed over every time step."""
+
+CLIP_MODES = ("value", "norm")
+"""Gradient clipping: each entry into [−c, c], or the whole gradient scaled to norm ≤ c."""
+
+PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+"""The RNN's parameters, PyTorch's names: W_ax, W_aa and the two biases (b_a = b_ih + b_hh)."""
+
+CLIP_EPS = 1e-6
+"""``torch.nn.utils.clip_grad_norm_`` divides by ‖g‖ + 1e-6; the same is done here."""
+
+
+def clip_gradients(
+    grads: dict[str, np.ndarray], mode: str, threshold: float
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The clipped gradients and a summary, as ``torch.nn.utils.clip_grad_value_`` /
+    ``clip_grad_norm_`` would leave them.
+
+    by value: g ← clip(g, −c, c) entry by entry.
+    by norm: ‖g‖ is the norm of all gradients joined into one vector; if it exceeds c every
+    gradient is scaled by c / (‖g‖ + 1e-6), so the direction is kept.
+
+    The summary holds ``norm_before``, ``norm_after`` (global norms), ``scale`` (by norm; 1 when
+    not clipped) and ``clipped_entries`` (how many entries changed).
+    """
+    if mode not in CLIP_MODES:
+        raise SpecError("clip.mode", f"expected one of {', '.join(CLIP_MODES)}, got {mode!r}")
+    c = float(threshold)
+    if not (math.isfinite(c) and c > 0):
+        raise SpecError("clip.threshold", f"must be a finite number > 0, got {threshold!r}")
+    before = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    scale = 1.0
+    if mode == "value":
+        after_grads = {k: np.clip(g, -c, c) for k, g in grads.items()}
+    else:
+        scale = min(c / (before + CLIP_EPS), 1.0)
+        after_grads = {k: g * scale for k, g in grads.items()}
+    changed = sum(int(np.count_nonzero(after_grads[k] != g)) for k, g in grads.items())
+    after = math.sqrt(sum(float(np.sum(g * g)) for g in after_grads.values()))
+    summary = {
+        "mode": mode,
+        "threshold": c,
+        "norm_before": before,
+        "norm_after": after,
+        "scale": scale,
+        "clipped_entries": changed,
+        "entries": sum(int(g.size) for g in grads.values()),
+    }
+    return after_grads, summary
+
+
+@dataclass(frozen=True, eq=False)
+class BpttStep(Step):
+    """One backward step: the gradient reaching a⟨t⟩ and how it is passed on to a⟨t−1⟩.
+
+    ``value`` is ‖δ⟨t⟩‖. Step 0 is t = T−1; the last step is t = 0.
+    """
+
+    t: int = 0
+    """The time step whose hidden state the gradient reaches."""
+    delta: np.ndarray | None = None  # (H,) δ⟨t⟩ = ∂L/∂a⟨t⟩, every path from a⟨t⟩ to L
+    norm: float = 0.0
+    """‖δ⟨t⟩‖₂."""
+    local: np.ndarray | None = None  # (H,) the loss's own term at t: a⟨t⟩ − y⟨t⟩, or zeros
+    a: np.ndarray | None = None  # (H,) a⟨t⟩
+    a_prev: np.ndarray | None = None  # (H,) a⟨t−1⟩ (a0 at t = 0)
+    dtanh: np.ndarray | None = None  # (H,) 1 − a⟨t⟩², tanh's derivative at step t
+    dz: np.ndarray | None = None  # (H,) δ⟨t⟩ ⊙ (1 − a⟨t⟩²) = ∂L/∂z⟨t⟩, z the tanh's input
+    carry: np.ndarray | None = None  # (H,) W_aaᵀ·dz: what reaches a⟨t−1⟩ through W_aa
+    grad_norms: dict[str, float] = field(default_factory=dict)
+    """‖∂L/∂θ‖ per parameter (PyTorch's names) summed over t' ≥ t, so far in the backward pass."""
+    clip: dict[str, Any] | None = None
+    """On the last step only (t = 0) when clipping is set: see ``clip_gradients``' summary."""
+
+
+class BpttStage(Stage):
+    """Backpropagation through time in one tanh RNN layer (``nn.RNN``), one step per time step,
+    from the last to the first.
+
+    Forward (``RecurrentStage`` with cell ``rnn``)::
+
+        z⟨t⟩ = W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh,   a⟨t⟩ = tanh(z⟨t⟩)
+
+    Loss, with targets y::
+
+        last: L = ½‖a⟨T−1⟩ − y‖²          all: L = ½ Σ_t ‖a⟨t⟩ − y⟨t⟩‖²
+
+    Backward, with e⟨t⟩ = ∂(the loss's own term)/∂a⟨t⟩ = a⟨t⟩ − y⟨t⟩ (zero before T−1 for
+    ``last``)::
+
+        δ⟨T−1⟩ = e⟨T−1⟩
+        δ⟨t−1⟩ = W_aaᵀ·(δ⟨t⟩ ⊙ (1 − a⟨t⟩²)) + e⟨t−1⟩
+        ∂L/∂W_aa = Σ_t dz⟨t⟩·a⟨t−1⟩ᵀ,  ∂L/∂W_ax = Σ_t dz⟨t⟩·x⟨t⟩ᵀ,  ∂L/∂b = Σ_t dz⟨t⟩
+
+    where dz⟨t⟩ = δ⟨t⟩ ⊙ (1 − a⟨t⟩²). Each step back multiplies by W_aaᵀ and by tanh's slope
+    (≤ 1), so ‖δ⟨t⟩‖ shrinks geometrically when W_aa is small (vanishing gradients) and can grow
+    when it is large (exploding).
+
+    Args:
+        x: the sequence, (T, input_size).
+        hidden_size: H.
+        weight_ih, weight_hh, bias_ih, bias_hh: as in ``RecurrentStage`` (cell ``rnn``).
+        target: y, (H,) for ``last`` or (T, H) for ``all``.
+        a0: the initial state (H,); zeros if None.
+        loss: ``"last"`` or ``"all"``.
+        clip: None, or ``("value" | "norm", threshold)``, applied to the summed gradients.
+
+    Shape:
+        output (T,): ‖δ⟨t⟩‖ in step order, t = T−1 first.
+    """
+
+    kind = "bptt"
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        hidden_size: int,
+        weight_ih: np.ndarray,
+        weight_hh: np.ndarray,
+        bias_ih: np.ndarray | None,
+        bias_hh: np.ndarray | None,
+        target: np.ndarray,
+        a0: np.ndarray | None = None,
+        loss: str = "last",
+        clip: tuple[str, float] | None = None,
+        name: str = "bptt",
+    ) -> None:
+        super().__init__(name)
+        if loss not in LOSSES:
+            raise SpecError("loss", f"expected one of {', '.join(LOSSES)}, got {loss!r}")
+        self.forward = RecurrentStage(
+            x, "rnn", hidden_size, weight_ih, weight_hh, bias_ih, bias_hh, a0=a0, name=name
+        )
+        fw = self.forward
+        steps, h = len(fw), fw.hidden_size
+        y = np.asarray(target, dtype=np.float64)
+        expected = (h,) if loss == "last" else (steps, h)
+        if y.shape != expected:
+            raise SpecError(
+                "target",
+                f"expected shape {expected} for loss {loss!r} with hidden_size {h} over "
+                f"{steps} steps, got {y.shape}",
+            )
+        if not np.all(np.isfinite(y)):
+            raise SpecError("target", "values must be finite (no inf or nan)")
+        self.loss_mode = loss
+        self.target = y
+        self.clip_spec = clip
+        if clip is not None:
+            clip_gradients({}, *clip)  # checks the mode and threshold before any work
+        a = fw.output  # (T, H) a⟨0⟩ … a⟨T−1⟩
+        a_prev = np.vstack([fw.a0[None], a[:-1]])  # (T, H) a⟨−1⟩ … a⟨T−2⟩
+        local = np.zeros((steps, h))  # (T, H) e⟨t⟩
+        if loss == "last":
+            local[-1] = a[-1] - y
+            self.loss_value = 0.5 * float(np.sum(local[-1] ** 2))
+        else:
+            local[:] = a - y
+            self.loss_value = 0.5 * float(np.sum(local**2))
+        w_aa = np.asarray(fw.weight_hh)
+        dtanh = 1.0 - a**2  # (T, H)
+        delta = np.zeros((steps, h))  # (T, H) δ⟨t⟩, time order
+        dz = np.zeros((steps, h))
+        carry = np.zeros((steps, h))
+        running = np.zeros((steps, 3))  # ‖∂L/∂W_ax‖, ‖∂L/∂W_aa‖, ‖∂L/∂b‖ after step t
+        g_ih = np.zeros_like(fw.weight_ih)  # (H, I)
+        g_hh = np.zeros_like(w_aa)  # (H, H)
+        g_b = np.zeros(h)  # (H,)
+        back = np.zeros(h)  # what reaches a⟨t⟩ from a⟨t+1⟩
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(steps - 1, -1, -1):
+                delta[t] = back + local[t]
+                dz[t] = delta[t] * dtanh[t]
+                carry[t] = w_aa.T @ dz[t]
+                back = carry[t]
+                g_ih += np.outer(dz[t], fw.x[t])
+                g_hh += np.outer(dz[t], a_prev[t])
+                g_b += dz[t]
+                running[t] = [np.linalg.norm(g_ih), np.linalg.norm(g_hh), np.linalg.norm(g_b)]
+        if not np.all(np.isfinite(delta)):
+            raise SpecError(
+                "weights.weight_hh", "the gradient overflows float64: use smaller recurrent weights"
+            )
+        self._a, self._a_prev, self._local = a, a_prev, local
+        self._dtanh, self._delta, self._dz, self._carry = dtanh, delta, dz, carry
+        self._running = running
+        self.norms = np.linalg.norm(delta, axis=1)  # (T,) time order
+        self.grad_a0 = carry[0]  # (H,) ∂L/∂a⟨−1⟩
+        self.gradients = {"weight_ih": g_ih, "weight_hh": g_hh, "bias_ih": g_b, "bias_hh": g_b}
+        self.clipped: dict[str, np.ndarray] | None = None
+        self.clip_summary: dict[str, Any] | None = None
+        if clip is not None:
+            self.clipped, self.clip_summary = clip_gradients(self.gradients, *clip)
+
+    # -- derived -------------------------------------------------------------------------
+
+    @property
+    def hidden_size(self) -> int:
+        return self.forward.hidden_size
+
+    @property
+    def weight_hh(self) -> np.ndarray:
+        """W_aa, (H, H)."""
+        return self.forward.weight_hh
+
+    @property
+    def deltas(self) -> np.ndarray:
+        """δ⟨0⟩ … δ⟨T−1⟩ in time order, (T, H)."""
+        return self._delta
+
+    @property
+    def output(self) -> np.ndarray:
+        """‖δ⟨t⟩‖ in step order (t = T−1 first), (T,)."""
+        return self.norms[::-1]
+
+    def decay(self) -> float:
+        """‖δ⟨0⟩‖ / ‖δ⟨T−1⟩‖: how much the gradient shrank (< 1) or grew (> 1) going back."""
+        last = float(self.norms[-1])
+        return float(self.norms[0]) / last if last else math.inf
+
+    def time_of(self, i: int) -> int:
+        """The time step t that step ``i`` reaches (step 0 is t = T−1)."""
+        return len(self) - 1 - self._normalise_index(i)
+
+    # -- stepping ------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.forward)
+
+    def step(self, i: int) -> BpttStep:
+        t = self.time_of(i)
+        names = ("weight_ih", "weight_hh", "bias")
+        norm = float(self.norms[t])
+        return BpttStep(
+            stage=self.name,
+            index=len(self) - 1 - t,
+            value=norm,
+            explanation=self._explain(t, norm),
+            t=t,
+            delta=self._delta[t],
+            norm=norm,
+            local=self._local[t],
+            a=self._a[t],
+            a_prev=self._a_prev[t],
+            dtanh=self._dtanh[t],
+            dz=self._dz[t],
+            carry=self._carry[t],
+            grad_norms={k: float(v) for k, v in zip(names, self._running[t], strict=True)},
+            clip=self.clip_summary if t == 0 else None,
+        )
+
+    def _explain(self, t: int, norm: float) -> str:
+        prev = f"δ⟨{t - 1}⟩".replace("-", "−")
+        text = f"t = {t}: ‖δ⟨{t}⟩‖ = {norm:.6g}; {prev} = W_aaᵀ·(δ⟨{t}⟩ ⊙ (1 − a⟨{t}⟩²))"
+        if self.loss_mode == "all" and t > 0:
+            text += f" + (a⟨{t - 1}⟩ − y⟨{t - 1}⟩)"
+        return text
+
+    # -- description and reference -------------------------------------------------------
+
+    def describe(self) -> dict[str, Any]:
+        out = self.forward.describe()
+        out["kind"] = self.kind
+        out["name"] = self.name
+        out["forward_output"] = out.pop("output")
+        out["target"] = {"shape": list(self.target.shape), "values": self.target.tolist()}
+        out["hyperparameters"]["loss"] = self.loss_mode
+        if self.clip_spec is not None:
+            mode, threshold = self.clip_spec
+            out["hyperparameters"]["clip"] = {"mode": mode, "threshold": float(threshold)}
+        out["loss"] = self.loss_value
+        out["deltas"] = {"shape": list(self._delta.shape), "values": self._delta.tolist()}
+        out["gradients"] = {k: v.tolist() for k, v in self.gradients.items()}
+        if self.clipped is not None and self.clip_summary is not None:
+            out["clipped_gradients"] = {k: v.tolist() for k, v in self.clipped.items()}
+            out["clip"] = dict(self.clip_summary)
+        out["output"] = {"shape": [len(self)], "values": self.output.tolist()}
+        out["steps"] = len(self)
+        out["step_order"] = ["t descending"]
+        return out
+
+    def reference(self) -> np.ndarray:
+        """‖∂L/∂a⟨t⟩‖ from torch autograd, in step order (T,)."""
+        return np.linalg.norm(self.reference_run()[0], axis=1)[::-1].copy()
+
+    def reference_run(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """PyTorch's δ⟨t⟩ (T, H) in time order and parameter gradients by name.
+
+        ``nn.RNN`` is run one time step at a time, its state fed back, so that each a⟨t⟩ is a
+        tensor of its own whose ``.grad`` (kept with ``retain_grad``) is the whole ∂L/∂a⟨t⟩,
+        every path through later steps included.
+        """
+        import torch
+
+        module = self.forward.torch_module()
+        x = torch.from_numpy(np.array(self.forward.x))[:, None]  # (T, 1, I)
+        state = torch.from_numpy(np.array(self.forward.a0))[None, None]  # (1, 1, H)
+        y = torch.from_numpy(np.array(self.target))
+        hs = []
+        for t in range(len(self)):
+            _, state = module(x[t : t + 1], state)
+            state.retain_grad()
+            hs.append(state)
+        a = torch.stack([s[0, 0] for s in hs])  # (T, H)
+        if self.loss_mode == "last":
+            loss = 0.5 * ((a[-1] - y) ** 2).sum()
+        else:
+            loss = 0.5 * ((a - y) ** 2).sum()
+        loss.backward()
+        deltas = np.array([s.grad[0, 0].numpy() for s in hs])  # type: ignore[union-attr]
+        grads = {name: getattr(module, f"{name}_l0").grad.numpy().copy() for name in PARAMETERS}
+        return deltas, grads

@@ -1,0 +1,90 @@
+"""NormBars: one bar per time step on a log scale, filled from the right as a backward pass runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+EIGHTHS = " ▁▂▃▄▅▆▇█"
+"""Partial block characters, in eighths of a cell."""
+
+
+def log_scale(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """log₁₀ of positive ``values`` (zeros drawn at the smallest positive one) and the axis's
+    range (lo, hi) in whole decades around them."""
+    v = np.asarray(values, dtype=np.float64)
+    positive = v[v > 0]
+    floor = float(positive.min()) if positive.size else 1.0
+    logs = np.log10(np.maximum(v, floor))
+    lo, hi = math.floor(float(logs.min())), math.ceil(float(logs.max()))
+    return logs, float(lo), float(max(hi, lo + 1))
+
+
+class NormBars(Widget):
+    """Bars of ``values`` (one per time step, left to right t = 0 … T−1) on a log₁₀ axis.
+
+    Bars at t ≥ ``current`` are done (the backward pass has reached them), the one at
+    ``current`` is lit, and those before it are still pending.
+    """
+
+    DEFAULT_CSS = """
+    NormBars {
+        width: 1fr;
+        height: 10;
+    }
+    """
+
+    current: reactive[int] = reactive(0)
+    """The time step the backward pass is at."""
+
+    def __init__(self, values: np.ndarray, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.values = np.asarray(values, dtype=np.float64)
+        self.logs, self.lo, self.hi = log_scale(self.values)
+
+    def validate_current(self, value: int) -> int:
+        return min(max(int(value), 0), len(self.values) - 1)
+
+    def render(self) -> Text:
+        n = len(self.values)
+        label_w = 7
+        h = max(self.size.height - 1, 2)  # the last row holds the t axis
+        col_w = max(1, min(4, (max(self.size.width, 20) - label_w) // n))
+        bar_w = max(1, col_w - 1) if col_w > 1 else 1
+        span = self.hi - self.lo
+        eighths = [round((float(g) - self.lo) / span * h * 8) for g in self.logs]
+        t = Text(no_wrap=True)
+        for r in range(h):
+            level = h - 1 - r  # rows counted from the bottom
+            label = ""
+            if r == 0:
+                label = f"1e{self.hi:+.0f}"
+            elif r == h - 1:
+                label = f"1e{self.lo:+.0f}"
+            elif r == h // 2:
+                label = "‖δ‖"
+            t.append(label.rjust(label_w - 1) + "│", style="grey50")
+            for k in range(n):
+                fill = min(max(eighths[k] - level * 8, 0), 8)
+                if k < self.current:
+                    ch, style = ("·" if level == 0 else " "), "grey35"
+                else:
+                    ch = EIGHTHS[fill]
+                    style = "bold yellow" if k == self.current else "cyan"
+                t.append(ch * bar_w, style=style)
+                if col_w > bar_w:
+                    t.append(" ")
+            t.append("\n")
+        t.append(" " * (label_w - 1) + "└", style="grey50")
+        axis = [" "] * (n * col_w)
+        for k in sorted({0, n - 1, self.current}):
+            text = f"t={k}" if k in (0, self.current) else f"{k}"
+            start = min(k * col_w, len(axis) - len(text))
+            if all(c == " " for c in axis[max(start - 1, 0) : start + len(text) + 1]):
+                axis[start : start + len(text)] = list(text)
+        t.append("".join(axis), style="grey62")
+        return t
