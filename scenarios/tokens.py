@@ -1,0 +1,83 @@
+"""Build a tokens scenario: read its corpus (inline or from a UTF-8 file) and make the stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from engine.core import Stage
+from engine.errors import SpecError
+from scenarios.schema import TokensScenario
+
+MAX_CORPUS_BYTES = 16 << 20
+"""A corpus file larger than this is refused before it is read."""
+
+
+class Problems(Protocol):
+    """Where problems are filed: the loader's collector."""
+
+    def add(self, field: str, message: str) -> None: ...
+
+
+def read_corpus(sc: TokensScenario, base: Path, problems: Problems) -> str | None:
+    """The corpus text, from ``corpus`` or from ``corpus_file`` (relative to ``base``, the
+    scenario file's folder); None after filing a problem."""
+    if sc.corpus is not None and sc.corpus_file is not None:
+        problems.add("corpus_file", "give either corpus (inline text) or corpus_file, not both")
+        return None
+    if sc.corpus is not None:
+        return sc.corpus
+    if sc.corpus_file is None:
+        problems.add(
+            "corpus",
+            'missing; give corpus = "…" (inline text) or corpus_file = "a UTF-8 text file"',
+        )
+        return None
+    given = sc.corpus_file
+    path = base / given
+    try:
+        if path.is_dir():
+            problems.add("corpus_file", f"{given!r} is a directory; expected a UTF-8 text file")
+            return None
+        if not path.exists():
+            problems.add("corpus_file", f"no such file {given!r} (looked in {base})")
+            return None
+        size = path.stat().st_size
+        if size > MAX_CORPUS_BYTES:
+            problems.add(
+                "corpus_file",
+                f"{given!r} is {size / 2**20:.0f} MiB; the limit is {MAX_CORPUS_BYTES >> 20} MiB",
+            )
+            return None
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.add("corpus_file", f"{given!r} is not UTF-8 text ({e.reason} at byte {e.start:,})")
+    except OSError as e:
+        problems.add("corpus_file", f"{given!r}: {e.strerror or e}")
+    return None
+
+
+def build_tokens(sc: TokensScenario, problems: Problems, base: Path) -> list[Stage]:
+    """A TokenStage: the level and sizes are checked, the vocabulary is built from the corpus
+    at the same level as the text, then the text is mapped to indices."""
+    from engine.tokens import TokenStage, Vocabulary, check_level, tokenize
+
+    level = None
+    try:
+        level = check_level(sc.level)
+    except SpecError as e:
+        problems.add(e.field, e.message)
+    try:
+        Vocabulary.build([], sc.vocabulary_size)  # checks the size alone
+    except SpecError as e:
+        level = None
+        problems.add(e.field, e.message)
+    corpus = read_corpus(sc, base, problems)
+    if level is None or corpus is None:
+        return []
+    try:
+        vocabulary = Vocabulary.build(tokenize(corpus, level), sc.vocabulary_size)
+        return [TokenStage(sc.text, vocabulary, level, max_tokens=sc.max_tokens)]
+    except SpecError as e:
+        problems.add(e.field, e.message)
+        return []
