@@ -5,21 +5,28 @@ functions that compare a stage with PyTorch.
 """
 
 from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
+from engine.bptt import BpttStage, BpttStep
 from engine.conv import ConvStage, ConvStep, output_size, size_formula
 from engine.core import Simulation, Stage, Step
+from engine.deep_recurrent import DeepRecurrentStage, DeepStep
 from engine.errors import SpecError
 from engine.kernels import KERNELS, kernel
 from engine.learn import KernelLearningStage, LearnStep
 from engine.pool import PoolStage, PoolStep
 from engine.recurrent import RecurrentStage, RecurrentStep
+from engine.tokens import TokenStage, TokenStep, Vocabulary
 
 __all__ = [
     "ACTIVATIONS",
     "KERNELS",
     "ActivationStage",
     "ActivationStep",
+    "BpttStage",
+    "BpttStep",
     "ConvStage",
     "ConvStep",
+    "DeepRecurrentStage",
+    "DeepStep",
     "KernelLearningStage",
     "LearnStep",
     "PoolStage",
@@ -30,6 +37,9 @@ __all__ = [
     "SpecError",
     "Stage",
     "Step",
+    "TokenStage",
+    "TokenStep",
+    "Vocabulary",
     "kernel",
     "output_size",
     "size_formula",

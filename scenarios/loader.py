@@ -22,15 +22,18 @@ from scenarios.schema import (
     MODELS,
     OPS,
     ActivationOp,
+    BpttScenario,
     ConvFields,
     ConvOp,
     ConvScenario,
+    DeepRecurrentScenario,
     LearnKernelScenario,
     PipelineScenario,
     PoolOp,
     PoolScenario,
     RecurrentScenario,
     ScenarioBase,
+    TokensScenario,
     all_field_names,
 )
 from scenarios.values import DataSpec, RandomSpec, to_array
@@ -629,6 +632,131 @@ def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
     return [stage]
 
 
+def build_deep_recurrent(sc: DeepRecurrentScenario, problems: _Problems) -> list[Stage]:
+    """A DeepRecurrentStage: layout, sizes and every given array's name and shape are checked
+    before anything is generated; weights not given are drawn from ``seed``."""
+    from engine.deep_recurrent import (
+        DeepRecurrentStage,
+        check_deep_shape,
+        check_deep_sizes,
+        check_layout,
+        deep_parameter_shapes,
+        deep_seeded_weights,
+    )
+    from engine.recurrent import check_cell
+
+    given = {k: v for k, v in (sc.weights or {}).items() if v is not None}
+    try:
+        cell = check_cell(sc.cell)
+        layers, dirs = check_layout(sc.num_layers, sc.bidirectional)
+        shape = _value_shape(sc.input, "input", problems)
+        if shape is None:
+            return []
+        if len(shape) != 2:
+            raise SpecError(
+                "input", f"expected a 2-D (T, input_size) array, got shape {list(shape)}"
+            )
+        steps, n_in = shape
+        shapes = {
+            key: _value_shape(spec, f"weights.{key}", problems) for key, spec in given.items()
+        }
+        if problems.items:
+            return []
+        out_size = sc.output_size
+        if out_size is None and "w_ya" in shapes and len(shapes["w_ya"] or ()) == 2:
+            out_size = shapes["w_ya"][0]  # type: ignore[index]
+        if out_size is None and ("w_ya" in shapes or "b_y" in shapes):
+            raise SpecError("weights.w_ya", "an output layer needs output_size or a 2-D w_ya")
+        check_deep_sizes(cell, steps, n_in, sc.hidden_size, layers, dirs == 2, out_size)
+        expected = deep_parameter_shapes(cell, n_in, sc.hidden_size, layers, dirs == 2, out_size)
+        for key, got in shapes.items():
+            assert got is not None
+            check_deep_shape(key, got, expected)
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    arrays: dict[str, Any] = deep_seeded_weights(
+        cell, n_in, sc.hidden_size, layers, dirs == 2, sc.seed, out_size
+    )
+    for key in shapes:
+        arrays[key] = _value(given[key], f"weights.{key}", problems)
+    x = _value(sc.input, "input", problems)
+    if problems.items or x is None:
+        return []
+    try:
+        stage = DeepRecurrentStage(
+            x, cell, sc.hidden_size, layers, dirs == 2, arrays, name=f"{cell}x{layers}"
+        )
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    return [stage]
+
+
+def build_bptt(sc: BpttScenario, problems: _Problems) -> list[Stage]:
+    """A BpttStage: sizes and given shapes are checked before anything is generated; weights not
+    given are drawn from ``seed`` and W_aa is multiplied by ``recurrent_scale``."""
+    from engine.bptt import BpttStage
+    from engine.recurrent import check_shape, check_sizes, seeded_weights
+
+    given = sc.weights.model_dump() if sc.weights is not None else {}
+    try:
+        if not (math.isfinite(sc.recurrent_scale) and sc.recurrent_scale > 0):
+            raise SpecError(
+                "recurrent_scale", f"must be a finite number > 0, got {sc.recurrent_scale!r}"
+            )
+        shape = _value_shape(sc.input, "input", problems)
+        if shape is None:
+            return []
+        if len(shape) != 2:
+            raise SpecError(
+                "input", f"expected a 2-D (T, input_size) array, got shape {list(shape)}"
+            )
+        steps, n_in = shape
+        shapes = {
+            key: _value_shape(spec, f"weights.{key}", problems)
+            for key, spec in given.items()
+            if spec is not None
+        }
+        if problems.items:
+            return []
+        check_sizes("rnn", steps, n_in, sc.hidden_size)
+        for key, got in shapes.items():
+            assert got is not None
+            check_shape(key, got, "rnn", n_in, sc.hidden_size)
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    arrays: dict[str, np.ndarray | None] = dict(
+        seeded_weights("rnn", n_in, sc.hidden_size, sc.seed)
+    )
+    for key in shapes:
+        arrays[key] = _value(given[key], f"weights.{key}", problems)
+    a0 = None if sc.a0 is None else _value(sc.a0, "a0", problems)
+    target = _value(sc.target, "target", problems)
+    x = _value(sc.input, "input", problems)
+    if problems.items or x is None or target is None or arrays["weight_hh"] is None:
+        return []
+    clip = None if sc.clip is None else (sc.clip.mode, sc.clip.threshold)
+    try:
+        stage = BpttStage(
+            x,
+            sc.hidden_size,
+            arrays["weight_ih"],  # type: ignore[arg-type]
+            sc.recurrent_scale * arrays["weight_hh"],
+            arrays["bias_ih"],
+            arrays["bias_hh"],
+            target,
+            a0=a0,
+            loss=sc.loss,
+            clip=clip,
+        )
+    except SpecError as e:
+        _spec_error(problems, e)
+        return []
+    return [stage]
+
+
 def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None) -> Simulation:
     """Load a scenario file into a Simulation, or raise ScenarioError naming every problem.
 
@@ -649,6 +777,14 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
         stages = build_learn(sc, problems, progress)
     elif isinstance(sc, RecurrentScenario):
         stages = build_recurrent(sc, problems)
+    elif isinstance(sc, BpttScenario):
+        stages = build_bptt(sc, problems)
+    elif isinstance(sc, DeepRecurrentScenario):
+        stages = build_deep_recurrent(sc, problems)
+    elif isinstance(sc, TokensScenario):
+        from scenarios.tokens import build_tokens
+
+        stages = build_tokens(sc, problems, p.parent)
     else:
         assert isinstance(sc, PipelineScenario)
         stages = build_pipeline(sc, problems)

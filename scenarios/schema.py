@@ -175,12 +175,106 @@ class RecurrentScenario(ScenarioBase):
     """The initial cell state c⟨−1⟩, (H,), LSTM only; zeros when omitted."""
 
 
+class DeepRecurrentScenario(ScenarioBase):
+    """``kind = "deep_recurrent"``: stacked and/or bidirectional RNN, GRU or LSTM layers, one
+    step per cell a[l]⟨t⟩ in the order they are computed."""
+
+    input: Any
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec."""
+    cell: str = Field("rnn", strict=True)
+    """``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``."""
+    hidden_size: int = Field(strict=True)
+    """H, the number of hidden units of every layer and direction, ≥ 1."""
+    num_layers: int = Field(1, strict=True)
+    """L, stacked layers, 1 to 8."""
+    bidirectional: bool = Field(False, strict=True)
+    """Add a backward sweep (right to left) to every layer."""
+    weights: dict[str, Any] | None = None
+    """Given weights by PyTorch's names (``weight_ih_l0``, ``bias_hh_l1_reverse`` …) and
+    ``w_ya`` / ``b_y``; every one not given is seeded random."""
+    seed: int = Field(0, ge=0, strict=True)
+    """Seed of the weights not given, drawn like PyTorch's default U(−1/√H, 1/√H)."""
+    output_size: int | None = Field(None, strict=True)
+    """O: adds ŷ⟨t⟩ = softmax(W_ya·[a→⟨t⟩, a←⟨t⟩] + b_y) over the top layer."""
+
+
+class BpttWeights(BaseModel):
+    """``[weights]`` of a bptt scenario: the tanh RNN's four parameters, PyTorch's names."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight_ih: Any = None
+    """(H, input_size): W_ax."""
+    weight_hh: Any = None
+    """(H, H): W_aa, before ``recurrent_scale``."""
+    bias_ih: Any = None
+    """(H,)."""
+    bias_hh: Any = None
+    """(H,)."""
+
+
+class BpttClip(BaseModel):
+    """``clip = { mode = "norm", threshold = 1.0 }``: gradient clipping after the backward pass."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: str = Field(strict=True)
+    """``"value"`` (each entry into [−c, c]) or ``"norm"`` (scale all so that ‖g‖ ≤ c)."""
+    threshold: float
+    """c, > 0."""
+
+
+class BpttScenario(ScenarioBase):
+    """``kind = "bptt"``: backpropagation through time in a tanh RNN, one step per time step,
+    from the last to the first."""
+
+    input: Any
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec."""
+    hidden_size: int = Field(strict=True)
+    """H, the number of hidden units, ≥ 1."""
+    weights: BpttWeights | None = None
+    """Given weights; every one not given is seeded random."""
+    seed: int = Field(0, ge=0, strict=True)
+    """Seed of the weights not given, drawn like PyTorch's default U(−1/√H, 1/√H)."""
+    recurrent_scale: float = 1.0
+    """W_aa is ``recurrent_scale`` × weight_hh (given or seeded): > 1 for exploding gradients."""
+    a0: Any = None
+    """The initial hidden state a⟨−1⟩, (H,); zeros when omitted."""
+    target: Any
+    """y: (H,) for ``loss = "last"``, (T, H) for ``"all"``."""
+    loss: str = Field("last", strict=True)
+    """``"last"``: L = ½‖a⟨T−1⟩ − y‖²; ``"all"``: L = ½ Σ_t ‖a⟨t⟩ − y⟨t⟩‖²."""
+    clip: BpttClip | None = None
+    """Gradient clipping applied to the summed parameter gradients, shown before and after."""
+
+
+class TokensScenario(ScenarioBase):
+    """``kind = "tokens"``: a vocabulary built from a corpus, and one sentence mapped to indices
+    and one-hot vectors, one step per token."""
+
+    text: str = Field(strict=True)
+    """The sentence to tokenize; ``<EOS>`` is added at its end."""
+    level: str = Field("word", strict=True)
+    """``"word"`` (lower-cased words, punctuation dropped) or ``"char"`` (every character)."""
+    vocabulary_size: int = Field(10_000, strict=True)
+    """Most tokens the vocabulary keeps, ``<UNK>`` and ``<EOS>`` included, ≥ 3."""
+    corpus: str | None = Field(None, strict=True)
+    """The text the vocabulary is built from, inline; or give ``corpus_file``."""
+    corpus_file: str | None = Field(None, strict=True)
+    """A UTF-8 text file to build the vocabulary from, relative to the scenario file."""
+    max_tokens: int = Field(1000, strict=True)
+    """Longest sentence accepted, in tokens with ``<EOS>``."""
+
+
 MODELS: dict[str, type[ScenarioBase]] = {
     "conv": ConvScenario,
     "pool": PoolScenario,
     "pipeline": PipelineScenario,
     "learn_kernel": LearnKernelScenario,
     "recurrent": RecurrentScenario,
+    "tokens": TokensScenario,
+    "bptt": BpttScenario,
+    "deep_recurrent": DeepRecurrentScenario,
 }
 """Scenario kinds and their schemas."""
 
@@ -190,7 +284,13 @@ def all_field_names() -> set[str]:
     from scenarios.values import DataSpec, RandomSpec
 
     names: set[str] = set(RandomSpec.model_fields) | set(DataSpec.model_fields)
-    models: list[type[BaseModel]] = [*MODELS.values(), *OPS.values(), RecurrentWeights]
+    models: list[type[BaseModel]] = [
+        *MODELS.values(),
+        *OPS.values(),
+        RecurrentWeights,
+        BpttWeights,
+        BpttClip,
+    ]
     for model in models:
         names |= set(model.model_fields)
     return names

@@ -600,17 +600,39 @@ def trace_json(*args: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 CONV_BUNDLED = [n for n in BUNDLED if n.startswith("conv_")]
 
 
+def tokens_run(stage: dict[str, Any]) -> np.ndarray:
+    """A tokens stage's indices, re-tokenized in plain Python from the header (no torch op
+    exists): each token's vocabulary index, <UNK>'s when it has none, then <EOS>'s; read back
+    from dense one-hot rows."""
+    text, vocab = stage["input"]["text"], stage["vocabulary"]["tokens"]
+    if stage["hyperparameters"]["level"] == "char":
+        tokens = list(text)
+    else:
+        tokens = re.findall(r"[^\W_]+(?:'[^\W_]+)*", text.lower())
+    assert tokens == stage["input"]["tokens"]
+    index = {tok: i for i, tok in enumerate(vocab)}
+    ids = [index.get(tok, index["<UNK>"]) for tok in tokens] + [index["<EOS>"]]
+    one_hots = np.eye(len(vocab))[ids]
+    return one_hots.argmax(axis=1).astype(np.float64)
+
+
 def recompute(stage: dict[str, Any]) -> np.ndarray:
     """A stage's output from its trace description alone, with PyTorch's own ops."""
     import torch
     import torch.nn.functional as F
 
+    if stage["kind"] == "tokens":
+        return tokens_run(stage)
     x = torch.tensor(stage["input"]["values"], dtype=torch.float64)
     hp = stage["hyperparameters"]
     if stage["kind"] == "learn_kernel":
         return learn_run(stage)[0]
     if stage["kind"] == "recurrent":
         return recurrent_run(stage)
+    if stage["kind"] == "bptt":
+        return bptt_run(stage)
+    if stage["kind"] == "deep_recurrent":
+        return deep_recurrent_run(stage)[0]
     if stage["kind"] == "conv":
         w = torch.tensor(stage["parameters"]["weight"]["values"], dtype=torch.float64)
         b = torch.tensor(stage["parameters"]["bias"]["values"], dtype=torch.float64)
@@ -653,6 +675,67 @@ def learn_run(stage: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(kernels), np.array(losses)
 
 
+def deep_recurrent_run(stage: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """A deep_recurrent stage's top-layer output (T, D·H) from torch.nn's multi-layer module,
+    and every step's value in the order of computation: each layer's sweeps, recomputed one
+    layer at a time with one-layer modules, at their first unit, then ŷ⟨t⟩[0]."""
+    import torch
+
+    hp = stage["hyperparameters"]
+    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[hp["cell"]]
+    size, layers, bi = hp["hidden_size"], hp["num_layers"], hp["bidirectional"]
+    params = {
+        k: torch.tensor(v["values"], dtype=torch.float64) for k, v in stage["parameters"].items()
+    }
+    x = torch.tensor(stage["input"]["values"], dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        whole = cls(
+            hp["input_size"], size, num_layers=layers, bidirectional=bi, dtype=torch.float64
+        )
+        for name, p in whole.named_parameters():
+            p.copy_(params[name])
+        top = whole(x)[0][:, 0]
+        values: list[float] = []
+        below = x
+        for layer in range(layers):
+            one = cls(below.shape[2], size, bidirectional=bi, dtype=torch.float64)
+            for name, p in one.named_parameters():
+                p.copy_(params[name.replace("_l0", f"_l{layer}")])
+            below = one(below)[0]
+            values += below[:, 0, 0].tolist()
+            if bi:
+                values += below[:, 0, size].flip(0).tolist()
+        if "output.weight" in params:
+            y = torch.softmax(top @ params["output.weight"].T + params["output.bias"], dim=-1)
+            values += y[:, 0].tolist()
+    return top.numpy(), np.array(values)
+
+
+def bptt_run(stage: dict[str, Any]) -> np.ndarray:
+    """A bptt stage's ‖∂L/∂a⟨t⟩‖ in step order (t = T−1 first), from the header alone with
+    torch.nn.RNN run one step at a time and autograd."""
+    import torch
+
+    hp = stage["hyperparameters"]
+    module = torch.nn.RNN(hp["input_size"], hp["hidden_size"], dtype=torch.float64)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(torch.tensor(stage["parameters"][name]["values"], dtype=torch.float64))
+    x = torch.tensor(stage["input"]["values"], dtype=torch.float64)[:, None]
+    y = torch.tensor(stage["target"]["values"], dtype=torch.float64)
+    state = torch.tensor(stage["initial_state"]["a0"]["values"], dtype=torch.float64)[None, None]
+    hs = []
+    for t in range(x.shape[0]):
+        state = module(x[t : t + 1], state)[1]
+        state.retain_grad()
+        hs.append(state)
+    a = torch.stack([h[0, 0] for h in hs])
+    err = a[-1] - y if hp["loss"] == "last" else a - y
+    (0.5 * (err**2).sum()).backward()
+    norms = [float(torch.linalg.vector_norm(h.grad)) for h in hs]  # type: ignore[arg-type]
+    return np.array(norms[::-1])
+
+
 def recurrent_run(stage: dict[str, Any]) -> np.ndarray:
     """A recurrent stage's hidden states (T, H), from the header alone with torch.nn's module."""
     import torch
@@ -692,6 +775,8 @@ def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
             values = learn_run(stage)[1]
         elif stage["kind"] == "recurrent":
             values = ref[:, 0]
+        elif stage["kind"] == "deep_recurrent":
+            values = deep_recurrent_run(stage)[1]
         else:
             values = ref.reshape(-1)
         mine = [r for r in steps if r["stage_number"] == k]
