@@ -1,0 +1,347 @@
+"""A character-level language model: score a word, or sample a new one, one character a step."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from engine.core import Stage, Step
+from engine.errors import SpecError
+from engine.recurrent import RecurrentStage
+
+EOS = "<EOS>"
+"""Ends every sequence; always index 0 of the model's vocabulary."""
+MODES = ("score", "sample")
+"""``score``: the probability of a given word; ``sample``: draw a new one."""
+MAX_LENGTH = 50
+"""Most steps (characters, ``<EOS>`` included) one sequence may take."""
+MIN_TEMPERATURE = 0.05
+"""Below this the distribution is one-hot to float64 precision; nothing more is shown."""
+MAX_TEMPERATURE = 10.0
+"""Above this the distribution is uniform to three decimals."""
+WEIGHT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "w_ya", "b_y")
+"""The model's parameters, by PyTorch's names (``w_ya``, ``b_y``: the softmax layer)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LmStep(Step):
+    """One character of the sequence: the distribution it was scored by or drawn from.
+
+    ``value`` is ``p_chosen``, P(y⟨t⟩ | y⟨1⟩ … y⟨t−1⟩).
+    """
+
+    t: int = 1
+    """The time step, from 1 as in P(y⟨1⟩ … y⟨T⟩); ``index`` is t − 1."""
+    prefix: str = ""
+    """y⟨1⟩ … y⟨t−1⟩, the characters before this one (the condition of the probability)."""
+    distribution: np.ndarray | None = None  # (V,) ŷ⟨t⟩ = softmax(z⟨t⟩ / temperature)
+    chosen: int = 0
+    """Index of y⟨t⟩ in the vocabulary (0 is ``<EOS>``)."""
+    char: str = ""
+    """y⟨t⟩ as text: a letter, or ``<EOS>``."""
+    p_chosen: float = 0.0
+    """ŷ⟨t⟩[y⟨t⟩]."""
+    log_p: float = 0.0
+    """log ŷ⟨t⟩[y⟨t⟩], from the log-softmax (finite even when ``p_chosen`` underflows)."""
+    log_prob_total: float = 0.0
+    """Σ_{s ≤ t} log P(y⟨s⟩ | y⟨<s⟩) = log P(y⟨1⟩ … y⟨t⟩)."""
+    temperature: float = 1.0
+    """τ in softmax(z / τ): < 1 sharpens the distribution, > 1 flattens it."""
+    mode: str = "score"
+    """``"score"`` or ``"sample"``."""
+
+    @property
+    def prob_total(self) -> float:
+        """P(y⟨1⟩ … y⟨t⟩) = exp(log_prob_total) (0.0 once it underflows)."""
+        return math.exp(self.log_prob_total)
+
+
+def check_mode(mode: Any) -> str:
+    """``mode`` if it is ``score`` or ``sample``, else SpecError listing both."""
+    if isinstance(mode, str) and mode in MODES:
+        return mode
+    raise SpecError("mode", f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+
+
+def check_temperature(temperature: Any) -> float:
+    """``temperature`` as a float if it is a finite number in [0.05, 10], else SpecError."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise SpecError("temperature", f"expected a number > 0, got {temperature!r}")
+    tau = float(temperature)
+    if not math.isfinite(tau) or tau <= 0:
+        raise SpecError("temperature", f"must be > 0, got {temperature!r}")
+    if not MIN_TEMPERATURE <= tau <= MAX_TEMPERATURE:
+        raise SpecError(
+            "temperature",
+            f"expected {MIN_TEMPERATURE} ≤ temperature ≤ {MAX_TEMPERATURE}, got {tau}",
+        )
+    return tau
+
+
+def check_max_length(max_length: Any) -> int:
+    if isinstance(max_length, bool) or not isinstance(max_length, int):
+        raise SpecError("max_length", f"expected a whole number, got {max_length!r}")
+    if not 1 <= max_length <= MAX_LENGTH:
+        raise SpecError("max_length", f"expected 1 ≤ max_length ≤ {MAX_LENGTH}, got {max_length}")
+    return max_length
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, z − logsumexp(z), shifted so that exp never overflows."""
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+class LanguageModelStage(Stage):
+    """A trained character-level RNN language model, scoring or sampling one character a step.
+
+    With the vocabulary ``<EOS>`` = 0 and the alphabet's characters at 1 … V − 1::
+
+        x⟨1⟩ = 0,   x⟨t⟩ = one_hot(y⟨t−1⟩)                      (V,)
+        a⟨t⟩ = tanh(W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh),  a⟨0⟩ = 0
+        ŷ⟨t⟩ = softmax((W_ya·a⟨t⟩ + b_y) / τ)                    (V,)
+        log P(y⟨1⟩ … y⟨T⟩) = Σ_t log ŷ⟨t⟩[y⟨t⟩]
+
+    ``score`` reads ``word`` then ``<EOS>``: y⟨t⟩ is given and P(y⟨t⟩ | y⟨<t⟩) is read off.
+    ``sample`` draws y⟨t⟩ ~ ŷ⟨t⟩ with ``numpy.random.default_rng(seed)`` and feeds it back,
+    until ``<EOS>`` or ``max_length`` characters.
+
+    Args:
+        weights: ``weight_ih_l0`` (H, V), ``weight_hh_l0`` (H, H), ``bias_ih_l0`` (H,),
+            ``bias_hh_l0`` (H,), ``w_ya`` (V, H), ``b_y`` (V,).
+        alphabet: the characters at indices 1 … V − 1, in order.
+        mode: ``"score"`` or ``"sample"``.
+        word: the word to score (score mode only): characters of ``alphabet``.
+        seed, temperature, max_length: as above; τ in [0.05, 10], 1 ≤ max_length ≤ 50.
+
+    Shape:
+        output (T, V): ŷ⟨1⟩ … ŷ⟨T⟩, T = len(word) + 1 when scoring, ≤ max_length when sampling.
+
+    The forward pass is ``RecurrentStage`` (one tanh layer with a softmax output). One step per
+    character, ``<EOS>`` included.
+    """
+
+    kind = "language_model"
+
+    def __init__(
+        self,
+        weights: dict[str, np.ndarray],
+        alphabet: str,
+        mode: str = "score",
+        word: str | None = None,
+        *,
+        seed: int = 0,
+        temperature: float = 1.0,
+        max_length: int = 20,
+        name: str = "char_lm",
+    ) -> None:
+        super().__init__(name)
+        self.mode = check_mode(mode)
+        self.temperature = check_temperature(temperature)
+        self.max_length = check_max_length(max_length)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise SpecError("seed", f"expected a whole number ≥ 0, got {seed!r}")
+        self.seed = seed
+        missing = [k for k in WEIGHT_KEYS if k not in weights]
+        if missing:
+            raise SpecError("model", f"missing weights {', '.join(missing)}")
+        self.weights = {k: np.asarray(weights[k], dtype=np.float64) for k in WEIGHT_KEYS}
+        self.vocabulary = (EOS, *alphabet)
+        v = len(self.vocabulary)
+        if len(set(alphabet)) != len(alphabet) or EOS in alphabet:
+            raise SpecError("model", f"the alphabet lists a character twice: {alphabet!r}")
+        if self.weights["w_ya"].shape[:1] != (v,):
+            raise SpecError(
+                "model",
+                f"w_ya has shape {self.weights['w_ya'].shape}, expected ({v}, H) for an alphabet "
+                f"of {v - 1} characters and {EOS}",
+            )
+        self.hidden_size = int(self.weights["weight_hh_l0"].shape[0])
+        if self.mode == "score":
+            ids = self._encode(word)
+            self._forward(ids[:-1])  # checks every weight's shape
+            z = self._logits()
+        else:
+            if word is not None:
+                raise SpecError("word", "a word is scored in score mode; sample mode draws one")
+            ids, z = self._sample()
+        self.ids = ids
+        log_p = log_softmax(z / self.temperature)  # (T, V)
+        self._log_p = _frozen(log_p)
+        self._y = _frozen(np.exp(log_p))  # (T, V)
+        chosen = log_p[np.arange(len(ids)), ids]
+        self._cumulative = _frozen(np.cumsum(chosen))  # (T,)
+
+    # -- the forward pass ---------------------------------------------------------------
+
+    def _encode(self, word: Any) -> list[int]:
+        if not isinstance(word, str) or not word:
+            raise SpecError("word", f"score mode needs a word of at least one letter, got {word!r}")
+        index = {ch: k for k, ch in enumerate(self.vocabulary)}
+        for pos, ch in enumerate(word):
+            if ch not in index or ch == EOS:
+                known = "".join(self.vocabulary[1:])
+                raise SpecError(
+                    "word",
+                    f"character {ch!r} at position {pos} of {word!r} is not in the model's "
+                    f"alphabet {known!r}",
+                )
+        if len(word) + 1 > self.max_length:
+            raise SpecError(
+                "word",
+                f"{word!r} with {EOS} takes {len(word) + 1} steps, more than max_length = "
+                f"{self.max_length}",
+            )
+        return [index[ch] for ch in word] + [0]
+
+    def inputs(self, ids: list[int]) -> np.ndarray:
+        """x⟨1⟩ … x⟨T⟩ for the characters y⟨1⟩ … y⟨T⟩: zeros, then one-hot of each but the
+        last. Shape (T, V)."""
+        v = len(self.vocabulary)
+        x = np.zeros((len(ids), v))
+        x[np.arange(1, len(ids)), ids[:-1]] = 1.0
+        return x
+
+    def _forward(self, fed: list[int]) -> None:
+        """Run the RNN over x⟨1⟩ (zeros) and one-hots of ``fed``; keeps the stage."""
+        w = self.weights
+        try:
+            self.rnn = RecurrentStage(
+                self.inputs([*fed, 0]),
+                "rnn",
+                self.hidden_size,
+                w["weight_ih_l0"],
+                w["weight_hh_l0"],
+                w["bias_ih_l0"],
+                w["bias_hh_l0"],
+                w_ya=w["w_ya"],
+                b_y=w["b_y"],
+                name=self.name,
+            )
+        except SpecError as e:
+            raise SpecError("model", f"{e.field}: {e.message}") from None
+
+    def _logits(self) -> np.ndarray:
+        logits = self.rnn.logits
+        assert logits is not None
+        return np.array(logits)  # (T, V)
+
+    def _sample(self) -> tuple[list[int], np.ndarray]:
+        """Draw y⟨1⟩, y⟨2⟩, … one at a time, each from the distribution after the last; the RNN
+        is re-run over the prefix (T ≤ 50, so the quadratic cost is nothing)."""
+        rng = np.random.default_rng(self.seed)
+        ids: list[int] = []
+        rows = []
+        while len(ids) < self.max_length:
+            self._forward(ids)
+            z = self._logits()[-1]
+            rows.append(z)
+            p = np.exp(log_softmax(z / self.temperature))
+            ids.append(int(rng.choice(len(p), p=p / p.sum())))
+            if ids[-1] == 0:
+                break
+        return ids, np.array(rows)
+
+    # -- results ------------------------------------------------------------------------
+
+    @property
+    def output(self) -> np.ndarray:
+        """ŷ⟨1⟩ … ŷ⟨T⟩, shape (T, V)."""
+        return self._y
+
+    @property
+    def text(self) -> str:
+        """The letters of the sequence, without ``<EOS>``."""
+        return "".join(self.vocabulary[k] for k in self.ids if k)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the sequence ends with ``<EOS>`` (a sample may stop at ``max_length``)."""
+        return self.ids[-1] == 0
+
+    @property
+    def log_prob(self) -> float:
+        """log P of the whole sequence."""
+        return float(self._cumulative[-1])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def step(self, i: int) -> LmStep:
+        i = self._normalise_index(i)
+        k = self.ids[i]
+        prefix = "".join(self.vocabulary[j] for j in self.ids[:i])
+        p = float(self._y[i, k])
+        total = float(self._cumulative[i])
+        char = self.vocabulary[k]
+        verb = "drawn" if self.mode == "sample" else "scored"
+        return LmStep(
+            stage=self.name,
+            index=i,
+            value=p,
+            explanation=(
+                f"t = {i + 1}: {char!r} {verb}, P({char!r} | {prefix!r}) = {p:.4g}; "
+                f"log P(sequence so far) = {total:.4g}"
+            ),
+            t=i + 1,
+            prefix=prefix,
+            distribution=self._y[i],
+            chosen=k,
+            char=char,
+            p_chosen=p,
+            log_p=float(self._log_p[i, k]),
+            log_prob_total=total,
+            temperature=self.temperature,
+            mode=self.mode,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        def arr(a: np.ndarray) -> dict[str, Any]:
+            return {"shape": list(a.shape), "values": a.tolist()}
+
+        x = self.inputs(self.ids)
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "input": {**arr(x), "text": self.text, "ids": list(self.ids), "eos": self.ended},
+            "parameters": {k: arr(v) for k, v in self.weights.items()},
+            "hyperparameters": {
+                "cell": "rnn",
+                "hidden_size": self.hidden_size,
+                "vocabulary": list(self.vocabulary),
+                "mode": self.mode,
+                "temperature": self.temperature,
+                "seed": self.seed,
+                "max_length": self.max_length,
+            },
+            "log_prob": self.log_prob,
+            "output": arr(self._y),
+            "steps": len(self),
+            "step_order": ["t"],
+        }
+
+    def reference(self) -> np.ndarray:
+        """ŷ⟨1⟩ … ŷ⟨T⟩ from ``torch.nn.RNN`` fed the same characters, (T, V)."""
+        import torch
+
+        w = self.weights
+        v = len(self.vocabulary)
+        module = torch.nn.RNN(v, self.hidden_size, dtype=torch.float64)
+        with torch.no_grad():
+            for key in WEIGHT_KEYS[:4]:
+                getattr(module, key).copy_(torch.from_numpy(np.array(w[key])))
+            x = torch.from_numpy(self.inputs(self.ids))[:, None]  # (T, 1, V)
+            a = module(x)[0][:, 0]  # (T, H)
+            z = torch.nn.functional.linear(
+                a, torch.from_numpy(np.array(w["w_ya"])), torch.from_numpy(np.array(w["b_y"]))
+            )
+            return torch.softmax(z / self.temperature, dim=-1).numpy()
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v

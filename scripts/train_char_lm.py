@@ -1,0 +1,105 @@
+"""Train the character-level language model shipped as ``scenarios/data/char_lm.npz``.
+
+A one-layer tanh RNN (``torch.nn.RNN``, hidden size ``HIDDEN``) with a softmax output layer,
+trained on ``scenarios/data/names.txt`` (made by ``scripts/make_names.py``) to predict each
+next character of a name, then ``<EOS>``:
+
+    x⟨1⟩ = 0,  x⟨t⟩ = one_hot(y⟨t−1⟩),  a⟨t⟩ = tanh(W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh),
+    ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y),  loss = −Σ_t log ŷ⟨t⟩[y⟨t⟩]  (mean over characters)
+
+The vocabulary is ``<EOS>`` at index 0, then a–z at 1–26 (V = 27); inputs are one-hot over the
+same V. Arrays in the file (``allow_pickle=False``):
+
+    weight_ih_l0 (H, V), weight_hh_l0 (H, H), bias_ih_l0 (H,), bias_hh_l0 (H,)  float32
+    w_ya (V, H), b_y (V,)                                                           float32
+    alphabet uint8 (26,): the code points of the characters at indices 1–26
+
+Run from the repository root (about ten seconds on a CPU)::
+
+    python scripts/train_char_lm.py
+
+Seeded (``torch.manual_seed(SEED)``, one thread), so a run on the same PyTorch build gives the
+same weights; the zip timestamps are fixed, so the bytes repeat too.
+"""
+
+from __future__ import annotations
+
+import string
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_data import write_npz
+
+DATA = Path(__file__).resolve().parent.parent / "scenarios" / "data"
+SEED = 0
+HIDDEN = 48
+"""H: hidden units; small enough to ship, large enough to learn the syllables."""
+EPOCHS = 60
+BATCH = 100
+LEARNING_RATE = 0.01
+ALPHABET = string.ascii_lowercase
+"""The characters at indices 1–26; index 0 is <EOS>."""
+
+
+def encode(words: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inputs (N, L, V), targets (N, L) and mask (N, L) for names padded to L = longest + 1."""
+    v = len(ALPHABET) + 1
+    length = max(map(len, words)) + 1
+    x = torch.zeros(len(words), length, v)
+    y = torch.zeros(len(words), length, dtype=torch.long)
+    mask = torch.zeros(len(words), length)
+    for n, word in enumerate(words):
+        ids = [ALPHABET.index(ch) + 1 for ch in word] + [0]  # ..., <EOS>
+        for t, k in enumerate(ids):
+            y[n, t] = k
+            mask[n, t] = 1.0
+            if t + 1 < length:
+                x[n, t + 1, k] = 1.0  # the next step reads this character
+    return x, y, mask
+
+
+def main() -> None:
+    torch.manual_seed(SEED)
+    torch.set_num_threads(1)
+    words = (DATA / "names.txt").read_text(encoding="utf-8").split()
+    x, y, mask = encode(words)
+    v = len(ALPHABET) + 1
+    rnn = torch.nn.RNN(v, HIDDEN, batch_first=True)
+    head = torch.nn.Linear(HIDDEN, v)
+    params = [*rnn.parameters(), *head.parameters()]
+    opt = torch.optim.Adam(params, lr=LEARNING_RATE)
+    for epoch in range(EPOCHS):
+        order = torch.randperm(len(words))
+        total = 0.0
+        for start in range(0, len(words), BATCH):
+            idx = order[start : start + BATCH]
+            logits = head(rnn(x[idx])[0])  # (B, L, V)
+            nll = torch.nn.functional.cross_entropy(
+                logits.reshape(-1, v), y[idx].reshape(-1), reduction="none"
+            )
+            m = mask[idx].reshape(-1)
+            loss = (nll * m).sum() / m.sum()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            total += loss.item() * len(idx)
+        if epoch % 10 == 9 or epoch == EPOCHS - 1:
+            print(f"epoch {epoch + 1}: loss per character {total / len(words):.3f}")
+    arrays: dict[str, np.ndarray] = {
+        name: p.detach().numpy().astype(np.float32) for name, p in rnn.named_parameters()
+    }
+    arrays["w_ya"] = head.weight.detach().numpy().astype(np.float32)
+    arrays["b_y"] = head.bias.detach().numpy().astype(np.float32)
+    arrays["alphabet"] = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8).copy()
+    path = DATA / "char_lm.npz"
+    write_npz(path, arrays)
+    print(f"{path}: {path.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
