@@ -31,6 +31,9 @@ For ``rnn`` the one block is the tanh's input (a pre-activation, not a gate)."""
 CELLS = tuple(GATES)
 """Valid cell types."""
 
+ARCHITECTURES = ("many_to_many", "one_to_one", "one_to_many", "many_to_one", "encoder_decoder")
+"""Which time steps read an input and which produce an output (see ``layout``)."""
+
 
 def check_cell(cell: Any) -> str:
     """``cell`` if it names a cell type, else SpecError listing the valid ones."""
@@ -39,6 +42,58 @@ def check_cell(cell: Any) -> str:
     close = difflib.get_close_matches(str(cell), CELLS, n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise SpecError("cell", f"unknown cell {cell!r}; {hint}valid: {', '.join(CELLS)}")
+
+
+def check_architecture(architecture: Any) -> str:
+    """``architecture`` if it names one, else SpecError listing the valid ones."""
+    if isinstance(architecture, str) and architecture in ARCHITECTURES:
+        return architecture
+    close = difflib.get_close_matches(str(architecture), ARCHITECTURES, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise SpecError(
+        "architecture",
+        f"unknown architecture {architecture!r}; {hint}valid: {', '.join(ARCHITECTURES)}",
+    )
+
+
+def layout(
+    architecture: str, input_steps: int, decoder_steps: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(has_input, has_output)``, each (T,) bool: which steps read x⟨t⟩ and which give ŷ⟨t⟩.
+
+    ``input_steps`` is Tx, the rows of the given sequence; ``decoder_steps`` is Ty for
+    ``one_to_many`` (T = Ty, x only at t = 0) and ``encoder_decoder`` (T = Tx + Ty, x only
+    in the first Tx steps, ŷ only in the last Ty). Steps without an input read zeros.
+    """
+    arch = check_architecture(architecture)
+    tx = int(input_steps)
+    if arch in ("one_to_many", "encoder_decoder"):
+        if decoder_steps is None:
+            raise SpecError("decoder_steps", f"missing; {arch} needs Ty, a whole number ≥ 1")
+        if not _whole(decoder_steps) or decoder_steps < 1:
+            raise SpecError("decoder_steps", f"must be a whole number ≥ 1, got {decoder_steps!r}")
+    elif decoder_steps is not None:
+        raise SpecError(
+            "decoder_steps", f"only one_to_many and encoder_decoder have one; this is {arch}"
+        )
+    if arch == "one_to_one" and tx != 1:
+        raise SpecError("input", f"one_to_one has T = 1: expected 1 time step, got {tx}")
+    if arch == "one_to_many" and tx != 1:
+        raise SpecError("input", f"one_to_many reads x⟨0⟩ only: expected 1 time step, got {tx}")
+    if arch == "one_to_many":
+        assert decoder_steps is not None
+        ty = int(decoder_steps)
+        has_input = np.arange(ty) == 0
+        return has_input, np.ones(ty, dtype=bool)
+    if arch == "encoder_decoder":
+        assert decoder_steps is not None
+        steps = tx + int(decoder_steps)
+        has_input = np.arange(steps) < tx
+        return has_input, ~has_input
+    has_output = np.ones(tx, dtype=bool)
+    if arch == "many_to_one":
+        has_output = np.arange(tx) == tx - 1
+    return np.ones(tx, dtype=bool), has_output
 
 
 def _whole(value: Any) -> bool:
@@ -171,6 +226,10 @@ class RecurrentStep(Step):
     a: np.ndarray | None = None  # (H,) a⟨t⟩
     c: np.ndarray | None = None  # (H,) c⟨t⟩ (LSTM only, else None)
     y_hat: np.ndarray | None = None  # (O,) ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y), None without output
+    has_input: bool = True
+    """False where the architecture gives no input at t (x⟨t⟩ is then zeros)."""
+    has_output: bool = True
+    """False where the architecture gives no output at t (``y_hat`` is then None)."""
 
 
 class RecurrentStage(Stage):
@@ -203,6 +262,10 @@ class RecurrentStage(Stage):
         c0: initial cell state (H,), LSTM only; zeros if None.
         w_ya: output weights (O, H); no output layer if None.
         b_y: output bias (O,); zeros if None and ``w_ya`` is given.
+        has_input: (T,) bool, the steps that read an input; the others must have zero rows
+            in ``x``. Every step if None.
+        has_output: (T,) bool, the steps whose ŷ⟨t⟩ is shown; every step if None.
+        architecture: the name of that pattern (see ``layout``), for labels only.
 
     Shape:
         output (T, H): a⟨0⟩ … a⟨T−1⟩. ``cell_states`` (T, H) for LSTM, ``outputs_y`` (T, O).
@@ -227,6 +290,9 @@ class RecurrentStage(Stage):
         w_ya: np.ndarray | None = None,
         b_y: np.ndarray | None = None,
         name: str = "rnn",
+        has_input: np.ndarray | None = None,
+        has_output: np.ndarray | None = None,
+        architecture: str = "many_to_many",
     ) -> None:
         super().__init__(name)
         cell = check_cell(cell)
@@ -285,7 +351,21 @@ class RecurrentStage(Stage):
             self.b_y = param("weights.b_y", b_y, 0.0)
         elif b_y is not None:
             raise SpecError("weights.b_y", "an output bias needs output weights w_ya")
+        self.architecture = check_architecture(architecture)
+        self.has_input = _frozen(self._mask("has_input", has_input, steps))  # (T,) bool
+        self.has_output = _frozen(self._mask("has_output", has_output, steps))  # (T,) bool
+        if np.any(xs[~self.has_input]):
+            raise SpecError("input", "steps without an input must have x⟨t⟩ = 0")
         self._run()
+
+    @staticmethod
+    def _mask(name: str, value: np.ndarray | None, steps: int) -> np.ndarray:
+        if value is None:
+            return np.ones(steps, dtype=bool)
+        arr = np.asarray(value, dtype=bool)
+        if arr.shape != (steps,):
+            raise SpecError(name, f"expected ({steps},) for {steps} time steps, got {arr.shape}")
+        return arr
 
     def _run(self) -> None:
         """Every time step, in order; the input terms of all steps are one matrix product."""
@@ -412,7 +492,8 @@ class RecurrentStage(Stage):
         gates = {} if self.cell == "rnn" else {n: self._gates[t, k] for k, n in enumerate(names)}
         a = self._a[t + 1]
         value = float(a[0])
-        y = None if self._y is None else self._y[t]
+        has_input, has_output = bool(self.has_input[t]), bool(self.has_output[t])
+        y = None if self._y is None or not has_output else self._y[t]
         return RecurrentStep(
             stage=self.name,
             index=t,
@@ -428,6 +509,8 @@ class RecurrentStage(Stage):
             a=a,
             c=None if self._c is None else self._c[t + 1],
             y_hat=y,
+            has_input=has_input,
+            has_output=has_output,
         )
 
     def _explain(self, t: int, value: float, y: np.ndarray | None) -> str:
@@ -442,6 +525,10 @@ class RecurrentStage(Stage):
                 + f" + Γu·c̃⟨{t}⟩, a⟨{t}⟩ = Γo·tanh(c⟨{t}⟩)"
             )
         text = f"t = {t}: {rule}; a⟨{t}⟩[0] = {value:.6g}"
+        if not self.has_input[t]:
+            text += f"; no input at this step, x⟨{t}⟩ = 0"
+        if self._y is not None and not self.has_output[t]:
+            text += "; no output at this step"
         if y is not None:
             k = int(np.argmax(y))
             text += f"; ŷ⟨{t}⟩ = softmax(W_ya·a⟨{t}⟩ + b_y), largest p = {y[k]:.4g} at {k}"
@@ -483,6 +570,10 @@ class RecurrentStage(Stage):
             out["cell_states"] = arr(self._c[1:])
         if self._y is not None:
             out["outputs_y"] = arr(self._y)
+        if self.architecture != "many_to_many":
+            out["architecture"] = self.architecture
+            out["has_input"] = self.has_input.tolist()
+            out["has_output"] = self.has_output.tolist()
         out["steps"] = len(self)
         out["step_order"] = ["t"]
         return out
