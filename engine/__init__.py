@@ -11,6 +11,7 @@ from engine.core import Simulation, Stage, Step
 from engine.deep_recurrent import DeepRecurrentStage, DeepStep
 from engine.errors import SpecError
 from engine.kernels import KERNELS, kernel
+from engine.language import LanguageModelStage, LmStep
 from engine.learn import KernelLearningStage, LearnStep
 from engine.pool import PoolStage, PoolStep
 from engine.recurrent import RecurrentStage, RecurrentStep
@@ -28,7 +29,9 @@ __all__ = [
     "DeepRecurrentStage",
     "DeepStep",
     "KernelLearningStage",
+    "LanguageModelStage",
     "LearnStep",
+    "LmStep",
     "PoolStage",
     "PoolStep",
     "RecurrentStage",

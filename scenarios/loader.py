@@ -564,6 +564,7 @@ def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
         check_cell,
         check_shape,
         check_sizes,
+        layout,
         seeded_weights,
     )
 
@@ -578,6 +579,8 @@ def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
                 "input", f"expected a 2-D (T, input_size) array, got shape {list(shape)}"
             )
         steps, n_in = shape
+        has_input, has_output = layout(sc.architecture, steps, sc.decoder_steps)
+        steps = len(has_input)  # T: the decoder's steps come after the given inputs
         out_size = sc.output_size
         shapes = {
             key: _value_shape(spec, f"weights.{key}", problems)
@@ -608,9 +611,11 @@ def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
         arrays[key] = _value(given[key], f"weights.{key}", problems)
     a0 = None if sc.a0 is None else _value(sc.a0, "a0", problems)
     c0 = None if sc.c0 is None else _value(sc.c0, "c0", problems)
-    x = _value(sc.input, "input", problems)
-    if problems.items or x is None:
+    given_x = _value(sc.input, "input", problems)
+    if problems.items or given_x is None:
         return []
+    x = np.zeros((steps, n_in))  # steps without an input read zeros
+    x[has_input] = given_x
     try:
         stage = RecurrentStage(
             x,
@@ -625,6 +630,9 @@ def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
             w_ya=arrays.get("w_ya"),
             b_y=arrays.get("b_y"),
             name=cell,
+            has_input=has_input,
+            has_output=has_output,
+            architecture=sc.architecture,
         )
     except SpecError as e:
         _spec_error(problems, e)
@@ -785,6 +793,11 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
         from scenarios.tokens import build_tokens
 
         stages = build_tokens(sc, problems, p.parent)
+    elif sc.kind == "language_model":
+        from scenarios.language import LanguageModelScenario, build_language_model
+
+        assert isinstance(sc, LanguageModelScenario)
+        stages = build_language_model(sc, problems)
     else:
         assert isinstance(sc, PipelineScenario)
         stages = build_pipeline(sc, problems)

@@ -173,6 +173,11 @@ class RecurrentScenario(ScenarioBase):
     """The initial hidden state a⟨−1⟩, (H,); zeros when omitted."""
     c0: Any = None
     """The initial cell state c⟨−1⟩, (H,), LSTM only; zeros when omitted."""
+    architecture: str = Field("many_to_many", strict=True)
+    """Which steps read an input and which give an output: ``"many_to_many"``, ``"one_to_one"``,
+    ``"one_to_many"``, ``"many_to_one"`` or ``"encoder_decoder"``."""
+    decoder_steps: int | None = Field(None, strict=True)
+    """Ty, the steps with an output, for ``one_to_many`` and ``encoder_decoder`` only."""
 
 
 class DeepRecurrentScenario(ScenarioBase):
@@ -266,6 +271,24 @@ class TokensScenario(ScenarioBase):
     """Longest sentence accepted, in tokens with ``<EOS>``."""
 
 
+class LanguageModelScenario(ScenarioBase):
+    """``kind = "language_model"``: a trained character-level RNN scores a word or samples a
+    new one, one step per character with ``<EOS>``."""
+
+    model: str = Field("char_lm", strict=True)
+    """The shipped model: ``"char_lm"`` (``scenarios/data/char_lm.npz``)."""
+    mode: str = Field("score", strict=True)
+    """``"score"`` (the probability of ``word``) or ``"sample"`` (draw a new sequence)."""
+    word: str | None = Field(None, strict=True)
+    """The word to score (score mode): lower-case letters a–z; ``<EOS>`` is added."""
+    seed: int = Field(0, ge=0, strict=True)
+    """Seed of ``numpy.random.default_rng`` for sampling."""
+    temperature: float = 1.0
+    """τ in softmax(z / τ), 0.05 to 10: < 1 sharpens, > 1 flattens."""
+    max_length: int = Field(20, strict=True)
+    """Most steps, ``<EOS>`` included, 1 to 50."""
+
+
 MODELS: dict[str, type[ScenarioBase]] = {
     "conv": ConvScenario,
     "pool": PoolScenario,
@@ -275,6 +298,7 @@ MODELS: dict[str, type[ScenarioBase]] = {
     "tokens": TokensScenario,
     "bptt": BpttScenario,
     "deep_recurrent": DeepRecurrentScenario,
+    "language_model": LanguageModelScenario,
 }
 """Scenario kinds and their schemas."""
 

@@ -616,6 +616,26 @@ def tokens_run(stage: dict[str, Any]) -> np.ndarray:
     return one_hots.argmax(axis=1).astype(np.float64)
 
 
+def language_model_run(stage: dict[str, Any]) -> np.ndarray:
+    """A language_model stage's distributions (T, V): torch.nn.RNN fed zeros, then the one-hot
+    of each character but the last, softmax(W_ya·a + b_y) / τ)."""
+    import torch
+
+    ids, hp = stage["input"]["ids"], stage["hyperparameters"]
+    v = len(hp["vocabulary"])
+    x = torch.zeros(len(ids), 1, v, dtype=torch.float64)
+    for t in range(1, len(ids)):
+        x[t, 0, ids[t - 1]] = 1.0
+    assert x[:, 0].tolist() == stage["input"]["values"]
+    p = {k: torch.tensor(w["values"], dtype=torch.float64) for k, w in stage["parameters"].items()}
+    with torch.no_grad():
+        rnn = torch.nn.RNN(v, hp["hidden_size"], dtype=torch.float64)
+        for name, param in rnn.named_parameters():
+            param.copy_(p[name])
+        z = torch.nn.functional.linear(rnn(x)[0][:, 0], p["w_ya"], p["b_y"])
+        return torch.softmax(z / hp["temperature"], dim=-1).numpy()
+
+
 def recompute(stage: dict[str, Any]) -> np.ndarray:
     """A stage's output from its trace description alone, with PyTorch's own ops."""
     import torch
@@ -623,6 +643,8 @@ def recompute(stage: dict[str, Any]) -> np.ndarray:
 
     if stage["kind"] == "tokens":
         return tokens_run(stage)
+    if stage["kind"] == "language_model":
+        return language_model_run(stage)
     x = torch.tensor(stage["input"]["values"], dtype=torch.float64)
     hp = stage["hyperparameters"]
     if stage["kind"] == "learn_kernel":
@@ -777,6 +799,8 @@ def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
             values = ref[:, 0]
         elif stage["kind"] == "deep_recurrent":
             values = deep_recurrent_run(stage)[1]
+        elif stage["kind"] == "language_model":  # P(y⟨t⟩ | y⟨<t⟩) of the chosen character
+            values = ref[np.arange(len(ref)), stage["input"]["ids"]]
         else:
             values = ref.reshape(-1)
         mine = [r for r in steps if r["stage_number"] == k]

@@ -29,19 +29,59 @@ MAX_TERMS = 8
 """Products written out per dot product before it is abbreviated."""
 
 
-def unrolled(t: int, steps: int, width: int = 110) -> Text:
-    """The unrolled network as a row of cells, a⟨t⟩ flowing right, step ``t`` lit."""
-    per = 8
-    shown = max(1, min(steps, width // per))
+def unrolled(
+    t: int,
+    steps: int,
+    width: int = 110,
+    has_input: np.ndarray | None = None,
+    has_output: np.ndarray | None = None,
+) -> Text:
+    """The unrolled network in three rows: ŷ⟨k⟩ boxes on top where a step has an output, the
+    chain of cells with a⟨t⟩ flowing right and step ``t`` lit, and x⟨k⟩ boxes below where a
+    step has an input. Every step has an input if ``has_input`` is None; none has an output if
+    ``has_output`` is None (no output layer), and then the top rows are left out. A window of
+    the steps around ``t`` is shown when they do not all fit in ``width``."""
+    cell = max(7, len(f"[ŷ⟨{steps - 1}⟩]"))
+    per = cell + 1  # the → and the cell
+    lead = 4
+    shown = max(1, min(steps, (width - lead - 3) // per))
     first = max(0, min(t - shown // 2, steps - shown))
-    text = Text(" a⟨0⟩ " if first == 0 else " … ", style="grey62")
+    ins = np.ones(steps, dtype=bool) if has_input is None else np.asarray(has_input, dtype=bool)
+    outs = np.zeros(steps, dtype=bool) if has_output is None else np.asarray(has_output, bool)
+
+    def put(line: Text, k: int, label: str, lit: str) -> None:
+        """``label`` centred in a cell, styled (not its padding) by where k is from t."""
+        left = (cell - len(label)) // 2
+        line.append(" " * left)
+        line.append(label, style=lit if k == t else ("white" if k < t else "grey42"))
+        line.append(" " * (cell - len(label) - left))
+
+    def row(mask: np.ndarray, box: str, arrow: bool) -> Text:
+        line = Text(" " * lead)
+        for k in range(first, first + shown):
+            line.append(" ")
+            if not mask[k]:
+                line.append(" " * cell)
+            elif arrow:
+                line.append("↑".center(cell), style="grey62")
+            else:
+                put(line, k, box.format(k), "bold bright_green")
+        line.rstrip()
+        return line
+
+    lines: list[Text] = []
+    if outs.any():
+        lines += [row(outs, "[ŷ⟨{}⟩]", False), row(outs, "", True)]
+    chain = Text((" a0" if first == 0 else " …").ljust(lead), style="grey62")
     for k in range(first, first + shown):
-        style = "bold black on bright_green" if k == t else ("white" if k < t else "grey42")
-        text.append("→", style="grey62")
-        text.append(f"[t={k}]".center(per - 1), style=style)
+        chain.append("→", style="grey62")
+        put(chain, k, f"[t={k}]", "bold black on bright_green")
     if first + shown < steps:
-        text.append("→ …", style="grey62")
-    return text
+        chain.append("→ …", style="grey62")
+    lines.append(chain)
+    if ins.any():
+        lines += [row(ins, "", True), row(ins, "[x⟨{}⟩]", False)]
+    return Text("\n").join(lines)
 
 
 def bars(values: np.ndarray, signed: bool) -> Text:
@@ -160,7 +200,7 @@ class RecurrentPanel(Panel):
 
     DEFAULT_CSS = """
     RecurrentPanel #rec-unrolled {
-        height: 1;
+        height: auto;
         margin: 0 1;
     }
     RecurrentPanel #rec-top {
@@ -218,8 +258,12 @@ class RecurrentPanel(Panel):
             with Vertical(classes="box", id="rec-vectors") as box:
                 box.border_title = f"{st.cell.upper()} · hidden {st.hidden_size}"
                 box.border_subtitle = f"{len(st)} time steps"
+                if st.architecture != "many_to_many":
+                    box.border_subtitle = f"T = {len(st)} · {st.architecture.replace('_', '-')}"
                 for key, label, values in self._vectors():
-                    yield Static(Text(label, style="grey62"), classes="rec-label")
+                    yield Static(
+                        Text(label, style="grey62"), classes="rec-label", id=f"rec-{key}-label"
+                    )
                     yield MatrixGrid(values[None, :], id=f"rec-{key}")
             if st.cell != "rnn":
                 with Vertical(classes="box", id="rec-gates") as box:
@@ -232,7 +276,16 @@ class RecurrentPanel(Panel):
     def show(self, step: RecurrentStep) -> None:  # type: ignore[override]
         self._last = step
         st = self.rec
-        self.query_one("#rec-unrolled", Static).update(unrolled(step.t, len(st)))
+        outs = None if st.w_ya is None else st.has_output
+        diagram = unrolled(step.t, len(st), has_input=st.has_input, has_output=outs)
+        self.query_one("#rec-unrolled", Static).update(diagram)
+        if st.w_ya is not None:
+            # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
+            label = "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step"
+            self.query_one("#rec-y-label", Static).update(Text(label, style="grey62"))
+            self.query_one("#rec-y", MatrixGrid).display = step.has_output
+        label = "x⟨t⟩ input" if step.has_input else "x⟨t⟩ = 0: no input at this step"
+        self.query_one("#rec-x-label", Static).update(Text(label, style="grey62"))
         values = {
             "x": step.x,
             "a_prev": step.a_prev,
