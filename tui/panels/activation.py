@@ -144,10 +144,6 @@ class ActivationPanel(Panel):
             Content.from_rich_text(explain_activation(self.act, step))
         )
 
-    def set_heat(self, on: bool) -> None:
-        for grid in self.query(MatrixGrid):
-            grid.heat = on
-
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         if message.grid.id == "act-output":
             message.stop()

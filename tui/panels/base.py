@@ -39,9 +39,13 @@ class Panel(Widget):
     def show(self, step: Step) -> None:
         """Draw ``step``."""
 
-    @abstractmethod
     def set_heat(self, on: bool) -> None:
-        """Switch between numbers and the shaded heat view."""
+        """Switch every grid of the panel between numbers and the shaded heat view; panels
+        without grids of numbers override this."""
+        from tui.widgets.matrix import MatrixGrid
+
+        for grid in self.query(MatrixGrid):
+            grid.heat = on
 
 
 PANELS: dict[str, type[Panel]] = {}

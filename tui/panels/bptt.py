@@ -205,10 +205,6 @@ class BpttPanel(Panel):
             Content.from_rich_text(explain_bptt(self.bptt, self._step, self._unit))
         )
 
-    def set_heat(self, on: bool) -> None:
-        for grid in self._grids.values():
-            grid.heat = on
-
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         message.stop()
         self._unit = message.col

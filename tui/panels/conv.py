@@ -318,10 +318,6 @@ class ConvPanel(Panel):
     def _inspector(self) -> Static:
         return self.query_one("#inspector", Static)
 
-    def set_heat(self, on: bool) -> None:
-        for grid in self.query(MatrixGrid):
-            grid.heat = on
-
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         grid_id = message.grid.id or ""
         if grid_id.startswith("output-"):

@@ -185,10 +185,6 @@ class LearnPanel(Panel):
             Content.from_rich_text(explain_learn(self.learn, self._step, self._weight))
         )
 
-    def set_heat(self, on: bool) -> None:
-        for grid in self._grids.values():
-            grid.heat = on
-
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         message.stop()
         self._weight = (message.row, message.col)

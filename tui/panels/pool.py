@@ -131,10 +131,6 @@ class PoolPanel(Panel):
             Content.from_rich_text(explain_pool(st, step))
         )
 
-    def set_heat(self, on: bool) -> None:
-        for grid in self.query(MatrixGrid):
-            grid.heat = on
-
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         if message.grid.id == "pool-output":
             message.stop()

@@ -319,7 +319,3 @@ class RecurrentPanel(Panel):
         if self._last is not None:
             self.show(self._last)
         return self.compact
-
-    def set_heat(self, on: bool) -> None:
-        for grid in self.query(MatrixGrid):
-            grid.heat = on

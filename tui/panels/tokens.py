@@ -249,7 +249,3 @@ class TokenPanel(Panel):
         self.query_one("#tok-inspector", Static).update(
             Content.from_rich_text(explain_token(st, step))
         )
-
-    def set_heat(self, on: bool) -> None:
-        for grid in self.query(MatrixGrid):
-            grid.heat = on
