@@ -1,0 +1,72 @@
+"""The long-memory pair (long_memory_lstm, long_memory_rnn): both match PyTorch, and the claims
+in their descriptions hold for the shipped weights."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import scenarios
+from engine.recurrent import RecurrentStage, sigmoid
+
+
+def stage_of(name: str) -> RecurrentStage:
+    (stage,) = scenarios.load(scenarios.resolve(name)).stages
+    assert isinstance(stage, RecurrentStage)
+    return stage
+
+
+def with_value(stage: RecurrentStage, value: float) -> RecurrentStage:
+    """The same stage with x⟨0⟩[0] replaced by ``value``."""
+    x = np.array(stage.x, dtype=float)
+    x[0, 0] = value
+    w = {k: np.array(getattr(stage, k)) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    return RecurrentStage(
+        x, stage.cell, stage.hidden_size, **w, w_ya=np.array(stage.w_ya), b_y=np.array(stage.b_y)
+    )
+
+
+def forget_gates(stage: RecurrentStage) -> np.ndarray:
+    """Γf (T, H), recomputed from the weights and the states."""
+    h = stage.hidden_size
+    prev = np.vstack([np.zeros(h), stage.output[:-1]])
+    wi, wh = np.array(stage.weight_ih)[h : 2 * h], np.array(stage.weight_hh)[h : 2 * h]
+    b = (np.array(stage.bias_ih) + np.array(stage.bias_hh))[h : 2 * h]
+    return sigmoid(np.array(stage.x) @ wi.T + prev @ wh.T + b)
+
+
+def test_both_match_torch() -> None:
+    for name, cell in [("long_memory_lstm", "lstm"), ("long_memory_rnn", "rnn")]:
+        stage = stage_of(name)
+        assert stage.cell == cell and stage.hidden_size == 4 and stage.input_size == 2
+        assert len(stage.x) == 16 and stage.x[0][0] == 1 and stage.x[-1][1] == 1
+        assert stage.check_against_torch() < 1e-12
+
+
+def test_lstm_holds_the_value() -> None:
+    stage = stage_of("long_memory_lstm")
+    assert stage.outputs_y is not None and stage.cell_states is not None
+    y = stage.outputs_y[-1]
+    assert np.argmax(y) == 1 and y[1] > 0.999
+    f = forget_gates(stage)
+    assert f[:, 0].min() >= 0.94 and f[:, 0].max() <= 0.98
+    c = stage.cell_states[:, 0]
+    assert np.all(c > 0) and round(c[0], 2) == 0.44 and round(c[-1], 2) == 7.71
+    flipped = with_value(stage, -1.0)
+    assert flipped.cell_states is not None and flipped.outputs_y is not None
+    assert np.all(flipped.cell_states[:, 0] < 0) and round(flipped.cell_states[-1, 0], 2) == -9.69
+    assert np.argmax(flipped.outputs_y[-1]) == 0
+
+
+def test_rnn_forgets_the_value() -> None:
+    stage = stage_of("long_memory_rnn")
+    flipped = with_value(stage, -1.0)
+    assert stage.outputs_y is not None and flipped.outputs_y is not None
+    y = stage.outputs_y[-1]
+    assert np.argmax(y) == 0 and abs(y[0] - 0.52) < 0.005  # near 50/50 and wrong
+    lstm = stage_of("long_memory_lstm").outputs_y
+    assert lstm is not None and y[1] < lstm[-1, 1]
+    gap = np.abs(stage.output - flipped.output).max(axis=1)
+    assert [round(gap[0], 2), round(gap[2], 2), round(gap[4], 3)] == [1.08, 0.16, 0.013]
+    assert np.all(gap[7:] < 1e-3)
+    assert np.all(np.diff(gap) <= 1e-12)  # shrinks step by step
+    np.testing.assert_allclose(flipped.outputs_y[-1], y, atol=1e-3)
