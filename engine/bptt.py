@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.threads import one_blas_thread
 from engine.recurrent import RecurrentStage
 
 LOSSES = ("last", "all")
@@ -183,7 +184,7 @@ class BpttStage(Stage):
         g_hh = np.zeros_like(w_aa)  # (H, H)
         g_b = np.zeros(h)  # (H,)
         back = np.zeros(h)  # what reaches a⟨t⟩ from a⟨t+1⟩
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
             for t in range(steps - 1, -1, -1):
                 delta[t] = back + local[t]
                 dz[t] = delta[t] * dtanh[t]

@@ -12,6 +12,7 @@ import numpy as np
 from engine.conv import MAX_BYTES
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.threads import one_blas_thread
 
 MAX_SEQUENCE = 10_000
 """Most time steps one sequence may have."""
@@ -372,7 +373,7 @@ class RecurrentStage(Stage):
         steps, h = self.x.shape[0], self.hidden_size
         names = GATES[self.cell]
         g = len(names)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
             xi = self.x @ self.weight_ih.T + self.bias_ih  # (T, G·H) W_i·x⟨t⟩ + b_i·
             hh = np.empty((steps, g * h))  # W_h·a⟨t−1⟩ + b_h·
             pre = np.empty((steps, g * h))
