@@ -11,8 +11,8 @@ import numpy as np
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
-from engine.threads import one_blas_thread
 from engine.recurrent import RecurrentStage
+from engine.threads import one_blas_thread
 
 LOSSES = ("last", "all")
 """Where the loss is taken: at the last time step only, or summed over every time step."""
