@@ -1,8 +1,10 @@
-"""A character-level language model: score a word, or sample a new one, one character a step."""
+"""An RNN language model over characters or words: score a text, or sample a new one, a token a
+step."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +13,15 @@ import numpy as np
 from engine.core import Stage, Step
 from engine.errors import SpecError
 from engine.recurrent import RecurrentStage
+from engine.tokens import EOS, UNK, check_level, tokenize
 
-EOS = "<EOS>"
-"""Ends every sequence; always index 0 of the model's vocabulary."""
 MODES = ("score", "sample")
-"""``score``: the probability of a given word; ``sample``: draw a new one."""
+"""``score``: the probability of a given text; ``sample``: draw a new one."""
+TEXT_FIELDS = {"char": "word", "word": "sentence"}
+"""What a model of each level scores, and the name errors about it are filed under: a
+character model reads a word, a word model a sentence."""
 MAX_LENGTH = 50
-"""Most steps (characters, ``<EOS>`` included) one sequence may take."""
+"""Most steps (tokens, ``<EOS>`` included) one sequence may take."""
 MIN_TEMPERATURE = 0.05
 """Below this the distribution is one-hot to float64 precision; nothing more is shown."""
 MAX_TEMPERATURE = 10.0
@@ -28,7 +32,7 @@ WEIGHT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "w_ya
 
 @dataclass(frozen=True, eq=False)
 class LmStep(Step):
-    """One character of the sequence: the distribution it was scored by or drawn from.
+    """One token of the sequence: the distribution it was scored by or drawn from.
 
     ``value`` is ``p_chosen``, P(y⟨t⟩ | y⟨1⟩ … y⟨t−1⟩).
     """
@@ -36,12 +40,16 @@ class LmStep(Step):
     t: int = 1
     """The time step, from 1 as in P(y⟨1⟩ … y⟨T⟩); ``index`` is t − 1."""
     prefix: str = ""
-    """y⟨1⟩ … y⟨t−1⟩, the characters before this one (the condition of the probability)."""
+    """y⟨1⟩ … y⟨t−1⟩ as the model read them (``<UNK>`` for an unknown word), joined by nothing
+    (characters) or spaces (words): the condition of the probability."""
     distribution: np.ndarray | None = None  # (V,) ŷ⟨t⟩ = softmax(z⟨t⟩ / temperature)
     chosen: int = 0
-    """Index of y⟨t⟩ in the vocabulary (0 is ``<EOS>``)."""
-    char: str = ""
-    """y⟨t⟩ as text: a letter, or ``<EOS>``."""
+    """Index of y⟨t⟩ in the vocabulary."""
+    token: str = ""
+    """y⟨t⟩ as the vocabulary has it: a letter or word, ``<UNK>`` or ``<EOS>``."""
+    given: str = ""
+    """y⟨t⟩ as the scored text gave it ("zebra"), before the vocabulary lookup turned it into
+    ``<UNK>``; the same as ``token`` otherwise, and always when sampling."""
     p_chosen: float = 0.0
     """ŷ⟨t⟩[y⟨t⟩]."""
     log_p: float = 0.0
@@ -57,6 +65,11 @@ class LmStep(Step):
     def prob_total(self) -> float:
         """P(y⟨1⟩ … y⟨t⟩) = exp(log_prob_total) (0.0 once it underflows)."""
         return math.exp(self.log_prob_total)
+
+    @property
+    def unknown(self) -> bool:
+        """Whether the text gave a token the vocabulary lacks, read as ``<UNK>``."""
+        return self.token == UNK and self.given != UNK
 
 
 def check_mode(mode: Any) -> str:
@@ -95,33 +108,45 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
     return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
-class LanguageModelStage(Stage):
-    """A trained character-level RNN language model, scoring or sampling one character a step.
+def char_vocabulary(alphabet: str) -> tuple[str, ...]:
+    """A character model's vocabulary: ``<EOS>`` at index 0, then the alphabet's characters."""
+    return (EOS, *alphabet)
 
-    With the vocabulary ``<EOS>`` = 0 and the alphabet's characters at 1 … V − 1::
+
+class LanguageModelStage(Stage):
+    """A trained RNN language model over characters or words, scoring or sampling a token a step.
+
+    With ``<EOS>`` (and, for words, ``<UNK>``) somewhere in the vocabulary::
 
         x⟨1⟩ = 0,   x⟨t⟩ = one_hot(y⟨t−1⟩)                      (V,)
         a⟨t⟩ = tanh(W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh),  a⟨0⟩ = 0
         ŷ⟨t⟩ = softmax((W_ya·a⟨t⟩ + b_y) / τ)                    (V,)
         log P(y⟨1⟩ … y⟨T⟩) = Σ_t log ŷ⟨t⟩[y⟨t⟩]
 
-    ``score`` reads ``word`` then ``<EOS>``: y⟨t⟩ is given and P(y⟨t⟩ | y⟨<t⟩) is read off.
+    ``score`` reads ``text`` then ``<EOS>``: y⟨t⟩ is given and P(y⟨t⟩ | y⟨<t⟩) is read off.
+    At ``level = "char"`` the tokens are the text's characters; at ``"word"`` they are
+    ``engine.tokens.tokenize(text, "word")`` (lower-cased words, punctuation dropped). A token
+    the vocabulary lacks is read as ``<UNK>`` if the vocabulary has one — that is what it is for
+    — and refused otherwise (a character model has no ``<UNK>``).
     ``sample`` draws y⟨t⟩ ~ ŷ⟨t⟩ with ``numpy.random.default_rng(seed)`` and feeds it back,
-    until ``<EOS>`` or ``max_length`` characters.
+    until ``<EOS>`` or ``max_length`` tokens; a drawn ``<UNK>`` is fed back as itself.
 
     Args:
         weights: ``weight_ih_l0`` (H, V), ``weight_hh_l0`` (H, H), ``bias_ih_l0`` (H,),
             ``bias_hh_l0`` (H,), ``w_ya`` (V, H), ``b_y`` (V,).
-        alphabet: the characters at indices 1 … V − 1, in order.
+        vocabulary: the V tokens in index order, ``<EOS>`` among them (``char_vocabulary``
+            for a character model; ``Vocabulary.tokens`` for a word model).
         mode: ``"score"`` or ``"sample"``.
-        word: the word to score (score mode only): characters of ``alphabet``.
+        text: what to score (score mode only): a word for a character model, a sentence for
+            a word model; errors about it are filed under that name (``TEXT_FIELDS``).
+        level: ``"char"`` or ``"word"``: how ``text`` is cut and sequences are joined.
         seed, temperature, max_length: as above; τ in [0.05, 10], 1 ≤ max_length ≤ 50.
 
     Shape:
-        output (T, V): ŷ⟨1⟩ … ŷ⟨T⟩, T = len(word) + 1 when scoring, ≤ max_length when sampling.
+        output (T, V): ŷ⟨1⟩ … ŷ⟨T⟩, T = tokens + 1 when scoring, ≤ max_length when sampling.
 
     The forward pass is ``RecurrentStage`` (one tanh layer with a softmax output). One step per
-    character, ``<EOS>`` included.
+    token, ``<EOS>`` included.
     """
 
     kind = "language_model"
@@ -129,16 +154,19 @@ class LanguageModelStage(Stage):
     def __init__(
         self,
         weights: dict[str, np.ndarray],
-        alphabet: str,
+        vocabulary: Sequence[str],
         mode: str = "score",
-        word: str | None = None,
+        text: str | None = None,
         *,
+        level: str = "char",
         seed: int = 0,
         temperature: float = 1.0,
         max_length: int = 20,
         name: str = "char_lm",
     ) -> None:
         super().__init__(name)
+        self.level = check_level(level)
+        self.text_field = TEXT_FIELDS[self.level]
         self.mode = check_mode(mode)
         self.temperature = check_temperature(temperature)
         self.max_length = check_max_length(max_length)
@@ -149,25 +177,28 @@ class LanguageModelStage(Stage):
         if missing:
             raise SpecError("model", f"missing weights {', '.join(missing)}")
         self.weights = {k: np.asarray(weights[k], dtype=np.float64) for k in WEIGHT_KEYS}
-        self.vocabulary = (EOS, *alphabet)
-        v = len(self.vocabulary)
-        if len(set(alphabet)) != len(alphabet) or EOS in alphabet:
-            raise SpecError("model", f"the alphabet lists a character twice: {alphabet!r}")
-        if self.weights["w_ya"].shape[:1] != (v,):
-            raise SpecError(
-                "model",
-                f"w_ya has shape {self.weights['w_ya'].shape}, expected ({v}, H) for an alphabet "
-                f"of {v - 1} characters and {EOS}",
-            )
+        self.vocabulary: tuple[str, ...] = tuple(vocabulary)
+        self._index = {tok: k for k, tok in enumerate(self.vocabulary)}
+        self._check_vocabulary()
+        self.eos = self._index[EOS]
+        """Index of ``<EOS>``: 0 in a character model, 1 in a word model."""
+        self.unk = self._index.get(UNK)
+        """Index of ``<UNK>``, or None for a vocabulary without one (unknown tokens refused)."""
         self.hidden_size = int(self.weights["weight_hh_l0"].shape[0])
+        self.input_text = text
+        """The text scored, as given (None when sampling): kept to re-run at another τ."""
         if self.mode == "score":
-            ids = self._encode(word)
+            ids, self.read = self._encode(text)
             self._forward(ids[:-1])  # checks every weight's shape
             z = self._logits()
         else:
-            if word is not None:
-                raise SpecError("word", "a word is scored in score mode; sample mode draws one")
+            if text is not None:
+                raise SpecError(
+                    self.text_field,
+                    f"a {self.text_field} is scored in score mode; sample mode draws one",
+                )
             ids, z = self._sample()
+            self.read = tuple(self.vocabulary[k] for k in ids)
         self.ids = ids
         log_p = log_softmax(z / self.temperature)  # (T, V)
         self._log_p = _frozen(log_p)
@@ -175,42 +206,81 @@ class LanguageModelStage(Stage):
         chosen = log_p[np.arange(len(ids)), ids]
         self._cumulative = _frozen(np.cumsum(chosen))  # (T,)
 
+    def _check_vocabulary(self) -> None:
+        vocab, v = self.vocabulary, len(self.vocabulary)
+        if len(self._index) != v:
+            twice = next(tok for tok in vocab if vocab.count(tok) > 1)
+            raise SpecError("model", f"the vocabulary lists {twice!r} twice")
+        if EOS not in self._index:
+            raise SpecError("model", f"the vocabulary has no {EOS}, so no sequence could end")
+        if self.level == "char":
+            long = [tok for tok in vocab if tok not in (EOS, UNK) and len(tok) != 1]
+            if long:
+                raise SpecError(
+                    "model", f"a character model's tokens are single characters, got {long[0]!r}"
+                )
+        if self.weights["w_ya"].shape[:1] != (v,):
+            raise SpecError(
+                "model",
+                f"w_ya has shape {self.weights['w_ya'].shape}, expected ({v}, H): one row per "
+                f"token of the {v}-token vocabulary",
+            )
+
     # -- the forward pass ---------------------------------------------------------------
 
-    def _encode(self, word: Any) -> list[int]:
-        if not isinstance(word, str) or not word:
-            raise SpecError("word", f"score mode needs a word of at least one letter, got {word!r}")
-        index = {ch: k for k, ch in enumerate(self.vocabulary)}
-        for pos, ch in enumerate(word):
-            if ch not in index or ch == EOS:
-                known = "".join(self.vocabulary[1:])
-                raise SpecError(
-                    "word",
-                    f"character {ch!r} at position {pos} of {word!r} is not in the model's "
-                    f"alphabet {known!r}",
-                )
-        if len(word) + 1 > self.max_length:
+    @property
+    def _unit(self) -> str:
+        return "character" if self.level == "char" else "word"
+
+    @property
+    def _joiner(self) -> str:
+        """What goes between two tokens of a sequence's text: nothing for characters."""
+        return "" if self.level == "char" else " "
+
+    def _encode(self, text: Any) -> tuple[list[int], tuple[str, ...]]:
+        """The vocabulary indices of ``text``'s tokens then ``<EOS>``, and the tokens as read."""
+        field = self.text_field
+        tokens = tokenize(text, self.level) if isinstance(text, str) else []
+        if not tokens:
+            unit = "letter" if self.level == "char" else "word"
             raise SpecError(
-                "word",
-                f"{word!r} with {EOS} takes {len(word) + 1} steps, more than max_length = "
+                field, f"score mode needs a {field} of at least one {unit}, got {text!r}"
+            )
+        ids = []
+        for pos, tok in enumerate(tokens):
+            k = self._index.get(tok, self.unk)
+            if k is None:
+                known = self._joiner.join(t for t in self.vocabulary if t not in (EOS, UNK))
+                what = "alphabet" if self.level == "char" else "vocabulary"
+                raise SpecError(
+                    field,
+                    f"{self._unit} {tok!r} at position {pos} of {text!r} is not in the model's "
+                    f"{what} {known!r}",
+                )
+            ids.append(k)
+        if len(tokens) + 1 > self.max_length:
+            raise SpecError(
+                field,
+                f"{text!r} with {EOS} takes {len(tokens) + 1} steps, more than max_length = "
                 f"{self.max_length}",
             )
-        return [index[ch] for ch in word] + [0]
+        return [*ids, self.eos], (*tokens, EOS)
 
     def inputs(self, ids: list[int]) -> np.ndarray:
-        """x⟨1⟩ … x⟨T⟩ for the characters y⟨1⟩ … y⟨T⟩: zeros, then one-hot of each but the
-        last. Shape (T, V)."""
+        """x⟨1⟩ … x⟨T⟩ for the tokens y⟨1⟩ … y⟨T⟩: zeros, then one-hot of each but the last.
+        Shape (T, V)."""
         v = len(self.vocabulary)
         x = np.zeros((len(ids), v))
         x[np.arange(1, len(ids)), ids[:-1]] = 1.0
         return x
 
     def _forward(self, fed: list[int]) -> None:
-        """Run the RNN over x⟨1⟩ (zeros) and one-hots of ``fed``; keeps the stage."""
+        """Run the RNN over x⟨1⟩ (zeros) and one-hots of ``fed``; keeps the stage. The token
+        appended only fills the last row of ``inputs``, which never reads it."""
         w = self.weights
         try:
             self.rnn = RecurrentStage(
-                self.inputs([*fed, 0]),
+                self.inputs([*fed, self.eos]),
                 "rnn",
                 self.hidden_size,
                 w["weight_ih_l0"],
@@ -241,9 +311,25 @@ class LanguageModelStage(Stage):
             rows.append(z)
             p = np.exp(log_softmax(z / self.temperature))
             ids.append(int(rng.choice(len(p), p=p / p.sum())))
-            if ids[-1] == 0:
+            if ids[-1] == self.eos:
                 break
         return ids, np.array(rows)
+
+    def with_temperature(self, temperature: float) -> LanguageModelStage:
+        """The same model, mode, text, seed and max_length at τ = ``temperature``: a score is
+        re-read, a sample re-drawn with the same seed (so the draws differ only where the
+        distributions do). SpecError under ``temperature`` outside [0.05, 10]."""
+        return LanguageModelStage(
+            self.weights,
+            self.vocabulary,
+            self.mode,
+            self.input_text,
+            level=self.level,
+            seed=self.seed,
+            temperature=check_temperature(temperature),
+            max_length=self.max_length,
+            name=self.name,
+        )
 
     # -- results ------------------------------------------------------------------------
 
@@ -252,15 +338,24 @@ class LanguageModelStage(Stage):
         """ŷ⟨1⟩ … ŷ⟨T⟩, shape (T, V)."""
         return self._y
 
+    def _join(self, ids: list[int]) -> str:
+        return self._joiner.join(self.vocabulary[k] for k in ids)
+
     @property
     def text(self) -> str:
-        """The letters of the sequence, without ``<EOS>``."""
-        return "".join(self.vocabulary[k] for k in self.ids if k)
+        """The sequence as the model read or drew it, without ``<EOS>``: letters run together,
+        words joined by spaces (an unknown word as ``<UNK>``)."""
+        return self._join([k for k in self.ids if k != self.eos])
 
     @property
     def ended(self) -> bool:
         """Whether the sequence ends with ``<EOS>`` (a sample may stop at ``max_length``)."""
-        return self.ids[-1] == 0
+        return self.ids[-1] == self.eos
+
+    @property
+    def unknown_count(self) -> int:
+        """How many tokens of the sequence are ``<UNK>`` (read for an unknown word, or drawn)."""
+        return sum(1 for k in self.ids if k == self.unk)
 
     @property
     def log_prob(self) -> float:
@@ -273,24 +368,26 @@ class LanguageModelStage(Stage):
     def step(self, i: int) -> LmStep:
         i = self._normalise_index(i)
         k = self.ids[i]
-        prefix = "".join(self.vocabulary[j] for j in self.ids[:i])
+        prefix = self._join(self.ids[:i])
         p = float(self._y[i, k])
         total = float(self._cumulative[i])
-        char = self.vocabulary[k]
+        token, given = self.vocabulary[k], self.read[i]
         verb = "drawn" if self.mode == "sample" else "scored"
+        read_as = f"{given!r} is not in the vocabulary: " if given != token else ""
         return LmStep(
             stage=self.name,
             index=i,
             value=p,
             explanation=(
-                f"t = {i + 1}: {char!r} {verb}, P({char!r} | {prefix!r}) = {p:.4g}; "
+                f"t = {i + 1}: {read_as}{token!r} {verb}, P({token!r} | {prefix!r}) = {p:.4g}; "
                 f"log P(sequence so far) = {total:.4g}"
             ),
             t=i + 1,
             prefix=prefix,
             distribution=self._y[i],
             chosen=k,
-            char=char,
+            token=token,
+            given=given,
             p_chosen=p,
             log_p=float(self._log_p[i, k]),
             log_prob_total=total,
@@ -306,11 +403,18 @@ class LanguageModelStage(Stage):
         return {
             "name": self.name,
             "kind": self.kind,
-            "input": {**arr(x), "text": self.text, "ids": list(self.ids), "eos": self.ended},
+            "input": {
+                **arr(x),
+                "text": self.text,
+                "tokens": list(self.read),
+                "ids": list(self.ids),
+                "eos": self.ended,
+            },
             "parameters": {k: arr(v) for k, v in self.weights.items()},
             "hyperparameters": {
                 "cell": "rnn",
                 "hidden_size": self.hidden_size,
+                "level": self.level,
                 "vocabulary": list(self.vocabulary),
                 "mode": self.mode,
                 "temperature": self.temperature,
@@ -324,7 +428,7 @@ class LanguageModelStage(Stage):
         }
 
     def reference(self) -> np.ndarray:
-        """ŷ⟨1⟩ … ŷ⟨T⟩ from ``torch.nn.RNN`` fed the same characters, (T, V)."""
+        """ŷ⟨1⟩ … ŷ⟨T⟩ from ``torch.nn.RNN`` fed the same tokens, (T, V)."""
         import torch
 
         w = self.weights

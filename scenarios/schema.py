@@ -272,15 +272,17 @@ class TokensScenario(ScenarioBase):
 
 
 class LanguageModelScenario(ScenarioBase):
-    """``kind = "language_model"``: a trained character-level RNN scores a word or samples a
-    new one, one step per character with ``<EOS>``."""
+    """``kind = "language_model"``: a trained RNN language model over characters or words scores
+    a text or samples a new one, one step per token with ``<EOS>``."""
 
     model: str = Field("char_lm", strict=True)
-    """The shipped model: ``"char_lm"`` (``scenarios/data/char_lm.npz``)."""
+    """The shipped model: ``"char_lm"`` (characters) or ``"word_lm"`` (words)."""
     mode: str = Field("score", strict=True)
-    """``"score"`` (the probability of ``word``) or ``"sample"`` (draw a new sequence)."""
+    """``"score"`` (the probability of ``word`` or ``sentence``) or ``"sample"`` (draw one)."""
     word: str | None = Field(None, strict=True)
-    """The word to score (score mode): lower-case letters a–z; ``<EOS>`` is added."""
+    """The word a character model scores: lower-case letters a–z; ``<EOS>`` is added."""
+    sentence: str | None = Field(None, strict=True)
+    """The sentence a word model scores: words it lacks become ``<UNK>``; ``<EOS>`` is added."""
     seed: int = Field(0, ge=0, strict=True)
     """Seed of ``numpy.random.default_rng`` for sampling."""
     temperature: float = 1.0

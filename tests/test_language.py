@@ -10,7 +10,7 @@ import pytest
 
 import scenarios
 from engine.errors import SpecError
-from engine.language import EOS, LanguageModelStage, LmStep
+from engine.language import EOS, LanguageModelStage, LmStep, char_vocabulary
 from scenarios import ScenarioError
 from scenarios.language import language_model
 
@@ -18,9 +18,9 @@ BUNDLED = ["lm_score_name", "lm_score_unlikely", "lm_sample", "lm_sample_cold"]
 LM = 'kind = "language_model"\ntitle = "t"\n'
 
 
-def stage(**kw: object) -> LanguageModelStage:
-    weights, alphabet = language_model("char_lm")
-    return LanguageModelStage(weights, alphabet, **kw)  # type: ignore[arg-type]
+def stage(word: str | None = None, **kw: object) -> LanguageModelStage:
+    weights, vocabulary, level = language_model("char_lm")
+    return LanguageModelStage(weights, vocabulary, text=word, level=level, **kw)  # type: ignore[arg-type]
 
 
 def entropy(p: np.ndarray) -> float:
@@ -28,8 +28,8 @@ def entropy(p: np.ndarray) -> float:
 
 
 def test_shipped_model_and_corpus() -> None:
-    weights, alphabet = language_model("char_lm")
-    assert alphabet == "abcdefghijklmnopqrstuvwxyz"
+    weights, vocabulary, level = language_model("char_lm")
+    assert vocabulary == char_vocabulary("abcdefghijklmnopqrstuvwxyz") and level == "char"
     assert weights["w_ya"].shape == (27, weights["weight_hh_l0"].shape[0])
     names = (scenarios.BUNDLED_DIR / "data" / "names.txt").read_text(encoding="utf-8").split()
     assert len(names) == len(set(names)) >= 2000
@@ -55,7 +55,8 @@ def test_score_steps_and_running_log_probability() -> None:
     lm = stage(mode="score", word="mara")
     assert len(lm) == 5 and lm.text == "mara" and lm.ended
     steps = [lm.step(i) for i in range(len(lm))]
-    assert [s.char for s in steps] == ["m", "a", "r", "a", EOS]
+    assert [s.token for s in steps] == ["m", "a", "r", "a", EOS]
+    assert all(s.given == s.token and not s.unknown for s in steps)
     assert [s.prefix for s in steps] == ["", "m", "ma", "mar", "mara"]
     assert all(isinstance(s, LmStep) and s.value == s.p_chosen for s in steps)
     logs = np.log([s.p_chosen for s in steps])
@@ -121,12 +122,12 @@ def test_errors_name_the_field(kw: dict[str, object], field: str, text: str) -> 
 
 
 def test_bad_weights_are_refused() -> None:
-    weights, alphabet = language_model("char_lm")
+    weights, vocabulary, _ = language_model("char_lm")
     with pytest.raises(SpecError, match="w_ya"):
-        LanguageModelStage(weights, alphabet[:-1], word="ab")
+        LanguageModelStage(weights, vocabulary[:-1], text="ab")
     broken = dict(weights, weight_hh_l0=np.zeros((3, 3)))
     with pytest.raises(SpecError) as e:
-        LanguageModelStage(broken, alphabet, word="ab")
+        LanguageModelStage(broken, vocabulary, text="ab")
     assert e.value.field == "model" and "weights.weight_ih: expected (3, 27)" in e.value.message
 
 
