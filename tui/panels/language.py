@@ -209,13 +209,13 @@ def inspector_text(stage: LanguageModelStage, step: LmStep) -> Text:
     total = f"{step.log_prob_total:.4g}".replace("-", "−")
     t.append(f"; log P(sequence so far) = {total} → P = {_prob(step.log_prob_total)}", style="bold")
     prev = (
-        "0 (none yet)"
+        "0 (nothing read yet)"
         if step.t == 1
         else f"one_hot({stage.vocabulary[stage.ids[step.index - 1]]!r})"
     )
     t.append(
         f"\n  x⟨{step.t}⟩ = {prev};  a⟨{step.t}⟩ = tanh(W_ax·x⟨{step.t}⟩ + W_aa·a⟨{step.t - 1}⟩"
-        f" + b_a);  ŷ⟨{step.t}⟩ = softmax((W_ya·a⟨{step.t}⟩ + b_y) / τ), τ\u00a0=\u00a0{step.temperature:g}",
+        f" + b_a)\n  ŷ⟨{step.t}⟩ = softmax((W_ya·a⟨{step.t}⟩ + b_y) / τ), τ = {step.temperature:g}",
         style=MUTED,
     )
     t.append(f"\n  {how_text(stage, step)}", style=MUTED)

@@ -21,10 +21,20 @@ from tui.widgets.badge import TOLERANCE, TorchBadge
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from engine.core import Simulation
+    from engine.core import Simulation, Stage
 
 SPEEDS = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0]
 """Playback speeds in steps per second; + and − move along this list."""
+TEMPERATURES = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
+"""Sampling temperatures τ that < and > move along (a scenario may start between two)."""
+
+
+def next_temperature(tau: float, direction: int) -> float | None:
+    """The listed temperature after ``tau`` going up (``direction`` > 0) or down, or None at the
+    end of the list."""
+    if direction > 0:
+        return next((t for t in TEMPERATURES if t > tau + 1e-9), None)
+    return next((t for t in reversed(TEMPERATURES) if t < tau - 1e-9), None)
 
 
 class PlayerScreen(Screen[None]):
@@ -35,6 +45,7 @@ class PlayerScreen(Screen[None]):
     _ENDS = Binding.Group("Ends")
     _SPEED = Binding.Group("Speed", compact=True)
     _STAGE = Binding.Group("Stage", compact=True)
+    _TAU = Binding.Group("τ", compact=True)
 
     BINDINGS = [
         Binding("space", "toggle_play", "Play", id="play"),
@@ -75,6 +86,17 @@ class PlayerScreen(Screen[None]):
         Binding("u", "usage", "Border", id="usage"),
         Binding("t", "translate", "Shift", id="translate"),
         Binding("k", "compact", "Compact", id="compact"),
+        Binding(
+            "less_than_sign", "temperature(-1)", "Colder", key_display="<", group=_TAU, id="colder"
+        ),
+        Binding(
+            "greater_than_sign",
+            "temperature(1)",
+            "Hotter",
+            key_display=">",
+            group=_TAU,
+            id="hotter",
+        ),
         Binding("c", "check", "Check", show=False, id="check"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
@@ -98,6 +120,7 @@ class PlayerScreen(Screen[None]):
         self._auto_check = check
         self._timer: Timer | None = None
         self._panels: dict[int, Panel] = {}
+        self._generation = 0  # bumped when a stage is replaced, so its new panel gets a new id
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -248,6 +271,8 @@ class PlayerScreen(Screen[None]):
         if action == "translate":
             # Re-running needs every stage to accept a new input.
             return all(s.kind in ("conv", "pool", "activation") for s in self.simulation.stages)
+        if action == "temperature":
+            return hasattr(self.simulation.stage_of(self.cursor), "with_temperature")
         if action in ("flip", "usage"):
             # Only convolution has kernels to flip and padding to compare.
             return self.simulation.stage_of(self.cursor).kind == "conv"
@@ -300,6 +325,61 @@ class PlayerScreen(Screen[None]):
         toggle = getattr(self._panels[stage_no], "toggle_compact", None)
         if toggle is not None:
             toggle()
+
+    async def action_temperature(self, direction: int) -> None:
+        """Re-run the language model on screen at the next colder or hotter τ: the same seed, so
+        the draws differ only because the distributions do. The cursor keeps its time step."""
+        stage_no, local = self.simulation.locate(self.cursor)
+        stage = self.simulation.stages[stage_no]
+        retemper = getattr(stage, "with_temperature", None)
+        if retemper is None:
+            return
+        old_tau = float(getattr(stage, "temperature", 1.0))
+        tau = next_temperature(old_tau, direction)
+        if tau is None:
+            end = "lowest" if direction < 0 else "highest"
+            self.notify(f"τ = {old_tau:g} is the {end} temperature offered here")
+            return
+        self.playing = False
+        await self._replace_stage(stage_no, retemper(tau), local)
+        what = (
+            "sharper: the likeliest choices gain" if tau < old_tau else "flatter: rarer ones gain"
+        )
+        self.notify(f"τ = {old_tau:g} → {tau:g}, distributions {what}")
+
+    async def _replace_stage(self, stage_no: int, stage: Stage, local: int) -> None:
+        """Put ``stage`` in place of stage ``stage_no`` with a new panel, keep the cursor at
+        ``local`` within it (or its last step), and check the new numbers against PyTorch."""
+        from engine.core import Simulation
+
+        old = self.simulation
+        stages = list(old.stages)
+        stages[stage_no] = stage
+        self.simulation = Simulation(
+            stages,
+            title=old.title,
+            description=old.description,
+            topic=old.topic,
+            source=old.source,
+        )
+        self._generation += 1
+        old_panel = self._panels[stage_no]
+        panel = panel_for(stage, id=f"stage-{stage_no}-{self._generation}")
+        switcher = self._switcher
+        await switcher.mount(panel, after=old_panel)
+        self._panels[stage_no] = panel
+        switcher.current = panel.id
+        await old_panel.remove()
+        panel.set_heat(self.heat)
+        timeline = self._timeline
+        timeline.boundaries = self.simulation.offsets[1:]
+        timeline.total = len(self.simulation)
+        local = min(local, len(stage) - 1)
+        self.set_reactive(PlayerScreen.cursor, self.simulation.global_index(stage_no, local))
+        self._show(self.cursor)
+        self.refresh_bindings()
+        if self._auto_check:
+            self.action_check()
 
     def action_usage(self) -> None:
         """How often each input pixel is read, with and without padding."""
