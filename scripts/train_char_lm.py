@@ -33,6 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_data import write_npz
+from rnn_lm import encode, train, weight_arrays
 
 DATA = Path(__file__).resolve().parent.parent / "scenarios" / "data"
 SEED = 0
@@ -45,56 +46,22 @@ ALPHABET = string.ascii_lowercase
 """The characters at indices 1–26; index 0 is <EOS>."""
 
 
-def encode(words: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inputs (N, L, V), targets (N, L) and mask (N, L) for names padded to L = longest + 1."""
-    v = len(ALPHABET) + 1
-    length = max(map(len, words)) + 1
-    x = torch.zeros(len(words), length, v)
-    y = torch.zeros(len(words), length, dtype=torch.long)
-    mask = torch.zeros(len(words), length)
-    for n, word in enumerate(words):
-        ids = [ALPHABET.index(ch) + 1 for ch in word] + [0]  # ..., <EOS>
-        for t, k in enumerate(ids):
-            y[n, t] = k
-            mask[n, t] = 1.0
-            if t + 1 < length:
-                x[n, t + 1, k] = 1.0  # the next step reads this character
-    return x, y, mask
-
-
 def main() -> None:
     torch.manual_seed(SEED)
     torch.set_num_threads(1)
     words = (DATA / "names.txt").read_text(encoding="utf-8").split()
-    x, y, mask = encode(words)
-    v = len(ALPHABET) + 1
-    rnn = torch.nn.RNN(v, HIDDEN, batch_first=True)
-    head = torch.nn.Linear(HIDDEN, v)
-    params = [*rnn.parameters(), *head.parameters()]
-    opt = torch.optim.Adam(params, lr=LEARNING_RATE)
-    for epoch in range(EPOCHS):
-        order = torch.randperm(len(words))
-        total = 0.0
-        for start in range(0, len(words), BATCH):
-            idx = order[start : start + BATCH]
-            logits = head(rnn(x[idx])[0])  # (B, L, V)
-            nll = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, v), y[idx].reshape(-1), reduction="none"
-            )
-            m = mask[idx].reshape(-1)
-            loss = (nll * m).sum() / m.sum()
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            opt.step()
-            total += loss.item() * len(idx)
-        if epoch % 10 == 9 or epoch == EPOCHS - 1:
-            print(f"epoch {epoch + 1}: loss per character {total / len(words):.3f}")
-    arrays: dict[str, np.ndarray] = {
-        name: p.detach().numpy().astype(np.float32) for name, p in rnn.named_parameters()
-    }
-    arrays["w_ya"] = head.weight.detach().numpy().astype(np.float32)
-    arrays["b_y"] = head.bias.detach().numpy().astype(np.float32)
+    x, y, mask = encode([[ALPHABET.index(ch) + 1 for ch in w] for w in words], len(ALPHABET) + 1, 0)
+    rnn, head = train(
+        x,
+        y,
+        mask,
+        hidden=HIDDEN,
+        epochs=EPOCHS,
+        batch=BATCH,
+        learning_rate=LEARNING_RATE,
+        unit="character",
+    )
+    arrays = weight_arrays(rnn, head)
     arrays["alphabet"] = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8).copy()
     path = DATA / "char_lm.npz"
     write_npz(path, arrays)

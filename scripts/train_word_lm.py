@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from make_data import write_npz  # noqa: E402
+from rnn_lm import encode, train, weight_arrays  # noqa: E402
 
 from engine.tokens import EOS, UNK, Vocabulary, tokenize  # noqa: E402
 
@@ -54,26 +55,6 @@ VOCABULARY = 48
 EPOCHS = 40
 BATCH = 100
 LEARNING_RATE = 0.01
-
-
-def encode(
-    sentences: list[list[str]], vocabulary: Vocabulary
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inputs (N, L, V), targets (N, L) and mask (N, L), padded to L = longest + 1."""
-    v = len(vocabulary)
-    eos = vocabulary.index[EOS]
-    length = max(map(len, sentences)) + 1
-    x = torch.zeros(len(sentences), length, v)
-    y = torch.zeros(len(sentences), length, dtype=torch.long)
-    mask = torch.zeros(len(sentences), length)
-    for n, words in enumerate(sentences):
-        ids = [vocabulary.lookup(w) for w in words] + [eos]  # unknown words → <UNK>
-        for t, k in enumerate(ids):
-            y[n, t] = k
-            mask[n, t] = 1.0
-            if t + 1 < length:
-                x[n, t + 1, k] = 1.0  # the next step reads this word
-    return x, y, mask
 
 
 def next_word(
@@ -121,36 +102,20 @@ def main() -> None:
     vocabulary = Vocabulary.build((w for s in sentences for w in s), VOCABULARY)
     assert len(vocabulary) == VOCABULARY, f"only {len(vocabulary)} distinct tokens"
     assert "zebra" not in vocabulary.index
-    x, y, mask = encode(sentences, vocabulary)
-    v = len(vocabulary)
-    rnn = torch.nn.RNN(v, HIDDEN, batch_first=True)
-    head = torch.nn.Linear(HIDDEN, v)
-    params = [*rnn.parameters(), *head.parameters()]
-    opt = torch.optim.Adam(params, lr=LEARNING_RATE)
-    for epoch in range(EPOCHS):
-        order = torch.randperm(len(sentences))
-        total = 0.0
-        for start in range(0, len(sentences), BATCH):
-            idx = order[start : start + BATCH]
-            logits = head(rnn(x[idx])[0])  # (B, L, V)
-            nll = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, v), y[idx].reshape(-1), reduction="none"
-            )
-            m = mask[idx].reshape(-1)
-            loss = (nll * m).sum() / m.sum()
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 5.0)
-            opt.step()
-            total += loss.item() * len(idx)
-        if epoch % 10 == 9 or epoch == EPOCHS - 1:
-            print(f"epoch {epoch + 1}: loss per token {total / len(sentences):.3f}")
+    ids = [[vocabulary.lookup(w) for w in s] for s in sentences]  # unknown words → <UNK>
+    x, y, mask = encode(ids, len(vocabulary), vocabulary.index[EOS])
+    rnn, head = train(
+        x,
+        y,
+        mask,
+        hidden=HIDDEN,
+        epochs=EPOCHS,
+        batch=BATCH,
+        learning_rate=LEARNING_RATE,
+        unit="token",
+    )
     check_facts(rnn, head, vocabulary)
-    arrays: dict[str, np.ndarray] = {
-        name: p.detach().numpy().astype(np.float32) for name, p in rnn.named_parameters()
-    }
-    arrays["w_ya"] = head.weight.detach().numpy().astype(np.float32)
-    arrays["b_y"] = head.bias.detach().numpy().astype(np.float32)
+    arrays = weight_arrays(rnn, head)
     joined = "\n".join(vocabulary.tokens).encode("utf-8")
     arrays["vocabulary"] = np.frombuffer(joined, dtype=np.uint8).copy()
     arrays["level"] = np.frombuffer(b"word", dtype=np.uint8).copy()
