@@ -1,5 +1,6 @@
 """Recurrent stage benchmarks: recording every gate of an LSTM vs nn.LSTM's own forward, and
-random-access step time of the recurrent and deep_recurrent stages.
+random-access step time of the recurrent and deep_recurrent stages and of every bundled
+"Recurrent networks" scenario.
 
 Run from the repository root::
 
@@ -34,8 +35,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import engine.recurrent  # noqa: E402
+from engine.core import Simulation, Stage  # noqa: E402
 from engine.deep_recurrent import DeepRecurrentStage, deep_seeded_weights  # noqa: E402
 from engine.recurrent import RecurrentStage, seeded_weights  # noqa: E402
+from scenarios import bundled, load  # noqa: E402
 
 STEPS, INPUT, HIDDEN = 50, 64, 128
 
@@ -79,7 +82,7 @@ def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str
     return times
 
 
-def step_median_us(stage: RecurrentStage | DeepRecurrentStage, count: int) -> float:
+def step_median_us(stage: Stage | Simulation, count: int) -> float:
     """Median time of ``step(i)`` at random i, in µs."""
     rng = np.random.default_rng(0)
     idx = rng.integers(0, len(stage), size=count)
@@ -152,6 +155,9 @@ def main() -> int:
         ("recurrent step(i)", step_median_us(stage, count)),
         ("deep_recurrent step(i) (3 layers, bi, T 50)", step_median_us(deep, count)),
     ]
+    for sc in bundled():
+        if sc.topic == "Recurrent networks":
+            steps.append((f"scenario {sc.name}", step_median_us(load(sc.path), count // 4)))
     print(f"\n{'step':<44}{'median µs':>10}")
     for name, us in steps:
         print(f"{name:<44}{us:>10.1f}")
