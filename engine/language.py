@@ -30,6 +30,12 @@ WEIGHT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "w_ya
 """The model's parameters, by PyTorch's names (``w_ya``, ``b_y``: the softmax layer)."""
 
 
+def _quoted(text: Any, limit: int = 40) -> str:
+    """``repr(text)``, cut to ``limit`` characters with an ellipsis, for one-line errors."""
+    r = repr(text)
+    return r if len(r) <= limit else r[: limit - 2] + "…" + r[-1]
+
+
 @dataclass(frozen=True, eq=False)
 class LmStep(Step):
     """One token of the sequence: the distribution it was scored by or drawn from.
@@ -244,7 +250,7 @@ class LanguageModelStage(Stage):
         if not tokens:
             unit = "letter" if self.level == "char" else "word"
             raise SpecError(
-                field, f"score mode needs a {field} of at least one {unit}, got {text!r}"
+                field, f"score mode needs a {field} of at least one {unit}, got {_quoted(text)}"
             )
         ids = []
         for pos, tok in enumerate(tokens):
@@ -254,15 +260,15 @@ class LanguageModelStage(Stage):
                 what = "alphabet" if self.level == "char" else "vocabulary"
                 raise SpecError(
                     field,
-                    f"{self._unit} {tok!r} at position {pos} of {text!r} is not in the model's "
-                    f"{what} {known!r}",
+                    f"{self._unit} {tok!r} at position {pos} of {_quoted(text)} is not in the"
+                    f" model's {what} {known!r}",
                 )
             ids.append(k)
         if len(tokens) + 1 > self.max_length:
             raise SpecError(
                 field,
-                f"{text!r} with {EOS} takes {len(tokens) + 1} steps, more than max_length = "
-                f"{self.max_length}",
+                f"{_quoted(text)} with {EOS} takes {len(tokens) + 1} steps, more than max_length"
+                f" = {self.max_length}: shorten it, or raise max_length (at most {MAX_LENGTH})",
             )
         return [*ids, self.eos], (*tokens, EOS)
 

@@ -171,6 +171,14 @@ def test_errors_name_the_sentence_field(kw: dict[str, object], field: str, text:
     assert e.value.field == field and text in e.value.message
 
 
+def test_a_long_sentence_is_cut_short_in_its_one_line_error() -> None:
+    with pytest.raises(SpecError) as e:
+        words("the cat " * 200)
+    message = e.value.message
+    assert "takes 401 steps" in message and "at most 50" in message
+    assert len(message) < 160 and "…" in message and "\n" not in message
+
+
 def test_a_vocabulary_without_unk_refuses_unknown_words() -> None:
     weights, vocabulary, _ = language_model("word_lm")
     no_unk = ("<none>", *vocabulary[1:])  # same size, so the weights still fit
