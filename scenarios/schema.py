@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ScenarioBase(BaseModel):
@@ -133,7 +133,29 @@ class LearnKernelScenario(ScenarioBase):
     """How many gradient-descent updates to run (one step each)."""
 
 
-class RecurrentWeights(BaseModel):
+class OneLayerWeights(BaseModel):
+    """Weights of a one-layer recurrent module: ``weight_ih_l0`` and the other names PyTorch's
+    ``named_parameters`` gives a one-layer ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM`` are read as
+    ``weight_ih`` and so on, so a state dict's keys can be pasted as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_layer_suffix(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key in data:
+            base = key.removesuffix("_l0") if isinstance(key, str) else key
+            if base != key and base in cls.model_fields:
+                if base in data:
+                    raise ValueError(f"{key} and {base} are the same weights: give one of them")
+                out[base] = out.pop(key)
+        return out
+
+
+class RecurrentWeights(OneLayerWeights):
     """``[weights]`` of a recurrent scenario: PyTorch's names and layout; each one omitted is
     drawn from the scenario's seed. Shapes are checked by the engine, which knows the sizes."""
 
@@ -203,7 +225,7 @@ class DeepRecurrentScenario(ScenarioBase):
     """O: adds ŷ⟨t⟩ = softmax(W_ya·[a→⟨t⟩, a←⟨t⟩] + b_y) over the top layer."""
 
 
-class BpttWeights(BaseModel):
+class BpttWeights(OneLayerWeights):
     """``[weights]`` of a bptt scenario: the tanh RNN's four parameters, PyTorch's names."""
 
     model_config = ConfigDict(extra="forbid")

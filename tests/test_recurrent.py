@@ -567,3 +567,29 @@ def test_scenario_errors(tmp_path: Path, text: str, field: str, words: str) -> N
     assert words in message
     (line,) = err.lines()
     assert line.startswith(f"{tmp_path / 's.toml'}: {field}: ")
+
+
+def test_a_torch_state_dict_pastes_in_with_its_own_names(tmp_path: Path) -> None:
+    """weight_ih_l0 and the rest, as nn.LSTM(…).state_dict() names them, load unchanged and give
+    nn.LSTM's own outputs."""
+    torch.manual_seed(5)
+    module = torch.nn.LSTM(2, 3, dtype=torch.float64)
+    x = np.linspace(-1, 1, 8).reshape(4, 2)
+    table = "\n".join(
+        f"{name} = {np.asarray(p.detach()).tolist()}" for name, p in module.state_dict().items()
+    )
+    sim = load_text(
+        tmp_path,
+        REC + f'cell = "lstm"\nhidden_size = 3\ninput = {x.tolist()}\n[weights]\n{table}\n',
+    )
+    stage = sim.stages[0]
+    assert isinstance(stage, RecurrentStage)
+    with torch.no_grad():
+        out, _ = module(torch.tensor(x)[:, None])
+    np.testing.assert_allclose(stage.step(-1).a, out[-1, 0].numpy(), atol=ATOL)
+    with pytest.raises(ScenarioError, match="weight_ih_l0 and weight_ih are the same weights"):
+        load_text(
+            tmp_path,
+            REC + f'cell = "lstm"\nhidden_size = 3\ninput = {x.tolist()}\n[weights]\n{table}\n'
+            f"weight_ih = {np.asarray(module.weight_ih_l0.detach()).tolist()}\n",
+        )

@@ -141,6 +141,13 @@ def test_bundled_order_and_topics() -> None:
     assert all(s.topic in scenarios.TOPICS for s in shipped)
     ranks = [(scenarios.TOPICS.index(s.topic), s.order) for s in shipped]
     assert ranks == sorted(ranks)
+    assert len(set(ranks)) == len(ranks), "two scenarios of one topic share an order"
+    # the recurrent scenarios follow the curriculum: a step, BPTT, architectures, language
+    # models, then GRU, LSTM, bidirectional and deep
+    recurrent = [n for n in names if n.startswith(("rnn_", "bptt_", "lm_", "gru_", "lstm_"))]
+    firsts = ["rnn_step", "bptt_vanishing", "rnn_one_to_one", "lm_score_name", "gru_gates"]
+    assert [recurrent.index(n) for n in firsts] == sorted(recurrent.index(n) for n in firsts)
+    assert recurrent[-2:] == ["rnn_bidirectional", "rnn_deep"]
     for s in shipped:
         assert s.path.is_file() and s.path.stem == s.name
         assert s.title and s.description and s.description == s.description.strip()

@@ -29,16 +29,16 @@ def fmt_num(v: float, digits: int = 3) -> str:
     return text.replace("-", "−")
 
 
-def fmt_exact(v: float) -> str:
-    """Up to six significant digits, for the inspector's sums."""
+def fmt_exact(v: float, digits: int = 6) -> str:
+    """Up to ``digits`` significant digits (six by default), for the inspector's sums."""
     if v == 0:
         return "0"
     if v == int(v) and abs(v) < 1e12:
         return str(int(v)).replace("-", "−")
-    return f"{v:.6g}".replace("-", "−")
+    return f"{v:.{digits}g}".replace("-", "−")
 
 
-def fmt_factor(v: float) -> str:
+def fmt_factor(v: float, digits: int = 6) -> str:
     """A factor inside a product: negative numbers in parentheses, ``(−1)``."""
-    text = fmt_exact(v)
+    text = fmt_exact(v, digits)
     return f"({text})" if text.startswith("−") else text

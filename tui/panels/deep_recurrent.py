@@ -12,7 +12,7 @@ from textual.widgets import Static
 from engine.deep_recurrent import DeepRecurrentStage, DeepStep
 from tui.numbers import fmt_exact
 from tui.panels.base import Panel, register
-from tui.panels.recurrent import GATE_LABELS, bars
+from tui.panels.recurrent import bars, gate_rows
 
 CELL = 9
 """Characters per grid cell."""
@@ -109,7 +109,8 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
         text.append(_num(float(stage.x[t, 0])).rjust(CELL - 1) + " ", style=style)
     text.append("\n")
     text.append("  ■ computing now", style="bright_green")
-    text.append("   ■ from the left (same sweep)", style="yellow")
+    sweep = "previous state in this sweep" if dirs == 2 else "from the left (same layer)"
+    text.append(f"   ■ {sweep}", style="yellow")
     text.append("   ■ from below (same t)", style="cyan")
     text.append("   · not computed yet", style=_PENDING)
     return text
@@ -137,9 +138,10 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
     name = _name(step.layer, step.direction, dirs)
     inner = step.inner
     assert inner is not None
-    text.append(f"{name}⟨{t}⟩ = {stage.cell.upper()} cell(from the left, from below)\n", "bold")
+    side = "from the right" if step.direction == 1 else "from the left"
+    text.append(f"{name}⟨{t}⟩ = {stage.cell.upper()} cell({side}, from below)\n", "bold")
     assert step.from_left is not None
-    text.append("  from the left: ", _LABEL)
+    text.append(f"  {side}: ", _LABEL)
     if step.left_t is None:
         text.append("the start of this sweep, a0 = 0", style="yellow")
     else:
@@ -153,9 +155,9 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
         where = f"a[{step.layer}]⟨{t}⟩"
     text.append(f"{where} = {_vector(step.from_below)}\n", style="cyan")
     if stage.cell != "rnn":
-        for gate, label in GATE_LABELS[stage.cell].items():
+        for label, values, signed in gate_rows(stage.cell, inner.gates):
             text.append(f"  {label:<13}", style=_LABEL)
-            text.append_text(bars(inner.gates[gate], signed=gate in ("n", "g")))
+            text.append_text(bars(values, signed=signed))
             text.append("\n")
     if inner.c is not None:
         text.append(f"  c⟨{t}⟩ = {_vector(inner.c)}\n")

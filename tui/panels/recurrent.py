@@ -18,15 +18,33 @@ from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
 GATE_LABELS = {
-    "gru": {"r": "Γr relevance", "z": "z = 1 − Γu", "n": "c̃ candidate"},
+    "gru": {"r": "Γr relevance", "u": "Γu = 1 − z", "n": "c̃ candidate"},
     "lstm": {"i": "Γu update", "f": "Γf forget", "g": "c̃ candidate", "o": "Γo output"},
 }
-"""How each PyTorch gate is named in the course's notation."""
+"""How each gate is named in the course's notation. PyTorch's GRU keeps z, the share of
+a⟨t−1⟩ kept; the course's update gate is Γu = 1 − z."""
+
+
+def gate_rows(cell: str, gates: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray, bool]]:
+    """(label, values per unit, signed) for each gate bar of a GRU or LSTM step."""
+    rows = []
+    for name, label in GATE_LABELS[cell].items():
+        values = 1.0 - gates["z"] if name == "u" else gates[name]
+        rows.append((label, values, name in ("n", "g")))
+    return rows
+
+
+def step_label(t: int) -> str:
+    """``⟨t⟩`` with a true minus sign for the state before the first step: ``⟨−1⟩``."""
+    return f"⟨{t}⟩".replace("-", "−")
+
 
 BAR = 6
 """Characters in one gate bar."""
 MAX_TERMS = 8
 """Products written out per dot product before it is abbreviated."""
+TERM_DIGITS = 4
+"""Significant digits of each factor and part written out; the sums keep six."""
 
 
 def unrolled(
@@ -103,60 +121,102 @@ def bars(values: np.ndarray, signed: bool) -> Text:
     return t
 
 
+def _sum3(a: float, b: float, c: float) -> str:
+    """``a + b + c`` to four digits, negatives in parentheses after the first."""
+    d = TERM_DIGITS
+    return f"{fmt_exact(a, d)} + {fmt_factor(b, d)} + {fmt_factor(c, d)}"
+
+
 def dot_terms(w: np.ndarray, v: np.ndarray) -> str:
     """w·v written out: ``0.3·1 + (−0.2)·0 + …``."""
-    terms = [f"{fmt_factor(float(a))}·{fmt_factor(float(b))}" for a, b in zip(w, v, strict=True)]
+    terms = [
+        f"{fmt_factor(float(a), TERM_DIGITS)}·{fmt_factor(float(b), TERM_DIGITS)}"
+        for a, b in zip(w, v, strict=True)
+    ]
     if len(terms) > MAX_TERMS:
         terms = [*terms[: MAX_TERMS - 1], f"… ({len(terms) - MAX_TERMS + 1} more)"]
     return " + ".join(terms)
 
 
 def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
-    """The equations of this time step for one hidden unit, with the numbers."""
+    """The equations of this time step for one hidden unit, with the numbers: each gate's sum
+    W_x·x⟨t⟩ + W_a·a⟨t−1⟩ + b is written out term by term, so the printed parts add up."""
     assert step.x is not None and step.a_prev is not None and step.a is not None
     x: np.ndarray = step.x
+    a_prev: np.ndarray = step.a_prev
     j, t = unit, step.t
+    now, before = step_label(t), step_label(t - 1)
     hidden = stage.hidden_size
     w_ih, w_hh = stage.weight_ih, stage.weight_hh
     b_ih, b_hh = stage.bias_ih, stage.bias_hh
     text = Text()
-    text.append(f"time step t = {t}, hidden unit {j} of {hidden}\n", style="bold")
+    text.append(f"time step t = {t}, hidden unit {j} of {hidden}", style="bold")
+    if hidden > 1:
+        text.append("  (n / N: next / previous unit)", style="grey50")
+    text.append("\n")
+
+    def parts(row: int) -> tuple[float, float, float, float]:
+        """W_x·x, W_a·a, and the two biases of one row of the stacked weights."""
+        return (
+            float(w_ih[row] @ x),
+            float(w_hh[row] @ a_prev),
+            float(b_ih[row]),
+            float(b_hh[row]),
+        )
+
+    def products(row: int) -> None:
+        wx, wa, _, _ = parts(row)
+        d = TERM_DIGITS
+        wx_terms, wa_terms = dot_terms(w_ih[row], x), dot_terms(w_hh[row], a_prev)
+        text.append(f"\n      W_x·x{now} = {wx_terms} = {fmt_exact(wx, d)}", "grey50")
+        text.append(f"\n      W_a·a{before} = {wa_terms} = {fmt_exact(wa, d)}\n", "grey50")
 
     def gate_line(label: str, k: int, fn: str, pre: float, val: float) -> None:
         row = k * hidden + j
+        wx, wa, bi, bh = parts(row)
         text.append(f"  {label} = {fn}(", style="grey62")
-        text.append(f"W_x·x⟨{t}⟩ + W_a·a⟨{t - 1}⟩ + b")
+        text.append(f"W_x·x{now} + W_a·a{before} + b")
         text.append(") = ", style="grey62")
+        text.append(f"{fn}({_sum3(wx, wa, bi + bh)}) = ")
         text.append(f"{fn}({fmt_exact(pre)}) = ")
         text.append(fmt_exact(val), style="bold")
-        text.append(f"\n      W_x·x = {dot_terms(w_ih[row], x)}", style="grey50")
-        text.append(f";  b = {fmt_exact(float(b_ih[row]) + float(b_hh[row]))}\n", style="grey50")
+        products(row)
 
     if step.cell == "rnn":
         pre = float(step.pre["a"][j])
-        text.append(f"  a⟨{t}⟩ = tanh(W_aa·a⟨{t - 1}⟩ + W_ax·x⟨{t}⟩ + b_a) = tanh(")
+        wx, wa, bi, bh = parts(j)
+        text.append(f"  a{now} = tanh(W_aa·a{before} + W_ax·x{now} + b_a) = tanh(")
+        text.append(f"{_sum3(wa, wx, bi + bh)}) = tanh(")
         text.append(fmt_exact(pre))
         text.append(") = ")
         text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
-        text.append(f"\n      W_aa·a⟨{t - 1}⟩ = {dot_terms(w_hh[j], step.a_prev)}", style="grey50")
-        text.append(f"\n      W_ax·x⟨{t}⟩ = {dot_terms(w_ih[j], step.x)}", style="grey50")
-        text.append(f"\n      b_a = {fmt_exact(float(b_ih[j]) + float(b_hh[j]))}\n", style="grey50")
+        text.append(f"\n      W_aa·a{before} = {dot_terms(w_hh[j], a_prev)}", style="grey50")
+        text.append(f"\n      W_ax·x{now} = {dot_terms(w_ih[j], x)}", style="grey50")
+        text.append(f"\n      b_a = {fmt_exact(bi + bh)}\n", style="grey50")
         if step.y_hat is not None:
             k = int(np.argmax(step.y_hat))
             text.append(
-                f"  ŷ⟨{t}⟩ = softmax(W_ya·a⟨{t}⟩ + b_y): most likely class {k}, "
+                f"  ŷ{now} = softmax(W_ya·a{now} + b_y): most likely class {k}, "
                 f"p = {fmt_exact(float(step.y_hat[k]))} (the {len(step.y_hat)} sum to 1)\n"
             )
     elif step.cell == "gru":
         r, z, n = (float(step.gates[g][j]) for g in ("r", "z", "n"))
         gate_line("Γr", 0, "σ", float(step.pre["r"][j]), r)
         gate_line("z ", 1, "σ", float(step.pre["z"][j]), z)
-        text.append(f"  c̃ = tanh(W_x·x⟨{t}⟩ + b + Γr ⊙ (W_a·a⟨{t - 1}⟩ + b)) = ", style="grey62")
+        row = 2 * hidden + j
+        wx, wa, bi, bh = parts(row)
+        d = TERM_DIGITS
+        text.append(f"  c̃ = tanh(W_x·x{now} + b_x + Γr·(W_a·a{before} + b_a))", style="grey62")
+        text.append(
+            f"\n     = tanh({fmt_exact(wx, d)} + {fmt_factor(bi, d)} + {fmt_factor(r, d)}·"
+            f"({fmt_exact(wa, d)} + {fmt_factor(bh, d)})) = "
+            f"tanh({fmt_exact(float(step.pre['n'][j]))}) = "
+        )
         text.append(fmt_exact(n), style="bold")
-        text.append("\n")
-        a_prev = float(step.a_prev[j])
-        text.append(f"  c⟨{t}⟩ = a⟨{t}⟩ = Γu·c̃ + (1 − Γu)·c⟨{t - 1}⟩ with Γu = 1 − z = ")
-        text.append(f"{fmt_exact(1 - z)}·{fmt_factor(n)} + {fmt_exact(z)}·{fmt_factor(a_prev)} = ")
+        products(row)
+        prev = float(a_prev[j])
+        text.append(f"  c{now} = a{now} = Γu·c̃ + (1 − Γu)·c{before} with Γu = 1 − z = ")
+        text.append(f"{fmt_exact(1 - z)}·{fmt_factor(n)} + {fmt_exact(z)}·{fmt_factor(prev)} = ")
         text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
         text.append("\n")
     else:
@@ -165,10 +225,10 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
         for k, (label, fn) in enumerate((("Γu", "σ"), ("Γf", "σ"), ("c̃ ", "tanh"), ("Γo", "σ"))):
             gate_line(label, k, fn, float(step.pre["ifgo"[k]][j]), (i, f, g, o)[k])
         c_prev, c = float(step.c_prev[j]), float(step.c[j])
-        text.append(f"  c⟨{t}⟩ = Γf·c⟨{t - 1}⟩ + Γu·c̃ = ")
+        text.append(f"  c{now} = Γf·c{before} + Γu·c̃ = ")
         text.append(f"{fmt_exact(f)}·{fmt_factor(c_prev)} + {fmt_exact(i)}·{fmt_factor(g)} = ")
         text.append(fmt_exact(c), style="bold")
-        text.append(f"\n  a⟨{t}⟩ = Γo·tanh(c⟨{t}⟩) = {fmt_exact(o)}·tanh({fmt_factor(c)}) = ")
+        text.append(f"\n  a{now} = Γo·tanh(c{now}) = {fmt_exact(o)}·tanh({fmt_factor(c)}) = ")
         text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
         text.append("\n")
     return text
@@ -178,16 +238,17 @@ def explain_compact(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -
     """The compact form W_a·[a⟨t−1⟩, x⟨t⟩] for a plain RNN, and that it gives the same value."""
     w_a, stacked, product = stage.compact_terms(step.t)
     j, t = unit, step.t
+    now, before = step_label(t), step_label(t - 1)
     text = Text()
     text.append(f"compact form, unit {j}: ", style="bold")
     text.append(f"W_a = [W_aa | W_ax] is {w_a.shape[0]}×{w_a.shape[1]}, ")
-    text.append(f"[a⟨{t - 1}⟩, x⟨{t}⟩] stacks {len(stacked)} numbers\n")
-    text.append(f"  W_a[{j}]·[a⟨{t - 1}⟩, x⟨{t}⟩] = {dot_terms(w_a[j], stacked)}", style="grey50")
+    text.append(f"[a{before}, x{now}] stacks {len(stacked)} numbers\n")
+    text.append(f"  W_a[{j}]·[a{before}, x{now}] = {dot_terms(w_a[j], stacked)}", style="grey50")
     text.append(f" = {fmt_exact(float(product[j]))}\n")
     assert step.a_prev is not None and step.x is not None
     separate = float(stage.weight_hh[j] @ step.a_prev + stage.weight_ih[j] @ step.x)
     text.append(
-        f"  W_aa[{j}]·a⟨{t - 1}⟩ + W_ax[{j}]·x⟨{t}⟩ = {fmt_exact(separate)}: the same number\n"
+        f"  W_aa[{j}]·a{before} + W_ax[{j}]·x{now} = {fmt_exact(separate)}: the same number\n"
     )
     return text
 
@@ -233,6 +294,8 @@ class RecurrentPanel(Panel):
         super().__init__(stage, id=id)
         self.rec = stage
         self.compact = False
+        self.unit = 0
+        """The hidden unit whose equations the inspector writes out."""
         self._last: RecurrentStep | None = None
 
     def _vectors(self) -> list[tuple[str, str, np.ndarray]]:
@@ -299,19 +362,27 @@ class RecurrentPanel(Panel):
             if v is not None:
                 grid = self.query_one(f"#rec-{key}", MatrixGrid)
                 grid.set_values(np.asarray(v)[None, :])
-                if key in ("a", "c"):
-                    grid.set_window(Window(0, 0, 1, 1), follow=False)
+                if key in ("a", "c", "c_prev"):
+                    grid.set_window(Window(0, self.unit, 1, 1), follow=False)
         if st.cell != "rnn":
             text = Text()
-            for name, label in GATE_LABELS[st.cell].items():
+            for label, unit_values, signed in gate_rows(st.cell, step.gates):
                 text.append(f"{label:<13}", style="bold")
-                text.append_text(bars(step.gates[name], signed=name in ("n", "g")))
+                text.append_text(bars(unit_values, signed=signed))
                 text.append("\n")
             self.query_one("#rec-gate-bars", Static).update(Content.from_rich_text(text))
-        text = explain_recurrent(st, step)
+        text = explain_recurrent(st, step, self.unit)
         if self.compact and st.cell == "rnn":
-            text.append_text(explain_compact(st, step))
+            text.append_text(explain_compact(st, step, self.unit))
+        text.rstrip()
         self.query_one("#rec-inspector", Static).update(Content.from_rich_text(text))
+
+    def select_unit(self, direction: int) -> int:
+        """Move the inspector to the next (+1) or previous (−1) hidden unit, wrapping round."""
+        self.unit = (self.unit + direction) % self.rec.hidden_size
+        if self._last is not None:
+            self.show(self._last)
+        return self.unit
 
     def toggle_compact(self) -> bool:
         """Show the compact form W_a·[a⟨t−1⟩, x⟨t⟩] next to the separate terms (RNN cell)."""

@@ -29,6 +29,7 @@ KEYS = [
     ("u", "border use: windows per pixel, with and without padding"),
     ("t", "shift the input by a pixel and compare the outputs"),
     ("k", "RNN: compact form W_a·[a⟨t−1⟩, x⟨t⟩] beside the two terms"),
+    ("n / N", "recurrent cell: equations of the next / previous hidden unit"),
     ("< / >", "language model: colder / hotter temperature τ, same seed"),
     ("c", "check this stage against PyTorch again"),
     ("click", "click an output cell to jump to its step"),

@@ -86,6 +86,8 @@ class PlayerScreen(Screen[None]):
         Binding("u", "usage", "Border", id="usage"),
         Binding("t", "translate", "Shift", id="translate"),
         Binding("k", "compact", "Compact", id="compact"),
+        Binding("n", "unit(1)", "Next unit", show=False, id="next-unit"),
+        Binding("N", "unit(-1)", "Previous unit", show=False, id="prev-unit"),
         Binding(
             "less_than_sign", "temperature(-1)", "Colder", key_display="<", group=_TAU, id="colder"
         ),
@@ -271,6 +273,9 @@ class PlayerScreen(Screen[None]):
         if action == "translate":
             # Re-running needs every stage to accept a new input.
             return all(s.kind in ("conv", "pool", "activation") for s in self.simulation.stages)
+        if action == "unit":
+            stage = self.simulation.stage_of(self.cursor)
+            return stage.kind == "recurrent" and getattr(stage, "hidden_size", 1) > 1
         if action == "temperature":
             return hasattr(self.simulation.stage_of(self.cursor), "with_temperature")
         if action in ("flip", "usage"):
@@ -325,6 +330,13 @@ class PlayerScreen(Screen[None]):
         toggle = getattr(self._panels[stage_no], "toggle_compact", None)
         if toggle is not None:
             toggle()
+
+    def action_unit(self, direction: int) -> None:
+        """Write the equations out for the next or previous hidden unit (recurrent cells)."""
+        stage_no = self.simulation.locate(self.cursor)[0]
+        select = getattr(self._panels[stage_no], "select_unit", None)
+        if select is not None:
+            select(direction)
 
     async def action_temperature(self, direction: int) -> None:
         """Re-run the language model on screen at the next colder or hotter τ: the same seed, so

@@ -1,0 +1,125 @@
+"""The recurrent inspector: every gate's sum written out so its parts add up, the GRU's update
+gate as the course writes it, the n / N keys that pick the hidden unit, and the deep panel's
+labels for a backward sweep."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from textual.widgets import Static
+
+import scenarios
+from engine.deep_recurrent import DeepRecurrentStage
+from engine.recurrent import RecurrentStage
+from tui.app import NetsimApp
+from tui.panels.deep_recurrent import inspector
+from tui.panels.recurrent import RecurrentPanel, explain_recurrent, gate_rows
+
+SIZE = (120, 40)
+NUMBER = r"\(?(−?[0-9.]+(?:e[−+]?[0-9]+)?)\)?"
+
+
+def stage_of(name: str) -> RecurrentStage:
+    stage = scenarios.load(scenarios.resolve(name)).stages[0]
+    assert isinstance(stage, RecurrentStage)
+    return stage
+
+
+def number(text: str) -> float:
+    return float(text.replace("−", "-"))
+
+
+@pytest.mark.parametrize(("name", "gates"), [("lstm_gates", 4), ("gru_gates", 2)])
+@pytest.mark.parametrize("unit", [0, 3])
+def test_each_gate_line_adds_up_to_its_pre_activation(name: str, gates: int, unit: int) -> None:
+    """σ(W_x·x + W_a·a + b) is followed by the three numbers and their sum: they must agree."""
+    stage = stage_of(name)
+    step = stage.step(3)
+    text = explain_recurrent(stage, step, unit).plain
+    assert f"hidden unit {unit} of 4" in text
+    fn = r"(?:σ|tanh)"
+    pattern = rf"{fn}\({NUMBER} \+ {NUMBER} \+ {NUMBER}\) = {fn}\({NUMBER}\) = {NUMBER}"
+    lines = re.findall(pattern, text)
+    assert len(lines) == gates
+    for wx, wa, b, pre, _value in lines:
+        parts = number(wx) + number(wa) + number(b)
+        assert parts == pytest.approx(number(pre), abs=2e-4)
+    # and every W_a·a⟨t−1⟩ product sum the gate reads is written out, not only W_x·x
+    assert text.count("W_a·a⟨2⟩ = ") == (4 if name == "lstm_gates" else 3)
+
+
+def test_the_written_products_are_the_engines_numbers() -> None:
+    stage = stage_of("lstm_gates")
+    step = stage.step(3)
+    assert step.a_prev is not None and step.x is not None
+    h = stage.hidden_size
+    text = explain_recurrent(stage, step, 1).plain
+    forget_row = 1 * h + 1
+    wa = float(stage.weight_hh[forget_row] @ step.a_prev)
+    line = next(ln for ln in text.splitlines() if ln.startswith("  Γf"))
+    assert f"{wa:.4g}".replace("-", "−") in line
+    pre = float(step.pre["f"][1])
+    assert f"σ({pre:.6g})".replace("-", "−") in line
+
+
+def test_the_gru_candidate_shows_its_numbers_with_the_relevance_gate() -> None:
+    stage = stage_of("gru_gates")
+    step = stage.step(2)
+    text = explain_recurrent(stage, step, 0).plain
+    r = float(step.gates["r"][0])
+    candidate = text[text.index("c̃ = tanh") :]
+    assert f"{r:.4g}·(" in candidate
+    assert f"{float(step.gates['n'][0]):.6g}".replace("-", "−") in candidate
+
+
+def test_the_gru_bars_show_the_update_gate_not_z() -> None:
+    stage = stage_of("gru_gates")
+    gates = stage.step(1).gates
+    rows = {label: values for label, values, _ in gate_rows("gru", gates)}
+    np.testing.assert_allclose(rows["Γu = 1 − z"], 1.0 - gates["z"])
+    np.testing.assert_allclose(rows["Γr relevance"], gates["r"])
+
+
+def test_the_state_before_the_first_step_has_a_true_minus_sign() -> None:
+    stage = stage_of("rnn_step")
+    text = explain_recurrent(stage, stage.step(0)).plain
+    assert "a⟨−1⟩" in text and "a⟨-1⟩" not in text
+
+
+async def test_n_and_shift_n_move_the_inspector_between_units() -> None:
+    app = NetsimApp(scenarios.load(scenarios.resolve("lstm_gates")), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right")
+        panel = app.screen.query_one(RecurrentPanel)
+
+        def shown() -> str:
+            return str(panel.query_one("#rec-inspector", Static).render())
+
+        assert "hidden unit 0 of 4" in shown()
+        await pilot.press("n", "n")
+        assert panel.unit == 2 and "hidden unit 2 of 4" in shown()
+        await pilot.press("N", "N", "N")
+        assert panel.unit == 3 and "hidden unit 3 of 4" in shown()  # wraps round
+        await pilot.press("right")  # the unit stays chosen as the steps go on
+        assert "time step t = 2, hidden unit 3 of 4" in shown()
+
+
+def test_a_backward_sweep_reads_its_state_from_the_right() -> None:
+    sim = scenarios.load(scenarios.resolve("rnn_bidirectional"))
+    stage = next(s for s in sim.stages if isinstance(s, DeepRecurrentStage))
+    backward = [
+        stage.step(i)
+        for i in range(len(stage))
+        if not stage.step(i).is_output and stage.step(i).direction == 1
+    ]
+    forward = [
+        stage.step(i)
+        for i in range(len(stage))
+        if not stage.step(i).is_output and stage.step(i).direction == 0
+    ]
+    assert backward and forward
+    assert "from the right" in inspector(stage, backward[1]).plain
+    assert "from the left" not in inspector(stage, backward[1]).plain
+    assert "from the left" in inspector(stage, forward[1]).plain
