@@ -281,9 +281,10 @@ def check(files: tuple[str, ...]) -> None:
 def trace(file: str, steps_spec: str | None, fmt: str) -> None:
     """Print the steps of a scenario without opening the player.
 
-    Each step is one output number: the text format writes the multiplications and sums
-    that produce it, the JSON format everything needed to recompute it. Steps are numbered
-    from 0, in the order the player shows them.
+    Each step is one number the player computes (an output cell, a hidden state's first
+    unit, a gradient norm, a probability). The text format explains it in one line (a
+    convolution's multiplications and sums in full); the JSON format holds everything needed
+    to recompute it. Steps are numbered from 0, in the order the player shows them.
 
     FILE is a scenario file (.toml) or the name of a bundled scenario.
     """
