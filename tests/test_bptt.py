@@ -157,6 +157,18 @@ def test_bundled_exploding_grows_and_is_clipped_by_norm() -> None:
     assert np.max(np.abs(st.output - st.reference()) / st.output) < 1e-12
 
 
+def test_the_clipped_norm_counts_both_biases_and_the_panel_says_so() -> None:
+    """‖g‖ covers PyTorch's four tensors, so ∂L/∂b_a counts twice: ‖g‖² = W_aa² + W_ax² + 2b²."""
+    from tui.panels.bptt import clip_line
+
+    st = load(scenarios.resolve("bptt_exploding")).stages[0]
+    assert isinstance(st, BpttStage) and st.clip_summary is not None
+    g = st.step(-1).grad_norms
+    whole = np.sqrt(g["weight_hh"] ** 2 + g["weight_ih"] ** 2 + 2 * g["bias"] ** 2)
+    assert st.clip_summary["norm_before"] == pytest.approx(whole, rel=1e-12)
+    assert "bias_ih and bias_hh together" in clip_line(st.clip_summary).plain
+
+
 def test_bundled_clip_value_cuts_some_entries() -> None:
     st = load(scenarios.resolve("bptt_clip_value")).stages[0]
     assert isinstance(st, BpttStage) and st.loss_mode == "all"

@@ -68,6 +68,9 @@ async def test_keys_resample_at_the_new_temperature_with_the_same_seed() -> None
         panels = list(app.screen.query(LanguageModelPanel))
         assert len(panels) == 1 and panels[0].lm is stage
         assert "τ = 0.25" in str(panels[0].query_one("#lm-text-box").border_title)
+        running = panels[0].query_one("#lm-running-box")
+        assert "at τ = 0.25" in str(running.border_title)
+        assert "model's own P is at τ = 1" in str(running.border_subtitle)
         # colder means sharper: each chosen token is at least as likely as at τ = 1 ...
         step = stage.step(0)
         assert step.distribution is not None

@@ -83,7 +83,7 @@ def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
     g = step.grad_norms
     text.append(
         f"\n  summed over t' ≥ {t}: ‖∂L/∂W_aa‖ = {fmt_exact(g['weight_hh'])}, "
-        f"‖∂L/∂W_ax‖ = {fmt_exact(g['weight_ih'])}, ‖∂L/∂b‖ = {fmt_exact(g['bias'])}",
+        f"‖∂L/∂W_ax‖ = {fmt_exact(g['weight_ih'])}, ‖∂L/∂b_a‖ = {fmt_exact(g['bias'])}",
         style="grey62",
     )
     spec = stage.clip_spec
@@ -116,6 +116,11 @@ def clip_line(clip: dict[str, float]) -> Text:
         text.append(f"{int(clip['clipped_entries'])} of {int(clip['entries'])} entries cut; ")
     text.append(f"‖g‖ {before} → ")
     text.append(after, style="bold black on bright_green")
+    text.append(
+        "\n  g: W_ax, W_aa, bias_ih and bias_hh together, as PyTorch clips them;"
+        " each bias gets ∂L/∂b_a",
+        "grey50",
+    )
     return text
 
 

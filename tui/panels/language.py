@@ -280,6 +280,10 @@ class LanguageModelPanel(Panel):
                 yield Static(id="lm-dist")
             with Vertical(classes="box", id="lm-running-box") as box:
                 box.border_title = "Running log-probability"
+                if lm.temperature != 1:
+                    # The tempered distributions are what was drawn from, not the model's own.
+                    box.border_title += f" at τ = {lm.temperature:g}"
+                    box.border_subtitle = "the model's own P is at τ = 1"
                 box.styles.width = running_width(lm)
                 yield Static(id="lm-running")
         inspector = Static(id="lm-inspector")
