@@ -233,6 +233,28 @@ class RecurrentStep(Step):
     """False where the architecture gives no output at t (``y_hat`` is then None)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Contrast:
+    """The same cell, weights and sequence run once more with one input number changed, to see
+    how long the change is remembered: x⟨step⟩[channel] = value instead of what was given."""
+
+    step: int
+    channel: int
+    value: float
+    a: np.ndarray
+    """(T, H): a′⟨0⟩ … a′⟨T−1⟩ of the changed run."""
+    c: np.ndarray | None
+    """(T, H): c′⟨t⟩ of the changed run (LSTM), else None."""
+    y_hat: np.ndarray | None
+    """(T, O): ŷ′⟨t⟩ of the changed run, or None without an output layer."""
+
+    @property
+    def label(self) -> str:
+        """``x⟨0⟩[0] = −1``: the change, as the panel names it."""
+        value = f"{self.value:g}".replace("-", "−")
+        return f"x⟨{self.step}⟩[{self.channel}] = {value}"
+
+
 class RecurrentStage(Stage):
     """One recurrent layer (PyTorch's ``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``, one layer) over a
     sequence, with an optional softmax output layer.
@@ -357,6 +379,8 @@ class RecurrentStage(Stage):
         self.has_output = _frozen(self._mask("has_output", has_output, steps))  # (T,) bool
         if np.any(xs[~self.has_input]):
             raise SpecError("input", "steps without an input must have x⟨t⟩ = 0")
+        self.contrast: Contrast | None = None
+        """A second run with one input changed (``contrast_run``), or None."""
         self._run()
 
     @staticmethod
@@ -416,6 +440,35 @@ class RecurrentStage(Stage):
         self._c = None if c is None else _frozen(c)  # (T + 1, H)
         self._logits = None if logits is None else _frozen(logits)
         self._y = None if logits is None else _frozen(softmax(logits))  # (T, O)
+
+    def contrast_run(self, step: int, channel: int, value: float) -> Contrast:
+        """Run the sequence again with x⟨step⟩[channel] = value, everything else the same, and
+        keep the result as ``self.contrast``. A SpecError names ``contrast`` when the step or
+        channel is out of range or the step has no input."""
+        steps = len(self)
+        if not (_whole(step) and 0 <= step < steps):
+            raise SpecError("contrast.step", f"expected 0 ≤ step < T = {steps}, got {step!r}")
+        if not (_whole(channel) and 0 <= channel < self.input_size):
+            raise SpecError(
+                "contrast.channel",
+                f"expected 0 ≤ channel < input_size = {self.input_size}, got {channel!r}",
+            )
+        if not (isinstance(value, (int, float)) and math.isfinite(value)):
+            raise SpecError("contrast.value", f"expected a finite number, got {value!r}")
+        if not self.has_input[step]:
+            raise SpecError(
+                "contrast.step", f"step {step} has no input in a {self.architecture} network"
+            )
+        other = object.__new__(RecurrentStage)
+        other.__dict__.update(self.__dict__)
+        x = np.array(self.x)
+        x[int(step), int(channel)] = float(value)
+        other.x = _frozen(x)
+        other._run()
+        self.contrast = Contrast(
+            int(step), int(channel), float(value), other.output, other.cell_states, other._y
+        )
+        return self.contrast
 
     # -- results -------------------------------------------------------------------------
 

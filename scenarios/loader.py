@@ -634,6 +634,8 @@ def build_recurrent(sc: RecurrentScenario, problems: _Problems) -> list[Stage]:
             has_output=has_output,
             architecture=sc.architecture,
         )
+        if sc.contrast is not None:
+            stage.contrast_run(sc.contrast.step, sc.contrast.channel, sc.contrast.value)
     except SpecError as e:
         _spec_error(problems, e)
         return []

@@ -200,6 +200,22 @@ class RecurrentScenario(ScenarioBase):
     ``"one_to_many"``, ``"many_to_one"`` or ``"encoder_decoder"``."""
     decoder_steps: int | None = Field(None, strict=True)
     """Ty, the steps with an output, for ``one_to_many`` and ``encoder_decoder`` only."""
+    contrast: RecurrentContrast | None = None
+    """Run the sequence a second time with one input number changed and show both runs."""
+
+
+class RecurrentContrast(BaseModel):
+    """``contrast = { step = 0, channel = 0, value = -1 }``: x⟨step⟩[channel] = value in a
+    second run, to show how long the network remembers the change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: int = Field(strict=True)
+    """The time step whose input changes, 0 ≤ step < T, a step with an input."""
+    channel: int = Field(0, strict=True)
+    """Which entry of x⟨step⟩ changes, 0 ≤ channel < input_size."""
+    value: float
+    """The entry's value in the second run."""
 
 
 class DeepRecurrentScenario(ScenarioBase):

@@ -3,10 +3,16 @@ in their descriptions hold for the shipped weights."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
+import torch
 
 import scenarios
 from engine.recurrent import RecurrentStage, sigmoid
+from scenarios import ScenarioError
+from tui.panels.recurrent import contrast_text
 
 
 def stage_of(name: str) -> RecurrentStage:
@@ -67,6 +73,62 @@ def test_rnn_forgets_the_value() -> None:
     assert lstm is not None and y[1] < lstm[-1, 1]
     gap = np.abs(stage.output - flipped.output).max(axis=1)
     assert [round(gap[0], 2), round(gap[2], 2), round(gap[4], 3)] == [1.08, 0.16, 0.013]
-    assert np.all(gap[7:] < 1e-3)
+    assert np.all(gap[6:] < 1e-3) and gap[5] >= 1e-3  # "less than 0.001 from t = 6 on"
     assert np.all(np.diff(gap) <= 1e-12)  # shrinks step by step
     np.testing.assert_allclose(flipped.outputs_y[-1], y, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["long_memory_lstm", "long_memory_rnn"])
+def test_the_contrast_run_is_the_flipped_sequence_through_torch(name: str) -> None:
+    """The scenario's second run (contrast = x⟨0⟩[0] = −1) is what PyTorch's module gives for
+    the changed sequence with the same weights."""
+    stage = stage_of(name)
+    contrast = stage.contrast
+    assert contrast is not None and contrast.label == "x⟨0⟩[0] = −1"
+    cls = torch.nn.LSTM if stage.cell == "lstm" else torch.nn.RNN
+    module = cls(2, 4, dtype=torch.float64)
+    with torch.no_grad():
+        for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(module, f"{key}_l0").copy_(torch.tensor(np.array(getattr(stage, key))))
+        x = torch.tensor(np.array(stage.x))
+        x[0, 0] = -1.0
+        out, _ = module(x[:, None])
+    np.testing.assert_allclose(contrast.a, out[:, 0].numpy(), atol=1e-12)
+    np.testing.assert_allclose(contrast.a, with_value(stage, -1.0).output, atol=0)
+    assert contrast.y_hat is not None and stage.w_ya is not None
+    logits = out[-1, 0].numpy() @ np.array(stage.w_ya).T + np.array(stage.b_y)
+    np.testing.assert_allclose(contrast.y_hat[-1], np.exp(logits) / np.exp(logits).sum())
+    assert stage.x[0, 0] == 1.0  # the shown run is untouched
+
+
+def test_the_inspector_marks_the_gap_at_every_step() -> None:
+    rnn = stage_of("long_memory_rnn")
+    text = contrast_text(rnn, rnn.step(2)).plain
+    assert "second run with x⟨0⟩[0] = −1 instead" in text and "= 0.16" in text
+    marks = text.split("by step ")[1][:16]
+    assert marks[6:] == "·" * 10 and "·" not in marks[:6]  # below 0.001 from t = 6 on
+    lstm = stage_of("long_memory_lstm")
+    text = contrast_text(lstm, lstm.step(15)).plain
+    assert "|c⟨15⟩[j] − c′⟨15⟩[j]|" in text and "·" not in text.split("by step ")[2][:16]
+    assert "ŷ′⟨15⟩" in text
+
+
+@pytest.mark.parametrize(
+    ("contrast", "field"),
+    [
+        ("{ step = 16, value = -1 }", "contrast.step"),
+        ("{ step = 0, channel = 2, value = -1 }", "contrast.channel"),
+        ("{ step = 0, value = -1, colour = 1 }", "contrast.colour"),
+        ("{ value = -1 }", "contrast.step"),
+    ],
+)
+def test_a_bad_contrast_names_its_field(tmp_path: Path, contrast: str, field: str) -> None:
+    text = (scenarios.resolve("long_memory_rnn")).read_text(encoding="utf-8")
+    text = text.replace(
+        "contrast = { step = 0, channel = 0, value = -1 }", f"contrast = {contrast}"
+    )
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        scenarios.load(path)
+    assert field in str(e.value) and "\n" not in str(e.value).strip()

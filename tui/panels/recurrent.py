@@ -3,6 +3,7 @@ flow in and out, every gate per unit, and the equations written out with the num
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -234,6 +235,54 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
     return text
 
 
+SPARK = " ▁▂▃▄▅▆▇█"
+"""Sparkline levels, empty to full."""
+
+
+def spark(values: np.ndarray, now: int, low: float = 1e-3, high: float = 1.0) -> Text:
+    """One character per step on a log scale from ``low`` (empty) to ``high`` (full); below
+    ``low`` a dot. The current step is lit."""
+    text = Text()
+    top = len(SPARK) - 1
+    for t, v in enumerate(values):
+        if v < low:
+            ch = "·"
+        else:
+            frac = (math.log10(min(v, high)) - math.log10(low)) / (math.log10(high / low))
+            ch = SPARK[max(1, round(frac * top))]
+        text.append(ch, style="bold black on bright_green" if t == now else "cyan")
+    return text
+
+
+def contrast_text(stage: RecurrentStage, step: RecurrentStep) -> Text:
+    """The second run with one input changed: how far its state is from this run's, now and
+    at every step, and, where there is an output, both predictions."""
+    contrast = stage.contrast
+    assert contrast is not None and step.a is not None
+    t = step.t
+    a_gap = np.abs(stage.output - contrast.a).max(axis=1)  # (T,)
+    text = Text()
+    text.append(f"second run with {contrast.label} instead: ", style="bold")
+    text.append(f"max_j |a{step_label(t)}[j] − a′{step_label(t)}[j]| = {fmt_exact(a_gap[t], 3)}")
+    text.append("\n      by step ", style="grey50")
+    text.append_text(spark(a_gap, t))
+    text.append("  (log scale, 1 down to 0.001; · below)", style="grey50")
+    states = stage.cell_states
+    if contrast.c is not None and states is not None:
+        c_gap = np.abs(states - contrast.c).max(axis=1)
+        text.append(f"\n  max_j |c{step_label(t)}[j] − c′{step_label(t)}[j]| = ")
+        text.append(fmt_exact(c_gap[t], 3))
+        text.append("\n      by step ", style="grey50")
+        text.append_text(spark(c_gap, t, high=float(max(1.0, c_gap.max()))))
+        text.append(f"  (log scale, {fmt_exact(max(1.0, c_gap.max()), 2)} down to 0.001)", "grey50")
+    if step.y_hat is not None and contrast.y_hat is not None:
+        mine = ", ".join(fmt_exact(float(p), 3) for p in step.y_hat)
+        theirs = ", ".join(fmt_exact(float(p), 3) for p in contrast.y_hat[t])
+        text.append(f"\n  ŷ{step_label(t)} = [{mine}]   ŷ′{step_label(t)} = [{theirs}]")
+    text.append("\n")
+    return text
+
+
 def explain_compact(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
     """The compact form W_a·[a⟨t−1⟩, x⟨t⟩] for a plain RNN, and that it gives the same value."""
     w_a, stacked, product = stage.compact_terms(step.t)
@@ -372,6 +421,8 @@ class RecurrentPanel(Panel):
                 text.append("\n")
             self.query_one("#rec-gate-bars", Static).update(Content.from_rich_text(text))
         text = explain_recurrent(st, step, self.unit)
+        if st.contrast is not None:  # the point of such a scenario: shown first
+            text = contrast_text(st, step).append_text(text)
         if self.compact and st.cell == "rnn":
             text.append_text(explain_compact(st, step, self.unit))
         text.rstrip()
