@@ -628,6 +628,14 @@ class RecurrentStage(Stage):
             out["architecture"] = self.architecture
             out["has_input"] = self.has_input.tolist()
             out["has_output"] = self.has_output.tolist()
+        if self.contrast is not None:
+            k = self.contrast
+            out["contrast"] = {"step": k.step, "channel": k.channel, "value": k.value}
+            out["contrast"]["output"] = arr(k.a)
+            if k.c is not None:
+                out["contrast"]["cell_states"] = arr(k.c)
+            if k.y_hat is not None:
+                out["contrast"]["outputs_y"] = arr(k.y_hat)
         out["steps"] = len(self)
         out["step_order"] = ["t"]
         return out

@@ -132,3 +132,20 @@ def test_a_bad_contrast_names_its_field(tmp_path: Path, contrast: str, field: st
     with pytest.raises(ScenarioError) as e:
         scenarios.load(path)
     assert field in str(e.value) and "\n" not in str(e.value).strip()
+
+
+def test_the_trace_header_holds_the_second_run() -> None:
+    stage = stage_of("long_memory_lstm")
+    header = stage.describe()["contrast"]
+    assert (header["step"], header["channel"], header["value"]) == (0, 0, -1.0)
+    assert stage.contrast is not None and stage.contrast.c is not None
+    np.testing.assert_array_equal(header["output"]["values"], stage.contrast.a)
+    np.testing.assert_array_equal(header["cell_states"]["values"], stage.contrast.c)
+    assert header["outputs_y"]["shape"] == [16, 2]
+    assert "contrast" not in stage_of_plain().describe()
+
+
+def stage_of_plain() -> RecurrentStage:
+    stage = scenarios.load(scenarios.resolve("lstm_gates")).stages[0]
+    assert isinstance(stage, RecurrentStage)
+    return stage
