@@ -433,3 +433,18 @@ async def test_heat_view_draws_a_half_block_picture() -> None:
         await pilot.click("#output-cur", offset=(out._label_w + 5, 1 + 3))  # line 3: rows 6, 7
         step = player(app).simulation.step(player(app).cursor)
         assert (step.filter, step.row, step.col) == (0, 6, 5)  # type: ignore[attr-defined]
+
+
+async def test_browser_lists_titles_as_written_not_as_markup() -> None:
+    """A title such as "… a[l]⟨t⟩" keeps its brackets in the list as drawn."""
+    from textual.widgets import OptionList
+
+    title = next(s.title for s in scenarios.bundled() if s.name == "rnn_deep")
+    assert "a[l]" in title
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        options = app.screen.query_one(OptionList)
+        options.highlighted = options.get_option_index("rnn_deep")
+        await pilot.pause()
+        drawn = [options.render_line(y).text for y in range(options.size.height)]
+        assert any(title in line for line in drawn), drawn

@@ -48,7 +48,7 @@ class BrowserScreen(Screen[None]):
             self.entries[entry.name] = entry
             options.append(Option(f"  {entry.title}", id=entry.name))
         with Horizontal(id="browser"):
-            yield OptionList(*options, id="scenario-list")
+            yield OptionList(*options, id="scenario-list", markup=False)  # "a[l]" is text
             with Vertical(id="scenario-info"):
                 yield Static(id="scenario-title")
                 yield Static(id="scenario-description")
@@ -74,7 +74,8 @@ class BrowserScreen(Screen[None]):
         if entry is None:
             return
         self.query_one("#scenario-title", Static).update(Text(entry.title, style="bold"))
-        self.query_one("#scenario-description", Static).update(" ".join(entry.description.split()))
+        description = Text(" ".join(entry.description.split()))  # as written, not markup
+        self.query_one("#scenario-description", Static).update(description)
         self.query_one("#scenario-file", Static).update(
             Text(f"\n{entry.topic} · netsim {entry.name}", style="grey62")
         )

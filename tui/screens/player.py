@@ -9,6 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -132,7 +133,8 @@ class PlayerScreen(Screen[None]):
                 panel = panel_for(stage, id=f"stage-{s}")
                 self._panels[s] = panel
                 yield panel
-        yield Static(" ".join(self.simulation.description.split()), id="description")
+        description = Content(" ".join(self.simulation.description.split()))  # not markup
+        yield Static(description, id="description")
         with Horizontal(id="status"):
             yield Timeline(self.simulation.offsets[1:], id="timeline")
             yield TorchBadge(id="badge")
