@@ -419,6 +419,7 @@ class RecurrentPanel(Panel):
                 text.append(f"{label:<13}", style="bold")
                 text.append_text(bars(unit_values, signed=signed))
                 text.append("\n")
+            text.rstrip()
             self.query_one("#rec-gate-bars", Static).update(Content.from_rich_text(text))
         text = explain_recurrent(st, step, self.unit)
         if st.contrast is not None:  # the point of such a scenario: shown first
