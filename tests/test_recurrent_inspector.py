@@ -123,3 +123,16 @@ def test_a_backward_sweep_reads_its_state_from_the_right() -> None:
     assert "from the right" in inspector(stage, backward[1]).plain
     assert "from the left" not in inspector(stage, backward[1]).plain
     assert "from the left" in inspector(stage, forward[1]).plain
+
+
+def test_the_output_layer_is_written_out_from_logits_to_probabilities() -> None:
+    stage = stage_of("rnn_step")
+    step = stage.step(2)
+    assert step.y_hat is not None and stage.logits is not None
+    text = explain_recurrent(stage, step).plain
+    line = next(ln for ln in text.splitlines() if ln.startswith("  ŷ⟨2⟩"))
+    logits = ", ".join(f"{v:.4g}".replace("-", "−") for v in stage.logits[2])
+    probs = ", ".join(f"{v:.4g}".replace("-", "−") for v in step.y_hat)
+    assert f"softmax([{logits}]) = [{probs}]" in line
+    k = int(np.argmax(step.y_hat))
+    assert f"W_ya[{k}]·a⟨2⟩ + b_y[{k}] = " in text

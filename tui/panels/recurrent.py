@@ -191,15 +191,29 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
         text.append(fmt_exact(pre))
         text.append(") = ")
         text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
-        text.append(f"\n      W_aa·a{before} = {dot_terms(w_hh[j], a_prev)}", style="grey50")
-        text.append(f"\n      W_ax·x{now} = {dot_terms(w_ih[j], x)}", style="grey50")
+        d = TERM_DIGITS
+        wa_sum, wx_sum = fmt_exact(wa, d), fmt_exact(wx, d)
+        text.append(f"\n      W_aa·a{before} = {dot_terms(w_hh[j], a_prev)} = {wa_sum}", "grey50")
+        text.append(f"\n      W_ax·x{now} = {dot_terms(w_ih[j], x)} = {wx_sum}", "grey50")
         text.append(f"\n      b_a = {fmt_exact(bi + bh)}\n", style="grey50")
-        if step.y_hat is not None:
-            k = int(np.argmax(step.y_hat))
+        if step.y_hat is not None and stage.w_ya is not None and stage.b_y is not None:
+            y_hat: np.ndarray = step.y_hat
+            k = int(np.argmax(y_hat))
+            z = stage.w_ya @ step.a + stage.b_y
+
+            def vec(v: np.ndarray) -> str:
+                shown = [fmt_exact(float(u), TERM_DIGITS) for u in v[:MAX_TERMS]]
+                return "[" + ", ".join(shown) + (", …]" if len(v) > MAX_TERMS else "]")
+
+            text.append(f"  ŷ{now} = softmax(W_ya·a{now} + b_y) = softmax({vec(z)}) = {vec(y_hat)}")
+            text.append(f": class {k} likeliest")
+            bias, logit = float(stage.b_y[k]), float(z[k])
             text.append(
-                f"  ŷ{now} = softmax(W_ya·a{now} + b_y): most likely class {k}, "
-                f"p = {fmt_exact(float(step.y_hat[k]))} (the {len(step.y_hat)} sum to 1)\n"
+                f"\n      W_ya[{k}]·a{now} + b_y[{k}] = {dot_terms(stage.w_ya[k], step.a)} + "
+                f"{fmt_factor(bias, TERM_DIGITS)} = {fmt_exact(logit, TERM_DIGITS)}",
+                style="grey50",
             )
+            text.append("\n")
     elif step.cell == "gru":
         r, z, n = (float(step.gates[g][j]) for g in ("r", "z", "n"))
         gate_line("Γr", 0, "σ", float(step.pre["r"][j]), r)
