@@ -265,3 +265,31 @@ def test_bad_files(tmp_path: Path, extra: str, field: str, words: str) -> None:
 def test_empty_text(tmp_path: Path) -> None:
     found = problems(tmp_path, TOK + 'text = "..."\ncorpus = "a"\n')
     assert found == [("text", "no tokens at word level in '...'")]
+
+
+def test_the_large_vocabulary_scenario_says_what_its_corpus_gives() -> None:
+    """tokens_large: every claim of its description, from the corpus and the stage."""
+    import re
+    from collections import Counter
+
+    shipped = next(s for s in scenarios.bundled() if s.name == "tokens_large")
+    sim = scenarios.load(shipped.path)
+    st = sim.stages[0]
+    assert isinstance(st, TokenStage)
+    corpus = (shipped.path.parent / "data" / "sentences.txt").read_text(encoding="utf-8")
+    words = tokenize(corpus, "word")
+    counts = Counter(words)
+    assert len(corpus.splitlines()) == 2500 and len(words) == 13548 and len(counts) == 374
+    assert st.vocab_size == 376 and counts["zebra"] == 4 and counts["unicorn"] == 0
+    zebra, unicorn = st.step(1), st.step(5)
+    assert zebra.token_id == 223 == st.vocabulary.lookup("zebra")
+    assert unicorn.token_id == st.vocabulary.index[UNK]
+    summary = one_hot_summary(st, zebra).plain
+    assert "376-dimensional, all zeros except position 223 = 1" in summary
+    assert len(summary.splitlines()) < 15  # sparse: not 376 lines
+    lm = scenarios.load(scenarios.resolve("lm_words_score")).stages[0]
+    assert "zebra" not in lm.vocabulary and len(lm.vocabulary) == 48
+    description = " ".join(shipped.description.split())
+    for claim in ("2,500 sentences", "13,548 words", "374 distinct", "V = 376", "4 times", "223"):
+        assert claim in description, claim
+    assert re.search(r"48-token vocabulary of lm_words_score", description)
