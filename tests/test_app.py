@@ -448,3 +448,16 @@ async def test_browser_lists_titles_as_written_not_as_markup() -> None:
         await pilot.pause()
         drawn = [options.render_line(y).text for y in range(options.size.height)]
         assert any(title in line for line in drawn), drawn
+
+
+async def test_a_long_step_label_is_cut_before_the_progress_bar_shrinks() -> None:
+    from tui.widgets.timeline import MIN_BAR
+
+    app = player_app("tokens_large")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("right")
+        timeline = app.screen.query_one(Timeline)
+        assert len(timeline.label) > 60
+        drawn = str(timeline.render())
+        bar = sum(drawn.count(ch) for ch in "━●┃")
+        assert timeline.size.width >= 70 and bar >= MIN_BAR

@@ -7,6 +7,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+MIN_BAR = 20
+"""Cells of the progress bar kept however long the step's label is."""
+
 
 class Timeline(Widget):
     """One line: play state, ``step i of N``, a bar with stage boundaries, and the speed."""
@@ -45,7 +48,10 @@ class Timeline(Widget):
         t.append(f"step {str(self.position).rjust(width_num)} of {self.total} ", style="bold")
         tail = Text(f"  {self.speed:g} steps/s  ", style="grey62")
         tail.append(self.label)
-        bar_w = max(self.size.width - len(t) - len(tail) - 1, 4)
+        # A long label is cut short (with …) before the bar gets shorter than MIN_BAR.
+        # In a narrow terminal the label matters more, and the bar may shrink to 4 cells.
+        least = MIN_BAR if self.size.width >= 70 else 4
+        bar_w = max(self.size.width - len(t) - len(tail) - 1, least)
         frac = self.position / last if last else 1.0
         filled = round(frac * (bar_w - 1))
         marks = {round(b / last * (bar_w - 1)) for b in self.boundaries if last}
