@@ -27,6 +27,8 @@ MIN_TEMPERATURE = 0.05
 MAX_TEMPERATURE = 10.0
 """Above this the distribution is uniform to three decimals."""
 WEIGHT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "w_ya", "b_y")
+TRACE_NAMES = {"w_ya": "output.weight", "b_y": "output.bias"}
+"""The trace header's names for the softmax layer, as for ``recurrent`` stages."""
 """The model's parameters, by PyTorch's names (``w_ya``, ``b_y``: the softmax layer)."""
 
 
@@ -416,7 +418,8 @@ class LanguageModelStage(Stage):
                 "ids": list(self.ids),
                 "eos": self.ended,
             },
-            "parameters": {k: arr(v) for k, v in self.weights.items()},
+            # The softmax layer under the names the recurrent stages give it (nn.Linear "output").
+            "parameters": {TRACE_NAMES.get(k, k): arr(v) for k, v in self.weights.items()},
             "hyperparameters": {
                 "cell": "rnn",
                 "hidden_size": self.hidden_size,

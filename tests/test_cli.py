@@ -632,7 +632,7 @@ def language_model_run(stage: dict[str, Any]) -> np.ndarray:
         rnn = torch.nn.RNN(v, hp["hidden_size"], dtype=torch.float64)
         for name, param in rnn.named_parameters():
             param.copy_(p[name])
-        z = torch.nn.functional.linear(rnn(x)[0][:, 0], p["w_ya"], p["b_y"])
+        z = torch.nn.functional.linear(rnn(x)[0][:, 0], p["output.weight"], p["output.bias"])
         return torch.softmax(z / hp["temperature"], dim=-1).numpy()
 
 
