@@ -229,6 +229,13 @@ class ActivationStage(Stage):
     def row_steps(self) -> int:
         return int(self.x.shape[-1])
 
+    def input_hw(self) -> tuple[int, int]:
+        return (int(self.x.shape[-2]) if self.x.ndim >= 2 else 1), int(self.x.shape[-1])
+
+    def window_geometry(self) -> None:
+        """Element-wise: each output reads only its own position."""
+        return None
+
     def position(self, i: int) -> tuple[int, ...]:
         """Index into the input of local step ``i``."""
         i = self._normalise_index(i)

@@ -258,6 +258,26 @@ class ConvStage(Stage):
     def row_steps(self) -> int:
         return self.out_hw[1]
 
+    def input_hw(self) -> Pair:
+        return int(self.x.shape[-2]), int(self.x.shape[-1])
+
+    def window_geometry(self) -> tuple[Pair, Pair, Pair]:
+        return self.kernel_hw, self.stride, self.padding
+
+    def usage_geometry(self) -> tuple[Pair, Pair, Pair]:
+        return self.kernel_hw, self.stride, self.padding
+
+    def flipped(self) -> ConvStage:
+        """The same layer computing true convolution: every kernel rotated by 180°."""
+        return ConvStage(
+            self.x,
+            self.weight[:, :, ::-1, ::-1].copy(),
+            self.bias,
+            stride=self.stride,
+            padding=self.padding,
+            name=self.name,
+        )
+
     def with_input(self, x: np.ndarray) -> ConvStage:
         """The same layer (weights, bias, stride, padding) applied to another input."""
         return ConvStage(x, self.weight, self.bias, self.stride, self.padding, self.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -48,11 +48,6 @@ class Stage(ABC):
     def step(self, i: int) -> Step:
         """The step at local index ``i`` (negative indices count from the end)."""
 
-    def with_input(self, x: np.ndarray) -> Stage:
-        """The same computation applied to another input (for comparisons such as shifting
-        the input by a pixel); stage kinds that cannot be re-fed raise NotImplementedError."""
-        raise NotImplementedError(f"stage kind {self.kind!r} cannot be re-run on a new input")
-
     def row_steps(self) -> int:
         """Steps in one row of output (how far "next row" moves); 1 where rows mean nothing."""
         return 1
@@ -86,6 +81,97 @@ class Stage(ABC):
         if not 0 <= i < n:
             raise IndexError(f"step {i} out of range for stage {self.name!r} with {n} steps")
         return i
+
+
+Pair = tuple[int, int]
+"""(height, width) of a window, a stride or a padding."""
+
+
+# -- capabilities ----------------------------------------------------------------------------
+# What a screen or a tool may ask of a stage beyond stepping through it. A stage declares a
+# capability by implementing the protocol's methods; screens test ``isinstance(stage, P)`` and
+# never look at the stage's kind name, so a new kind gets every view its methods allow.
+
+
+@runtime_checkable
+class Refeedable(Protocol):
+    """The same computation can be run again on another input of the same shape (the shifted
+    input view compares the two)."""
+
+    def with_input(self, x: np.ndarray) -> Stage:
+        """A new stage: this one's parameters applied to ``x``."""
+        ...
+
+
+@runtime_checkable
+class SpatialMap(Protocol):
+    """An image-to-image stage: output position (i, j) reads a window of input positions, or
+    only position (i, j) itself. Receptive fields are traced through chains of these."""
+
+    def input_hw(self) -> Pair:
+        """Height and width of the input."""
+        ...
+
+    def window_geometry(self) -> tuple[Pair, Pair, Pair] | None:
+        """(window, stride, padding), or None when each output reads only its own position."""
+        ...
+
+
+@runtime_checkable
+class BorderUsage(Protocol):
+    """A windowed stage whose padding decides how often border pixels are read."""
+
+    def usage_geometry(self) -> tuple[Pair, Pair, Pair]:
+        """(window, stride, padding) as used; the usage view compares it with no padding."""
+        ...
+
+
+@runtime_checkable
+class Flippable(Protocol):
+    """A stage whose kernels can be rotated by 180°: true convolution against the
+    cross-correlation deep learning calls convolution."""
+
+    def flipped(self) -> Stage:
+        """The same stage with every kernel rotated by 180°."""
+        ...
+
+
+@runtime_checkable
+class HiddenUnits(Protocol):
+    """A stage whose explanation can be written out for one hidden unit at a time."""
+
+    def unit_count(self) -> int:
+        """How many hidden units there are to choose from."""
+        ...
+
+
+@runtime_checkable
+class CompactForm(Protocol):
+    """A recurrent cell that can be written in the compact form W_a·[a⟨t−1⟩, x⟨t⟩]."""
+
+    def has_compact_form(self) -> bool:
+        """Whether this stage's cell has that form (a plain RNN cell does)."""
+        ...
+
+
+@runtime_checkable
+class Tempered(Protocol):
+    """A stage that samples or scores through softmax(z/τ) and can be run at another τ."""
+
+    temperature: float
+
+    def with_temperature(self, temperature: float) -> Stage:
+        """A new stage: the same run at temperature ``temperature``."""
+        ...
+
+
+@runtime_checkable
+class SizeFormulas(Protocol):
+    """A stage whose output size follows a formula worth showing, ⌊(n + 2p − f)/s⌋ + 1."""
+
+    def size_formulas(self) -> tuple[str, str]:
+        """The height and width formulas with their numbers filled in."""
+        ...
 
 
 class Simulation:

@@ -196,6 +196,12 @@ class PoolStage(Stage):
     def row_steps(self) -> int:
         return self.out_hw[1]
 
+    def input_hw(self) -> Pair:
+        return int(self.x.shape[-2]), int(self.x.shape[-1])
+
+    def window_geometry(self) -> tuple[Pair, Pair, Pair]:
+        return self.size, self.stride, (0, 0)
+
     def index_of(self, channel: int, row: int, col: int) -> int:
         """Local step index of output element (channel, row, col)."""
         return (channel * self.out_hw[0] + row) * self.out_hw[1] + col

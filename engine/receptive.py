@@ -11,24 +11,27 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.conv import ConvStage
-from engine.core import Simulation, Stage
-from engine.pool import PoolStage
+from engine.core import Pair, Simulation, SpatialMap, Stage
 
 
-def _geometry(stage: Stage) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None:
+def traceable(stages: list[Stage]) -> bool:
+    """Whether receptive fields can be traced through ``stages``: every one an image-to-image
+    map (a SpatialMap)."""
+    return all(isinstance(s, SpatialMap) for s in stages)
+
+
+def _geometry(stage: Stage) -> tuple[Pair, Pair, Pair] | None:
     """(window, stride, padding) of a windowed stage; None for element-wise stages."""
-    if isinstance(stage, ConvStage):
-        return stage.kernel_hw, stage.stride, stage.padding
-    if isinstance(stage, PoolStage):
-        return stage.size, stage.stride, (0, 0)
-    return None
+    if not isinstance(stage, SpatialMap):
+        raise TypeError(f"stage {stage.name!r} ({stage.kind}) is not an image-to-image map")
+    return stage.window_geometry()
 
 
 def input_hw(stage: Stage) -> tuple[int, int]:
     """Height and width of a stage's input."""
-    x = stage.x  # type: ignore[attr-defined]
-    return int(x.shape[-2]), int(x.shape[-1])
+    if not isinstance(stage, SpatialMap):
+        raise TypeError(f"stage {stage.name!r} ({stage.kind}) is not an image-to-image map")
+    return stage.input_hw()
 
 
 def output_hw(stage: Stage) -> tuple[int, int]:

@@ -536,6 +536,12 @@ class RecurrentStage(Stage):
 
     # -- stepping ------------------------------------------------------------------------
 
+    def unit_count(self) -> int:
+        return self.hidden_size
+
+    def has_compact_form(self) -> bool:
+        return self.cell == "rnn"
+
     def __len__(self) -> int:
         return int(self.x.shape[0])
 

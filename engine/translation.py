@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.core import Simulation
+from engine.core import Refeedable, Simulation
 
 
 def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -71,6 +71,8 @@ def compare_shift(sim: Simulation, dy: int, dx: int) -> list[StageComparison]:
     out = []
     scale = 1
     for stage in sim.stages:
+        if not isinstance(stage, Refeedable):
+            raise TypeError(f"stage {stage.name!r} ({stage.kind}) cannot be re-run on a new input")
         rerun = stage.with_input(x)
         scale *= int(getattr(stage, "stride", (1, 1))[0])
         filled, dropped = forward(stage, filled), forward(stage, dropped)

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import ConvStage, ConvStep, Simulation, Stage, Step
+from engine import ConvStep, Simulation, Stage, Step
+from engine.core import SizeFormulas
 from tui import __version__
 
 TRACE_FORMAT = 1
@@ -190,7 +191,7 @@ def stage_header(sim: Simulation, number: int) -> dict[str, Any]:
     stage: Stage = sim.stages[number]
     out: dict[str, Any] = {"number": number, "offset": sim.offsets[number]}
     out.update(jsonable(stage.describe()))
-    if isinstance(stage, ConvStage):
+    if isinstance(stage, SizeFormulas):
         height, width = stage.size_formulas()
         out["output_size_formulas"] = {"height": height, "width": width}
     return out

@@ -105,18 +105,6 @@ def sharing_line(stage: ConvStage) -> str:
     )
 
 
-def flipped(stage: ConvStage) -> ConvStage:
-    """The same layer computing true convolution: every kernel rotated by 180°."""
-    return ConvStage(
-        stage.x,
-        stage.weight[:, :, ::-1, ::-1].copy(),
-        stage.bias,
-        stride=stage.stride,
-        padding=stage.padding,
-        name=stage.name,
-    )
-
-
 @register
 class ConvPanel(Panel):
     """Draws a ConvStage: input volume, current filter, output plane and the inspector."""
@@ -244,7 +232,7 @@ class ConvPanel(Panel):
         convolution (kernels flipped); returns whether the kernels are now flipped."""
         self._flip = not self._flip
         if self._flip and self._flipped is None:
-            self._flipped = flipped(self.conv)
+            self._flipped = self.conv.flipped()
         self._drawn = False  # kernels and outputs change: redraw them
         self.show(self.conv.step(self._last))
         return self._flip

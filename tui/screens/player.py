@@ -15,6 +15,15 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
+from engine.core import (
+    BorderUsage,
+    CompactForm,
+    Flippable,
+    HiddenUnits,
+    Refeedable,
+    Tempered,
+)
+from engine.receptive import traceable
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen
@@ -263,26 +272,25 @@ class PlayerScreen(Screen[None]):
         # Stage keys only mean something when there is more than one stage.
         if action == "stage":
             return len(self.simulation.stages) > 1
+        # Every other key depends on what the stage on screen declares it can do.
+        stage = self.simulation.stage_of(self.cursor)
         if action == "compact":
-            stage = self.simulation.stage_of(self.cursor)
-            return stage.kind == "recurrent" and getattr(stage, "cell", "") == "rnn"
+            return isinstance(stage, CompactForm) and stage.has_compact_form()
         if action == "receptive":
             # Tracing needs the stages up to the one on screen to be image-to-image maps.
             upto = self.simulation.locate(self.cursor)[0]
-            return all(
-                s.kind in ("conv", "pool", "activation") for s in self.simulation.stages[: upto + 1]
-            )
+            return traceable(self.simulation.stages[: upto + 1])
         if action == "translate":
             # Re-running needs every stage to accept a new input.
-            return all(s.kind in ("conv", "pool", "activation") for s in self.simulation.stages)
+            return all(isinstance(s, Refeedable) for s in self.simulation.stages)
         if action == "unit":
-            stage = self.simulation.stage_of(self.cursor)
-            return stage.kind == "recurrent" and getattr(stage, "hidden_size", 1) > 1
+            return isinstance(stage, HiddenUnits) and stage.unit_count() > 1
         if action == "temperature":
-            return hasattr(self.simulation.stage_of(self.cursor), "with_temperature")
-        if action in ("flip", "usage"):
-            # Only convolution has kernels to flip and padding to compare.
-            return self.simulation.stage_of(self.cursor).kind == "conv"
+            return isinstance(stage, Tempered)
+        if action == "flip":
+            return isinstance(stage, Flippable)
+        if action == "usage":
+            return isinstance(stage, BorderUsage)
         return True
 
     def action_jump_start(self) -> None:

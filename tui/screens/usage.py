@@ -14,7 +14,7 @@ from engine.receptive import input_hw, usage_counts
 from tui.widgets.matrix import MatrixGrid
 
 if TYPE_CHECKING:
-    from engine.conv import ConvStage
+    from engine.core import BorderUsage
 
 
 class UsageScreen(Screen[None]):
@@ -49,17 +49,17 @@ class UsageScreen(Screen[None]):
     }
     """
 
-    def __init__(self, stage: ConvStage) -> None:
+    def __init__(self, stage: BorderUsage) -> None:
         super().__init__()
         self.stage = stage
 
     def compose(self) -> ComposeResult:
         st = self.stage
-        hw = input_hw(st)
-        fh, fw = st.kernel_hw
+        hw = input_hw(st)  # type: ignore[arg-type]
+        (fh, fw), stride, _ = st.usage_geometry()
         padded = ((fh - 1) // 2, (fw - 1) // 2)
-        self.valid = usage_counts(hw, (fh, fw), st.stride, (0, 0))
-        self.same = usage_counts(hw, (fh, fw), st.stride, padded)
+        self.valid = usage_counts(hw, (fh, fw), stride, (0, 0))
+        self.same = usage_counts(hw, (fh, fw), stride, padded)
         yield Header(show_clock=False, icon="▦")
         with Horizontal(id="usage-grids"):
             for key, counts, label in (
@@ -67,7 +67,7 @@ class UsageScreen(Screen[None]):
                 (
                     "same",
                     self.same,
-                    f"padding {padded[0]}" + (" (same)" if st.stride == (1, 1) else ""),
+                    f"padding {padded[0]}" + (" (same)" if stride == (1, 1) else ""),
                 ),
             ):
                 with Vertical(classes="usage-box") as box:
@@ -80,7 +80,7 @@ class UsageScreen(Screen[None]):
                     yield grid
         corner_v, corner_s = int(self.valid[0, 0]), int(self.same[0, 0])
         yield Static(
-            f"How many {fh}×{fw} windows (stride {st.stride[0]}) read each pixel of the "
+            f"How many {fh}×{fw} windows (stride {stride[0]}) read each pixel of the "
             f"{hw[0]}×{hw[1]} input. Without padding a corner pixel is read {corner_v}× "
             f"while a centre pixel is read up to {int(self.valid.max())}×: the border counts for "
             f"less, and the output shrinks. With padding the corner is read {corner_s}× and the "
@@ -91,7 +91,7 @@ class UsageScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "Border usage"
-        self.sub_title = self.stage.name
+        self.sub_title = self.stage.name  # type: ignore[attr-defined]
 
     def action_toggle_heat(self) -> None:
         for grid in self.query(MatrixGrid):
