@@ -1,16 +1,13 @@
-"""Build a language_model scenario: read the shipped model and make the stage."""
+"""The shipped language models: weights, vocabulary and level, read once from ``data/``."""
 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import numpy as np
 
-from engine.core import Stage
-from engine.errors import SpecError
 from scenarios.datasets import DATA_DIR
-from scenarios.schema import LanguageModelScenario
 
 LANGUAGE_MODELS = {
     "char_lm": "a character-level tanh RNN (H = 48) trained on 3,000 generated names "
@@ -21,12 +18,6 @@ LANGUAGE_MODELS = {
 """The shipped models, by the name a scenario gives in ``model = "..."``."""
 LEVEL_NAMES = {"char": "character", "word": "word"}
 """How an error message names each level."""
-
-
-class Problems(Protocol):
-    """Where problems are filed: the loader's collector."""
-
-    def add(self, field: str, message: str) -> None: ...
 
 
 class ShippedModel(NamedTuple):
@@ -68,43 +59,3 @@ def language_model(name: str) -> ShippedModel:
     for w in weights.values():
         w.setflags(write=False)
     return ShippedModel(weights, vocabulary, level)
-
-
-def build_language_model(sc: LanguageModelScenario, problems: Problems) -> list[Stage]:
-    """A LanguageModelStage scoring ``word`` (character model) or ``sentence`` (word model), or
-    sampling, with the shipped weights."""
-    from engine.language import TEXT_FIELDS, LanguageModelStage
-
-    try:
-        model = language_model(sc.model)
-    except ValueError as e:
-        problems.add("model", str(e))
-        return []
-    field = TEXT_FIELDS[model.level]
-    given = {"word": sc.word, "sentence": sc.sentence}
-    wrong = [other for other, value in given.items() if other != field and value is not None]
-    for other in wrong:
-        problems.add(
-            other,
-            f"{sc.model!r} is a {LEVEL_NAMES[model.level]}-level model, which scores a {field}: "
-            f'give {field} = "…" instead of {other}',
-        )
-    if wrong:
-        return []
-    try:
-        return [
-            LanguageModelStage(
-                model.weights,
-                model.vocabulary,
-                sc.mode,
-                given[field],
-                level=model.level,
-                seed=sc.seed,
-                temperature=sc.temperature,
-                max_length=sc.max_length,
-                name=sc.model,
-            )
-        ]
-    except SpecError as e:
-        problems.add(e.field, e.message)
-        return []

@@ -1,22 +1,38 @@
-"""Build a tokens scenario: read its corpus (inline or from a UTF-8 file) and make the stage."""
+"""``kind = "tokens"``: a vocabulary built from a corpus, and a sentence mapped to indices and
+one-hot vectors."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+
+from pydantic import Field
 
 from engine.core import Stage
 from engine.errors import SpecError
-from scenarios.schema import TokensScenario
+from scenarios.build import BuildContext, Problems
+from scenarios.registry import register_kind
+from scenarios.schema import ScenarioBase
 
 MAX_CORPUS_BYTES = 16 << 20
 """A corpus file larger than this is refused before it is read."""
 
 
-class Problems(Protocol):
-    """Where problems are filed: the loader's collector."""
+class TokensScenario(ScenarioBase):
+    """``kind = "tokens"``: a vocabulary built from a corpus, and one sentence mapped to indices
+    and one-hot vectors, one step per token."""
 
-    def add(self, field: str, message: str) -> None: ...
+    text: str = Field(strict=True)
+    """The sentence to tokenize; ``<EOS>`` is added at its end."""
+    level: str = Field("word", strict=True)
+    """``"word"`` (lower-cased words, punctuation dropped) or ``"char"`` (every character)."""
+    vocabulary_size: int = Field(10_000, strict=True)
+    """Most tokens the vocabulary keeps, ``<UNK>`` and ``<EOS>`` included, ≥ 3."""
+    corpus: str | None = Field(None, strict=True)
+    """The text the vocabulary is built from, inline; or give ``corpus_file``."""
+    corpus_file: str | None = Field(None, strict=True)
+    """A UTF-8 text file to build the vocabulary from, relative to the scenario file."""
+    max_tokens: int = Field(1000, strict=True)
+    """Longest sentence accepted, in tokens with ``<EOS>``."""
 
 
 def read_corpus(sc: TokensScenario, base: Path, problems: Problems) -> str | None:
@@ -57,10 +73,13 @@ def read_corpus(sc: TokensScenario, base: Path, problems: Problems) -> str | Non
     return None
 
 
-def build_tokens(sc: TokensScenario, problems: Problems, base: Path) -> list[Stage]:
+@register_kind("tokens", TokensScenario)
+def build_tokens(sc: TokensScenario, ctx: BuildContext) -> list[Stage]:
     """A TokenStage: the level and sizes are checked, the vocabulary is built from the corpus
     at the same level as the text, then the text is mapped to indices."""
     from engine.tokens import TokenStage, Vocabulary, check_level, tokenize
+
+    problems, base = ctx.problems, ctx.base
 
     level = None
     try:

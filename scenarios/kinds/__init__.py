@@ -1,0 +1,1 @@
+"""One module per scenario kind: its schema, its builder, and its registration."""

@@ -1,0 +1,87 @@
+"""``kind = "deep_recurrent"``: stacked and/or bidirectional RNN, GRU or LSTM layers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from engine.core import Stage
+from engine.errors import SpecError
+from scenarios.build import BuildContext, given_arrays, given_shapes, sequence_shape, value
+from scenarios.registry import register_kind
+from scenarios.schema import ScenarioBase
+
+
+class DeepRecurrentScenario(ScenarioBase):
+    """``kind = "deep_recurrent"``: stacked and/or bidirectional RNN, GRU or LSTM layers, one
+    step per cell a[l]⟨t⟩ in the order they are computed."""
+
+    input: Any
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec."""
+    cell: str = Field("rnn", strict=True)
+    """``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``."""
+    hidden_size: int = Field(strict=True)
+    """H, the number of hidden units of every layer and direction, ≥ 1."""
+    num_layers: int = Field(1, strict=True)
+    """L, stacked layers, 1 to 8."""
+    bidirectional: bool = Field(False, strict=True)
+    """Add a backward sweep (right to left) to every layer."""
+    weights: dict[str, Any] | None = None
+    """Given weights by PyTorch's names (``weight_ih_l0``, ``bias_hh_l1_reverse`` …) and
+    ``w_ya`` / ``b_y``; every one not given is seeded random."""
+    seed: int = Field(0, ge=0, strict=True)
+    """Seed of the weights not given, drawn like PyTorch's default U(−1/√H, 1/√H)."""
+    output_size: int | None = Field(None, strict=True)
+    """O: adds ŷ⟨t⟩ = softmax(W_ya·[a→⟨t⟩, a←⟨t⟩] + b_y) over the top layer."""
+
+
+@register_kind("deep_recurrent", DeepRecurrentScenario)
+def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[Stage]:
+    """A DeepRecurrentStage: layout, sizes and every given array's name and shape are checked
+    before anything is generated; weights not given are drawn from ``seed``."""
+    from engine.deep_recurrent import (
+        DeepRecurrentStage,
+        check_deep_shape,
+        check_deep_sizes,
+        check_layout,
+        deep_parameter_shapes,
+        deep_seeded_weights,
+    )
+    from engine.recurrent import check_cell
+
+    problems = ctx.problems
+    given = {k: v for k, v in (sc.weights or {}).items() if v is not None}
+    try:
+        cell = check_cell(sc.cell)
+        layers, dirs = check_layout(sc.num_layers, sc.bidirectional)
+        seq = sequence_shape(sc.input, problems)
+        shapes = given_shapes(given, problems)
+        if seq is None or shapes is None:
+            return []
+        steps, n_in = seq
+        out_size = sc.output_size
+        if out_size is None and "w_ya" in shapes and len(shapes["w_ya"]) == 2:
+            out_size = shapes["w_ya"][0]
+        if out_size is None and ("w_ya" in shapes or "b_y" in shapes):
+            raise SpecError("weights.w_ya", "an output layer needs output_size or a 2-D w_ya")
+        check_deep_sizes(cell, steps, n_in, sc.hidden_size, layers, dirs == 2, out_size)
+        expected = deep_parameter_shapes(cell, n_in, sc.hidden_size, layers, dirs == 2, out_size)
+        for key, got in shapes.items():
+            check_deep_shape(key, got, expected)
+    except SpecError as e:
+        problems.spec_error(e)
+        return []
+    seeded = deep_seeded_weights(cell, n_in, sc.hidden_size, layers, dirs == 2, sc.seed, out_size)
+    arrays = given_arrays(seeded, given, shapes, problems)
+    x = value(sc.input, "input", problems)
+    if problems or x is None:
+        return []
+    try:
+        stage = DeepRecurrentStage(
+            x, cell, sc.hidden_size, layers, dirs == 2, arrays, name=f"{cell}x{layers}"
+        )
+    except SpecError as e:
+        problems.spec_error(e)
+        return []
+    return [stage]

@@ -1,0 +1,75 @@
+"""``kind = "language_model"``: a shipped RNN language model scores a text or samples one."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from engine.core import Stage
+from engine.errors import SpecError
+from scenarios.build import BuildContext
+from scenarios.language import LEVEL_NAMES, language_model
+from scenarios.registry import register_kind
+from scenarios.schema import ScenarioBase
+
+
+class LanguageModelScenario(ScenarioBase):
+    """``kind = "language_model"``: a trained RNN language model over characters or words scores
+    a text or samples a new one, one step per token with ``<EOS>``."""
+
+    model: str = Field("char_lm", strict=True)
+    """The shipped model: ``"char_lm"`` (characters) or ``"word_lm"`` (words)."""
+    mode: str = Field("score", strict=True)
+    """``"score"`` (the probability of ``word`` or ``sentence``) or ``"sample"`` (draw one)."""
+    word: str | None = Field(None, strict=True)
+    """The word a character model scores: lower-case letters a–z; ``<EOS>`` is added."""
+    sentence: str | None = Field(None, strict=True)
+    """The sentence a word model scores: words it lacks become ``<UNK>``; ``<EOS>`` is added."""
+    seed: int = Field(0, ge=0, strict=True)
+    """Seed of ``numpy.random.default_rng`` for sampling."""
+    temperature: float = 1.0
+    """τ in softmax(z / τ), 0.05 to 10: < 1 sharpens, > 1 flattens."""
+    max_length: int = Field(20, strict=True)
+    """Most steps, ``<EOS>`` included, 1 to 50."""
+
+
+@register_kind("language_model", LanguageModelScenario)
+def build_language_model(sc: LanguageModelScenario, ctx: BuildContext) -> list[Stage]:
+    """A LanguageModelStage scoring ``word`` (character model) or ``sentence`` (word model), or
+    sampling, with the shipped weights."""
+    from engine.language import TEXT_FIELDS, LanguageModelStage
+
+    problems = ctx.problems
+
+    try:
+        model = language_model(sc.model)
+    except ValueError as e:
+        problems.add("model", str(e))
+        return []
+    field = TEXT_FIELDS[model.level]
+    given = {"word": sc.word, "sentence": sc.sentence}
+    wrong = [other for other, value in given.items() if other != field and value is not None]
+    for other in wrong:
+        problems.add(
+            other,
+            f"{sc.model!r} is a {LEVEL_NAMES[model.level]}-level model, which scores a {field}: "
+            f'give {field} = "…" instead of {other}',
+        )
+    if wrong:
+        return []
+    try:
+        return [
+            LanguageModelStage(
+                model.weights,
+                model.vocabulary,
+                sc.mode,
+                given[field],
+                level=model.level,
+                seed=sc.seed,
+                temperature=sc.temperature,
+                max_length=sc.max_length,
+                name=sc.model,
+            )
+        ]
+    except SpecError as e:
+        problems.add(e.field, e.message)
+        return []

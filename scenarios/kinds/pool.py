@@ -1,0 +1,92 @@
+"""``kind = "pool"``: one pooling layer; also the pipeline ops ``maxpool`` and ``avgpool``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.conv import MAX_BYTES, as_pair
+from engine.core import Stage
+from engine.errors import SpecError
+from scenarios.build import BuildContext, Problems, input_shape, value
+from scenarios.registry import OpInput, register_kind, register_op
+from scenarios.schema import ScenarioBase
+
+
+class PoolScenario(ScenarioBase):
+    """``kind = "pool"``: one pooling layer, applied to each channel on its own."""
+
+    input: Any
+    """(H, W) or (C, H, W) numbers inline, or a random spec."""
+    mode: str = "max"
+    """``"max"`` or ``"avg"``."""
+    size: Any = 2
+    """Window ``f`` or ``[f_h, f_w]``."""
+    stride: Any = None
+    """``s`` or ``[s_h, s_w]``; the window size when omitted."""
+
+
+class PoolOp(BaseModel):
+    """A pooling stage of a pipeline: ``op = "maxpool"`` or ``"avgpool"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    op: str
+    name: str | None = None
+    size: Any = 2
+    stride: Any = None
+
+
+def fits(shape: tuple[int, int, int], size: Any, stride: Any, problems: Problems) -> bool:
+    """Whether pooling an input of ``shape`` stays within the memory limit, from shapes alone
+    (before a random input is generated); malformed sizes are left to the stage to report."""
+    from engine.pool import pool_bytes
+
+    try:
+        window = as_pair(size, "size")
+        step = window if stride is None else as_pair(stride, "stride")
+    except SpecError:
+        return True
+    if min(*window, *step) < 1:
+        return True
+    need = pool_bytes(shape, window, step)
+    if need > MAX_BYTES:
+        problems.add("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
+        return False
+    return True
+
+
+def pool_stage(fed: OpInput, mode: str, size: Any, stride: Any) -> Stage | None:
+    """A PoolStage on what ``fed`` holds, checked from shapes before the input is made."""
+    from engine.pool import PoolStage
+
+    shape = fed.shape if len(fed.shape) == 3 else (1, *fed.shape)
+    if len(shape) == 3 and not fits(shape, size, stride, fed.problems):  # type: ignore[arg-type]
+        return None
+    x = fed.make()
+    if x is None:
+        return None
+    try:
+        return PoolStage(x, mode=mode, size=size, stride=stride, name=fed.name)
+    except SpecError as e:
+        fed.problems.spec_error(e, fed.where)
+        return None
+
+
+@register_kind("pool", PoolScenario)
+def build_pool(sc: PoolScenario, ctx: BuildContext) -> list[Stage]:
+    """A PoolStage from a validated pool scenario."""
+    problems = ctx.problems
+    shape = input_shape(sc.input, problems)
+    if shape is None:
+        return []
+    fed = OpInput(shape, lambda: value(sc.input, "input", problems), "the input", "pool", problems)
+    stage = pool_stage(fed, sc.mode, sc.size, sc.stride)
+    return [stage] if stage is not None else []
+
+
+@register_op("maxpool", "avgpool", model=PoolOp)
+def pool_op(spec: PoolOp, fed: OpInput) -> Stage | None:
+    """A pooling stage of a pipeline."""
+    return pool_stage(fed, "max" if spec.op == "maxpool" else "avg", spec.size, spec.stride)
