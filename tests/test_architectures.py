@@ -3,13 +3,13 @@ every bundled one, the unrolled diagram, and the errors of the ``architecture`` 
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
 import scenarios
-from engine.core import Simulation
 from engine.errors import SpecError
 from engine.recurrent import RecurrentStage, layout
 from scenarios import ScenarioError
@@ -31,12 +31,6 @@ def stage_of(name: str) -> RecurrentStage:
     (stage,) = sim.stages
     assert isinstance(stage, RecurrentStage)
     return stage
-
-
-def load_text(tmp_path: Path, text: str) -> Simulation:
-    f = tmp_path / "s.toml"
-    f.write_text(text, encoding="utf-8")
-    return scenarios.load(f)
 
 
 @pytest.mark.parametrize(
@@ -175,9 +169,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "field", "words"), BAD)
-def test_scenario_errors(tmp_path: Path, text: str, field: str, words: str) -> None:
+def test_scenario_errors(load_text: Callable[..., Any], text: str, field: str, words: str) -> None:
     with pytest.raises(ScenarioError) as info:
-        load_text(tmp_path, text)
+        load_text(text)
     ((got_field, message),) = info.value.problems
     assert got_field == field
     assert words in message

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,24 +12,11 @@ from click.testing import CliRunner
 
 import scenarios
 from engine.conv import ConvStage
-from scenarios import ScenarioError
 from scenarios import datasets as data
 from tui.cli import cli
 
 CONV = 'kind = "conv"\ntitle = "t"\nkernel = "sobel_x"\n'
 NAMES = ["square", "circle", "stripes_vertical", "stripes_horizontal", "checkerboard", "diagonal"]
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "s.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems(tmp_path: Path, text: str) -> list[tuple[str, str]]:
-    with pytest.raises(ScenarioError) as info:
-        scenarios.load(write(tmp_path, text))
-    return info.value.problems
 
 
 # -- the files ---------------------------------------------------------------------------------
@@ -78,18 +66,17 @@ def test_data_module() -> None:
 # -- data specs in scenarios ---------------------------------------------------------------------
 
 
-def test_digit_as_input(tmp_path: Path) -> None:
-    sim = scenarios.load(write(tmp_path, CONV + 'input = { data = "digits", index = 7 }\n'))
+def test_digit_as_input(write_scenario: Callable[..., Any]) -> None:
+    sim = scenarios.load(write_scenario(CONV + 'input = { data = "digits", index = 7 }\n'))
     (stage,) = sim.stages
     assert isinstance(stage, ConvStage)
     np.testing.assert_array_equal(stage.x, data.digit(7)[None])
     assert stage.output.shape == (1, 6, 6)
 
 
-def test_image_as_input_in_a_pipeline(tmp_path: Path) -> None:
+def test_image_as_input_in_a_pipeline(write_scenario: Callable[..., Any]) -> None:
     sim = scenarios.load(
-        write(
-            tmp_path,
+        write_scenario(
             'kind = "pipeline"\ntitle = "t"\ninput = { data = "images", name = "checkerboard" }\n'
             '[[stages]]\nop = "conv"\nkernel = "laplacian"\n[[stages]]\nop = "maxpool"\n',
         )
@@ -173,17 +160,18 @@ def test_bundled_scenarios_use_the_data() -> None:
         ),
     ],
 )
-def test_bad_data_spec(tmp_path: Path, spec: str, field: str, words: str) -> None:
-    found = problems(tmp_path, CONV + f"input = {spec}\n")
+def test_bad_data_spec(
+    scenario_problems: Callable[..., Any], spec: str, field: str, words: str
+) -> None:
+    found = scenario_problems(CONV + f"input = {spec}\n")
     assert len(found) == 1, found
     got_field, message = found[0]
     assert got_field == field, found
     assert words in message, found
 
 
-def test_bad_data_spec_in_a_kernel(tmp_path: Path) -> None:
-    found = problems(
-        tmp_path,
+def test_bad_data_spec_in_a_kernel(scenario_problems: Callable[..., Any]) -> None:
+    found = scenario_problems(
         'kind = "conv"\ntitle = "t"\ninput = { random = [9, 9] }\n'
         'kernels = ["sobel_x", { data = "digits", index = 999 }]\n',
     )
@@ -192,8 +180,10 @@ def test_bad_data_spec_in_a_kernel(tmp_path: Path) -> None:
     ]
 
 
-def test_check_prints_one_line_for_an_index_out_of_range(tmp_path: Path) -> None:
-    bad = write(tmp_path, CONV + 'input = { data = "digits", index = 300 }\n')
+def test_check_prints_one_line_for_an_index_out_of_range(
+    write_scenario: Callable[..., Any],
+) -> None:
+    bad = write_scenario(CONV + 'input = { data = "digits", index = 300 }\n')
     result = CliRunner().invoke(cli, ["check", str(bad)], prog_name="netsim")
     assert result.exit_code == 1
     assert result.stdout == ""

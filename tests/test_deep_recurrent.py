@@ -3,14 +3,14 @@ the steps, where each cell's two inputs come from, the bundled scenarios, and th
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 import scenarios
-from engine.core import Simulation
 from engine.deep_recurrent import (
     DeepRecurrentStage,
     deep_parameter_shapes,
@@ -54,12 +54,6 @@ def torch_run(stage: DeepRecurrentStage) -> np.ndarray:
         for name, p in module.named_parameters():
             p.copy_(torch.tensor(np.array(stage.params[name])))
         return module(torch.tensor(np.array(stage.x))[None])[0][0].numpy()
-
-
-def load_text(tmp_path: Path, text: str) -> Simulation:
-    f = tmp_path / "s.toml"
-    f.write_text(text, encoding="utf-8")
-    return scenarios.load(f)
 
 
 @pytest.mark.parametrize("cell", list(GATES))
@@ -156,12 +150,12 @@ def test_bundled(name: str) -> None:
     assert desc["hyperparameters"]["num_layers"] == stage.num_layers
 
 
-def test_scenario_weights_and_seed(tmp_path: Path) -> None:
+def test_scenario_weights_and_seed(load_text: Callable[..., Any]) -> None:
     text = DEEP + (
         'cell = "rnn"\nhidden_size = 2\nnum_layers = 2\nseed = 4\ninput = [[1.0], [0.5], [-1.0]]\n'
         "[weights]\nweight_hh_l1 = [[0.1, 0.2], [0.3, 0.4]]\n"
     )
-    (stage,) = load_text(tmp_path, text).stages
+    (stage,) = load_text(text).stages
     assert isinstance(stage, DeepRecurrentStage)
     seeded = deep_seeded_weights("rnn", 1, 2, 2, False, 4)
     np.testing.assert_array_equal(stage.params["weight_hh_l1"], [[0.1, 0.2], [0.3, 0.4]])
@@ -239,7 +233,7 @@ def test_too_large_is_refused_before_running() -> None:
         ('hidden_size = 2\ninput = [[1.0]]\ncell = "lstn"\n', "cell"),
     ],
 )
-def test_scenario_errors(tmp_path: Path, body: str, field: str) -> None:
+def test_scenario_errors(load_text: Callable[..., Any], body: str, field: str) -> None:
     with pytest.raises(ScenarioError) as e:
-        load_text(tmp_path, DEEP + body)
+        load_text(DEEP + body)
     assert field in str(e.value)

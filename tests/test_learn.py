@@ -4,7 +4,8 @@ autograd, the bundled scenario's convergence, stepping, errors, and the inspecto
 from __future__ import annotations
 
 import math
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,12 +62,6 @@ def random_stage(
     w_star = kernel("sobel_x") if hidden is None else hidden
     w0 = rng.uniform(-1, 1, size=w_star.shape)
     return KernelLearningStage(x, w_star, w0, learning_rate, iterations)
-
-
-def load_text(tmp_path: Path, text: str) -> Simulation:
-    f = tmp_path / "s.toml"
-    f.write_text(text)
-    return scenarios.load(f)
 
 
 # -- the analytic gradient against autograd -------------------------------------------------
@@ -380,8 +375,8 @@ def test_divergence_names_the_learning_rate() -> None:
 # -- scenario files -------------------------------------------------------------------------
 
 
-def test_scenario_default_start(tmp_path: Path) -> None:
-    sim = load_text(tmp_path, LEARN + GOOD + "learning_rate = 0.1\niterations = 5\n")
+def test_scenario_default_start(load_text: Callable[..., Any]) -> None:
+    sim = load_text(LEARN + GOOD + "learning_rate = 0.1\niterations = 5\n")
     (stage,) = sim.stages
     assert isinstance(stage, KernelLearningStage)
     # Seeded uniform floats in [−1, 1), the hidden kernel's shape.
@@ -390,9 +385,8 @@ def test_scenario_default_start(tmp_path: Path) -> None:
     assert stage.learning_rate == 0.1 and len(stage) == 5
 
 
-def test_scenario_images_as_a_list_of_specs(tmp_path: Path) -> None:
+def test_scenario_images_as_a_list_of_specs(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         LEARN + 'images = [{ data = "digits", index = 0 }, { data = "digits", index = 1 }, '
         "{ random = [8, 8], seed = 2, low = -1, high = 1, integer = false }]\n"
         "hidden_kernel = [[1, 2], [3, 4]]\ninit = [[0, 0], [0, 0]]\n"
@@ -406,9 +400,8 @@ def test_scenario_images_as_a_list_of_specs(tmp_path: Path) -> None:
     assert stage.check_against_torch() < 1e-12
 
 
-def test_scenario_one_inline_image_and_a_preset_start(tmp_path: Path) -> None:
+def test_scenario_one_inline_image_and_a_preset_start(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         LEARN + "images = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 8, 7, 6], [5, 4, 3, 2]]\n"
         "hidden_kernel = { random = [2, 2], seed = 3 }\ninit = [[1, 0], [0, 1]]\n"
         "learning_rate = 0.001\niterations = 4\n",
@@ -526,9 +519,9 @@ def test_scenario_one_inline_image_and_a_preset_start(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_learn_files(tmp_path: Path, text: str, field: str, words: str) -> None:
+def test_bad_learn_files(load_text: Callable[..., Any], text: str, field: str, words: str) -> None:
     with pytest.raises(ScenarioError) as info:
-        load_text(tmp_path, text)
+        load_text(text)
     found = info.value.problems
     assert len(found) == 1, found
     got_field, message = found[0]

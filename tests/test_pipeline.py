@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
 
-import scenarios
 from engine.activation import ActivationStage
 from engine.conv import ConvStage
 from engine.pool import PoolStage
-from scenarios import ScenarioError
 
 PIPE = 'kind = "pipeline"\ntitle = "t"\n'
 POOL = 'kind = "pool"\ntitle = "t"\n'
 
 
-def load_text(tmp_path: Path, text: str) -> scenarios.Simulation:  # type: ignore[name-defined]
-    f = tmp_path / "s.toml"
-    f.write_text(text)
-    return scenarios.load(f)
-
-
-def problems(tmp_path: Path, text: str) -> list[tuple[str, str]]:
-    with pytest.raises(ScenarioError) as info:
-        load_text(tmp_path, text)
-    return info.value.problems
-
-
-def test_pipeline_stages_feed_each_other(tmp_path: Path) -> None:
+def test_pipeline_stages_feed_each_other(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         PIPE + "input = { random = [2, 9, 9], seed = 1 }\n"
         '[[stages]]\nop = "conv"\nkernels = ["sobel_x", "sobel_y", "identity"]\n'
         '[[stages]]\nop = "leaky_relu"\nnegative_slope = 0.2\n'
@@ -49,15 +35,13 @@ def test_pipeline_stages_feed_each_other(tmp_path: Path) -> None:
     assert max(s.check_against_torch() for s in sim.stages) < 1e-12
 
 
-def test_named_stages(tmp_path: Path) -> None:
-    sim = load_text(
-        tmp_path, PIPE + 'input = [[1, -2], [3, -4]]\n[[stages]]\nop = "tanh"\nname = "squash"\n'
-    )
+def test_named_stages(load_text: Callable[..., Any]) -> None:
+    sim = load_text(PIPE + 'input = [[1, -2], [3, -4]]\n[[stages]]\nop = "tanh"\nname = "squash"\n')
     assert sim.stages[0].name == "squash"
 
 
-def test_pool_scenario(tmp_path: Path) -> None:
-    sim = load_text(tmp_path, POOL + 'input = [[1, 3, 2, 1], [2, 9, 1, 1]]\nmode = "max"\n')
+def test_pool_scenario(load_text: Callable[..., Any]) -> None:
+    sim = load_text(POOL + 'input = [[1, 3, 2, 1], [2, 9, 1, 1]]\nmode = "max"\n')
     (stage,) = sim.stages
     assert isinstance(stage, PoolStage)
     np.testing.assert_array_equal(stage.output, [[[9, 2]]])
@@ -125,8 +109,10 @@ def test_pool_scenario(tmp_path: Path) -> None:
         pytest.param(PIPE + "input = [[1, 2]]\nstages = []\n", "stages", "at least 1", id="empty"),
     ],
 )
-def test_bad_pipeline_and_pool_files(tmp_path: Path, text: str, field: str, words: str) -> None:
-    found = problems(tmp_path, text)
+def test_bad_pipeline_and_pool_files(
+    scenario_problems: Callable[..., Any], text: str, field: str, words: str
+) -> None:
+    found = scenario_problems(text)
     assert found, "expected a problem"
     got_field, message = found[0]
     assert got_field == field, found

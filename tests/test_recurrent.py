@@ -3,7 +3,9 @@ from a step's own fields, the compact form, the bundled scenarios, and every err
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +15,6 @@ from hypothesis import strategies as st
 
 import engine
 import scenarios
-from engine.core import Simulation
 from engine.errors import SpecError
 from engine.recurrent import (
     GATES,
@@ -89,12 +90,6 @@ def torch_run(stage: RecurrentStage) -> tuple[np.ndarray, np.ndarray | None]:
             h, c = lstm_cell(x[:, t], (h, c))
             cells.append(c[0].numpy().copy())
         return out[0].numpy(), np.array(cells)
-
-
-def load_text(tmp_path: Path, text: str) -> Simulation:
-    f = tmp_path / "s.toml"
-    f.write_text(text, encoding="utf-8")
-    return scenarios.load(f)
 
 
 # -- against PyTorch ------------------------------------------------------------------------
@@ -396,10 +391,10 @@ def test_rnn_step_scenario_numbers() -> None:
     assert stage.parameter_count == 4 * (3 + 4 + 2) + 3 * (4 + 1)
 
 
-def test_seeded_scenario_is_reproducible_and_partly_given(tmp_path: Path) -> None:
+def test_seeded_scenario_is_reproducible_and_partly_given(load_text: Callable[..., Any]) -> None:
     base = REC + 'cell = "gru"\nhidden_size = 2\nseed = 4\ninput = [[1.0], [0.5], [-1.0]]\n'
-    a = load_text(tmp_path, base).stages[0]
-    b = load_text(tmp_path, base + "[weights]\nbias_hh = [0, 0, 0, 0, 0, 0]\n").stages[0]
+    a = load_text(base).stages[0]
+    b = load_text(base + "[weights]\nbias_hh = [0, 0, 0, 0, 0, 0]\n").stages[0]
     assert isinstance(a, RecurrentStage) and isinstance(b, RecurrentStage)
     w = seeded_weights("gru", 1, 2, 4)
     np.testing.assert_array_equal(a.weight_ih, w["weight_ih"])
@@ -408,9 +403,8 @@ def test_seeded_scenario_is_reproducible_and_partly_given(tmp_path: Path) -> Non
     assert a.name == "gru" and a.c0 is None
 
 
-def test_scenario_initial_states_and_output(tmp_path: Path) -> None:
+def test_scenario_initial_states_and_output(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         REC + 'cell = "lstm"\nhidden_size = 2\ninput = { random = [4, 3], seed = 1 }\n'
         "a0 = [0.5, -0.5]\nc0 = [1, 2]\noutput_size = 5\n",
     )
@@ -557,9 +551,11 @@ BAD = [
 
 
 @pytest.mark.parametrize(("text", "field", "words"), BAD)
-def test_scenario_errors(tmp_path: Path, text: str, field: str, words: str) -> None:
+def test_scenario_errors(
+    tmp_path: Path, text: str, field: str, words: str, load_text: Callable[..., Any]
+) -> None:
     with pytest.raises(ScenarioError) as info:
-        load_text(tmp_path, text)
+        load_text(text)
     err = info.value
     assert len(err.problems) == 1, err.problems
     ((got_field, message),) = err.problems
@@ -569,7 +565,7 @@ def test_scenario_errors(tmp_path: Path, text: str, field: str, words: str) -> N
     assert line.startswith(f"{tmp_path / 's.toml'}: {field}: ")
 
 
-def test_a_torch_state_dict_pastes_in_with_its_own_names(tmp_path: Path) -> None:
+def test_a_torch_state_dict_pastes_in_with_its_own_names(load_text: Callable[..., Any]) -> None:
     """weight_ih_l0 and the rest, as nn.LSTM(…).state_dict() names them, load unchanged and give
     nn.LSTM's own outputs."""
     torch.manual_seed(5)
@@ -579,7 +575,6 @@ def test_a_torch_state_dict_pastes_in_with_its_own_names(tmp_path: Path) -> None
         f"{name} = {np.asarray(p.detach()).tolist()}" for name, p in module.state_dict().items()
     )
     sim = load_text(
-        tmp_path,
         REC + f'cell = "lstm"\nhidden_size = 3\ninput = {x.tolist()}\n[weights]\n{table}\n',
     )
     stage = sim.stages[0]
@@ -589,7 +584,6 @@ def test_a_torch_state_dict_pastes_in_with_its_own_names(tmp_path: Path) -> None
     np.testing.assert_allclose(stage.step(-1).a, out[-1, 0].numpy(), atol=ATOL)
     with pytest.raises(ScenarioError, match="weight_ih_l0 and weight_ih are the same weights"):
         load_text(
-            tmp_path,
             REC + f'cell = "lstm"\nhidden_size = 3\ninput = {x.tolist()}\n[weights]\n{table}\n'
             f"weight_ih = {np.asarray(module.weight_ih_l0.detach()).tolist()}\n",
         )
