@@ -117,3 +117,30 @@ def test_bad_pipeline_and_pool_files(
     got_field, message = found[0]
     assert got_field == field, found
     assert words in message, found
+
+
+def test_a_conv_after_an_element_wise_stage_on_a_2d_input_reads_one_channel(
+    load_text: Callable[..., Any],
+) -> None:
+    sim = load_text(
+        PIPE + 'input = [[1, -2, 3], [4, 5, -6], [7, 8, 9]]\n[[stages]]\nop = "relu"\n'
+        '[[stages]]\nop = "conv"\nkernel = [[1, 0], [0, 1]]\n'
+    )
+    relu, conv = sim.stages
+    assert relu.output.shape == (3, 3)
+    np.testing.assert_array_equal(conv.output, [[[6, 0], [12, 14]]])
+
+
+def test_a_pooled_random_input_too_large_is_refused_before_it_is_generated(
+    scenario_problems: Callable[..., Any],
+) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    found = scenario_problems(
+        PIPE + 'input = { random = [11000, 11000] }\n[[stages]]\nop = "maxpool"\n'
+    )
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert found == [("stages[0].input", "needs 1.4 GiB of memory; the limit is 1 GiB")]
+    assert peak < 100 << 20
