@@ -116,8 +116,6 @@ def _term(x: float) -> str:
 
 def conv_sum(step: ConvStep) -> str:
     """The right-hand side of a convolution step: its products, or channel sums, plus bias."""
-    assert step.window is not None and step.kernel is not None
-    assert step.partial_sums is not None and step.products is not None
     channels = step.window.shape[0]
     if step.products.size <= MAX_TERMS:
         groups = [
@@ -139,7 +137,6 @@ def conv_sum(step: ConvStep) -> str:
 
 def conv_window(step: ConvStep) -> str:
     """Where the window sits in the input, and how many of its cells are padding."""
-    assert step.window is not None and step.padding_mask is not None
     fh, fw = step.window.shape[1:]
     where = f"window rows {step.top}..{step.top + fh - 1}, cols {step.left}..{step.left + fw - 1}"
     pad = int(step.padding_mask.sum())
