@@ -154,8 +154,6 @@ def check_sizes(images_shape: tuple[int, ...], kernel_hw: Pair, iterations: int)
             "iterations", f"expected 1 to {MAX_ITERATIONS:,} iterations, got {iterations:,}"
         )
     shape3 = (n, h, w)
-    need = learn_peak_bytes(shape3, (fh, fw), int(iterations))
-    check_bytes(need, "images", f"{iterations:,} iterations over {n} image(s) of {h}×{w}")
     work = learn_work(shape3, (fh, fw), int(iterations))
     if work > MAX_WORK:
         raise SpecError(
@@ -163,6 +161,8 @@ def check_sizes(images_shape: tuple[int, ...], kernel_hw: Pair, iterations: int)
             f"{iterations:,} iterations over {n} image(s) of {h}×{w} take {work:.2g} "
             f"multiply-adds; the limit is {MAX_WORK:.0e}: use fewer iterations or smaller images",
         )
+    need = learn_peak_bytes(shape3, (fh, fw), int(iterations))
+    check_bytes(need, "images", f"{iterations:,} iterations over {n} image(s) of {h}×{w}")
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -295,8 +295,7 @@ class KernelLearningStage(Stage):
                 if not math.isfinite(loss):
                     raise SpecError(
                         "learning_rate",
-                        f"training diverges: the loss overflows float64 after {it} iteration(s); "
-                        "try a "
+                        f"training diverges: loss is {loss} after {it} iterations; try a "
                         f"smaller learning rate (below {self.critical_learning_rate:.3g} "
                         "converges for these images)",
                     )

@@ -177,7 +177,7 @@ def check_output_size(output_size: Any) -> None:
     if not is_whole(output_size) or not 1 <= output_size <= MAX_OUTPUT_SIZE:
         raise SpecError(
             "output_size",
-            f"expected a whole number from 1 to {MAX_OUTPUT_SIZE:,}, got {output_size!r}",
+            f"must be a whole number ≥ 1 and ≤ {MAX_OUTPUT_SIZE:,}, got {output_size!r}",
         )
 
 

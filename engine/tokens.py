@@ -128,8 +128,8 @@ class Vocabulary:
         ):
             raise SpecError(
                 "vocabulary_size",
-                f"expected a whole number from {MIN_VOCABULARY} (room for {UNK}, {EOS} and one "
-                f"token) to {MAX_VOCABULARY:,}, got {size!r}",
+                f"expected a whole number ≥ {MIN_VOCABULARY} (room for {UNK}, {EOS} and one "
+                f"token) and ≤ {MAX_VOCABULARY:,}, got {size!r}",
             )
         counts: Counter[str] = Counter()
         for n, t in enumerate(corpus_tokens, 1):
