@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
-from engine.limits import MAX_NEGATIVE_SLOPE, REFERENCE_BLOCK_BYTES, check_bytes
+from engine.limits import ALLOCATOR_SLACK, MAX_NEGATIVE_SLOPE, REFERENCE_BLOCK_BYTES, check_bytes
 
 ArrayFn = Callable[[np.ndarray, float], np.ndarray]
 """``f(x, negative_slope)``, elementwise; only leaky ReLU reads the slope."""
@@ -115,7 +115,7 @@ def activation_peak_bytes(shape: tuple[int, ...]) -> int:
     input's size, for sigmoid's exponentials) and the PyTorch check (torch's output, the
     difference and its absolute value, and one block of copies)."""
     n = math.prod(shape)
-    return 8 * 3 * n + 8 * 3 * n + 2 * min(8 * n, REFERENCE_BLOCK_BYTES)
+    return 8 * 3 * n + 8 * 3 * n + 2 * min(8 * n, REFERENCE_BLOCK_BYTES) + ALLOCATOR_SLACK
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -182,7 +182,8 @@ class ActivationStage(Stage):
         ):
             raise SpecError(
                 "negative_slope",
-                f"expected a number from 0 to {MAX_NEGATIVE_SLOPE:g}, got {negative_slope!r}",
+                f"expected a finite number ≥ 0 and ≤ {MAX_NEGATIVE_SLOPE:g}, "
+                f"got {negative_slope!r}",
             )
         check_bytes(activation_peak_bytes(x.shape), "input", f"{function} over {x.size:,} values")
         if not np.all(np.isfinite(x)):
@@ -309,13 +310,20 @@ class ActivationStage(Stage):
         import torch
         import torch.nn.functional as F
 
-        x = torch.from_numpy(np.array(self.x))  # a writable copy
-        if self.function == "relu":
-            out = F.relu(x)
-        elif self.function == "sigmoid":
-            out = torch.sigmoid(x)
-        elif self.function == "tanh":
-            out = torch.tanh(x)
-        else:
-            out = F.leaky_relu(x, self.negative_slope)
-        return out.numpy()
+        def apply(x: Any) -> Any:
+            if self.function == "relu":
+                return F.relu(x)
+            if self.function == "sigmoid":
+                return torch.sigmoid(x)
+            if self.function == "tanh":
+                return torch.tanh(x)
+            return F.leaky_relu(x, self.negative_slope)
+
+        # In blocks, so that torch's copies stay within REFERENCE_BLOCK_BYTES.
+        flat = self.x.reshape(-1)
+        out = np.empty(flat.shape)
+        block = max(1, REFERENCE_BLOCK_BYTES // 8)
+        for i in range(0, flat.size, block):
+            x = torch.from_numpy(np.array(flat[i : i + block]))  # a writable copy
+            out[i : i + block] = apply(x).numpy()
+        return out.reshape(self.x.shape)

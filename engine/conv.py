@@ -10,8 +10,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
-from engine.limits import MAX_BYTES as MAX_BYTES  # re-exported; limits live in engine.limits
-from engine.limits import MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
+from engine.limits import (  # re-exported; limits live in engine.limits
+    ALLOCATOR_SLACK,
+    MAX_STRIDE,
+    REFERENCE_BLOCK_BYTES,
+    check_bytes,
+)
+from engine.limits import MAX_BYTES as MAX_BYTES
 
 Pair = tuple[int, int]
 PaddingSpec = Literal["valid", "same"] | int | tuple[int, int] | list[int]
@@ -114,7 +119,7 @@ def conv_peak_bytes(
     rows_in = (rows - 1) * stride[0] + fh
     cols_in = (cols - 1) * stride[1] + fw
     block = 8 * (c * rows_in * cols_in + (k + 2 * f) * rows * cols + 2 * f * k)
-    check = 3 * 8 * f * oh * ow + block
+    check = 3 * 8 * f * oh * ow + block + ALLOCATOR_SLACK
     return held + max(build, check)
 
 

@@ -95,9 +95,16 @@ MAX_ITERATIONS = 100_000
 MAX_LENGTH = 50
 """Most steps (tokens, ``<EOS>`` included) one language-model sequence may take."""
 
-REFERENCE_BLOCK_BYTES = 32 << 20
+REFERENCE_BLOCK_BYTES = 4 << 20
 """Size of one block of a PyTorch check computed in pieces (conv, pool, activation, tokens):
 the temporaries torch makes for one block stay within a small multiple of this."""
+
+ALLOCATOR_SLACK = 8 * REFERENCE_BLOCK_BYTES
+"""What the C heap may keep of blocks already freed while a check runs block after block.
+
+glibc raises its mmap threshold to the size of the last large block freed, so later blocks
+come from the heap, which fragments: measured, a check in 4 MiB blocks grows the process by
+up to ~5 blocks (and in 32 MiB blocks by up to ~7). Counted once in every blocked estimate."""
 
 
 def format_bytes(n: float) -> str:

@@ -11,7 +11,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from engine.conv import Pair, as_pair, output_size, size_formula
 from engine.core import Stage, Step
 from engine.errors import SpecError
-from engine.limits import MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
+from engine.limits import ALLOCATOR_SLACK, MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
 
 POOL_MODES = ("max", "avg")
 """Pooling modes a stage accepts."""
@@ -51,7 +51,7 @@ def pool_peak_bytes(in_shape: tuple[int, int, int], size: Pair, stride: Pair) ->
     out = 8 * c * oh * ow
     channels, rows = _reference_tile(in_shape, size, stride)
     block = 8 * channels * (((rows - 1) * stride[0] + size[0]) * w + 2 * rows * ow)
-    return pool_bytes(in_shape, size, stride) + max(3 * out, 3 * out + block)
+    return pool_bytes(in_shape, size, stride) + 3 * out + block + ALLOCATOR_SLACK
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -279,7 +279,7 @@ def test_unknown_function_lists_valid_names() -> None:
     ids=["negative", "nan", "inf", "string", "none", "bool"],
 )
 def test_bad_negative_slope(slope) -> None:
-    with pytest.raises(SpecError, match="a number from 0 to") as err:
+    with pytest.raises(SpecError, match="finite number ≥ 0") as err:
         ActivationStage(np.zeros(3), "leaky_relu", negative_slope=slope)
     assert err.value.field == "negative_slope"
 
