@@ -119,7 +119,11 @@ def test_recurrent_estimate_bounds_the_numpy_peak(cell: str) -> None:
     t, n_in, h, o = 400, 20, 64, 50
     w = seeded_weights(cell, n_in, h, 0, o)
     x = RNG.normal(size=(t, n_in))
-    peak = numpy_peak(lambda: RecurrentStage(x, cell, h, **w))
+    peak = numpy_peak(
+        lambda: RecurrentStage(
+            x, cell, h, w["weight_ih"], w["weight_hh"], w["bias_ih"], w["bias_hh"], w_ya=w["w_ya"]
+        )
+    )
     within(peak, recurrent_peak_bytes(cell, t, n_in, h, o))
 
 

@@ -89,7 +89,9 @@ def test_recurrent_and_deep_recurrent_refuse_the_same_output_weights() -> None:
     w["weight_ih"] = np.ones((h, 2))
     w["w_ya"] = _big_output_weights(h, o)
     with pytest.raises(SpecError) as flat:
-        RecurrentStage(x, "rnn", h, **w)
+        RecurrentStage(
+            x, "rnn", h, w["weight_ih"], w["weight_hh"], None, None, w_ya=w["w_ya"], b_y=w["b_y"]
+        )
     dw = deep_seeded_weights("rnn", 2, h, 1, False, 0, o)
     dw["weight_ih_l0"] = np.ones((h, 2))
     dw["w_ya"] = _big_output_weights(h, o)
