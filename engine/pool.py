@@ -323,7 +323,11 @@ class PoolStage(Stage):
 
     def reference(self) -> np.ndarray:
         """``max_pool2d`` / ``avg_pool2d`` on blocks of channels and output rows, so that the
-        copies torch is handed stay within REFERENCE_BLOCK_BYTES (``pool_peak_bytes``)."""
+        copies torch is handed stay within REFERENCE_BLOCK_BYTES (``pool_peak_bytes``).
+
+        Where torch's average overflows (its sum of finite cells is inf), that output is
+        torch's sum of the cells divided first (``divisor_override=1`` on x / (f_h·f_w)):
+        the finite mean the stage shows, computed by torch the same way."""
         import torch
         import torch.nn.functional as F
 
@@ -337,7 +341,14 @@ class PoolStage(Stage):
                     r1 = min(oh, r0 + rows)
                     tile = self.x[c0 : c0 + channels, r0 * sh : (r1 - 1) * sh + fh]
                     x = torch.from_numpy(np.array(tile))[None]  # a writable copy
-                    out[c0 : c0 + channels, r0:r1] = pool(x, self.size, self.stride)[0].numpy()
+                    got = pool(x, self.size, self.stride)[0]
+                    if self.mode == "avg" and not bool(torch.isfinite(got).all()):
+                        # torch sums before dividing, and the sum overflowed: take the sum of
+                        # the cells each divided by f_h·f_w instead, as the stage does there.
+                        n = self.size[0] * self.size[1]
+                        scaled = F.avg_pool2d(x / n, self.size, self.stride, divisor_override=1)
+                        got = torch.where(torch.isfinite(got), got, scaled[0])
+                    out[c0 : c0 + channels, r0:r1] = got.numpy()
         return out
 
     def reference_indices(self) -> np.ndarray:

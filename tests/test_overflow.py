@@ -141,11 +141,17 @@ def test_average_pooling_of_huge_values_is_their_finite_mean() -> None:
     expected = np.array([[[math.fsum(w / 4) for w in row] for row in ch] for ch in windows])
     np.testing.assert_allclose(out, expected, rtol=1e-15)
     assert out[0, 0, 0] == 1e308
-    # PyTorch sums first, so it overflows where we do not; elsewhere it agrees with us.
-    ref = stage.reference()
-    finite = np.isfinite(ref)
+    # PyTorch's avg_pool2d sums first and overflows where we do not; where it is finite it
+    # agrees with us, and the reference fills the rest from torch on the pre-divided cells.
+    import torch
+    import torch.nn.functional as F
+
+    plain = F.avg_pool2d(torch.from_numpy(x)[None], 2)[0].numpy()
+    finite = np.isfinite(plain)
     assert not finite.all()
-    np.testing.assert_allclose(out[finite], ref[finite], rtol=1e-15)
+    np.testing.assert_allclose(out[finite], plain[finite], rtol=1e-15)
+    np.testing.assert_allclose(stage.reference(), out, rtol=1e-15)
+    assert stage.check_against_torch() < 1e-15 * 1e308
 
 
 def test_softmaxes_of_logits_far_apart_are_finite() -> None:
