@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+import scenarios
 from engine.activation import ActivationStage, activation_peak_bytes
 from engine.bptt import BpttStage, bptt_peak_bytes
 from engine.conv import ConvStage, conv_peak_bytes
@@ -25,6 +27,8 @@ from engine.limits import ALLOCATOR_SLACK, MAX_BYTES, REFERENCE_BLOCK_BYTES, Bud
 from engine.pool import PoolStage, pool_peak_bytes
 from engine.recurrent import RecurrentStage, recurrent_peak_bytes, seeded_weights
 from engine.tokens import Vocabulary, tokenize, tokens_peak_bytes
+from tui import trace
+from tui.cli import cli
 
 # -- Budget ----------------------------------------------------------------------------------
 
@@ -230,3 +234,40 @@ def test_pool_check_stays_within_its_estimate(mode: str) -> None:
     grew, delta = torch_growth("pool", {"x": x_shape, "mode": mode, "size": 2})
     assert delta < 1e-12
     assert grew <= pool_peak_bytes(x_shape, (2, 2), (2, 2)), grew
+
+
+# -- the JSON trace's line size --------------------------------------------------------------
+
+
+def test_json_trace_header_estimate_bounds_the_real_header() -> None:
+    sim = scenarios.load(scenarios.resolve("lm_words_sample"))
+    real = len(json.dumps(trace.header_record(sim, range(len(sim)))))
+    estimate = trace.header_bytes(sim)
+    assert real <= estimate <= 12 * real
+
+
+def test_json_trace_too_large_is_one_error_line_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trace, "MAX_LINE_BYTES", 1000)
+    result = CliRunner().invoke(
+        cli, ["trace", "conv_vertical_edge", "--format", "json"], prog_name="netsim"
+    )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: the JSON trace's header line")
+    assert "--format text" in result.stderr
+    # The text format is not limited that way: one short line per step.
+    text = CliRunner().invoke(cli, ["trace", "conv_vertical_edge", "--steps", ":3"])
+    assert text.exit_code == 0 and text.stdout.count("\n") == 3
+
+
+def test_json_trace_refuses_before_converting_anything(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = scenarios.load(scenarios.resolve("conv_vertical_edge"))
+    called = []
+    monkeypatch.setattr(trace, "MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr(trace, "header_record", lambda *a: called.append(a))
+    with pytest.raises(trace.TraceTooLarge):
+        trace.json_lines(sim, range(len(sim)))
+    assert called == []
