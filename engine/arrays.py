@@ -21,14 +21,19 @@ def is_whole(value: Any) -> bool:
 
 
 def l2norm(a: np.ndarray, axis: int | None = None) -> np.ndarray:
-    """‖a‖₂ over ``axis`` (all of ``a`` if None) without overflow in the squares: each slice is
-    divided by its largest |entry| before squaring, so the norm is finite whenever it is
-    representable (‖[1e200, 1e200]‖ = 1.41e200, where ``np.linalg.norm`` gives inf)."""
+    """‖a‖₂ over ``axis`` (all of ``a`` if None), finite whenever the norm is representable.
+
+    The plain sqrt(Σ a²) is kept where it is finite and not lost to underflow, so results are
+    the same numbers ``np.linalg.norm`` gives; elsewhere each slice is divided by its largest
+    |entry| before squaring (‖[1e200, 1e200]‖ = 1.41e200, where the plain form gives inf).
+    """
     a = np.asarray(a, dtype=np.float64)
-    if a.size == 0:
-        return np.zeros(() if axis is None else np.delete(a.shape, axis))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        m = np.max(np.abs(a), axis=axis, keepdims=True)
-        safe = np.where(m > 0, m, 1.0)
-        s = np.sqrt(np.sum((a / safe) ** 2, axis=axis, keepdims=True)) * safe
-    return s.reshape(()) if axis is None else np.squeeze(s, axis=axis)
+        plain = np.sqrt(np.sum(a * a, axis=axis, keepdims=True))
+        m = np.max(np.abs(a), axis=axis, keepdims=True, initial=0.0)
+        bad = ~np.isfinite(plain) | ((plain == 0) & (m > 0))
+        if bad.any():
+            safe = np.where(m > 0, m, 1.0)
+            scaled = np.sqrt(np.sum((a / safe) ** 2, axis=axis, keepdims=True)) * safe
+            plain = np.where(bad, scaled, plain)
+    return plain.reshape(()) if axis is None else np.squeeze(plain, axis=axis)

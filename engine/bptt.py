@@ -69,8 +69,10 @@ def clip_gradients(
 
 def _global_norm(grads: dict[str, np.ndarray]) -> float:
     """‖g‖ of all gradients joined into one vector, without overflow in the squares."""
-    if not grads:
-        return 0.0
+    with np.errstate(over="ignore"):
+        plain = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    if math.isfinite(plain) or not grads:
+        return plain
     return float(l2norm(np.array([float(l2norm(g)) for g in grads.values()])))
 
 
