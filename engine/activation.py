@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.conv import MAX_BYTES
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import ALLOCATOR_SLACK, MAX_NEGATIVE_SLOPE, REFERENCE_BLOCK_BYTES, check_bytes
 
 ArrayFn = Callable[[np.ndarray, float], np.ndarray]
 """``f(x, negative_slope)``, elementwise; only leaky ReLU reads the slope."""
@@ -109,17 +109,26 @@ def activation(name: str) -> Activation:
         raise KeyError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}") from None
 
 
-@dataclass(frozen=True, eq=False)
+def activation_peak_bytes(shape: tuple[int, ...]) -> int:
+    """Peak bytes of an activation stage from its input shape alone: input, output and
+    derivatives held, plus the larger of the build temporaries (three more arrays of the
+    input's size, for sigmoid's exponentials) and the PyTorch check (torch's output, the
+    difference and its absolute value, and one block of copies)."""
+    n = math.prod(shape)
+    return 8 * 3 * n + 8 * 3 * n + 2 * min(8 * n, REFERENCE_BLOCK_BYTES) + ALLOCATOR_SLACK
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ActivationStep(Step):
     """One element out[position] = f(x[position]) of an activation stage."""
 
-    position: tuple[int, ...] = ()
+    position: tuple[int, ...]
     """Index of the element in the input (and output) array."""
-    x: float = 0.0
+    x: float
     """The pre-activation value."""
-    derivative: float = 0.0
+    derivative: float
     """f′(x): how much the output moves per unit of input, as backpropagation uses it."""
-    function: str = "relu"
+    function: str
 
 
 _AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
@@ -131,8 +140,9 @@ class ActivationStage(Stage):
     Args:
         x: pre-activations of any shape, usually (C, H, W); a scalar is one element.
         function: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"leaky_relu"``.
-        negative_slope: leaky ReLU's slope a for x ≤ 0, finite and ≥ 0 (PyTorch's default
-            0.01); ignored by the other functions.
+        negative_slope: leaky ReLU's slope a for x ≤ 0, 0 ≤ a ≤ 1e6 (PyTorch's default
+            0.01), and small enough that a·x stays finite for every input; ignored by the
+            other functions.
 
     Shape:
         output and derivatives have the shape of the input.
@@ -168,15 +178,25 @@ class ActivationStage(Stage):
             or not isinstance(negative_slope, (int, float, np.integer, np.floating))
             or not math.isfinite(negative_slope)
             or negative_slope < 0
+            or negative_slope > MAX_NEGATIVE_SLOPE
         ):
             raise SpecError(
-                "negative_slope", f"expected a finite number ≥ 0, got {negative_slope!r}"
+                "negative_slope",
+                f"expected a finite number ≥ 0 and ≤ {MAX_NEGATIVE_SLOPE:g}, "
+                f"got {negative_slope!r}",
             )
-        need = 3 * 8 * x.size  # input, output, derivatives
-        if need > MAX_BYTES:
-            raise SpecError("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
+        check_bytes(activation_peak_bytes(x.shape), "input", f"{function} over {x.size:,} values")
         if not np.all(np.isfinite(x)):
             raise SpecError("input", "values must be finite (no inf or nan)")
+        if function == "leaky_relu" and negative_slope > 1:
+            lowest = float(x.min())
+            if lowest < 0 and not math.isfinite(negative_slope * lowest):
+                limit = np.finfo(np.float64).max / -lowest
+                raise SpecError(
+                    "negative_slope",
+                    f"{negative_slope:g}·({lowest:g}) overflows float64; with this input the "
+                    f"slope must be from 0 to {limit:.3g}",
+                )
 
         # A read-only view: the stage's numbers must not change behind its back.
         self.x = x.view()
@@ -297,13 +317,20 @@ class ActivationStage(Stage):
         import torch
         import torch.nn.functional as F
 
-        x = torch.from_numpy(np.array(self.x))  # a writable copy
-        if self.function == "relu":
-            out = F.relu(x)
-        elif self.function == "sigmoid":
-            out = torch.sigmoid(x)
-        elif self.function == "tanh":
-            out = torch.tanh(x)
-        else:
-            out = F.leaky_relu(x, self.negative_slope)
-        return out.numpy()
+        def apply(x: Any) -> Any:
+            if self.function == "relu":
+                return F.relu(x)
+            if self.function == "sigmoid":
+                return torch.sigmoid(x)
+            if self.function == "tanh":
+                return torch.tanh(x)
+            return F.leaky_relu(x, self.negative_slope)
+
+        # In blocks, so that torch's copies stay within REFERENCE_BLOCK_BYTES.
+        flat = self.x.reshape(-1)
+        out = np.empty(flat.shape)
+        block = max(1, REFERENCE_BLOCK_BYTES // 8)
+        for i in range(0, flat.size, block):
+            x = torch.from_numpy(np.array(flat[i : i + block]))  # a writable copy
+            out[i : i + block] = apply(x).numpy()
+        return out.reshape(self.x.shape)

@@ -4,14 +4,15 @@ first, with gradient clipping by value or by norm."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from engine.arrays import l2norm
 from engine.core import Stage, Step
 from engine.errors import SpecError
-from engine.recurrent import RecurrentStage
+from engine.recurrent import FLOAT_MAX, RecurrentStage, recurrent_peak_bytes
 from engine.threads import one_blas_thread
 
 LOSSES = ("last", "all")
@@ -45,7 +46,7 @@ def clip_gradients(
     c = float(threshold)
     if not (math.isfinite(c) and c > 0):
         raise SpecError("clip.threshold", f"must be a finite number > 0, got {threshold!r}")
-    before = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    before = _global_norm(grads)
     scale = 1.0
     if mode == "value":
         after_grads = {k: np.clip(g, -c, c) for k, g in grads.items()}
@@ -53,7 +54,7 @@ def clip_gradients(
         scale = min(c / (before + CLIP_EPS), 1.0)
         after_grads = {k: g * scale for k, g in grads.items()}
     changed = sum(int(np.count_nonzero(after_grads[k] != g)) for k, g in grads.items())
-    after = math.sqrt(sum(float(np.sum(g * g)) for g in after_grads.values()))
+    after = _global_norm(after_grads)
     summary = {
         "mode": mode,
         "threshold": c,
@@ -66,27 +67,48 @@ def clip_gradients(
     return after_grads, summary
 
 
-@dataclass(frozen=True, eq=False)
+def _global_norm(grads: dict[str, np.ndarray]) -> float:
+    """‖g‖ of all gradients joined into one vector, without overflow in the squares."""
+    with np.errstate(over="ignore"):
+        plain = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+    if math.isfinite(plain) or not grads:
+        return plain
+    return float(l2norm(np.array([float(l2norm(g)) for g in grads.values()])))
+
+
+def bptt_peak_bytes(steps: int, input_size: int, hidden: int) -> int:
+    """Peak bytes of a BPTT stage from sizes alone: its forward run (a recurrent stage, its
+    check included), the backward pass's seven (T, H) arrays and the gradients (held twice
+    when clipped), and the PyTorch check (autograd keeps about four (T, H) tensors per step of
+    graph, plus the weights' gradients)."""
+    forward = recurrent_peak_bytes("rnn", steps, input_size, hidden)
+    weights = hidden * (input_size + hidden + 2)
+    backward = 8 * (7 * steps * hidden + 3 * steps + 2 * weights)
+    check = 8 * (8 * steps * hidden + 2 * weights + steps * input_size)
+    return forward + backward + check
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class BpttStep(Step):
     """One backward step: the gradient reaching a⟨t⟩ and how it is passed on to a⟨t−1⟩.
 
     ``value`` is ‖δ⟨t⟩‖. Step 0 is t = T−1; the last step is t = 0.
     """
 
-    t: int = 0
+    t: int
     """The time step whose hidden state the gradient reaches."""
-    delta: np.ndarray | None = None  # (H,) δ⟨t⟩ = ∂L/∂a⟨t⟩, every path from a⟨t⟩ to L
-    norm: float = 0.0
+    delta: np.ndarray  # (H,) δ⟨t⟩ = ∂L/∂a⟨t⟩, every path from a⟨t⟩ to L
+    norm: float
     """‖δ⟨t⟩‖₂."""
-    local: np.ndarray | None = None  # (H,) the loss's own term at t: a⟨t⟩ − y⟨t⟩, or zeros
-    a: np.ndarray | None = None  # (H,) a⟨t⟩
-    a_prev: np.ndarray | None = None  # (H,) a⟨t−1⟩ (a0 at t = 0)
-    dtanh: np.ndarray | None = None  # (H,) 1 − a⟨t⟩², tanh's derivative at step t
-    dz: np.ndarray | None = None  # (H,) δ⟨t⟩ ⊙ (1 − a⟨t⟩²) = ∂L/∂z⟨t⟩, z the tanh's input
-    carry: np.ndarray | None = None  # (H,) W_aaᵀ·dz: what reaches a⟨t−1⟩ through W_aa
-    grad_norms: dict[str, float] = field(default_factory=dict)
+    local: np.ndarray  # (H,) the loss's own term at t: a⟨t⟩ − y⟨t⟩, or zeros
+    a: np.ndarray  # (H,) a⟨t⟩
+    a_prev: np.ndarray  # (H,) a⟨t−1⟩ (a0 at t = 0)
+    dtanh: np.ndarray  # (H,) 1 − a⟨t⟩², tanh's derivative at step t
+    dz: np.ndarray  # (H,) δ⟨t⟩ ⊙ (1 − a⟨t⟩²) = ∂L/∂z⟨t⟩, z the tanh's input
+    carry: np.ndarray  # (H,) W_aaᵀ·dz: what reaches a⟨t−1⟩ through W_aa
+    grad_norms: dict[str, float]
     """‖∂L/∂θ‖ per parameter (PyTorch's names) summed over t' ≥ t, so far in the backward pass."""
-    clip: dict[str, Any] | None = None
+    clip: dict[str, Any] | None
     """On the last step only (t = 0) when clipping is set: see ``clip_gradients``' summary."""
 
 
@@ -168,12 +190,22 @@ class BpttStage(Stage):
         a = fw.output  # (T, H) a⟨0⟩ … a⟨T−1⟩
         a_prev = np.vstack([fw.a0[None], a[:-1]])  # (T, H) a⟨−1⟩ … a⟨T−2⟩
         local = np.zeros((steps, h))  # (T, H) e⟨t⟩
-        if loss == "last":
-            local[-1] = a[-1] - y
-            self.loss_value = 0.5 * float(np.sum(local[-1] ** 2))
-        else:
-            local[:] = a - y
-            self.loss_value = 0.5 * float(np.sum(local**2))
+        with np.errstate(over="ignore"):
+            if loss == "last":
+                local[-1] = a[-1] - y
+            else:
+                local[:] = a - y
+            # ½‖e‖², with ‖e‖ computed without overflow: inf only when the loss itself is.
+            e_norm = float(l2norm(local))
+        self.loss_value = 0.5 * e_norm * e_norm  # a float product: inf, never an error
+        if not math.isfinite(self.loss_value):
+            # |a| < 1, so ½‖a − y‖² ≤ ½·n·(|y| + 1)² stays finite when every |y| is below this.
+            bound = math.sqrt(FLOAT_MAX / local.size)
+            raise SpecError(
+                "target",
+                f"the loss ½‖a − y‖² overflows float64 (|y| up to {float(np.abs(y).max()):.3g}); "
+                f"targets within ±{bound:.3g} keep it finite",
+            )
         w_aa = np.asarray(fw.weight_hh)
         dtanh = 1.0 - a**2  # (T, H)
         delta = np.zeros((steps, h))  # (T, H) δ⟨t⟩, time order
@@ -193,15 +225,18 @@ class BpttStage(Stage):
                 g_ih += np.outer(dz[t], fw.x[t])
                 g_hh += np.outer(dz[t], a_prev[t])
                 g_b += dz[t]
-                running[t] = [np.linalg.norm(g_ih), np.linalg.norm(g_hh), np.linalg.norm(g_b)]
-        if not np.all(np.isfinite(delta)):
+                running[t] = [l2norm(g_ih), l2norm(g_hh), l2norm(g_b)]
+        finite = all(np.isfinite(v).all() for v in (delta, dz, carry, running, g_ih, g_hh, g_b))
+        if not finite:
             raise SpecError(
-                "weights.weight_hh", "the gradient overflows float64: use smaller recurrent weights"
+                "weights.weight_hh",
+                "the gradient overflows float64 going back through time: use smaller recurrent "
+                "weights (each step back multiplies δ by W_aaᵀ)",
             )
         self._a, self._a_prev, self._local = a, a_prev, local
         self._dtanh, self._delta, self._dz, self._carry = dtanh, delta, dz, carry
         self._running = running
-        self.norms = np.linalg.norm(delta, axis=1)  # (T,) time order
+        self.norms = l2norm(delta, axis=1)  # (T,) time order
         self.grad_a0 = carry[0]  # (H,) ∂L/∂a⟨−1⟩
         self.gradients = {"weight_ih": g_ih, "weight_hh": g_hh, "bias_ih": g_b, "bias_hh": g_b}
         self.clipped: dict[str, np.ndarray] | None = None

@@ -10,15 +10,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import (  # re-exported; limits live in engine.limits
+    ALLOCATOR_SLACK,
+    MAX_STRIDE,
+    REFERENCE_BLOCK_BYTES,
+    check_bytes,
+)
+from engine.limits import MAX_BYTES as MAX_BYTES
 
 Pair = tuple[int, int]
 PaddingSpec = Literal["valid", "same"] | int | tuple[int, int] | list[int]
-
-MAX_STRIDE = 1 << 20
-"""Largest stride accepted: far beyond any input that fits in memory."""
-
-MAX_BYTES = 1 << 30
-"""Largest working set (input, padded input, output, weights) a stage may need: 1 GiB."""
 
 _BLOCK_BYTES = 1 << 21
 """Size of one im2col block in ``ConvStage._compute`` (2 MiB)."""
@@ -86,24 +87,60 @@ def conv_bytes(
     return 8 * cells
 
 
-@dataclass(frozen=True, eq=False)
+def _reference_tile(k: int, f: int, oh: int, ow: int) -> tuple[int, int]:
+    """(rows, cols) of output in one block of the PyTorch check, for windows of ``k`` numbers
+    and ``f`` filters: torch's im2col buffer (k per output) and the block's output (f per
+    output) each stay within REFERENCE_BLOCK_BYTES, or one output element if that is larger."""
+    per_output = 8 * max(k, f)
+    cols = min(ow, max(1, REFERENCE_BLOCK_BYTES // per_output))
+    rows = min(oh, max(1, REFERENCE_BLOCK_BYTES // (per_output * cols)))
+    return rows, cols
+
+
+def conv_peak_bytes(
+    in_shape: tuple[int, int, int], w_shape: tuple[int, int, int, int], stride: Pair, padding: Pair
+) -> int:
+    """Peak bytes of a convolution stage from shapes alone: what it holds (``conv_bytes``),
+    plus the larger of its build temporaries and its PyTorch check.
+
+    The check (``reference`` then ``check_against_torch``) holds torch's output, the
+    difference and its absolute value (three outputs), and per block the input slice torch
+    copies, its im2col buffer and the block's output.
+    """
+    c, h, w = in_shape
+    f, _, fh, fw = w_shape
+    ph, pw = padding
+    oh = max(output_size(h, fh, stride[0], ph), 0)
+    ow = max(output_size(w, fw, stride[1], pw), 0)
+    k = c * fh * fw
+    held = conv_bytes(in_shape, w_shape, stride, padding)
+    build = 2 * 8 * f * max(k, 1) + 3 * _BLOCK_BYTES  # the filter matrix, one im2col block
+    rows, cols = _reference_tile(k, f, oh, ow)
+    rows_in = (rows - 1) * stride[0] + fh
+    cols_in = (cols - 1) * stride[1] + fw
+    block = 8 * (c * rows_in * cols_in + (k + 2 * f) * rows * cols + 2 * f * k)
+    check = 3 * 8 * f * oh * ow + block + ALLOCATOR_SLACK
+    return held + max(build, check)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class ConvStep(Step):
     """One output element out[filter, row, col] of a convolution."""
 
-    filter: int = 0
-    row: int = 0
-    col: int = 0
-    top: int = 0
+    filter: int
+    row: int
+    col: int
+    top: int
     """Input row of the window's top edge (negative inside top padding)."""
-    left: int = 0
+    left: int
     """Input column of the window's left edge (negative inside left padding)."""
-    window: np.ndarray | None = None  # (C, fh, fw) input values, zeros where padding
-    padding_mask: np.ndarray | None = None  # (fh, fw) True where the cell is padding
-    kernel: np.ndarray | None = None  # (C, fh, fw) the filter's weights
-    products: np.ndarray | None = None  # (C, fh, fw) window ⊙ kernel
-    partial_sums: np.ndarray | None = None  # (C,) one sum of products per channel
-    bias: float = 0.0
-    size_formulas: tuple[str, str] = ("", "")
+    window: np.ndarray  # (C, fh, fw) input values, zeros where padding
+    padding_mask: np.ndarray  # (fh, fw) True where the cell is padding
+    kernel: np.ndarray  # (C, fh, fw) the filter's weights
+    products: np.ndarray  # (C, fh, fw) window ⊙ kernel
+    partial_sums: np.ndarray  # (C,) one sum of products per channel
+    bias: float
+    size_formulas: tuple[str, str]
     """Why the output is as large as it is: ⌊(n + 2p − f)/s⌋ + 1 for height and width."""
 
 
@@ -167,9 +204,8 @@ class ConvStage(Stage):
                 "kernels",
                 f"kernel {fh}×{fw} is larger than the padded input {h + 2 * ph}×{w + 2 * pw}",
             )
-        need = conv_bytes((c, h, w), (f, c, fh, fw), (sh, sw), (ph, pw))
-        if need > MAX_BYTES:
-            raise SpecError("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
+        need = conv_peak_bytes((c, h, w), (f, c, fh, fw), (sh, sw), (ph, pw))
+        check_bytes(need, "input", f"a {c}×{h}×{w} input through {f} filter(s) of {fh}×{fw}")
         if bias is None:
             bias = np.zeros(f)
         bias = np.asarray(bias, dtype=np.float64).reshape(-1)
@@ -354,14 +390,30 @@ class ConvStage(Stage):
         }
 
     def reference(self) -> np.ndarray:
+        """``torch.nn.functional.conv2d`` on blocks of output rows and columns.
+
+        Each block hands torch the slice of the padded input its windows read, with no
+        padding of its own, so torch's im2col buffer stays within REFERENCE_BLOCK_BYTES
+        however large the input (``conv_peak_bytes`` counts it).
+        """
         import torch
         import torch.nn.functional as F
 
-        out = F.conv2d(
-            torch.from_numpy(self.x)[None],
-            torch.from_numpy(self.weight),
-            torch.from_numpy(self.bias),
-            stride=self.stride,
-            padding=self.padding,
-        )
-        return out[0].numpy()
+        f, c, fh, fw = self.weight.shape
+        oh, ow = self.out_hw
+        sh, sw = self.stride
+        weight = torch.from_numpy(np.ascontiguousarray(self.weight))
+        bias = torch.from_numpy(np.ascontiguousarray(self.bias))
+        rows, cols = _reference_tile(c * fh * fw, f, oh, ow)
+        out = np.empty((f, oh, ow))
+        with torch.no_grad():
+            for r0 in range(0, oh, rows):
+                r1 = min(oh, r0 + rows)
+                for c0 in range(0, ow, cols):
+                    c1 = min(ow, c0 + cols)
+                    tile = self.x_padded[
+                        :, r0 * sh : (r1 - 1) * sh + fh, c0 * sw : (c1 - 1) * sw + fw
+                    ]
+                    x = torch.from_numpy(np.ascontiguousarray(tile))[None]
+                    out[:, r0:r1, c0:c1] = F.conv2d(x, weight, bias, stride=self.stride)[0]
+        return out

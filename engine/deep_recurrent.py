@@ -10,24 +10,20 @@ from typing import Any
 
 import numpy as np
 
-from engine.conv import MAX_BYTES
+from engine.arrays import frozen, is_whole
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import MAX_LAYERS, MAX_WORK, check_bytes
 from engine.recurrent import (
     GATES,
-    MAX_WORK,
     RecurrentStage,
     RecurrentStep,
-    _frozen,
-    _whole,
     check_cell,
+    check_output_size,
     check_sizes,
-    recurrent_bytes,
-    softmax,
+    output_layer,
+    recurrent_peak_bytes,
 )
-
-MAX_LAYERS = 8
-"""Most stacked layers a deep recurrent network may have."""
 
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 """Each (layer, direction)'s parameters, in PyTorch's ``named_parameters`` order."""
@@ -35,7 +31,7 @@ PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 def check_layout(num_layers: Any, bidirectional: Any) -> tuple[int, int]:
     """(L, D): the number of layers and of directions, or SpecError naming the field."""
-    if not _whole(num_layers):
+    if not is_whole(num_layers):
         raise SpecError("num_layers", f"expected a whole number, got {num_layers!r}")
     if not 1 <= int(num_layers) <= MAX_LAYERS:
         raise SpecError("num_layers", f"must be 1 to {MAX_LAYERS}, got {num_layers}")
@@ -101,27 +97,47 @@ def check_deep_sizes(
     """SpecError unless every layer is valid and the whole network fits in memory and time."""
     check_sizes(cell, steps, input_size, hidden_size, None)
     h, dirs = int(hidden_size), 2 if bidirectional else 1
-    if output_size is not None and output_size < 1:
-        raise SpecError("output_size", f"must be ≥ 1, got {output_size}")
+    check_output_size(output_size)
     o = output_size or 0
     g = len(GATES[cell])
-    need, work = 8 * steps * (2 * o + dirs * h), steps * o * dirs * h
+    work = steps * o * dirs * h
     for layer in range(num_layers):
         n_in = input_size if layer == 0 else dirs * h
-        need += dirs * recurrent_bytes(cell, steps, n_in, h)
         work += dirs * steps * g * h * (n_in + h)
-    if need > MAX_BYTES:
-        raise SpecError(
-            "hidden_size",
-            f"{num_layers} layers × {dirs} directions of hidden_size {h:,} over {steps:,} steps "
-            f"need {need / 2**30:.1f} GiB; the limit is 1 GiB",
-        )
+    need = deep_peak_bytes(cell, steps, input_size, h, num_layers, bidirectional, o)
+    check_bytes(
+        need,
+        "hidden_size",
+        f"{num_layers} layers × {dirs} directions of hidden_size {h:,} over {steps:,} steps",
+    )
     if work > MAX_WORK:
         raise SpecError(
             "hidden_size",
             f"{num_layers} layers × {dirs} directions of hidden_size {h:,} over {steps:,} steps "
             f"take {work:.2g} multiply-adds; the limit is {MAX_WORK:.0e}",
         )
+
+
+def deep_peak_bytes(
+    cell: str,
+    steps: int,
+    input_size: int,
+    hidden: int,
+    num_layers: int,
+    bidirectional: bool,
+    output: int = 0,
+) -> int:
+    """Peak bytes of a deep recurrent stage from sizes alone: every (layer, direction) as a
+    recurrent stage (its PyTorch check included, a bound on torch's whole-network one), the
+    concatenated layer outputs, and the output layer's logits and probabilities."""
+    dirs = 2 if bidirectional else 1
+    need = 8 * steps * (3 * output + 2 * num_layers * dirs * hidden) + 8 * output * (
+        dirs * hidden + 1
+    )
+    for layer in range(num_layers):
+        n_in = input_size if layer == 0 else dirs * hidden
+        need += dirs * recurrent_peak_bytes(cell, steps, n_in, hidden)
+    return need
 
 
 def deep_seeded_weights(
@@ -149,26 +165,26 @@ def deep_seeded_weights(
     }
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class DeepStep(Step):
     """One cell a[l]⟨t⟩ of one sweep, or one output ŷ⟨t⟩, with where its inputs came from.
 
     ``value`` is the cell's first hidden unit a[l]⟨t⟩[0], or ŷ⟨t⟩[0] for an output step.
     """
 
-    layer: int = 0
+    layer: int
     """0-based layer l; for an output step, the number of layers L."""
-    direction: int = 0
+    direction: int
     """0 forward sweep (left to right), 1 backward sweep (right to left), −1 an output step."""
-    t: int = 0
+    t: int
     """The time step of the sequence, 0-based, whatever the direction of the sweep."""
-    inner: RecurrentStep | None = None
+    inner: RecurrentStep | None
     """The one-layer step that computed this cell (its ``t`` counts along its own sweep, so in
     the backward sweep it is T − 1 − t); None for an output step."""
-    from_left: np.ndarray | None = None  # (H,) the previous state of this sweep (a0 at its start)
-    from_below: np.ndarray | None = None  # (I,) x⟨t⟩ or (D·H,) the layer below's output at t
-    a: np.ndarray | None = None  # (H,) a[l]⟨t⟩ of this direction; (D·H,) top output at t for ŷ
-    y_hat: np.ndarray | None = None  # (O,) ŷ⟨t⟩ for an output step, else None
+    from_left: np.ndarray | None  # (H,) the previous state of this sweep (a0 at its start)
+    from_below: np.ndarray  # (I,) x⟨t⟩ or (D·H,) the layer below's output at t
+    a: np.ndarray  # (H,) a[l]⟨t⟩ of this direction; (D·H,) top output at t for ŷ
+    y_hat: np.ndarray | None  # (O,) ŷ⟨t⟩ for an output step, else None
 
     @property
     def is_output(self) -> bool:
@@ -231,7 +247,7 @@ class DeepRecurrentStage(Stage):
         xs = np.asarray(x, dtype=np.float64)
         if xs.ndim != 2:
             raise SpecError("input", f"expected a 2-D (T, input_size) array, got shape {xs.shape}")
-        if not _whole(hidden_size):
+        if not is_whole(hidden_size):
             raise SpecError("hidden_size", f"expected a whole number, got {hidden_size!r}")
         h = int(hidden_size)
         steps, n_in = xs.shape
@@ -255,19 +271,19 @@ class DeepRecurrentStage(Stage):
             check_deep_shape(key, arr.shape, shapes)
             if not np.all(np.isfinite(arr)):
                 raise SpecError(f"weights.{key}", "values must be finite (no inf or nan)")
-            params[key] = _frozen(arr)
+            params[key] = frozen(arr)
         for key, shape in shapes.items():
             if key not in params:
                 if key.startswith("weight"):
                     raise SpecError(f"weights.{key}", f"missing; expected shape {shape}")
-                params[key] = _frozen(np.zeros(shape))
+                params[key] = frozen(np.zeros(shape))
         self.cell = cell
         self.hidden_size = h
         self.input_size = int(n_in)
         self.num_layers = layers
         self.directions = dirs
         self.params = params
-        self.x = _frozen(xs)  # (T, I)
+        self.x = frozen(xs)  # (T, I)
         self.w_ya = params.get("w_ya")  # (O, D·H)
         self.b_y = params.get("b_y")  # (O,)
         self.sweeps: list[list[RecurrentStage]] = []  # [layer][direction]
@@ -294,7 +310,7 @@ class DeepRecurrentStage(Stage):
                 row.append(stage)
             self.sweeps.append(row)
             outs.append(
-                _frozen(
+                frozen(
                     np.concatenate(
                         [s.output[::-1] if d else s.output for d, s in enumerate(row)], axis=1
                     )
@@ -304,7 +320,8 @@ class DeepRecurrentStage(Stage):
         """Each layer's concatenated output [a→[l]⟨t⟩, a←[l]⟨t⟩], (T, D·H)."""
         self._y = None
         if self.w_ya is not None and self.b_y is not None:
-            self._y = _frozen(softmax(self.layer_outputs[-1] @ self.w_ya.T + self.b_y))  # (T, O)
+            _, y = output_layer(self.layer_outputs[-1], self.w_ya, self.b_y)
+            self._y = frozen(y)  # (T, O)
 
     # -- results -------------------------------------------------------------------------
 
@@ -360,6 +377,8 @@ class DeepRecurrentStage(Stage):
                 layer=self.num_layers,
                 direction=-1,
                 t=k,
+                inner=None,
+                from_left=None,
                 from_below=top,
                 a=top,
                 y_hat=y,
@@ -367,7 +386,6 @@ class DeepRecurrentStage(Stage):
         layer, d = divmod(sweep, self.directions)
         t = k if d == 0 else steps - 1 - k
         inner = self.sweeps[layer][d].step(k)
-        assert inner.a is not None
         arrow = "←" if d else "→"
         # Explanations number layers from 1, as in a[l]⟨t⟩ with a[0]⟨t⟩ = x⟨t⟩.
         if layer == 0:
@@ -391,6 +409,7 @@ class DeepRecurrentStage(Stage):
             from_left=inner.a_prev,
             from_below=self.x[t] if layer == 0 else self.layer_outputs[layer - 1][t],
             a=inner.a,
+            y_hat=None,
         )
 
     # -- description and reference -------------------------------------------------------

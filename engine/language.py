@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from engine.arrays import frozen
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import MAX_LENGTH, MAX_OUTPUT_SIZE, check_bytes
 from engine.recurrent import RecurrentStage
 from engine.tokens import EOS, UNK, check_level, tokenize
 
@@ -20,8 +22,6 @@ MODES = ("score", "sample")
 TEXT_FIELDS = {"char": "word", "word": "sentence"}
 """What a model of each level scores, and the name errors about it are filed under: a
 character model reads a word, a word model a sentence."""
-MAX_LENGTH = 50
-"""Most steps (tokens, ``<EOS>`` included) one sequence may take."""
 MIN_TEMPERATURE = 0.05
 """Below this the distribution is one-hot to float64 precision; nothing more is shown."""
 MAX_TEMPERATURE = 10.0
@@ -38,35 +38,35 @@ def _quoted(text: Any, limit: int = 40) -> str:
     return r if len(r) <= limit else r[: limit - 2] + "…" + r[-1]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class LmStep(Step):
     """One token of the sequence: the distribution it was scored by or drawn from.
 
     ``value`` is ``p_chosen``, P(y⟨t⟩ | y⟨1⟩ … y⟨t−1⟩).
     """
 
-    t: int = 1
+    t: int
     """The time step, from 1 as in P(y⟨1⟩ … y⟨T⟩); ``index`` is t − 1."""
-    prefix: str = ""
+    prefix: str
     """y⟨1⟩ … y⟨t−1⟩ as the model read them (``<UNK>`` for an unknown word), joined by nothing
     (characters) or spaces (words): the condition of the probability."""
-    distribution: np.ndarray | None = None  # (V,) ŷ⟨t⟩ = softmax(z⟨t⟩ / temperature)
-    chosen: int = 0
+    distribution: np.ndarray  # (V,) ŷ⟨t⟩ = softmax(z⟨t⟩ / temperature)
+    chosen: int
     """Index of y⟨t⟩ in the vocabulary."""
-    token: str = ""
+    token: str
     """y⟨t⟩ as the vocabulary has it: a letter or word, ``<UNK>`` or ``<EOS>``."""
-    given: str = ""
+    given: str
     """y⟨t⟩ as the scored text gave it ("zebra"), before the vocabulary lookup turned it into
     ``<UNK>``; the same as ``token`` otherwise, and always when sampling."""
-    p_chosen: float = 0.0
+    p_chosen: float
     """ŷ⟨t⟩[y⟨t⟩]."""
-    log_p: float = 0.0
+    log_p: float
     """log ŷ⟨t⟩[y⟨t⟩], from the log-softmax (finite even when ``p_chosen`` underflows)."""
-    log_prob_total: float = 0.0
+    log_prob_total: float
     """Σ_{s ≤ t} log P(y⟨s⟩ | y⟨<s⟩) = log P(y⟨1⟩ … y⟨t⟩)."""
-    temperature: float = 1.0
+    temperature: float
     """τ in softmax(z / τ): < 1 sharpens the distribution, > 1 flattens it."""
-    mode: str = "score"
+    mode: str
     """``"score"`` or ``"sample"``."""
 
     @property
@@ -111,9 +111,21 @@ def check_max_length(max_length: Any) -> int:
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    """log softmax over the last axis, z − logsumexp(z), shifted so that exp never overflows."""
+    """log softmax over the last axis, z − logsumexp(z), shifted so that exp never overflows.
+
+    Logits more than ~1.8e308 below the largest get −inf (probability 0, exact in float64)."""
     m = z.max(axis=-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+    with np.errstate(over="ignore", under="ignore"):
+        return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+def language_peak_bytes(hidden: int, vocabulary: int, max_length: int) -> int:
+    """Peak bytes of a language-model stage from sizes alone: the weights (held, and copied
+    once by the PyTorch check), and per step the one-hot inputs, the recurrent stage's arrays,
+    the logits, log-probabilities and probabilities (each (T, V), a few copies while built)."""
+    weights = hidden * (2 * vocabulary + hidden + 3) + vocabulary
+    per_step = 8 * vocabulary + 6 * hidden
+    return 8 * (3 * weights + max_length * per_step)
 
 
 def char_vocabulary(alphabet: str) -> tuple[str, ...]:
@@ -208,11 +220,11 @@ class LanguageModelStage(Stage):
             ids, z = self._sample()
             self.read = tuple(self.vocabulary[k] for k in ids)
         self.ids = ids
-        log_p = log_softmax(z / self.temperature)  # (T, V)
-        self._log_p = _frozen(log_p)
-        self._y = _frozen(np.exp(log_p))  # (T, V)
+        log_p = log_softmax(self._scaled(z))  # (T, V)
+        self._log_p = frozen(log_p)
+        self._y = frozen(np.exp(log_p))  # (T, V)
         chosen = log_p[np.arange(len(ids)), ids]
-        self._cumulative = _frozen(np.cumsum(chosen))  # (T,)
+        self._cumulative = frozen(np.cumsum(chosen))  # (T,)
 
     def _check_vocabulary(self) -> None:
         vocab, v = self.vocabulary, len(self.vocabulary)
@@ -227,6 +239,12 @@ class LanguageModelStage(Stage):
                 raise SpecError(
                     "model", f"a character model's tokens are single characters, got {long[0]!r}"
                 )
+        if v > MAX_OUTPUT_SIZE:
+            raise SpecError(
+                "model", f"the vocabulary has {v:,} tokens; the limit is {MAX_OUTPUT_SIZE:,}"
+            )
+        h = int(self.weights["weight_hh_l0"].shape[0]) if self.weights["weight_hh_l0"].ndim else 0
+        check_bytes(language_peak_bytes(h, v, self.max_length), "model", f"a {v:,}-token model")
         if self.weights["w_ya"].shape[:1] != (v,):
             raise SpecError(
                 "model",
@@ -317,11 +335,24 @@ class LanguageModelStage(Stage):
             self._forward(ids)
             z = self._logits()[-1]
             rows.append(z)
-            p = np.exp(log_softmax(z / self.temperature))
+            p = np.exp(log_softmax(self._scaled(z)))
             ids.append(int(rng.choice(len(p), p=p / p.sum())))
             if ids[-1] == self.eos:
                 break
         return ids, np.array(rows)
+
+    def _scaled(self, z: np.ndarray) -> np.ndarray:
+        """z / τ, or SpecError under ``temperature`` if that overflows float64."""
+        with np.errstate(over="ignore"):
+            out = z / self.temperature
+        if not np.all(np.isfinite(out)):
+            biggest = float(np.abs(z).max())
+            raise SpecError(
+                "temperature",
+                f"logits up to {biggest:.3g} divided by τ = {self.temperature:g} overflow "
+                f"float64; τ ≥ {biggest / np.finfo(np.float64).max:.3g} keeps them finite",
+            )
+        return out
 
     def with_temperature(self, temperature: float) -> LanguageModelStage:
         """The same model, mode, text, seed and max_length at τ = ``temperature``: a score is
@@ -452,9 +483,3 @@ class LanguageModelStage(Stage):
                 a, torch.from_numpy(np.array(w["w_ya"])), torch.from_numpy(np.array(w["b_y"]))
             )
             return torch.softmax(z / self.temperature, dim=-1).numpy()
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    v = a.view()
-    v.flags.writeable = False
-    return v

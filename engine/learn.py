@@ -10,15 +10,13 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.conv import MAX_BYTES, Pair
+from engine.arrays import frozen
+from engine.conv import Pair
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import MAX_ITERATIONS, MAX_WORK, check_bytes
 
-MAX_ITERATIONS = 100_000
-"""Most optimisation iterations one stage may run."""
-
-MAX_WORK = 4_000_000_000
-"""Most multiply-adds a whole training run may take (about a second or two of NumPy)."""
+FLOAT_MAX = float(np.finfo(np.float64).max)
 
 ROW_ITERATIONS = 10
 """Iterations one "row" step (PgUp / PgDn in the player) moves."""
@@ -89,12 +87,50 @@ def learn_bytes(images_shape: tuple[int, int, int], kernel_hw: Pair, iterations:
     return 8 * cells
 
 
+def learn_peak_bytes(images_shape: tuple[int, int, int], kernel_hw: Pair, iterations: int) -> int:
+    """Peak bytes of a learning stage from shapes alone: what it holds (``learn_bytes``), plus
+    the larger of the training loop's temporaries (two residual vectors) and the PyTorch check
+    (a copy of the images, the targets, and per iteration autograd's prediction, residual and
+    gradient maps and conv2d's im2col buffer of the windows, with the kernels it returns)."""
+    n, h, w = images_shape
+    fh, fw = kernel_hw
+    k = fh * fw
+    m = n * max(h - fh + 1, 0) * max(w - fw + 1, 0)
+    train = 8 * 2 * m
+    check = 8 * (n * h * w + k * m + 6 * m + 2 * iterations * (k + 1))
+    return learn_bytes(images_shape, kernel_hw, iterations) + max(train, check)
+
+
 def learn_work(images_shape: tuple[int, int, int], kernel_hw: Pair, iterations: int) -> int:
     """Multiply-adds of a whole training run: two products with the windows matrix each."""
     n, h, w = images_shape
     fh, fw = kernel_hw
     m = n * max(h - fh + 1, 0) * max(w - fw + 1, 0)
     return 2 * m * fh * fw * iterations
+
+
+def check_scale(images: np.ndarray, hidden: np.ndarray, init: np.ndarray) -> None:
+    """SpecError under ``images`` unless every number training shows stays finite.
+
+    The loss at the start is (1/M)·Σ r² with |r| ≤ f_h·f_w·max|x|·(max|W*| + max|W_0|), and
+    AᵀA (whose largest eigenvalue gives the critical learning rate) sums M products of two
+    pixels; both stay below float64's maximum when max|x| is within the bound below.
+    """
+    k = hidden.size
+    m = (
+        images.shape[0]
+        * (images.shape[1] - hidden.shape[0] + 1)
+        * (images.shape[2] - hidden.shape[1] + 1)
+    )
+    weights = max(1.0, float(np.abs(hidden).max()) + float(np.abs(init).max()))
+    bound = math.sqrt(FLOAT_MAX / (4 * m)) / (k * weights)
+    biggest = float(np.abs(images).max())
+    if biggest > bound:
+        raise SpecError(
+            "images",
+            f"pixels up to {biggest:.3g} make the loss and AᵀA overflow float64; with this "
+            f"kernel and starting point, pixels within ±{bound:.3g} keep them finite",
+        )
 
 
 def check_sizes(images_shape: tuple[int, ...], kernel_hw: Pair, iterations: int) -> None:
@@ -118,9 +154,6 @@ def check_sizes(images_shape: tuple[int, ...], kernel_hw: Pair, iterations: int)
             "iterations", f"expected 1 to {MAX_ITERATIONS:,} iterations, got {iterations:,}"
         )
     shape3 = (n, h, w)
-    need = learn_bytes(shape3, (fh, fw), int(iterations))
-    if need > MAX_BYTES:
-        raise SpecError("images", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
     work = learn_work(shape3, (fh, fw), int(iterations))
     if work > MAX_WORK:
         raise SpecError(
@@ -128,20 +161,22 @@ def check_sizes(images_shape: tuple[int, ...], kernel_hw: Pair, iterations: int)
             f"{iterations:,} iterations over {n} image(s) of {h}×{w} take {work:.2g} "
             f"multiply-adds; the limit is {MAX_WORK:.0e}: use fewer iterations or smaller images",
         )
+    need = learn_peak_bytes(shape3, (fh, fw), int(iterations))
+    check_bytes(need, "images", f"{iterations:,} iterations over {n} image(s) of {h}×{w}")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class LearnStep(Step):
     """One iteration of gradient descent: the weights, the gradient there, and the update."""
 
-    iteration: int = 0
-    kernel: np.ndarray | None = None  # (f_h, f_w) weights W_k before this iteration's update
-    gradient: np.ndarray | None = None  # (f_h, f_w) dL/dW at W_k
-    loss: float = 0.0
+    iteration: int
+    kernel: np.ndarray  # (f_h, f_w) weights W_k before this iteration's update
+    gradient: np.ndarray  # (f_h, f_w) dL/dW at W_k
+    loss: float
     """L(W_k): the mean squared error before the update (also the step's value)."""
-    next_kernel: np.ndarray | None = None  # (f_h, f_w) W_{k+1} = W_k − η·dL/dW
-    learning_rate: float = 0.0
-    distance: float = 0.0
+    next_kernel: np.ndarray  # (f_h, f_w) W_{k+1} = W_k − η·dL/dW
+    learning_rate: float
+    distance: float
     """max |W_k − W*|: how far the weights still are from the hidden kernel."""
 
 
@@ -221,21 +256,23 @@ class KernelLearningStage(Stage):
         for field_name, arr in (("images", x), ("hidden_kernel", w_star), ("init", w0)):
             if not np.all(np.isfinite(arr)):
                 raise SpecError(field_name, "values must be finite (no inf or nan)")
+        check_scale(x, w_star, w0)
 
-        self.images = _frozen(x)  # (N, H, W)
-        self._hidden = _frozen(w_star)  # (f_h, f_w)
-        self.init = _frozen(w0)  # (f_h, f_w)
+        self.images = frozen(x)  # (N, H, W)
+        self._hidden = frozen(w_star)  # (f_h, f_w)
+        self.init = frozen(w0)  # (f_h, f_w)
         self.learning_rate = float(learning_rate)
         self.iterations = int(iterations)
         self.kernel_hw: Pair = (int(w_star.shape[0]), int(w_star.shape[1]))
         n, h, w = x.shape
         self.out_hw: Pair = (h - self.kernel_hw[0] + 1, w - self.kernel_hw[1] + 1)
         self._a = windows_matrix(self.images, self.kernel_hw)  # (M, f_h·f_w)
+        self._critical: float | None = None
         with np.errstate(over="ignore", invalid="ignore"):
             targets = (self._a @ w_star.ravel()).reshape(n, *self.out_hw)
         if not np.all(np.isfinite(targets)):
             raise SpecError("images", "the targets overflow float64 (values too large)")
-        self.targets = _frozen(targets)  # (N, H_out, W_out)
+        self.targets = frozen(targets)  # (N, H_out, W_out)
         self._train(progress)
 
     def _train(self, progress: Progress | None) -> None:
@@ -272,10 +309,10 @@ class KernelLearningStage(Stage):
         if progress is not None and n % every:
             progress(n, n)
         shape = (-1, *self.kernel_hw)
-        self._kernels = _frozen(kernels.reshape(shape))  # (n + 1, f_h, f_w)
-        self._gradients = _frozen(gradients.reshape(shape))  # (n, f_h, f_w)
-        self._losses = _frozen(losses)  # (n + 1,)
-        self._distances = _frozen(np.abs(self._kernels - self._hidden).max(axis=(1, 2)))
+        self._kernels = frozen(kernels.reshape(shape))  # (n + 1, f_h, f_w)
+        self._gradients = frozen(gradients.reshape(shape))  # (n, f_h, f_w)
+        self._losses = frozen(losses)  # (n + 1,)
+        self._distances = frozen(np.abs(self._kernels - self._hidden).max(axis=(1, 2)))
 
     # -- facts about the run --------------------------------------------------------------
 
@@ -331,9 +368,11 @@ class KernelLearningStage(Stage):
         The loss's Hessian is H = 2AᵀA/M; gradient descent on a quadratic converges iff
         η < 2/λ_max(H) = M/λ_max(AᵀA). ``inf`` if every image is zero (nothing to learn from).
         """
-        a = self._a
-        lam = float(np.linalg.eigvalsh(a.T @ a).max()) / a.shape[0]
-        return math.inf if lam <= 0 else 1.0 / lam
+        if self._critical is None:
+            a = self._a
+            lam = float(np.linalg.eigvalsh(a.T @ a).max()) / a.shape[0]
+            self._critical = math.inf if lam <= 0 else 1.0 / lam
+        return self._critical
 
     def first_iteration_within(self, tol: float) -> int | None:
         """The fewest iterations k after which max |W_k − W*| ≤ ``tol`` (0 if the start already
@@ -437,10 +476,3 @@ class KernelLearningStage(Stage):
             kernels[it] = w.detach()[0, 0].numpy()
             losses[it] = loss.item()
         return kernels, losses
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    """A read-only view: steps hand out slices, and they must not write through."""
-    v = a.view()
-    v.flags.writeable = False
-    return v

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.conv import MAX_BYTES, MAX_STRIDE, Pair, as_pair, output_size, size_formula
+from engine.conv import Pair, as_pair, output_size, size_formula
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import ALLOCATOR_SLACK, MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
 
 POOL_MODES = ("max", "avg")
 """Pooling modes a stage accepts."""
@@ -28,21 +29,46 @@ def pool_bytes(in_shape: tuple[int, int, int], size: Pair, stride: Pair) -> int:
     return 8 * c * h * w + (8 + 8 + 1) * c * oh * ow
 
 
-@dataclass(frozen=True, eq=False)
+def _reference_tile(in_shape: tuple[int, int, int], size: Pair, stride: Pair) -> tuple[int, int]:
+    """(channels, output rows) of one block of the PyTorch check: the input slice torch is
+    handed stays within REFERENCE_BLOCK_BYTES, or one output row of one channel if larger."""
+    c, h, w = in_shape
+    oh = max(output_size(h, size[0], stride[0], 0), 1)
+    row_bytes = 8 * w * max(stride[0], 1)  # input bytes one more output row reads
+    rows = min(oh, max(1, (REFERENCE_BLOCK_BYTES - 8 * w * size[0]) // row_bytes))
+    plane = 8 * w * ((rows - 1) * stride[0] + size[0])
+    return min(c, max(1, REFERENCE_BLOCK_BYTES // plane)), rows
+
+
+def pool_peak_bytes(in_shape: tuple[int, int, int], size: Pair, stride: Pair) -> int:
+    """Peak bytes of a pooling stage from shapes alone: what it holds (``pool_bytes``), plus
+    the larger of its build temporaries (average pooling's sums, twice where they overflow)
+    and its PyTorch check (torch's output, the difference and its absolute value, and per block
+    the input slice, the block's output and its arg-max indices)."""
+    c, h, w = in_shape
+    oh = max(output_size(h, size[0], stride[0], 0), 0)
+    ow = max(output_size(w, size[1], stride[1], 0), 0)
+    out = 8 * c * oh * ow
+    channels, rows = _reference_tile(in_shape, size, stride)
+    block = 8 * channels * (((rows - 1) * stride[0] + size[0]) * w + 2 * rows * ow)
+    return pool_bytes(in_shape, size, stride) + 3 * out + block + ALLOCATOR_SLACK
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class PoolStep(Step):
     """One output element out[channel, row, col] of a pooling stage."""
 
-    channel: int = 0
-    row: int = 0
-    col: int = 0
-    top: int = 0
+    channel: int
+    row: int
+    col: int
+    top: int
     """Input row of the window's top edge."""
-    left: int = 0
+    left: int
     """Input column of the window's left edge."""
-    window: np.ndarray | None = None  # (f_h, f_w) input values of this channel
-    argmax: tuple[int, int] | None = None
+    window: np.ndarray  # (f_h, f_w) input values of this channel
+    argmax: tuple[int, int] | None
     """(row, col) of the winning cell inside the window (max pooling); None for average."""
-    mode: str = "max"
+    mode: str
 
 
 class PoolStage(Stage):
@@ -102,9 +128,8 @@ class PoolStage(Stage):
             raise SpecError("stride", f"stride must be ≤ {MAX_STRIDE:,}, got {[sh, sw]}")
         if fh > h or fw > w:
             raise SpecError("size", f"pool window {fh}×{fw} is larger than the input {h}×{w}")
-        need = pool_bytes((c, h, w), (fh, fw), (sh, sw))
-        if need > MAX_BYTES:
-            raise SpecError("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
+        need = pool_peak_bytes((c, h, w), (fh, fw), (sh, sw))
+        check_bytes(need, "input", f"{mode} pooling a {c}×{h}×{w} input")
         if not np.all(np.isfinite(x)):
             raise SpecError("input", "values must be finite (no inf or nan)")
 
@@ -147,13 +172,28 @@ class PoolStage(Stage):
         return best, argmax
 
     def _compute_avg(self) -> np.ndarray:
-        """Window means: cells summed in row-major order, then divided by f_h·f_w."""
+        """Window means: cells summed in row-major order, then divided by f_h·f_w, as torch.
+
+        A mean of finite numbers is finite, but their sum may not be (four 1e308s). Where the
+        sum overflows, the mean is taken again from the cells each divided by f_h·f_w first:
+        no partial sum can then exceed the largest |cell|, so the result is the finite mean
+        (PyTorch reports inf there).
+        """
         windows = self._windows()
         fh, fw = self.size
+        n = fh * fw
         total = np.zeros(windows.shape[:3])  # (C, H_out, W_out)
-        for k in range(fh * fw):
-            total += windows[..., k // fw, k % fw]
-        total /= fh * fw
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k in range(n):
+                total += windows[..., k // fw, k % fw]
+            total /= n
+        bad = ~np.isfinite(total)
+        if bad.any():
+            where = np.nonzero(bad)
+            scaled = np.zeros(len(where[0]))
+            for k in range(n):
+                scaled += windows[..., k // fw, k % fw][where] / n
+            total[where] = scaled
         return total
 
     # -- shape facts ---------------------------------------------------------------------
@@ -288,15 +328,34 @@ class PoolStage(Stage):
         }
 
     def reference(self) -> np.ndarray:
+        """``max_pool2d`` / ``avg_pool2d`` on blocks of channels and output rows, so that the
+        copies torch is handed stay within REFERENCE_BLOCK_BYTES (``pool_peak_bytes``).
+
+        Where torch's average overflows (its sum of finite cells is inf), that output is
+        torch's sum of the cells divided first (``divisor_override=1`` on x / (f_h·f_w)):
+        the finite mean the stage shows, computed by torch the same way."""
         import torch
         import torch.nn.functional as F
 
-        x = torch.from_numpy(np.array(self.x))[None]  # (1, C, H, W), a writable copy
-        if self.mode == "max":
-            out = F.max_pool2d(x, self.size, self.stride)
-        else:
-            out = F.avg_pool2d(x, self.size, self.stride)
-        return out[0].numpy()
+        pool = F.max_pool2d if self.mode == "max" else F.avg_pool2d
+        (oh, ow), (fh, _), (sh, _) = self.out_hw, self.size, self.stride
+        channels, rows = _reference_tile(self.in_shape, self.size, self.stride)
+        out = np.empty((self.channels, oh, ow))
+        with torch.no_grad():
+            for c0 in range(0, self.channels, channels):
+                for r0 in range(0, oh, rows):
+                    r1 = min(oh, r0 + rows)
+                    tile = self.x[c0 : c0 + channels, r0 * sh : (r1 - 1) * sh + fh]
+                    x = torch.from_numpy(np.array(tile))[None]  # a writable copy
+                    got = pool(x, self.size, self.stride)[0]
+                    if self.mode == "avg" and not bool(torch.isfinite(got).all()):
+                        # torch sums before dividing, and the sum overflowed: take the sum of
+                        # the cells each divided by f_h·f_w instead, as the stage does there.
+                        n = self.size[0] * self.size[1]
+                        scaled = F.avg_pool2d(x / n, self.size, self.stride, divisor_override=1)
+                        got = torch.where(torch.isfinite(got), got, scaled[0])
+                    out[c0 : c0 + channels, r0:r1] = got.numpy()
+        return out
 
     def reference_indices(self) -> np.ndarray:
         """PyTorch's arg-max for every output, as flat indices into the input plane (row·W + col).

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from engine.conv import MAX_BYTES
+from engine.arrays import frozen, is_whole
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import MAX_OUTPUT_SIZE, MAX_SEQUENCE, MAX_WORK, check_bytes
 from engine.threads import one_blas_thread
 
-MAX_SEQUENCE = 10_000
-"""Most time steps one sequence may have."""
-
-MAX_WORK = 4_000_000_000
-"""Most multiply-adds one run over the sequence may take (a second or two of NumPy)."""
+FLOAT_MAX = float(np.finfo(np.float64).max)
+"""The largest finite float64, about 1.8e308."""
 
 GATES: dict[str, tuple[str, ...]] = {
     "rnn": ("a",),
@@ -71,8 +69,16 @@ def layout(
     if arch in ("one_to_many", "encoder_decoder"):
         if decoder_steps is None:
             raise SpecError("decoder_steps", f"missing; {arch} needs Ty, a whole number ≥ 1")
-        if not _whole(decoder_steps) or decoder_steps < 1:
+        if not is_whole(decoder_steps) or decoder_steps < 1:
             raise SpecError("decoder_steps", f"must be a whole number ≥ 1, got {decoder_steps!r}")
+        room = MAX_SEQUENCE - (tx if arch == "encoder_decoder" else 0)
+        if decoder_steps > room:
+            what = f"with {tx:,} input step(s) " if arch == "encoder_decoder" else ""
+            raise SpecError(
+                "decoder_steps",
+                f"{int(decoder_steps):,} decoder steps {what}make a sequence longer than the "
+                f"limit of {MAX_SEQUENCE:,} time steps; expected 1 to {max(room, 1):,}",
+            )
     elif decoder_steps is not None:
         raise SpecError(
             "decoder_steps", f"only one_to_many and encoder_decoder have one; this is {arch}"
@@ -97,10 +103,6 @@ def layout(
     return np.ones(tx, dtype=bool), has_output
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def check_sizes(
     cell: str, steps: int, input_size: int, hidden_size: Any, output_size: int | None = None
 ) -> None:
@@ -109,7 +111,7 @@ def check_sizes(
     Needs no arrays, so a scenario can be refused before anything large is generated.
     """
     g = len(GATES[check_cell(cell)])
-    if not _whole(hidden_size):
+    if not is_whole(hidden_size):
         raise SpecError("hidden_size", f"expected a whole number, got {hidden_size!r}")
     h = int(hidden_size)
     if h < 1:
@@ -121,15 +123,9 @@ def check_sizes(
             "input", f"sequence of {steps:,} steps is longer than the limit of {MAX_SEQUENCE:,}"
         )
     o = output_size or 0
-    if output_size is not None and output_size < 1:
-        raise SpecError("output_size", f"must be ≥ 1, got {output_size}")
-    need = recurrent_bytes(cell, steps, input_size, h, o)
-    if need > MAX_BYTES:
-        raise SpecError(
-            "hidden_size",
-            f"hidden_size {h:,} over {steps:,} steps needs {need / 2**30:.1f} GiB; "
-            "the limit is 1 GiB",
-        )
+    check_output_size(output_size)
+    need = recurrent_peak_bytes(cell, steps, input_size, h, o)
+    check_bytes(need, "hidden_size", f"hidden_size {h:,} over {steps:,} steps")
     work = steps * (g * h * (input_size + h) + o * h)
     if work > MAX_WORK:
         raise SpecError(
@@ -174,6 +170,17 @@ def check_shape(
         raise SpecError(f"weights.{key}", f"expected {expected} {where}, got {tuple(got)}")
 
 
+def check_output_size(output_size: Any) -> None:
+    """SpecError unless ``output_size`` is None or a whole number from 1 to MAX_OUTPUT_SIZE."""
+    if output_size is None:
+        return
+    if not is_whole(output_size) or not 1 <= output_size <= MAX_OUTPUT_SIZE:
+        raise SpecError(
+            "output_size",
+            f"must be a whole number ≥ 1 and ≤ {MAX_OUTPUT_SIZE:,}, got {output_size!r}",
+        )
+
+
 def recurrent_bytes(cell: str, steps: int, input_size: int, hidden: int, output: int = 0) -> int:
     """Bytes of float64 a recurrent stage holds, from sizes alone: the input, the weights, and
     per time step the input terms, pre-activations, gates, states and outputs."""
@@ -183,10 +190,51 @@ def recurrent_bytes(cell: str, steps: int, input_size: int, hidden: int, output:
     return 8 * (weights + steps * per_step + 2 * hidden)
 
 
+def recurrent_peak_bytes(
+    cell: str, steps: int, input_size: int, hidden: int, output: int = 0
+) -> int:
+    """Peak bytes of a recurrent stage from sizes alone: what it holds (``recurrent_bytes``)
+    plus the larger of the build temporaries (the logits and softmax's exponentials, the
+    masks and zero-filled input) and the PyTorch check (torch's copies of the input and
+    weights, its gate workspace per step, its outputs, and the difference with ours)."""
+    gh = len(GATES[cell]) * hidden
+    held = recurrent_bytes(cell, steps, input_size, hidden, output)
+    build = 8 * (3 * steps * output + 2 * steps * input_size)
+    weights = gh * (input_size + hidden + 2) + output * (hidden + 1)
+    check = 8 * (weights + steps * (input_size + 2 * gh + 5 * hidden + 3 * output))
+    return held + max(build, check)
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis, shifted by the maximum so that exp never overflows."""
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    """Softmax over the last axis, shifted by the maximum so that exp never overflows.
+
+    Logits more than ~1.8e308 apart would overflow the shift; those entries get probability 0,
+    which is the exact answer rounded to float64."""
+    with np.errstate(over="ignore", under="ignore"):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def output_layer(
+    a: np.ndarray, w_ya: np.ndarray, b_y: np.ndarray, field: str = "weights.w_ya"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, ŷ) = (a·W_yaᵀ + b_y, softmax of it) for states ``a`` (T, K), ``w_ya`` (O, K).
+
+    SpecError naming ``field`` when a logit overflows float64, with the weights' range that
+    would keep every logit finite for these states."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = a @ w_ya.T + b_y  # (T, O)
+    if not np.all(np.isfinite(logits)):
+        k = a.shape[-1]
+        biggest = max(float(np.abs(a).max(initial=0.0)), 1e-300)
+        room = max(FLOAT_MAX / 2 - float(np.abs(b_y).max(initial=0.0)), 0.0)
+        raise SpecError(
+            field,
+            f"the output layer's logits W_ya·a⟨t⟩ + b_y overflow float64 (|W_ya| up to "
+            f"{float(np.abs(w_ya).max()):.3g}); with these states, |W_ya| ≤ "
+            f"{room / (k * biggest):.3g} keeps them finite",
+        )
+    return logits, softmax(logits)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -195,41 +243,41 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-z))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RecurrentStep(Step):
     """One time step t of a recurrent cell: its inputs, every gate, and the new state.
 
     ``value`` is a⟨t⟩[0], the first hidden unit's new activation.
     """
 
-    t: int = 0
+    t: int
     """The time step, 0-based (the first input is x⟨0⟩; a⟨−1⟩ is the initial state a0)."""
-    cell: str = "rnn"
+    cell: str
     """``"rnn"``, ``"gru"`` or ``"lstm"``."""
-    x: np.ndarray | None = None  # (input_size,) x⟨t⟩
-    a_prev: np.ndarray | None = None  # (H,) a⟨t−1⟩, the initial state a0 at t = 0
-    c_prev: np.ndarray | None = None  # (H,) c⟨t−1⟩ (LSTM only, else None)
-    pre: dict[str, np.ndarray] = field(default_factory=dict)
+    x: np.ndarray  # (input_size,) x⟨t⟩
+    a_prev: np.ndarray  # (H,) a⟨t−1⟩, the initial state a0 at t = 0
+    c_prev: np.ndarray | None  # (H,) c⟨t−1⟩ (LSTM only, else None)
+    pre: dict[str, np.ndarray]
     """Pre-activations (H,) per gate name, in PyTorch's order.
 
-    rnn: ``a`` = W_ax·x + b_ih + W_aa·a_prev + b_hh, the tanh's input.
-    gru: ``r``, ``z`` = W_i·x + b_i· + W_h·a_prev + b_h·; ``n`` = W_in·x + b_in + r ⊙ (W_hn·a_prev +
+    rnn: ``a``
+    gru: ``r``, ``z``
     b_hn) (the reset gate scales the hidden term *with* its bias, as in PyTorch).
-    lstm: ``i``, ``f``, ``g``, ``o`` = W_i·x + b_i· + W_h·a_prev + b_h·.
+    lstm: ``i``, ``f``, ``g``, ``o``
     """
-    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    gates: dict[str, np.ndarray]
     """Post-activation values (H,) per gate name; empty for rnn (a⟨t⟩ is the only result).
 
-    gru: ``r`` = σ(pre r) (Γr), ``z`` = σ(pre z) (PyTorch's update gate; Γu = 1 − z),
+    gru: ``r``
     ``n`` = tanh(pre n) (c̃⟨t⟩). lstm: ``i`` = σ (Γu), ``f`` = σ (Γf), ``g`` = tanh (c̃⟨t⟩),
     ``o`` = σ (Γo).
     """
-    a: np.ndarray | None = None  # (H,) a⟨t⟩
-    c: np.ndarray | None = None  # (H,) c⟨t⟩ (LSTM only, else None)
-    y_hat: np.ndarray | None = None  # (O,) ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y), None without output
-    has_input: bool = True
+    a: np.ndarray  # (H,) a⟨t⟩
+    c: np.ndarray | None  # (H,) c⟨t⟩ (LSTM only, else None)
+    y_hat: np.ndarray | None  # (O,) ŷ⟨t⟩ = softmax(W_ya·a⟨t⟩ + b_y), None without output
+    has_input: bool
     """False where the architecture gives no input at t (x⟨t⟩ is then zeros)."""
-    has_output: bool = True
+    has_output: bool
     """False where the architecture gives no output at t (``y_hat`` is then None)."""
 
 
@@ -319,7 +367,7 @@ class RecurrentStage(Stage):
     ) -> None:
         super().__init__(name)
         cell = check_cell(cell)
-        if not _whole(hidden_size):
+        if not is_whole(hidden_size):
             raise SpecError("hidden_size", f"expected a whole number, got {hidden_size!r}")
         if hidden_size < 1:
             raise SpecError("hidden_size", f"must be ≥ 1, got {hidden_size}")
@@ -339,7 +387,7 @@ class RecurrentStage(Stage):
             if value is None:
                 if default is None:
                     raise SpecError(name, f"missing; expected shape {shape}")
-                return _frozen(np.full(shape, default))
+                return frozen(np.full(shape, default))
             arr = np.asarray(value, dtype=np.float64)
             if key in shapes:
                 check_shape(key, arr.shape, cell, n_in, h, o)
@@ -347,14 +395,14 @@ class RecurrentStage(Stage):
                 raise SpecError(name, f"expected ({h},) for hidden_size {h}, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise SpecError(name, "values must be finite (no inf or nan)")
-            return _frozen(arr)
+            return frozen(arr)
 
         if not np.all(np.isfinite(xs)):
             raise SpecError("input", "values must be finite (no inf or nan)")
         self.cell = cell
         self.hidden_size = h
         self.input_size = int(n_in)
-        self.x = _frozen(xs)  # (T, input_size)
+        self.x = frozen(xs)  # (T, input_size)
         self.weight_ih = param("weights.weight_ih", weight_ih, None)  # (G·H, I)
         self.weight_hh = param("weights.weight_hh", weight_hh, None)  # (G·H, H)
         self.bias_ih = param("weights.bias_ih", bias_ih, 0.0)  # (G·H,)
@@ -375,8 +423,8 @@ class RecurrentStage(Stage):
         elif b_y is not None:
             raise SpecError("weights.b_y", "an output bias needs output weights w_ya")
         self.architecture = check_architecture(architecture)
-        self.has_input = _frozen(self._mask("has_input", has_input, steps))  # (T,) bool
-        self.has_output = _frozen(self._mask("has_output", has_output, steps))  # (T,) bool
+        self.has_input = frozen(self._mask("has_input", has_input, steps))  # (T,) bool
+        self.has_output = frozen(self._mask("has_output", has_output, steps))  # (T,) bool
         if np.any(xs[~self.has_input]):
             raise SpecError("input", "steps without an input must have x⟨t⟩ = 0")
         self.contrast: Contrast | None = None
@@ -428,27 +476,41 @@ class RecurrentStage(Stage):
                     i, f, gg, o = (act[t, k * h : (k + 1) * h] for k in range(4))
                     c[t + 1] = f * c[t] + i * gg
                     a[t + 1] = o * np.tanh(c[t + 1])
-            logits = None if self.w_ya is None else a[1:] @ self.w_ya.T + self.b_y  # (T, O)
-        for arr in (xi, hh, pre, a, c, logits):
+        if not np.all(np.isfinite(xi)):
+            big_x = float(np.abs(self.x).max(initial=0.0)) > 1
+            raise SpecError(
+                "input" if big_x else "weights.weight_ih",
+                "W_ih·x⟨t⟩ + b_ih overflows float64: the input times weights.weight_ih exceeds "
+                f"{FLOAT_MAX:.3g}; scale the input or the weights down",
+            )
+        for arr in (hh, pre, a, c):
             if arr is not None and not np.all(np.isfinite(arr)):
-                raise SpecError("input", "the computation overflows float64 (values too large)")
-        self._xi = _frozen(xi)
-        self._hh = _frozen(hh)
-        self._pre = _frozen(pre.reshape(steps, g, h))  # (T, G, H)
-        self._gates = _frozen(act.reshape(steps, g, h))  # (T, G, H); unused for rnn
-        self._a = _frozen(a)  # (T + 1, H)
-        self._c = None if c is None else _frozen(c)  # (T + 1, H)
-        self._logits = None if logits is None else _frozen(logits)
-        self._y = None if logits is None else _frozen(softmax(logits))  # (T, O)
+                big_a0 = float(np.abs(self.a0).max(initial=0.0)) > 1
+                raise SpecError(
+                    "a0" if big_a0 else "weights.weight_hh",
+                    "the recurrence overflows float64: W_hh·a⟨t−1⟩ + b_hh and the gates exceed "
+                    f"{FLOAT_MAX:.3g}; scale weights.weight_hh, the biases or a0 down",
+                )
+        logits = y = None
+        if self.w_ya is not None and self.b_y is not None:
+            logits, y = output_layer(a[1:], self.w_ya, self.b_y)
+        self._xi = frozen(xi)
+        self._hh = frozen(hh)
+        self._pre = frozen(pre.reshape(steps, g, h))  # (T, G, H)
+        self._gates = frozen(act.reshape(steps, g, h))  # (T, G, H); unused for rnn
+        self._a = frozen(a)  # (T + 1, H)
+        self._c = None if c is None else frozen(c)  # (T + 1, H)
+        self._logits = None if logits is None else frozen(logits)
+        self._y = None if y is None else frozen(y)  # (T, O)
 
     def contrast_run(self, step: int, channel: int, value: float) -> Contrast:
         """Run the sequence again with x⟨step⟩[channel] = value, everything else the same, and
         keep the result as ``self.contrast``. A SpecError names ``contrast`` when the step or
         channel is out of range or the step has no input."""
         steps = len(self)
-        if not (_whole(step) and 0 <= step < steps):
+        if not (is_whole(step) and 0 <= step < steps):
             raise SpecError("contrast.step", f"expected 0 ≤ step < T = {steps}, got {step!r}")
-        if not (_whole(channel) and 0 <= channel < self.input_size):
+        if not (is_whole(channel) and 0 <= channel < self.input_size):
             raise SpecError(
                 "contrast.channel",
                 f"expected 0 ≤ channel < input_size = {self.input_size}, got {channel!r}",
@@ -463,7 +525,7 @@ class RecurrentStage(Stage):
         other.__dict__.update(self.__dict__)
         x = np.array(self.x)
         x[int(step), int(channel)] = float(value)
-        other.x = _frozen(x)
+        other.x = frozen(x)
         other._run()
         self.contrast = Contrast(
             int(step), int(channel), float(value), other.output, other.cell_states, other._y
@@ -720,10 +782,3 @@ def seeded_weights(
         out["w_ya"] = rng.uniform(-k, k, size=(output_size, hidden_size))
         out["b_y"] = rng.uniform(-k, k, size=output_size)
     return out
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    """A read-only view: steps hand out slices, and they must not write through."""
-    v = a.view()
-    v.flags.writeable = False
-    return v

@@ -14,6 +14,14 @@ import numpy as np
 
 from engine.core import Stage, Step
 from engine.errors import SpecError
+from engine.limits import (
+    DEFAULT_MAX_TOKENS,
+    MAX_CORPUS_TOKENS,
+    MAX_TOKENS,
+    MAX_VOCABULARY,
+    REFERENCE_BLOCK_BYTES,
+    check_bytes,
+)
 
 UNK = "<UNK>"
 """Stands for every token that is not in the vocabulary; always index 0."""
@@ -28,8 +36,6 @@ LEVELS = ("word", "char")
 MIN_VOCABULARY = len(SPECIALS) + 1
 """The smallest useful vocabulary: the specials and one real token."""
 
-MAX_TOKENS = 1000
-"""Default limit on the tokens of one sentence, ``<EOS>`` included."""
 
 # A word is a run of letters and digits (any script), with apostrophes allowed inside it
 # ("don't", "o'clock"); everything else (whitespace, punctuation, symbols, "_") separates
@@ -64,8 +70,28 @@ def _iter_spans(text: str, level: str) -> Iterator[tuple[int, int, str]]:
 
 
 def tokenize(text: str, level: str = "word") -> list[str]:
-    """The tokens of ``text`` as the vocabulary sees them (see ``token_spans`` for the rule)."""
-    return [tok for _, _, tok in token_spans(text, level)]
+    """The tokens of ``text`` as the vocabulary sees them (see ``token_spans`` for the rule).
+
+    Made without the spans: one pointer per token (a 15 MiB text at character level is a
+    120 MB list, not 2 GB of span tuples)."""
+    if check_level(level) == "char":
+        return list(text)
+    return [m.group().lower() for m in _WORD.finditer(text)]
+
+
+def tokens_peak_bytes(corpus_bytes: int, tokens: int, vocabulary: int) -> int:
+    """Peak bytes of a tokens stage from sizes alone: the corpus of ``corpus_bytes`` bytes of
+    UTF-8 cut into tokens (at most 32 bytes per byte of text: a pointer per character, or a
+    pointer and a new string object per 3-byte character or per short word), the
+    vocabulary's tables (about 200 bytes an entry), the sentence's ``tokens`` spans and
+    indices, and the PyTorch check's one-hot block (REFERENCE_BLOCK_BYTES at most)."""
+    return (
+        corpus_bytes * 32
+        + 200 * vocabulary
+        + 120 * tokens
+        + min(8 * tokens * vocabulary, REFERENCE_BLOCK_BYTES) * 2
+        + 16 * tokens
+    )
 
 
 @dataclass(frozen=True)
@@ -95,13 +121,24 @@ class Vocabulary:
         gives the same indices. ``size`` is a maximum: a corpus with fewer distinct tokens gives
         a smaller vocabulary (``len(vocabulary)`` is the real size).
         """
-        if isinstance(size, bool) or not isinstance(size, int) or size < MIN_VOCABULARY:
+        if (
+            isinstance(size, bool)
+            or not isinstance(size, int)
+            or not MIN_VOCABULARY <= size <= MAX_VOCABULARY
+        ):
             raise SpecError(
                 "vocabulary_size",
                 f"expected a whole number ≥ {MIN_VOCABULARY} (room for {UNK}, {EOS} and one "
-                f"token), got {size!r}",
+                f"token) and ≤ {MAX_VOCABULARY:,}, got {size!r}",
             )
-        counts = Counter(t for t in corpus_tokens if t not in SPECIALS)
+        counts: Counter[str] = Counter()
+        for n, t in enumerate(corpus_tokens, 1):
+            if n > MAX_CORPUS_TOKENS:
+                raise SpecError(
+                    "corpus", f"more than {MAX_CORPUS_TOKENS:,} tokens; use a shorter corpus"
+                )
+            if t not in SPECIALS:
+                counts[t] += 1
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: size - len(SPECIALS)]
         return cls(SPECIALS + tuple(t for t, _ in ranked), counts=dict(ranked))
 
@@ -113,7 +150,7 @@ class Vocabulary:
         return self.index.get(token, self.index[UNK])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class TokenStep(Step):
     """One token of the sentence and the index and one-hot vector that stand for it.
 
@@ -122,23 +159,23 @@ class TokenStep(Step):
     ``vocab_size`` (see ``one_hot()``).
     """
 
-    position: int = 0
+    position: int
     """Place of the token in the sentence, from 0; ``<EOS>`` comes last."""
-    token: str = ""
+    token: str
     """The token as written in the sentence ("Cats"); ``<EOS>`` for the end of sentence."""
-    lookup: str = ""
+    lookup: str
     """The form looked up in the vocabulary ("cats")."""
-    start: int = 0
+    start: int
     """Offset of the token in the sentence; its length for ``<EOS>``."""
-    end: int = 0
+    end: int
     """Offset just past the token (``start`` for ``<EOS>``)."""
-    known: bool = True
+    known: bool
     """Whether the vocabulary has the token; unknown ones become ``<UNK>``."""
-    eos: bool = False
+    eos: bool
     """True for the end-of-sentence step that closes every sentence."""
-    token_id: int = 0
+    token_id: int
     """The token's index in the vocabulary: the one position of its one-hot vector that is 1."""
-    vocab_size: int = 0
+    vocab_size: int
     """Length of the one-hot vector."""
 
     @property
@@ -162,7 +199,8 @@ class TokenStage(Stage):
         text: the sentence.
         vocabulary: the tokens known, with ``<UNK>`` and ``<EOS>`` (``Vocabulary.build``).
         level: ``"word"`` or ``"char"`` (see ``token_spans`` for the rule).
-        max_tokens: refuse a sentence of more tokens than this, ``<EOS>`` included.
+        max_tokens: refuse a sentence of more tokens than this, ``<EOS>`` included; 1 to
+            ``engine.limits.MAX_TOKENS`` (100,000).
 
     Shape:
         output: (T + 1,) — the index of each of the T tokens, then ``<EOS>``'s. The indices are
@@ -183,13 +221,20 @@ class TokenStage(Stage):
         vocabulary: Vocabulary,
         level: str = "word",
         *,
-        max_tokens: int = MAX_TOKENS,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         name: str = "tokens",
     ) -> None:
         super().__init__(name)
         self.level = check_level(level)
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise SpecError("max_tokens", f"expected a whole number ≥ 1, got {max_tokens!r}")
+        if (
+            isinstance(max_tokens, bool)
+            or not isinstance(max_tokens, int)
+            or not 1 <= max_tokens <= MAX_TOKENS
+        ):
+            raise SpecError(
+                "max_tokens",
+                f"expected a whole number from 1 to {MAX_TOKENS:,}, got {max_tokens!r}",
+            )
         if not isinstance(text, str):
             raise SpecError("text", f"expected a string, got {text!r}")
         # Stop reading at the limit: a long text is refused without being cut up whole.
@@ -226,8 +271,18 @@ class TokenStage(Stage):
         return sum(1 for _, _, tok in self.spans if self.vocabulary.lookup(tok) == unk)
 
     def one_hots(self) -> np.ndarray:
-        """The (T + 1, V) one-hot matrix, dense: for small vocabularies and tests only."""
-        return np.eye(self.vocab_size)[self._ids.astype(np.intp)]
+        """The (T + 1, V) one-hot matrix, dense: for small vocabularies and tests only
+        (SpecError under ``vocabulary_size`` above REFERENCE_BLOCK_BYTES)."""
+        t, v = len(self), self.vocab_size
+        check_bytes(
+            8 * t * v,
+            "vocabulary_size",
+            f"a dense ({t:,}, {v:,}) one-hot matrix",
+            REFERENCE_BLOCK_BYTES,
+        )
+        out = np.zeros((t, v))
+        out[np.arange(t), self._ids.astype(np.intp)] = 1.0
+        return out
 
     def __len__(self) -> int:
         return len(self.spans) + 1
@@ -285,6 +340,6 @@ class TokenStage(Stage):
 
         ids = torch.from_numpy(self._ids.astype(np.int64))
         # In chunks, so that the dense (T, V) one-hots of a large vocabulary stay small.
-        rows = max(1, (1 << 22) // self.vocab_size)
+        rows = max(1, REFERENCE_BLOCK_BYTES // (8 * self.vocab_size))
         parts = [F.one_hot(c, self.vocab_size).argmax(-1) for c in torch.split(ids, rows)]
         return torch.cat(parts).to(torch.float64).numpy()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from engine.conv import MAX_BYTES
+from engine.limits import MAX_BYTES
 from scenarios import datasets as data
 
 

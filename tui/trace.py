@@ -14,10 +14,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import click
 import numpy as np
 
 from engine import ConvStep, Simulation, Stage, Step
 from engine.core import SizeFormulas
+from engine.limits import format_bytes
 from tui import __version__
 
 TRACE_FORMAT = 1
@@ -28,6 +30,13 @@ MAX_TERMS = 27
 
 MAX_CHANNEL_SUMS = 16
 """Most per-channel sums a text line writes out when the products themselves are too many."""
+
+MAX_LINE_BYTES = 64 << 20
+"""Largest JSON line (the header, or one step's record) a trace writes: about 2.5 million
+numbers. Larger ones are refused before anything is written (see ``check_json_size``)."""
+
+BYTES_PER_NUMBER = 26
+"""Most bytes one float64 takes in a JSON line: its shortest repr (up to 24 characters), ", "."""
 
 _SLICE = re.compile(r"^\s*(?P<start>[+-]?\d+)?\s*:\s*(?P<stop>[+-]?\d+)?\s*$")
 _SINGLE = re.compile(r"^\s*(?P<index>[+-]?\d+)\s*$")
@@ -117,8 +126,6 @@ def _term(x: float) -> str:
 
 def conv_sum(step: ConvStep) -> str:
     """The right-hand side of a convolution step: its products, or channel sums, plus bias."""
-    assert step.window is not None and step.kernel is not None
-    assert step.partial_sums is not None and step.products is not None
     channels = step.window.shape[0]
     if step.products.size <= MAX_TERMS:
         groups = [
@@ -140,7 +147,6 @@ def conv_sum(step: ConvStep) -> str:
 
 def conv_window(step: ConvStep) -> str:
     """Where the window sits in the input, and how many of its cells are padding."""
-    assert step.window is not None and step.padding_mask is not None
     fh, fw = step.window.shape[1:]
     where = f"window rows {step.top}..{step.top + fh - 1}, cols {step.left}..{step.left + fw - 1}"
     pad = int(step.padding_mask.sum())
@@ -226,8 +232,69 @@ def step_record(step: Step, global_index: int, stage_number: int, kind: str) -> 
     return out
 
 
+class TraceTooLarge(click.ClickException):
+    """A JSON trace line would exceed MAX_LINE_BYTES; shown as one ``Error:`` line, exit 1."""
+
+
+def _count(value: Any, depth: int = 0) -> int:
+    """An upper bound on the bytes ``value`` takes in JSON, from the sizes of the arrays and
+    strings it holds (a stage's attributes, a step's fields), without converting anything."""
+    if isinstance(value, np.ndarray):
+        return BYTES_PER_NUMBER * value.size
+    if isinstance(value, str):
+        return 2 * len(value) + 4  # escapes at most double a character, plus quotes
+    if isinstance(value, (int, float, bool, np.generic)) or value is None or depth > 4:
+        return BYTES_PER_NUMBER
+    if isinstance(value, dict):
+        return sum(_count(k, depth + 1) + _count(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return 2 + sum(_count(v, depth + 1) for v in value)
+    if isinstance(value, Step):
+        return sum(_count(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
+    if hasattr(value, "__dict__"):  # a stage, or an object a stage holds (a vocabulary)
+        return sum(_count(v, depth + 1) for v in vars(value).values())
+    return BYTES_PER_NUMBER
+
+
+def header_bytes(sim: Simulation) -> int:
+    """An upper bound on the JSON header's size: every array every stage holds, written out."""
+    return 4096 + sum(_count(stage) for stage in sim.stages)
+
+
+def check_json_size(sim: Simulation, steps: range) -> None:
+    """TraceTooLarge unless the header and one record of each stage in ``steps`` are each at
+    most MAX_LINE_BYTES, estimated from array sizes before anything is converted."""
+    need = header_bytes(sim)
+    if need > MAX_LINE_BYTES:
+        raise TraceTooLarge(
+            f"the JSON trace's header line, which holds every array of the scenario, would take "
+            f"about {format_bytes(need)}; the limit is {format_bytes(MAX_LINE_BYTES)}. Use "
+            "--format text, or a smaller scenario"
+        )
+    for number, (stage, offset) in enumerate(zip(sim.stages, sim.offsets, strict=True)):
+        lo, hi = max(steps.start, offset), min(steps.stop, offset + len(stage))
+        if lo >= hi:
+            continue
+        need = 1024 + _count(stage.step(lo - offset))
+        if need > MAX_LINE_BYTES:
+            raise TraceTooLarge(
+                f"one JSON record of stage {number} ({stage.name}) would take about "
+                f"{format_bytes(need)}; the limit is {format_bytes(MAX_LINE_BYTES)}. Use "
+                "--format text, or a smaller kernel"
+            )
+
+
 def json_lines(sim: Simulation, steps: range) -> Iterator[str]:
-    """The header line, then one line per selected step; each a JSON object without newline."""
+    """The header line, then one line per selected step; each a JSON object without newline.
+
+    The sizes are checked when this is called, before the first line is made: TraceTooLarge
+    (a click exception, so ``netsim trace`` prints one line) if one would exceed
+    MAX_LINE_BYTES."""
+    check_json_size(sim, steps)
+    return _json_lines(sim, steps)
+
+
+def _json_lines(sim: Simulation, steps: range) -> Iterator[str]:
     yield json.dumps(header_record(sim, steps))
     for g, number, local in locate_range(sim, steps):
         stage = sim.stages[number]

@@ -34,15 +34,12 @@ def _sub(t: int) -> str:
 
 def previous_delta(stage: BpttStage, step: BpttStep) -> np.ndarray:
     """δ⟨t−1⟩: the next step's δ, or ∂L/∂a0 (nothing is added at t = −1) at the last step."""
-    assert step.carry is not None
     return step.carry if step.t == 0 else stage.step(step.index + 1).delta  # type: ignore[return-value]
 
 
 def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
     """One unit of δ⟨t−1⟩ written out with its numbers, the norm ratio, the running parameter
     gradient norms, and at the last step the clipping."""
-    assert step.delta is not None and step.dtanh is not None and step.carry is not None
-    assert step.dz is not None
     j, t = unit, step.t
     w_aa = stage.weight_hh
     text = Text()

@@ -27,8 +27,6 @@ TERMS_WHEN_ABBREVIATED = 6
 
 def explain(stage: ConvStage, step: ConvStep) -> Text:
     """The inspector's text: every product with its numbers, the partial sums, bias and result."""
-    assert step.window is not None and step.kernel is not None and step.padding_mask is not None
-    assert step.partial_sums is not None
     t = Text()
     f, r, c = step.filter, step.row, step.col
     t.append(f"out[{f}, {r}, {c}]", style="bold")

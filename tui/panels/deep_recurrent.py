@@ -125,9 +125,7 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
     text = Text()
     dirs = stage.directions
     t = step.t
-    assert step.a is not None and step.from_below is not None
-    if step.is_output:
-        assert step.y_hat is not None
+    if step.y_hat is not None:  # an output step
         top = stage.num_layers
         text.append(f"ŷ⟨{t}⟩ = softmax(W_ya·[a→[{top}]⟨{t}⟩, a←[{top}]⟨{t}⟩] + b_y)\n", "bold")
         text.append(f"  from below: the top layer at t = {t}, both directions = ", _LABEL)
@@ -136,16 +134,16 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
         text.append(f"  ŷ⟨{t}⟩ = {_vector(step.y_hat)}; most likely class {k} (they sum to 1)\n")
         return text
     name = _name(step.layer, step.direction, dirs)
-    inner = step.inner
-    assert inner is not None
+    inner, from_left = step.inner, step.from_left
+    if inner is None or from_left is None:  # only output steps lack them, handled above
+        return text
     side = "from the right" if step.direction == 1 else "from the left"
     text.append(f"{name}⟨{t}⟩ = {stage.cell.upper()} cell({side}, from below)\n", "bold")
-    assert step.from_left is not None
     text.append(f"  {side}: ", _LABEL)
     if step.left_t is None:
         text.append("the start of this sweep, a0 = 0", style="yellow")
     else:
-        text.append(f"{name}⟨{step.left_t}⟩ = {_vector(step.from_left)}", style="yellow")
+        text.append(f"{name}⟨{step.left_t}⟩ = {_vector(from_left)}", style="yellow")
     text.append("\n  from below: ", _LABEL)
     if step.layer == 0:
         where = f"x⟨{t}⟩"

@@ -108,7 +108,6 @@ def distribution_chart(
 ) -> Text:
     """The ``top`` most probable next tokens as bars ``width`` cells long at p = 1, the chosen
     one highlighted."""
-    assert step.distribution is not None
     p = step.distribution
     order = [int(k) for k in np.argsort(-p, kind="stable")[:top]]
     if step.chosen not in order:

@@ -37,7 +37,6 @@ def fmt_pair(a: float, b: float) -> tuple[str, str]:
 
 def explain_learn(stage: KernelLearningStage, step: LearnStep, weight: tuple[int, int]) -> Text:
     """The inspector's text: one weight's update with its numbers, the loss, and the distance."""
-    assert step.kernel is not None and step.gradient is not None and step.next_kernel is not None
     u, v = weight
     n, h, w = stage.images.shape
     oh, ow = stage.out_hw
@@ -133,7 +132,6 @@ class LearnPanel(Panel):
     def compose(self) -> ComposeResult:
         st = self.learn
         first = st.step(0)
-        assert first.gradient is not None
         grids = {
             "kernel": ("Learned kernel W", f"iteration 0 of {len(st)}", st.init),
             "gradient": ("Gradient ∂L/∂W", f"η = {fmt_exact(st.learning_rate)}", first.gradient),
@@ -163,7 +161,6 @@ class LearnPanel(Panel):
         yield inspector
 
     def show(self, step: LearnStep) -> None:  # type: ignore[override]
-        assert step.kernel is not None and step.gradient is not None
         self._step = step
         st = self.learn
         grids = self._grids

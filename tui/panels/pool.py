@@ -16,13 +16,11 @@ from tui.widgets.matrix import MatrixGrid, Window
 
 def explain_pool(stage: PoolStage, step: PoolStep) -> Text:
     """The inspector's text: the window's values, the max (and where it is) or the mean."""
-    assert step.window is not None
     t = Text()
     values = [fmt_exact(float(v)) for v in step.window.ravel()]
     t.append(f"out[{step.channel}, {step.row}, {step.col}]", style="bold")
     fh, fw = stage.size
-    if step.mode == "max":
-        assert step.argmax is not None
+    if step.argmax is not None:  # max pooling
         wr, wc = step.argmax
         t.append(f" = max({', '.join(values)}) = ")
         t.append(fmt_exact(step.value), style="bold black on bright_green")

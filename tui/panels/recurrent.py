@@ -142,7 +142,6 @@ def dot_terms(w: np.ndarray, v: np.ndarray) -> str:
 def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
     """The equations of this time step for one hidden unit, with the numbers: each gate's sum
     W_x·x⟨t⟩ + W_a·a⟨t−1⟩ + b is written out term by term, so the printed parts add up."""
-    assert step.x is not None and step.a_prev is not None and step.a is not None
     x: np.ndarray = step.x
     a_prev: np.ndarray = step.a_prev
     j, t = unit, step.t
@@ -234,8 +233,7 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
         text.append(f"{fmt_exact(1 - z)}·{fmt_factor(n)} + {fmt_exact(z)}·{fmt_factor(prev)} = ")
         text.append(fmt_exact(float(step.a[j])), style="bold black on bright_green")
         text.append("\n")
-    else:
-        assert step.c is not None and step.c_prev is not None
+    elif step.c is not None and step.c_prev is not None:  # lstm: the only cell with a c
         i, f, g, o = (float(step.gates[k][j]) for k in ("i", "f", "g", "o"))
         for k, (label, fn) in enumerate((("Γu", "σ"), ("Γf", "σ"), ("c̃ ", "tanh"), ("Γo", "σ"))):
             gate_line(label, k, fn, float(step.pre["ifgo"[k]][j]), (i, f, g, o)[k])
@@ -272,7 +270,7 @@ def contrast_text(stage: RecurrentStage, step: RecurrentStep) -> Text:
     """The second run with one input changed: how far its state is from this run's, now and
     at every step, and, where there is an output, both predictions."""
     contrast = stage.contrast
-    assert contrast is not None and step.a is not None
+    assert contrast is not None
     t = step.t
     a_gap = np.abs(stage.output - contrast.a).max(axis=1)  # (T,)
     text = Text()
@@ -308,7 +306,6 @@ def explain_compact(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -
     text.append(f"[a{before}, x{now}] stacks {len(stacked)} numbers\n")
     text.append(f"  W_a[{j}]·[a{before}, x{now}] = {dot_terms(w_a[j], stacked)}", style="grey50")
     text.append(f" = {fmt_exact(float(product[j]))}\n")
-    assert step.a_prev is not None and step.x is not None
     separate = float(stage.weight_hh[j] @ step.a_prev + stage.weight_ih[j] @ step.x)
     text.append(
         f"  W_aa[{j}]·a{before} + W_ax[{j}]·x{now} = {fmt_exact(separate)}: the same number\n"
