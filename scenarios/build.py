@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from engine.errors import SpecError
 from engine.kernels import KERNELS
+from engine.limits import Budget
 from scenarios.errors import field_path
 from scenarios.values import DataSpec, RandomSpec, to_array
 
@@ -51,6 +52,18 @@ class BuildContext:
     """Where every problem is filed."""
     progress: Callable[[int, int], None] | None = None
     """Called as ``progress(done, total)`` by stages that train while they are built."""
+    budget: Budget = field(default_factory=Budget)
+    """The memory the whole scenario may use; each builder charges its stages' peak, estimated
+    from shapes, before it generates or allocates anything."""
+
+    def charge(self, nbytes: int, field: str, what: str, problems: Problems | None = None) -> bool:
+        """Charge ``nbytes`` to the budget; False after filing the problem if they do not fit."""
+        try:
+            self.budget.charge(nbytes, field, what)
+        except SpecError as e:
+            (problems if problems is not None else self.problems).spec_error(e)
+            return False
+        return True
 
     @property
     def base(self) -> Path:

@@ -56,6 +56,14 @@ class OpInput:
     """The new stage's name."""
     problems: Problems
     """Problems are filed here, under ``stages[i]``."""
+    ctx: BuildContext
+    """The scenario's build context: its memory budget above all."""
+    label: str = ""
+    """The new stage as messages name it: "stage 2 (pool3)", "the pooling layer"."""
+
+    def charge(self, nbytes: int) -> bool:
+        """Charge the new stage's peak bytes to the scenario's budget (False if refused)."""
+        return self.ctx.charge(nbytes, "input", self.label or self.name, self.problems)
 
     @property
     def where(self) -> str:

@@ -144,3 +144,27 @@ def test_a_pooled_random_input_too_large_is_refused_before_it_is_generated(
     tracemalloc.stop()
     assert found == [("stages[0].input", "needs 1.4 GiB of memory; the limit is 1 GiB")]
     assert peak < 100 << 20
+
+
+def test_the_memory_budget_is_for_the_whole_pipeline(
+    scenario_problems: Callable[..., Any],
+) -> None:
+    """Each ReLU stage fits on its own, but their sum does not: the first stage past the
+    budget is refused, naming what the earlier ones take, before its input is made."""
+    from engine.activation import activation_peak_bytes
+    from engine.limits import MAX_BYTES, format_bytes
+
+    each = activation_peak_bytes((2048, 2048))
+    fit = MAX_BYTES // each
+    assert 2 <= fit < 20
+    found = scenario_problems(
+        PIPE + "input = { random = [2048, 2048] }\n" + '[[stages]]\nop = "relu"\n' * 20
+    )
+    assert found == [
+        (
+            f"stages[{fit}].input",
+            f"stage {fit} (relu{fit + 1}) would need {format_bytes(each)}; the whole scenario "
+            f"may use at most 1 GiB ({format_bytes(fit * each)} already taken by what comes "
+            "before it)",
+        )
+    ]

@@ -23,8 +23,10 @@ class ActivationOp(BaseModel):
 @register_op("relu", "sigmoid", "tanh", "leaky_relu", model=ActivationOp)
 def activation_op(spec: ActivationOp, fed: OpInput) -> Stage | None:
     """The function applied element by element to what ``fed`` holds, whatever its shape."""
-    from engine.activation import ActivationStage
+    from engine.activation import ActivationStage, activation_peak_bytes
 
+    if not fed.charge(activation_peak_bytes(fed.shape)):
+        return None
     x = fed.make()
     if x is None:
         return None

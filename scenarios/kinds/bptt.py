@@ -68,7 +68,7 @@ class BpttScenario(ScenarioBase):
 def build_bptt(sc: BpttScenario, ctx: BuildContext) -> list[Stage]:
     """A BpttStage: sizes and given shapes are checked before anything is generated; weights not
     given are drawn from ``seed`` and W_aa is multiplied by ``recurrent_scale``."""
-    from engine.bptt import BpttStage
+    from engine.bptt import BpttStage, bptt_peak_bytes
     from engine.recurrent import check_shape, check_sizes, seeded_weights
 
     problems = ctx.problems
@@ -84,6 +84,8 @@ def build_bptt(sc: BpttScenario, ctx: BuildContext) -> list[Stage]:
             return []
         steps, n_in = seq
         check_sizes("rnn", steps, n_in, sc.hidden_size)
+        need = bptt_peak_bytes(steps, n_in, sc.hidden_size)
+        ctx.budget.charge(need, "input", f"backpropagation through {steps:,} steps")
         for key, got in shapes.items():
             check_shape(key, got, "rnn", n_in, sc.hidden_size)
     except SpecError as e:

@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from engine.conv import MAX_BYTES, MAX_STRIDE, ConvStage, as_pair, conv_bytes, resolve_padding
+from engine.conv import (
+    MAX_BYTES,
+    MAX_STRIDE,
+    ConvStage,
+    as_pair,
+    conv_bytes,
+    conv_peak_bytes,
+    resolve_padding,
+)
 from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.build import (
@@ -153,12 +161,14 @@ def conv_stage(
     in_shape: tuple[int, int, int],
     make_input: Callable[[], np.ndarray | None],
     problems: Problems,
+    charge: Callable[[int], bool],
     *,
     name: str = "conv",
     source: str = "the input",
 ) -> ConvStage | None:
     """A ConvStage for an input of ``in_shape``; ``make_input`` is called only once every size
-    is known to fit. ``source`` says where the input comes from, for error messages."""
+    is known to fit and ``charge(peak_bytes)`` has accepted the stage into the scenario's
+    budget. ``source`` says where the input comes from, for error messages."""
     c, h, w = in_shape
     if not _random_kernels_fit(sc, (c, h, w), problems):
         return None
@@ -209,6 +219,8 @@ def conv_stage(
             "input", f"shape {[c, h, w]} would need {need / 2**30:.1f} GiB; the limit is 1 GiB"
         )
         return None
+    if not charge(conv_peak_bytes((c, h, w), weight.shape, stride, padding)):  # type: ignore[arg-type]
+        return None
     x = make_input()
     if x is None:
         return None
@@ -230,7 +242,13 @@ def build_conv(sc: ConvScenario, ctx: BuildContext) -> list[Stage]:
     shape = input_shape(sc.input, problems)
     if shape is None:
         return []
-    stage = conv_stage(sc, shape, lambda: value(sc.input, "input", problems), problems)
+    stage = conv_stage(
+        sc,
+        shape,
+        lambda: value(sc.input, "input", problems),
+        problems,
+        lambda nbytes: ctx.charge(nbytes, "input", "the convolution"),
+    )
     return [stage] if stage is not None else []
 
 
@@ -254,6 +272,7 @@ def conv_op(spec: ConvOp, fed: OpInput) -> Stage | None:
         shape,
         make,
         fed.problems,
+        fed.charge,
         name=fed.name,
         source=fed.source,  # type: ignore[arg-type]
     )

@@ -46,6 +46,7 @@ def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[S
         check_deep_sizes,
         check_layout,
         deep_parameter_shapes,
+        deep_peak_bytes,
         deep_seeded_weights,
     )
     from engine.recurrent import check_cell
@@ -66,6 +67,8 @@ def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[S
         if out_size is None and ("w_ya" in shapes or "b_y" in shapes):
             raise SpecError("weights.w_ya", "an output layer needs output_size or a 2-D w_ya")
         check_deep_sizes(cell, steps, n_in, sc.hidden_size, layers, dirs == 2, out_size)
+        need = deep_peak_bytes(cell, steps, n_in, sc.hidden_size, layers, dirs == 2, out_size or 0)
+        ctx.budget.charge(need, "input", f"{layers} layer(s) × {dirs} direction(s)")
         expected = deep_parameter_shapes(cell, n_in, sc.hidden_size, layers, dirs == 2, out_size)
         for key, got in shapes.items():
             check_deep_shape(key, got, expected)

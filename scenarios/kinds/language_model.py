@@ -36,7 +36,8 @@ class LanguageModelScenario(ScenarioBase):
 def build_language_model(sc: LanguageModelScenario, ctx: BuildContext) -> list[Stage]:
     """A LanguageModelStage scoring ``word`` (character model) or ``sentence`` (word model), or
     sampling, with the shipped weights."""
-    from engine.language import TEXT_FIELDS, LanguageModelStage
+    from engine.language import TEXT_FIELDS, LanguageModelStage, language_peak_bytes
+    from engine.limits import MAX_LENGTH
 
     problems = ctx.problems
 
@@ -57,6 +58,10 @@ def build_language_model(sc: LanguageModelScenario, ctx: BuildContext) -> list[S
     if wrong:
         return []
     try:
+        hidden = int(model.weights["weight_hh_l0"].shape[0])
+        length = max(1, min(sc.max_length, MAX_LENGTH))  # a bad max_length is the stage's to say
+        need = language_peak_bytes(hidden, len(model.vocabulary), length)
+        ctx.budget.charge(need, "model", f"the model {sc.model!r}")
         return [
             LanguageModelStage(
                 model.weights,

@@ -74,7 +74,7 @@ def _images_spec(
 def build_learn(sc: LearnKernelScenario, ctx: BuildContext) -> list[Stage]:
     """A KernelLearningStage: sizes are checked from shapes alone before anything is generated,
     then the whole training run is computed, reporting ``progress(done, total)`` iterations."""
-    from engine.learn import KernelLearningStage, check_sizes
+    from engine.learn import KernelLearningStage, check_sizes, learn_peak_bytes
 
     problems, progress = ctx.problems, ctx.progress
 
@@ -94,6 +94,8 @@ def build_learn(sc: LearnKernelScenario, ctx: BuildContext) -> list[Stage]:
         return []
     try:
         check_sizes(shape, (hidden_shape[0], hidden_shape[1]), sc.iterations)
+        need = learn_peak_bytes(shape, (hidden_shape[0], hidden_shape[1]), sc.iterations)
+        ctx.budget.charge(need, "images", "learning the kernel")
     except SpecError as e:
         problems.spec_error(e)
         return []

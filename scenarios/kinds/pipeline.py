@@ -49,7 +49,7 @@ def build_pipeline(sc: PipelineScenario, ctx: BuildContext) -> list[Stage]:
             made.append(value(sc.input, "input", problems))
         return made[0]
 
-    fed = OpInput(given or shape, make_input, "the input", "", problems)
+    fed = OpInput(given or shape, make_input, "the input", "", problems, ctx)
     stages: list[Stage] = []
     registered = ops()
     valid = ", ".join(registered)
@@ -70,6 +70,7 @@ def build_pipeline(sc: PipelineScenario, ctx: BuildContext) -> list[Stage]:
             return stages
         fed.name = getattr(spec, "name", None) or f"{op}{i + 1}"
         fed.problems = where
+        fed.label = f"stage {i} ({fed.name})"
         stage = registered[op].build(spec, fed)
         if stage is None:
             return stages
@@ -80,6 +81,7 @@ def build_pipeline(sc: PipelineScenario, ctx: BuildContext) -> list[Stage]:
             f"stage {i} ({fed.name})'s output",
             "",
             where,
+            ctx,
         )
     return stages
 

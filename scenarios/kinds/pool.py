@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from engine.conv import MAX_BYTES, as_pair
 from engine.core import Stage
 from engine.errors import SpecError
-from scenarios.build import BuildContext, Problems, input_shape, value
+from scenarios.build import BuildContext, input_shape, value
 from scenarios.registry import OpInput, register_kind, register_op
 from scenarios.schema import ScenarioBase
 
@@ -38,10 +38,11 @@ class PoolOp(BaseModel):
     stride: Any = None
 
 
-def fits(shape: tuple[int, int, int], size: Any, stride: Any, problems: Problems) -> bool:
-    """Whether pooling an input of ``shape`` stays within the memory limit, from shapes alone
-    (before a random input is generated); malformed sizes are left to the stage to report."""
-    from engine.pool import pool_bytes
+def fits(shape: tuple[int, int, int], size: Any, stride: Any, fed: OpInput) -> bool:
+    """Whether pooling an input of ``shape`` stays within the memory limit and the scenario's
+    budget, from shapes alone (before a random input is generated); malformed sizes are left to
+    the stage to report."""
+    from engine.pool import pool_bytes, pool_peak_bytes
 
     try:
         window = as_pair(size, "size")
@@ -52,9 +53,9 @@ def fits(shape: tuple[int, int, int], size: Any, stride: Any, problems: Problems
         return True
     need = pool_bytes(shape, window, step)
     if need > MAX_BYTES:
-        problems.add("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
+        fed.problems.add("input", f"needs {need / 2**30:.1f} GiB of memory; the limit is 1 GiB")
         return False
-    return True
+    return fed.charge(pool_peak_bytes(shape, window, step))
 
 
 def pool_stage(fed: OpInput, mode: str, size: Any, stride: Any) -> Stage | None:
@@ -62,7 +63,7 @@ def pool_stage(fed: OpInput, mode: str, size: Any, stride: Any) -> Stage | None:
     from engine.pool import PoolStage
 
     shape = fed.shape if len(fed.shape) == 3 else (1, *fed.shape)
-    if len(shape) == 3 and not fits(shape, size, stride, fed.problems):  # type: ignore[arg-type]
+    if len(shape) == 3 and not fits(shape, size, stride, fed):  # type: ignore[arg-type]
         return None
     x = fed.make()
     if x is None:
@@ -81,7 +82,15 @@ def build_pool(sc: PoolScenario, ctx: BuildContext) -> list[Stage]:
     shape = input_shape(sc.input, problems)
     if shape is None:
         return []
-    fed = OpInput(shape, lambda: value(sc.input, "input", problems), "the input", "pool", problems)
+    fed = OpInput(
+        shape,
+        lambda: value(sc.input, "input", problems),
+        "the input",
+        "pool",
+        problems,
+        ctx,
+        "the pooling layer",
+    )
     stage = pool_stage(fed, sc.mode, sc.size, sc.stride)
     return [stage] if stage is not None else []
 

@@ -96,6 +96,7 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
         check_shape,
         check_sizes,
         layout,
+        recurrent_peak_bytes,
         seeded_weights,
     )
 
@@ -120,6 +121,8 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
         if out_size is None and "b_y" in shapes:
             raise SpecError("weights.b_y", "an output bias needs an output layer: give output_size")
         check_sizes(cell, steps, n_in, sc.hidden_size, out_size)
+        need = recurrent_peak_bytes(cell, steps, n_in, sc.hidden_size, out_size or 0)
+        ctx.budget.charge(need, "input", f"the {cell.upper()} over {steps:,} steps")
         for key, got in shapes.items():
             check_shape(key, got, cell, n_in, sc.hidden_size, out_size)
     except SpecError as e:

@@ -77,7 +77,13 @@ def read_corpus(sc: TokensScenario, base: Path, problems: Problems) -> str | Non
 def build_tokens(sc: TokensScenario, ctx: BuildContext) -> list[Stage]:
     """A TokenStage: the level and sizes are checked, the vocabulary is built from the corpus
     at the same level as the text, then the text is mapped to indices."""
-    from engine.tokens import TokenStage, Vocabulary, check_level, tokenize
+    from engine.tokens import (
+        TokenStage,
+        Vocabulary,
+        check_level,
+        tokenize,
+        tokens_peak_bytes,
+    )
 
     problems, base = ctx.problems, ctx.base
 
@@ -95,6 +101,8 @@ def build_tokens(sc: TokensScenario, ctx: BuildContext) -> list[Stage]:
     if level is None or corpus is None:
         return []
     try:
+        need = tokens_peak_bytes(len(corpus.encode()), sc.max_tokens, sc.vocabulary_size)
+        ctx.budget.charge(need, "corpus", "the vocabulary and the sentence")
         vocabulary = Vocabulary.build(tokenize(corpus, level), sc.vocabulary_size)
         return [TokenStage(sc.text, vocabulary, level, max_tokens=sc.max_tokens)]
     except SpecError as e:
