@@ -493,7 +493,8 @@ class RecurrentStage(Stage):
                 )
         logits = y = None
         if self.w_ya is not None and self.b_y is not None:
-            logits, y = output_layer(a[1:], self.w_ya, self.b_y)
+            with one_blas_thread():  # as the states were: the same bits whatever the machine
+                logits, y = output_layer(a[1:], self.w_ya, self.b_y)
         self._xi = frozen(xi)
         self._hh = frozen(hh)
         self._pre = frozen(pre.reshape(steps, g, h))  # (T, G, H)

@@ -271,3 +271,60 @@ def test_json_trace_refuses_before_converting_anything(monkeypatch: pytest.Monke
     with pytest.raises(trace.TraceTooLarge):
         trace.json_lines(sim, range(len(sim)))
     assert called == []
+
+
+# -- PyTorch checks in blocks agree with one call --------------------------------------------
+
+
+@pytest.mark.parametrize(("stride", "padding"), [(1, 0), (2, 1), ((3, 2), (2, 0))])
+def test_conv_reference_in_many_blocks_equals_one_call(
+    monkeypatch: pytest.MonkeyPatch, stride: object, padding: object
+) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    import engine.conv
+
+    monkeypatch.setattr(engine.conv, "REFERENCE_BLOCK_BYTES", 600)  # blocks of a few outputs
+    x, w = RNG.normal(size=(2, 13, 11)), RNG.normal(size=(3, 2, 3, 4))
+    stage = ConvStage(x, w, RNG.normal(size=3), stride=stride, padding=padding)  # type: ignore[arg-type]
+    whole = F.conv2d(
+        torch.from_numpy(x)[None],
+        torch.from_numpy(w),
+        torch.from_numpy(stage.bias),
+        stride=stage.stride,
+        padding=stage.padding,
+    )[0].numpy()
+    np.testing.assert_allclose(stage.reference(), whole, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pool_reference_in_many_blocks_equals_one_call(
+    monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    import engine.pool
+
+    monkeypatch.setattr(engine.pool, "REFERENCE_BLOCK_BYTES", 400)
+    x = RNG.normal(size=(3, 17, 9))
+    stage = PoolStage(x, mode, (3, 2), (2, 1))
+    pool = F.max_pool2d if mode == "max" else F.avg_pool2d
+    whole = pool(torch.from_numpy(x)[None], (3, 2), (2, 1))[0].numpy()
+    np.testing.assert_array_equal(stage.reference(), whole)
+
+
+def test_activation_reference_in_many_blocks_equals_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torch
+
+    import engine.activation
+
+    monkeypatch.setattr(engine.activation, "REFERENCE_BLOCK_BYTES", 80)
+    x = RNG.normal(size=(3, 7, 5))
+    stage = ActivationStage(x, "sigmoid")
+    # The last bit may differ where a block's tail misses torch's vectorized path.
+    whole = torch.sigmoid(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(stage.reference(), whole, rtol=1e-15, atol=0)
