@@ -369,13 +369,19 @@ class PlayerScreen(Screen[None]):
         old = self.simulation
         stages = list(old.stages)
         stages[stage_no] = stage
-        self.simulation = Simulation(
+        simulation = Simulation(
             stages,
             title=old.title,
             description=old.description,
             topic=old.topic,
             source=old.source,
         )
+        # The new stage may have fewer steps. The simulation and the cursor change together,
+        # before the first await: bindings are checked (and keys handled) while the new panel
+        # mounts, and the cursor must already lie inside the simulation they see.
+        local = min(local, len(stage) - 1)
+        self.simulation = simulation
+        self.set_reactive(PlayerScreen.cursor, simulation.global_index(stage_no, local))
         self._generation += 1
         old_panel = self._panels[stage_no]
         panel = panel_for(stage, id=f"stage-{stage_no}-{self._generation}")
@@ -388,8 +394,6 @@ class PlayerScreen(Screen[None]):
         timeline = self._timeline
         timeline.boundaries = self.simulation.offsets[1:]
         timeline.total = len(self.simulation)
-        local = min(local, len(stage) - 1)
-        self.set_reactive(PlayerScreen.cursor, self.simulation.global_index(stage_no, local))
         self._show(self.cursor)
         self.refresh_bindings()
         if self._auto_check:
