@@ -170,6 +170,21 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def run_app(app: Any) -> None:
+    """Run the Textual app; if it stopped on an error, say so in one line and exit 1.
+
+    The app keeps the traceback to itself unless NETSIM_DEBUG is set (see tui.app).
+    """
+    app.run()
+    if app.return_code:
+        crash = getattr(app, "crash", None)
+        what = f"{type(crash).__name__}: {crash}" if crash is not None else "an error"
+        fail(
+            f"the app stopped on an unexpected error ({what}); "
+            "run again with NETSIM_DEBUG=1 to see where"
+        )
+
+
 # -- commands --------------------------------------------------------------------------------
 
 
@@ -205,7 +220,7 @@ def cli(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
         from tui.app import NetsimApp
 
-        NetsimApp().run()
+        run_app(NetsimApp())
 
 
 @cli.command()
@@ -220,7 +235,7 @@ def run(file: str) -> None:
     sim = load(file)
     from tui.app import NetsimApp
 
-    NetsimApp(simulation=sim).run()
+    run_app(NetsimApp(simulation=sim))
 
 
 @cli.command("list")

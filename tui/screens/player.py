@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -116,6 +117,9 @@ class PlayerScreen(Screen[None]):
     heat: var[bool] = var(False, init=False)
     """Heat view (shaded cells) instead of numbers."""
 
+    class BackToList(Message):
+        """The user asked for the scenario list (Esc); the app decides which screen that is."""
+
     def __init__(self, simulation: Simulation, *, start: int = 0, check: bool = True) -> None:
         super().__init__()
         self.simulation = simulation
@@ -198,10 +202,14 @@ class PlayerScreen(Screen[None]):
         source = (
             "the scenario's input" if stage_no == 0 else f"{stages[stage_no - 1].name}'s output"
         )
-        chain = " → ".join(
-            f"[b reverse] {s.name} [/]" if i == stage_no else s.name for i, s in enumerate(stages)
-        )
-        bar.update(f" Stage {stage_no + 1} of {len(stages)}: {chain}   input = {source}")
+        # Stage names are the scenario's own text: pieces of Content, never parsed as markup.
+        parts: list[str | tuple[str, str]] = [f" Stage {stage_no + 1} of {len(stages)}: "]
+        for i, s in enumerate(stages):
+            if i:
+                parts.append(" → ")
+            parts.append((f" {s.name} ", "bold reverse") if i == stage_no else s.name)
+        parts.append(f"   input = {source}")
+        bar.update(Content.assemble(*parts))
 
     # -- playback ------------------------------------------------------------------------
 
@@ -420,12 +428,7 @@ class PlayerScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the scenario list: the one this player was opened from, or a new one."""
         self.playing = False
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
-            from tui.screens.browser import BrowserScreen
-
-            self.app.switch_screen(BrowserScreen())
+        self.post_message(self.BackToList())
 
     def action_check(self) -> None:
         badge = self.query_one(TorchBadge)
