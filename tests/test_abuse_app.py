@@ -3,13 +3,25 @@ numbers past float64's range. Each must leave a working screen or a one-line err
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
+from textual.content import Content
 from textual.widgets import ContentSwitcher, Input
 
 import scenarios
-from tui.app import NetsimApp
+from engine import ConvStage
+from engine.core import Simulation
+from engine.translation import ShiftError, compare_shift
+from tui.app import DEBUG_VARIABLE, NetsimApp
+from tui.screens.browser import BrowserScreen
 from tui.screens.goto import GotoScreen
 from tui.screens.player import PlayerScreen
+from tui.screens.translation import TranslationScreen
 
 SIZE = (120, 40)
 
@@ -72,3 +84,226 @@ async def test_goto_dialog_refuses_letters_and_bounds_the_digits() -> None:
         assert field.value == "11"
         await pilot.press("escape")
         assert app.screen is p
+
+
+# -- user text is shown as written, never read as markup -------------------------------------
+
+MARKUP_PIPELINE = """\
+kind = "pipeline"
+title = "[b]bold[/b] title [/]"
+description = "A [red]description[/red] with [/] markup [link=x]y"
+input = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]
+
+[[stages]]
+op = "conv"
+name = "[/]"
+kernel = "vertical_edge"
+
+[[stages]]
+op = "relu"
+name = "[b]r[/b]"
+
+[[stages]]
+op = "maxpool"
+name = "[on red]p"
+size = 2
+"""
+
+
+def plain(widget: object) -> str:
+    """The text a Static shows, without styles."""
+    visual = widget.render()  # type: ignore[attr-defined]
+    return str(getattr(visual, "plain", visual))
+
+
+async def test_stage_names_and_titles_that_look_like_markup_are_shown_as_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "markup.toml"
+    path.write_text(MARKUP_PIPELINE, encoding="utf-8")
+    app = NetsimApp(scenarios.load(path), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        bar = plain(p.query_one("#stage-bar"))
+        assert "[/]" in bar and "[b]r[/b]" in bar and "[on red]p" in bar
+        assert "[red]description[/red] with [/] markup" in plain(p.query_one("#description"))
+        for screen_key in ("r", "t", "u", "question_mark"):
+            await pilot.press(screen_key)
+            await pilot.pause()
+            assert app.screen is not p, f"{screen_key} should open a view"
+            note = "".join(plain(w) for w in app.screen.query("#rf-note, #tr-note"))
+            if screen_key in "rt":
+                assert "[/]" in note
+            await pilot.press("escape")
+            assert app.screen is p
+        await pilot.press("right_square_bracket", "right_square_bracket", "end", "h")
+        bar = plain(p.query_one("#stage-bar"))
+        assert "[on red]p" in bar and "input = [b]r[/b]'s output" in bar
+        await pilot.press("r")
+        await pilot.pause()
+        # border_title reads back as markup; parsed again it must give the names as written.
+        titles = [
+            Content.from_markup(w.border_title or "").plain for w in app.screen.query(".rf-box")
+        ]
+        assert any("[b]r[/b]" in t for t in titles) and any("[on red]p" in t for t in titles)
+
+
+# -- shifting the input until a stage overflows ----------------------------------------------
+
+
+def overflowing_shift() -> Simulation:
+    """A stride-2 convolution whose windows cancel out, until the input moves by one pixel and
+    two +1e308 meet in one window: the original is finite, the moved one overflows."""
+    x = np.array([[[1e308, 1e308, -1e308, -1e308]] * 2])  # (1, 2, 4)
+    kernel = np.array([[[[1.0, -1.0]]]])  # (1, 1, 1, 2)
+    stage = ConvStage(x, kernel, np.zeros(1), stride=2, name="[/]conv")
+    return Simulation([stage], title="overflow when shifted")
+
+
+async def test_shift_that_overflows_shows_a_message_and_the_view_stays_usable() -> None:
+    app = NetsimApp(overflowing_shift(), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        await pilot.press("t")  # opens moved one pixel right: overflows
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TranslationScreen)
+        note = plain(screen.query_one("#tr-note"))
+        assert "[/]conv cannot run on the input moved by (0, 1)" in note
+        assert "overflow" in note
+        await pilot.press("0")  # back to no shift: every stage runs again
+        note = plain(screen.query_one("#tr-note"))
+        assert "[/]conv: 2 of 2 outputs unchanged" in note
+        await pilot.press("escape")
+        assert app.screen is p
+
+
+def test_compare_shift_names_the_stage_that_overflows() -> None:
+    with pytest.raises(ShiftError, match=r"\[/\]conv cannot run .* moved by \(0, 1\)"):
+        compare_shift(overflowing_shift(), 0, 1)
+    assert compare_shift(overflowing_shift(), 0, 0)[0].unchanged == 2
+
+
+# -- a crash ends the app with return code 1 and no traceback --------------------------------
+
+
+def crash_soon(app: NetsimApp) -> None:
+    def boom() -> None:
+        raise IndexError("step 7 out of range")
+
+    async def auto_pilot(pilot: object) -> None:
+        app.call_later(boom)
+
+    app.run(headless=True, size=SIZE, auto_pilot=auto_pilot)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_a_crash_sets_return_code_and_keeps_the_traceback_for_debugging(
+    debug: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(DEBUG_VARIABLE, debug)
+    app = player_app("conv_vertical_edge")
+    crash_soon(app)
+    assert app.return_code == 1
+    assert isinstance(app.crash, IndexError)
+    err = capsys.readouterr().err
+    if debug:
+        assert "step 7 out of range" in err
+    else:
+        assert "Traceback" not in err and "step 7" not in err
+
+
+# -- the browser's "open a file" -------------------------------------------------------------
+
+
+async def open_in_browser(app: NetsimApp, pilot: object, text: str) -> str:
+    """Type ``text`` into the browser's path field, press Enter, wait for the load, and return
+    the browser's message line."""
+    await pilot.press("o")  # type: ignore[attr-defined]
+    field = app.screen.query_one("#path-input", Input)
+    field.value = text
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert isinstance(app.screen, BrowserScreen), "a bad path must leave the browser on screen"
+    return plain(app.screen.query_one("#browser-error"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["~nosuchuser-netsim/x.toml", "x" * 300 + ".toml", "a/" + "b" * 5000, "nul\0byte.toml"],
+    ids=["unknown-user", "long-name", "long-path", "nul-byte"],
+)
+async def test_browser_reports_an_impossible_path_on_one_line(text: str) -> None:
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        line = await open_in_browser(app, pilot, text)
+        assert line and "\n" not in line and "loading" not in line
+        # Still usable: a good file opens.
+        app.screen.query_one("#path-input", Input).value = str(
+            scenarios.resolve("conv_vertical_edge")
+        )
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [MemoryError(), RuntimeError("boom\nwith a second line"), IndexError("[/] bad")],
+    ids=["memory", "runtime", "index"],
+)
+async def test_browser_shows_any_loading_error_on_one_line(
+    error: BaseException, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def failing_load(path: object, **kw: object) -> object:
+        raise error
+
+    monkeypatch.setattr(scenarios, "load", failing_load)
+    path = tmp_path / "some.toml"
+    path.write_text('kind = "conv"\n', encoding="utf-8")
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        line = await open_in_browser(app, pilot, str(path))
+        assert line.startswith(str(path)) and "\n" not in line
+        assert (str(error).split("\n")[0] or type(error).__name__) in line
+        await pilot.press("q")
+
+
+FIFO_SCRIPT = """
+import asyncio, sys
+from tui.app import NetsimApp
+
+async def main() -> None:
+    app = NetsimApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        app.screen.query_one("#path-input").value = sys.argv[1]
+        await pilot.press("enter")
+        for _ in range(20):
+            await pilot.pause()
+        print(app.screen.query_one("#browser-error").render().plain, flush=True)
+        await pilot.press("q")
+
+asyncio.run(main())
+print("exited", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_nobody_writes_to_never_stops_the_app_from_exiting(tmp_path: Path) -> None:
+    """Reading a FIFO blocks until a writer comes. The app must still quit (the subprocess
+    would otherwise never end; the timeout only guards the test run against that hang)."""
+    fifo = tmp_path / "scenario.toml"
+    os.mkfifo(fifo)
+    done = subprocess.run(
+        [sys.executable, "-c", FIFO_SCRIPT, str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "exited"
+    assert len(lines) == 2 and lines[0]  # still loading, or refused in one line

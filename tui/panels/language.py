@@ -314,7 +314,7 @@ class LanguageModelPanel(Panel):
             if len(step.prefix) > room - len(tail) < 16:  # keep the condition, not "top 10"
                 tail = ")"
             room -= len(tail)
-        box.border_title = f"{head}{short(step.prefix, max(8, room))!r}{tail}"
+        box.border_title = Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}")
         self.query_one("#lm-running", Static).update(Content.from_rich_text(running_text(lm, step)))
         self.query_one("#lm-inspector", Static).update(
             Content.from_rich_text(inspector_text(lm, step))
