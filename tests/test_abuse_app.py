@@ -3,25 +3,36 @@ numbers past float64's range. Each must leave a working screen or a one-line err
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from textual.app import App, ComposeResult
 from textual.content import Content
 from textual.widgets import ContentSwitcher, Input
 
 import scenarios
-from engine import ConvStage
-from engine.core import Simulation
+from engine import ActivationStage, BpttStage, ConvStage, PoolStage, SpecError
+from engine.core import Simulation, Stage
 from engine.translation import ShiftError, compare_shift
 from tui.app import DEBUG_VARIABLE, NetsimApp
+from tui.numbers import clamp, fmt_exact, fmt_factor, fmt_num, fraction
+from tui.panels.language import bar as lm_bar
+from tui.panels.recurrent import bars as recurrent_bars
+from tui.panels.recurrent import spark
 from tui.screens.browser import BrowserScreen
 from tui.screens.goto import GotoScreen
 from tui.screens.player import PlayerScreen
 from tui.screens.translation import TranslationScreen
+from tui.widgets.curve import CurvePlot
+from tui.widgets.matrix import MatrixGrid, _heat_rgb
+from tui.widgets.normbars import NormBars, log_scale
 
 SIZE = (120, 40)
 
@@ -307,3 +318,106 @@ def test_a_fifo_nobody_writes_to_never_stops_the_app_from_exiting(tmp_path: Path
     lines = done.stdout.splitlines()
     assert lines[-1] == "exited"
     assert len(lines) == 2 and lines[0]  # still loading, or refused in one line
+
+
+# -- numbers past float64's range: widgets draw inf and nan, never raise ---------------------
+
+INF, NAN = math.inf, math.nan
+
+
+def test_numbers_write_infinities_and_nan() -> None:
+    for fmt in (fmt_num, fmt_exact, fmt_factor):
+        assert fmt(INF) == "inf" and fmt(NAN) == "nan"
+        assert fmt(-INF) in ("−inf", "(−inf)")
+    assert fmt_num(1e308) == "1.00e+308" and fmt_num(-2.5e200) == "−2.50e+200"
+    assert fmt_exact(1e308) == "1e+308"
+    assert clamp(NAN, 0.0, 1.0, nan=0.5) == 0.5 and clamp(INF, 0.0, 1.0, nan=0.0) == 1.0
+    assert fraction(INF, INF) == 0.0 and fraction(1.0, 0.0) == 0.0
+
+
+def test_drawing_helpers_take_infinities_and_nan() -> None:
+    values = np.array([INF, -INF, NAN, 0.5, -0.5, 1e308])
+    assert "nan" in recurrent_bars(values, signed=True).plain
+    assert "inf" in recurrent_bars(values, signed=False).plain
+    assert len(spark(values, now=2).plain) == len(values)
+    assert lm_bar(NAN, width=20) == "" and lm_bar(INF, width=20) == "█" * 20
+    for v in values:
+        rgb = _heat_rgb(float(v), -1.0, 1e308)
+        assert all(0 <= c <= 255 for c in rgb)
+        assert all(0 <= c <= 255 for c in _heat_rgb(float(v), 0.0, 1.0))
+    _, lo, hi = log_scale(values)
+    assert math.isfinite(lo) and math.isfinite(hi) and lo < hi
+
+
+class Widgets(App[None]):
+    """Every reusable widget holding inf, −inf and nan (and ±1e308, whose differences
+    overflow)."""
+
+    def compose(self) -> ComposeResult:
+        grid = np.array([[INF, -INF, NAN], [1e308, -1e308, 0.25]])
+        yield MatrixGrid(grid, id="numbers")
+        yield MatrixGrid(grid, progress=True, id="progress")
+        xs = np.array([-1e308, 0.0, 1e308])
+        yield CurvePlot(xs, np.array([-INF, NAN, 1e308]), id="curve")
+        yield CurvePlot(np.array([-1.0, 1.0]), np.array([NAN, NAN]), id="curve-nan")
+        yield NormBars(np.array([INF, NAN, 0.0, 1e-300, 1e308]), id="norms")
+        yield NormBars(np.array([NAN, NAN]), id="norms-nan")
+
+
+async def test_widgets_draw_infinities_and_nan() -> None:
+    app = Widgets()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for point in ((NAN, NAN), (INF, -INF), (-INF, NAN), (1e308, 1e308)):
+            for curve in app.query(CurvePlot):
+                curve.point = point
+                await pilot.pause()
+        for norms in app.query(NormBars):
+            norms.current = 1
+        app.query_one("#progress", MatrixGrid).set_current(4)
+        await pilot.pause()
+        screen = app.export_screenshot()
+        assert "inf" in screen and "nan" in screen and "1.00e+308" in screen
+        for grid in app.query(MatrixGrid):
+            grid.heat = True
+        await pilot.pause()
+        app.export_screenshot()
+
+
+def overflowing_stages() -> dict[str, Callable[[], Stage]]:
+    """Stages holding finite numbers whose results overflow, as the engine builds them."""
+    rng = np.random.default_rng(0)
+
+    def bptt() -> Stage:
+        x = rng.uniform(-1, 1, (4, 2))  # (T, input)
+        w_ih, w_hh = rng.uniform(-0.5, 0.5, (3, 2)), rng.uniform(-0.5, 0.5, (3, 3))
+        return BpttStage(x, 3, w_ih, w_hh, None, None, target=np.full(3, 1e200))
+
+    return {
+        "avg-pool-of-1e308": lambda: PoolStage(np.full((1, 4, 4), 1e308), mode="avg", size=2),
+        "leaky-relu-slope-1e308": lambda: ActivationStage(
+            np.array([[-0.5, 2.0], [-0.25, 4.0]]), "leaky_relu", negative_slope=1e308
+        ),
+        "bptt-target-1e200": bptt,
+    }
+
+
+@pytest.mark.parametrize("kind", list(overflowing_stages()))
+async def test_panels_draw_stages_whose_numbers_overflow(kind: str) -> None:
+    """The engine may refuse these (then there is nothing to draw); if it builds them, the
+    player shows inf and nan in every view and never raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            stage = overflowing_stages()[kind]()
+        except SpecError:
+            pytest.skip("the engine refuses these numbers")
+    app = NetsimApp(Simulation([stage], title=kind), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        p = player(app)
+        for _ in range(min(len(p.simulation), 12)):
+            await pilot.press("right")
+        await pilot.press("end", "h", "home", "end", "h")  # heat view on, then off again
+        await pilot.pause()
+        screen = app.export_screenshot()
+        assert any(text in screen for text in ("inf", "nan", "e+30", "e+20"))

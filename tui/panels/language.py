@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from engine.language import EOS, LanguageModelStage, LmStep
 from engine.tokens import UNK
+from tui.numbers import clamp
 from tui.panels.base import Panel, register
 
 TOP = 10
@@ -43,7 +44,7 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 def bar(p: float, width: int = BAR_WIDTH) -> str:
     """A horizontal bar of ``p × width`` cells, in eighths of a cell."""
-    eighths = round(max(0.0, min(1.0, p)) * width * 8)
+    eighths = round(clamp(p, 0.0, 1.0, nan=0.0) * width * 8)
     full, part = divmod(eighths, 8)
     return "█" * full + (_EIGHTHS[part] if part else "")
 
@@ -134,7 +135,7 @@ def distribution_chart(
 
 
 def _prob(log_p: float) -> str:
-    p = math.exp(log_p)
+    p = math.exp(log_p) if log_p < 700 else math.inf  # exp overflows (OverflowError) above
     return f"{p:.3g}" if p >= 1e-4 or p == 0 else f"{p:.2e}"
 
 
