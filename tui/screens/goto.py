@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
+from textual.validation import Integer
 from textual.widgets import Input, Label
 
 
@@ -31,6 +32,7 @@ class GotoScreen(ModalScreen[int | None]):
                 placeholder=str(self.current),
                 restrict=r"[0-9]*",
                 max_length=len(str(last)),
+                validators=[Integer(minimum=0, maximum=last)],  # marks a bad number as typed
                 id="goto-input",
             )
             yield Label("", id="goto-error")
