@@ -240,9 +240,6 @@ class LanguageModelPanel(Panel):
 
     DEFAULT_CSS = """
     LanguageModelPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         height: auto;
         padding: 0 1;
     }

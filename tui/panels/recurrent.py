@@ -334,9 +334,6 @@ class RecurrentPanel(Panel):
         max-height: 50vh;
     }
     RecurrentPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         height: auto;
         padding: 0 1;

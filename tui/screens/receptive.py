@@ -49,9 +49,6 @@ class ReceptiveScreen(Screen[None]):
         height: 1fr;
     }
     ReceptiveScreen .rf-box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         min-width: 20;
         height: auto;
@@ -77,11 +74,11 @@ class ReceptiveScreen(Screen[None]):
         share = f"{100 // (len(stages) + 1)}%"  # every grid on screen; each scrolls inside
         with Horizontal(id="rf-grids"):
             for k, stage in enumerate(stages):
-                with Vertical(classes="rf-box", id=f"rf-box-{k}") as box:
+                with Vertical(classes="box rf-box", id=f"rf-box-{k}") as box:
                     box.border_title = Content("input" if k == 0 else f"after {stages[k - 1].name}")
                     box.styles.max_width = share
                     yield MatrixGrid(plane(stage.x), id=f"rf-{k}")  # type: ignore[attr-defined]
-            with Vertical(classes="rf-box", id="rf-box-out") as box:
+            with Vertical(classes="box rf-box", id="rf-box-out") as box:
                 box.border_title = Content(f"after {stages[-1].name}")
                 box.styles.max_width = share
                 yield MatrixGrid(plane(stages[-1].output), id="rf-out")

@@ -48,9 +48,6 @@ class TranslationScreen(Screen[None]):
         max-height: 45%;
     }
     TranslationScreen .tr-box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         max-width: 50%;
         min-width: 30;
@@ -78,7 +75,7 @@ class TranslationScreen(Screen[None]):
         for row, (a, label) in enumerate(((x, "input"), (y, f"after {last}"))):
             with Horizontal(classes="tr-row"):
                 for side in ("orig", "shift"):
-                    with Vertical(classes="tr-box", id=f"tr-box-{row}-{side}") as box:
+                    with Vertical(classes="box tr-box", id=f"tr-box-{row}-{side}") as box:
                         box.border_title = Content(label if side == "orig" else f"{label}, moved")
                         yield MatrixGrid(a, id=f"tr-{row}-{side}")
         yield Static(id="tr-note")
