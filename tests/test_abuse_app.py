@@ -421,3 +421,28 @@ async def test_panels_draw_stages_whose_numbers_overflow(kind: str) -> None:
         await pilot.pause()
         screen = app.export_screenshot()
         assert any(text in screen for text in ("inf", "nan", "e+30", "e+20"))
+
+
+@pytest.mark.parametrize(
+    ("model", "field", "text"),
+    [("word_lm", "sentence", "the [/] cat [b]sleeps[/b] .")],
+)
+async def test_scored_text_that_looks_like_markup_is_shown_as_written(
+    model: str, field: str, text: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "lm.toml"
+    path.write_text(
+        f'kind = "language_model"\ntitle = "[/]"\nmodel = "{model}"\nmode = "score"\n'
+        f"{field} = {text!r}\n".replace("'", '"'),
+        encoding="utf-8",
+    )
+    try:
+        sim = scenarios.load(path)
+    except scenarios.ScenarioError as e:
+        pytest.skip(f"the model refuses this text: {e.lines()[0]}")
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(len(sim)):
+            await pilot.press("right")
+        await pilot.pause()
+        assert player(app).cursor == len(sim) - 1

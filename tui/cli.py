@@ -75,7 +75,7 @@ class NetsimGroup(click.Group):
         name = args[0]
         if self.get_command(ctx, name) is None and not name.startswith("-"):
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.75)
-            if not close or scenarios.resolve(name).exists():
+            if not close or exists(name):
                 return "run", self.commands["run"], args
         return super().resolve_command(ctx, args)
 
@@ -96,6 +96,14 @@ class NetsimGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as e:
             raise _one_line(e) from None
+
+
+def exists(name: str) -> bool:
+    """Whether ``name`` is a file or a bundled scenario; False for a name the system refuses."""
+    try:
+        return scenarios.resolve(name).exists()
+    except OSError:
+        return False
 
 
 # -- shared steps ----------------------------------------------------------------------------
