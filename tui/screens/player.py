@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -185,7 +186,10 @@ class PlayerScreen(Screen[None]):
             self._show_stage_bar(stage_no)
             self.refresh_bindings()
         step = self.simulation.stages[stage_no].step(local)
-        panel.show(step)
+        # Panels sum and multiply the step's numbers to explain them; when those overflowed
+        # in the engine they overflow here too, and the screen shows inf / nan instead.
+        with np.errstate(over="ignore", invalid="ignore"):
+            panel.show(step)
         timeline = self._timeline
         timeline.position = i
         t = getattr(step, "t", None)
