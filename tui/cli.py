@@ -454,10 +454,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="netsim")
     except OSError as e:
-        where = e.filename if e.filename is not None else "standard output"
         # Nothing more reaches stdout: Python would otherwise try to flush it again at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-        click.echo(f"Error: cannot write to {where}: {e.strerror or e}", err=True)
+        reason = e.strerror or str(e)
+        if e.filename is None:  # a write to standard output, the only file without a name
+            click.echo(f"Error: cannot write to standard output: {reason}", err=True)
+        else:
+            click.echo(f"Error: {e.filename}: {reason}", err=True)
         sys.exit(1)
