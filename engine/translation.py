@@ -8,6 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.core import Refeedable, Simulation
+from engine.errors import SpecError
+
+
+class ShiftError(ValueError):
+    """A stage cannot be run again on the moved input (its output would overflow float64)."""
 
 
 def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -58,7 +63,11 @@ class StageComparison:
 
 
 def compare_shift(sim: Simulation, dy: int, dx: int) -> list[StageComparison]:
-    """Every stage of ``sim`` run on the original input and on it shifted by (dy, dx)."""
+    """Every stage of ``sim`` run on the original input and on it shifted by (dy, dx).
+
+    Raises ShiftError, naming the stage, when a stage refuses the moved input: moving it can
+    bring large values into one window that the original never put together.
+    """
     from engine.receptive import forward
 
     first = sim.stages[0]
@@ -73,7 +82,13 @@ def compare_shift(sim: Simulation, dy: int, dx: int) -> list[StageComparison]:
     for stage in sim.stages:
         if not isinstance(stage, Refeedable):
             raise TypeError(f"stage {stage.name!r} ({stage.kind}) cannot be re-run on a new input")
-        rerun = stage.with_input(x)
+        try:
+            rerun = stage.with_input(x)
+        except (SpecError, ArithmeticError) as e:
+            reason = e.message if isinstance(e, SpecError) else str(e)
+            raise ShiftError(
+                f"{stage.name} cannot run on the input moved by ({dy}, {dx}): {reason}"
+            ) from e
         scale *= int(getattr(stage, "stride", (1, 1))[0])
         filled, dropped = forward(stage, filled), forward(stage, dropped)
         affected = filled.copy()

@@ -60,6 +60,7 @@ class FakeApp:
 
     made: list[dict[str, Any]] = []
     ran = 0
+    return_code = 0  # a clean exit, as after q
 
     def __init__(self, **kwargs: Any) -> None:
         FakeApp.made.append(kwargs)

@@ -1,16 +1,31 @@
-"""NetsimApp: opens the scenario browser, or the player straight away when given a simulation."""
+"""NetsimApp: opens the scenario browser, or the player straight away when given a simulation.
+
+The app decides which screen comes next, so that the browser and the player never import each
+other: the browser posts ``BrowserScreen.Opened`` and the player ``PlayerScreen.BackToList``.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App
+from textual.worker import WorkerFailed
 
 from tui.screens.browser import BrowserScreen
+from tui.screens.player import PlayerScreen
 
 if TYPE_CHECKING:
     from engine.core import Simulation
+
+DEBUG_VARIABLE = "NETSIM_DEBUG"
+"""Environment variable that, set to anything but empty or 0, prints the traceback of a crash."""
+
+
+def debugging() -> bool:
+    """Whether the user asked for tracebacks (``NETSIM_DEBUG=1``)."""
+    return os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
 
 
 class NetsimApp(App[None]):
@@ -33,11 +48,33 @@ class NetsimApp(App[None]):
         self.simulation = simulation
         self._start = start
         self._check = check
+        self.crash: BaseException | None = None
+        """The exception that stopped the app, if one did (its return code is then 1)."""
 
     def on_mount(self) -> None:
         if self.simulation is None:
             self.push_screen(BrowserScreen())
         else:
-            from tui.screens.player import PlayerScreen
-
             self.push_screen(PlayerScreen(self.simulation, start=self._start, check=self._check))
+
+    def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
+        self.push_screen(PlayerScreen(message.simulation))
+
+    def on_player_screen_back_to_list(self, message: PlayerScreen.BackToList) -> None:
+        """Back to the list the player was opened from, or a new one (``netsim FILE``)."""
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+        else:
+            self.switch_screen(BrowserScreen())
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual exits with return code 1 and prints a full traceback with local variables.
+        # Keep the exit, remember the error for the command line's one-line message, and keep
+        # the traceback only when asked for. (Textual has no public hook for this; its version
+        # is pinned in pyproject.toml.)
+        if self.crash is None:
+            inner = error.error if isinstance(error, WorkerFailed) else None
+            self.crash = inner if isinstance(inner, BaseException) else error
+        super()._handle_exception(error)
+        if not debugging():
+            self._exit_renderables.clear()

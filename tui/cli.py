@@ -7,8 +7,10 @@ so `netsim check`, `netsim trace` and `netsim list` start quickly.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -73,7 +75,7 @@ class NetsimGroup(click.Group):
         name = args[0]
         if self.get_command(ctx, name) is None and not name.startswith("-"):
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.75)
-            if not close or scenarios.resolve(name).exists():
+            if not close or exists(name):
                 return "run", self.commands["run"], args
         return super().resolve_command(ctx, args)
 
@@ -96,13 +98,21 @@ class NetsimGroup(click.Group):
             raise _one_line(e) from None
 
 
+def exists(name: str) -> bool:
+    """Whether ``name`` is a file or a bundled scenario; False for a name the system refuses."""
+    try:
+        return scenarios.resolve(name).exists()
+    except OSError:
+        return False
+
+
 # -- shared steps ----------------------------------------------------------------------------
 
 
 def try_load(name: str) -> Simulation | None:
     """The scenario at a path or with a bundled name, or None after printing its problems."""
-    path = scenarios.resolve(name)
     try:
+        path = scenarios.resolve(name)
         if not path.exists() and path.parent == Path("."):
             # A bare name that is neither a file here nor bundled: say where names come from.
             problem = "no such file, and no bundled scenario of that name (see netsim list)"
@@ -110,6 +120,9 @@ def try_load(name: str) -> Simulation | None:
         return scenarios.load(path)
     except scenarios.ScenarioError as e:
         report(e)
+        return None
+    except OSError as e:  # a name the system refuses (too long, a loop of links …)
+        report(scenarios.ScenarioError(name, [("(file)", e.strerror or str(e))]))
         return None
 
 
@@ -151,10 +164,69 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def output_path(output: str) -> Path:
+    """The path ``-o`` names, after checking that writing there can only create a new regular
+    file or replace an existing one; otherwise a one-line error and exit 1.
+
+    Directories, device nodes, FIFOs and sockets are refused (replacing /dev/null with an SVG
+    would break the system), and so are symbolic links: writing through a link would replace
+    a file elsewhere, and replacing the link would lose it.
+    """
+    if not output.strip():
+        raise click.BadParameter(
+            "give the name of the SVG file to write, e.g. step.svg", param_hint="'-o'"
+        )
+    out = Path(output)
+    try:
+        info = os.lstat(out)
+    except FileNotFoundError:
+        info = None
+    except OSError as e:  # a name too long, a component that is a file …
+        fail(f"cannot write {output}: {e.strerror or e}")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        if stat.S_ISDIR(info.st_mode):
+            problem = f"it is a directory; give a file name such as {out / 'step.svg'}"
+        elif stat.S_ISLNK(info.st_mode):
+            problem = (
+                "it is a symbolic link; netsim writes only to regular files, so name the file "
+                "it points to, or another file"
+            )
+        else:
+            problem = (
+                f"it is a {special_kind(info.st_mode)}, not a regular file; netsim only creates "
+                "new files or replaces regular ones"
+            )
+        fail(f"cannot write {output}: {problem}")
+    try:
+        folder_exists = out.parent.is_dir()
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}")
+    if not folder_exists:
+        fail(f"cannot write {output}: the folder {out.parent} does not exist")
+    return out
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is neither regular nor a directory is, in a few words."""
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a failure leaves nothing behind."""
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it
+    over ``path``: a failure leaves the old file as it was and no temporary file behind.
+
+    Only a regular file is ever replaced: if something else has appeared at ``path`` since
+    ``output_path`` checked it, OSError (EEXIST) and nothing is replaced.
+    """
+    info = path.lstat() if os.path.lexists(path) else None
+    if info is not None:
+        mode = info.st_mode & 0o777
     else:
         umask = os.umask(0o022)
         os.umask(umask)
@@ -164,10 +236,27 @@ def write_atomically(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, mode)  # mkstemp makes the file private; give it a normal file's mode
+        if os.path.lexists(path) and not stat.S_ISREG(path.lstat().st_mode):
+            raise FileExistsError(errno.EEXIST, "it is no longer a regular file", str(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def run_app(app: Any) -> None:
+    """Run the Textual app; if it stopped on an error, say so in one line and exit 1.
+
+    The app keeps the traceback to itself unless NETSIM_DEBUG is set (see tui.app).
+    """
+    app.run()
+    if app.return_code:
+        crash = getattr(app, "crash", None)
+        what = f"{type(crash).__name__}: {crash}" if crash is not None else "an error"
+        fail(
+            f"the app stopped on an unexpected error ({what}); "
+            "run again with NETSIM_DEBUG=1 to see where"
+        )
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -205,7 +294,7 @@ def cli(ctx: click.Context) -> None:
     if ctx.invoked_subcommand is None:
         from tui.app import NetsimApp
 
-        NetsimApp().run()
+        run_app(NetsimApp())
 
 
 @cli.command()
@@ -220,7 +309,7 @@ def run(file: str) -> None:
     sim = load(file)
     from tui.app import NetsimApp
 
-    NetsimApp(simulation=sim).run()
+    run_app(NetsimApp(simulation=sim))
 
 
 @cli.command("list")
@@ -338,13 +427,7 @@ def snapshot(file: str, step: int, size_spec: str, output: str) -> None:
         size = parse_size(size_spec)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="'--size'") from None
-    out = Path(output)
-    if out.is_dir():
-        fail(
-            f"cannot write {output}: it is a directory; give a file name such as {out / 'step.svg'}"
-        )
-    if not out.parent.is_dir():
-        fail(f"cannot write {output}: the folder {out.parent} does not exist")
+    out = output_path(output)
     sim = load(file)
     total = len(sim)
     if not -total <= step < total:
@@ -363,5 +446,21 @@ def snapshot(file: str, step: int, size_spec: str, output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `netsim` console script."""
-    cli.main(args=argv, prog_name="netsim")
+    """Entry point of the `netsim` console script.
+
+    Standard output that cannot be written (a full disk, ``> /dev/full``) is one line on
+    stderr and exit 1, not a traceback. (Click already handles a closed pipe.)
+    """
+    try:
+        cli.main(args=argv, prog_name="netsim")
+    except OSError as e:
+        # Nothing more reaches stdout: Python would otherwise try to flush it again at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        reason = e.strerror or str(e)
+        if e.filename is None:  # a write to standard output, the only file without a name
+            click.echo(f"Error: cannot write to standard output: {reason}", err=True)
+        else:
+            click.echo(f"Error: {e.filename}: {reason}", err=True)
+        sys.exit(1)

@@ -74,9 +74,6 @@ class ActivationPanel(Panel):
         max-height: 65vh;
     }
     ActivationPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         height: auto;
         max-height: 65vh;

@@ -130,9 +130,6 @@ class BpttPanel(Panel):
 
     DEFAULT_CSS = """
     BpttPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: 1fr;
         height: auto;
         padding: 0;

@@ -115,9 +115,6 @@ class ConvPanel(Panel):
         max-height: 65vh;
     }
     ConvPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         height: auto;
         max-height: 65vh;

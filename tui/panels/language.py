@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from engine.language import EOS, LanguageModelStage, LmStep
 from engine.tokens import UNK
+from tui.numbers import clamp
 from tui.panels.base import Panel, register
 
 TOP = 10
@@ -43,7 +44,7 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 
 def bar(p: float, width: int = BAR_WIDTH) -> str:
     """A horizontal bar of ``p × width`` cells, in eighths of a cell."""
-    eighths = round(max(0.0, min(1.0, p)) * width * 8)
+    eighths = round(clamp(p, 0.0, 1.0, nan=0.0) * width * 8)
     full, part = divmod(eighths, 8)
     return "█" * full + (_EIGHTHS[part] if part else "")
 
@@ -133,7 +134,7 @@ def distribution_chart(
 
 
 def _prob(log_p: float) -> str:
-    p = math.exp(log_p)
+    p = math.exp(log_p) if log_p < 700 else math.inf  # exp overflows (OverflowError) above
     return f"{p:.3g}" if p >= 1e-4 or p == 0 else f"{p:.2e}"
 
 
@@ -238,9 +239,6 @@ class LanguageModelPanel(Panel):
 
     DEFAULT_CSS = """
     LanguageModelPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         height: auto;
         padding: 0 1;
     }
@@ -313,7 +311,7 @@ class LanguageModelPanel(Panel):
             if len(step.prefix) > room - len(tail) < 16:  # keep the condition, not "top 10"
                 tail = ")"
             room -= len(tail)
-        box.border_title = f"{head}{short(step.prefix, max(8, room))!r}{tail}"
+        box.border_title = Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}")
         self.query_one("#lm-running", Static).update(Content.from_rich_text(running_text(lm, step)))
         self.query_one("#lm-inspector", Static).update(
             Content.from_rich_text(inspector_text(lm, step))

@@ -88,9 +88,6 @@ class LearnPanel(Panel):
         height: auto;
     }
     LearnPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         min-width: 28;
         max-width: 50%;

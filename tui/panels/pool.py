@@ -63,9 +63,6 @@ class PoolPanel(Panel):
         max-height: 65vh;
     }
     PoolPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         height: auto;
         max-height: 65vh;

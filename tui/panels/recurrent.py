@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.recurrent import RecurrentStage, RecurrentStep
-from tui.numbers import fmt_exact, fmt_factor
+from tui.numbers import clamp, fmt_exact, fmt_factor
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -110,13 +110,13 @@ def bars(values: np.ndarray, signed: bool) -> Text:
         v = float(v)
         if signed:
             half = BAR // 2
-            n = round(abs(v) * half)
+            n = round(clamp(abs(v), 0.0, 1.0, nan=0.0) * half)  # tanh: |v| ≤ 1
             left = " " * half if v >= 0 else " " * (half - n) + "█" * n
             right = "█" * n + " " * (half - n) if v >= 0 else " " * half
             t.append("▕" + left, style="cyan")
             t.append(right + "▏", style="magenta")
         else:
-            n = round(min(max(v, 0.0), 1.0) * BAR)
+            n = round(clamp(v, 0.0, 1.0, nan=0.0) * BAR)
             t.append("▕" + "█" * n + " " * (BAR - n) + "▏", style="green")
         t.append(f"{v:5.2f} ".replace("-", "−"))
     return t
@@ -257,7 +257,9 @@ def spark(values: np.ndarray, now: int, low: float = 1e-3, high: float = 1.0) ->
     text = Text()
     top = len(SPARK) - 1
     for t, v in enumerate(values):
-        if v < low:
+        if math.isnan(v):
+            ch = "?"
+        elif v < low:
             ch = "·"
         else:
             frac = (math.log10(min(v, high)) - math.log10(low)) / (math.log10(high / low))
@@ -329,9 +331,6 @@ class RecurrentPanel(Panel):
         max-height: 50vh;
     }
     RecurrentPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         height: auto;
         padding: 0 1;

@@ -175,9 +175,6 @@ class TokenPanel(Panel):
 
     DEFAULT_CSS = """
     TokenPanel .box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         height: auto;
         padding: 0 1;
     }

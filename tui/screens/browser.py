@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -22,6 +27,14 @@ if TYPE_CHECKING:
     from engine.core import Simulation
 
 
+def error_line(error: BaseException) -> str:
+    """An exception as one line: an OS error's reason, otherwise its message (or its type)."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
 class BrowserScreen(Screen[None]):
     """Pick a bundled scenario (Enter) or type the path of a scenario file."""
 
@@ -30,6 +43,13 @@ class BrowserScreen(Screen[None]):
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
+
+    class Opened(Message):
+        """A scenario was loaded; the app shows it in the player."""
+
+        def __init__(self, simulation: Simulation) -> None:
+            super().__init__()
+            self.simulation = simulation
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,42 +106,71 @@ class BrowserScreen(Screen[None]):
             self.open(entry.path)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.open(scenarios.resolve(Path(event.value.strip()).expanduser()))
+        text = event.value.strip()
+        if not text:
+            return
+        try:
+            path = scenarios.resolve(Path(text).expanduser())
+        except (OSError, RuntimeError, ValueError) as e:  # ~nosuchuser, a name too long, NUL
+            self._failed(f"{text}: {error_line(e)}")
+            return
+        self.open(path)
 
     def open(self, path: Path) -> None:
-        """Load ``path`` in a worker (training scenarios compute while loading) and open the
-        player, or show the one-line error; the list stays responsive meanwhile."""
+        """Load ``path`` (training scenarios compute while loading) and open the player, or
+        show the one-line error; the list stays responsive meanwhile."""
         self.query_one("#browser-error", Static).update(
             Text(f"loading {path.name} …", style="grey62")
         )
         self._load(path)
 
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self, path: Path) -> None:
-        def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self._progress, path, done, total)
+    @work(exclusive=True, group="load")
+    async def _load(self, path: Path) -> None:
+        """Read and build the scenario in a daemon thread and wait for it here.
 
+        A Textual thread worker runs in the event loop's executor, whose threads are joined
+        when Python exits: a read that never returns (a FIFO nobody writes to) would stop the
+        app from ever exiting. A daemon thread does not, and this worker, waiting on the loop,
+        is cancelled like any other when the app exits or another file is opened.
+        """
+        loop = asyncio.get_running_loop()
+        done: concurrent.futures.Future[Simulation] = concurrent.futures.Future()
+
+        def progress(count: int, total: int) -> None:
+            with contextlib.suppress(RuntimeError):  # the app has closed meanwhile
+                loop.call_soon_threadsafe(self._progress, path, count, total)
+
+        def read() -> None:
+            # A cancelled wait (app closed, another file opened) has already settled `done`.
+            try:
+                simulation = scenarios.load(path, progress=progress)
+            except BaseException as e:  # handed to the worker, which shows it
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    done.set_exception(e)
+            else:
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
+                    done.set_result(simulation)
+
+        threading.Thread(target=read, name=f"load {path.name}", daemon=True).start()
         try:
-            simulation = scenarios.load(path, progress=progress)
+            simulation = await asyncio.wrap_future(done)
         except ScenarioError as e:
-            self.app.call_from_thread(self._failed, e.lines()[0])
+            self._failed(e.lines()[0])
+        except Exception as e:  # anything else a file can provoke: one line, and carry on
+            self._failed(f"{path}: {error_line(e)}")
         else:
-            self.app.call_from_thread(self._opened, simulation)
+            self.query_one("#browser-error", Static).update("")
+            self.post_message(self.Opened(simulation))
 
     def _progress(self, path: Path, done: int, total: int) -> None:
+        if not self.is_attached:
+            return
         self.query_one("#browser-error", Static).update(
             Text(f"loading {path.name}: training {done:,} of {total:,} iterations", style="grey62")
         )
 
     def _failed(self, line: str) -> None:
         self.query_one("#browser-error", Static).update(Text(line, style="bold red"))
-
-    def _opened(self, simulation: Simulation) -> None:
-        from tui.screens.player import PlayerScreen
-
-        self.query_one("#browser-error", Static).update("")
-        self.app.push_screen(PlayerScreen(simulation))
 
     def action_focus_path(self) -> None:
         self.query_one("#path-input", Input).focus()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -24,22 +25,26 @@ class GotoScreen(ModalScreen[int | None]):
         last = self.total - 1
         with Vertical(id="goto-dialog"):
             yield Label(f"Go to step (0 … {last}), Enter to jump, Esc to cancel")
+            # Digits only, and no more of them than the last step has. Textual's "integer"
+            # input type is not used: its pattern backtracks exponentially on a long run of
+            # digits followed by a letter, freezing the app.
             yield Input(
                 placeholder=str(self.current),
-                type="integer",
-                validators=[Integer(minimum=0, maximum=last)],
+                restrict=r"[0-9]*",
+                max_length=len(str(last)),
+                validators=[Integer(minimum=0, maximum=last)],  # marks a bad number as typed
                 id="goto-input",
             )
             yield Label("", id="goto-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        result = event.validation_result
-        if not event.value or (result is not None and not result.is_valid):
-            self.query_one("#goto-error", Label).update(
-                f"[red]{event.value or 'nothing'} is not a step: enter 0 … {self.total - 1}[/]"
-            )
+        value = event.value.strip()
+        if value.isdecimal() and int(value) < self.total:
+            self.dismiss(int(value))
             return
-        self.dismiss(int(event.value))
+        self.query_one("#goto-error", Label).update(
+            Text(f"{value or 'nothing'} is not a step: enter 0 … {self.total - 1}", style="red")
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -125,6 +127,9 @@ class PlayerScreen(Screen[None]):
     heat: var[bool] = var(False, init=False)
     """Heat view (shaded cells) instead of numbers."""
 
+    class BackToList(Message):
+        """The user asked for the scenario list (Esc); the app decides which screen that is."""
+
     def __init__(self, simulation: Simulation, *, start: int = 0, check: bool = True) -> None:
         super().__init__()
         self.simulation = simulation
@@ -190,7 +195,10 @@ class PlayerScreen(Screen[None]):
             self._show_stage_bar(stage_no)
             self.refresh_bindings()
         step = self.simulation.stages[stage_no].step(local)
-        panel.show(step)
+        # Panels sum and multiply the step's numbers to explain them; when those overflowed
+        # in the engine they overflow here too, and the screen shows inf / nan instead.
+        with np.errstate(over="ignore", invalid="ignore"):
+            panel.show(step)
         timeline = self._timeline
         timeline.position = i
         t = getattr(step, "t", None)
@@ -207,10 +215,14 @@ class PlayerScreen(Screen[None]):
         source = (
             "the scenario's input" if stage_no == 0 else f"{stages[stage_no - 1].name}'s output"
         )
-        chain = " → ".join(
-            f"[b reverse] {s.name} [/]" if i == stage_no else s.name for i, s in enumerate(stages)
-        )
-        bar.update(f" Stage {stage_no + 1} of {len(stages)}: {chain}   input = {source}")
+        # Stage names are the scenario's own text: pieces of Content, never parsed as markup.
+        parts: list[str | tuple[str, str]] = [f" Stage {stage_no + 1} of {len(stages)}: "]
+        for i, s in enumerate(stages):
+            if i:
+                parts.append(" → ")
+            parts.append((f" {s.name} ", "bold reverse") if i == stage_no else s.name)
+        parts.append(f"   input = {source}")
+        bar.update(Content.assemble(*parts))
 
     # -- playback ------------------------------------------------------------------------
 
@@ -377,13 +389,19 @@ class PlayerScreen(Screen[None]):
         old = self.simulation
         stages = list(old.stages)
         stages[stage_no] = stage
-        self.simulation = Simulation(
+        simulation = Simulation(
             stages,
             title=old.title,
             description=old.description,
             topic=old.topic,
             source=old.source,
         )
+        # The new stage may have fewer steps. The simulation and the cursor change together,
+        # before the first await: bindings are checked (and keys handled) while the new panel
+        # mounts, and the cursor must already lie inside the simulation they see.
+        local = min(local, len(stage) - 1)
+        self.simulation = simulation
+        self.set_reactive(PlayerScreen.cursor, simulation.global_index(stage_no, local))
         self._generation += 1
         old_panel = self._panels[stage_no]
         panel = panel_for(stage, id=f"stage-{stage_no}-{self._generation}")
@@ -396,8 +414,6 @@ class PlayerScreen(Screen[None]):
         timeline = self._timeline
         timeline.boundaries = self.simulation.offsets[1:]
         timeline.total = len(self.simulation)
-        local = min(local, len(stage) - 1)
-        self.set_reactive(PlayerScreen.cursor, self.simulation.global_index(stage_no, local))
         self._show(self.cursor)
         self.refresh_bindings()
         if self._auto_check:
@@ -424,12 +440,7 @@ class PlayerScreen(Screen[None]):
     def action_back(self) -> None:
         """Back to the scenario list: the one this player was opened from, or a new one."""
         self.playing = False
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
-            from tui.screens.browser import BrowserScreen
-
-            self.app.switch_screen(BrowserScreen())
+        self.post_message(self.BackToList())
 
     def action_check(self) -> None:
         badge = self.query_one(TorchBadge)

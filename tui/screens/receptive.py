@@ -9,6 +9,7 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -48,9 +49,6 @@ class ReceptiveScreen(Screen[None]):
         height: 1fr;
     }
     ReceptiveScreen .rf-box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         min-width: 20;
         height: auto;
@@ -76,12 +74,12 @@ class ReceptiveScreen(Screen[None]):
         share = f"{100 // (len(stages) + 1)}%"  # every grid on screen; each scrolls inside
         with Horizontal(id="rf-grids"):
             for k, stage in enumerate(stages):
-                with Vertical(classes="rf-box", id=f"rf-box-{k}") as box:
-                    box.border_title = "input" if k == 0 else f"after {stages[k - 1].name}"
+                with Vertical(classes="box rf-box", id=f"rf-box-{k}") as box:
+                    box.border_title = Content("input" if k == 0 else f"after {stages[k - 1].name}")
                     box.styles.max_width = share
                     yield MatrixGrid(plane(stage.x), id=f"rf-{k}")  # type: ignore[attr-defined]
-            with Vertical(classes="rf-box", id="rf-box-out") as box:
-                box.border_title = f"after {stages[-1].name}"
+            with Vertical(classes="box rf-box", id="rf-box-out") as box:
+                box.border_title = Content(f"after {stages[-1].name}")
                 box.styles.max_width = share
                 yield MatrixGrid(plane(stages[-1].output), id="rf-out")
         yield Static(id="rf-note")
@@ -113,12 +111,16 @@ class ReceptiveScreen(Screen[None]):
         first = masks[0]
         stage = self.simulation.stages[self.stage_no]
         self.query_one("#rf-note", Static).update(
-            f"[b]{stage.name} output ({r}, {c})[/b] depends on the [b]{int(first.sum())}[/b] "
-            f"lit pixels of the {first.shape[0]}×{first.shape[1]} input (in every channel a "
-            "convolution reads), and on nothing else: the connections are sparse, and the same "
-            "weights serve every position.\n"
-            "[dim]Click a pixel of the input grid to light up every output it reaches instead; "
-            "click an output of the last grid to trace that one back. Esc or r returns.[/dim]"
+            Content.from_markup(  # $name is inserted as written, never read as markup
+                f"[b]$name output ({r}, {c})[/b] depends on the [b]{int(first.sum())}[/b] "
+                f"lit pixels of the {first.shape[0]}×{first.shape[1]} input (in every channel a "
+                "convolution reads), and on nothing else: the connections are sparse, and the "
+                "same weights serve every position.\n"
+                "[dim]Click a pixel of the input grid to light up every output it reaches "
+                "instead; click an output of the last grid to trace that one back. Esc or r "
+                "returns.[/dim]",
+                name=stage.name,
+            )
         )
 
     def show_influence(self, row: int, col: int) -> None:
@@ -133,9 +135,12 @@ class ReceptiveScreen(Screen[None]):
             box.border_subtitle = f"{int(mask.sum())} of {mask.size} cells"
         reached = int(masks[-1].sum())
         self.query_one("#rf-note", Static).update(
-            f"Input pixel [b]({row}, {col})[/b] reaches [b]{reached}[/b] output(s) of "
-            f"{self.simulation.stages[self.stage_no].name}, lit in each grid.\n"
-            "[dim]Click an output of the last grid to trace it back. Esc or r returns.[/dim]"
+            Content.from_markup(
+                f"Input pixel [b]({row}, {col})[/b] reaches [b]{reached}[/b] output(s) of "
+                "$name, lit in each grid.\n"
+                "[dim]Click an output of the last grid to trace it back. Esc or r returns.[/dim]",
+                name=self.simulation.stages[self.stage_no].name,
+            )
         )
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:

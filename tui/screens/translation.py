@@ -9,10 +9,11 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from engine.translation import compare_shift, shift
+from engine.translation import ShiftError, compare_shift, shift
 from tui.screens.receptive import plane
 from tui.widgets.matrix import MatrixGrid
 
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 
 MAX_SHIFT = 4
 """How far the input may be moved in each direction."""
+
+KEYS_NOTE = (
+    "←/→/↑/↓ move the input by a pixel, 0 puts it back; lit cells differ from the original. "
+    "Esc or t returns."
+)
 
 
 class TranslationScreen(Screen[None]):
@@ -42,9 +48,6 @@ class TranslationScreen(Screen[None]):
         max-height: 45%;
     }
     TranslationScreen .tr-box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         max-width: 50%;
         min-width: 30;
@@ -72,8 +75,8 @@ class TranslationScreen(Screen[None]):
         for row, (a, label) in enumerate(((x, "input"), (y, f"after {last}"))):
             with Horizontal(classes="tr-row"):
                 for side in ("orig", "shift"):
-                    with Vertical(classes="tr-box", id=f"tr-box-{row}-{side}") as box:
-                        box.border_title = label if side == "orig" else f"{label}, moved"
+                    with Vertical(classes="box tr-box", id=f"tr-box-{row}-{side}") as box:
+                        box.border_title = Content(label if side == "orig" else f"{label}, moved")
                         yield MatrixGrid(a, id=f"tr-{row}-{side}")
         yield Static(id="tr-note")
         yield Footer()
@@ -84,25 +87,40 @@ class TranslationScreen(Screen[None]):
         self.redraw()
 
     def redraw(self) -> None:
-        """Run every stage on the shifted input and show what changed."""
+        """Run every stage on the shifted input and show what changed, or, when a stage
+        refuses the moved input, say so and leave the moved grids as they were."""
         sim = self.simulation
-        comparisons = compare_shift(sim, self.dy, self.dx)
+        try:
+            comparisons = compare_shift(sim, self.dy, self.dx)
+        except ShiftError as e:
+            self.query_one("#tr-note", Static).update(
+                Content.assemble(
+                    Content(str(e)).stylize("bold red"),  # stage names as written
+                    "\n",
+                    Content.from_markup(f"[dim]{KEYS_NOTE}[/dim]"),
+                )
+            )
+            return
         x = plane(sim.stages[0].x)  # type: ignore[attr-defined]
         xs = plane(shift(sim.stages[0].x, self.dy, self.dx))  # type: ignore[attr-defined]
         last = comparisons[-1]
         y, ys = plane(last.original), plane(last.shifted)
         for row, (a, b) in enumerate(((x, xs), (y, ys))):
-            changed = ~np.isclose(a, b)
+            changed = ~np.isclose(a, b, equal_nan=True)
             self.query_one(f"#tr-{row}-shift", MatrixGrid).set_values(b)
             self.query_one(f"#tr-{row}-shift", MatrixGrid).set_highlight(changed)
             self.query_one(
                 f"#tr-box-{row}-shift"
             ).border_subtitle = f"{int(changed.sum())} of {changed.size} cells changed"
-        lines = [f"Input moved [b]{self.dy}[/b] down and [b]{self.dx}[/b] right (zeros fill in)."]
+        lines = [
+            Content.from_markup(
+                f"Input moved [b]{self.dy}[/b] down and [b]{self.dx}[/b] right (zeros fill in)."
+            )
+        ]
         for c in comparisons:
             kept = c.unchanged
             same, compared = c.equivariant_cells(self.dy, self.dx)
-            line = f"  [b]{c.name}[/b]: {kept} of {c.original.size} outputs unchanged"
+            line = f"  [b]$name[/b]: {kept} of {c.original.size} outputs unchanged"
             if compared:
                 line += (
                     f"; {same} of {compared} inner outputs equal the original output moved by "
@@ -110,12 +128,9 @@ class TranslationScreen(Screen[None]):
                 )
             elif self.dy or self.dx:
                 line += f" (one output here spans {c.scale} input pixels)"
-            lines.append(line)
-        lines.append(
-            "[dim]←/→/↑/↓ move the input by a pixel, 0 puts it back; lit cells differ from the "
-            "original. Esc or t returns.[/dim]"
-        )
-        self.query_one("#tr-note", Static).update("\n".join(lines))
+            lines.append(Content.from_markup(line, name=c.name))  # the name as written
+        lines.append(Content.from_markup(f"[dim]{KEYS_NOTE}[/dim]"))
+        self.query_one("#tr-note", Static).update(Content("\n").join(lines))
 
     def action_move(self, dy: int, dx: int) -> None:
         self.dy = max(-MAX_SHIFT, min(MAX_SHIFT, self.dy + dy))

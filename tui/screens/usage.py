@@ -33,9 +33,6 @@ class UsageScreen(Screen[None]):
         max-height: 1fr;
     }
     UsageScreen .usage-box {
-        border: round $primary 60%;
-        border-title-color: $text;
-        border-subtitle-color: $text-muted;
         width: auto;
         max-width: 50%;
         min-width: 32;
@@ -70,7 +67,7 @@ class UsageScreen(Screen[None]):
                     f"padding {padded[0]}" + (" (same)" if stride == (1, 1) else ""),
                 ),
             ):
-                with Vertical(classes="usage-box") as box:
+                with Vertical(classes="box usage-box") as box:
                     box.border_title = label
                     box.border_subtitle = (
                         f"corner {counts[0, 0]}×, centre {counts[hw[0] // 2, hw[1] // 2]}×"

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from tui.numbers import fraction
 
 
 class CurvePlot(Widget):
@@ -25,22 +29,32 @@ class CurvePlot(Widget):
         super().__init__(id=id)
         self.xs = np.asarray(xs, dtype=np.float64)
         self.ys = np.asarray(ys, dtype=np.float64)
-        span = float(self.ys.max() - self.ys.min()) or 1.0
-        self.y_lo = float(self.ys.min()) - 0.05 * span
-        self.y_hi = float(self.ys.max()) + 0.05 * span
+        # The y axis spans the finite values; an infinite one is drawn at the edge it went
+        # past, a nan is not drawn.
+        finite = self.ys[np.isfinite(self.ys)]
+        y_min, y_max = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        span = (y_max - y_min) or 1.0
+        if math.isinf(span):  # −1e308 … 1e308: no margin rather than an infinite one
+            self.y_lo, self.y_hi = y_min, y_max
+        else:
+            self.y_lo = y_min - 0.05 * span
+            self.y_hi = y_max + 0.05 * span
 
-    def _cell(self, x: float, y: float, w: int, h: int) -> tuple[int, int]:
+    def _cell(self, x: float, y: float, w: int, h: int) -> tuple[int, int] | None:
+        """The (row, column) where point (x, y) is drawn, or None for a nan."""
+        if math.isnan(x) or math.isnan(y):
+            return None
         lo, hi = float(self.xs[0]), float(self.xs[-1])
-        col = round((min(max(x, lo), hi) - lo) / (hi - lo) * (w - 1))
+        col = round(fraction(min(max(x, lo), hi) - lo, hi - lo) * (w - 1))
         yc = min(max(y, self.y_lo), self.y_hi)
-        row = round((self.y_hi - yc) / (self.y_hi - self.y_lo) * (h - 1))
+        row = round(fraction(self.y_hi - yc, self.y_hi - self.y_lo) * (h - 1))
         return row, col
 
     def render(self) -> Text:
         w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
         grid = [[" "] * w for _ in range(h)]
         styles = [[""] * w for _ in range(h)]
-        zero_row, zero_col = self._cell(0.0, 0.0, w, h)
+        zero_row, zero_col = self._cell(0.0, 0.0, w, h) or (0, 0)
         if self.y_lo <= 0 <= self.y_hi:
             for c in range(w):
                 grid[zero_row][c] = "─"
@@ -48,13 +62,17 @@ class CurvePlot(Widget):
             for r in range(h):
                 grid[r][zero_col] = "┼" if r == zero_row and self.y_lo <= 0 <= self.y_hi else "│"
         for x, y in zip(self.xs, self.ys, strict=True):
-            r, c = self._cell(float(x), float(y), w, h)
-            grid[r][c], styles[r][c] = "•", "cyan"
+            cell = self._cell(float(x), float(y), w, h)
+            if cell is not None:
+                grid[cell[0]][cell[1]], styles[cell[0]][cell[1]] = "•", "cyan"
         if self.point is not None:
             px, py = self.point
-            r, c = self._cell(px, py, w, h)
-            outside = not (self.xs[0] <= px <= self.xs[-1])
-            grid[r][c], styles[r][c] = ("▸" if px > 0 else "◂") if outside else "●", "bold yellow"
+            cell = self._cell(px, py, w, h)
+            if cell is not None:
+                r, c = cell
+                outside = not (self.xs[0] <= px <= self.xs[-1])
+                mark = ("▸" if px > 0 else "◂") if outside else "●"
+                grid[r][c], styles[r][c] = mark, "bold yellow"
         t = Text(no_wrap=True)
         for r in range(h):
             label = ""

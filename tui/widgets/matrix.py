@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.numbers import fmt_num
+from tui.numbers import clamp, fmt_num
 
 _LABEL = Style(color="grey50")
 _CAPTION = Style(color="bright_cyan", bold=True)
@@ -50,15 +51,24 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int]) -> tuple[int, int, in
     return ((a[0] + b[0]) // 2, (a[1] + b[1]) // 2, (a[2] + b[2]) // 2)
 
 
+_NAN_RGB = (150, 0, 150)
+"""Heat colour of a nan: outside both ramps."""
+
+
 def _heat_rgb(v: float, lo: float, hi: float) -> tuple[int, int, int]:
-    """The heat colour of ``v``: grey ramp for one-signed data, blue–red for signed data."""
+    """The heat colour of ``v``: grey ramp for one-signed data, blue–red for signed data.
+    ``lo`` and ``hi`` are the finite extremes; an infinity takes the colour of the end it is
+    past, a nan its own colour."""
+    v = float(v)
+    if math.isnan(v):
+        return _NAN_RGB
     if lo < 0 < hi:
         m = max(-lo, hi)
-        t = v / m
+        t = clamp(v / m, -1.0, 1.0, nan=0.0)
         if t >= 0:
             return (int(40 + 215 * t), int(40 - 20 * t), int(40 - 20 * t))
         return (int(40 + 20 * t), int(40 + 40 * -t), int(40 + 215 * -t))
-    t = 0.0 if hi == lo else (v - lo) / (hi - lo)
+    t = 0.0 if hi == lo else clamp((v - lo) / (hi - lo), 0.0, 1.0, nan=0.0)
     g = int(20 + 225 * t)
     return (g, g, g)
 
@@ -141,10 +151,13 @@ class MatrixGrid(ScrollView, can_focus=False):
         self._values = np.asarray(values, dtype=np.float64)
         rows = self._values.shape[0]
         self._texts: dict[int, list[str]] = {}
-        self._lo = float(self._values.min())
-        self._hi = float(self._values.max())
-        whole = bool(np.all(self._values == np.round(self._values)))
-        widest = max(len(fmt_num(self._lo)), len(fmt_num(self._hi)), 1 if whole else 6)
+        # The heat ramps span the finite values; inf, −inf and nan are written as such.
+        finite = self._values[np.isfinite(self._values)]
+        self._lo = float(finite.min()) if finite.size else 0.0
+        self._hi = float(finite.max()) if finite.size else 0.0
+        whole = bool(np.all(finite == np.round(finite)))
+        special = 4 if finite.size < self._values.size else 1  # "−inf"
+        widest = max(len(fmt_num(self._lo)), len(fmt_num(self._hi)), 1 if whole else 6, special)
         self._cell_w = max(widest, 2) + 1
         ph = self._padding[0]
         self._label_w = max(len(str(rows - 1 - ph)), len(str(-ph)), len(self._caption)) + 1

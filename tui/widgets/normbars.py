@@ -9,18 +9,25 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.numbers import clamp
+
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 """Partial block characters, in eighths of a cell."""
 
 
 def log_scale(values: np.ndarray) -> tuple[np.ndarray, float, float]:
     """log₁₀ of positive ``values`` (zeros drawn at the smallest positive one) and the axis's
-    range (lo, hi) in whole decades around them."""
+    range (lo, hi) in whole decades around the finite ones. An infinite value's log is inf
+    and a nan's is nan: the bars draw them full and empty."""
     v = np.asarray(values, dtype=np.float64)
-    positive = v[v > 0]
+    positive = v[(v > 0) & np.isfinite(v)]
     floor = float(positive.min()) if positive.size else 1.0
-    logs = np.log10(np.maximum(v, floor))
-    lo, hi = math.floor(float(logs.min())), math.ceil(float(logs.max()))
+    with np.errstate(invalid="ignore"):
+        logs = np.log10(np.maximum(v, floor))  # nan stays nan
+    finite = logs[np.isfinite(logs)]
+    if not finite.size:
+        return logs, 0.0, 1.0
+    lo, hi = math.floor(float(finite.min())), math.ceil(float(finite.max()))
     return logs, float(lo), float(max(hi, lo + 1))
 
 
@@ -56,7 +63,9 @@ class NormBars(Widget):
         col_w = max(1, min(4, (max(self.size.width, 20) - label_w) // n))
         bar_w = max(1, col_w - 1) if col_w > 1 else 1
         span = self.hi - self.lo
-        eighths = [round((float(g) - self.lo) / span * h * 8) for g in self.logs]
+        eighths = [
+            round(clamp((float(g) - self.lo) / span, 0.0, 1.0, nan=0.0) * h * 8) for g in self.logs
+        ]
         t = Text(no_wrap=True)
         for r in range(h):
             level = h - 1 - r  # rows counted from the bottom
