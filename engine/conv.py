@@ -114,6 +114,8 @@ def conv_peak_bytes(
     ow = max(output_size(w, fw, stride[1], pw), 0)
     k = c * fh * fw
     held = conv_bytes(in_shape, w_shape, stride, padding)
+    if oh == 0 or ow == 0:
+        return held  # an impossible window: the stage refuses it before computing anything
     build = 2 * 8 * f * max(k, 1) + 3 * _BLOCK_BYTES  # the filter matrix, one im2col block
     rows, cols = _reference_tile(k, f, oh, ow)
     rows_in = (rows - 1) * stride[0] + fh
