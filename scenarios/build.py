@@ -18,7 +18,6 @@ from scenarios.errors import field_path
 from scenarios.schema import leaf_types
 from scenarios.values import DataSpec, RandomSpec, to_array
 
-
 MAX_MESSAGE = 400
 """Longest message filed; longer ones (quoting a huge value) are cut."""
 
