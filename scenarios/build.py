@@ -176,8 +176,11 @@ def _model_places() -> dict[type[BaseModel], list[str]]:
             ]
             for table in fields or ["a table"]:
                 places.setdefault(nested, []).append(f"{table} of kind '{name}'")
+    names: dict[type[BaseModel], list[str]] = {}
     for name, op in ops().items():
-        places.setdefault(op.model, []).append(f"op '{name}'")
+        names.setdefault(op.model, []).append(f"'{name}'")
+    for model, same in names.items():  # ops sharing one model: op 'maxpool' / 'avgpool'
+        places.setdefault(model, []).append(f"op {' / '.join(same)}")
     return places
 
 

@@ -433,3 +433,20 @@ def test_inline_arrays_convert_exactly() -> None:
     assert arr.shape == (3, 4, 5) and arr.tolist() == value
     assert to_array([1, 2.5]).tolist() == [1.0, 2.5]
     assert to_array(3).shape == ()
+
+
+def test_check_goes_on_after_every_kind_of_bad_file(tmp_path: Path) -> None:
+    good = write(tmp_path, CONV, "good.toml")
+    bad = [
+        write(tmp_path, CONV.replace("[[1]]", "[" * 400 + "1" + "]" * 400), "deep.toml"),
+        write(tmp_path, CONV + 'stride = "1"\n', "quoted.toml"),
+        write(tmp_path, CONV + "num_layers = 2\n", "other_kind.toml"),
+        write(tmp_path, TOK + 'corpus_file = "../x.txt"\n', "outside.toml"),
+        write(tmp_path, TOK + 'corpus_file = ""\n', "empty.toml"),
+        tmp_path,
+    ]
+    result = invoke("check", *(str(p) for f in bad for p in (f, good)))
+    assert result.exit_code == 1
+    assert result.stdout == f"{good}: ok\n" * len(bad)
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == [str(f) for f in bad]
