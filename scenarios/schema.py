@@ -95,8 +95,17 @@ def _takes_numbers(cls: type[FileModel], name: str) -> bool:
     """Whether field ``name`` of ``cls`` may hold a number (so a quoted number is a mistake)."""
     if name in cls.text_values:
         return False
-    allowed = leaf_types(cls.model_fields[name].annotation)
+    allowed = _value_types(cls.model_fields[name].annotation)
     return Any in allowed or bool(allowed & {int, float})
+
+
+def _value_types(annotation: Any) -> set[Any]:
+    """The types a field's value, or an entry of a list it holds, may have: like ``leaf_types``
+    but a table's (dict's) values are not opened, since they are checked where they are used."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list):
+        return set().union(*(_value_types(arg) for arg in typing.get_args(annotation)))
+    return {origin or annotation}
 
 
 class ScenarioBase(FileModel):
