@@ -35,7 +35,7 @@ def _kind_of(mode: int) -> str:
 
 
 def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB" if size < 10 << 20 else f"{size / 2**20:.0f} MiB"
+    return f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size / 2**20:,.1f} MiB"
 
 
 def read_bytes(path: Path, limit: int, what: str = "file") -> bytes:
