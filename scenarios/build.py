@@ -96,7 +96,7 @@ def pydantic_problems(
             msg = f"{msg} (got {got!r}{how})"
         elif e["type"] not in ("value_error", "assertion_error"):
             msg = f"{msg} (got {shown(got)})"
-        out.append((field_path(loc), msg))
+        out.append((field_path(loc), msg[:MAX_MESSAGE]))
     return out
 
 

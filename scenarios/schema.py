@@ -41,6 +41,10 @@ def number_literal(text: str) -> str | None:
     return literal
 
 
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def quoted_number(name: str, value: Any) -> str | None:
     """The message for a number written as a string (``"1"`` or ``["1", 2]``) in field ``name``,
     or None when ``value`` holds no such string."""
@@ -48,7 +52,8 @@ def quoted_number(name: str, value: Any) -> str | None:
         literal = number_literal(value)
         if literal is None:
             return None
-        return f'expected a number, got the string "{value}" (write {name} = {literal})'
+        text, literal = _cut(value), _cut(literal)
+        return f'expected a number, got the string "{text}" (write {name} = {literal})'
     if isinstance(value, list) and len(value) <= MAX_CHECKED_LIST:
         found = [
             i for i, v in enumerate(value) if isinstance(v, str) and number_literal(v) is not None
@@ -62,7 +67,8 @@ def quoted_number(name: str, value: Any) -> str | None:
             how = f" (write {name} = [{written}])"
         else:
             how = ""
-        return f'expected numbers, got the string "{value[found[0]]}" at [{found[0]}]{how}'
+        text = _cut(value[found[0]])
+        return f'expected numbers, got the string "{text}" at [{found[0]}]{_cut(how, 80)}'
     return None
 
 
