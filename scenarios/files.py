@@ -102,5 +102,7 @@ def data_file(given: str, base: Path) -> Path:
     except (OSError, RuntimeError) as e:  # a symbolic-link loop
         raise FileProblem(f"{given!r} cannot be resolved: {e}") from None
     if not (path.is_relative_to(root) or path.is_relative_to(DATA_DIR.resolve())):
-        raise FileProblem(f"{given!r} leads outside the scenario file's folder {root}; {allowed}")
+        plain = Path(os.path.normpath(root / given))
+        how = "is a symbolic link leading" if plain.is_relative_to(root) else "leads"
+        raise FileProblem(f"{given!r} {how} outside the scenario file's folder {root}; {allowed}")
     return path
