@@ -10,13 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from engine.errors import SpecError
 from engine.kernels import KERNELS
 from engine.limits import Budget
 from scenarios.errors import field_path
+from scenarios.schema import leaf_types
 from scenarios.values import DataSpec, RandomSpec, to_array
+
+MAX_MESSAGE = 400
+"""Longest message filed; longer ones (quoting a huge value) are cut."""
 
 
 class Problems:
@@ -28,6 +32,8 @@ class Problems:
         self.prefix = prefix
 
     def add(self, field: str, message: str) -> None:
+        if len(message) > MAX_MESSAGE:  # a message quoting megabytes of a file
+            message = message[: MAX_MESSAGE - 1] + "…"
         self.items.append((f"{self.prefix}.{field}" if self.prefix else field, message))
 
     def spec_error(self, e: SpecError, where: str = "") -> None:
@@ -71,29 +77,138 @@ class BuildContext:
         return self.path.parent
 
 
-def pydantic_problems(
-    err: ValidationError, prefix: tuple[str | int, ...] = ()
-) -> list[tuple[str, str]]:
-    """One (field, message) pair per error pydantic found, unknown keys with a "did you mean"."""
-    from scenarios.registry import all_field_names
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it: TOML's ``true``/``false``, and cut to ``limit``
+    characters, since a file may hold megabytes where a word was expected."""
+    text = str(value).lower() if isinstance(value, bool) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
+
+def pydantic_problems(
+    err: ValidationError,
+    prefix: tuple[str | int, ...] = (),
+    model: type[BaseModel] | None = None,
+) -> list[tuple[str, str]]:
+    """One (field, message) pair per error pydantic found. An unknown key gets a "did you mean"
+    from the keys valid at its place in ``model`` (the model ``err`` came from; found by name
+    when not given), or else is said to belong to another kind, op or table.
+    """
+    model = model or _model_named(err.title)
     out = []
-    names = sorted(all_field_names())
     for e in err.errors():
         loc = (*prefix, *e["loc"])
         if e["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            out.append((field_path(loc), f"unknown key '{key}'{hint}"))
+            out.append((field_path(loc), unknown_key(str(e["loc"][-1]), model, e["loc"][:-1])))
             continue
         msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
         if e["type"] == "missing":
             msg = "missing (this field is required)"
+        elif e["type"] in ("int_type", "int_from_float") and isinstance(got, float):
+            how = f"; write {loc[-1]} = {int(got)}" if got.is_integer() else ""
+            msg = f"{msg} (got {got!r}{how})"
         elif e["type"] not in ("value_error", "assertion_error"):
-            msg = f"{msg} (got {e['input']!r})"
-        out.append((field_path(loc), msg))
+            msg = f"{msg} (got {shown(got)})"
+        out.append((field_path(loc), msg[:MAX_MESSAGE]))
     return out
+
+
+def unknown_key(key: str, model: type[BaseModel] | None, loc: tuple[Any, ...] = ()) -> str:
+    """The message for ``key``, unknown at ``loc`` inside ``model``: a close key valid there,
+    or the kinds, ops and tables the key (or a close one) belongs to, and the keys valid here."""
+    from scenarios.registry import all_field_names
+
+    place = None if model is None else model_at(model, loc)
+    if place is None:  # where the key was is not known: suggest from every model
+        close = difflib.get_close_matches(key, sorted(all_field_names() - {key}), n=1)
+        return f"unknown key '{key}'" + (f"; did you mean '{close[0]}'?" if close else "")
+    valid = list(place.model_fields)
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    suggestion = f"did you mean '{close[0]}'?" if close else f"valid keys here: {', '.join(valid)}"
+    owners = _key_owners()
+    if key in owners:
+        belongs = f" ({key} belongs to {_listed(owners[key])})"
+    elif close:
+        return f"unknown key '{key}'; {suggestion}"
+    else:
+        near = difflib.get_close_matches(key, sorted(owners), n=1, cutoff=0.75)
+        belongs = f"; did you mean '{near[0]}'? (of {_listed(owners[near[0]])})" if near else ""
+    return f"unknown key '{key}' for {describe(place)}{belongs}; {suggestion}"
+
+
+def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model of the table at ``loc`` inside ``model`` (list indices skipped), or None when
+    ``loc`` leads to a value that is not a table of known keys."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return None
+        nested = [
+            t
+            for t in leaf_types(info.annotation)
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        if not nested:
+            return None
+        model = nested[0]
+    return model
+
+
+def describe(model: type[BaseModel]) -> str:
+    """What a model is, for messages: "kind 'bptt'", "weights of kind 'recurrent'", "op 'conv'"."""
+    places = _model_places().get(model)
+    return _listed(places) if places else model.__name__
+
+
+def _listed(places: list[str], most: int = 4) -> str:
+    if len(places) > most:
+        return ", ".join(places[:most]) + f" and {len(places) - most} more"
+    if len(places) <= 1:
+        return "".join(places)
+    return ", ".join(places[:-1]) + " and " + places[-1]
+
+
+def _model_places() -> dict[type[BaseModel], list[str]]:
+    """Every model a scenario file's tables are validated against, with where it is used:
+    "kind 'pool'", "weights of kind 'bptt'", "op 'maxpool'", "a random spec"."""
+    from scenarios.registry import kinds, ops
+
+    places: dict[type[BaseModel], list[str]] = {
+        RandomSpec: ["a random spec { random = [...] }"],
+        DataSpec: ["a data spec { data = ... }"],
+    }
+    for name, kind in kinds().items():
+        places.setdefault(kind.model, []).append(f"kind '{name}'")
+        for nested in kind.nested:
+            fields = [
+                key
+                for key, info in kind.model.model_fields.items()
+                if nested in leaf_types(info.annotation)
+            ]
+            for table in fields or ["a table"]:
+                places.setdefault(nested, []).append(f"{table} of kind '{name}'")
+    names: dict[type[BaseModel], list[str]] = {}
+    for name, op in ops().items():
+        names.setdefault(op.model, []).append(f"'{name}'")
+    for model, same in names.items():  # ops sharing one model: op 'maxpool' / 'avgpool'
+        places.setdefault(model, []).append(f"op {' / '.join(same)}")
+    return places
+
+
+def _key_owners() -> dict[str, list[str]]:
+    """Every key of every model, with the places (as ``_model_places`` names them) it is valid."""
+    owners: dict[str, list[str]] = {}
+    for model, places in _model_places().items():
+        for key in model.model_fields:
+            owners.setdefault(key, []).extend(places)
+    return owners
+
+
+def _model_named(title: str) -> type[BaseModel] | None:
+    """The model whose class is called ``title`` (a ValidationError's title), if known."""
+    return next((m for m in _model_places() if m.__name__ == title), None)
 
 
 def value_shape(spec: Any, field: str, problems: Problems) -> tuple[int, ...] | None:
@@ -121,13 +236,13 @@ def value(spec: Any, field: str, problems: Problems, *, presets: bool = False) -
         if not presets:
             problems.add(
                 field,
-                f"expected numbers, a random spec or a data spec, got the string {spec!r}",
+                f"expected numbers, a random spec or a data spec, got the string {shown(spec)}",
             )
             return None
         if spec not in KERNELS:
             close = difflib.get_close_matches(spec, list(KERNELS), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            problems.add(field, f"unknown kernel {spec!r}; {hint}valid: {', '.join(KERNELS)}")
+            problems.add(field, f"unknown kernel {shown(spec)}; {hint}valid: {', '.join(KERNELS)}")
             return None
         return KERNELS[spec].array()
     if isinstance(spec, dict):

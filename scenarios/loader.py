@@ -12,40 +12,63 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.core import Simulation
-from scenarios.build import BuildContext, pydantic_problems
-from scenarios.errors import ScenarioError
+from scenarios.build import BuildContext, pydantic_problems, shown
+from scenarios.errors import ScenarioError, field_path
+from scenarios.files import FileProblem, read_text
 from scenarios.registry import kinds
 from scenarios.schema import ScenarioBase
 
 MAX_FILE_BYTES = 16 << 20
 """Scenario files are small text; anything larger is refused before reading."""
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and tables accepted in a scenario file (counting the top-level
+table's keys as level 1)."""
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse the file as TOML; missing files, directories and syntax errors become ScenarioError."""
+    """Parse the file as TOML; missing files, special files, directories, files too large or
+    nested too deep and syntax errors become ScenarioError. One leading UTF-8 byte-order mark is
+    accepted."""
     name = str(path)
-    if path.is_dir():
-        raise ScenarioError(name, [("(file)", "is a directory; expected a .toml scenario file")])
-    if not path.exists():
-        raise ScenarioError(name, [("(file)", "no such file")])
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                name, [("(file)", f"{size / 2**20:.0f} MiB is too large for a scenario file")]
-            )
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError(name, [("(file)", f"not UTF-8 text ({e.reason})")]) from None
-    except OSError as e:
-        raise ScenarioError(name, [("(file)", e.strerror or str(e))]) from None
+        text = read_text(path, MAX_FILE_BYTES, ".toml scenario file")
+    except FileProblem as e:
+        raise ScenarioError(name, [("(file)", str(e))]) from None
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         message = str(e)
         if "end of document" in message:
             message += f" (the file ends at line {text.count(chr(10)) + 1})"
         raise ScenarioError(name, [("toml", f"syntax error: {message}")]) from None
+    except RecursionError:
+        raise ScenarioError(name, [("toml", _too_deep())]) from None
+    where = too_deep(data)
+    if where is not None:
+        raise ScenarioError(name, [(where, _too_deep())])
+    return data
+
+
+def _too_deep() -> str:
+    return (
+        f"arrays and tables are nested more than {MAX_DEPTH} levels deep; a scenario needs "
+        "a few (an inline (C, H, W) array is 3)"
+    )
+
+
+def too_deep(data: Any) -> str | None:
+    """The field path of the first value nested more than MAX_DEPTH levels, or None; walked
+    without recursion, so that any depth is safe."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        item, loc = stack.pop()
+        if len(loc) > MAX_DEPTH:
+            return field_path(loc[: MAX_DEPTH + 1])
+        if isinstance(item, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in item.items())
+        elif isinstance(item, list) and not set(map(type, item)).isdisjoint((list, dict)):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(item) if isinstance(v, (list, dict)))
+    return None
 
 
 def validate(data: dict[str, Any], path: str) -> ScenarioBase:
@@ -56,9 +79,10 @@ def validate(data: dict[str, Any], path: str) -> ScenarioBase:
     if kind is None:
         raise ScenarioError(path, [("kind", f"missing; valid kinds: {valid}")])
     if not isinstance(kind, str) or kind not in registered:
-        close = difflib.get_close_matches(str(kind), list(registered), n=1)
+        close = difflib.get_close_matches(str(kind)[:100], list(registered), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise ScenarioError(path, [("kind", f"unknown kind {kind!r}; {hint}valid kinds: {valid}")])
+        message = f"unknown kind {shown(kind)}; {hint}valid kinds: {valid}"
+        raise ScenarioError(path, [("kind", message)])
     try:
         return registered[kind].model.model_validate(data)
     except ValidationError as e:
@@ -72,9 +96,13 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
     do, from the calling thread, so that a worker can drive a progress bar.
     """
     p = Path(path)
-    sc = validate(read_toml(p), str(p))
+    data = read_toml(p)
     ctx = BuildContext(p, progress=progress)
-    stages = kinds()[sc.kind].build(sc, ctx)
+    try:
+        sc = validate(data, str(p))
+        stages = kinds()[sc.kind].build(sc, ctx)
+    except RecursionError:
+        raise ScenarioError(str(p), [("(file)", _too_deep())]) from None
     if ctx.problems or not stages:
         raise ScenarioError(str(p), ctx.problems.items or [("(file)", "could not be built")])
     return Simulation(

@@ -3,24 +3,25 @@ images from the shipped data sets."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.limits import MAX_BYTES
 from scenarios import datasets as data
+from scenarios.schema import FileModel
+from scenarios.schema import number_literal as _number_literal
 
 
-class RandomSpec(BaseModel):
+class RandomSpec(FileModel):
     """``{ random = [3, 6, 6], seed = 0 }``: seeded values of the given shape.
 
     Integers from ``low`` to ``high`` inclusive by default, so that a person can check the
     arithmetic by hand; ``integer = false`` draws uniform floats in [low, high) instead.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     random: list[int]
     """Shape of the array to generate."""
@@ -36,6 +37,8 @@ class RandomSpec(BaseModel):
     @field_validator("random")
     @classmethod
     def _shape(cls, shape: list[int]) -> list[int]:
+        if len(shape) > MAX_DIMENSIONS:
+            raise ValueError(f"at most {MAX_DIMENSIONS} dimensions, got {len(shape)}")
         if not shape or any(d < 1 for d in shape):
             raise ValueError(f"every dimension must be ≥ 1, got {shape}")
         cells = math.prod(shape)
@@ -62,7 +65,7 @@ class RandomSpec(BaseModel):
         return rng.uniform(self.low, self.high, size=self.random)
 
 
-class DataSpec(BaseModel):
+class DataSpec(FileModel):
     """``{ data = "digits", index = 7 }`` or ``{ data = "images", name = "circle" }``: one image
     of a data set shipped with netsim (see ``scenarios.datasets``).
 
@@ -70,8 +73,6 @@ class DataSpec(BaseModel):
     under the key it concerns: a wrong index under ``index``, a misspelt name under ``name``,
     the wrong one of the two under the one given, and neither under the one that is needed.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     data: str = Field(strict=True)
     """The data set: ``"digits"`` or ``"images"``."""
@@ -150,18 +151,36 @@ class DataSpec(BaseModel):
         return data.image(self.name)
 
 
-def to_array(value: Any, what: str = "value") -> np.ndarray:
-    """A rectangular array of finite numbers from nested TOML lists, or a ValueError saying why."""
+MAX_INLINE_NUMBERS = 1_000_000
+"""Most numbers one inline array may hold (a 1000×1000 image); larger inputs are given as a
+random or data spec."""
+MAX_DIMENSIONS = 8
+"""Most dimensions an array may have; every kind uses at most four."""
+
+
+def to_array(value: Any, what: str = "the array") -> np.ndarray:
+    """A rectangular array of finite numbers from nested TOML lists, or a ValueError saying why.
+
+    The nesting is checked level by level with C-speed built-ins (every row a list of the same
+    length, every leaf an int or a float, never a bool or a string) and the count bounded by
+    MAX_INLINE_NUMBERS before NumPy converts it; only a file that fails is walked entry by
+    entry, to name the first bad entry.
+    """
     if isinstance(value, bool):
-        raise ValueError(f"expected numbers, got {value!r}")
+        raise ValueError(f"expected numbers, got {str(value).lower()}")
+    if isinstance(value, str):
+        literal = _number_literal(value)
+        how = f" (write {literal} without quotes)" if literal is not None else ""
+        raise ValueError(
+            f'expected a number or nested lists of numbers, got the string "{_cut(value)}"{how}'
+        )
+    if not isinstance(value, (int, float, list)):
+        raise ValueError(f"expected a number or nested lists of numbers, got {_cut(repr(value))}")
+    if isinstance(value, list) and not _is_rectangular(value, what):
+        _check_rectangular(value)  # raises, naming the first bad entry
+        raise ValueError(f"{what} is not a rectangular array of numbers")
     try:
-        if isinstance(value, (int, float)):
-            arr = np.array(value, dtype=np.float64)
-        else:
-            if not isinstance(value, list):
-                raise ValueError(f"expected a number or nested lists of numbers, got {value!r}")
-            _check_rectangular(value)
-            arr = np.array(value, dtype=np.float64)
+        arr = np.array(value, dtype=np.float64)
     except OverflowError:
         raise ValueError(
             f"{what} has a number too large for float64 (over about 1.8e308)"
@@ -171,19 +190,67 @@ def to_array(value: Any, what: str = "value") -> np.ndarray:
     return arr
 
 
-def _check_rectangular(value: list[Any], path: str = "") -> tuple[int, ...]:
+def _is_rectangular(value: list[Any], what: str) -> bool:
+    """Whether nested lists form a rectangular array of ints and floats; a ValueError when they
+    hold more than MAX_INLINE_NUMBERS numbers or MAX_DIMENSIONS dimensions."""
+    level: list[Any] = value
+    shape = [len(value)]
+    while True:
+        kinds = set(map(type, level))
+        if kinds == {list}:
+            lengths = set(map(len, level))
+            if len(lengths) != 1 or 0 in lengths:
+                return False
+            shape.append(lengths.pop())
+            if len(shape) > MAX_DIMENSIONS:
+                raise ValueError(
+                    f"{what} has more than {MAX_DIMENSIONS} dimensions; the limit is "
+                    f"{MAX_DIMENSIONS}"
+                )
+            count = math.prod(shape)
+            if count > MAX_INLINE_NUMBERS:
+                raise ValueError(
+                    f"{what} has {count:,} numbers inline; the limit is {MAX_INLINE_NUMBERS:,} "
+                    "(give a random spec or a data spec for larger arrays)"
+                )
+            level = list(itertools.chain.from_iterable(level))
+            continue
+        if len(level) > MAX_INLINE_NUMBERS:
+            raise ValueError(
+                f"{what} has {len(level):,} numbers inline; the limit is {MAX_INLINE_NUMBERS:,} "
+                "(give a random spec or a data spec for larger arrays)"
+            )
+        return bool(level) and kinds <= {int, float}
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_rectangular(value: list[Any], path: str = "", depth: int = 0) -> tuple[int, ...]:
     """Shape of nested lists, or a ValueError naming the first ragged or non-numeric entry."""
     if not value:
         raise ValueError(f"empty list at {path or 'top level'}")
+    if depth >= MAX_DIMENSIONS:
+        raise ValueError(f"more than {MAX_DIMENSIONS} dimensions at {path}")
     shapes = set()
     for i, item in enumerate(value):
         where = f"{path}[{i}]"
         if isinstance(item, list):
-            shapes.add(_check_rectangular(item, where))
+            shapes.add(_check_rectangular(item, where, depth + 1))
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
             shapes.add(())
+        elif isinstance(item, bool):
+            raise ValueError(f"entry {where} is {str(item).lower()}, expected a number")
+        elif isinstance(item, str) and _number_literal(item) is not None:
+            raise ValueError(
+                f'entry {where} is the string "{item}", expected a number '
+                f"(write {_number_literal(item)} without quotes)"
+            )
         else:
-            raise ValueError(f"entry {where} is {item!r}, expected a number")
-    if len(shapes) > 1:
-        raise ValueError(f"rows of different lengths under {path or 'top level'}: not rectangular")
+            raise ValueError(f"entry {where} is {_cut(repr(item))}, expected a number")
+        if len(shapes) > 1:
+            raise ValueError(
+                f"rows of different lengths under {path or 'top level'}: not rectangular"
+            )
     return (len(value), *shapes.pop())

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
 from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.registry import OpInput, register_op
+from scenarios.schema import FileModel
 
 
-class ActivationOp(BaseModel):
+class ActivationOp(FileModel):
     """An activation stage of a pipeline: ``op`` is the function's name."""
-
-    model_config = ConfigDict(extra="forbid")
 
     op: str
     name: str | None = None

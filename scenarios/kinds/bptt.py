@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.build import BuildContext, given_arrays, given_shapes, sequence_shape, value
 from scenarios.registry import register_kind
-from scenarios.schema import OneLayerWeights, ScenarioBase
+from scenarios.schema import FileModel, OneLayerWeights, ScenarioBase
 
 
 class BpttWeights(OneLayerWeights):
@@ -29,10 +29,8 @@ class BpttWeights(OneLayerWeights):
     """(H,)."""
 
 
-class BpttClip(BaseModel):
+class BpttClip(FileModel):
     """``clip = { mode = "norm", threshold = 1.0 }``: gradient clipping after the backward pass."""
-
-    model_config = ConfigDict(extra="forbid")
 
     mode: str = Field(strict=True)
     """``"value"`` (each entry into [−c, c]) or ``"norm"`` (scale all so that ‖g‖ ≤ c)."""

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from engine.conv import (
     MAX_BYTES,
@@ -29,17 +28,17 @@ from scenarios.build import (
     value_shape,
 )
 from scenarios.registry import OpInput, register_kind, register_op
-from scenarios.schema import ScenarioBase
+from scenarios.schema import FileModel, ScenarioBase
 
 
-class ConvFields(BaseModel):
+class ConvFields(FileModel):
     """The settings of one convolution layer, in a conv scenario or a pipeline stage.
 
     The value fields are checked by the loader, which knows the shapes involved; here they
     are only required to be present where needed.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    text_values = frozenset({"kernel", "kernels"})
 
     kernel: Any = None
     """One filter: a named kernel, an inline (f, f) or (C, f, f) array, or a random spec."""

@@ -19,6 +19,8 @@ from scenarios.values import RandomSpec
 class LearnKernelScenario(ScenarioBase):
     """``kind = "learn_kernel"``: a kernel learned by gradient descent from filtered images."""
 
+    text_values = frozenset({"hidden_kernel", "init"})
+
     images: Any
     """(N, H, W) or (H, W) numbers inline, one random or data spec, or a list of (H, W) specs."""
     hidden_kernel: Any

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from engine.conv import MAX_BYTES, as_pair
 from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.build import BuildContext, input_shape, value
 from scenarios.registry import OpInput, register_kind, register_op
-from scenarios.schema import ScenarioBase
+from scenarios.schema import FileModel, ScenarioBase
 
 
 class PoolScenario(ScenarioBase):
@@ -27,10 +25,8 @@ class PoolScenario(ScenarioBase):
     """``s`` or ``[s_h, s_w]``; the window size when omitted."""
 
 
-class PoolOp(BaseModel):
+class PoolOp(FileModel):
     """A pooling stage of a pipeline: ``op = "maxpool"`` or ``"avgpool"``."""
-
-    model_config = ConfigDict(extra="forbid")
 
     op: str
     name: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from engine.core import Stage
 from engine.errors import SpecError
@@ -17,7 +17,7 @@ from scenarios.build import (
     value,
 )
 from scenarios.registry import register_kind
-from scenarios.schema import OneLayerWeights, ScenarioBase
+from scenarios.schema import FileModel, OneLayerWeights, ScenarioBase
 
 
 class RecurrentWeights(OneLayerWeights):
@@ -69,11 +69,9 @@ class RecurrentScenario(ScenarioBase):
     """Run the sequence a second time with one input number changed and show both runs."""
 
 
-class RecurrentContrast(BaseModel):
+class RecurrentContrast(FileModel):
     """``contrast = { step = 0, channel = 0, value = -1 }``: x⟨step⟩[channel] = value in a
     second run, to show how long the network remembers the change."""
-
-    model_config = ConfigDict(extra="forbid")
 
     step: int = Field(strict=True)
     """The time step whose input changes, 0 ≤ step < T, a step with an input."""

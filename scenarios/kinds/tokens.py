@@ -10,6 +10,7 @@ from pydantic import Field
 from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.build import BuildContext, Problems
+from scenarios.files import FileProblem, data_file, read_text
 from scenarios.registry import register_kind
 from scenarios.schema import ScenarioBase
 
@@ -50,26 +51,15 @@ def read_corpus(sc: TokensScenario, base: Path, problems: Problems) -> str | Non
         )
         return None
     given = sc.corpus_file
-    path = base / given
     try:
-        if path.is_dir():
-            problems.add("corpus_file", f"{given!r} is a directory; expected a UTF-8 text file")
-            return None
-        if not path.exists():
-            problems.add("corpus_file", f"no such file {given!r} (looked in {base})")
-            return None
-        size = path.stat().st_size
-        if size > MAX_CORPUS_BYTES:
-            problems.add(
-                "corpus_file",
-                f"{given!r} is {size / 2**20:.0f} MiB; the limit is {MAX_CORPUS_BYTES >> 20} MiB",
-            )
-            return None
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as e:
-        problems.add("corpus_file", f"{given!r} is not UTF-8 text ({e.reason} at byte {e.start:,})")
-    except OSError as e:
-        problems.add("corpus_file", f"{given!r}: {e.strerror or e}")
+        return read_text(data_file(given, base), MAX_CORPUS_BYTES, "UTF-8 text file")
+    except FileProblem as e:
+        message = str(e)
+        if message == "no such file":
+            message = f"no such file {given!r} (looked in {base})"
+        elif given.strip() and not message.startswith(repr(given)):
+            message = f"{given!r} {message}"
+        problems.add("corpus_file", message)
     return None
 
 
