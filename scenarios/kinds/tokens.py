@@ -9,13 +9,11 @@ from pydantic import Field
 
 from engine.core import Stage
 from engine.errors import SpecError
+from engine.limits import MAX_CORPUS_BYTES
 from scenarios.build import BuildContext, Problems
 from scenarios.files import FileProblem, data_file, read_text
 from scenarios.registry import register_kind
 from scenarios.schema import ScenarioBase
-
-MAX_CORPUS_BYTES = 16 << 20
-"""A corpus file larger than this is refused before it is read."""
 
 
 class TokensScenario(ScenarioBase):
