@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 
 import scenarios
 from tui.app import NetsimApp
+from tui.widgets.badge import TorchBadge
 
 SIZE = (120, 40)
 BUNDLED = scenarios.bundled()
@@ -22,7 +23,8 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 def app_at(name: str, step: int) -> NetsimApp:
-    return NetsimApp(scenarios.load(scenarios.resolve(name)), start=step)
+    """The player at ``step``, drawing only what is the same on every machine."""
+    return NetsimApp(scenarios.load(scenarios.resolve(name)), start=step, reproducible=True)
 
 
 @pytest.mark.parametrize("name", [b.name for b in BUNDLED])
@@ -65,4 +67,26 @@ def test_goto_dialog(snap_compare: Any) -> None:
 
 
 def test_browser(snap_compare: Any) -> None:
-    assert snap_compare(NetsimApp(), press=["down"], terminal_size=SIZE)
+    assert snap_compare(NetsimApp(reproducible=True), press=["down"], terminal_size=SIZE)
+
+
+@pytest.mark.parametrize(
+    ("reproducible", "matches", "text"),
+    [
+        (False, True, "✓ matches PyTorch · max |Δ| = 3.6e-15"),
+        (False, False, "✗ differs from PyTorch · max |Δ| = 3.6e-15"),
+        (True, True, "✓ matches PyTorch · |Δ| within 1e-9"),
+        (True, False, "✗ differs from PyTorch · |Δ| above 1e-9"),
+    ],
+)
+async def test_badge_shows_the_measure_or_the_tolerance(
+    reproducible: bool, matches: bool, text: str
+) -> None:
+    """People see the measured max |Δ|; a reproducible app (the snapshots) the tolerance met."""
+    sim = scenarios.load(scenarios.resolve("conv_vertical_edge"))
+    app = NetsimApp(sim, check=False, reproducible=reproducible)
+    async with app.run_test(size=SIZE) as pilot:
+        badge = app.screen.query_one(TorchBadge)
+        badge.delta, badge.matches, badge.state = 3.6e-15, matches, "done"
+        await pilot.pause()
+        assert badge.render().plain == text
