@@ -1,4 +1,9 @@
-"""Snapshot tests: every bundled scenario at its first and a middle step, and the other screens."""
+"""Snapshot tests: every bundled scenario at its first and a middle step, and the other screens.
+
+Marked ``visual``: the README's test command leaves them out (``-m "not visual"``) to stay fast,
+CI runs them (``pytest -m visual``). Screens are drawn reproducibly (``NetsimApp(reproducible=
+True)``), so they are the same on any machine; see docs/testing.md.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import scenarios
 from tui.app import NetsimApp
 from tui.widgets.badge import TorchBadge
 
+pytestmark = pytest.mark.visual
+
 SIZE = (120, 40)
 BUNDLED = scenarios.bundled()
 
@@ -22,9 +29,12 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def app_at(name: str, step: int) -> NetsimApp:
-    """The player at ``step``, drawing only what is the same on every machine."""
-    return NetsimApp(scenarios.load(scenarios.resolve(name)), start=step, reproducible=True)
+def app_at(name: str, step: int | None = None) -> NetsimApp:
+    """The player at ``step`` (by default the middle one), drawing only what is the same on
+    every machine."""
+    sim = scenarios.load(scenarios.resolve(name))
+    start = len(sim) // 2 if step is None else step
+    return NetsimApp(sim, start=start, reproducible=True)
 
 
 @pytest.mark.parametrize("name", [b.name for b in BUNDLED])
@@ -34,8 +44,7 @@ def test_first_step(snap_compare: Any, name: str) -> None:
 
 @pytest.mark.parametrize("name", [b.name for b in BUNDLED])
 def test_middle_step(snap_compare: Any, name: str) -> None:
-    middle = len(scenarios.load(scenarios.resolve(name))) // 2
-    assert snap_compare(app_at(name, middle), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(app_at(name), terminal_size=SIZE, run_before=settle)
 
 
 def test_heat_view(snap_compare: Any) -> None:
