@@ -19,6 +19,8 @@ from tui.widgets.badge import TorchBadge
 pytestmark = pytest.mark.visual
 
 SIZE = (120, 40)
+DEFAULT_THEME = "textual-dark"
+"""Textual's own default theme, which every snapshot is drawn in."""
 BUNDLED = scenarios.bundled()
 
 
@@ -34,7 +36,13 @@ def app_at(name: str, step: int | None = None) -> NetsimApp:
     every machine."""
     sim = scenarios.load(scenarios.resolve(name))
     start = len(sim) // 2 if step is None else step
-    return NetsimApp(sim, start=start, reproducible=True)
+    return pinned(NetsimApp(sim, start=start, reproducible=True))
+
+
+def pinned(app: NetsimApp) -> NetsimApp:
+    """``app`` in the default theme, whatever ``TEXTUAL_THEME`` held when Textual was imported."""
+    app.theme = DEFAULT_THEME
+    return app
 
 
 @pytest.mark.parametrize("name", [b.name for b in BUNDLED])
@@ -76,7 +84,8 @@ def test_goto_dialog(snap_compare: Any) -> None:
 
 
 def test_browser(snap_compare: Any) -> None:
-    assert snap_compare(NetsimApp(reproducible=True), press=["down"], terminal_size=SIZE)
+    app = pinned(NetsimApp(reproducible=True))
+    assert snap_compare(app, press=["down"], terminal_size=SIZE)
 
 
 @pytest.mark.parametrize(
