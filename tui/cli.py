@@ -328,16 +328,16 @@ def trace(file: str, steps_spec: str | None, fmt: str) -> None:
 @click.option(
     "--reproducible",
     is_flag=True,
-    help="Draw the same image on every machine: the PyTorch badge gives the tolerance met "
-    "(|Δ| within 1e-9) instead of the measured max |Δ|, whose last digits depend on the CPU, "
-    "the BLAS library and the thread count. For images to compare or to commit.",
+    help="Show no figure that depends on the machine: the PyTorch badge gives the tolerance "
+    "met instead of the measured max |Δ|, whose last digits depend on the CPU, the BLAS "
+    "library and the thread count. For images to compare or to commit.",
 )
 def snapshot(file: str, step: int, size_spec: str, output: str, reproducible: bool) -> None:
     """Save the player's screen at one step as an SVG image.
 
     Draws exactly what `netsim FILE` would show at that step, without a terminal, and
     writes it to OUT.svg. Nothing is written if the scenario has a mistake or an option is
-    wrong. With --reproducible, the image is the same on every machine.
+    wrong. With --reproducible, no figure in it depends on the machine.
 
     FILE is a scenario file (.toml) or the name of a bundled scenario.
     """
