@@ -258,13 +258,16 @@ async def test_browser_opens_a_bundled_scenario_and_escape_returns() -> None:
         assert isinstance(app.screen, BrowserScreen)
 
 
-async def test_browser_opens_a_typed_path_and_reports_a_bad_one(tmp_path: Path) -> None:
+async def test_browser_opens_a_typed_path_and_reports_a_bad_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('kind = "conv"\ntitle = "x"\ninput = [[1, 2], [3, 4]]\nkernel = "nope"\n')
+    monkeypatch.chdir(tmp_path)  # a short relative path to type: each key press costs ~0.1 s
     app = NetsimApp()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("o")
-        for ch in str(bad):
+        for ch in bad.name:
             await pilot.press(ch)
         await pilot.press("enter")
         await app.workers.wait_for_complete()

@@ -78,12 +78,14 @@ def fake_app(monkeypatch: pytest.MonkeyPatch) -> type[FakeApp]:
 
 
 @pytest.fixture
-def fake_render(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, int, tuple[int, int]]]:
+def fake_render(
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[tuple[Any, int, tuple[int, int], bool]]:
     """Replace tui.snapshot.render_svg with one that records its arguments."""
-    calls: list[tuple[Any, int, tuple[int, int]]] = []
+    calls: list[tuple[Any, int, tuple[int, int], bool]] = []
 
-    def render_svg(sim: Any, step: int, size: tuple[int, int]) -> str:
-        calls.append((sim, step, size))
+    def render_svg(sim: Any, step: int, size: tuple[int, int], *, reproducible: bool) -> str:
+        calls.append((sim, step, size, reproducible))
         return f'<svg xmlns="http://www.w3.org/2000/svg"><!-- step {step} --></svg>'
 
     monkeypatch.setitem(sys.modules, "tui.snapshot", types.SimpleNamespace(render_svg=render_svg))
@@ -1038,14 +1040,22 @@ def test_snapshot_writes_svg(tmp_path: Path) -> None:
         (["--size", "40x12", "--step", "15"], 15, (40, 12)),
     ],
 )
-def test_snapshot_passes_step_and_size(
-    tmp_path: Path, fake_render: list[Any], args: list[str], step: int, size: tuple[int, int]
+@pytest.mark.parametrize("reproducible", [False, True])
+def test_snapshot_passes_step_size_and_reproducible(
+    tmp_path: Path,
+    fake_render: list[Any],
+    args: list[str],
+    step: int,
+    size: tuple[int, int],
+    reproducible: bool,
 ) -> None:
     out = tmp_path / "shot.svg"
+    args = [*args, "--reproducible"] if reproducible else args
     result = invoke("snapshot", "conv_vertical_edge", *args, "-o", str(out))
     assert result.exit_code == 0, result.output
-    ((sim, got_step, got_size),) = fake_render
+    ((sim, got_step, got_size, got_reproducible),) = fake_render
     assert len(sim) == 16 and (got_step, got_size) == (step, size)
+    assert got_reproducible is reproducible
     assert out.read_text(encoding="utf-8") == (
         f'<svg xmlns="http://www.w3.org/2000/svg"><!-- step {step} --></svg>'
     )

@@ -1,4 +1,9 @@
-"""Snapshot tests: every bundled scenario at its first and a middle step, and the other screens."""
+"""Snapshot tests: every bundled scenario at its first and a middle step, and the other screens.
+
+Marked ``visual``: the README's test command leaves them out (``-m "not visual"``) to stay fast,
+CI runs them (``pytest -m visual``). Screens are drawn reproducibly (``NetsimApp(reproducible=
+True)``), so they are the same on any machine; see docs/testing.md.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,13 @@ from textual.pilot import Pilot
 
 import scenarios
 from tui.app import NetsimApp
+from tui.widgets.badge import TorchBadge
+
+pytestmark = pytest.mark.visual
 
 SIZE = (120, 40)
+DEFAULT_THEME = "textual-dark"
+"""Textual's own default theme, which every snapshot is drawn in."""
 BUNDLED = scenarios.bundled()
 
 
@@ -21,8 +31,18 @@ async def settle(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def app_at(name: str, step: int) -> NetsimApp:
-    return NetsimApp(scenarios.load(scenarios.resolve(name)), start=step)
+def app_at(name: str, step: int | None = None) -> NetsimApp:
+    """The player at ``step`` (by default the middle one), drawing only what is the same on
+    every machine."""
+    sim = scenarios.load(scenarios.resolve(name))
+    start = len(sim) // 2 if step is None else step
+    return pinned(NetsimApp(sim, start=start, reproducible=True))
+
+
+def pinned(app: NetsimApp) -> NetsimApp:
+    """``app`` in the default theme, whatever ``TEXTUAL_THEME`` held when Textual was imported."""
+    app.theme = DEFAULT_THEME
+    return app
 
 
 @pytest.mark.parametrize("name", [b.name for b in BUNDLED])
@@ -32,8 +52,7 @@ def test_first_step(snap_compare: Any, name: str) -> None:
 
 @pytest.mark.parametrize("name", [b.name for b in BUNDLED])
 def test_middle_step(snap_compare: Any, name: str) -> None:
-    middle = len(scenarios.load(scenarios.resolve(name))) // 2
-    assert snap_compare(app_at(name, middle), terminal_size=SIZE, run_before=settle)
+    assert snap_compare(app_at(name), terminal_size=SIZE, run_before=settle)
 
 
 def test_heat_view(snap_compare: Any) -> None:
@@ -65,4 +84,27 @@ def test_goto_dialog(snap_compare: Any) -> None:
 
 
 def test_browser(snap_compare: Any) -> None:
-    assert snap_compare(NetsimApp(), press=["down"], terminal_size=SIZE)
+    app = pinned(NetsimApp(reproducible=True))
+    assert snap_compare(app, press=["down"], terminal_size=SIZE)
+
+
+@pytest.mark.parametrize(
+    ("reproducible", "matches", "text"),
+    [
+        (False, True, "✓ matches PyTorch · max |Δ| = 3.6e-15"),
+        (False, False, "✗ differs from PyTorch · max |Δ| = 3.6e-15"),
+        (True, True, "✓ matches PyTorch · |Δ| within 1e-9"),
+        (True, False, "✗ differs from PyTorch · |Δ| above 1e-9"),
+    ],
+)
+async def test_badge_shows_the_measure_or_the_tolerance(
+    reproducible: bool, matches: bool, text: str
+) -> None:
+    """People see the measured max |Δ|; a reproducible app (the snapshots) the tolerance met."""
+    sim = scenarios.load(scenarios.resolve("conv_vertical_edge"))
+    app = NetsimApp(sim, check=False, reproducible=reproducible)
+    async with app.run_test(size=SIZE) as pilot:
+        badge = app.screen.query_one(TorchBadge)
+        badge.delta, badge.matches, badge.state = 3.6e-15, matches, "done"
+        await pilot.pause()
+        assert badge.render().plain == text

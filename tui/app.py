@@ -41,11 +41,17 @@ class NetsimApp(App[None]):
         *,
         start: int = 0,
         check: bool = True,
+        reproducible: bool = False,
     ) -> None:
         """With ``simulation`` the player opens at step ``start``; without, the browser.
-        ``check`` runs the PyTorch comparison once the player is on screen."""
+        ``check`` runs the PyTorch comparison once the player is on screen. ``reproducible``
+        shows only figures that are the same on every machine (see ``reproducible``)."""
         super().__init__()
         self.simulation = simulation
+        self.reproducible = reproducible
+        """Draw the same screen on every machine: where a figure depends on the CPU, the BLAS
+        kernels, the thread count or the clock (the PyTorch badge's measured max |Δ|), show
+        what does not (the tolerance it met). For snapshots; people see the real figures."""
         self._start = start
         self._check = check
         self.crash: BaseException | None = None

@@ -414,12 +414,19 @@ def trace(file: str, steps_spec: str | None, fmt: str) -> None:
     metavar="OUT.svg",
     help="The SVG file to write. Its folder must exist; an existing file is replaced.",
 )
-def snapshot(file: str, step: int, size_spec: str, output: str) -> None:
+@click.option(
+    "--reproducible",
+    is_flag=True,
+    help="Show no figure that depends on the machine: the PyTorch badge gives the tolerance "
+    "met instead of the measured max |Δ|, whose last digits depend on the CPU, the BLAS "
+    "library and the thread count. For images to compare or to commit.",
+)
+def snapshot(file: str, step: int, size_spec: str, output: str, reproducible: bool) -> None:
     """Save the player's screen at one step as an SVG image.
 
     Draws exactly what `netsim FILE` would show at that step, without a terminal, and
     writes it to OUT.svg. Nothing is written if the scenario has a mistake or an option is
-    wrong.
+    wrong. With --reproducible, no figure in it depends on the machine.
 
     FILE is a scenario file (.toml) or the name of a bundled scenario.
     """
@@ -438,7 +445,7 @@ def snapshot(file: str, step: int, size_spec: str, output: str) -> None:
         )
     from tui.snapshot import render_svg
 
-    svg = render_svg(sim, step % total, size)
+    svg = render_svg(sim, step % total, size, reproducible=reproducible)
     try:
         write_atomically(out, svg)
     except OSError as e:
