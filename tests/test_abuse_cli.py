@@ -76,7 +76,7 @@ def fake_render(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Replace tui.snapshot.render_svg with one that records the step it drew."""
     calls: list[int] = []
 
-    def render_svg(sim: Any, step: int, size: tuple[int, int]) -> str:
+    def render_svg(sim: Any, step: int, size: tuple[int, int], reproducible: bool = False) -> str:
         calls.append(step)
         return f'<svg xmlns="http://www.w3.org/2000/svg"><!-- step {step} --></svg>'
 
@@ -195,3 +195,47 @@ def test_a_failed_snapshot_leaves_the_old_file_and_no_temporary_file(
     assert "step 0" in out.read_text(encoding="utf-8")
     assert out.stat().st_mode & 0o777 == 0o640  # the replaced file keeps its permissions
     assert [p.name for p in tmp_path.iterdir()] == ["step.svg"]
+
+
+def test_check_reports_an_unexpected_error_in_one_line_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug while loading one file is that file's one line; the next file is still checked."""
+    import scenarios
+
+    load = scenarios.load
+
+    def broken(path: Any, **kw: Any) -> Any:
+        if "conv_vertical_edge" in str(path):
+            raise ZeroDivisionError("integer division or modulo by zero")
+        return load(path, **kw)
+
+    monkeypatch.delenv("NETSIM_DEBUG", raising=False)
+    monkeypatch.setattr(scenarios, "load", broken)
+    result = invoke("check", "conv_vertical_edge", "pool_max_4x4")
+    assert result.exit_code == 1
+    assert one_line(result.stderr) == (
+        "conv_vertical_edge: (file): netsim stopped on an unexpected error (ZeroDivisionError: "
+        "integer division or modulo by zero); run again with NETSIM_DEBUG=1 to see where"
+    )
+    assert result.stdout.endswith("pool_max_4x4.toml: ok\n")
+
+
+def test_main_turns_any_unexpected_error_into_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui import cli as cli_module
+
+    def broken(**kw: Any) -> None:
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.delenv("NETSIM_DEBUG", raising=False)
+    monkeypatch.setattr(cli_module.cli, "main", broken)
+    with pytest.raises(SystemExit) as info:
+        cli_module.main(["list"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "Error: netsim stopped on an unexpected error (RuntimeError: drawing failed); run again "
+        "with NETSIM_DEBUG=1 to see where\n"
+    )

@@ -124,6 +124,27 @@ def try_load(name: str) -> Simulation | None:
     except OSError as e:  # a name the system refuses (too long, a loop of links …)
         report(scenarios.ScenarioError(name, [("(file)", e.strerror or str(e))]))
         return None
+    except Exception as e:  # a bug: still one line, and the other files are still checked
+        if _debugging():
+            raise
+        report(scenarios.ScenarioError(name, [("(file)", unexpected(e))]))
+        return None
+
+
+def _debugging() -> bool:
+    """Whether NETSIM_DEBUG asks for tracebacks (read here without importing the app)."""
+    return os.environ.get("NETSIM_DEBUG", "") not in ("", "0")
+
+
+def unexpected(e: BaseException) -> str:
+    """One line for an error netsim did not expect: what it was, and how to see where."""
+    text = " ".join(str(e).split())
+    if len(text) > 200:
+        text = text[:199] + "…"
+    return (
+        f"netsim stopped on an unexpected error ({type(e).__name__}: {text}); "
+        "run again with NETSIM_DEBUG=1 to see where"
+    )
 
 
 def load(name: str) -> Simulation:
@@ -460,6 +481,8 @@ def main(argv: list[str] | None = None) -> None:
     """
     try:
         cli.main(args=argv, prog_name="netsim")
+    except (KeyboardInterrupt, SystemExit):
+        raise
     except OSError as e:
         # Nothing more reaches stdout: Python would otherwise try to flush it again at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -470,4 +493,9 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"Error: cannot write to standard output: {reason}", err=True)
         else:
             click.echo(f"Error: {e.filename}: {reason}", err=True)
+        sys.exit(1)
+    except Exception as e:
+        if _debugging():
+            raise
+        click.echo(f"Error: {unexpected(e)}", err=True)
         sys.exit(1)
