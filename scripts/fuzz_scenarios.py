@@ -99,7 +99,7 @@ def worker(conn: Connection, seed: int, folder: str, soft_timeout: float, memory
             if what == "file":
                 result = run_file(fz, base, seed, index)
             else:
-                result = run_player(fz, seed, index)
+                result = run_player(fz, base, seed, index)
         except BaseException as e:  # every failure is reported, none ends the run
             result = Result(index, what, "", "failure", fz.failure_key(e), _trace(e))
         finally:
@@ -168,7 +168,7 @@ def check_command(path: Path, outcome: Any) -> tuple[str, str] | None:
     return None
 
 
-def run_player(fz: Any, seed: int, index: int) -> Result:
+def run_player(fz: Any, base: Path, seed: int, index: int) -> Result:
     import asyncio
 
     import scenarios
@@ -176,11 +176,25 @@ def run_player(fz: Any, seed: int, index: int) -> Result:
     draw = fz.RandomDraw(f"player:{seed}:{index}")
     kind, path = draw.choice(fz.player_sims())
     actions = fz.player_actions(draw, count=40, max_digits=40)
-    sim = scenarios.load(path)
+    sim = None
+    if index % 2:  # odd sequences play a generated file that loads, hostile values and all
+        for attempt in range(200):
+            case = fz.generate(fz.RandomDraw(f"player:{seed}:{index}:{attempt}"))
+            candidate = base / f"p{index}.toml"
+            candidate.write_bytes(case.data)
+            try:
+                sim = scenarios.load(candidate)
+            except Exception:
+                continue
+            kind, path = case.kind, candidate
+            break
+    if sim is None:
+        sim = scenarios.load(path)
     try:
         asyncio.run(fz.drive_player(sim, actions))
     except BaseException as e:
-        detail = f"{path.name}: {actions}\n\n{_trace(e)}"
+        text = path.read_text(encoding="utf-8", errors="replace") if path.parent == base else ""
+        detail = f"{path.name}: {actions}\n\n{text}\n\n{_trace(e)}"
         return Result(index, "player", kind, "failure", fz.failure_key(e), detail)
     return Result(index, "player", kind, "ok")
 

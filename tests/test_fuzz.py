@@ -136,7 +136,7 @@ def test_player_survives_random_keys_and_resizes(kind: str, seed: int) -> None:
     # scripts/fuzz_scenarios.py --player runs many more.
     draw = RandomDraw(seed)
     path = draw.choice([p for k, p in player_sims() if k == kind])
-    actions = player_actions(draw, count=25, max_digits=12)
+    actions = player_actions(draw, count=10, max_digits=12)
     note(f"{path.name}: {actions}")
     sim = scenarios.load(path)
     with hang_alarm():
