@@ -283,11 +283,20 @@ def hostile_value(d: Draw, depth_limit: int = 600) -> Any:
     return d.choice(HOSTILE_NUMBERS)
 
 
-def nested_list(depth: int, leaf: Any) -> Any:
-    out: Any = leaf
-    for _ in range(depth):
-        out = [out]
-    return out
+@dataclass(frozen=True)
+class Nested:
+    """``leaf`` inside ``depth`` one-element lists, written out only as TOML text: kept as one
+    object so that copying and mutating a document never recurses that deep."""
+
+    depth: int
+    leaf: Any
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Nested:
+        return self
+
+
+def nested_list(depth: int, leaf: Any) -> Nested:
+    return Nested(depth, leaf)
 
 
 def random_shape(d: Draw) -> list[Any]:
@@ -563,6 +572,8 @@ def toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, str):
         return toml_string(v)
+    if isinstance(v, Nested):
+        return "[" * v.depth + toml_value(v.leaf) + "]" * v.depth
     if isinstance(v, list):
         depth = 0
         while isinstance(v, list) and len(v) == 1 and isinstance(v[0], list):
@@ -744,7 +755,7 @@ def failure_key(error: BaseException) -> str:
     frame in netsim's own packages and the frame that raised it."""
     import traceback
 
-    frames = traceback.extract_tb(error.__traceback__)
+    frames = list(traceback.extract_tb(error.__traceback__))
     if isinstance(error, TimeoutError):  # where it was running, not the alarm that stopped it
         frames = [f for f in frames if f.name not in ("_alarm", "ring")]
     ours = [f for f in frames if re.search(r"[/\\](engine|scenarios|tui)[/\\]", f.filename)]
