@@ -105,7 +105,8 @@ def pydantic_problems(
         if e["type"] == "missing":
             msg = "missing (this field is required)"
         elif e["type"] in ("int_type", "int_from_float") and isinstance(got, float):
-            how = f"; write {loc[-1]} = {int(got)}" if got.is_integer() else ""
+            whole = got.is_integer() and abs(got) < 2**53  # beyond, digits are not what was meant
+            how = f"; write {loc[-1]} = {int(got)}" if whole else ""
             msg = f"{msg} (got {got!r}{how})"
         elif e["type"] not in ("value_error", "assertion_error"):
             msg = f"{msg} (got {shown(got)})"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -394,3 +396,19 @@ def test_kernels_as_a_list_of_inline_2d_kernels(tmp_path: Path) -> None:
     # Two filters, each flat kernel copied to both input channels, as for `kernel`.
     assert stage.weight.shape == (2, 2, 2, 2)
     np.testing.assert_array_equal(stage.weight[1, 1], [[0, 1], [1, 0]])
+
+
+def test_long_quoted_values_are_shortened_in_error_lines(
+    write_scenario: Callable[..., Any],
+) -> None:
+    """A file may hold a paragraph where a word was expected: the line quotes its start."""
+    long = "Machine translation's shape: " + "an encoder reads inputs " * 20
+    path = write_scenario(
+        f'kind = "recurrent"\ntitle = "t"\ninput = [[1.0]]\nhidden_size = 2\n'
+        f'architecture = "{long}"\n'
+    )
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load(path)
+    (line,) = info.value.lines()
+    assert line.startswith(f'{path}: architecture: unknown architecture "{long[:59]}…"')
+    assert len(line) < len(str(path)) + 300

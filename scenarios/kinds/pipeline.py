@@ -15,6 +15,7 @@ from scenarios.build import (
     Problems,
     input_shape,
     pydantic_problems,
+    shown,
     value,
     value_shape,
 )
@@ -59,7 +60,7 @@ def build_pipeline(sc: PipelineScenario, ctx: BuildContext) -> list[Stage]:
         if not isinstance(op, str) or op not in registered:
             close = difflib.get_close_matches(str(op), list(registered), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            what = "missing" if op is None else f"unknown op {op!r}"
+            what = "missing" if op is None else f"unknown op {shown(op)}"
             where.add("op", f"{what}; {hint}valid: {valid}")
             return stages
         try:
