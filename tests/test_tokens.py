@@ -249,6 +249,12 @@ def test_non_utf8_corpus_file(tmp_path: Path) -> None:
         pytest.param('corpus = "a"\nlevel = "wrod"\n', "level", "did you mean 'word'", id="level"),
         pytest.param('corpus = "a"\nmax_tokens = 2\n', "text", "max_tokens = 2", id="too-long"),
         pytest.param(
+            'corpus = "a"\nmax_tokens = 9223372036854775808\n',
+            "max_tokens",
+            "from 1 to 100,000",
+            id="max-tokens-huge",
+        ),
+        pytest.param(
             'corpus = "a"\nvocab_size = 5\n',
             "vocab_size",
             "did you mean 'vocabulary_size'",

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from engine.core import Stage
 from engine.errors import SpecError
-from engine.limits import MAX_CORPUS_BYTES
+from engine.limits import MAX_CORPUS_BYTES, MAX_TOKENS, MAX_VOCABULARY
 from scenarios.build import BuildContext, Problems
 from scenarios.files import FileProblem, data_file, read_text
 from scenarios.registry import register_kind
@@ -89,7 +89,10 @@ def build_tokens(sc: TokensScenario, ctx: BuildContext) -> list[Stage]:
     if level is None or corpus is None:
         return []
     try:
-        need = tokens_peak_bytes(len(corpus.encode()), sc.max_tokens, sc.vocabulary_size)
+        # Sizes past their own limits are the stage's to name; the budget sees them capped.
+        tokens = max(1, min(sc.max_tokens, MAX_TOKENS))
+        words = max(1, min(sc.vocabulary_size, MAX_VOCABULARY))
+        need = tokens_peak_bytes(len(corpus.encode()), tokens, words)
         ctx.budget.charge(need, "corpus", "the vocabulary and the sentence")
         vocabulary = Vocabulary.build(tokenize(corpus, level), sc.vocabulary_size)
         return [TokenStage(sc.text, vocabulary, level, max_tokens=sc.max_tokens)]
