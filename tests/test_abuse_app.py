@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apps import player, player_app
 from textual.app import App, ComposeResult
 from textual.content import Content
 from textual.widgets import ContentSwitcher, Input
@@ -35,17 +36,6 @@ from tui.widgets.matrix import MatrixGrid, _heat_rgb
 from tui.widgets.normbars import NormBars, log_scale
 
 SIZE = (120, 40)
-
-
-def player_app(name: str, **kw: object) -> NetsimApp:
-    kw.setdefault("check", False)
-    return NetsimApp(scenarios.load(scenarios.resolve(name)), **kw)  # type: ignore[arg-type]
-
-
-def player(app: NetsimApp) -> PlayerScreen:
-    screen = app.screen
-    assert isinstance(screen, PlayerScreen)
-    return screen
 
 
 # -- the temperature keys and the cursor -----------------------------------------------------

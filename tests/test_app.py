@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from apps import player, player_app
 
 import scenarios
 from tui.app import NetsimApp
@@ -22,17 +23,6 @@ SIZE = (120, 40)
 
 def bundled_path(name: str) -> Path:
     return scenarios.resolve(name)
-
-
-def player_app(name: str = "conv_vertical_edge", **kw: object) -> NetsimApp:
-    kw.setdefault("check", False)
-    return NetsimApp(scenarios.load(bundled_path(name)), **kw)  # type: ignore[arg-type]
-
-
-def player(app: NetsimApp) -> PlayerScreen:
-    screen = app.screen
-    assert isinstance(screen, PlayerScreen)
-    return screen
 
 
 async def test_arrows_step_forward_and_back_and_clamp() -> None:

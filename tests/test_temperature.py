@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from apps import player_app
 
-import scenarios
 from engine.language import LanguageModelStage
 from tui.app import NetsimApp
 from tui.panels.language import LanguageModelPanel
@@ -14,11 +14,6 @@ from tui.widgets.badge import TorchBadge
 from tui.widgets.timeline import Timeline
 
 SIZE = (120, 40)
-
-
-def open_player(name: str, **kw: object) -> NetsimApp:
-    kw.setdefault("check", False)
-    return NetsimApp(scenarios.load(scenarios.resolve(name)), **kw)  # type: ignore[arg-type]
 
 
 def lm(app: NetsimApp) -> LanguageModelStage:
@@ -48,7 +43,7 @@ def test_next_temperature_moves_along_the_list(
 
 
 async def test_keys_resample_at_the_new_temperature_with_the_same_seed() -> None:
-    app = open_player("lm_sample")
+    app = player_app("lm_sample")
     async with app.run_test(size=SIZE) as pilot:
         first = lm(app)
         assert first.temperature == 1.0
@@ -81,7 +76,7 @@ async def test_keys_resample_at_the_new_temperature_with_the_same_seed() -> None
 
 
 async def test_the_end_of_the_list_leaves_the_stage_alone() -> None:
-    app = open_player("lm_sample")
+    app = player_app("lm_sample")
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(len(TEMPERATURES) + 2):
             await pilot.press("greater_than_sign")
@@ -94,7 +89,7 @@ async def test_the_end_of_the_list_leaves_the_stage_alone() -> None:
 
 
 async def test_the_new_stage_is_checked_against_torch_again() -> None:
-    app = open_player("lm_score_name", check=True)
+    app = player_app("lm_score_name", check=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
@@ -109,7 +104,7 @@ async def test_the_new_stage_is_checked_against_torch_again() -> None:
 
 
 async def test_heat_view_carries_over_to_the_new_panel() -> None:
-    app = open_player("lm_sample")
+    app = player_app("lm_sample")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("h", "greater_than_sign")
         await pilot.pause()
@@ -119,7 +114,7 @@ async def test_heat_view_carries_over_to_the_new_panel() -> None:
 
 
 async def test_keys_are_off_outside_a_language_model() -> None:
-    app = open_player("rnn_step")
+    app = player_app("rnn_step")
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, PlayerScreen)
