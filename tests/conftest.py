@@ -103,11 +103,12 @@ def write_scenario(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture
-def load_text(write_scenario: Callable[..., Path]) -> Callable[[str], Simulation]:
-    """``load_text(text)``: the Simulation a scenario file with this text loads into."""
+def load_text(write_scenario: Callable[..., Path]) -> Callable[..., Simulation]:
+    """``load_text(text, name="s.toml")``: the Simulation a scenario file with this text, saved
+    under that name, loads into."""
 
-    def load(text: str) -> Simulation:
-        return scenarios.load(write_scenario(text))
+    def load(text: str, name: str = "s.toml") -> Simulation:
+        return scenarios.load(write_scenario(text, name))
 
     return load
 

@@ -39,12 +39,6 @@ def one_line(text: str) -> str:
     return text[:-1]
 
 
-def write(tmp_path: Path, text: str, name: str = "scenario.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def load(name: str) -> Any:
     return scenarios.load(scenarios.resolve(name))
 
@@ -148,17 +142,22 @@ def test_file_opens_the_player(fake_app: type[FakeApp], prefix: list[str]) -> No
     assert fake_app.ran == 1
 
 
-def test_bare_path_to_a_file_opens_the_player(fake_app: type[FakeApp], tmp_path: Path) -> None:
-    path = write(tmp_path, BASE + INPUT_3x3 + 'kernel = "identity"\n')
+def test_bare_path_to_a_file_opens_the_player(
+    fake_app: type[FakeApp], write_scenario: Callable[..., Any]
+) -> None:
+    path = write_scenario(BASE + INPUT_3x3 + 'kernel = "identity"\n')
     assert invoke(str(path)).exit_code == 0
     assert len(fake_app.made[0]["simulation"]) == 1
 
 
 def test_file_named_like_a_command_typo_still_opens(
-    fake_app: type[FakeApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake_app: type[FakeApp],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    write_scenario: Callable[..., Any],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    write(tmp_path, BASE + INPUT_3x3 + 'kernel = "identity"\n', name="lst")
+    write_scenario(BASE + INPUT_3x3 + 'kernel = "identity"\n', name="lst")
     assert invoke("lst").exit_code == 0
     assert fake_app.ran == 1
 
@@ -191,8 +190,8 @@ def test_check_every_bundled_scenario() -> None:
     assert result.stdout.splitlines() == expected
 
 
-def test_check_reports_good_and_bad_files(tmp_path: Path) -> None:
-    bad = write(tmp_path, BASE + INPUT_3x3 + 'kernel = "identity"\nstride = 0\n', "bad.toml")
+def test_check_reports_good_and_bad_files(write_scenario: Callable[..., Any]) -> None:
+    bad = write_scenario(BASE + INPUT_3x3 + 'kernel = "identity"\nstride = 0\n', "bad.toml")
     result = invoke("check", "conv_vertical_edge", str(bad), "conv_stride_2")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
@@ -202,9 +201,9 @@ def test_check_reports_good_and_bad_files(tmp_path: Path) -> None:
     assert one_line(result.stderr).startswith(f"{bad}: stride: ")
 
 
-def test_check_lists_every_problem_of_a_file(tmp_path: Path) -> None:
-    bad = write(
-        tmp_path, 'kind = "conv"\ntitle = 3\norder = "first"\nstrid = 2\n' + INPUT_3x3, "bad.toml"
+def test_check_lists_every_problem_of_a_file(write_scenario: Callable[..., Any]) -> None:
+    bad = write_scenario(
+        'kind = "conv"\ntitle = 3\norder = "first"\nstrid = 2\n' + INPUT_3x3, "bad.toml"
     )
     result = invoke("check", str(bad))
     assert result.exit_code == 1
@@ -481,8 +480,8 @@ def test_bad_file(
     assert elapsed < 5, "refused too slowly: was something large allocated first?"
 
 
-def test_bad_file_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
-    bad = write(tmp_path, BASE + 'input = { random = [3, 20000, 20000] }\nkernel = "identity"\n')
+def test_bad_file_in_a_real_process_has_no_traceback(write_scenario: Callable[..., Any]) -> None:
+    bad = write_scenario(BASE + 'input = { random = [3, 20000, 20000] }\nkernel = "identity"\n')
     proc = subprocess.run(
         [sys.executable, "-m", "tui", "trace", str(bad)],
         capture_output=True,
@@ -540,10 +539,9 @@ def test_trace_text_groups_channels() -> None:
     assert m["sum"].endswith("+ bias 1") and m["value"] == "1"
 
 
-def test_trace_text_is_exact(tmp_path: Path) -> None:
+def test_trace_text_is_exact(write_scenario: Callable[..., Any]) -> None:
     """Every operand and the value read back as the very floats the engine holds."""
-    path = write(
-        tmp_path,
+    path = write_scenario(
         BASE + "input = { random = [5, 5], seed = 3, low = -1, high = 1, integer = false }\n"
         'kernel = "box_blur"\nbias = 0.1\n',
     )
@@ -574,8 +572,10 @@ def test_trace_text_is_exact(tmp_path: Path) -> None:
     ],
     ids=["channel-sums", "one-sum"],
 )
-def test_trace_text_large_kernels(tmp_path: Path, toml: str, expected: str) -> None:
-    path = write(tmp_path, BASE + toml)
+def test_trace_text_large_kernels(
+    write_scenario: Callable[..., Any], toml: str, expected: str
+) -> None:
+    path = write_scenario(BASE + toml)
     sim = scenarios.load(path)
     lines = parse_text(invoke("trace", str(path)).stdout)
     assert len(lines) == len(sim)

@@ -13,26 +13,13 @@ import numpy as np
 import pytest
 
 import scenarios
-from engine import KERNELS, ConvStage, Simulation
+from engine import KERNELS, ConvStage
 from scenarios.errors import ScenarioError, field_path
 from scenarios.values import RandomSpec
 
 BASE = 'kind = "conv"\ntitle = "A test scenario"\n'
 EDGE_IMAGE = np.array([[10, 10, 10, 0, 0, 0]] * 6, dtype=float)  # bright left, dark right
 ERROR_LINE = re.compile(r"^(?P<file>.+?): (?P<field>[A-Za-z_(][\w.\[\]()]*): (?P<message>\S.*)$")
-
-
-def load_text(tmp_path: Path, text: str, name: str = "scenario.toml") -> Simulation:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return scenarios.load(path)
-
-
-def problems(tmp_path: Path, text: str) -> list[tuple[str, str]]:
-    """The (field, message) pairs the loader reports for a bad file."""
-    with pytest.raises(ScenarioError) as info:
-        load_text(tmp_path, text)
-    return info.value.problems
 
 
 def conv(name: str) -> ConvStage:
@@ -185,28 +172,27 @@ def test_resolve_leaves_unknown_paths_alone(
 
 
 @pytest.mark.parametrize("name", list(KERNELS))
-def test_every_preset_loads(tmp_path: Path, name: str) -> None:
-    sim = load_text(tmp_path, BASE + f'input = {{ random = [5, 5] }}\nkernel = "{name}"\n')
+def test_every_preset_loads(load_text: Callable[..., Any], name: str) -> None:
+    sim = load_text(BASE + f'input = {{ random = [5, 5] }}\nkernel = "{name}"\n')
     stage = sim.stages[0]
     assert isinstance(stage, ConvStage)
     np.testing.assert_array_equal(stage.weight[0, 0], KERNELS[name].array())
     assert KERNELS[name].array().shape == (3, 3)
 
 
-def test_random_specs_are_seeded(tmp_path: Path) -> None:
+def test_random_specs_are_seeded(load_text: Callable[..., Any]) -> None:
     spec = BASE + 'input = { random = [2, 5, 5], seed = %d }\nkernel = "identity"\n'
-    a = load_text(tmp_path, spec % 1, "a.toml").stages[0]
-    b = load_text(tmp_path, spec % 1, "b.toml").stages[0]
-    c = load_text(tmp_path, spec % 2, "c.toml").stages[0]
+    a = load_text(spec % 1, "a.toml").stages[0]
+    b = load_text(spec % 1, "b.toml").stages[0]
+    c = load_text(spec % 2, "c.toml").stages[0]
     assert isinstance(a, ConvStage) and isinstance(b, ConvStage) and isinstance(c, ConvStage)
     np.testing.assert_array_equal(a.x, b.x)
     assert not np.array_equal(a.x, c.x)
     assert a.x.min() >= 0 and a.x.max() <= 9 and (a.x == np.round(a.x)).all()
 
 
-def test_random_floats(tmp_path: Path) -> None:
+def test_random_floats(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         BASE + "input = { random = [6, 6], low = -1, high = 1, integer = false }\n"
         'kernel = "box_blur"\n',
     )
@@ -214,9 +200,8 @@ def test_random_floats(tmp_path: Path) -> None:
     assert x.min() >= -1 and x.max() < 1 and (x != np.round(x)).any()
 
 
-def test_kernels_as_one_4d_random_array(tmp_path: Path) -> None:
+def test_kernels_as_one_4d_random_array(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         BASE + "input = { random = [3, 6, 6] }\nkernels = { random = [4, 3, 3, 3], seed = 5 }\n"
         "bias = 2\n",
     )
@@ -226,9 +211,8 @@ def test_kernels_as_one_4d_random_array(tmp_path: Path) -> None:
     np.testing.assert_array_equal(stage.bias, [2, 2, 2, 2])
 
 
-def test_inline_3d_kernel_and_pair_settings(tmp_path: Path) -> None:
+def test_inline_3d_kernel_and_pair_settings(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         BASE + "input = { random = [2, 7, 9] }\n"
         "kernel = [[[1, 0], [0, 1]], [[0, 1], [1, 0]]]\n"
         "stride = [1, 2]\npadding = [1, 2]\n",
@@ -274,8 +258,8 @@ def test_error_lines_name_file_and_field(tmp_path: Path, text: str, field: str) 
     assert str(err) == line
 
 
-def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    found = problems(tmp_path, 'kind = "conv"\ntitle = 3\norder = "x"\nstrid = 2\ninput = [[1]]\n')
+def test_every_problem_is_reported_at_once(scenario_problems: Callable[..., Any]) -> None:
+    found = scenario_problems('kind = "conv"\ntitle = 3\norder = "x"\nstrid = 2\ninput = [[1]]\n')
     assert [field for field, _ in found] == ["title", "order", "strid"]
     assert "did you mean 'stride'" in found[2][1]
 
@@ -294,8 +278,8 @@ def test_field_path(loc: tuple[str | int, ...], text: str) -> None:
     assert field_path(loc) == text
 
 
-def test_toml_syntax_error_gives_the_line(tmp_path: Path) -> None:
-    ((field, message),) = problems(tmp_path, BASE + "input = [[1]]\nkernel = = 1\n")
+def test_toml_syntax_error_gives_the_line(scenario_problems: Callable[..., Any]) -> None:
+    ((field, message),) = scenario_problems(BASE + "input = [[1]]\nkernel = = 1\n")
     assert field == "toml" and "line 4" in message
 
 
@@ -331,11 +315,11 @@ def generated(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
     ids=["one-array-too-big", "stage-too-big"],
 )
 def test_huge_input_is_refused_without_allocating(
-    tmp_path: Path, generated: list[list[int]], shape: str, field: str
+    scenario_problems: Callable[..., Any], generated: list[list[int]], shape: str, field: str
 ) -> None:
     tracemalloc.start()
     try:
-        found = problems(tmp_path, BASE + f'input = {{ random = {shape} }}\nkernel = "identity"\n')
+        found = scenario_problems(BASE + f'input = {{ random = {shape} }}\nkernel = "identity"\n')
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -345,12 +329,12 @@ def test_huge_input_is_refused_without_allocating(
 
 
 def test_huge_kernels_are_refused_without_allocating(
-    tmp_path: Path, generated: list[list[int]]
+    generated: list[list[int]], scenario_problems: Callable[..., Any]
 ) -> None:
     # Each kernel passes the per-array limit; together, and against a 3×3 input, they cannot work.
     kernels = ", ".join(f"{{ random = [1, 2000, 2000], seed = {i} }}" for i in range(3))
-    found = problems(
-        tmp_path, BASE + f"input = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\nkernels = [{kernels}]\n"
+    found = scenario_problems(
+        BASE + f"input = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]\nkernels = [{kernels}]\n"
     )
     assert found and found[0][0].startswith("kernels")
     assert all(np.prod(s) < 10**6 for s in generated), generated
@@ -359,21 +343,20 @@ def test_huge_kernels_are_refused_without_allocating(
 # -- loader bugs, written as the behaviour they should have ----------------------------------
 
 
-def test_kind_that_is_not_a_string(tmp_path: Path) -> None:
-    ((field, message),) = problems(tmp_path, 'kind = ["conv"]\ntitle = "t"\n')
+def test_kind_that_is_not_a_string(scenario_problems: Callable[..., Any]) -> None:
+    ((field, message),) = scenario_problems('kind = ["conv"]\ntitle = "t"\n')
     assert field == "kind" and "valid kinds: " in message and "conv," in message
 
 
-def test_random_low_infinite(tmp_path: Path) -> None:
-    found = problems(
-        tmp_path, BASE + 'input = { random = [6, 6], low = -inf }\nkernel = "identity"\n'
+def test_random_low_infinite(scenario_problems: Callable[..., Any]) -> None:
+    found = scenario_problems(
+        BASE + 'input = { random = [6, 6], low = -inf }\nkernel = "identity"\n'
     )
     assert found[0][0].startswith("input")
 
 
-def test_random_float_range_too_wide(tmp_path: Path) -> None:
-    found = problems(
-        tmp_path,
+def test_random_float_range_too_wide(scenario_problems: Callable[..., Any]) -> None:
+    found = scenario_problems(
         BASE + "input = { random = [6, 6], low = -1e308, high = 1e308, integer = false }\n"
         'kernel = "identity"\n',
     )
@@ -381,14 +364,13 @@ def test_random_float_range_too_wide(tmp_path: Path) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_output_overflow_is_refused(tmp_path: Path) -> None:
+def test_output_overflow_is_refused(load_text: Callable[..., Any]) -> None:
     with pytest.raises(ScenarioError):
-        load_text(tmp_path, BASE + "input = [[1e308, 1e308]]\nkernel = [[1e308, 1e308]]\n")
+        load_text(BASE + "input = [[1e308, 1e308]]\nkernel = [[1e308, 1e308]]\n")
 
 
-def test_kernels_as_a_list_of_inline_2d_kernels(tmp_path: Path) -> None:
+def test_kernels_as_a_list_of_inline_2d_kernels(load_text: Callable[..., Any]) -> None:
     sim = load_text(
-        tmp_path,
         BASE + "input = { random = [2, 6, 6] }\nkernels = [[[1, 0], [0, 1]], [[0, 1], [1, 0]]]\n",
     )
     stage = sim.stages[0]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,25 +12,11 @@ import pytest
 import scenarios
 from engine.errors import SpecError
 from engine.tokens import EOS, UNK, TokenStage, Vocabulary, token_spans, tokenize
-from scenarios import ScenarioError
 from tui.panels.tokens import explain_token, one_hot_summary, sentence_text, token_table
 
 TOK = 'kind = "tokens"\ntitle = "t"\n'
 CORPUS = "Cats sleep. Dogs sleep. Cats eat fish. Dogs eat meat. A cat sleeps a lot."
 SENTENCE = "Cats average 15 hours of sleep a day."
-
-
-def load_text(tmp_path: Path, text: str) -> scenarios.Simulation:  # type: ignore[name-defined]
-    f = tmp_path / "s.toml"
-    f.write_text(text, encoding="utf-8")
-    return scenarios.load(f)
-
-
-def problems(tmp_path: Path, text: str) -> list[tuple[str, str]]:
-    with pytest.raises(ScenarioError) as info:
-        load_text(tmp_path, text)
-    assert all("\n" not in line for line in info.value.lines())
-    return info.value.problems
 
 
 def stage(size: int = 12, text: str = SENTENCE, level: str = "word") -> TokenStage:
@@ -199,18 +187,19 @@ def test_table_and_sentence_follow_the_current_token() -> None:
 # -- scenario files --------------------------------------------------------------------------
 
 
-def test_inline_corpus(tmp_path: Path) -> None:
-    sim = load_text(tmp_path, TOK + f'text = "{SENTENCE}"\ncorpus = "{CORPUS}"\n')
+def test_inline_corpus(load_text: Callable[..., Any]) -> None:
+    sim = load_text(TOK + f'text = "{SENTENCE}"\ncorpus = "{CORPUS}"\n')
     (st,) = sim.stages
     assert isinstance(st, TokenStage) and st.level == "word"
     assert st.vocab_size == len(set(tokenize(CORPUS))) + 2  # 10,000 by default: room for all
 
 
-def test_corpus_file_is_relative_to_the_scenario(tmp_path: Path) -> None:
+def test_corpus_file_is_relative_to_the_scenario(
+    tmp_path: Path, load_text: Callable[..., Any]
+) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "c.txt").write_text(CORPUS, encoding="utf-8")
     sim = load_text(
-        tmp_path,
         TOK + 'text = "cats nap"\ncorpus_file = "data/c.txt"\nvocabulary_size = 4\n',
     )
     st = sim.stages[0]
@@ -226,9 +215,9 @@ def test_bundled(name: str) -> None:
     assert st.check_against_torch() == 0.0
 
 
-def test_non_utf8_corpus_file(tmp_path: Path) -> None:
+def test_non_utf8_corpus_file(tmp_path: Path, scenario_problems: Callable[..., Any]) -> None:
     (tmp_path / "c.txt").write_bytes(b"caf\xe9 \xff\xfe")
-    assert problems(tmp_path, TOK + 'text = "x"\ncorpus_file = "c.txt"\n') == [
+    assert scenario_problems(TOK + 'text = "x"\ncorpus_file = "c.txt"\n') == [
         ("corpus_file", "'c.txt' is not UTF-8 text (invalid continuation byte at byte 3)")
     ]
 
@@ -262,14 +251,16 @@ def test_non_utf8_corpus_file(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_bad_files(tmp_path: Path, extra: str, field: str, words: str) -> None:
-    found = problems(tmp_path, TOK + 'text = "cats sleep now"\n' + extra)
+def test_bad_files(
+    scenario_problems: Callable[..., Any], extra: str, field: str, words: str
+) -> None:
+    found = scenario_problems(TOK + 'text = "cats sleep now"\n' + extra)
     assert len(found) == 1, found
     assert found[0][0] == field and words in found[0][1]
 
 
-def test_empty_text(tmp_path: Path) -> None:
-    found = problems(tmp_path, TOK + 'text = "..."\ncorpus = "a"\n')
+def test_empty_text(scenario_problems: Callable[..., Any]) -> None:
+    found = scenario_problems(TOK + 'text = "..."\ncorpus = "a"\n')
     assert found == [("text", "no tokens at word level in '...'")]
 
 
