@@ -436,3 +436,20 @@ async def test_scored_text_that_looks_like_markup_is_shown_as_written(
             await pilot.press("right")
         await pilot.pause()
         assert player(app).cursor == len(sim) - 1
+
+
+async def test_paging_the_browser_in_a_tiny_terminal() -> None:
+    """PgUp/PgDn in a terminal too small to lay the list out move one scenario instead of
+    failing (Textual's OptionList raised KeyError there)."""
+    app = NetsimApp(check=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "down")
+        await pilot.resize_terminal(1, 1)
+        await pilot.pause()
+        await pilot.press("pageup")
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert isinstance(app.screen, BrowserScreen)
+    assert app.return_code in (0, None)

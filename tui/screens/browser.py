@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 import scenarios
 from scenarios import BundledScenario, ScenarioError
 from tui.screens.help import BROWSER_KEYS, HelpScreen
+from tui.widgets.scenario_list import ScenarioList
 
 if TYPE_CHECKING:
     from engine.core import Simulation
@@ -68,7 +69,7 @@ class BrowserScreen(Screen[None]):
             self.entries[entry.name] = entry
             options.append(Option(f"  {entry.title}", id=entry.name))
         with Horizontal(id="browser"):
-            yield OptionList(*options, id="scenario-list", markup=False)  # "a[l]" is text
+            yield ScenarioList(*options, id="scenario-list", markup=False)  # "a[l]" is text
             with Vertical(id="scenario-info"):
                 yield Static(id="scenario-title")
                 yield Static(id="scenario-description")
