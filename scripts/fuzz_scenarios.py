@@ -22,6 +22,7 @@ import re
 import resource
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter, defaultdict
@@ -227,7 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="worker processes")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a hang")
-    parser.add_argument("--out", type=Path, default=Path("fuzz-failures"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "netsim-fuzz",
+        help="folder for failing files and the summary",
+    )
     args = parser.parse_args(argv)
 
     fz = _generator()
