@@ -228,6 +228,7 @@ class Tally:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global GOTO_DIGITS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100_000, help="files to generate")
     parser.add_argument("--player", type=int, default=0, help="random key sequences to play")
@@ -244,7 +245,6 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for failing files and the summary",
     )
     args = parser.parse_args(argv)
-    global GOTO_DIGITS
     GOTO_DIGITS = args.goto_digits
 
     fz = _generator()
