@@ -20,6 +20,7 @@ import importlib
 import multiprocessing as mp
 import re
 import resource
+import shutil
 import signal
 import sys
 import tempfile
@@ -338,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if slot.conn is not None and slot.process.is_alive():
             slot.conn.send(None)
             slot.process.join(5)
+    shutil.rmtree(work, ignore_errors=True)
     print()
     summary = summarise(args, tally, time.monotonic() - started)
     print(summary)
