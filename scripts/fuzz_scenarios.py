@@ -20,8 +20,10 @@ import importlib
 import multiprocessing as mp
 import re
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections import Counter, defaultdict
@@ -36,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 CLI_EVERY = 50
 """Every this many files, ``netsim check`` runs on the file too."""
+GOTO_DIGITS = 40
+"""At most this many digits typed into the go-to dialog (--goto-digits)."""
 SAVE_PER_FAILURE = 5
 """Files kept for reproduction per distinct failure."""
 
@@ -71,8 +75,12 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def worker(conn: Connection, seed: int, folder: str, soft_timeout: float, memory: int) -> None:
+def worker(
+    conn: Connection, seed: int, folder: str, soft_timeout: float, memory: int, digits: int
+) -> None:
     """Run tasks sent on ``conn`` ("file", N) or ("player", N) until told to stop (None)."""
+    global GOTO_DIGITS
+    GOTO_DIGITS = digits
     import warnings
 
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -175,7 +183,7 @@ def run_player(fz: Any, base: Path, seed: int, index: int) -> Result:
 
     draw = fz.RandomDraw(f"player:{seed}:{index}")
     kind, path = draw.choice(fz.player_sims())
-    actions = fz.player_actions(draw, count=40, max_digits=40)
+    actions = fz.player_actions(draw, count=40, max_digits=GOTO_DIGITS)
     sim = None
     if index % 2:  # odd sequences play a generated file that loads, hostile values and all
         for attempt in range(200):
@@ -221,14 +229,24 @@ class Tally:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global GOTO_DIGITS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=100_000, help="files to generate")
     parser.add_argument("--player", type=int, default=0, help="random key sequences to play")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--goto-digits", type=int, default=GOTO_DIGITS, help="most digits typed into go-to"
+    )
     parser.add_argument("--jobs", type=int, default=1, choices=(1, 2), help="worker processes")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a hang")
-    parser.add_argument("--out", type=Path, default=Path("fuzz-failures"))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "netsim-fuzz",
+        help="folder for failing files and the summary",
+    )
     args = parser.parse_args(argv)
+    GOTO_DIGITS = args.goto_digits
 
     fz = _generator()
     memory = 2 * fz.memory_budget()
@@ -248,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         slot.process = ctx.Process(
             target=worker,
-            args=(child, args.seed, str(folder), args.timeout * 0.8, memory),
+            args=(child, args.seed, str(folder), args.timeout * 0.8, memory, args.goto_digits),
             daemon=True,
         )
         slot.process.start()
@@ -321,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if slot.conn is not None and slot.process.is_alive():
             slot.conn.send(None)
             slot.process.join(5)
+    shutil.rmtree(work, ignore_errors=True)
     print()
     summary = summarise(args, tally, time.monotonic() - started)
     print(summary)
@@ -340,7 +359,7 @@ def _failed(fz: Any, args: Any, what: str, index: int, key: str) -> Result:
         return Result(index, what, case.kind, "failure", key, "")
     draw = fz.RandomDraw(f"player:{args.seed}:{index}")
     kind, path = draw.choice(fz.player_sims())
-    actions = fz.player_actions(draw, count=40, max_digits=40)
+    actions = fz.player_actions(draw, count=40, max_digits=GOTO_DIGITS)
     return Result(index, what, kind, "failure", key, f"{path.name}: {actions}")
 
 
