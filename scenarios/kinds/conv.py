@@ -9,8 +9,6 @@ from typing import Any
 import numpy as np
 
 from engine.conv import (
-    MAX_BYTES,
-    MAX_STRIDE,
     ConvStage,
     as_pair,
     conv_bytes,
@@ -19,6 +17,7 @@ from engine.conv import (
 )
 from engine.core import Stage
 from engine.errors import SpecError
+from engine.limits import MAX_BYTES, MAX_STRIDE
 from scenarios.build import (
     BuildContext,
     Problems,

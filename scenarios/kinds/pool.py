@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.conv import MAX_BYTES, as_pair
+from engine.conv import as_pair
 from engine.core import Stage
 from engine.errors import SpecError
+from engine.limits import MAX_BYTES
 from scenarios.build import BuildContext, input_shape, value
 from scenarios.registry import OpInput, register_kind, register_op
 from scenarios.schema import FileModel, ScenarioBase
