@@ -14,10 +14,10 @@ from textual.app import App
 from textual.worker import WorkerFailed
 
 from tui.screens.browser import BrowserScreen
-from tui.screens.player import PlayerScreen
 
 if TYPE_CHECKING:
     from engine.core import Simulation
+    from tui.screens.player import PlayerScreen
 
 DEBUG_VARIABLE = "NETSIM_DEBUG"
 """Environment variable that, set to anything but empty or 0, prints the traceback of a crash."""
@@ -61,10 +61,18 @@ class NetsimApp(App[None]):
         if self.simulation is None:
             self.push_screen(BrowserScreen())
         else:
-            self.push_screen(PlayerScreen(self.simulation, start=self._start, check=self._check))
+            self.push_screen(self._player(self.simulation, start=self._start, check=self._check))
 
     def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
-        self.push_screen(PlayerScreen(message.simulation))
+        self.push_screen(self._player(message.simulation))
+
+    @staticmethod
+    def _player(simulation: Simulation, **kw: object) -> PlayerScreen:
+        """The player on ``simulation``. Imported here, on first use: the player brings NumPy,
+        the engine and every panel, which the browser's first frame must not wait for."""
+        from tui.screens.player import PlayerScreen
+
+        return PlayerScreen(simulation, **kw)  # type: ignore[arg-type]
 
     def on_player_screen_back_to_list(self, message: PlayerScreen.BackToList) -> None:
         """Back to the list the player was opened from, or a new one (``netsim FILE``)."""
