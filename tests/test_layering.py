@@ -65,3 +65,16 @@ checked = {"main": callable(getattr(tui.cli, "main", None))}
     report = run_and_report(body, ("textual", "torch"))
     assert report["checked"]["main"], "tui.cli has no main() for the netsim command"
     assert report["loaded"] == [], f"importing tui.cli loaded {report['loaded']}"
+
+
+def test_the_app_and_its_browser_load_without_numpy_the_engine_or_the_loader() -> None:
+    """The browser's first frame waits only for Textual: the player, with NumPy, the engine
+    and every panel, is imported when a scenario is opened."""
+    body = """
+import tui.app
+from tui.screens.browser import BrowserScreen
+checked = {"browser": BrowserScreen.__name__}
+"""
+    report = run_and_report(body, ("numpy", "engine", "pydantic", "scenarios.loader", "torch"))
+    assert report["checked"]["browser"] == "BrowserScreen"
+    assert report["loaded"] == [], f"importing the app loaded {report['loaded']}"
