@@ -61,6 +61,25 @@ class OpInput:
     label: str = ""
     """The new stage as messages name it: "stage 2 (pool3)", "the pooling layer"."""
 
+    @classmethod
+    def of_scenario(cls, spec: Any, ctx: BuildContext, name: str, label: str) -> OpInput | None:
+        """What a one-stage scenario feeds its stage: its ``input`` (shape known without
+        generating it, the array made on first use); None after filing a problem."""
+        from scenarios.build import input_shape, value
+
+        shape = input_shape(spec, ctx.problems)
+        if shape is None:
+            return None
+        return cls(
+            shape,
+            lambda: value(spec, "input", ctx.problems),
+            "the input",
+            name,
+            ctx.problems,
+            ctx,
+            label,
+        )
+
     def charge(self, nbytes: int) -> bool:
         """Charge the new stage's peak bytes to the scenario's budget (False if refused)."""
         return self.ctx.charge(nbytes, "input", self.label or self.name, self.problems)

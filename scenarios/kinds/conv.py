@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,6 @@ from engine.limits import MAX_BYTES, MAX_STRIDE
 from scenarios.build import (
     BuildContext,
     Problems,
-    input_shape,
     is_number_array,
     value,
     value_shape,
@@ -154,19 +152,17 @@ def _random_kernels_fit(sc: ConvFields, in_shape: tuple[int, int, int], problems
     return True
 
 
-def conv_stage(
-    sc: ConvFields,
-    in_shape: tuple[int, int, int],
-    make_input: Callable[[], np.ndarray | None],
-    problems: Problems,
-    charge: Callable[[int], bool],
-    *,
-    name: str = "conv",
-    source: str = "the input",
-) -> ConvStage | None:
-    """A ConvStage for an input of ``in_shape``; ``make_input`` is called only once every size
-    is known to fit and ``charge(peak_bytes)`` has accepted the stage into the scenario's
-    budget. ``source`` says where the input comes from, for error messages."""
+def conv_stage(sc: ConvFields, fed: OpInput) -> ConvStage | None:
+    """A ConvStage for what ``fed`` holds, a (C, H, W) input; the input is made only once every
+    size is known to fit and the scenario's budget has accepted the stage."""
+    problems, source = fed.problems, fed.source
+    in_shape = fed.shape if len(fed.shape) == 3 else (1, *fed.shape)
+    if len(in_shape) != 3:
+        problems.add(
+            "op",
+            f"a convolution needs a (C, H, W) input, but {source} has shape {list(fed.shape)}",
+        )
+        return None
     c, h, w = in_shape
     if not _random_kernels_fit(sc, (c, h, w), problems):
         return None
@@ -217,15 +213,16 @@ def conv_stage(
             "input", f"shape {[c, h, w]} would need {need / 2**30:.1f} GiB; the limit is 1 GiB"
         )
         return None
-    if not charge(conv_peak_bytes((c, h, w), weight.shape, stride, padding)):  # type: ignore[arg-type]
+    if not fed.charge(conv_peak_bytes((c, h, w), weight.shape, stride, padding)):  # type: ignore[arg-type]
         return None
-    x = make_input()
+    x = fed.make()
     if x is None:
         return None
+    x = x.reshape(in_shape)  # an (H, W) input is one channel
     if bias.ndim == 0:
         bias = np.full(weight.shape[0], float(bias))
     try:
-        return ConvStage(x, weight, bias, stride=stride, padding=padding, name=name)
+        return ConvStage(x, weight, bias, stride=stride, padding=padding, name=fed.name)
     except SpecError as e:
         problems.add(
             "kernel" if e.field == "kernels" and sc.kernel is not None else e.field, e.message
@@ -236,41 +233,12 @@ def conv_stage(
 @register_kind("conv", ConvScenario)
 def build_conv(sc: ConvScenario, ctx: BuildContext) -> list[Stage]:
     """A ConvStage from a validated conv scenario; problems collected on the way."""
-    problems = ctx.problems
-    shape = input_shape(sc.input, problems)
-    if shape is None:
-        return []
-    stage = conv_stage(
-        sc,
-        shape,
-        lambda: value(sc.input, "input", problems),
-        problems,
-        lambda nbytes: ctx.charge(nbytes, "input", "the convolution"),
-    )
+    fed = OpInput.of_scenario(sc.input, ctx, "conv", "the convolution")
+    stage = None if fed is None else conv_stage(sc, fed)
     return [stage] if stage is not None else []
 
 
 @register_op("conv", model=ConvOp)
 def conv_op(spec: ConvOp, fed: OpInput) -> Stage | None:
     """A convolution stage of a pipeline; a 2-D input (H, W) is one channel."""
-    shape = fed.shape if len(fed.shape) == 3 else (1, *fed.shape)
-    if len(shape) != 3:
-        fed.problems.add(
-            "op",
-            f"a convolution needs a (C, H, W) input, but {fed.source} has shape {list(fed.shape)}",
-        )
-        return None
-
-    def make() -> np.ndarray | None:
-        x = fed.make()
-        return None if x is None else x.reshape(shape)
-
-    return conv_stage(
-        spec,
-        shape,
-        make,
-        fed.problems,
-        fed.charge,
-        name=fed.name,
-        source=fed.source,  # type: ignore[arg-type]
-    )
+    return conv_stage(spec, fed)

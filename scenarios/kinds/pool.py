@@ -8,7 +8,7 @@ from engine.conv import as_pair
 from engine.core import Stage
 from engine.errors import SpecError
 from engine.limits import MAX_BYTES
-from scenarios.build import BuildContext, input_shape, value
+from scenarios.build import BuildContext
 from scenarios.registry import OpInput, register_kind, register_op
 from scenarios.schema import FileModel, ScenarioBase
 
@@ -75,20 +75,8 @@ def pool_stage(fed: OpInput, mode: str, size: Any, stride: Any) -> Stage | None:
 @register_kind("pool", PoolScenario)
 def build_pool(sc: PoolScenario, ctx: BuildContext) -> list[Stage]:
     """A PoolStage from a validated pool scenario."""
-    problems = ctx.problems
-    shape = input_shape(sc.input, problems)
-    if shape is None:
-        return []
-    fed = OpInput(
-        shape,
-        lambda: value(sc.input, "input", problems),
-        "the input",
-        "pool",
-        problems,
-        ctx,
-        "the pooling layer",
-    )
-    stage = pool_stage(fed, sc.mode, sc.size, sc.stride)
+    fed = OpInput.of_scenario(sc.input, ctx, "pool", "the pooling layer")
+    stage = None if fed is None else pool_stage(fed, sc.mode, sc.size, sc.stride)
     return [stage] if stage is not None else []
 
 
