@@ -44,9 +44,6 @@ class Problems:
         """A view that files every problem under ``prefix`` (inside this view's own prefix)."""
         return Problems(f"{self.prefix}.{prefix}" if self.prefix else prefix, self.items)
 
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
 
 @dataclass
 class BuildContext:
@@ -67,7 +64,7 @@ class BuildContext:
         try:
             self.budget.charge(nbytes, field, what)
         except SpecError as e:
-            (problems if problems is not None else self.problems).spec_error(e)
+            (problems or self.problems).spec_error(e)
             return False
         return True
 

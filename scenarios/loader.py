@@ -103,7 +103,7 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
         stages = kinds()[sc.kind].build(sc, ctx)
     except RecursionError:
         raise ScenarioError(str(p), [("(file)", _too_deep())]) from None
-    if ctx.problems or not stages:
+    if ctx.problems.items or not stages:
         raise ScenarioError(str(p), ctx.problems.items or [("(file)", "could not be built")])
     return Simulation(
         stages, title=sc.title, description=sc.description, topic=sc.topic, source=str(p)

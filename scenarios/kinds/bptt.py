@@ -94,7 +94,7 @@ def build_bptt(sc: BpttScenario, ctx: BuildContext) -> list[Stage]:
     a0 = None if sc.a0 is None else value(sc.a0, "a0", problems)
     target = value(sc.target, "target", problems)
     x = value(sc.input, "input", problems)
-    if problems or x is None or target is None or arrays["weight_hh"] is None:
+    if problems.items or x is None or target is None or arrays["weight_hh"] is None:
         return []
     clip = None if sc.clip is None else (sc.clip.mode, sc.clip.threshold)
     try:

@@ -78,7 +78,7 @@ def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[S
     seeded = deep_seeded_weights(cell, n_in, sc.hidden_size, layers, dirs == 2, sc.seed, out_size)
     arrays = given_arrays(seeded, given, shapes, problems)
     x = value(sc.input, "input", problems)
-    if problems or x is None:
+    if problems.items or x is None:
         return []
     try:
         stage = DeepRecurrentStage(

@@ -131,7 +131,7 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
     a0 = None if sc.a0 is None else value(sc.a0, "a0", problems)
     c0 = None if sc.c0 is None else value(sc.c0, "c0", problems)
     given_x = value(sc.input, "input", problems)
-    if problems or given_x is None:
+    if problems.items or given_x is None:
         return []
     x = np.zeros((steps, n_in))  # steps without an input read zeros
     x[has_input] = given_x
