@@ -399,22 +399,22 @@ class Network:
                 f"no layer is called {name!r}{_did_you_mean(name, list(self._index))}"
             ) from None
 
-    def plan(self, name: str) -> _Plan:
+    def _plan_of(self, name: str) -> _Plan:
         return self._plans[self.index(name)]
 
     def shape(self, name: str) -> tuple[int, ...]:
         """Output shape of a layer (``"input"``: the input shape)."""
         if name == INPUT:
             return self.input_shape
-        return self.plan(name).out_shape
+        return self._plan_of(name).out_shape
 
     def input_names(self, name: str) -> tuple[str, ...]:
         """The names of the layers (or ``"input"``) a layer reads."""
-        return self.plan(name).inputs
+        return self._plan_of(name).inputs
 
     def hyper(self, name: str) -> dict[str, Any]:
         """The layer's hyper-parameters with defaults filled in and windows as pairs."""
-        return dict(self.plan(name).hyper)
+        return dict(self._plan_of(name).hyper)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """The state_dict's keys and shapes, in order (batch-norm buffers included)."""
@@ -425,7 +425,7 @@ class Network:
         learnable and not counted)."""
         if name is None:
             return sum(p.learnable for p in self._plans)
-        return self.plan(name).learnable
+        return self._plan_of(name).learnable
 
     def macs(self, name: str | None = None) -> int:
         """Multiply-adds of one layer or of the whole network: a convolution or linear layer
@@ -433,7 +433,7 @@ class Network:
         pooling, activations, add, flatten, dropout and softmax count none."""
         if name is None:
             return sum(p.macs for p in self._plans)
-        return self.plan(name).macs
+        return self._plan_of(name).macs
 
     def activation_size(self, name: str) -> int:
         """Number of elements in a layer's output."""
@@ -488,6 +488,9 @@ class Network:
             raise NetworkError("seed", f"expected a whole number ≥ 0, got {seed!r}")
         rng = np.random.default_rng(int(seed))
         dt = self.dtype
+        with self._lock:  # the old weights go first: never two sets of VGG-16 at once
+            self.params = {}
+            self._cache.clear()
         params: dict[str, np.ndarray] = {}
         for layer, plan in zip(self.layers, self._plans, strict=True):
             shapes = plan.params
@@ -530,7 +533,9 @@ class Network:
 
         Keys ending in ``num_batches_tracked`` are ignored. Every missing and unexpected key is
         reported with a suggestion, and a shape that differs with both shapes, in one
-        ``NetworkError("weights", …)``; nothing changes unless every key fits.
+        ``NetworkError("weights", …)``; nothing changes unless every key fits. An array already
+        in ``dtype``, contiguous and writable is kept as it is, not copied (VGG-16's weights are
+        553 MB in float32): do not change it afterwards.
         """
         given = {k: v for k, v in sd.items() if not str(k).endswith("num_batches_tracked")}
         expected = self._param_shapes
@@ -561,10 +566,18 @@ class Network:
             raise NetworkError("weights", "; ".join(problems))
         params: dict[str, np.ndarray] = {}
         for key in expected:
+            value = given[key]
+            if np.iscomplexobj(value):
+                raise NetworkError("weights", f"{key}: expected real numbers, got complex ones")
             try:
-                arr = np.array(given[key], dtype=self.dtype, copy=True)
+                # An array already in dtype is used as it is: VGG-16's weights are 553 MB.
+                arr = np.ascontiguousarray(value, dtype=self.dtype)
             except (TypeError, ValueError) as e:
                 raise NetworkError("weights", f"{key}: not an array of numbers ({e})") from None
+            if not arr.flags.writeable:
+                arr = (
+                    arr.copy()
+                )  # torch_forward hands the arrays to torch, which needs writable memory
             if not np.all(np.isfinite(arr)):
                 raise NetworkError("weights", f"{key}: values must be finite (no inf or nan)")
             params[key] = arr
@@ -688,7 +701,7 @@ class Network:
         ``ActivationStage``; the other ops → the stages of ``engine.layers``.
         Each call builds a new stage; the stage checks its own memory limit.
         """
-        plan = self.plan(name)
+        plan = self._plan_of(name)
         op = self.layers[self.index(name)].op
         h = plan.hyper
         xs = [np.array(a, dtype=np.float64) for a in self.inputs_of(name)]
@@ -742,7 +755,11 @@ class Network:
         if op == "flatten":
             return L.FlattenStage(x=x, name=name)
         if op == "linear":
-            return L.LinearStage(x=x, weight=p64("weight"), bias=p64("bias"), name=name)
+            # The weights stay in the network's dtype: LinearStage widens float32 rows block by
+            # block (exactly), and VGG-16's first layer in float64 would be 822 MB.
+            return L.LinearStage(
+                x=x, weight=self._param(name, "weight"), bias=p64("bias"), name=name
+            )
         if op == "batchnorm2d":
             return L.BatchNormStage(
                 x=x,

@@ -343,8 +343,7 @@ def test_architecture_gives_the_designed_input_shape() -> None:
     assert architecture("lenet5")[1] == (1, 32, 32)
     assert architecture("vgg16")[1] == (3, 224, 224)
     assert architecture("alexnet2012")[1] == (3, 227, 227)
-    _layers, shape = architecture("mlp", sizes=[64, 16, 16, 10])
-    assert shape == (64,)
+    assert architecture("mlp", sizes=[64, 16, 16, 10])[1] == (64,)
     assert set(ARCHITECTURES) == {
         "lenet5",
         "alexnet",
@@ -378,14 +377,14 @@ def test_unknown_architecture_and_option_suggest_the_valid_ones() -> None:
 
 
 def test_mlp_layers_and_the_linear_collapse_without_activations() -> None:
-    layers, shape = architecture("mlp", sizes=[64, 32, 10], activation="sigmoid")
+    layers = architecture("mlp", sizes=[64, 32, 10], activation="sigmoid")[0]
     assert [(layer.name, layer.op) for layer in layers] == [
         ("flatten", "flatten"),
         ("fc1", "linear"),
         ("act1", "sigmoid"),
         ("fc2", "linear"),
     ]
-    layers, _shape = architecture("mlp", sizes=[64, 32, 16, 10], activation="none")
+    layers, _ = architecture("mlp", sizes=[64, 32, 16, 10], activation="none")
     assert [layer.op for layer in layers] == ["flatten", "linear", "linear", "linear"]
     net = Network(layers, (1, 8, 8), dtype=np.float64)
     net.init_params(0)
@@ -402,7 +401,7 @@ def test_mlp_layers_and_the_linear_collapse_without_activations() -> None:
 
 def test_plain_weight_scale_sets_the_gain_of_each_layer() -> None:
     for scale in (0.5, 4.0):
-        layers, _shape = architecture("plain", depth=3, width=400, weight_scale=scale)
+        layers, _ = architecture("plain", depth=3, width=400, weight_scale=scale)
         net = Network(layers, (400,), dtype=np.float64)
         net.init_params(0)
         std = float(net.params["fc2.weight"].std())
