@@ -105,6 +105,10 @@ class NetworkError(SpecError):
     "layers[7].inputs", "input", "weights"), ``message`` says what was given and what fits."""
 
 
+class _TooSmall(NetworkError):
+    """A window that does not fit its input: the network's input is too small."""
+
+
 @dataclass(frozen=True)
 class Layer:
     """One named layer of a network.
@@ -209,7 +213,7 @@ def _window_fits(
             parts.append(f"height {size_formula(in_hw[0], k[0], s[0], p[0])}")
         if ow < 1:
             parts.append(f"width {size_formula(in_hw[1], k[1], s[1], p[1])}")
-        raise NetworkError(
+        raise _TooSmall(
             fld,
             f"{what}: its {k[0]}×{k[1]} window (stride {s[0]}×{s[1]}, padding {p[0]}×{p[1]}) "
             f"does not fit its {shape_text(in_shape)} input: {', '.join(parts)}; the "
@@ -265,11 +269,15 @@ class Network:
         if not layers:
             raise NetworkError("layers", "a network needs at least one layer")
         self.layers: list[Layer] = list(layers)
-        self._index: dict[str, int] = {}
-        self._plans: list[_Plan] = []
-        for i, layer in enumerate(self.layers):
-            self._plans.append(self._check(i, layer))
-            self._index[layer.name] = i
+        try:
+            self._plan_all()
+        except _TooSmall as e:
+            smallest = self._smallest_square()
+            if smallest is None:
+                raise NetworkError(e.field, e.message) from None
+            raise NetworkError(
+                e.field, f"{e.message}; the smallest square input the network takes is {smallest}"
+            ) from None
         self._param_shapes: dict[str, tuple[int, ...]] = {}
         for layer, plan in zip(self.layers, self._plans, strict=True):
             for suffix, shape in plan.params.items():
@@ -282,6 +290,41 @@ class Network:
         self._lock = threading.RLock()
 
     # -- validation ------------------------------------------------------------------------------
+
+    def _plan_all(self) -> None:
+        """Check every layer in order from the input shape: one pass, O(layers)."""
+        self._index: dict[str, int] = {}
+        self._plans: list[_Plan] = []
+        for i, layer in enumerate(self.layers):
+            self._plans.append(self._check(i, layer))
+            self._index[layer.name] = i
+
+    def _fits(self, shape: tuple[int, ...]) -> bool:
+        trial = object.__new__(Network)
+        trial.layers, trial.input_shape = self.layers, shape
+        try:
+            trial._plan_all()
+        except NetworkError:
+            return False
+        return True
+
+    def _smallest_square(self) -> str | None:
+        """The smallest C×n×n input every layer fits (bisection: output sizes never shrink as
+        the input grows), or None if there is none up to 64 times the given size."""
+        if len(self.input_shape) != 3:
+            return None
+        c, h, w = self.input_shape
+        hi = 64 * max(h, w)
+        if not self._fits((c, hi, hi)):
+            return None
+        lo = 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._fits((c, mid, mid)):
+                hi = mid
+            else:
+                lo = mid + 1
+        return f"{c}×{lo}×{lo}"
 
     def _check(self, i: int, layer: Layer) -> _Plan:
         where = f"layers[{i}]"

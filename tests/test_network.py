@@ -155,6 +155,10 @@ def test_vgg16_on_16x16_names_the_layer_where_the_size_reaches_zero() -> None:
     assert err.message.startswith("features.30 (maxpool2d): its 2×2 window")
     assert "512×1×1 input" in err.message
     assert "height ⌊(1 + 2·0 − 2)/2⌋ + 1 = 0" in err.message
+    assert err.message.endswith("the smallest square input the network takes is 3×32×32")
+    Network(layers, (3, 32, 32))  # which it does
+    err = error_of(layers, (3, 31, 31))
+    assert err.field == "layers[30].kernel_size"
     assert str(err) == f"{err.field}: {err.message}" and "\n" not in str(err)
 
 
