@@ -185,7 +185,7 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def output_path(output: str) -> Path:
+def output_path(output: str, example: str = "step.svg", option: str = "'-o'") -> Path:
     """The path ``-o`` names, after checking that writing there can only create a new regular
     file or replace an existing one; otherwise a one-line error and exit 1.
 
@@ -195,7 +195,7 @@ def output_path(output: str) -> Path:
     """
     if not output.strip():
         raise click.BadParameter(
-            "give the name of the SVG file to write, e.g. step.svg", param_hint="'-o'"
+            f"give the name of the file to write, e.g. {example}", param_hint=option
         )
     out = Path(output)
     try:
@@ -206,7 +206,7 @@ def output_path(output: str) -> Path:
         fail(f"cannot write {output}: {e.strerror or e}")
     if info is not None and not stat.S_ISREG(info.st_mode):
         if stat.S_ISDIR(info.st_mode):
-            problem = f"it is a directory; give a file name such as {out / 'step.svg'}"
+            problem = f"it is a directory; give a file name such as {out / example}"
         elif stat.S_ISLNK(info.st_mode):
             problem = (
                 "it is a symbolic link; netsim writes only to regular files, so name the file "
@@ -388,7 +388,15 @@ def check(files: tuple[str, ...]) -> None:
     help="text: one readable line per step. json: JSON Lines, a header describing the "
     "scenario, then one object per step (see docs/trace-format.md).",
 )
-def trace(file: str, steps_spec: str | None, fmt: str) -> None:
+@click.option(
+    "--arrays",
+    "arrays",
+    metavar="OUT.npz",
+    help="With --format json, for a network scenario: write the input, every weight and every "
+    "layer's output to this NumPy file, and name them in the trace by their keys. Without it, "
+    "a small network's arrays are written inline and a large one's are left out.",
+)
+def trace(file: str, steps_spec: str | None, fmt: str, arrays: str | None) -> None:
     """Print the steps of a scenario without opening the player.
 
     Each step is one number the player computes (an output cell, a hidden state's first
@@ -405,7 +413,26 @@ def trace(file: str, steps_spec: str | None, fmt: str) -> None:
         steps = tracing.parse_steps(steps_spec, len(sim))
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="'--steps'") from None
-    lines = tracing.json_lines(sim, steps) if fmt == "json" else tracing.text_lines(sim, steps)
+    if arrays is not None:
+        if fmt != "json":
+            raise click.BadParameter("needs --format json", param_hint="'--arrays'")
+        from engine.core import Layered
+
+        if not any(isinstance(stage, Layered) for stage in sim.stages):
+            raise click.BadParameter(
+                f"{sim.source} is not a network scenario; only networks have arrays to write",
+                param_hint="'--arrays'",
+            )
+        out = output_path(arrays, "trace.npz", "'--arrays'")
+        lines = tracing.json_lines(sim, steps, arrays_file=str(out))  # sizes checked first
+        try:
+            tracing.write_arrays(sim, str(out))
+        except OSError as e:
+            fail(f"cannot write {arrays}: {e.strerror or e}")
+    elif fmt == "json":
+        lines = tracing.json_lines(sim, steps)
+    else:
+        lines = tracing.text_lines(sim, steps)
     write_lines(lines)
 
 

@@ -18,12 +18,13 @@ import click
 import numpy as np
 
 from engine import ConvStep, Simulation, Stage, Step
-from engine.core import SizeFormulas
+from engine.core import Layered, SizeFormulas
 from engine.limits import format_bytes
 from tui import __version__
 
-TRACE_FORMAT = 1
-"""Version of the JSON Lines layout; raised when a field changes meaning or disappears."""
+TRACE_FORMAT = 2
+"""Version of the JSON Lines layout; raised when a field changes meaning or disappears.
+2: network stages, whose arrays are inline, in a sidecar ``.npz`` file, or omitted."""
 
 MAX_TERMS = 27
 """Most products a text line writes out one by one (a 3×3 kernel over 3 channels)."""
@@ -37,6 +38,11 @@ numbers. Larger ones are refused before anything is written (see ``check_json_si
 
 BYTES_PER_NUMBER = 26
 """Most bytes one float64 takes in a JSON line: its shortest repr (up to 24 characters), ", "."""
+
+INLINE_NUMBERS = 1 << 20
+"""Most numbers (input, parameters, buffers and every layer's output) a network may have for
+its trace to hold them inline; a larger network's arrays go to a sidecar file (``--arrays``)
+or are left out, so that VGG-16's ~150 million numbers never become one JSON line."""
 
 _SLICE = re.compile(r"^\s*(?P<start>[+-]?\d+)?\s*:\s*(?P<stop>[+-]?\d+)?\s*$")
 _SINGLE = re.compile(r"^\s*(?P<index>[+-]?\d+)\s*$")
@@ -192,19 +198,130 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def stage_header(sim: Simulation, number: int) -> dict[str, Any]:
-    """A stage as the trace header describes it: its place in the run and its full description."""
+def stage_header(
+    sim: Simulation, number: int, arrays: NetworkArrays | None = None
+) -> dict[str, Any]:
+    """A stage as the trace header describes it: its place in the run and its full description
+    (for a network, where its arrays are: see ``NetworkArrays``)."""
     stage: Stage = sim.stages[number]
     out: dict[str, Any] = {"number": number, "offset": sim.offsets[number]}
     out.update(jsonable(stage.describe()))
     if isinstance(stage, SizeFormulas):
         height, width = stage.size_formulas()
         out["output_size_formulas"] = {"height": height, "width": width}
+    if isinstance(stage, Layered):
+        out["arrays"] = (arrays or NetworkArrays.choose(stage)).header()
     return out
 
 
-def header_record(sim: Simulation, steps: range) -> dict[str, Any]:
-    """The first JSON Lines record: the scenario, every stage, and which steps follow."""
+# -- the arrays of a network -----------------------------------------------------------------
+
+
+def network_numbers(stage: Layered) -> int:
+    """How many numbers a network's trace would hold: its input, every entry of its state_dict
+    (parameters and buffers) and every layer's output, from shapes alone."""
+    net = stage.network
+    total = int(np.prod(net.input_shape))
+    total += sum(int(np.prod(shape)) for shape in net.param_shapes().values())
+    total += sum(net.activation_size(layer.name) for layer in net.layers)
+    return total
+
+
+class NetworkArrays:
+    """Where a network stage's arrays are in a trace.
+
+    ``inline``: the header holds the input and the state_dict, and each layer's step record
+    its output, so the trace alone recomputes every layer (networks of at most INLINE_NUMBERS
+    numbers). ``file``: the same arrays in a sidecar ``.npz`` (``netsim trace --arrays``), under
+    the keys ``input``, ``param/<state_dict key>`` and ``output/<layer>``, which the header and
+    the records name. ``omitted``: neither; the header says how many numbers there would be and
+    how to get them.
+    """
+
+    def __init__(self, stage: Layered, where: str, file: str = "", prefix: str = "") -> None:
+        self.stage = stage
+        self.where = where
+        self.file = file
+        self.prefix = prefix
+        """Put before every sidecar key (``stage<N>/`` when a trace has several networks)."""
+
+    @classmethod
+    def choose(cls, stage: Layered, file: str = "", prefix: str = "") -> NetworkArrays:
+        """A sidecar file if one is named, else inline if the network is small, else omitted."""
+        if file:
+            return cls(stage, "file", file, prefix)
+        return cls(stage, "inline" if network_numbers(stage) <= INLINE_NUMBERS else "omitted")
+
+    def header(self) -> dict[str, Any]:
+        net = self.stage.network
+        out: dict[str, Any] = {"where": self.where, "numbers": network_numbers(self.stage)}
+        if self.where == "inline":
+            out["input"] = jsonable(net.input)
+            out["params"] = {k: jsonable(v) for k, v in net.params.items()}
+        elif self.where == "file":
+            out["file"] = self.file
+            out["input"] = f"{self.prefix}input"
+            out["params"] = {k: f"{self.prefix}param/{k}" for k in net.params}
+        else:
+            out["why"] = (
+                f"the network has {network_numbers(self.stage):,} numbers, more than the "
+                f"{INLINE_NUMBERS:,} a trace holds inline; `netsim trace FILE --format json "
+                "--arrays FILE.npz` writes them to a file beside the trace"
+            )
+        return out
+
+    def record(self, step: Step) -> dict[str, Any]:
+        """What a layer's step record adds: its output, or the sidecar key that holds it."""
+        layer = getattr(step, "layer", None)
+        if layer is None or self.where == "omitted":
+            return {}
+        if self.where == "file":
+            return {"output": f"{self.prefix}output/{layer}"}
+        return {"output": jsonable(self.stage.network.output(layer))}
+
+    def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every array under its sidecar key, computing the layers' outputs as it goes."""
+        net = self.stage.network
+        yield f"{self.prefix}input", net.input
+        for k, v in net.params.items():
+            yield f"{self.prefix}param/{k}", v
+        for layer in net.layers:
+            yield f"{self.prefix}output/{layer.name}", net.output(layer.name)
+
+    def header_bytes(self) -> int:
+        """An upper bound on the JSON the arrays add to the header."""
+        if self.where != "inline":
+            return 64 * (len(self.stage.network.params) + 4)
+        net = self.stage.network
+        numbers = int(np.prod(net.input_shape))
+        numbers += sum(int(np.prod(s)) for s in net.param_shapes().values())
+        return BYTES_PER_NUMBER * numbers + 64 * len(net.params)
+
+    def record_bytes(self, step: Step) -> int:
+        layer = getattr(step, "layer", None)
+        if layer is None or self.where != "inline":
+            return 256
+        return BYTES_PER_NUMBER * self.stage.network.activation_size(layer)
+
+
+def network_arrays(sim: Simulation, file: str = "") -> dict[int, NetworkArrays]:
+    """Stage number → where that network stage's arrays go, for every network stage."""
+    found = [n for n, stage in enumerate(sim.stages) if isinstance(stage, Layered)]
+    several = len(found) > 1
+    out = {}
+    for n in found:
+        stage = sim.stages[n]
+        assert isinstance(stage, Layered)
+        out[n] = NetworkArrays.choose(stage, file, f"stage{n}/" if several else "")
+    return out
+
+
+def header_record(
+    sim: Simulation, steps: range, arrays: dict[int, NetworkArrays] | None = None
+) -> dict[str, Any]:
+    """The first JSON Lines record: the scenario, every stage, and which steps follow.
+    ``arrays`` says where each network stage's arrays go (by default: ``network_arrays``)."""
+    arrays = network_arrays(sim) if arrays is None else arrays
     return {
         "type": "header",
         "trace_format": TRACE_FORMAT,
@@ -215,7 +332,7 @@ def header_record(sim: Simulation, steps: range) -> dict[str, Any]:
         "description": sim.description,
         "steps": len(sim),
         "selected": {"start": steps.start, "stop": steps.stop, "count": len(steps)},
-        "stages": [stage_header(sim, n) for n in range(len(sim.stages))],
+        "stages": [stage_header(sim, n, arrays.get(n)) for n in range(len(sim.stages))],
     }
 
 
@@ -256,15 +373,26 @@ def _count(value: Any, depth: int = 0) -> int:
     return BYTES_PER_NUMBER
 
 
-def header_bytes(sim: Simulation) -> int:
-    """An upper bound on the JSON header's size: every array every stage holds, written out."""
-    return 4096 + sum(_count(stage) for stage in sim.stages)
+def header_bytes(sim: Simulation, arrays: dict[int, NetworkArrays] | None = None) -> int:
+    """An upper bound on the JSON header's size: every array every stage holds, written out
+    (a network stage: its layer table, and its arrays only where they go inline)."""
+    arrays = network_arrays(sim) if arrays is None else arrays
+    total = 4096
+    for n, stage in enumerate(sim.stages):
+        if n in arrays:
+            total += 512 * len(stage) + arrays[n].header_bytes()
+        else:
+            total += _count(stage)
+    return total
 
 
-def check_json_size(sim: Simulation, steps: range) -> None:
+def check_json_size(
+    sim: Simulation, steps: range, arrays: dict[int, NetworkArrays] | None = None
+) -> None:
     """TraceTooLarge unless the header and one record of each stage in ``steps`` are each at
     most MAX_LINE_BYTES, estimated from array sizes before anything is converted."""
-    need = header_bytes(sim)
+    arrays = network_arrays(sim) if arrays is None else arrays
+    need = header_bytes(sim, arrays)
     if need > MAX_LINE_BYTES:
         raise TraceTooLarge(
             f"the JSON trace's header line, which holds every array of the scenario, would take "
@@ -275,7 +403,12 @@ def check_json_size(sim: Simulation, steps: range) -> None:
         lo, hi = max(steps.start, offset), min(steps.stop, offset + len(stage))
         if lo >= hi:
             continue
-        need = 1024 + _count(stage.step(lo - offset))
+        if number in arrays:  # a network: the largest layer output among the selected steps
+            need = 1024 + max(
+                arrays[number].record_bytes(stage.step(i - offset)) for i in range(lo, hi)
+            )
+        else:
+            need = 1024 + _count(stage.step(lo - offset))
         if need > MAX_LINE_BYTES:
             raise TraceTooLarge(
                 f"one JSON record of stage {number} ({stage.name}) would take about "
@@ -284,18 +417,52 @@ def check_json_size(sim: Simulation, steps: range) -> None:
             )
 
 
-def json_lines(sim: Simulation, steps: range) -> Iterator[str]:
+def json_lines(sim: Simulation, steps: range, *, arrays_file: str = "") -> Iterator[str]:
     """The header line, then one line per selected step; each a JSON object without newline.
+
+    A network stage's arrays go inline when it is small, else they are left out, or, with
+    ``arrays_file``, named by their key in that sidecar file (which ``write_arrays`` writes).
 
     The sizes are checked when this is called, before the first line is made: TraceTooLarge
     (a click exception, so ``netsim trace`` prints one line) if one would exceed
     MAX_LINE_BYTES."""
-    check_json_size(sim, steps)
-    return _json_lines(sim, steps)
+    arrays = network_arrays(sim, arrays_file)
+    check_json_size(sim, steps, arrays)
+    return _json_lines(sim, steps, arrays)
 
 
-def _json_lines(sim: Simulation, steps: range) -> Iterator[str]:
-    yield json.dumps(header_record(sim, steps))
+def _json_lines(sim: Simulation, steps: range, arrays: dict[int, NetworkArrays]) -> Iterator[str]:
+    yield json.dumps(header_record(sim, steps, arrays))
     for g, number, local in locate_range(sim, steps):
         stage = sim.stages[number]
-        yield json.dumps(step_record(stage.step(local), g, number, stage.kind))
+        step = stage.step(local)
+        record = step_record(step, g, number, stage.kind)
+        if number in arrays:
+            record.update(arrays[number].record(step))
+        yield json.dumps(record)
+
+
+def write_arrays(sim: Simulation, path: str) -> None:
+    """Write every network stage's arrays to the ``.npz`` file ``path`` (the keys of
+    ``NetworkArrays``; with several network stages, prefixed ``stage<N>/``), through a temporary
+    file renamed over it: a failure leaves nothing behind."""
+    import os
+    import tempfile
+    import zipfile
+
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for where in network_arrays(sim, target).values():
+                for key, value in where.arrays():
+                    with zf.open(f"{key}.npy", "w", force_zip64=True) as f:
+                        np.lib.format.write_array(
+                            f, np.ascontiguousarray(value), allow_pickle=False
+                        )
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
