@@ -289,6 +289,13 @@ class Network:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.RLock()
 
+    def __repr__(self) -> str:
+        title = f"{self.title!r}, " if self.title else ""
+        return (
+            f"Network({title}{len(self.layers)} layers, input {shape_text(self.input_shape)}, "
+            f"{self.param_count():,} parameters, {self.dtype.name})"
+        )
+
     # -- validation ------------------------------------------------------------------------------
 
     def _plan_all(self) -> None:
