@@ -49,6 +49,9 @@ NETWORK_OPS = (
 )
 """Every op a layer may name."""
 
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: how far a computation has come, in units of work."""
+
 INPUT = "input"
 """The name that refers to the network's input in a layer's ``inputs``."""
 
@@ -680,9 +683,10 @@ class Network:
         self.index(name)
         return name in self._cache
 
-    def output(self, name: str) -> np.ndarray:
+    def output(self, name: str, *, progress: Progress | None = None) -> np.ndarray:
         """The output of a layer (read-only), computed on first use with whatever earlier
-        layers it needs, and kept."""
+        layers it needs, and kept. ``progress(done, total)`` is called after each layer it
+        computes, in units of work (multiply-adds plus output elements)."""
         if name == INPUT:
             return self.input
         target = self.index(name)
@@ -697,20 +701,35 @@ class Network:
                 for n in self._plans[i].inputs:
                     if n != INPUT:
                         needed[self._index[n]] = True
-            for i in range(target + 1):
-                if needed[i] and self.layers[i].name not in self._cache:
-                    self._compute(i)
+            todo = [
+                i for i in range(target + 1) if needed[i] and self.layers[i].name not in self._cache
+            ]
+            total, done = sum(self._work(i) for i in todo), 0
+            for i in todo:
+                self._compute(i)
+                done += self._work(i)
+                if progress is not None:
+                    progress(done, total)
             return self._cache[name]
 
-    def forward_all(self, *, keep: bool = True) -> np.ndarray:
+    def _work(self, i: int) -> int:
+        plan = self._plans[i]
+        return plan.macs + math.prod(plan.out_shape)
+
+    def forward_all(self, *, keep: bool = True, progress: Progress | None = None) -> np.ndarray:
         """Compute every layer in order and return the last output. ``keep=False`` drops each
         output as soon as no later layer reads it (the lean forward of a benchmark); the last
-        output stays either way."""
+        output stays either way. ``progress`` as in ``output``."""
         last = len(self.layers) - 1
         with self._lock:
+            todo = {i for i, layer in enumerate(self.layers) if layer.name not in self._cache}
+            total, done = sum(self._work(i) for i in todo), 0
             for i, layer in enumerate(self.layers):
                 if layer.name not in self._cache:
                     self._compute(i)
+                    done += self._work(i)
+                    if progress is not None:
+                        progress(done, total)
                 if not keep:
                     for n in self._plans[i].inputs:
                         if n != INPUT and self._last_use[n] == i and self._index[n] != last:
