@@ -8,8 +8,9 @@ initialisation) or ``load_state_dict(sd)`` (a PyTorch ``state_dict``, keys uncha
 
 The forward pass is lazy: ``output(name)`` computes that layer and only the layers it needs,
 and keeps every output it computed (a screen shows them). Convolutions are an im2col over
-blocks of output rows and one float matrix product per block, so VGG-16 on 3×224×224 runs in
-about the time PyTorch takes and never holds more than a few MiB of im2col at once.
+blocks of output rows and one float matrix product per block, so VGG-16 on 3×224×224 runs
+within a small factor of PyTorch's own forward (``benchmarks/bench_network.py``) and never
+holds more than about 8 MiB of im2col at once.
 ``stage(name)`` turns one layer, fed its real input, into a stepping ``Stage`` in float64.
 
 Shapes never include a batch axis: images are (C, H, W), vectors (N,).
