@@ -6,6 +6,12 @@ Every stage computes its whole output once, vectorized and in float64, when it i
 row of products, nothing more). Each has a peak-bytes estimate from shapes alone
 (``linear_peak_bytes`` …), checked against ``engine.limits.MAX_BYTES`` before anything large is
 allocated, and a ``reference()`` by PyTorch's own op, imported on first use.
+
+Capabilities (``engine.core``): batch normalisation is ``Refeedable`` and a ``SpatialMap`` (an
+element-wise map of an image). The others declare neither: the shifted-input and
+receptive-field views work on images (H, W) through windows of one fixed size, and linear,
+flatten, softmax and dropout (in the classifiers it sits in) read vectors, add reads two inputs,
+and adaptive pooling's windows change size from one output to the next.
 """
 
 from __future__ import annotations
@@ -470,17 +476,6 @@ class DropoutStage(Stage):
     def row_steps(self) -> int:
         return int(self.x.shape[-1])
 
-    def with_input(self, x: np.ndarray) -> DropoutStage:
-        """The same dropout (p) on another input."""
-        return DropoutStage(x, self.p, self.name)
-
-    def input_hw(self) -> Pair:
-        return (int(self.x.shape[-2]) if self.x.ndim >= 2 else 1), int(self.x.shape[-1])
-
-    def window_geometry(self) -> None:
-        """Element-wise: each output reads only its own position."""
-        return None
-
     def position(self, i: int) -> tuple[int, ...]:
         i = self._normalise_index(i)
         return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
@@ -605,13 +600,6 @@ class AddStage(Stage):
 
     def row_steps(self) -> int:
         return int(self._out.shape[-1])
-
-    def input_hw(self) -> Pair:
-        return (int(self.a.shape[-2]) if self.a.ndim >= 2 else 1), int(self.a.shape[-1])
-
-    def window_geometry(self) -> None:
-        """Element-wise: each output reads only its own position (in both inputs)."""
-        return None
 
     def position(self, i: int) -> tuple[int, ...]:
         i = self._normalise_index(i)
