@@ -44,7 +44,7 @@ def _axis_names(ndim: int) -> list[str]:
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return str(tuple(int(d) for d in shape))  # (3,) for one axis, as NumPy writes it
 
 
 def _as_float_array(value: Any, field: str) -> np.ndarray:
