@@ -53,7 +53,7 @@ class BatchNormPanel(Panel):
         width: auto;
         height: auto;
         max-height: 60vh;
-        min-width: 24;
+        min-width: 32;
         max-width: 50%;
         padding: 0 1;
     }
