@@ -27,8 +27,14 @@ from engine.layers import (
     LinearStage,
     LinearStep,
     SoftmaxStage,
+    adaptive_pool_peak_bytes,
     adaptive_windows,
+    add_peak_bytes,
+    batchnorm_peak_bytes,
+    dropout_peak_bytes,
+    flatten_peak_bytes,
     linear_peak_bytes,
+    softmax_peak_bytes,
 )
 from engine.limits import MAX_BYTES
 
@@ -513,3 +519,32 @@ def test_describe_is_plain_data_and_steps_are_consistent(stage) -> None:
         assert stage.step(i - len(stage)).index == i
     with pytest.raises(ValueError, match="read-only"):
         stage.output.reshape(-1)[0] = 1.0
+
+
+@pytest.mark.parametrize(
+    ("make", "estimate"),
+    [
+        (lambda x: FlattenStage(x), lambda x: flatten_peak_bytes(x.shape)),
+        (lambda x: DropoutStage(x, 0.5), lambda x: dropout_peak_bytes(x.shape)),
+        (lambda x: AddStage(x, x), lambda x: add_peak_bytes(x.shape)),
+        (lambda x: SoftmaxStage(x.reshape(-1)), lambda x: softmax_peak_bytes(x.size)),
+        (
+            lambda x: BatchNormStage(x, np.ones(8), np.zeros(8), np.zeros(8), np.ones(8)),
+            lambda x: batchnorm_peak_bytes(x.shape),
+        ),
+        (
+            lambda x: AdaptiveAvgPoolStage(x[:, :5, :5], (90, 90)),
+            lambda x: adaptive_pool_peak_bytes((8, 5, 5), (90, 90)),
+        ),
+    ],
+    ids=["flatten", "dropout", "add", "softmax", "batchnorm2d", "adaptive_avgpool2d"],
+)
+def test_peak_estimates_bound_the_numpy_peak(make, estimate) -> None:
+    x = np.random.default_rng(14).normal(size=(8, 120, 120))
+    tracemalloc.start()
+    stage = make(x)
+    stage.step(len(stage) - 1)
+    stage.check_against_torch()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak <= estimate(x)
