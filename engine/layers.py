@@ -731,7 +731,18 @@ class SoftmaxStage(Stage):
 
     @property
     def argmax(self) -> int:
+        """The class with the largest logit (the first of them)."""
         return self._argmax
+
+    @property
+    def shifted(self) -> np.ndarray:
+        """z − max for every class (−inf where the gap overflows float64)."""
+        return self._shifted
+
+    @property
+    def exp(self) -> np.ndarray:
+        """e^(z − max) for every class, each in [0, 1]."""
+        return self._exp
 
     def __len__(self) -> int:
         return int(self.z.size)

@@ -548,3 +548,31 @@ def test_peak_estimates_bound_the_numpy_peak(make, estimate) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak <= estimate(x)
+
+
+def test_a_classifier_head_chained_stage_by_stage_equals_torch() -> None:
+    # LeNet-5's tail: flatten → fc1 → relu → dropout → fc2 → softmax, each stage fed the
+    # previous one's output, against torch.nn.Sequential in eval mode.
+    from engine.activation import ActivationStage
+
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(16 * 5 * 5, 120),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(120, 10),
+        torch.nn.Softmax(dim=1),
+    ).double()
+    head.eval()
+    x = np.random.default_rng(15).normal(size=(16, 5, 5))
+    sd = {k: v.numpy() for k, v in head.state_dict().items()}
+    flat = FlattenStage(x)
+    fc1 = LinearStage(flat.output, sd["1.weight"], sd["1.bias"])
+    relu = ActivationStage(fc1.output, "relu")
+    drop = DropoutStage(relu.output, 0.5)
+    fc2 = LinearStage(drop.output, sd["4.weight"], sd["4.bias"])
+    probs = SoftmaxStage(fc2.output)
+    with torch.no_grad():
+        expected = head(t(x)[None])[0].numpy()
+    np.testing.assert_allclose(probs.output, expected, rtol=0, atol=TOL)
