@@ -576,3 +576,11 @@ def test_a_classifier_head_chained_stage_by_stage_equals_torch() -> None:
     with torch.no_grad():
         expected = head(t(x)[None])[0].numpy()
     np.testing.assert_allclose(probs.output, expected, rtol=0, atol=TOL)
+
+
+def test_adaptive_pool_output_size_forms() -> None:
+    x = np.random.default_rng(16).normal(size=(2, 6, 9))
+    assert AdaptiveAvgPoolStage(x, np.array([2, 3])).out_hw == (2, 3)
+    keep = AdaptiveAvgPoolStage(x, (None, 4))
+    assert keep.out_hw == (6, 4)
+    assert_torch(keep, F.adaptive_avg_pool2d(t(x)[None], (None, 4))[0])
