@@ -474,7 +474,8 @@ class DropoutStage(Stage):
         return int(self.x.size)
 
     def row_steps(self) -> int:
-        return int(self.x.shape[-1])
+        """One row of an image; 1 for a vector, where rows mean nothing."""
+        return int(self.x.shape[-1]) if self.x.ndim >= 2 else 1
 
     def position(self, i: int) -> tuple[int, ...]:
         i = self._normalise_index(i)
@@ -599,7 +600,8 @@ class AddStage(Stage):
         return int(self._out.size)
 
     def row_steps(self) -> int:
-        return int(self._out.shape[-1])
+        """One row of an image; 1 for a vector, where rows mean nothing."""
+        return int(self._out.shape[-1]) if self._out.ndim >= 2 else 1
 
     def position(self, i: int) -> tuple[int, ...]:
         i = self._normalise_index(i)

@@ -584,3 +584,12 @@ def test_adaptive_pool_output_size_forms() -> None:
     keep = AdaptiveAvgPoolStage(x, (None, 4))
     assert keep.out_hw == (6, 4)
     assert_torch(keep, F.adaptive_avg_pool2d(t(x)[None], (None, 4))[0])
+
+
+def test_row_steps_move_by_an_image_row_and_one_element_in_a_vector() -> None:
+    assert DropoutStage(np.ones((2, 3, 5))).row_steps() == 5
+    assert DropoutStage(np.ones(4096)).row_steps() == 1
+    assert AddStage(np.ones((3, 7)), np.ones((3, 7))).row_steps() == 7
+    assert AddStage(np.ones(9), np.ones(9)).row_steps() == 1
+    assert LinearStage(np.ones(3), np.ones((4, 3))).row_steps() == 1
+    assert SoftmaxStage(np.ones(10)).row_steps() == 1
