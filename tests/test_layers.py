@@ -593,3 +593,39 @@ def test_row_steps_move_by_an_image_row_and_one_element_in_a_vector() -> None:
     assert AddStage(np.ones(9), np.ones(9)).row_steps() == 1
     assert LinearStage(np.ones(3), np.ones((4, 3))).row_steps() == 1
     assert SoftmaxStage(np.ones(10)).row_steps() == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    c=st.integers(1, 4),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    log_var=st.floats(-12, 3),
+    eps=st.sampled_from([1e-5, 1e-3, 0.1]),
+    seed=st.integers(0, 2**16),
+)
+def test_batchnorm_property(c: int, h: int, w: int, log_var: float, eps: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(c, h, w)) * 3
+    gamma, beta, mean = rng.normal(size=c), rng.normal(size=c), rng.normal(size=c)
+    var = rng.random(c) * 10.0**log_var
+    stage = BatchNormStage(x, gamma, beta, mean, var, eps)
+    ref = F.batch_norm(t(x)[None], t(mean), t(var), t(gamma), t(beta), False, 0.1, eps)[0]
+    np.testing.assert_allclose(stage.output, ref.numpy(), rtol=1e-13, atol=TOL)
+    step = stage.step(seed % len(stage))
+    assert step.value == pytest.approx(step.x_hat * step.gamma + step.beta, rel=1e-15, abs=1e-15)
+    assert step.std == pytest.approx(math.sqrt(step.var + step.eps), rel=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    z=st.lists(st.floats(-1e4, 1e4, allow_subnormal=False), min_size=1, max_size=30),
+    seed=st.integers(0, 2**16),
+)
+def test_softmax_property(z: list[float], seed: int) -> None:
+    stage = SoftmaxStage(np.array(z))
+    ref = F.softmax(t(np.array(z)), dim=0).numpy()
+    np.testing.assert_allclose(stage.output, ref, rtol=1e-13, atol=TOL)
+    step = stage.step(seed % len(z))
+    assert step.value == pytest.approx(step.exp / step.total, rel=1e-15)
+    assert step.shifted <= 0 and step.total >= 1
