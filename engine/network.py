@@ -781,6 +781,12 @@ class Network:
             v = self._param(name, suffix)
             return None if v is None else np.array(v, dtype=np.float64)
 
+        def need(suffix: str) -> np.ndarray:
+            v = p64(suffix)
+            if v is None:
+                raise KeyError(f"{name}.{suffix} is missing from the weights")
+            return v
+
         if op == "conv2d":
             from engine.conv import ConvStage
 
@@ -827,16 +833,17 @@ class Network:
         if op == "linear":
             # The weights stay in the network's dtype: LinearStage widens float32 rows block by
             # block (exactly), and VGG-16's first layer in float64 would be 822 MB.
-            return L.LinearStage(
-                x=x, weight=self._param(name, "weight"), bias=p64("bias"), name=name
-            )
+            weight = self._param(name, "weight")
+            if weight is None:
+                raise KeyError(f"{name}.weight is missing from the weights")
+            return L.LinearStage(x=x, weight=weight, bias=p64("bias"), name=name)
         if op == "batchnorm2d":
             return L.BatchNormStage(
                 x=x,
-                weight=p64("weight"),
-                bias=p64("bias"),
-                running_mean=p64("running_mean"),
-                running_var=p64("running_var"),
+                weight=need("weight"),
+                bias=need("bias"),
+                running_mean=need("running_mean"),
+                running_var=need("running_var"),
                 eps=h["eps"],
                 name=name,
             )

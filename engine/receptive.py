@@ -16,8 +16,9 @@ from engine.core import Pair, Simulation, SpatialMap, Stage
 
 def traceable(stages: list[Stage]) -> bool:
     """Whether receptive fields can be traced through ``stages``: every one an image-to-image
-    map (a SpatialMap)."""
-    return all(isinstance(s, SpatialMap) for s in stages)
+    map (a SpatialMap) whose output is an image, not a vector (a ReLU after a linear layer
+    has the methods, but no rows and columns to trace)."""
+    return all(isinstance(s, SpatialMap) and s.output.ndim >= 2 for s in stages)
 
 
 def _geometry(stage: Stage) -> tuple[Pair, Pair, Pair] | None:

@@ -7,8 +7,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.core import Refeedable, Simulation
+from engine.core import Refeedable, Simulation, Stage
 from engine.errors import SpecError
+
+
+def shiftable(stages: list[Stage]) -> bool:
+    """Whether the input can be shifted and every stage run again: each stage accepts a new
+    input (Refeedable) and works on images, which have rows and columns to shift along."""
+    return all(isinstance(s, Refeedable) and s.output.ndim >= 2 for s in stages)
 
 
 class ShiftError(ValueError):

@@ -443,3 +443,28 @@ async def test_paging_the_browser_in_a_tiny_terminal() -> None:
         await pilot.pause()
         assert isinstance(app.screen, BrowserScreen)
     assert app.return_code in (0, None)
+
+
+async def test_shift_and_receptive_keys_are_not_offered_on_a_vector() -> None:
+    """A ReLU after a linear layer works on a vector: it has no rows and columns to shift or
+    trace a field through, so `t` and `r` are not offered, and pressing them does nothing."""
+    from engine.layers import LinearStage
+
+    rng = np.random.default_rng(0)
+    fc = LinearStage(rng.standard_normal(6), rng.standard_normal((4, 6)), None, name="fc")
+    relu = ActivationStage(fc.output, "relu", name="relu")
+    app = NetsimApp(Simulation([fc, relu]), start=len(fc), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = player(app)
+        assert screen.check_action("translate", ()) is False
+        assert screen.check_action("receptive", ()) is False
+        await pilot.press("t", "r")
+        await pilot.pause()
+        assert app.crash is None and player(app) is screen
+    # An image still offers both.
+    image = ActivationStage(rng.standard_normal((5, 5)), "relu", name="relu")
+    app = NetsimApp(Simulation([image]), check=False)
+    async with app.run_test(size=SIZE):
+        screen = player(app)
+        assert screen.check_action("translate", ()) is True
+        assert screen.check_action("receptive", ()) is True

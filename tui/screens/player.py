@@ -22,10 +22,10 @@ from engine.core import (
     CompactForm,
     Flippable,
     HiddenUnits,
-    Refeedable,
     Tempered,
 )
 from engine.receptive import traceable
+from engine.translation import shiftable
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen
@@ -294,7 +294,7 @@ class PlayerScreen(Screen[None]):
             return traceable(self.simulation.stages[: upto + 1])
         if action == "translate":
             # Re-running needs every stage to accept a new input.
-            return all(isinstance(s, Refeedable) for s in self.simulation.stages)
+            return shiftable(self.simulation.stages)
         if action == "unit":
             return isinstance(stage, HiddenUnits) and stage.unit_count() > 1
         if action == "temperature":
