@@ -39,8 +39,9 @@ DATASETS: dict[str, DataSet] = {
     "digits": DataSet(
         "digits",
         "index",
-        "300 handwritten digits, 8×8, whole numbers 0–16, from the UCI optical digits "
-        "(Alpaydin & Kaynak 1998) as distributed by scikit-learn",
+        "1797 handwritten digits, 8×8, whole numbers 0–16, from the UCI optical digits "
+        "(Alpaydin & Kaynak 1998) as distributed by scikit-learn; 0–299 are the test split "
+        "of the shipped networks, 300–1796 the training split",
     ),
     "images": DataSet(
         "images",

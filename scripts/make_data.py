@@ -1,17 +1,23 @@
 """Regenerate the data files shipped beside the scenarios: ``scenarios/data/*.npz``.
 
-``digits.npz`` holds real handwritten digits: the first 300 images of
+``digits.npz`` holds real handwritten digits: all 1797 images of
 
     Alpaydin, E. & Kaynak, C. (1998). Optical Recognition of Handwritten Digits [Dataset].
     UCI Machine Learning Repository. https://doi.org/10.24432/C50P49 (licence CC BY 4.0)
 
 as distributed by scikit-learn's ``sklearn.datasets.load_digits`` (the 8×8 test set of the UCI
 data: 32×32 bitmaps of digits written by 43 people, counted in non-overlapping 4×4 blocks, so
-every pixel is a whole number from 0 to 16). scikit-learn ships these images inside its
-package, so nothing is downloaded. Arrays:
+every pixel is a whole number from 0 to 16), in scikit-learn's order. scikit-learn ships these
+images inside its package, so nothing is downloaded. Arrays:
 
-    images  uint8 (300, 8, 8), values 0–16
-    labels  uint8 (300,), the digit each image shows, 0–9
+    images       uint8 (1797, 8, 8), values 0–16
+    labels       uint8 (1797,), the digit each image shows, 0–9
+    train_index  uint16 (1497,), the images the shipped networks were trained on: 300 … 1796
+    test_index   uint16 (300,), the images they were tested on: 0 … 299
+
+The first 300 images are the ones netsim shipped before it shipped all of them, in the same
+order, so a scenario's ``index`` still names the same digit. They are the test split: every
+digit a scenario showed before trained networks existed is one those networks never saw.
 
 ``images.npz`` holds grayscale images drawn here with NumPy, one array per name, each float64
 (24, 24) with values 0 (dark) and 1 (bright), for edge detectors to find something in: a square,
@@ -36,8 +42,10 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).resolve().parent.parent / "scenarios" / "data"
-N_DIGITS = 300
-"""How many of scikit-learn's 1797 digits to ship: enough of every digit, a few kilobytes."""
+N_DIGITS = 1797
+"""How many of scikit-learn's 1797 digits to ship: all of them (48 kB compressed)."""
+N_TEST = 300
+"""The first ``N_TEST`` digits are the test split, the rest the training split."""
 SIZE = 24
 """Side of the procedural images."""
 
@@ -50,10 +58,16 @@ def digits() -> dict[str, np.ndarray]:
             "make_data.py: regenerating digits.npz needs scikit-learn: pip install scikit-learn"
         )
     bunch = load_digits()
-    images = bunch.images[:N_DIGITS]  # (300, 8, 8) float64 holding whole numbers 0–16
-    labels = bunch.target[:N_DIGITS]  # (300,)
+    images = bunch.images[:N_DIGITS]  # (1797, 8, 8) float64 holding whole numbers 0–16
+    labels = bunch.target[:N_DIGITS]  # (1797,)
+    assert len(labels) == N_DIGITS, f"scikit-learn has {len(labels)} digits, not {N_DIGITS}"
     assert np.array_equal(images, np.round(images)) and images.min() >= 0 and images.max() <= 16
-    return {"images": images.astype(np.uint8), "labels": labels.astype(np.uint8)}
+    return {
+        "images": images.astype(np.uint8),
+        "labels": labels.astype(np.uint8),
+        "train_index": np.arange(N_TEST, N_DIGITS, dtype=np.uint16),
+        "test_index": np.arange(N_TEST, dtype=np.uint16),
+    }
 
 
 def images(n: int = SIZE) -> dict[str, np.ndarray]:

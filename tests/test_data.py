@@ -24,12 +24,17 @@ NAMES = ["square", "circle", "stripes_vertical", "stripes_horizontal", "checkerb
 
 def test_digits_file() -> None:
     with np.load(data.DATA_DIR / "digits.npz", allow_pickle=False) as npz:
-        assert sorted(npz.files) == ["images", "labels"]
+        assert npz.files == ["images", "labels", "train_index", "test_index"]
         images, labels = npz["images"], npz["labels"]
-    assert images.dtype == np.uint8 and images.shape == (300, 8, 8)
-    assert labels.dtype == np.uint8 and labels.shape == (300,)
+        train, test = npz["train_index"], npz["test_index"]
+    assert images.dtype == np.uint8 and images.shape == (1797, 8, 8)
+    assert labels.dtype == np.uint8 and labels.shape == (1797,)
     assert images.min() == 0 and images.max() == 16
     assert set(labels.tolist()) == set(range(10))
+    # the split: every digit in exactly one part, the first 300 (shipped before) the test part
+    np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(1797))
+    np.testing.assert_array_equal(test, np.arange(300))
+    assert set(labels[test].tolist()) == set(labels[train].tolist()) == set(range(10))
 
 
 def test_images_file() -> None:
@@ -50,7 +55,7 @@ def test_files_are_small_plain_arrays(name: str) -> None:
 
 
 def test_data_module() -> None:
-    assert data.digit_count() == 300
+    assert data.digit_count() == 1797
     seven = data.digit(173)
     assert seven.dtype == np.float64 and seven.shape == (8, 8)
     assert data.digit_label(173) == 7
@@ -59,8 +64,8 @@ def test_data_module() -> None:
     assert square.dtype == np.float64 and square.shape == (24, 24)
     square[0, 0] = 5  # a copy: the cached array is untouched
     assert data.image("square")[0, 0] == 0
-    with pytest.raises(data.DataError, match="0–299"):
-        data.digit_label(300)
+    with pytest.raises(data.DataError, match="0–1796"):
+        data.digit_label(1797)
 
 
 # -- data specs in scenarios ---------------------------------------------------------------------
@@ -106,9 +111,9 @@ def test_bundled_scenarios_use_the_data() -> None:
             id="unknown-data-set",
         ),
         pytest.param(
-            '{ data = "digits", index = 300 }',
+            '{ data = "digits", index = 1797 }',
             "input.index",
-            "index 300 is out of range: digits has 300 images, 0–299",
+            "index 1797 is out of range: digits has 1797 images, 0–1796",
             id="index-out-of-range",
         ),
         pytest.param(
@@ -173,20 +178,20 @@ def test_bad_data_spec(
 def test_bad_data_spec_in_a_kernel(scenario_problems: Callable[..., Any]) -> None:
     found = scenario_problems(
         'kind = "conv"\ntitle = "t"\ninput = { random = [9, 9] }\n'
-        'kernels = ["sobel_x", { data = "digits", index = 999 }]\n',
+        'kernels = ["sobel_x", { data = "digits", index = 1999 }]\n',
     )
     assert found == [
-        ("kernels[1].index", "index 999 is out of range: digits has 300 images, 0–299")
+        ("kernels[1].index", "index 1999 is out of range: digits has 1797 images, 0–1796")
     ]
 
 
 def test_check_prints_one_line_for_an_index_out_of_range(
     write_scenario: Callable[..., Any],
 ) -> None:
-    bad = write_scenario(CONV + 'input = { data = "digits", index = 300 }\n')
+    bad = write_scenario(CONV + 'input = { data = "digits", index = 1797 }\n')
     result = CliRunner().invoke(cli, ["check", str(bad)], prog_name="netsim")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        f"{bad}: input.index: index 300 is out of range: digits has 300 images, 0–299\n"
+        f"{bad}: input.index: index 1797 is out of range: digits has 1797 images, 0–1796\n"
     )
