@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 import zipfile
 from collections.abc import Callable, Mapping
@@ -57,26 +58,47 @@ class WeightsError(ValueError):
     name."""
 
 
-def read_weights(path: Path, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, np.ndarray]:
+Reserve = Callable[[int], None]
+"""``reserve(nbytes)`` is told of memory about to be allocated, before it is: it may raise to
+refuse (a scenario charges its memory budget this way)."""
+
+
+def _no_reserve(nbytes: int) -> None:
+    pass
+
+
+def read_weights(
+    path: Path, limit: int = MAX_WEIGHTS_BYTES, *, reserve: Reserve = _no_reserve
+) -> dict[str, np.ndarray]:
     """The state_dict held by the weight file at ``path``, its format chosen by the file name's
     ending; WeightsError if the file is missing, too large, of another format, damaged, or holds
-    anything but named numeric arrays."""
+    anything but named numeric arrays.
+
+    ``limit`` bounds the file's size and the size of the arrays read from it; ``reserve`` is
+    called with the file's size before it is read and with the arrays' size before they are
+    made."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise WeightsError(
             f"has the ending {suffix or '(none)'!r}; a weight file ends in {', '.join(SUFFIXES)}"
         )
     try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # read_bytes says what is wrong
+    if 0 < size <= limit:
+        reserve(size)
+    try:
         data = read_bytes(path, limit, f"{suffix} weight file")
     except FileProblem as e:
         raise WeightsError(str(e)) from None
-    readers: dict[str, Callable[[bytes, int], dict[str, np.ndarray]]] = {
+    readers: dict[str, Callable[[bytes, int, Reserve], dict[str, np.ndarray]]] = {
         ".safetensors": parse_safetensors,
         ".npz": parse_npz,
         ".pt": parse_torch,
         ".pth": parse_torch,
     }
-    return readers[suffix](data, limit)
+    return readers[suffix](data, limit, reserve)
 
 
 # -- safetensors ---------------------------------------------------------------------------------
@@ -143,7 +165,9 @@ def _quote(name: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 2] + "…'"
 
 
-def parse_safetensors(data: bytes, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, np.ndarray]:
+def parse_safetensors(
+    data: bytes, limit: int = MAX_WEIGHTS_BYTES, reserve: Reserve = _no_reserve
+) -> dict[str, np.ndarray]:
     """The tensors of a ``.safetensors`` file's bytes, converted to float; WeightsError for a
     file that is not one or is damaged: a header too long or not JSON, a dtype not known, a
     byte range that leaves the file, overlaps another or does not match its shape, bytes that
@@ -229,6 +253,7 @@ def parse_safetensors(data: bytes, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, 
             f"has {len(body) - covered:,} byte(s) after its last tensor; the data must end "
             "where the last tensor does"
         )
+    reserve(total)
     out: dict[str, np.ndarray] = {}
     for name, (dtype, shape, begin, end) in layouts.items():
         layout, convert = _SAFETENSORS_DTYPES[dtype]
@@ -274,7 +299,9 @@ def _entry(name: str, info: Any) -> tuple[str, tuple[int, ...], int, int]:
 # -- npz -----------------------------------------------------------------------------------------
 
 
-def parse_npz(data: bytes, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, np.ndarray]:
+def parse_npz(
+    data: bytes, limit: int = MAX_WEIGHTS_BYTES, reserve: Reserve = _no_reserve
+) -> dict[str, np.ndarray]:
     """The arrays of an ``.npz`` archive's bytes, converted to float; WeightsError for a file
     that is not one, is damaged, holds pickled objects or non-numeric arrays, or would need
     more than ``limit`` bytes."""
@@ -306,6 +333,7 @@ def parse_npz(data: bytes, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, np.ndarr
                     raise WeightsError(
                         f"would need more than {format_bytes(limit)} once read as float"
                     )
+        reserve(total)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             out = {}
             for key in npz.files:
@@ -366,7 +394,9 @@ _WRAPPERS = ("state_dict", "model_state_dict", "model")
 """Keys under which a training checkpoint keeps the model's state_dict."""
 
 
-def parse_torch(data: bytes, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, np.ndarray]:
+def parse_torch(
+    data: bytes, limit: int = MAX_WEIGHTS_BYTES, reserve: Reserve = _no_reserve
+) -> dict[str, np.ndarray]:
     """The state_dict of a file ``torch.save`` wrote, read with ``torch.load(weights_only=True)``
     on the CPU; WeightsError for anything else: another format, a damaged file, a pickled model
     or other objects, or more than ``limit`` bytes of data."""
@@ -386,13 +416,14 @@ def parse_torch(data: bytes, limit: int = MAX_WEIGHTS_BYTES) -> dict[str, np.nda
         raise WeightsError(
             f"unpacks to {format_bytes(declared)}; the limit is {format_bytes(limit)}"
         )
+    reserve(declared)
     import torch
 
     try:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True, mmap=False)
     except Exception as e:  # torch raises many types for a bad file; none may escape as a trace
         raise WeightsError(_torch_refusal(e)) from None
-    return _state_dict_of(obj, torch)
+    return _state_dict_of(obj, torch, limit - declared, reserve)
 
 
 def _torch_refusal(e: BaseException) -> str:
@@ -407,7 +438,7 @@ def _torch_refusal(e: BaseException) -> str:
     return f"cannot be read by torch.load(weights_only=True): {type(e).__name__}: {_first_line(e)}"
 
 
-def _state_dict_of(obj: Any, torch: Any) -> dict[str, np.ndarray]:
+def _state_dict_of(obj: Any, torch: Any, limit: int, reserve: Reserve) -> dict[str, np.ndarray]:
     """The arrays of what ``torch.load`` returned, which must be a mapping of names to tensors
     (or a checkpoint holding one under ``state_dict``, ``model_state_dict`` or ``model``)."""
     if isinstance(obj, torch.nn.Module):  # pragma: no cover - weights_only never builds one
@@ -437,7 +468,6 @@ def _state_dict_of(obj: Any, torch: Any) -> dict[str, np.ndarray]:
                 f"entry {_quote(str(bad))} is a {type(obj[bad]).__name__}, not a tensor; a "
                 "state_dict maps names to tensors (save torch.save(model.state_dict(), 'w.pt'))"
             )
-    out: dict[str, np.ndarray] = {}
     for key, t in obj.items():
         if not isinstance(key, str):
             raise WeightsError(f"has the key {key!r}; a state_dict's keys are names (strings)")
@@ -446,6 +476,16 @@ def _state_dict_of(obj: Any, torch: Any) -> dict[str, np.ndarray]:
                 f"tensor {_quote(key)} is {t.dtype} {str(t.layout).removeprefix('torch.')}; "
                 "weights must be dense real numbers"
             )
+    # Tensors already float32 or float64 become NumPy views; the others are converted.
+    kept = (torch.float32, torch.float64)
+    converted = sum(
+        t.numel() * (4 if t.is_floating_point() else 8) for t in obj.values() if t.dtype not in kept
+    )
+    if converted > limit:
+        raise WeightsError(f"would need more than {format_bytes(limit)} once converted to float")
+    reserve(converted)
+    out: dict[str, np.ndarray] = {}
+    for key, t in obj.items():
         t = t.detach()
         if t.is_floating_point():
             wide = t.dtype == torch.float64

@@ -376,3 +376,35 @@ def test_a_file_of_another_format_under_a_weight_ending(tmp_path: Path) -> None:
     text.write_text("fc.weight = 1\n")
     with pytest.raises(WeightsError, match=r"not an \.npz file"):
         read_weights(text)
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".npz", ".pt"])
+def test_reserve_is_told_of_the_file_and_of_the_arrays_before_they_exist(
+    tmp_path: Path, suffix: str
+) -> None:
+    w = np.zeros((100, 50), np.float32)
+    path = tmp_path / f"w{suffix}"
+    if suffix == ".safetensors":
+        path.write_bytes(safetensors_bytes({"w": ("F32", [100, 50], w.tobytes())}))
+    elif suffix == ".npz":
+        np.savez(path, w=w)
+    else:
+        torch.save({"w": torch.from_numpy(w)}, path)
+    asked: list[int] = []
+    read_weights(path, reserve=asked.append)
+    assert asked[0] == path.stat().st_size and asked[1] >= w.nbytes
+
+    calls: list[int] = []
+
+    def refuse_the_arrays(nbytes: int) -> None:
+        calls.append(nbytes)
+        if len(calls) == 2:  # the file is read; the arrays are refused before they are made
+            raise Refused
+
+    with pytest.raises(Refused):
+        read_weights(path, reserve=refuse_the_arrays)
+    assert calls == asked[:2]
