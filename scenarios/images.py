@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,11 +128,16 @@ def load_image(
     resize: int | None = None,
     normalize: str | tuple[Sequence[float], Sequence[float]] = "none",
     channels: int = 3,
+    reserve: Callable[[int], None] | None = None,
 ) -> LoadedImage:
     """The image file at ``path`` as a (``channels``, *size*) input: resized so that its shorter
     side is ``resize`` pixels (by default the larger of ``size``, so that the crop is covered),
     centre-cropped to ``size``, scaled to [0, 1] and normalised. ImageError for a file that is
-    missing, not a PNG or JPEG, too large, or smaller than the crop after resizing."""
+    missing, not a PNG or JPEG, too large, or smaller than the crop after resizing.
+
+    ``reserve(nbytes)`` is told of the memory about to be used before it is: the file's size
+    before it is read, and what decoding, resizing and scaling take once the image's header has
+    given its size; it may raise to refuse."""
     from PIL import Image, UnidentifiedImageError
 
     if channels not in (1, 3):
@@ -145,6 +151,13 @@ def load_image(
     if not 1 <= shorter <= MAX_SIZE:
         raise ImageError(f"resize {shorter} is out of range; give 1…{MAX_SIZE}")
     mean, std = normalization(normalize, channels)
+    if reserve is not None:
+        try:
+            file_size = os.stat(path).st_size
+        except OSError:
+            file_size = 0  # read_bytes says what is wrong
+        if 0 < file_size <= MAX_IMAGE_BYTES:
+            reserve(file_size)
     try:
         data = read_bytes(path, MAX_IMAGE_BYTES, "PNG or JPEG image")
     except FileProblem as e:
@@ -161,8 +174,15 @@ def load_image(
                     f"has pixel mode {opened.mode!r} (16-bit or floating point); save it as an "
                     "8-bit RGB or grayscale PNG or JPEG"
                 )
-            img = opened.convert("RGB" if channels == 3 else "L")
             new_h, new_w = resized_size(height, width, shorter)
+            if reserve is not None:
+                # Decoded (up to 4 bands), converted, resized, cropped; then float64 twice.
+                reserve(
+                    width * height * (4 + channels)
+                    + new_h * new_w * channels
+                    + h * w * channels * (1 + 2 * 8)
+                )
+            img = opened.convert("RGB" if channels == 3 else "L")
             if new_h < h or new_w < w:
                 raise ImageError(
                     f"resized so that its shorter side is {shorter} it is {new_h}×{new_w}, "

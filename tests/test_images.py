@@ -208,3 +208,20 @@ def test_a_sixteen_bit_image_is_refused(tmp_path: Path) -> None:
 def test_a_resize_smaller_than_the_crop_is_refused(tmp_path: Path) -> None:
     path = save(tmp_path, picture(40, 40))
     assert "give resize ≥ 32" in error(path, (32, 32), resize=16)
+
+
+def test_reserve_hears_of_the_file_then_of_the_pixels_before_decoding(tmp_path: Path) -> None:
+    path = save(tmp_path, picture(100, 80))
+    asked: list[int] = []
+    load_image(path, (64, 64), reserve=asked.append)
+    assert asked[0] == path.stat().st_size
+    assert asked[1] >= 100 * 80 * 3 + 64 * 64 * 3 * 8
+
+    class Refused(Exception):
+        pass
+
+    def refuse(nbytes: int) -> None:
+        raise Refused
+
+    with pytest.raises(Refused):
+        load_image(path, (64, 64), reserve=refuse)

@@ -665,3 +665,18 @@ def test_an_image_is_not_read_for_a_network_that_does_not_fit(
     with pytest.raises(ScenarioError) as info:
         scenarios.load(tmp_path / "s.toml")
     assert "would need" in info.value.lines()[0]
+
+
+def test_an_image_is_charged_to_the_budget_before_it_is_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Image.fromarray(np.zeros((600, 800), np.uint8)).save(tmp_path / "p.png")
+    (tmp_path / "s.toml").write_text(lenet_text(input_='{ image = "p.png" }'))
+    from engine.limits import Budget
+
+    # LeNet-5 fits in 0.75 MiB; decoding an 800×600 picture takes more than the rest.
+    monkeypatch.setattr(Budget.__init__, "__defaults__", (1_500_000,))
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load(tmp_path / "s.toml")
+    (line,) = info.value.lines()
+    assert "input.image: reading 'p.png' would need" in line

@@ -450,9 +450,17 @@ def _image_feed(
     shape = (channels, *hw)
     pictures: list[np.ndarray] = []
 
+    def reserve(nbytes: int) -> None:
+        if not ctx.charge(nbytes, "input.image", f"reading {img.image!r}"):
+            raise _Refused
+
     def make(net: Network) -> np.ndarray | None:
         try:
-            loaded = load_image(path, hw, resize=img.resize, normalize=normalize, channels=channels)
+            loaded = load_image(
+                path, hw, resize=img.resize, normalize=normalize, channels=channels, reserve=reserve
+            )
+        except _Refused:
+            return None
         except ImageError as e:
             problems.add("input.image", f"{img.image!r} {e}")
             return None
