@@ -532,7 +532,7 @@ BAD: list[tuple[str, str, str, list[str]]] = [
         "seed-and-weights",
         lenet_text('seed = 1\nweights = { file = "good.safetensors" }'),
         "seed",
-        ["nothing to seed"],
+        ["nothing to seed; give weights or seed, not both"],
     ),
     (
         "labels-count",
@@ -552,7 +552,7 @@ BAD: list[tuple[str, str, str, list[str]]] = [
         'kind = "network"\ntitle = "t"\narchitecture = "vgg16"\n'
         "input = { random = [3, 1024, 1024] }\n",
         "input",
-        ["the network (vgg16, float32) would need", "GiB", "at most 1 GiB"],
+        ["the network (vgg16, float32) on a 3×1024×1024 input would need", "at most 1 GiB"],
     ),
 ]
 

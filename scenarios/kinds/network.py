@@ -88,7 +88,9 @@ class DigitInput(FileModel):
     @classmethod
     def _digit(cls, value: int) -> int:
         if not 0 <= value <= 9:
-            raise ValueError(f"a digit is 0…9, got {value}; give the digit the image shows")
+            raise ValueError(
+                f"a digit is 0…9, got {value} ({{ digit = 7 }} is the first test digit showing a 7)"
+            )
         return value
 
 
@@ -583,7 +585,10 @@ def build_network(sc: NetworkScenario, ctx: BuildContext) -> list[Stage]:
     made = _layers(sc, problems)
     labels = _labels(sc.labels, problems)
     if sc.weights is not None and sc.seed is not None:
-        problems.add("seed", "a weight file is given, so there is nothing to seed; give one")
+        problems.add(
+            "seed",
+            "a weight file is given, so there is nothing to seed; give weights or seed, not both",
+        )
     if made is None or problems.items:
         return []
     layers, default = made
@@ -599,7 +604,10 @@ def build_network(sc: NetworkScenario, ctx: BuildContext) -> list[Stage]:
         return []
     if not _check_labels(labels, net, problems):
         return []
-    what = f"the network ({sc.architecture or 'layers'}, {net.dtype.name})"
+    what = (
+        f"the network ({sc.architecture or 'layers'}, {net.dtype.name}) on a "
+        f"{shape_text(net.input_shape)} input"
+    )
     if not ctx.charge(net.peak_bytes(), "input", what):
         return []
     weights = _load_weights(sc, net, ctx)
