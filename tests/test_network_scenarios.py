@@ -680,3 +680,17 @@ def test_an_image_is_charged_to_the_budget_before_it_is_decoded(
         scenarios.load(tmp_path / "s.toml")
     (line,) = info.value.lines()
     assert "input.image: reading 'p.png' would need" in line
+
+
+def test_the_documented_examples_load(tmp_path: Path) -> None:
+    """Every TOML example of the network section of docs/scenario-format.md loads (a data/
+    folder beside it leads to the shipped data, as the bundled scenarios' does)."""
+    doc = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text()
+    section = doc[doc.index('## `kind = "network"`') : doc.index("## How values are given")]
+    examples = section.split("```toml\n")[1:]
+    assert len(examples) == 2
+    (tmp_path / "data").symlink_to(DATA)
+    for i, example in enumerate(examples):
+        path = tmp_path / f"example{i}.toml"
+        path.write_text(example.split("```")[0])
+        assert isinstance(scenarios.load(path).stages[0], Layered)
