@@ -694,3 +694,52 @@ def test_the_documented_examples_load(tmp_path: Path) -> None:
         path = tmp_path / f"example{i}.toml"
         path.write_text(example.split("```")[0])
         assert isinstance(scenarios.load(path).stages[0], Layered)
+
+
+def ops_of(net: Network, op: str) -> list[str]:
+    return [layer.name for layer in net.layers if layer.op == op]
+
+
+def test_the_layers_the_descriptions_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each description's account of its layers, checked against the loaded network (large
+    ones unseeded: only their shapes are looked at)."""
+    lenet = network_of(scenarios.load(BUNDLED / "net_lenet5_digits.toml"))
+    assert [lenet.shape(c)[0] for c in ops_of(lenet, "conv2d")] == [6, 16]
+    assert {lenet.hyper(c)["kernel_size"] for c in ops_of(lenet, "conv2d")} == {(5, 5)}
+    assert [lenet.shape(f)[0] for f in ops_of(lenet, "linear")] == [120, 84, 10]
+    assert len(ops_of(lenet, "maxpool2d")) == 2
+
+    mlp = network_of(scenarios.load(BUNDLED / "net_mlp_digits.toml"))
+    assert mlp.input_shape == (64,) and [mlp.shape(f)[0] for f in ops_of(mlp, "linear")] == [32, 10]
+    assert ops_of(mlp, "relu") == ["act1"]
+    np.testing.assert_array_equal(mlp.input, datasets.digit(3).reshape(64) / 16)
+
+    monkeypatch.setattr(Network, "init_params", lambda self, seed=0: None)
+    alex = network_of(scenarios.load(BUNDLED / "net_alexnet.toml"))
+    convs = ops_of(alex, "conv2d")
+    assert len(convs) == 5 and len(ops_of(alex, "maxpool2d")) == 3
+    assert len(ops_of(alex, "linear")) == 3
+    first = alex.hyper(convs[0])
+    assert first["kernel_size"] == (11, 11) and first["stride"] == (4, 4)
+    picture = load_image(DATA / "house.png", (224, 224), resize=256, normalize="imagenet")
+    np.testing.assert_array_equal(alex.input, picture.tensor.astype(np.float32))
+
+    vgg = network_of(scenarios.load(BUNDLED / "net_vgg16.toml"))
+    convs = ops_of(vgg, "conv2d")
+    assert len(convs) == 13 and len(ops_of(vgg, "linear")) == 3
+    assert {(vgg.hyper(c)["kernel_size"], vgg.hyper(c)["padding"]) for c in convs} == {
+        ((3, 3), (1, 1))
+    }
+    assert {vgg.hyper(p)["kernel_size"] for p in ops_of(vgg, "maxpool2d")} == {(2, 2)}
+
+    res = network_of(scenarios.load(BUNDLED / "net_resnet18.toml"))
+    assert res.hyper("conv1")["kernel_size"] == (7, 7) and ops_of(res, "maxpool2d") == ["maxpool"]
+    assert ops_of(res, "adaptive_avgpool2d") == ["avgpool"] and ops_of(res, "linear") == ["fc"]
+    for add in ops_of(res, "add"):  # each block adds its input (or its projection) back
+        main, skip = res.input_names(add)
+        assert main.endswith("bn2") and (
+            skip.endswith("downsample.1") or "layer" not in skip or skip.endswith("relu2")
+        )
+        block = add.removesuffix(".add")
+        assert res.hyper(f"{block}.conv1")["kernel_size"] == (3, 3)
+        assert res.hyper(f"{block}.conv2")["kernel_size"] == (3, 3)
