@@ -504,6 +504,12 @@ BAD: list[tuple[str, str, str, list[str]]] = [
         ["keys picture is not an input", "{ image = "],
     ),
     (
+        "a-file-name-as-input",
+        lenet_text(input_='"cat.png"'),
+        "input",
+        ["for an image file write input = { image = 'cat.png' }"],
+    ),
+    (
         "both-architecture-and-layers",
         layers_text().replace('title = "t"', 'title = "t"\narchitecture = "lenet5"'),
         "layers",

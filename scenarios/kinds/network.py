@@ -303,6 +303,13 @@ def _feed(
             '{ digit = 7 }, { random = [C, H, W] }, { data = "digits", index = 7 } or numbers',
         )
         return None
+    if isinstance(spec, str):
+        problems.add(
+            "input",
+            "a string is not an input; for an image file write "
+            f"input = {{ image = {spec[:60]!r} }}",
+        )
+        return None
     shape = value_shape(spec, "input", problems)
     if shape is None:
         return None
@@ -317,6 +324,9 @@ def _feed(
     what = "random" if isinstance(spec, dict) and "random" in spec else "given"
 
     def make(net: Network) -> np.ndarray | None:
+        # Made in float64 before the network takes its copy in its own dtype.
+        if not ctx.charge(8 * math.prod(shape), "input", f"the input {shape_text(shape)}"):
+            return None
         arr = value(spec, "input", problems)
         return None if arr is None else arr.reshape(shape)
 
