@@ -115,6 +115,7 @@ def test_the_custom_network_has_its_skip_connection_and_count() -> None:
     assert net.shape("pool") == (8, 4, 4) and net.shape("fc") == (10,)
     assert f"{net.param_count():,} parameters" in words(sim.description)
     assert net.seeded and sim.stages[0].weights_source.startswith("seeded (seed 0)")
+    assert sim.stages[0].seed == 0
     np.testing.assert_allclose(np.sum(sim.stages[0].output), 1.0)
     assert sim.stages[0].check_against_torch() < 1e-12
 
@@ -305,6 +306,7 @@ def test_every_weight_format_loads_into_the_network(
     sim = load_text(lenet_text(f'weights = {{ file = "w{suffix}" }}'))
     net = network_of(sim)
     assert not net.seeded and sim.stages[0].weights_source == f"w{suffix}"
+    assert sim.stages[0].seed is None
     for key, arr in sd.items():
         np.testing.assert_array_equal(net.params[key], arr)
 

@@ -163,6 +163,7 @@ class NetworkScenarioStage(NetworkStage):
         weights_note: str = "",
         input_source: str = "",
         target: int | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__(network)
         self.labels = labels
@@ -178,11 +179,17 @@ class NetworkScenarioStage(NetworkStage):
         """What the input is, in words."""
         self.target = target
         """The input's true class, when known (a shipped digit), else None."""
+        self.seed = seed
+        """The seed of the weights when they are seeded, else None."""
 
     def describe(self) -> dict[str, Any]:
         out = super().describe()
         out["input"]["source"] = self.input_source
-        out["weights"] = {"source": self.weights_source, "note": self.weights_note}
+        out["weights"] = {
+            "source": self.weights_source,
+            "note": self.weights_note,
+            "seed": self.seed,
+        }
         out["labels"] = list(self.labels)
         out["target"] = self.target
         return out
@@ -641,6 +648,7 @@ def build_network(sc: NetworkScenario, ctx: BuildContext) -> list[Stage]:
             weights_note=weights[1],
             input_source=feed.source,
             target=feed.target,
+            seed=(sc.seed or 0) if sc.weights is None else None,
         )
     ]
 
