@@ -751,3 +751,28 @@ def test_the_layers_the_descriptions_list(monkeypatch: pytest.MonkeyPatch) -> No
         block = add.removesuffix(".add")
         assert res.hyper(f"{block}.conv1")["kernel_size"] == (3, 3)
         assert res.hyper(f"{block}.conv2")["kernel_size"] == (3, 3)
+
+
+def test_the_shipped_picture_is_what_its_script_draws() -> None:
+    import importlib.util
+
+    script = Path(__file__).parent.parent / "scripts" / "make_network_image.py"
+    spec = importlib.util.spec_from_file_location("make_network_image", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shipped = np.asarray(Image.open(DATA / "house.png").convert("RGB"))
+    np.testing.assert_array_equal(shipped, module.draw())
+
+
+def test_the_memory_figures_the_format_gives_for_vgg16() -> None:
+    """docs/scenario-format.md: VGG-16 on 224×224 needs about 690 MiB in float32, so its seeded
+    weights fit in 1 GiB but a weight file of 528 MiB read on top of them does not."""
+    from engine.architectures import architecture
+    from engine.limits import MAX_BYTES
+
+    layers, shape = architecture("vgg16")
+    peak = Network(layers, shape, dtype=np.float32).peak_bytes()
+    weights = 138_357_544 * 4
+    assert round(peak / 2**20, -1) == 690 and round(weights / 2**20) == 528
+    assert peak < MAX_BYTES < peak + weights
