@@ -25,6 +25,7 @@ import math
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -340,7 +341,16 @@ def parse_npz(
                 out[key] = _as_float(npz[key], key)
     except WeightsError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        EOFError,
+        OSError,
+        ValueError,
+        RuntimeError,  # an encrypted member
+        NotImplementedError,  # a compression method zipfile lacks
+        zlib.error,  # a damaged compressed member
+    ) as e:
         raise WeightsError(f"is not a readable .npz file ({_first_line(e)})") from None
     return out
 

@@ -225,3 +225,23 @@ def test_reserve_hears_of_the_file_then_of_the_pixels_before_decoding(tmp_path: 
 
     with pytest.raises(Refused):
         load_image(path, (64, 64), reserve=refuse)
+
+
+@pytest.mark.parametrize("suffix", ["png", "jpg"])
+def test_damaged_bytes_anywhere_are_one_line_never_a_trace(tmp_path: Path, suffix: str) -> None:
+    import random
+
+    data = save(tmp_path, picture(40, 50), f"a.{suffix}").read_bytes()
+    rng = random.Random(0)
+    path = tmp_path / f"x.{suffix}"
+    for _ in range(100):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            damaged = damaged[: rng.randrange(len(damaged))]
+        path.write_bytes(bytes(damaged))
+        try:
+            load_image(path, (16, 16))
+        except ImageError as e:
+            assert "\n" not in str(e)

@@ -21,6 +21,7 @@ from scenarios.weights import (
     WeightsError,
     parse_npz,
     parse_safetensors,
+    parse_torch,
     read_weights,
 )
 
@@ -408,3 +409,42 @@ def test_reserve_is_told_of_the_file_and_of_the_arrays_before_they_exist(
     with pytest.raises(Refused):
         read_weights(path, reserve=refuse_the_arrays)
     assert calls == asked[:2]
+
+
+def test_an_npz_with_an_encrypted_member_is_one_line() -> None:
+    data = bytearray(npz_bytes(w=np.zeros(3)))
+    # Set "encrypted" (bit 0 of the general-purpose flags) in the local and central headers.
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.index(signature) + offset
+        data[at] |= 1
+    message = error(parse_npz, bytes(data))
+    assert "not a readable .npz file" in message and "encrypted" in message
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "npz", "pt"])
+def test_damaged_bytes_anywhere_are_one_line_never_a_trace(kind: str) -> None:
+    """Bytes changed at random places, and files cut short: every one either reads or is a
+    WeightsError, never another exception."""
+    import random
+
+    if kind == "safetensors":
+        w = np.arange(30, dtype="<f4")
+        data, parse = safetensors_bytes({"w": ("F32", [30], w.tobytes())}), parse_safetensors
+    elif kind == "npz":
+        rng = np.random.default_rng(0)
+        data, parse = npz_bytes(True, w=rng.normal(size=(20, 20)), b=np.arange(5.0)), parse_npz
+    else:
+        buf = io.BytesIO()
+        torch.save({"w": torch.randn(20, 20), "b": torch.arange(5.0)}, buf)
+        data, parse = buf.getvalue(), parse_torch
+    rng_ = random.Random(0)
+    for _ in range(150):
+        damaged = bytearray(data)
+        for _ in range(rng_.randint(1, 4)):
+            damaged[rng_.randrange(len(damaged))] = rng_.randrange(256)
+        if rng_.random() < 0.3:
+            damaged = damaged[: rng_.randrange(len(damaged))]
+        try:
+            parse(bytes(damaged))
+        except WeightsError as e:
+            assert "\n" not in str(e)
