@@ -296,6 +296,9 @@ def _feed(
                 problems.add(f, m)
             return None
         index = _first_test_digit(d.digit)
+        if index is None:  # only if the shipped data were replaced by a smaller set
+            problems.add("input.digit", f"no digit of the shipped test split shows a {d.digit}")
+            return None
         return _digit_feed(index, d.size, default, arch, problems)
     if isinstance(spec, dict) and spec.get("data") == "digits":
         shape = value_shape(spec, "input", problems)  # validates the index
@@ -348,9 +351,9 @@ def held_out_digits() -> tuple[int, ...]:
         return tuple(int(i) for i in npz["test_index"])
 
 
-def _first_test_digit(d: int) -> int:
+def _first_test_digit(d: int) -> int | None:
     """The index of the first digit of the shipped test split that shows ``d``."""
-    return next(i for i in held_out_digits() if datasets.digit_label(i) == d)
+    return next((i for i in held_out_digits() if datasets.digit_label(i) == d), None)
 
 
 def _digit_feed(
