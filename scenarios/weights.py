@@ -211,6 +211,7 @@ def parse_safetensors(
     spans: list[tuple[int, int, str]] = []
     layouts: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
     total = 0
+    converted = 0  # F32 and F64 tensors are views of the file's bytes; the others are copies
     for name, info in header.items():
         dtype, shape, begin, end = _entry(name, info)
         itemsize = np.dtype(_SAFETENSORS_DTYPES[dtype][0]).itemsize
@@ -228,6 +229,8 @@ def parse_safetensors(
             )
         # Floats up to 32 bits are read as float32, everything else as float64.
         total += count * (4 if dtype.startswith(("F", "BF")) and dtype != "F64" else 8)
+        if dtype not in ("F32", "F64"):
+            converted += count * (4 if dtype.startswith(("F", "BF")) else 8)
         if total > limit:
             raise WeightsError(
                 f"would need more than {format_bytes(limit)} once converted to float"
@@ -254,7 +257,7 @@ def parse_safetensors(
             f"has {len(body) - covered:,} byte(s) after its last tensor; the data must end "
             "where the last tensor does"
         )
-    reserve(total)
+    reserve(converted)
     out: dict[str, np.ndarray] = {}
     for name, (dtype, shape, begin, end) in layouts.items():
         layout, convert = _SAFETENSORS_DTYPES[dtype]

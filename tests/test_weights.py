@@ -390,7 +390,8 @@ def test_reserve_is_told_of_the_file_and_of_the_arrays_before_they_exist(
     w = np.zeros((100, 50), np.float32)
     path = tmp_path / f"w{suffix}"
     if suffix == ".safetensors":
-        path.write_bytes(safetensors_bytes({"w": ("F32", [100, 50], w.tobytes())}))
+        # float16, read as float32: a copy (float32 and float64 are views of the file's bytes)
+        path.write_bytes(safetensors_bytes({"w": ("F16", [100, 50], w.astype("<f2").tobytes())}))
     elif suffix == ".npz":
         np.savez(path, w=w)
     else:
@@ -448,3 +449,13 @@ def test_damaged_bytes_anywhere_are_one_line_never_a_trace(kind: str) -> None:
             parse(bytes(damaged))
         except WeightsError as e:
             assert "\n" not in str(e)
+
+
+def test_float32_safetensors_are_views_of_the_file_and_cost_nothing_more(tmp_path: Path) -> None:
+    w = np.arange(5000, dtype="<f4")
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(safetensors_bytes({"w": ("F32", [5000], w.tobytes())}))
+    asked: list[int] = []
+    out = read_weights(path, reserve=asked.append)
+    assert asked == [path.stat().st_size, 0]
+    assert not out["w"].flags.owndata
