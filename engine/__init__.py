@@ -13,6 +13,7 @@ from engine.errors import SpecError
 from engine.kernels import KERNELS, kernel
 from engine.language import LanguageModelStage, LmStep
 from engine.learn import KernelLearningStage, LearnStep
+from engine.network import Layer, Network, NetworkError, NetworkStage
 from engine.pool import PoolStage, PoolStep
 from engine.recurrent import RecurrentStage, RecurrentStep
 from engine.tokens import TokenStage, TokenStep, Vocabulary
@@ -30,8 +31,12 @@ __all__ = [
     "DeepStep",
     "KernelLearningStage",
     "LanguageModelStage",
+    "Layer",
     "LearnStep",
     "LmStep",
+    "Network",
+    "NetworkError",
+    "NetworkStage",
     "PoolStage",
     "PoolStep",
     "RecurrentStage",

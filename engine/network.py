@@ -765,10 +765,10 @@ class Network:
 
         conv2d → ``ConvStage`` (a grouped convolution's filters are widened to every input
         channel, with zeros outside their group, so stepping shows the other groups contribute
-        nothing); maxpool2d / avgpool2d → ``PoolStage`` (with padding, the stage is handed the
-        padded input: zeros for average pooling, as PyTorch counts them, and for max pooling a
-        value below every input value, which no window can pick); the activations →
-        ``ActivationStage``; the other ops → the stages of ``engine.layers``.
+        nothing); maxpool2d / avgpool2d → ``PoolStage`` with the layer's padding (−inf cells
+        for max pooling, zeros counted in the mean for average pooling, as PyTorch pads; the
+        stage's coordinates are the input's own); the activations → ``ActivationStage``; the
+        other ops → the stages of ``engine.layers``.
         Each call builds a new stage; the stage checks its own memory limit.
         """
         plan = self._plan_of(name)
@@ -808,17 +808,10 @@ class Network:
         if op in ("maxpool2d", "avgpool2d"):
             from engine.pool import PoolStage
 
-            ph, pw = h["padding"]
-            if ph or pw:
-                fill = 0.0
-                if op == "maxpool2d":
-                    low = float(x.min())
-                    fill = low - max(1.0, abs(low))
-                    if not math.isfinite(fill):
-                        fill = -float(np.finfo(np.float64).max)
-                x = np.pad(x, ((0, 0), (ph, ph), (pw, pw)), constant_values=fill)
             mode = "max" if op == "maxpool2d" else "avg"
-            return PoolStage(x, mode, h["kernel_size"], h["stride"], name=name)
+            return PoolStage(
+                x, mode, h["kernel_size"], h["stride"], name=name, padding=h["padding"]
+            )
         if op in ACTIVATION_OPS:
             from engine.activation import ActivationStage
 

@@ -17,41 +17,70 @@ POOL_MODES = ("max", "avg")
 """Pooling modes a stage accepts."""
 
 
-def pool_bytes(in_shape: tuple[int, int, int], size: Pair, stride: Pair) -> int:
+def pool_bytes(
+    in_shape: tuple[int, int, int], size: Pair, stride: Pair, padding: Pair = (0, 0)
+) -> int:
     """Bytes a pooling stage will hold, computed from shapes alone.
 
     Counts the float64 input and output, the arg-max index per output (at most 8 bytes) and
-    the boolean scratch mask used while comparing window cells.
+    the boolean scratch mask used while comparing window cells; with padding, also the padded
+    copy of the input the windows are read from.
     """
     c, h, w = in_shape
-    oh = max(output_size(h, size[0], stride[0], 0), 0)
-    ow = max(output_size(w, size[1], stride[1], 0), 0)
-    return 8 * c * h * w + (8 + 8 + 1) * c * oh * ow
+    (ph, pw), (oh, ow) = padding, _out_hw(in_shape, size, stride, padding)
+    padded = 8 * c * (h + 2 * ph) * (w + 2 * pw) if ph or pw else 0
+    return 8 * c * h * w + padded + (8 + 8 + 1) * c * oh * ow
 
 
-def _reference_tile(in_shape: tuple[int, int, int], size: Pair, stride: Pair) -> tuple[int, int]:
+def _out_hw(in_shape: tuple[int, int, int], size: Pair, stride: Pair, padding: Pair) -> Pair:
+    """Output height and width from shapes alone, 0 where the window does not fit."""
+    _, h, w = in_shape
+    return (
+        max(output_size(h, size[0], stride[0], padding[0]), 0),
+        max(output_size(w, size[1], stride[1], padding[1]), 0),
+    )
+
+
+def _lead_rows(stride: Pair, padding: Pair) -> int:
+    """Output rows torch computes above a block of the PyTorch check and that are thrown away:
+    a block starting inside the input hands torch ⌈p_h/s_h⌉ more rows' worth of input, so
+    that the rows torch pads above it are never read by a window that is kept."""
+    return -(-padding[0] // stride[0])
+
+
+def _reference_tile(
+    in_shape: tuple[int, int, int], size: Pair, stride: Pair, padding: Pair = (0, 0)
+) -> tuple[int, int]:
     """(channels, output rows) of one block of the PyTorch check: the input slice torch is
     handed stays within REFERENCE_BLOCK_BYTES, or one output row of one channel if larger."""
-    c, h, w = in_shape
-    oh = max(output_size(h, size[0], stride[0], 0), 1)
+    c, _, w = in_shape
+    oh = max(_out_hw(in_shape, size, stride, padding)[0], 1)
+    lead = _lead_rows(stride, padding)
     row_bytes = 8 * w * max(stride[0], 1)  # input bytes one more output row reads
-    rows = min(oh, max(1, (REFERENCE_BLOCK_BYTES - 8 * w * size[0]) // row_bytes))
-    plane = 8 * w * ((rows - 1) * stride[0] + size[0])
+    first = 8 * w * (size[0] + lead * stride[0])  # input bytes of a block's first row
+    rows = min(oh, max(1, (REFERENCE_BLOCK_BYTES - first) // row_bytes))
+    plane = 8 * w * ((rows - 1 + lead) * stride[0] + size[0])
     return min(c, max(1, REFERENCE_BLOCK_BYTES // plane)), rows
 
 
-def pool_peak_bytes(in_shape: tuple[int, int, int], size: Pair, stride: Pair) -> int:
+def pool_peak_bytes(
+    in_shape: tuple[int, int, int], size: Pair, stride: Pair, padding: Pair = (0, 0)
+) -> int:
     """Peak bytes of a pooling stage from shapes alone: what it holds (``pool_bytes``), plus
     the larger of its build temporaries (average pooling's sums, twice where they overflow)
     and its PyTorch check (torch's output, the difference and its absolute value, and per block
     the input slice, the block's output and its arg-max indices)."""
-    c, h, w = in_shape
-    oh = max(output_size(h, size[0], stride[0], 0), 0)
-    ow = max(output_size(w, size[1], stride[1], 0), 0)
+    c, _, w = in_shape
+    (ph, pw), (oh, ow) = padding, _out_hw(in_shape, size, stride, padding)
     out = 8 * c * oh * ow
-    channels, rows = _reference_tile(in_shape, size, stride)
-    block = 8 * channels * (((rows - 1) * stride[0] + size[0]) * w + 2 * rows * ow)
-    return pool_bytes(in_shape, size, stride) + 3 * out + block + ALLOCATOR_SLACK
+    channels, rows = _reference_tile(in_shape, size, stride, padding)
+    lead = _lead_rows(stride, padding)
+    tile_rows = (rows - 1 + lead) * stride[0] + size[0]
+    # torch's own output for a block: the rows kept, the lead rows and one more it may add
+    # below, each as wide as the padded input allows.
+    block_out = 2 * (rows + lead + (1 if ph else 0)) * (ow + (1 if pw else 0))
+    block = 8 * channels * (tile_rows * w + block_out)
+    return pool_bytes(in_shape, size, stride, padding) + 3 * out + block + ALLOCATOR_SLACK
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -62,34 +91,49 @@ class PoolStep(Step):
     row: int
     col: int
     top: int
-    """Input row of the window's top edge."""
+    """Input row of the window's top edge; negative where the window starts in the padding."""
     left: int
-    """Input column of the window's left edge."""
-    window: np.ndarray  # (f_h, f_w) input values of this channel
+    """Input column of the window's left edge; negative where it starts in the padding."""
+    window: np.ndarray
+    """(f_h, f_w) values the window reads from this channel: padding cells are −inf for max
+    pooling (they never win) and 0 for average pooling (they count in the divisor)."""
+    padding_mask: np.ndarray  # (f_h, f_w) True where the cell is padding, not input
     argmax: tuple[int, int] | None
     """(row, col) of the winning cell inside the window (max pooling); None for average."""
     mode: str
 
 
+PAD_FILL = {"max": -np.inf, "avg": 0.0}
+"""What a padding cell holds, by mode: PyTorch's max pooling pads with −inf, so padding never
+wins; its average pooling (count_include_pad=True) pads with zeros that count in the mean."""
+
+
 class PoolStage(Stage):
-    """Max: out[c, i, j] = max_{u,v} x[c, i·s_h + u, j·s_w + v]; average: the mean instead.
+    """Max: out[c, i, j] = max_{u,v} x_pad[c, i·s_h + u, j·s_w + v]; average: the mean instead.
 
     Each channel is pooled on its own, so the output has as many channels as the input and
-    the stage has no learnable parameters. There is no padding.
+    the stage has no learnable parameters.
 
     Args:
         x: input volume, shape (C, H, W); an (H, W) array is one channel.
         mode: ``"max"`` or ``"avg"``.
-        size: window ``f`` or ``(f_h, f_w)``, each ≥ 1 and no larger than the input.
+        size: window ``f`` or ``(f_h, f_w)``, each ≥ 1 and no larger than the padded input.
         stride: ``s`` or ``(s_h, s_w)``, each ≥ 1; defaults to the window size.
+        padding: ``p`` or ``(p_h, p_w)``, each from 0 to half the window (⌊f/2⌋, PyTorch's
+            rule); ``x_pad`` is x with p_h rows above and below and p_w columns on each side.
+            For max pooling a padding cell is −inf, so it never wins (``max_pool2d``); for
+            average pooling it is 0 and counts in the divisor f_h·f_w (``avg_pool2d`` with
+            ``count_include_pad=True``, its default).
 
     Shape:
-        output (C, H_out, W_out) with H_out = ⌊(H − f_h)/s_h⌋ + 1 (likewise W_out).
+        output (C, H_out, W_out) with H_out = ⌊(H + 2p_h − f_h)/s_h⌋ + 1 (likewise W_out).
 
     Ties: when several cells of a window hold the maximum, the winner is the first of them in
     row-major order (top row first, then leftmost). This is the cell
     ``torch.nn.functional.max_pool2d(..., return_indices=True)`` reports, and the output value
-    is read from that cell, so even the sign of a zero agrees with PyTorch.
+    is read from that cell, so even the sign of a zero agrees with PyTorch. With padding at
+    most half the window, every window holds at least one input cell, so the winner is always
+    an input cell.
 
     Steps run channel by channel, and inside a channel row by row: step i is output element
     ``np.unravel_index(i, (C, H_out, W_out))``.
@@ -104,6 +148,7 @@ class PoolStage(Stage):
         size: int | tuple[int, int] | list[int] = 2,
         stride: int | tuple[int, int] | list[int] | None = None,
         name: str = "pool",
+        padding: int | tuple[int, int] | list[int] = 0,
     ) -> None:
         super().__init__(name)
         x = np.asarray(x, dtype=np.float64)
@@ -126,9 +171,22 @@ class PoolStage(Stage):
             raise SpecError("stride", f"stride must be ≥ 1, got {[sh, sw]}")
         if max(sh, sw) > MAX_STRIDE:
             raise SpecError("stride", f"stride must be ≤ {MAX_STRIDE:,}, got {[sh, sw]}")
-        if fh > h or fw > w:
+        ph, pw = as_pair(padding, "padding")
+        if ph < 0 or pw < 0 or ph > fh // 2 or pw > fw // 2:
+            raise SpecError(
+                "padding",
+                f"padding must be from 0 to half the window (PyTorch's rule): rows "
+                f"0…{fh // 2} and cols 0…{fw // 2} for the {fh}×{fw} window, got {[ph, pw]}",
+            )
+        if fh > h + 2 * ph or fw > w + 2 * pw:
+            if ph or pw:
+                raise SpecError(
+                    "size",
+                    f"pool window {fh}×{fw} is larger than the padded input "
+                    f"{h + 2 * ph}×{w + 2 * pw} (input {h}×{w}, padding {[ph, pw]})",
+                )
             raise SpecError("size", f"pool window {fh}×{fw} is larger than the input {h}×{w}")
-        need = pool_peak_bytes((c, h, w), (fh, fw), (sh, sw))
+        need = pool_peak_bytes((c, h, w), (fh, fw), (sh, sw), (ph, pw))
         check_bytes(need, "input", f"{mode} pooling a {c}×{h}×{w} input")
         if not np.all(np.isfinite(x)):
             raise SpecError("input", "values must be finite (no inf or nan)")
@@ -139,7 +197,14 @@ class PoolStage(Stage):
         self.mode = mode
         self.size: Pair = (fh, fw)
         self.stride: Pair = (sh, sw)
-        self.out_hw: Pair = (output_size(h, fh, sh, 0), output_size(w, fw, sw, 0))
+        self.padding: Pair = (ph, pw)
+        self.x_padded = self.x  # (C, H + 2p_h, W + 2p_w): what the windows read
+        if ph or pw:
+            self.x_padded = np.pad(
+                self.x, ((0, 0), (ph, ph), (pw, pw)), constant_values=PAD_FILL[mode]
+            )
+            self.x_padded.flags.writeable = False
+        self.out_hw: Pair = (output_size(h, fh, sh, ph), output_size(w, fw, sw, pw))
         self._argmax: np.ndarray | None = None  # (C, H_out, W_out) flat index in the window
         if mode == "max":
             self._out, self._argmax = self._compute_max()
@@ -150,14 +215,15 @@ class PoolStage(Stage):
     def _windows(self) -> np.ndarray:
         """Every pooling window as a view, shape (C, H_out, W_out, f_h, f_w)."""
         sh, sw = self.stride
-        return sliding_window_view(self.x, self.size, axis=(1, 2))[:, ::sh, ::sw]
+        return sliding_window_view(self.x_padded, self.size, axis=(1, 2))[:, ::sh, ::sw]
 
     def _compute_max(self) -> tuple[np.ndarray, np.ndarray]:
         """Maxima and their window positions, one pass per window cell.
 
         Walking the f_h·f_w cells in row-major order and replacing the running best only on a
-        strict ``>`` keeps the first maximal cell, which is torch's tie rule. Each pass compares
-        whole (C, H_out, W_out) planes, so no copy of all windows is ever made.
+        strict ``>`` keeps the first maximal cell, which is torch's tie rule. A −inf padding
+        cell can start the walk but loses to the first input cell. Each pass compares whole
+        (C, H_out, W_out) planes, so no copy of all windows is ever made.
         """
         windows = self._windows()
         fh, fw = self.size
@@ -172,7 +238,8 @@ class PoolStage(Stage):
         return best, argmax
 
     def _compute_avg(self) -> np.ndarray:
-        """Window means: cells summed in row-major order, then divided by f_h·f_w, as torch.
+        """Window means: cells summed in row-major order, then divided by f_h·f_w, as torch
+        (padding cells add 0 and still count in the divisor).
 
         A mean of finite numbers is finite, but their sum may not be (four 1e308s). Where the
         sum overflows, the mean is taken again from the cells each divided by f_h·f_w first:
@@ -220,8 +287,8 @@ class PoolStage(Stage):
         """The output-size formula for height and width, with the actual numbers."""
         _, h, w = self.in_shape
         return (
-            size_formula(h, self.size[0], self.stride[0], 0),
-            size_formula(w, self.size[1], self.stride[1], 0),
+            size_formula(h, self.size[0], self.stride[0], self.padding[0]),
+            size_formula(w, self.size[1], self.stride[1], self.padding[1]),
         )
 
     # -- stepping ------------------------------------------------------------------------
@@ -230,8 +297,8 @@ class PoolStage(Stage):
         return int(self._out.size)
 
     def with_input(self, x: np.ndarray) -> PoolStage:
-        """The same pooling (mode, window, stride) applied to another input."""
-        return PoolStage(x, self.mode, self.size, self.stride, self.name)
+        """The same pooling (mode, window, stride, padding) applied to another input."""
+        return PoolStage(x, self.mode, self.size, self.stride, self.name, self.padding)
 
     def row_steps(self) -> int:
         return self.out_hw[1]
@@ -240,7 +307,7 @@ class PoolStage(Stage):
         return int(self.x.shape[-2]), int(self.x.shape[-1])
 
     def window_geometry(self) -> tuple[Pair, Pair, Pair]:
-        return self.size, self.stride, (0, 0)
+        return self.size, self.stride, self.padding
 
     def index_of(self, channel: int, row: int, col: int) -> int:
         """Local step index of output element (channel, row, col)."""
@@ -252,6 +319,19 @@ class PoolStage(Stage):
         c, rest = divmod(i, self._plane)
         r, col = divmod(rest, self.out_hw[1])
         return c, r, col
+
+    def window_origin(self, row: int, col: int) -> Pair:
+        """Input (row, col) of the top-left cell of output (row, col)'s window; negative
+        inside the padding."""
+        return row * self.stride[0] - self.padding[0], col * self.stride[1] - self.padding[1]
+
+    def padding_mask(self, row: int, col: int) -> np.ndarray:
+        """(f_h, f_w) booleans: True where output (row, col)'s window reads padding."""
+        (top, left), (fh, fw) = self.window_origin(row, col), self.size
+        _, h, w = self.in_shape
+        rows = np.arange(top, top + fh)
+        cols = np.arange(left, left + fw)
+        return ((rows < 0) | (rows >= h))[:, None] | ((cols < 0) | (cols >= w))[None, :]
 
     def _winner(self, c: int, r: int, col: int) -> tuple[int, int]:
         if self._argmax is None:
@@ -265,25 +345,29 @@ class PoolStage(Stage):
         """
         c, r, col = self.position(i)
         u, v = self._winner(c, r, col)
-        return (r * self.stride[0] + u) * self.x.shape[2] + col * self.stride[1] + v
+        top, left = self.window_origin(r, col)
+        return (top + u) * self.x.shape[2] + left + v
 
     def argmax_input_indices(self) -> np.ndarray:
         """``argmax_input_index`` for every output at once, shape (C, H_out, W_out)."""
         if self._argmax is None:
             raise ValueError(f"stage {self.name!r} is {self.mode} pooling; only max has a winner")
         (oh, ow), (sh, sw), fw = self.out_hw, self.stride, self.size[1]
-        w = self.x.shape[2]
+        (ph, pw), w = self.padding, self.x.shape[2]
         u, v = np.divmod(self._argmax.astype(np.int64), fw)  # (C, H_out, W_out) each
-        rows = np.arange(oh)[:, None] * sh + u
-        cols = np.arange(ow)[None, :] * sw + v
+        rows = np.arange(oh)[:, None] * sh - ph + u
+        cols = np.arange(ow)[None, :] * sw - pw + v
         return rows * w + cols
 
     def step(self, i: int) -> PoolStep:
         i = self._normalise_index(i)
         c, r, col = self.position(i)
         fh, fw = self.size
-        top, left = r * self.stride[0], col * self.stride[1]
-        window = self.x[c, top : top + fh, left : left + fw]
+        top, left = self.window_origin(r, col)
+        ph, pw = self.padding
+        window = self.x_padded[c, top + ph : top + ph + fh, left + pw : left + pw + fw]
+        mask = self.padding_mask(r, col)
+        pads = int(mask.sum())
         value = float(self._out[c, r, col])
         argmax: tuple[int, int] | None = None
         if self._argmax is not None:
@@ -292,8 +376,12 @@ class PoolStage(Stage):
                 f"out[{c},{r},{col}] = max of window = {value:g} "
                 f"(input row {top + argmax[0]}, col {left + argmax[1]})"
             )
+            if pads:
+                explanation += f"; {pads} padding cell(s) count as −inf"
         else:
             explanation = f"out[{c},{r},{col}] = mean of {fh * fw} values = {value:g}"
+            if pads:
+                explanation += f"; {pads} of them padding, counted as 0"
         return PoolStep(
             stage=self.name,
             index=i,
@@ -305,6 +393,7 @@ class PoolStage(Stage):
             top=top,
             left=left,
             window=window,
+            padding_mask=mask,
             argmax=argmax,
             mode=self.mode,
         )
@@ -321,6 +410,7 @@ class PoolStage(Stage):
                 "mode": self.mode,
                 "kernel_size": list(self.size),
                 "stride": list(self.stride),
+                "padding": list(self.padding),
             },
             "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
             "steps": len(self),
@@ -328,8 +418,15 @@ class PoolStage(Stage):
         }
 
     def reference(self) -> np.ndarray:
-        """``max_pool2d`` / ``avg_pool2d`` on blocks of channels and output rows, so that the
-        copies torch is handed stay within REFERENCE_BLOCK_BYTES (``pool_peak_bytes``).
+        """``max_pool2d`` / ``avg_pool2d`` with the stage's padding, on blocks of channels and
+        output rows, so that the copies torch is handed stay within REFERENCE_BLOCK_BYTES
+        (``pool_peak_bytes``).
+
+        torch pads every block it is handed, so a block that starts below the input's top
+        row also hands torch the ⌈p_h/s_h⌉ output rows above it, whose windows read that
+        made-up padding, and drops them; a block ends where its last window ends (or at the
+        input's last row), so no kept window reaches torch's padding below it unless it is
+        the input's own.
 
         Where torch's average overflows (its sum of finite cells is inf), that output is
         torch's sum of the cells divided first (``divisor_override=1`` on x / (f_h·f_w)):
@@ -339,22 +436,29 @@ class PoolStage(Stage):
 
         pool = F.max_pool2d if self.mode == "max" else F.avg_pool2d
         (oh, ow), (fh, _), (sh, _) = self.out_hw, self.size, self.stride
-        channels, rows = _reference_tile(self.in_shape, self.size, self.stride)
+        ph, h = self.padding[0], self.in_shape[1]
+        channels, rows = _reference_tile(self.in_shape, self.size, self.stride, self.padding)
+        lead = _lead_rows(self.stride, self.padding)
         out = np.empty((self.channels, oh, ow))
         with torch.no_grad():
             for c0 in range(0, self.channels, channels):
                 for r0 in range(0, oh, rows):
                     r1 = min(oh, r0 + rows)
-                    tile = self.x[c0 : c0 + channels, r0 * sh : (r1 - 1) * sh + fh]
+                    first = max(0, r0 - lead)  # the output row torch's first window gives
+                    end = min(h, (r1 - 1) * sh - ph + fh)  # one past the last input row read
+                    tile = self.x[c0 : c0 + channels, first * sh : end]
                     x = torch.from_numpy(np.array(tile))[None]  # a writable copy
-                    got = pool(x, self.size, self.stride)[0]
+                    got = pool(x, self.size, self.stride, self.padding)[0]
                     if self.mode == "avg" and not bool(torch.isfinite(got).all()):
                         # torch sums before dividing, and the sum overflowed: take the sum of
                         # the cells each divided by f_h·f_w instead, as the stage does there.
                         n = self.size[0] * self.size[1]
-                        scaled = F.avg_pool2d(x / n, self.size, self.stride, divisor_override=1)
+                        scaled = F.avg_pool2d(
+                            x / n, self.size, self.stride, self.padding, divisor_override=1
+                        )
                         got = torch.where(torch.isfinite(got), got, scaled[0])
-                    out[c0 : c0 + channels, r0:r1] = got.numpy()
+                    kept = got[:, r0 - first : r1 - first]
+                    out[c0 : c0 + channels, r0:r1] = kept.numpy()
         return out
 
     def reference_indices(self) -> np.ndarray:
@@ -368,5 +472,5 @@ class PoolStage(Stage):
         if self.mode != "max":
             raise ValueError(f"stage {self.name!r} is {self.mode} pooling; only max has indices")
         x = torch.from_numpy(np.array(self.x))[None]  # (1, C, H, W), a writable copy
-        _, indices = F.max_pool2d(x, self.size, self.stride, return_indices=True)
+        _, indices = F.max_pool2d(x, self.size, self.stride, self.padding, return_indices=True)
         return indices[0].numpy()

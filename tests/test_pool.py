@@ -200,7 +200,12 @@ def test_describe_and_parameters() -> None:
     assert d["name"] == "p1" and d["kind"] == "pool" == PoolStage.kind
     assert d["input"] == {"shape": [2, 3, 3], "values": x.tolist()}
     assert d["parameters"] == {}
-    assert d["hyperparameters"] == {"mode": "avg", "kernel_size": [2, 2], "stride": [1, 1]}
+    assert d["hyperparameters"] == {
+        "mode": "avg",
+        "kernel_size": [2, 2],
+        "stride": [1, 1],
+        "padding": [0, 0],
+    }
     assert d["output"]["shape"] == [2, 2, 2]
     assert d["output"]["values"] == stage.output.tolist()
     assert d["steps"] == 8 == len(stage)
