@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from engine.network import Network
 
 
+FLOAT64_TOLERANCE = 1e-9
+"""Agreement with PyTorch in float64: max |Δ| ≤ 1e-9 × the largest magnitude (at least 1)."""
+FLOAT32_TOLERANCE = 1e-4
+"""The same for a computation in float32 (whose own rounding is about 6e-8 per operation, and
+grows with sums of thousands of products)."""
+
+
 @dataclass(frozen=True)
 class Step:
     """One inspectable step of a stage: data and meaning, never formatting.
@@ -67,6 +74,12 @@ class Stage(ABC):
     @abstractmethod
     def reference(self) -> np.ndarray:
         """The same result computed by PyTorch's own op (imports torch on first use)."""
+
+    def tolerance(self) -> float:
+        """Largest max |Δ| from PyTorch, relative to the output's largest magnitude (at least
+        1), that still counts as agreement: float64 rounding (FLOAT64_TOLERANCE). A stage that
+        computes in float32 says so by returning FLOAT32_TOLERANCE."""
+        return FLOAT64_TOLERANCE
 
     def check_against_torch(self) -> float:
         """Max |Δ| between this stage's output and PyTorch's."""

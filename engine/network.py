@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.conv import output_size, size_formula
-from engine.core import Stage, Step
+from engine.core import FLOAT32_TOLERANCE, FLOAT64_TOLERANCE, Stage, Step
 from engine.errors import SpecError
 from engine.limits import MAX_NEGATIVE_SLOPE, MAX_STRIDE
 
@@ -1464,6 +1464,10 @@ class NetworkStage(Stage):
     @property
     def output(self) -> np.ndarray:
         return self.network.output(self.network.layers[-1].name)
+
+    def tolerance(self) -> float:
+        """float64's tolerance, or float32's when the network computes in float32."""
+        return FLOAT64_TOLERANCE if self.network.dtype == np.float64 else FLOAT32_TOLERANCE
 
     def reference(self) -> np.ndarray:
         return self.network.torch_forward(keep=False)[self.network.layers[-1].name]

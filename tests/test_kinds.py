@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 
 import scenarios
-from engine.core import Simulation, Stage
+from engine.core import Layered, Simulation, Stage
 from scenarios.registry import kinds, ops
 from tui.panels import PANELS
 from tui.trace import json_lines, jsonable
-from tui.widgets.badge import TOLERANCE
 
 KINDS = sorted(kinds())
 OPS = sorted(ops())
@@ -41,7 +40,29 @@ def first_bundled(kind: str) -> Simulation:
 def agrees_with_torch(stage: Stage) -> None:
     delta = stage.check_against_torch()
     scale = max(1.0, float(np.max(np.abs(stage.output)))) if stage.output.size else 1.0
-    assert delta <= TOLERANCE * scale, f"{stage.name}: max |Δ| = {delta:.3g}"
+    assert delta <= stage.tolerance() * scale, f"{stage.name}: max |Δ| = {delta:.3g}"
+
+
+def layers_are_drawn(stage: Layered) -> None:
+    """Every layer of the smallest bundled network of each op opens as a stage a panel draws
+    and that agrees with PyTorch; the network itself has a screen."""
+    from tui.screens.network import NetworkScreen
+
+    assert NetworkScreen is not None
+    seen: set[str] = set()
+    for name in bundled_by_kind()["network"]:
+        net = scenarios.load(scenarios.resolve(name)).stages[0]
+        assert isinstance(net, Layered)
+        if net.network.macs() > 10**8:  # the large ones only repeat ops the small ones have
+            continue
+        for layer in net.network.layers:
+            if layer.op in seen:
+                continue
+            seen.add(layer.op)
+            opened = net.network.stage(layer.name)
+            assert opened.kind in PANELS, f"no panel for {layer.op} ({opened.kind})"
+            agrees_with_torch(opened)
+    assert {"conv2d", "linear", "maxpool2d", "add", "relu", "flatten"} <= seen
 
 
 def test_every_kind_and_op_is_registered_with_a_schema_and_a_builder() -> None:
@@ -63,7 +84,10 @@ def test_kind_is_bundled_drawn_checked_and_traced(kind: str) -> None:
     assert bundled_by_kind().get(kind), f"no bundled scenario of kind {kind!r}"
     sim = first_bundled(kind)
     for stage in sim.stages:
-        assert stage.kind in PANELS, f"no panel for stage kind {stage.kind!r}"
+        if isinstance(stage, Layered):  # a whole network: drawn by the network screen, and
+            layers_are_drawn(stage)  # each of its layers by a panel
+        else:
+            assert stage.kind in PANELS, f"no panel for stage kind {stage.kind!r}"
         agrees_with_torch(stage)
     # The trace reads back as the same stages and steps: first, middle and last.
     picks = sorted({0, len(sim) // 2, len(sim) - 1})

@@ -49,7 +49,11 @@ def test_bundled_scenario_loads_and_matches_torch(shipped: scenarios.BundledScen
     assert sim.source == str(shipped.path)
     assert len(sim) == sum(len(s) for s in sim.stages) > 0
     for stage in sim.stages:
-        assert stage.check_against_torch() < 1e-12
+        if stage.tolerance() > 1e-9:  # a float32 network: rounding relative to its scale
+            scale = max(1.0, float(np.max(np.abs(stage.output))))
+            assert stage.check_against_torch() <= stage.tolerance() * scale
+        else:
+            assert stage.check_against_torch() < 1e-12
 
 
 def test_vertical_edge() -> None:

@@ -29,7 +29,7 @@ from engine.translation import shiftable
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import HelpScreen
-from tui.widgets.badge import TOLERANCE, TorchBadge
+from tui.widgets.badge import TorchBadge
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -450,15 +450,15 @@ class PlayerScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="torch-check")
     def _check_worker(self) -> None:
         """Compare every stage with PyTorch's own op. The badge shows the largest |Δ| and calls
-        it a match when every stage is within 1e-9 of its largest magnitude (at least 1): float64
-        rounding grows with the size of the numbers."""
+        it a match when every stage is within its tolerance (1e-9 in float64) of its largest
+        magnitude (at least 1): rounding grows with the size of the numbers."""
         try:
             deltas, ok = [], True
             for stage in self.simulation.stages:
                 delta = stage.check_against_torch()
                 scale = max(1.0, float(abs(stage.output).max())) if stage.output.size else 1.0
                 deltas.append(delta)
-                ok = ok and delta <= TOLERANCE * scale
+                ok = ok and delta <= stage.tolerance() * scale
         except Exception as e:  # any failure of the optional check is shown, not raised
             self.app.call_from_thread(self._checked, None, f"{type(e).__name__}: {e}")
         else:
@@ -471,6 +471,7 @@ class PlayerScreen(Screen[None]):
             badge.state = "error"
         else:
             badge.stages = len(self.simulation.stages)
+            badge.tolerance = max(stage.tolerance() for stage in self.simulation.stages)
             badge.matches = ok
             badge.delta = delta
             badge.state = "done"

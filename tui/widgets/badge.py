@@ -9,8 +9,10 @@ from textual.widget import Widget
 TOLERANCE = 1e-9
 """Largest |Δ| still called a match, relative to the stage's largest magnitude (at least 1)."""
 
-_TOLERANCE_TEXT = "{}e{}".format(*(int(part) for part in f"{TOLERANCE:.0e}".split("e")))
-"""The tolerance as the reproducible badge prints it: 1e-9."""
+
+def tolerance_text(tolerance: float) -> str:
+    """A tolerance as the reproducible badge prints it: 1e-9, 1e-4."""
+    return "{}e{}".format(*(int(part) for part in f"{tolerance:.0e}".split("e")))
 
 
 class TorchBadge(Widget):
@@ -39,6 +41,8 @@ class TorchBadge(Widget):
     """Whether the last check was within tolerance."""
     stages: reactive[int] = reactive(1)
     """How many stages the last check compared."""
+    tolerance: reactive[float] = reactive(TOLERANCE)
+    """The tolerance the last check was held to (relative to the output's scale)."""
     detail: reactive[str] = reactive("")
     """Error text when the check could not run."""
 
@@ -56,7 +60,7 @@ class TorchBadge(Widget):
             what = "matches" if self.stages == 1 else f"all {self.stages} stages match"
             if self.reproducible:
                 bound = "within" if self.matches else "above"
-                figure = f"|Δ| {bound} {_TOLERANCE_TEXT}"
+                figure = f"|Δ| {bound} {tolerance_text(self.tolerance)}"
             else:
                 figure = f"max |Δ| = {self.delta:.1e}"
             if self.matches:
