@@ -712,6 +712,77 @@ def recompute(stage: dict[str, Any], sim: Any = None) -> np.ndarray:
     return sim.stages[stage["number"]].reference()
 
 
+def network_layer(op: str, args: dict[str, Any], xs: list[Any], p: dict[str, Any]) -> Any:
+    """One layer of a network by PyTorch's functional ops, from its row of the trace."""
+    import torch
+    import torch.nn.functional as F
+
+    x = xs[0]
+    image = x[None] if x.dim() == 3 else x
+    if op == "conv2d":
+        return F.conv2d(
+            image, p["weight"], p.get("bias"), args["stride"], args["padding"], 1, args["groups"]
+        )[0]
+    if op in ("maxpool2d", "avgpool2d"):
+        pool = F.max_pool2d if op == "maxpool2d" else F.avg_pool2d
+        return pool(image, args["kernel_size"], args["stride"], args["padding"])[0]
+    if op == "adaptive_avgpool2d":
+        return F.adaptive_avg_pool2d(image, args["output_size"])[0]
+    if op == "batchnorm2d":
+        return F.batch_norm(
+            image,
+            p["running_mean"],
+            p["running_var"],
+            p["weight"],
+            p["bias"],
+            False,
+            eps=args["eps"],
+        )[0]
+    if op == "linear":
+        return F.linear(x, p["weight"], p.get("bias"))
+    return {
+        "relu": F.relu,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "leaky_relu": lambda t: F.leaky_relu(t, args.get("negative_slope", 0.01)),
+        "flatten": torch.flatten,
+        "dropout": lambda t: t,
+        "softmax": lambda t: torch.softmax(t, 0),
+        "add": lambda t: t + xs[1],
+    }[op](x)
+
+
+def network_run(stage: dict[str, Any], records: list[dict[str, Any]]) -> None:
+    """A network's trace: its records follow the layer table, and where the arrays are inline
+    every layer recomputes, with PyTorch, from the outputs its inputs name."""
+    import torch
+
+    table = stage["layers"]
+    assert [r["layer"] for r in records] == [row["name"] for row in table]
+    assert [r["value"] for r in records] == [row["parameters"] for row in table]
+    assert sum(row["parameters"] for row in table) == stage["parameters"]
+    arrays = stage["arrays"]
+    if arrays["where"] != "inline":
+        return
+
+    def tensor(v: Any) -> Any:
+        return torch.tensor(v, dtype=torch.float64)
+
+    values = {"input": tensor(arrays["input"])}
+    for row, record in zip(table, records, strict=True):
+        own = {
+            k.rsplit(".", 1)[1]: tensor(v)
+            for k, v in arrays["params"].items()
+            if k.rsplit(".", 1)[0] == row["name"]
+        }
+        got = network_layer(row["op"], row["args"], [values[i] for i in row["inputs"]], own)
+        want = tensor(record["output"])
+        assert list(want.shape) == row["output_shape"]
+        scale = 1e-12 if stage["dtype"] == "float64" else 1e-4
+        torch.testing.assert_close(got, want, rtol=scale, atol=scale, msg=row["name"])
+        values[row["name"]] = want
+
+
 def learn_run(stage: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """A learn_kernel stage's kernels after each iteration and the loss each one starts at,
     retrained from the header alone with PyTorch's autograd."""
@@ -825,6 +896,9 @@ def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
     assert header["steps"] == len(steps) == sum(st["steps"] for st in header["stages"])
     previous = None
     for k, stage in enumerate(header["stages"]):
+        if stage["kind"] == "network":
+            network_run(stage, [r for r in steps if r["stage_number"] == k])
+            continue
         ref = recompute(stage, sim)
         assert list(ref.shape) == stage["output"]["shape"]
         np.testing.assert_allclose(stage["output"]["values"], ref, rtol=1e-12, atol=1e-12)
