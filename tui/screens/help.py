@@ -21,7 +21,11 @@ KEYS = [
     ("PgDn / PgUp", "one output row forward / back"),
     ("Home / End", "first / last step"),
     ("+ / −", "faster / slower playback"),
-    ("] / [", "next stage / back a stage (also Tab / Shift+Tab)"),
+    (
+        "] / [",
+        "next stage / back a stage (also Tab / Shift+Tab); on one layer of a network, past "
+        "its ends: the next / previous layer",
+    ),
     ("g", "go to a step by number"),
     ("h", "heat view: shade cells by value instead of numbers"),
     ("r", "receptive field: the inputs this output depends on"),
@@ -33,6 +37,20 @@ KEYS = [
     ("< / >", "language model: colder / hotter temperature τ, same seed"),
     ("c", "check this stage against PyTorch again"),
     ("click", "click an output cell to jump to its step"),
+    ("Esc", "back to the scenario list (or to the network's layer table)"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+
+NETWORK_KEYS = [
+    ("↑ / ↓", "choose a layer; its numbers are computed on first visit"),
+    ("] / [", "next / previous layer"),
+    ("PgUp / PgDn", "a page of layers up / down"),
+    ("← / →", "scroll the table sideways when it is wider than the screen"),
+    ("Enter", "step through the layer in the player, fed the real output of the layer before"),
+    ("n / N", "light the next / previous feature map"),
+    ("click", "click a feature map to light it"),
+    ("s", "colour scale: one for all maps, or each map its own"),
     ("Esc", "back to the scenario list"),
     ("?", "this help"),
     ("q", "quit"),

@@ -83,7 +83,7 @@ class TopK(Widget):
         return list(self._rows)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._rows) + (1 if self._note else 0)
+        return len(self._rows) + (len(self._note.splitlines()) if self._note else 0)
 
     def render(self) -> Text:
         width = max(self.size.width, 20)
