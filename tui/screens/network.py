@@ -469,14 +469,23 @@ class NetworkScreen(Screen[None]):
             self.app.call_from_thread(callback, *args)
 
     def _progress(self, name: str, done: int, total: int, layer: str) -> None:
+        """Layer ``done + 1`` of the ``total`` that ``name`` waits for is being computed."""
         if not self.is_attached:
             return
         progress = bar(done / total, 10) if total > 1 else ""
         text = f"computing {name}: layer {done + 1} of {total} ({layer}) {progress}"
-        if name == self.selected:
+        if self._opening == name:
+            self._opening_status(text, first=done == 0)
+        elif name == self.selected:
             self._note(text)
-        if self._opening == name and self.app.screen is not self:
-            self.app.notify(text, timeout=2)
+
+    def _opening_status(self, text: str, *, first: bool = True) -> None:
+        """How far opening a layer in the player has got: under the maps while the table is
+        on screen, once in a notification over the player (``]`` / ``[`` there)."""
+        if self.app.screen is self:
+            self.query_one("#net-maps-box").border_subtitle = text
+        elif first:
+            self.app.notify(text, timeout=3)
 
     def _computed(self, name: str) -> None:
         if self.is_attached and name == self.selected:
@@ -580,7 +589,6 @@ class NetworkScreen(Screen[None]):
             self.notify("this network has no input: nothing to step through", severity="warning")
             return
         self._opening = name
-        self.notify(f"opening {name} …", timeout=2)
         self._open(name)
 
     @work(thread=True, exclusive=True, group="open")
@@ -598,6 +606,10 @@ class NetworkScreen(Screen[None]):
                     net.output(layer)
             if worker.is_cancelled:
                 return
+            size = net.activation_size(name)
+            self._from_thread(
+                self._opening_status, f"building {name} as a stepping stage ({size:,} outputs) …"
+            )
             stage = net.stage(name)
         except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
             self._from_thread(self._open_failed, name, " ".join(str(e).split()) or type(e).__name__)
@@ -607,6 +619,7 @@ class NetworkScreen(Screen[None]):
 
     def _open_failed(self, name: str, error: str) -> None:
         self._opening = ""
+        self._show_map_subtitle()
         self.notify(f"cannot step through {name}: {error}", severity="error", timeout=8)
 
     def _push_player(self, name: str, stage: Stage) -> None:
@@ -619,6 +632,7 @@ class NetworkScreen(Screen[None]):
         if self._opening != name or not self.is_attached:
             return
         self._opening = ""
+        self._show_map_subtitle()
         if stage.kind not in PANELS:
             self.notify(f"cannot step through {name}: no panel draws {stage.kind!r} stages")
             return
