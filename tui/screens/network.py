@@ -280,7 +280,7 @@ class NetworkScreen(Screen[None]):
         yield Header(show_clock=False, icon="▦")
         yield Static(self._source_line(), id="net-info")
         table: LayerTable = LayerTable(
-            id="net-layers", cursor_type="row", zebra_stripes=True, cell_padding=0
+            id="net-layers", cursor_type="row", zebra_stripes=True, cell_padding=0, fixed_columns=1
         )
         widths = self._widths
         for key, header, align in COLUMNS:
@@ -349,7 +349,8 @@ class NetworkScreen(Screen[None]):
         return Content.assemble(*parts)
 
     def _show_totals(self) -> None:
-        """The totals, aligned under the table's columns and scrolled with it."""
+        """The totals, aligned under the table's columns and scrolled with it (the first
+        column, the layer's name, stays put as in the table)."""
         t = Text(no_wrap=True, overflow="crop")
         for key, _, align in COLUMNS:
             total = self._totals.get(key, Text(""))
@@ -360,8 +361,9 @@ class NetworkScreen(Screen[None]):
             t.append_text(total)
             if align != "right":
                 t.append(pad)
+        first = self._widths[COLUMNS[0][0]] + 1
         x = int(self.table.scroll_x)
-        self.query_one("#net-totals", Static).update(t[x:])
+        self.query_one("#net-totals", Static).update(t[:first] + t[first + x :])
 
     # -- the selected layer ----------------------------------------------------------------------
 

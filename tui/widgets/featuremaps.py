@@ -190,11 +190,11 @@ class FeatureMapGallery(Widget):
             lo, hi = self._lo, self._hi
             if lo < 0 < hi:
                 m = max(-lo, hi)
-                scale = f"one scale for all: blue −{fmt_num(m)} · 0 black · red +{fmt_num(m)}"
+                scale = f"one scale for all: −{fmt_num(m)} blue … 0 black … +{fmt_num(m)} red"
             else:
                 scale = f"one scale for all: {fmt_num(lo)} dark … {fmt_num(hi)} white"
         else:
-            scale = "each map its own scale: min dark … max white (signed: blue · 0 · red)"
+            scale = "each map its own scale, from its min to its max"
         layout = self._tiling
         n = len(self._maps)
         if layout.count < n:
