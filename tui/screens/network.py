@@ -180,10 +180,11 @@ def cell(text: Text, width: int, align: str) -> Text:
     return t
 
 
-def needed_layers(network: Network, name: str) -> list[str]:
-    """The layers that must still be computed, in order, before ``name``'s output exists."""
+def needed_layers(network: Network, *names: str) -> list[str]:
+    """The layers that must still be computed, in order, before the outputs of ``names``
+    exist."""
     needed: set[str] = set()
-    todo = [name]
+    todo = list(names)
     while todo:
         n = todo.pop()
         if n == INPUT or n in needed or network.computed(n):
@@ -450,34 +451,49 @@ class NetworkScreen(Screen[None]):
     def _compute(self, name: str) -> None:
         """Compute ``name`` and the layers it needs, one at a time, saying how far it got. A
         newer request cancels this one between two layers."""
-        worker = get_current_worker()
         net = self.network
         try:
-            todo = needed_layers(net, name)
-            for k, layer in enumerate(todo):
-                if worker.is_cancelled:
-                    return
-                if len(todo) > 1 or net.macs(layer) > 10_000_000:
-                    self._from_thread(self._progress, name, k, len(todo), layer)
-                net.output(layer)
+            if not self._run(name, needed_layers(net, name)):
+                return
         except Exception as e:  # an overflow, a missing weight: said in the box, not raised
             self._from_thread(self._failed, name, " ".join(str(e).split()) or type(e).__name__)
             return
-        if not worker.is_cancelled:
-            self._from_thread(self._computed, name)
+        self._from_thread(self._computed, name)
+
+    def _run(self, name: str, todo: list[str]) -> bool:
+        """Compute the layers ``todo`` (for ``name``) one at a time in this worker's thread,
+        saying how far it got by the work done (multiply-adds plus output elements: VGG's
+        first layers take most of the time). False when the worker was cancelled."""
+        worker = get_current_worker()
+        net = self.network
+
+        def work(layer: str) -> int:
+            return net.macs(layer) + net.activation_size(layer)
+
+        total = sum(work(layer) for layer in todo) or 1
+        done = 0
+        for k, layer in enumerate(todo):
+            if worker.is_cancelled:
+                return False
+            self._from_thread(self._progress, name, k, len(todo), done / total, layer)
+            net.output(layer)
+            done += work(layer)
+        return not worker.is_cancelled
 
     def _from_thread(self, callback: Any, *args: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
             self.app.call_from_thread(callback, *args)
 
-    def _progress(self, name: str, done: int, total: int, layer: str) -> None:
-        """Layer ``done + 1`` of the ``total`` that ``name`` waits for is being computed."""
+    def _progress(self, name: str, k: int, count: int, fraction: float, layer: str) -> None:
+        """Layer ``k + 1`` of the ``count`` that ``name`` waits for is being computed, with
+        ``fraction`` of the work done."""
         if not self.is_attached:
             return
-        progress = bar(done / total, 10) if total > 1 else ""
-        text = f"computing {name}: layer {done + 1} of {total} ({layer}) {progress}"
+        text = f"computing {name}: layer {k + 1} of {count} ({layer})"
+        if count > 1:
+            text += f"  {bar(fraction, 10)} {fraction:.0%} of the work"
         if self._opening == name:
-            self._opening_status(text, first=done == 0)
+            self._opening_status(text, first=k == 0)
         elif name == self.selected:
             self._note(text)
 
@@ -599,14 +615,7 @@ class NetworkScreen(Screen[None]):
         worker = get_current_worker()
         net = self.network
         try:
-            for source in net.input_names(name):
-                todo = needed_layers(net, source)
-                for k, layer in enumerate(todo):
-                    if worker.is_cancelled:
-                        return
-                    self._from_thread(self._progress, name, k, len(todo), layer)
-                    net.output(layer)
-            if worker.is_cancelled:
+            if not self._run(name, needed_layers(net, *net.input_names(name))):
                 return
             size = net.activation_size(name)
             self._from_thread(
