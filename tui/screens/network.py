@@ -28,7 +28,7 @@ from textual.worker import get_current_worker
 
 from engine.network import INPUT, Network
 from tui.numbers import fmt_num
-from tui.screens.help import NETWORK_KEYS, HelpScreen
+from tui.screens.help import NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
 from tui.widgets.featuremaps import FeatureMapGallery
 from tui.widgets.halfblock import HalfBlockImage
 from tui.widgets.topk import TopK, bar, softmax
@@ -589,7 +589,7 @@ class NetworkScreen(Screen[None]):
         )
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.simulation, keys=NETWORK_KEYS))
+        self.app.push_screen(HelpScreen(self.simulation, keys=NETWORK_KEYS, legend=NETWORK_LEGEND))
 
     def action_back(self) -> None:
         self.post_message(self.BackToList())
