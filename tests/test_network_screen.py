@@ -22,7 +22,7 @@ from tui.screens.network import (
 )
 from tui.screens.player import PlayerScreen
 from tui.widgets.featuremaps import FeatureMapGallery, gallery_layout
-from tui.widgets.halfblock import fit, heat_colours, image_colours, resample
+from tui.widgets.halfblock import HalfBlockImage, fit, heat_colours, image_colours, resample
 from tui.widgets.topk import TopK, softmax, top_k
 
 SIZE = (120, 40)
@@ -362,3 +362,51 @@ async def test_the_gallery_lights_a_clicked_map() -> None:
         await pilot.click(FeatureMapGallery, offset=(2 * (t.tile_w + 1) + 1, 2))
         assert gallery.current == 2
         assert Text.from_markup(gallery.legend()).plain.startswith("one scale")
+
+
+class DescribedStage(NetworkStage):
+    """A network stage carrying what a scenario file says besides the network, as the
+    network kind's stage does: class names, the picture fed, the weights' origin."""
+
+    def __init__(self, network: Network, **facts: object) -> None:
+        super().__init__(network)
+        for key, value in facts.items():
+            setattr(self, key, value)
+
+
+async def test_what_the_scenario_says_is_on_screen() -> None:
+    net = lenet()
+    net.load_state_dict(dict(net.params))  # loaded, not seeded
+    picture = (np.arange(32 * 32).reshape(32, 32, 1) % 256).astype(np.uint8)
+    target = int(np.argmax(net.output("fc3")))
+    stage = DescribedStage(
+        net,
+        labels=tuple(f"digit {i}" for i in range(10)),
+        picture=picture,
+        target=target,
+        weights_source="data/lenet5_digits.npz",
+        weights_note="test accuracy 98.7%",
+        input_source="digit 7",
+    )
+    app = NetsimApp(Simulation([stage], title="LeNet-5"), check=False, start=len(net.layers) - 1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = network_screen(app)
+        info = str(screen.query_one("#net-info").render())
+        for text in ("data/lenet5_digits.npz", "test accuracy 98.7%", "digit 7"):
+            assert text in info
+        assert "seeded" not in info
+        top5 = screen.query_one(TopK)
+        assert top5.rows[0][0] == f"digit {target}"
+        assert top5.target_rank == 0
+        image = screen.query_one("#net-input", HalfBlockImage)
+        assert image.source_shape == (32, 32)
+
+
+async def test_the_seed_is_read_from_where_the_weights_came_from() -> None:
+    stage = DescribedStage(lenet(seed=3), weights_source="seeded (seed 3): random, not trained")
+    app = NetsimApp(Simulation([stage]), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        info = str(network_screen(app).query_one("#net-info").render())
+        assert "seeded weights (Kaiming, seed 3) — not trained" in info

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -332,21 +333,30 @@ class NetworkScreen(Screen[None]):
     # -- the lines above and below the table -----------------------------------------------------
 
     def _source_line(self) -> Content:
-        """Where the weights came from, the precision, and what the network holds."""
+        """Where the weights came from (and what their record says), the precision, the
+        memory the forward pass needs, and what the input is."""
         net = self.network
+        objects = (self.stage, self.simulation, net)
+        source = first_attribute(("weights_source", "weights_file"), *objects)
         parts: list[str | tuple[str, str]] = []
         if net.seeded:
-            seed = first_attribute(("seed",), net, self.stage, self.simulation)
+            seed = first_attribute(("seed",), *objects)
+            if seed is None and isinstance(source, str):
+                found = re.search(r"seed (\d+)", source)
+                seed = found.group(1) if found else None
             seed_text = f", seed {seed}" if seed is not None else ""
             parts.append((f"seeded weights (Kaiming{seed_text}) — not trained", "bold yellow"))
         elif net.params:
-            source = first_attribute(
-                ("weights_source", "weights_file"), self.stage, self.simulation, net
-            )
-            parts.append((f"weights from {source}" if source else "loaded weights", "bold green"))
+            parts.append((f"weights: {source}" if source else "loaded weights", "bold green"))
+            note = first_attribute(("weights_note",), *objects)
+            if note:
+                parts.append((f" — {note}", "green"))
         else:
             parts.append(("no weights yet: shapes only", "bold red"))
         parts.append(f" · {net.dtype.name} · peak ≈ {si(net.peak_bytes())}B")
+        what = first_attribute(("input_source",), *objects)
+        if what:
+            parts.append(f" · input: {what}")
         return Content.assemble(*parts)
 
     def _show_totals(self) -> None:
@@ -519,12 +529,32 @@ class NetworkScreen(Screen[None]):
         shape = self.network.input_shape
         return len(shape) == 3 and shape[0] in (1, 3) and self.network.computed(INPUT)
 
+    def _picture(self) -> np.ndarray | None:
+        """The picture the scenario fed the network, (H, W, 3) uint8, before normalisation
+        (a stage's ``picture``), or None."""
+        picture = first_attribute(("picture",), self.stage, self.simulation)
+        if not isinstance(picture, np.ndarray) or picture.dtype != np.uint8:
+            return None
+        if picture.ndim == 2:
+            picture = picture[:, :, None]
+        if picture.ndim != 3 or picture.shape[2] not in (1, 3) or 0 in picture.shape:
+            return None
+        return np.repeat(picture, 3, axis=2) if picture.shape[2] == 1 else picture
+
     def _show_input(self) -> None:
+        """The input in half blocks: the picture as the scenario read it, or else the
+        network's input array, contrast stretched."""
         box = self.query_one("#net-input-box")
-        box.display = self._image_input()
-        if box.display:
-            self.query_one("#net-input", HalfBlockImage).set_image(self.network.input)
-            self._fit_input_box()
+        picture = self._picture()
+        box.display = picture is not None or self._image_input()
+        if not box.display:
+            return
+        image = self.query_one("#net-input", HalfBlockImage)
+        if picture is not None:
+            image.set_rgb(picture)
+        else:
+            image.set_image(self.network.input)
+        self._fit_input_box()
 
     def _fit_input_box(self) -> None:
         """The input box as wide as the picture needs at the height the box gets."""
@@ -532,19 +562,26 @@ class NetworkScreen(Screen[None]):
         if not box.display:
             return
         lines = max(box.size.height - 2, 1)
-        _, h, w = self.network.input_shape
+        shape = self.query_one("#net-input", HalfBlockImage).source_shape
+        h, w = shape if shape is not None else self.network.input_shape[1:]
         cols = max(10, min(math.ceil(w * 2 * lines / h), self.size.width // 5))
         box.styles.width = cols + 2
 
     def labels(self) -> Sequence[str] | None:
-        """Class names, where the scenario gives them."""
+        """Class names, where the scenario gives them (None when it gives none)."""
         labels = first_attribute(LABEL_ATTRIBUTES, self.simulation, self.stage, self.network)
         if labels is None or isinstance(labels, str):
             return None
         try:
-            return [str(label) for label in labels]
+            names = [str(label) for label in labels]
         except TypeError:
             return None
+        return names or None
+
+    def target(self) -> int | None:
+        """The input's true class, where the scenario knows it (a shipped digit)."""
+        target = first_attribute(("target",), self.stage, self.simulation)
+        return target if isinstance(target, int) and not isinstance(target, bool) else None
 
     def _show_top5(self) -> None:
         """The class scores once the last layer is computed (a vector of scores)."""
@@ -563,7 +600,11 @@ class NetworkScreen(Screen[None]):
         labels = self.labels()
         if labels is None:
             note += "\nno class names given"
-        self.query_one("#net-top5", TopK).set_scores(probs, labels, note=note)
+        target = self.target()
+        if target is not None:
+            name = labels[target] if labels is not None and target < len(labels) else target
+            note += f"\n✓ the input's true class: {name}"
+        self.query_one("#net-top5", TopK).set_scores(probs, labels, note=note, target=target)
 
     # -- keys ------------------------------------------------------------------------------------
 

@@ -63,17 +63,29 @@ class TopK(Widget):
         self.k = k
         self._rows: list[tuple[str, float]] = []
         self._note = ""
+        self._target: int | None = None
+        self._ticks = False
 
     def set_scores(
-        self, probs: np.ndarray | None, labels: Sequence[str] | None = None, *, note: str = ""
+        self,
+        probs: np.ndarray | None,
+        labels: Sequence[str] | None = None,
+        *,
+        note: str = "",
+        target: int | None = None,
     ) -> None:
         """Show the top ``k`` of ``probs`` (probabilities, one per class), named by ``labels``
-        where given (``class i`` otherwise), with ``note`` under the bars."""
+        where given (``class i`` otherwise), with ``note`` under the bars; the bar of class
+        ``target`` (the input's true class, when known) is ticked."""
         self._rows = []
+        self._target = None
         if probs is not None:
-            for i, p in top_k(probs, self.k):
+            for rank, (i, p) in enumerate(top_k(probs, self.k)):
                 label = labels[i] if labels is not None and i < len(labels) else f"class {i}"
                 self._rows.append((" ".join(str(label).split()), p))
+                if i == target:
+                    self._target = rank
+        self._ticks = target is not None
         self._note = note
         self.refresh(layout=True)
 
@@ -82,17 +94,25 @@ class TopK(Widget):
         """(label, probability) of each bar, top first."""
         return list(self._rows)
 
+    @property
+    def target_rank(self) -> int | None:
+        """Where the true class is among the bars (0 = top), None when it is not shown."""
+        return self._target
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._rows) + (len(self._note.splitlines()) if self._note else 0)
 
     def render(self) -> Text:
         width = max(self.size.width, 20)
         label_w = min(max((len(label) for label, _ in self._rows), default=5), width // 3)
-        bar_w = max(width - label_w - 8, 4)
+        tick_w = 2 if self._ticks else 0
+        bar_w = max(width - label_w - tick_w - 8, 4)
         t = Text(no_wrap=True, overflow="ellipsis")
         for rank, (label, p) in enumerate(self._rows):
             if rank:
                 t.append("\n")
+            if self._ticks:
+                t.append("✓ " if rank == self._target else "  ", style="bold green")
             name = label if len(label) <= label_w else label[: label_w - 1] + "…"
             t.append(name.ljust(label_w) + " ", style="bold" if rank == 0 else "")
             t.append(bar(p, bar_w), style="bold green" if rank == 0 else "cyan")
