@@ -353,10 +353,14 @@ class NetworkScreen(Screen[None]):
                 parts.append((f" — {note}", "green"))
         else:
             parts.append(("no weights yet: shapes only", "bold red"))
-        parts.append(f" · {net.dtype.name} · peak ≈ {si(net.peak_bytes())}B")
+        # The weights' story on the first line, the rest on the second when it is long.
         what = first_attribute(("input_source",), *objects)
+        rest = f"{net.dtype.name} · peak ≈ {si(net.peak_bytes())}B"
         if what:
-            parts.append(f" · input: {what}")
+            rest += f" · input: {what}"
+        long = len(Content.assemble(*parts).plain) + len(rest) + 3 > 100
+        parts.append("\n" if long else " · ")
+        parts.append(rest)
         return Content.assemble(*parts)
 
     def _show_totals(self) -> None:
@@ -427,7 +431,7 @@ class NetworkScreen(Screen[None]):
         else:
             flat = np.asarray(out).ravel()
             w = vector_grid(flat.size)
-            gallery.set_maps(flat.reshape(-1, w)[None])
+            gallery.set_maps(flat.reshape(-1, w)[None], captions=[f"{flat.size} values"])
             rows = flat.size // w
             op = self.network.layers[self.network.index(name)].op
             box.border_title = Content(f"{name} · {op} · {flat.size} values as {rows}×{w}")

@@ -134,14 +134,23 @@ class FeatureMapGallery(Widget):
         self._tiling = Tiling(0, 0, 0, 0, 0, 0)
         self._tiles: dict[tuple[int, int, int, bool], list[list[Segment]]] = {}
         self._lo = self._hi = 0.0
+        self._captions: list[str] | None = None
         self.set_maps(maps)
 
-    def set_maps(self, maps: np.ndarray | Sequence[np.ndarray] | None) -> None:
-        """Show ``maps``: a (C, H, W) array or a list of 2-D arrays of one shape (or none)."""
+    def set_maps(
+        self,
+        maps: np.ndarray | Sequence[np.ndarray] | None,
+        *,
+        captions: Sequence[str] | None = None,
+    ) -> None:
+        """Show ``maps``: a (C, H, W) array or a list of 2-D arrays of one shape (or none),
+        captioned with their indices or with ``captions`` (one per map: a single map that is
+        a vector drawn row by row has no index worth showing)."""
         if maps is None:
             self._maps = []
         else:
             self._maps = [np.asarray(m, dtype=np.float64) for m in maps]
+        self._captions = list(captions) if captions is not None else None
         self._tiles.clear()
         if self._maps:
             self._lo, self._hi = finite_range(np.stack(self._maps))
@@ -238,8 +247,14 @@ class FeatureMapGallery(Widget):
             for k, i in enumerate(indices):
                 if k:
                     caption.append(gap)
-                text = str(i)[:tw].ljust(tw) if len(str(i)) <= tw else "…"[:tw].ljust(tw)
-                caption.append(Segment(text, _CURRENT if i == self.current else _CAPTION))
+                if self._captions is not None:
+                    label = self._captions[i] if i < len(self._captions) else ""
+                    style = _CAPTION
+                else:
+                    label = str(i)
+                    style = _CURRENT if i == self.current else _CAPTION
+                text = label if len(label) <= tw else label[: max(tw - 1, 0)] + "…"
+                caption.append(Segment(text[:tw].ljust(tw), style))
             lines.append(Strip(caption))
             tiles = [self._tile(i, layout.tile_h, tw) for i in indices]
             for y in range((layout.tile_h + 1) // 2):
