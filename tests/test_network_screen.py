@@ -410,3 +410,50 @@ async def test_the_seed_is_read_from_where_the_weights_came_from() -> None:
         await pilot.pause()
         info = str(network_screen(app).query_one("#net-info").render())
         assert "seeded weights (Kaiming, seed 3) — not trained" in info
+
+
+async def test_home_and_end_go_to_the_first_and_last_layer() -> None:
+    net = lenet()
+    app = network_app(net)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = network_screen(app)
+        await pilot.press("end")
+        await settle(app, pilot)
+        assert screen.selected == net.layers[-1].name
+        assert screen.query_one("#net-top5-box").display
+        await pilot.press("home")
+        assert screen.selected == net.layers[0].name
+
+
+async def test_from_the_browser_the_network_opens_its_table_and_esc_returns() -> None:
+    from tui.screens.browser import BrowserScreen
+
+    app = NetsimApp(check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        browser = app.screen
+        assert isinstance(browser, BrowserScreen)
+        net = lenet()
+        browser.post_message(BrowserScreen.Opened(Simulation([NetworkStage(net)])))
+        await settle(app, pilot)
+        screen = network_screen(app)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PlayerScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is browser
+
+
+async def test_each_map_its_own_scale_says_so() -> None:
+    app = network_app(lenet())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        gallery = network_screen(app).gallery
+        assert "one scale for all" in gallery.legend()
+        await pilot.press("s")
+        assert "each map its own scale" in gallery.legend()

@@ -42,6 +42,7 @@ NETWORK_KEYS = [
     ("↑ / ↓", "choose a layer; its numbers are computed on first visit"),
     ("] / [", "next / previous layer"),
     ("PgUp / PgDn", "a page of layers up / down"),
+    ("Home / End", "the first / the last layer (the class scores)"),
     ("← / →", "scroll the table sideways when it is wider than the screen"),
     (
         "Enter",

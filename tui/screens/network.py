@@ -216,10 +216,13 @@ def first_attribute(names: Sequence[str], *objects: object) -> Any:
 
 
 class LayerTable(DataTable[Text]):
-    """The layer table: Enter opens the layer under the cursor."""
+    """The layer table: Enter opens the layer under the cursor; Home and End go to the first
+    and the last layer (the class scores), as in the player."""
 
     BINDINGS = [
         Binding("enter", "select_cursor", "Step through", key_display="Enter", id="open-layer"),
+        Binding("home", "scroll_top", "First layer", show=False, id="first-layer"),
+        Binding("end", "scroll_bottom", "Last layer", show=False, id="last-layer"),
     ]
 
 
