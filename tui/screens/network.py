@@ -53,6 +53,9 @@ OP_STYLES = {
 """How an op is written in the table: the layers with weights stand out, pooling is apart,
 the activations and the reshaping ops stay quiet."""
 
+ANNOUNCE_AFTER = 0.6
+"""Seconds a layer may take to open from the player before a notification says why."""
+
 LABEL_ATTRIBUTES = ("labels", "class_names")
 """Where class names may be found, on the simulation, its stage or the network."""
 
@@ -275,6 +278,9 @@ class NetworkScreen(Screen[None]):
         self._check = check
         self._player: PlayerScreen | None = None
         self._opening = ""
+        """The layer being opened in the player, if one is."""
+        self._status = ""
+        """How far opening it has got."""
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
@@ -510,17 +516,22 @@ class NetworkScreen(Screen[None]):
         if count > 1:
             text += f"  {bar(fraction, 10)} {fraction:.0%} of the work"
         if self._opening == name:
-            self._opening_status(text, first=k == 0)
+            self._opening_status(text)
         elif name == self.selected:
             self._note(text)
 
-    def _opening_status(self, text: str, *, first: bool = True) -> None:
+    def _opening_status(self, text: str) -> None:
         """How far opening a layer in the player has got: under the maps while the table is
-        on screen, once in a notification over the player (``]`` / ``[`` there)."""
+        on screen; over the player (``]`` / ``[`` there), kept for ``_announce``."""
+        self._status = text
         if self.app.screen is self:
             self.query_one("#net-maps-box").border_subtitle = text
-        elif first:
-            self.app.notify(text, timeout=3)
+
+    def _announce(self, name: str) -> None:
+        """Over the player, say what a layer that is slow to open is waiting for (a quick one
+        opens before this runs, and says nothing)."""
+        if self._opening == name and self._status and self.app.screen is not self:
+            self.app.notify(self._status, timeout=4)
 
     def _computed(self, name: str) -> None:
         if self.is_attached and name == self.selected:
@@ -655,6 +666,9 @@ class NetworkScreen(Screen[None]):
             self.notify("this network has no input: nothing to step through", severity="warning")
             return
         self._opening = name
+        self._status = ""
+        if self.app.screen is not self:
+            self.set_timer(ANNOUNCE_AFTER, lambda: self._announce(name))
         self._open(name)
 
     @work(thread=True, exclusive=True, group="open")
