@@ -457,3 +457,20 @@ async def test_each_map_its_own_scale_says_so() -> None:
         assert "one scale for all" in gallery.legend()
         await pilot.press("s")
         assert "each map its own scale" in gallery.legend()
+
+
+def test_resnet_rows_show_the_projection_and_the_totals() -> None:
+    layers, _ = architecture("resnet18")
+    net = Network(layers, (3, 32, 32))  # shapes only: no weights, no input
+    rows = {layer.name: row for layer, row in zip(net.layers, layer_rows(net), strict=True)}
+    down = rows["layer2.0.downsample.0"]
+    assert [str(down[k]) for k in ("f", "s", "p", "n")] == ["1", "2", "0", "128"]
+    assert str(rows["layer2.0.add"]["params"]) == "0"
+    assert str(rows["maxpool"]["params"]) == "0"
+    assert str(rows["avgpool"]["f"]) == "→1×1"
+    assert str(totals_row(net)["params"]) == "11,689,512"
+    # Spatial size shrinks while channels grow, stage by stage.
+    shapes = [net.shape(f"layer{k}.0.conv1") for k in (1, 2, 3, 4)]
+    assert [c for c, _, _ in shapes] == [64, 128, 256, 512]
+    assert [h for _, h, _ in shapes] == [8, 4, 2, 1]
+    assert [str(rows[f"layer{k}.0.conv1"]["shape"]) for k in (1, 4)] == ["8×8×64", "1×1×512"]
