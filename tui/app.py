@@ -16,7 +16,10 @@ from textual.worker import WorkerFailed
 from tui.screens.browser import BrowserScreen
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from engine.core import Simulation
+    from tui.screens.network import NetworkScreen
     from tui.screens.player import PlayerScreen
 
 DEBUG_VARIABLE = "NETSIM_DEBUG"
@@ -61,10 +64,23 @@ class NetsimApp(App[None]):
         if self.simulation is None:
             self.push_screen(BrowserScreen())
         else:
-            self.push_screen(self._player(self.simulation, start=self._start, check=self._check))
+            self.push_screen(self._opened(self.simulation, start=self._start, check=self._check))
 
     def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
-        self.push_screen(self._player(message.simulation))
+        self.push_screen(self._opened(message.simulation))
+
+    @classmethod
+    def _opened(cls, simulation: Simulation, **kw: object) -> Screen[None]:
+        """The screen a simulation opens in: the network screen for a whole network (its one
+        stage is ``Layered``; ``start`` is then the layer the cursor starts on), the player
+        otherwise. Both are imported here, on first use, like the player."""
+        from engine.core import Layered
+
+        if len(simulation.stages) == 1 and isinstance(simulation.stages[0], Layered):
+            from tui.screens.network import NetworkScreen
+
+            return NetworkScreen(simulation, **kw)  # type: ignore[arg-type]
+        return cls._player(simulation, **kw)
 
     @staticmethod
     def _player(simulation: Simulation, **kw: object) -> PlayerScreen:
@@ -75,7 +91,15 @@ class NetsimApp(App[None]):
         return PlayerScreen(simulation, **kw)  # type: ignore[arg-type]
 
     def on_player_screen_back_to_list(self, message: PlayerScreen.BackToList) -> None:
-        """Back to the list the player was opened from, or a new one (``netsim FILE``)."""
+        """Back to the list (or the layer table) the player was opened from, or a new list
+        (``netsim FILE``)."""
+        self._back()
+
+    def on_network_screen_back_to_list(self, message: NetworkScreen.BackToList) -> None:
+        """Back to the list the network was opened from, or a new one (``netsim FILE``)."""
+        self._back()
+
+    def _back(self) -> None:
         if len(self.screen_stack) > 2:
             self.pop_screen()
         else:

@@ -38,6 +38,25 @@ KEYS = [
     ("q", "quit"),
 ]
 
+NETWORK_KEYS = [
+    ("↑ / ↓", "choose a layer; its numbers are computed on first visit"),
+    ("] / [", "next / previous layer"),
+    ("PgUp / PgDn", "a page of layers up / down"),
+    ("Home / End", "the first / the last layer (the class scores)"),
+    ("← / →", "scroll the table sideways when it is wider than the screen"),
+    (
+        "Enter",
+        "step through the layer in the player, fed the real output of the layer before; "
+        "there ] / [ go on to the next / previous layer and Esc comes back here",
+    ),
+    ("n / N", "light the next / previous feature map"),
+    ("click", "click a feature map to light it"),
+    ("s", "colour scale: one for all maps, or each map its own"),
+    ("Esc", "back to the scenario list"),
+    ("?", "this help"),
+    ("q", "quit"),
+]
+
 BROWSER_KEYS = [
     ("↑ / ↓", "choose a scenario"),
     ("Enter", "open it in the player"),
@@ -46,6 +65,17 @@ BROWSER_KEYS = [
     ("?", "this help"),
     ("q", "quit (when the list has the focus)"),
 ]
+
+NETWORK_LEGEND = [
+    (" conv2d ", "bold cyan", "a convolution: its filters hold parameters"),
+    (" linear ", "bold yellow", "fully connected: where most parameters usually are"),
+    (" maxpool2d ", "magenta", "pooling: a window rule, no parameters"),
+    (" ███▉ ", "yellow", "the layer's share of all parameters"),
+    (" ▀▀ ", "rgb(200,30,30) on rgb(30,60,220)", "feature maps: red above 0, blue below, black 0"),
+    (" ▀▀ ", "rgb(245,245,245) on rgb(20,20,20)", "maps that are never negative: dark 0 … white"),
+    (" 3 ", "bold black on yellow", "the feature map that is lit (n / N or a click)"),
+]
+"""The network screen's colours."""
 
 LEGEND = [
     (" 10 ", "black on yellow", "the window the current step reads"),
@@ -69,11 +99,14 @@ class HelpScreen(ModalScreen[None]):
         self,
         simulation: Simulation | None = None,
         keys: list[tuple[str, str]] | None = None,
+        legend: list[tuple[str, str, str]] | None = None,
     ) -> None:
-        """``keys`` are the keys of the screen that opened the help (the player's by default)."""
+        """``keys`` are the keys of the screen that opened the help (the player's by default),
+        ``legend`` its colours (the player's with the player's keys, none otherwise)."""
         super().__init__()
         self.simulation = simulation
         self.keys = KEYS if keys is None else keys
+        self.legend = legend if legend is not None else (LEGEND if self.keys is KEYS else [])
 
     def compose(self) -> ComposeResult:
         width = max(len(key) for key, _ in self.keys) + 2
@@ -81,14 +114,15 @@ class HelpScreen(ModalScreen[None]):
         for key, what in self.keys:
             keys.append(key.ljust(width), style="bold")
             keys.append(f"{what}\n")
+        sample_w = max((len(sample) for sample, _, _ in self.legend), default=0)
         legend = Text()
-        for sample, style, what in LEGEND:
+        for sample, style, what in self.legend:
             legend.append(sample.ljust(5), style=style)
-            legend.append(f"  {what}\n")
+            legend.append(" " * max(sample_w - max(len(sample), 5), 0) + f"  {what}\n")
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("Keys", style="bold underline"))
             yield Static(keys)
-            if self.keys is KEYS:
+            if self.legend:
                 yield Static(Text("Colours", style="bold underline"))
                 yield Static(legend)
             if self.simulation is not None:

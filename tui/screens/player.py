@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
+from textual.message_pump import MessagePump
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -130,9 +131,28 @@ class PlayerScreen(Screen[None]):
     class BackToList(Message):
         """The user asked for the scenario list (Esc); the app decides which screen that is."""
 
-    def __init__(self, simulation: Simulation, *, start: int = 0, check: bool = True) -> None:
+    class LayerWanted(Message):
+        """``]`` past the last stage or ``[`` at the first, in a player opened on one layer of
+        a network: the screen that opened it shows the next (``direction`` 1) or previous
+        (−1) layer instead."""
+
+        def __init__(self, direction: int) -> None:
+            super().__init__()
+            self.direction = direction
+
+    def __init__(
+        self,
+        simulation: Simulation,
+        *,
+        start: int = 0,
+        check: bool = True,
+        layers: MessagePump | None = None,
+    ) -> None:
+        """``layers``: the screen that opened this player on one layer of a network; ``]`` and
+        ``[`` beyond the simulation's stages send it a ``LayerWanted``."""
         super().__init__()
         self.simulation = simulation
+        self._layers = layers
         self._start = start
         self._auto_check = check
         self._timer: Timer | None = None
@@ -275,15 +295,22 @@ class PlayerScreen(Screen[None]):
         if direction > 0:
             target = stage_no + 1
             if target >= len(sim.stages):
+                if self._layers is not None:
+                    self._layers.post_message(self.LayerWanted(1))
                 return
+        elif stage_no == 0 and self._layers is not None:
+            # One layer of a network: back a stage from the first is the layer before.
+            self._layers.post_message(self.LayerWanted(-1))
+            return
         else:
             target = stage_no if local > 0 else max(stage_no - 1, 0)
         self.cursor = sim.offsets[target]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Stage keys only mean something when there is more than one stage.
+        # Stage keys only mean something when there is more than one stage, or layers around
+        # the one layer on screen.
         if action == "stage":
-            return len(self.simulation.stages) > 1
+            return len(self.simulation.stages) > 1 or self._layers is not None
         # Every other key depends on what the stage on screen declares it can do.
         stage = self.simulation.stage_of(self.cursor)
         if action == "compact":

@@ -1,0 +1,739 @@
+"""NetworkScreen: a network as a table of layers, a layer's feature maps, and the class scores.
+
+The table comes from shapes alone, so it opens at once for any network. A layer's numbers are
+computed when the cursor first rests on it, in a worker, layer by layer with progress, and
+never all up front. Enter opens the layer in the player, fed the real output of the layers
+before it; there ``]`` and ``[`` walk on to the next or previous layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from engine.network import INPUT, Network
+from tui.numbers import fmt_num
+from tui.screens.help import NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
+from tui.widgets.featuremaps import FeatureMapGallery
+from tui.widgets.halfblock import HalfBlockImage
+from tui.widgets.topk import TopK, bar, softmax
+
+if TYPE_CHECKING:
+    from engine.core import Simulation, Stage
+    from tui.screens.player import PlayerScreen
+
+SHARE_BAR = 5
+"""Cells of the bar that draws a layer's share of the parameters."""
+
+OP_STYLES = {
+    "conv2d": "bold cyan",
+    "linear": "bold yellow",
+    "maxpool2d": "magenta",
+    "avgpool2d": "magenta",
+    "adaptive_avgpool2d": "magenta",
+    "batchnorm2d": "green",
+    "add": "bold green",
+}
+"""How an op is written in the table: the layers with weights stand out, pooling is apart,
+the activations and the reshaping ops stay quiet."""
+
+ANNOUNCE_AFTER = 0.6
+"""Seconds a layer may take to open from the player before a notification says why."""
+
+LABEL_ATTRIBUTES = ("labels", "class_names")
+"""Where class names may be found, on the simulation, its stage or the network."""
+
+
+# -- the table's text, from shapes alone ----------------------------------------------------------
+
+
+def si(n: int) -> str:
+    """A count in a few characters: 950, 12.3 k, 4.5 M, 15.5 G."""
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.3g} {unit}"
+    return str(n)
+
+
+def out_shape_text(shape: Sequence[int]) -> str:
+    """An output shape as the course writes it: H×W×C for an image, N for a vector."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h}×{w}×{c}"
+    return "×".join(str(n) for n in shape)
+
+
+def _pair(v: Any) -> str:
+    """5 for (5, 5), 3×1 for (3, 1)."""
+    if isinstance(v, (tuple, list)):
+        return str(v[0]) if len(set(v)) == 1 else "×".join(str(n) for n in v)
+    return "" if v is None else str(v)
+
+
+def hyper_cells(network: Network, name: str) -> tuple[str, str, str, str]:
+    """The f, s, p and filters/units cells of a layer (empty where the op has none)."""
+    op = network.layers[network.index(name)].op
+    h = network.hyper(name)
+    if op == "conv2d":
+        n = str(h["out_channels"])
+        if h.get("groups", 1) > 1:
+            n += f"/g{h['groups']}"
+        return _pair(h["kernel_size"]), _pair(h["stride"]), _pair(h["padding"]), n
+    if op in ("maxpool2d", "avgpool2d"):
+        return _pair(h["kernel_size"]), _pair(h["stride"]), _pair(h["padding"]), ""
+    if op == "adaptive_avgpool2d":
+        return "→" + "×".join(str(n) for n in network.shape(name)[1:]), "", "", ""
+    if op == "linear":
+        return "", "", "", str(h["out_features"])
+    return "", "", "", ""
+
+
+COLUMNS = (
+    ("name", "layer", "left"),
+    ("op", "op", "left"),
+    ("f", "f", "right"),
+    ("s", "s", "right"),
+    ("p", "p", "right"),
+    ("n", "filters", "right"),
+    ("shape", "out H×W×C", "right"),
+    ("params", "params", "right"),
+    ("share", "share", "left"),
+    ("macs", "MACs", "right"),
+    ("size", "activations", "right"),
+)
+"""(key, header, alignment) of the table's columns, the course's points first: the shapes,
+where the parameters are, and the work; activation sizes last, where a narrow terminal
+scrolls to them."""
+
+
+def layer_rows(network: Network) -> list[dict[str, Text]]:
+    """One row of cells per layer, keyed like ``COLUMNS``: everything from shapes alone."""
+    total = network.param_count() or 1
+    rows = []
+    for layer in network.layers:
+        name = layer.name
+        params = network.param_count(name)
+        f, s, p, n = hyper_cells(network, name)
+        share = params / total
+        share_text = Text(bar(share, SHARE_BAR), style="yellow" if share >= 0.2 else "grey62")
+        share_text.append(
+            f"{share:6.1%}" if params else "     –", style="bold" if share >= 0.2 else ""
+        )
+        rows.append(
+            {
+                "name": Text(name),
+                "op": Text(layer.op, style=OP_STYLES.get(layer.op, "grey62")),
+                "f": Text(f),
+                "s": Text(s),
+                "p": Text(p),
+                "n": Text(n, style="bold" if n else ""),
+                "shape": Text(out_shape_text(network.shape(name))),
+                "size": Text(f"{network.activation_size(name):,}"),
+                "params": Text(f"{params:,}", style="bold" if params else "grey42"),
+                "share": share_text,
+                "macs": Text(si(network.macs(name)) if network.macs(name) else "–", style=""),
+            }
+        )
+    return rows
+
+
+def totals_row(network: Network) -> dict[str, Text]:
+    """The cells under the table: the network's totals."""
+    acts = sum(network.activation_size(layer.name) for layer in network.layers)
+    return {
+        "name": Text("total", style="bold"),
+        "op": Text(f"{len(network.layers)} layers", style="grey62"),
+        "shape": Text(out_shape_text(network.input_shape) + " in", style="grey62"),
+        "size": Text(f"{acts:,}", style="bold"),
+        "params": Text(f"{network.param_count():,}", style="bold"),
+        "share": Text(bar(1.0, SHARE_BAR) + "  100%", style="bold"),
+        "macs": Text(si(network.macs()), style="bold"),
+    }
+
+
+def column_widths(rows: list[dict[str, Text]], totals: dict[str, Text]) -> dict[str, int]:
+    """Each column as wide as its header, its widest cell and its total."""
+    widths = {}
+    for key, header, _ in COLUMNS:
+        cells = [row[key].cell_len for row in rows]
+        widths[key] = max(len(header), *cells, totals[key].cell_len if key in totals else 0)
+    return widths
+
+
+def cell(text: Text, width: int, align: str) -> Text:
+    """A cell one space wider than its column's widest text, that space in front: columns
+    one space apart, which a DataTable's cell padding (one on each side) would double."""
+    t = Text(" ") + text if align == "left" else text.copy()
+    t.justify = align  # type: ignore[assignment]
+    return t
+
+
+def needed_layers(network: Network, *names: str) -> list[str]:
+    """The layers that must still be computed, in order, before the outputs of ``names``
+    exist."""
+    needed: set[str] = set()
+    todo = list(names)
+    while todo:
+        n = todo.pop()
+        if n == INPUT or n in needed or network.computed(n):
+            continue
+        needed.add(n)
+        todo.extend(network.input_names(n))
+    return [layer.name for layer in network.layers if layer.name in needed]
+
+
+def vector_grid(n: int) -> int:
+    """How many values a row when a vector of ``n`` is drawn as a picture: a divisor of ``n``
+    near √n (wider than tall), so no cell is padding; ``n`` itself when there is none."""
+    root = math.isqrt(n)
+    for w in range(max(root, 1), min(4 * root, n) + 1):
+        if n % w == 0 and n // w <= w:
+            return w
+    return n
+
+
+def first_attribute(names: Sequence[str], *objects: object) -> Any:
+    """The first of attributes ``names`` that one of ``objects`` has and is not None."""
+    for obj in objects:
+        for name in names:
+            value = getattr(obj, name, None)
+            if value is not None:
+                return value
+    return None
+
+
+class LayerTable(DataTable[Text]):
+    """The layer table: Enter opens the layer under the cursor; Home and End go to the first
+    and the last layer (the class scores), as in the player."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Step through", key_display="Enter", id="open-layer"),
+        Binding("home", "scroll_top", "First layer", show=False, id="first-layer"),
+        Binding("end", "scroll_bottom", "Last layer", show=False, id="last-layer"),
+    ]
+
+
+class NetworkScreen(Screen[None]):
+    """A network's layers as a table; the selected layer's feature maps, the input image and the
+    class scores beside it; Enter steps through a layer in the player."""
+
+    _LAYER = Binding.Group("Layer", compact=True)
+    _MAP = Binding.Group("Map", compact=True)
+
+    BINDINGS = [
+        Binding(
+            "left_square_bracket",
+            "layer(-1)",
+            "Previous layer",
+            key_display="[",
+            group=_LAYER,
+            id="prev-layer",
+        ),
+        Binding(
+            "right_square_bracket",
+            "layer(1)",
+            "Next layer",
+            key_display="]",
+            group=_LAYER,
+            id="next-layer",
+        ),
+        Binding("N", "channel(-1)", "Previous map", group=_MAP, id="prev-map"),
+        Binding("n", "channel(1)", "Next map", group=_MAP, id="next-map"),
+        Binding("s", "scale", "Scale", id="scale"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+    ]
+
+    selected: var[str] = var("", init=False)
+    """The layer under the table's cursor."""
+
+    class BackToList(Message):
+        """The user asked for the scenario list (Esc); the app decides which screen that is."""
+
+    def __init__(self, simulation: Simulation, *, start: int = 0, check: bool = True) -> None:
+        """``simulation`` holds one stage with a ``network``; the cursor starts on layer
+        ``start``; ``check`` is handed to the player (compare with PyTorch on opening)."""
+        super().__init__()
+        self.simulation = simulation
+        self.stage = simulation.stages[0]
+        self.network: Network = self.stage.network  # type: ignore[attr-defined]
+        self._start = start
+        self._check = check
+        self._player: PlayerScreen | None = None
+        self._opening = ""
+        """The layer being opened in the player, if one is."""
+        self._status = ""
+        """How far opening it has got."""
+        self._rows = layer_rows(self.network)
+        self._totals = totals_row(self.network)
+        self._widths = column_widths(self._rows, self._totals)
+
+    # -- what the screen is made of --------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="▦")
+        yield Static(self._source_line(), id="net-info")
+        table: LayerTable = LayerTable(
+            id="net-layers", cursor_type="row", zebra_stripes=True, cell_padding=0, fixed_columns=1
+        )
+        widths = self._widths
+        for key, header, align in COLUMNS:
+            table.add_column(
+                cell(Text(header, style="bold"), widths[key], align), key=key, width=widths[key] + 1
+            )
+        for layer, row in zip(self.network.layers, self._rows, strict=True):
+            cells = [cell(row[key], widths[key], align) for key, _, align in COLUMNS]
+            table.add_row(*cells, key=layer.name)
+        yield table
+        yield Static(id="net-totals")
+        with Horizontal(id="net-detail"):
+            with Vertical(classes="box", id="net-input-box") as box:
+                box.border_title = "input"
+                yield HalfBlockImage(id="net-input")
+            with Vertical(classes="box", id="net-maps-box"):
+                yield Static(id="net-note")
+                yield FeatureMapGallery(id="net-maps")
+            with Vertical(classes="box", id="net-top5-box") as box:
+                box.border_title = "top 5"
+                yield TopK(id="net-top5")
+        yield Footer()
+
+    @property
+    def table(self) -> LayerTable:
+        return self.query_one("#net-layers", LayerTable)
+
+    @property
+    def gallery(self) -> FeatureMapGallery:
+        return self.query_one("#net-maps", FeatureMapGallery)
+
+    def on_mount(self) -> None:
+        self.title = self.simulation.title or self.network.title or "netsim"
+        self.sub_title = self.simulation.source.rsplit("/", 1)[-1] if self.simulation.source else ""
+        table = self.table
+        self.watch(table, "scroll_x", self._show_totals)
+        self._show_totals()
+        self._show_input()
+        self._show_top5()
+        start = max(0, min(self._start, len(self.network.layers) - 1))
+        table.move_cursor(row=start, animate=False)
+        table.focus()
+        self.selected = self.network.layers[start].name
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_input_box)
+
+    # -- the lines above and below the table -----------------------------------------------------
+
+    def _source_line(self) -> Content:
+        """Where the weights came from (and what their record says), the precision, the
+        memory the forward pass needs, and what the input is."""
+        net = self.network
+        objects = (self.stage, self.simulation, net)
+        source = first_attribute(("weights_source", "weights_file"), *objects)
+        parts: list[str | tuple[str, str]] = []
+        if net.seeded:
+            seed = first_attribute(("seed",), *objects)
+            if seed is None and isinstance(source, str):
+                found = re.search(r"seed (\d+)", source)
+                seed = found.group(1) if found else None
+            seed_text = f", seed {seed}" if seed is not None else ""
+            parts.append((f"seeded weights (Kaiming{seed_text}) — not trained", "bold yellow"))
+        elif net.params:
+            parts.append((f"weights: {source}" if source else "loaded weights", "bold green"))
+            note = first_attribute(("weights_note",), *objects)
+            if note:
+                parts.append((f" — {note}", "green"))
+        else:
+            parts.append(("no weights yet: shapes only", "bold red"))
+        # The weights' story on the first line, the rest on the second when it is long.
+        what = first_attribute(("input_source",), *objects)
+        rest = f"{net.dtype.name} · peak ≈ {si(net.peak_bytes())}B"
+        if what:
+            rest += f" · input: {what}"
+        long = len(Content.assemble(*parts).plain) + len(rest) + 3 > 100
+        parts.append("\n" if long else " · ")
+        parts.append(rest)
+        return Content.assemble(*parts)
+
+    def _show_totals(self) -> None:
+        """The totals, aligned under the table's columns and scrolled with it (the first
+        column, the layer's name, stays put as in the table)."""
+        t = Text(no_wrap=True, overflow="crop")
+        for key, _, align in COLUMNS:
+            total = self._totals.get(key, Text(""))
+            pad = " " * max(self._widths[key] - total.cell_len, 0)
+            t.append(" ")
+            if align == "right":
+                t.append(pad)
+            t.append_text(total)
+            if align != "right":
+                t.append(pad)
+        first = self._widths[COLUMNS[0][0]] + 1
+        x = int(self.table.scroll_x)
+        self.query_one("#net-totals", Static).update(t[:first] + t[first + x :])
+
+    # -- the selected layer ----------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.selected = event.row_key.value
+
+    def watch_selected(self, name: str) -> None:
+        self._show_layer(name)
+
+    def _layer_title(self, name: str) -> str:
+        net = self.network
+        k = net.index(name)
+        return f"{name} · {net.layers[k].op} · {out_shape_text(net.shape(name))}"
+
+    def _show_layer(self, name: str) -> None:
+        """The layer's maps if they are computed; otherwise compute them in a worker."""
+        net = self.network
+        box = self.query_one("#net-maps-box")
+        box.border_title = Content(self._layer_title(name))
+        box.border_subtitle = ""
+        if not net.computed(INPUT):
+            self._note("No input: the table comes from shapes alone; there are no numbers to show.")
+            return
+        if not net.params and any(net.param_count(layer.name) for layer in net.layers):
+            self._note(
+                "No weights: the table comes from shapes alone; there are no numbers to show."
+            )
+            return
+        if net.computed(name):
+            self._show_maps(name)
+            return
+        self._note(f"computing {name} …")
+        self._compute(name)
+
+    def _note(self, text: str) -> None:
+        note = self.query_one("#net-note", Static)
+        note.update(Text(text, style="grey62"))
+        note.display = True
+        self.gallery.display = False
+
+    def _show_maps(self, name: str) -> None:
+        out = self.network.output(name)
+        box = self.query_one("#net-maps-box")
+        gallery = self.gallery
+        current = gallery.current
+        if out.ndim == 3:
+            gallery.set_maps(out)
+            box.border_title = Content(f"{self._layer_title(name)} · {out.shape[0]} maps")
+        else:
+            flat = np.asarray(out).ravel()
+            w = vector_grid(flat.size)
+            gallery.set_maps(flat.reshape(-1, w)[None], captions=[f"{flat.size} values"])
+            rows = flat.size // w
+            op = self.network.layers[self.network.index(name)].op
+            box.border_title = Content(f"{name} · {op} · {flat.size} values as {rows}×{w}")
+        gallery.current = current
+        self.query_one("#net-note", Static).display = False
+        gallery.display = True
+        self._show_map_subtitle()
+        self._show_top5()
+
+    def _show_map_subtitle(self) -> None:
+        name = self.selected
+        if not name or not self.network.computed(name):
+            return
+        out = self.network.output(name)
+        box = self.query_one("#net-maps-box")
+        if out.ndim != 3:
+            lo, hi = float(out.min()), float(out.max())
+            box.border_subtitle = f"min {fmt_num(lo)} · max {fmt_num(hi)}"
+            return
+        c = self.gallery.current
+        m = out[c]
+        box.border_subtitle = (
+            f"map {c} of {out.shape[0]} · min {fmt_num(float(m.min()))} · "
+            f"max {fmt_num(float(m.max()))}"
+        )
+
+    def on_feature_map_gallery_map_chosen(self, message: FeatureMapGallery.MapChosen) -> None:
+        self._show_map_subtitle()
+
+    @work(thread=True, exclusive=True, group="compute")
+    def _compute(self, name: str) -> None:
+        """Compute ``name`` and the layers it needs, one at a time, saying how far it got. A
+        newer request cancels this one between two layers."""
+        net = self.network
+        try:
+            if not self._run(name, needed_layers(net, name)):
+                return
+        except Exception as e:  # an overflow, a missing weight: said in the box, not raised
+            self._from_thread(self._failed, name, " ".join(str(e).split()) or type(e).__name__)
+            return
+        self._from_thread(self._computed, name)
+
+    def _run(self, name: str, todo: list[str]) -> bool:
+        """Compute the layers ``todo`` (for ``name``) one at a time in this worker's thread,
+        saying how far it got by the work done (multiply-adds plus output elements: VGG's
+        first layers take most of the time). False when the worker was cancelled."""
+        worker = get_current_worker()
+        net = self.network
+
+        def work(layer: str) -> int:
+            return net.macs(layer) + net.activation_size(layer)
+
+        total = sum(work(layer) for layer in todo) or 1
+        done = 0
+        for k, layer in enumerate(todo):
+            if worker.is_cancelled:
+                return False
+            self._from_thread(self._progress, name, k, len(todo), done / total, layer)
+            net.output(layer)
+            done += work(layer)
+        return not worker.is_cancelled
+
+    def _from_thread(self, callback: Any, *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the app closed meanwhile
+            self.app.call_from_thread(callback, *args)
+
+    def _progress(self, name: str, k: int, count: int, fraction: float, layer: str) -> None:
+        """Layer ``k + 1`` of the ``count`` that ``name`` waits for is being computed, with
+        ``fraction`` of the work done."""
+        if not self.is_attached:
+            return
+        text = f"computing {name}: layer {k + 1} of {count} ({layer})"
+        if count > 1:
+            text += f"  {bar(fraction, 10)} {fraction:.0%} of the work"
+        if self._opening == name:
+            self._opening_status(text)
+        elif name == self.selected:
+            self._note(text)
+
+    def _opening_status(self, text: str) -> None:
+        """How far opening a layer in the player has got: under the maps while the table is
+        on screen; over the player (``]`` / ``[`` there), kept for ``_announce``."""
+        self._status = text
+        if self.app.screen is self:
+            self.query_one("#net-maps-box").border_subtitle = text
+
+    def _announce(self, name: str) -> None:
+        """Over the player, say what a layer that is slow to open is waiting for (a quick one
+        opens before this runs, and says nothing)."""
+        if self._opening == name and self._status and self.app.screen is not self:
+            self.app.notify(self._status, timeout=4)
+
+    def _computed(self, name: str) -> None:
+        if self.is_attached and name == self.selected:
+            self._show_maps(name)
+
+    def _failed(self, name: str, error: str) -> None:
+        if self.is_attached and name == self.selected:
+            self._note(f"{name} could not be computed: {error}")
+
+    # -- the input image and the class scores ----------------------------------------------------
+
+    def _image_input(self) -> bool:
+        shape = self.network.input_shape
+        return len(shape) == 3 and shape[0] in (1, 3) and self.network.computed(INPUT)
+
+    def _picture(self) -> np.ndarray | None:
+        """The picture the scenario fed the network, (H, W, 3) uint8, before normalisation
+        (a stage's ``picture``), or None."""
+        picture = first_attribute(("picture",), self.stage, self.simulation)
+        if not isinstance(picture, np.ndarray) or picture.dtype != np.uint8:
+            return None
+        if picture.ndim == 2:
+            picture = picture[:, :, None]
+        if picture.ndim != 3 or picture.shape[2] not in (1, 3) or 0 in picture.shape:
+            return None
+        return np.repeat(picture, 3, axis=2) if picture.shape[2] == 1 else picture
+
+    def _show_input(self) -> None:
+        """The input in half blocks: the picture as the scenario read it, or else the
+        network's input array, contrast stretched."""
+        box = self.query_one("#net-input-box")
+        picture = self._picture()
+        box.display = picture is not None or self._image_input()
+        if not box.display:
+            return
+        image = self.query_one("#net-input", HalfBlockImage)
+        if picture is not None:
+            image.set_rgb(picture)
+        else:
+            image.set_image(self.network.input)
+        self._fit_input_box()
+
+    def _fit_input_box(self) -> None:
+        """The input box as wide as the picture needs at the height the box gets."""
+        box = self.query_one("#net-input-box")
+        if not box.display:
+            return
+        lines = max(box.size.height - 2, 1)
+        shape = self.query_one("#net-input", HalfBlockImage).source_shape
+        h, w = shape if shape is not None else self.network.input_shape[1:]
+        cols = max(10, min(math.ceil(w * 2 * lines / h), self.size.width // 5))
+        box.styles.width = cols + 2
+
+    def labels(self) -> Sequence[str] | None:
+        """Class names, where the scenario gives them (None when it gives none)."""
+        labels = first_attribute(LABEL_ATTRIBUTES, self.simulation, self.stage, self.network)
+        if labels is None or isinstance(labels, str):
+            return None
+        try:
+            names = [str(label) for label in labels]
+        except TypeError:
+            return None
+        return names or None
+
+    def target(self) -> int | None:
+        """The input's true class, where the scenario knows it (a shipped digit)."""
+        target = first_attribute(("target",), self.stage, self.simulation)
+        return target if isinstance(target, int) and not isinstance(target, bool) else None
+
+    def _show_top5(self) -> None:
+        """The class scores once the last layer is computed (a vector of scores)."""
+        net = self.network
+        last = net.layers[-1]
+        box = self.query_one("#net-top5-box")
+        show = net.computed(INPUT) and net.computed(last.name) and len(net.shape(last.name)) == 1
+        box.display = show
+        if not show:
+            return
+        z = np.asarray(net.output(last.name), dtype=np.float64)
+        if last.op == "softmax":
+            probs, note = z, f"{last.name} is a softmax"
+        else:
+            probs, note = softmax(z), f"softmax of {last.name}'s scores"
+        labels = self.labels()
+        if labels is None:
+            note += "\nno class names given"
+        target = self.target()
+        if target is not None:
+            name = labels[target] if labels is not None and target < len(labels) else target
+            note += f"\n✓ the input's true class: {name}"
+        self.query_one("#net-top5", TopK).set_scores(probs, labels, note=note, target=target)
+
+    # -- keys ------------------------------------------------------------------------------------
+
+    def action_layer(self, direction: int) -> None:
+        """Move the table's cursor to the next or previous layer."""
+        table = self.table
+        row = max(0, min(table.cursor_row + direction, len(self.network.layers) - 1))
+        table.move_cursor(row=row)
+
+    def action_channel(self, direction: int) -> None:
+        """Light the next or previous map of the gallery."""
+        self.gallery.current += direction
+        self._show_map_subtitle()
+
+    def action_scale(self) -> None:
+        """One colour scale for every map, or each map its own."""
+        gallery = self.gallery
+        gallery.shared_scale = not gallery.shared_scale
+        self.notify(
+            "one colour scale for all maps: compare their strengths"
+            if gallery.shared_scale
+            else "each map on its own colour scale: see every map's pattern"
+        )
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen(self.simulation, keys=NETWORK_KEYS, legend=NETWORK_LEGEND))
+
+    def action_back(self) -> None:
+        self.post_message(self.BackToList())
+
+    # -- a layer in the player -------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.open_layer(event.row_key.value)
+
+    def open_layer(self, name: str) -> None:
+        """Step through layer ``name`` in the player, fed its real input."""
+        net = self.network
+        if not net.computed(INPUT):
+            self.notify("this network has no input: nothing to step through", severity="warning")
+            return
+        self._opening = name
+        self._status = ""
+        if self.app.screen is not self:
+            self.set_timer(ANNOUNCE_AFTER, lambda: self._announce(name))
+        self._open(name)
+
+    @work(thread=True, exclusive=True, group="open")
+    def _open(self, name: str) -> None:
+        """Compute what the layer reads, then build it as a stepping stage (float64)."""
+        worker = get_current_worker()
+        net = self.network
+        try:
+            if not self._run(name, needed_layers(net, *net.input_names(name))):
+                return
+            size = net.activation_size(name)
+            self._from_thread(
+                self._opening_status, f"building {name} as a stepping stage ({size:,} outputs) …"
+            )
+            stage = net.stage(name)
+        except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
+            self._from_thread(self._open_failed, name, " ".join(str(e).split()) or type(e).__name__)
+            return
+        if not worker.is_cancelled:
+            self._from_thread(self._push_player, name, stage)
+
+    def _open_failed(self, name: str, error: str) -> None:
+        self._opening = ""
+        self._show_map_subtitle()
+        self.notify(f"cannot step through {name}: {error}", severity="error", timeout=8)
+
+    def _push_player(self, name: str, stage: Stage) -> None:
+        """Show ``stage`` in the player: in place of the player already open (``]`` / ``[``
+        there), or over this screen."""
+        from engine.core import Simulation
+        from tui.panels import PANELS
+        from tui.screens.player import PlayerScreen
+
+        if self._opening != name or not self.is_attached:
+            return
+        self._opening = ""
+        self._show_map_subtitle()
+        if stage.kind not in PANELS:
+            self.notify(f"cannot step through {name}: no panel draws {stage.kind!r} stages")
+            return
+        net = self.network
+        k = net.index(name)
+        title = self.simulation.title or net.title or "network"
+        simulation = Simulation(
+            [stage],
+            title=f"{title} · layer {k + 1} of {len(net.layers)}: {name} ({net.layers[k].op})",
+            description=self.simulation.description,
+            topic=self.simulation.topic,
+            source=self.simulation.source,
+        )
+        player = PlayerScreen(simulation, check=self._check, layers=self)
+        if self._player is not None and self.app.screen is self._player:
+            self.app.switch_screen(player)
+        else:
+            self.app.push_screen(player)
+        self._player = player
+
+    def on_player_screen_layer_wanted(self, message: PlayerScreen.LayerWanted) -> None:
+        """``]`` / ``[`` past the player's only stage: the next or previous layer."""
+        current = self.table.cursor_row
+        target = current + message.direction
+        layers = self.network.layers
+        if not 0 <= target < len(layers):
+            end = "last" if message.direction > 0 else "first"
+            self.notify(f"{layers[current].name} is the {end} layer")
+            return
+        self.table.move_cursor(row=target, animate=False)
+        self.open_layer(layers[target].name)
