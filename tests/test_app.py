@@ -275,7 +275,11 @@ async def test_browser_opens_a_typed_path_and_reports_a_bad_one(
         assert app.screen.simulation.title.startswith("Stride 2")
 
 
-@pytest.mark.parametrize("name", [b.name for b in scenarios.bundled()])
+def is_network(name: str) -> bool:
+    return name.startswith("net_")
+
+
+@pytest.mark.parametrize("name", [b.name for b in scenarios.bundled() if not is_network(b.name)])
 async def test_every_bundled_scenario_steps_to_the_end(name: str) -> None:
     app = player_app(name)
     async with app.run_test(size=SIZE) as pilot:
@@ -284,6 +288,26 @@ async def test_every_bundled_scenario_steps_to_the_end(name: str) -> None:
         assert p.cursor == len(p.simulation) - 1
         await pilot.press("home", "pagedown", "right")
         assert p.cursor == min(p.simulation.stages[0].row_steps() + 1, len(p.simulation) - 1)
+
+
+@pytest.mark.parametrize("name", [b.name for b in scenarios.bundled() if is_network(b.name)])
+async def test_every_bundled_network_opens_its_table_and_moves_layer_by_layer(name: str) -> None:
+    from tui.screens.network import NetworkScreen
+
+    app = player_app(name)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        layers = [layer.name for layer in screen.network.layers]
+        assert screen.selected == layers[0]
+        await pilot.press("end")
+        assert screen.selected == layers[-1]
+        await pilot.press("home", "right_square_bracket")
+        assert screen.selected == layers[1]
+        await pilot.press("left_square_bracket")
+        assert screen.selected == layers[0]
+        await app.workers.wait_for_complete()
+        assert app.crash is None
 
 
 TWO_CONVS = """
