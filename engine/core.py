@@ -5,9 +5,12 @@ from __future__ import annotations
 import bisect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from engine.network import Network
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,14 @@ class SizeFormulas(Protocol):
     def size_formulas(self) -> tuple[str, str]:
         """The height and width formulas with their numbers filled in."""
         ...
+
+
+@runtime_checkable
+class Layered(Protocol):
+    """A stage that is a whole network of named layers: the app opens the network screen for
+    it, and each layer can be opened as a stage of its own (``network.stage(name)``)."""
+
+    network: Network
 
 
 class Simulation:
