@@ -1,0 +1,130 @@
+"""AdaptivePoolPanel: adaptive average pooling, each output's window found by PyTorch's rule."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.layers import AdaptiveAvgPoolStage, AdaptivePoolStep
+from tui.numbers import fmt_exact, fmt_factor
+from tui.panels.base import Panel, register
+from tui.widgets.matrix import MatrixGrid, Window
+
+VALUES_WRITTEN = 16
+"""Window values written out in the sum before the rest are left to "…"."""
+
+
+def window_rule(i: int, n_in: int, n_out: int, size: str, out: str) -> str:
+    """Output index ``i``'s window along one axis with the numbers: ⌊i·H/h⌋ … ⌈(i+1)·H/h⌉ − 1."""
+    start = i * n_in // n_out
+    end = -(-(i + 1) * n_in // n_out)
+    return (
+        f"⌊{i}·{n_in}/{n_out}⌋ = {start} … ⌈{i + 1}·{n_in}/{n_out}⌉ − 1 = {end - 1}"
+        f"   (⌊{out}·{size}/{size.lower()}⌋ … ⌈({out}+1)·{size}/{size.lower()}⌉ − 1)"
+    )
+
+
+def explain_adaptive(stage: AdaptiveAvgPoolStage, step: AdaptivePoolStep) -> Text:
+    """The inspector's text: the window from the rule, its values, their mean."""
+    t = Text()
+    _, h, w = stage.in_shape
+    oh, ow = stage.out_hw
+    cells = step.window.ravel()[:VALUES_WRITTEN]
+    values = [fmt_exact(float(cells[0]))] + [fmt_factor(float(v)) for v in cells[1:]]
+    n = step.window.size
+    t.append(f"out[{step.channel}, {step.row}, {step.col}]", style="bold")
+    t.append(" = mean of the window = (" + " + ".join(values))
+    if n > VALUES_WRITTEN:
+        t.append(f" + … {n - VALUES_WRITTEN} more", style="grey62")
+    t.append(f")/{n} = ")
+    t.append(fmt_exact(step.value), style="bold black on bright_green")
+    t.append("\n  rows " + window_rule(step.row, h, oh, "H", "i"), style="grey62")
+    t.append("\n  cols " + window_rule(step.col, w, ow, "W", "j"), style="grey62")
+    t.append(
+        f"\n  the output is {oh}×{ow} whatever the input size ({h}×{w} here): windows differ in "
+        "size, and neighbours may share rows or columns. No parameters.",
+        style="grey62",
+    )
+    return t
+
+
+@register
+class AdaptivePoolPanel(Panel):
+    """Draws an AdaptiveAvgPoolStage one channel at a time: input with the window, output."""
+
+    kind = "adaptive_avgpool2d"
+
+    DEFAULT_CSS = """
+    AdaptivePoolPanel #ap-grids {
+        height: auto;
+        max-height: 60vh;
+    }
+    AdaptivePoolPanel .box {
+        width: auto;
+        height: auto;
+        max-height: 60vh;
+        min-width: 24;
+        padding: 0 1;
+    }
+    AdaptivePoolPanel #ap-input-box {
+        max-width: 60%;
+    }
+    AdaptivePoolPanel #ap-output-box {
+        max-width: 40%;
+    }
+    AdaptivePoolPanel #ap-inspector {
+        height: auto;
+        border: round $secondary 60%;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, stage: AdaptiveAvgPoolStage, *, id: str | None = None) -> None:  # type: ignore[override]
+        super().__init__(stage, id=id)
+        self.pool = stage
+        self._channel = -1
+
+    def compose(self) -> ComposeResult:
+        st = self.pool
+        c, h, w = st.in_shape
+        oh, ow = st.out_hw
+        with Horizontal(id="ap-grids"):
+            with Vertical(classes="box", id="ap-input-box") as box:
+                box.border_title = f"Input {c}×{h}×{w}"
+                box.border_subtitle = f"pooled to {oh}×{ow}"
+                yield MatrixGrid(st.x[0], id="ap-input")
+            with Vertical(classes="box", id="ap-output-box") as box:
+                box.border_title = f"Output {c}×{oh}×{ow}"
+                yield MatrixGrid(st.output[0], progress=True, id="ap-output")
+        inspector = Static(id="ap-inspector")
+        inspector.border_title = "How this number is computed"
+        yield inspector
+
+    def show(self, step: AdaptivePoolStep) -> None:  # type: ignore[override]
+        st = self.pool
+        grid_in = self.query_one("#ap-input", MatrixGrid)
+        grid_out = self.query_one("#ap-output", MatrixGrid)
+        if step.channel != self._channel:
+            self._channel = step.channel
+            grid_in.set_values(st.x[step.channel])
+            grid_out.set_values(st.output[step.channel])
+            self.query_one(
+                "#ap-output-box"
+            ).border_subtitle = f"channel {step.channel} of {st.channels}"
+        grid_in.set_window(
+            Window(step.top, step.left, step.bottom - step.top, step.right - step.left)
+        )
+        grid_out.set_current(step.row * st.out_hw[1] + step.col)
+        self.query_one("#ap-inspector", Static).update(
+            Content.from_rich_text(explain_adaptive(st, step))
+        )
+
+    def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
+        if message.grid.id == "ap-output":
+            message.stop()
+            index = self.pool.index_of(max(self._channel, 0), message.row, message.col)
+            self.post_message(self.StepChosen(index))
