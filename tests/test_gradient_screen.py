@@ -110,7 +110,7 @@ async def test_depth_keys_rebuild_the_stack_and_the_first_layer_norm_falls() -> 
         before = screen.result.flow.layer("fc1").output_norm
         await pilot.press("D")
         await settle(app, pilot)
-        deeper = step_ladder(DEPTHS, 10, 1)
+        deeper = int(step_ladder(DEPTHS, 10, 1))
         assert screen.plain is not None and screen.plain.depth == deeper
         result = screen.result
         assert result.network is not net
