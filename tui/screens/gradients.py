@@ -198,10 +198,10 @@ class GradientScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "close", "Back", key_display="Esc", id="close"),
-        Binding("D", "depth(1)", "Deeper", id="deeper"),
-        Binding("d", "depth(-1)", "Shallower", id="shallower"),
-        Binding("W", "scale(1)", "Weights ×2", id="scale-up"),
-        Binding("w", "scale(-1)", "Weights ÷2", id="scale-down"),
+        Binding("D", "depth(1)", "Depth", key_display="D/d", id="deeper"),
+        Binding("d", "depth(-1)", "Shallower", show=False, id="shallower"),
+        Binding("W", "scale(1)", "Weights ×2/÷2", key_display="W/w", id="scale-up"),
+        Binding("w", "scale(-1)", "Weights ÷2", show=False, id="scale-down"),
         Binding("e", "experiment", "Depth runs", id="experiment"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
@@ -256,7 +256,11 @@ class GradientScreen(Screen[None]):
     def compute(self) -> None:
         """Start the backward pass of the current network (or of the plain stack the keys
         chose) in a worker; the bars show the result when it arrives."""
-        self.query_one("#grad-progress", ProgressBar).display = True
+        bar = self.query_one("#grad-progress", ProgressBar)
+        bar.display = True
+        n = len(self.plain.layers()) if self.plain is not None else len(self.network.layers)
+        bar.update(total=n + 1, progress=0)
+        self.query_one("#grad-bars", LogBars).display = self.result is not None
         self.query_one("#grad-summary", Static).update(
             Text(f"computing the gradient of {self._what()} …", style="grey62")
         )
@@ -265,7 +269,7 @@ class GradientScreen(Screen[None]):
     def _what(self) -> str:
         if self.plain is not None:
             return self.plain.describe()
-        return f"{len(self.network.layers)} layers"
+        return f"{self.network.title or 'the network'} ({len(self.network.layers)} layers)"
 
     @work(thread=True, exclusive=True, group="gradient")
     def _worker(self, plain: PlainStack | None) -> None:
@@ -285,8 +289,9 @@ class GradientScreen(Screen[None]):
             for i, layer in enumerate(network.layers):
                 if worker.is_cancelled:
                     return
+                self._post(self._progress, i, n + 1, f"forward: {layer.name} ({i + 1} of {n})")
                 network.output(layer.name)
-                self._post(self._progress, i + 1, n + 1)
+            self._post(self._progress, n, n + 1, "backward pass from the loss …")
             target = self.target
             if target is None:
                 target = int(np.argmax(network.output(network.layers[-1].name)))
@@ -302,9 +307,12 @@ class GradientScreen(Screen[None]):
         with contextlib.suppress(RuntimeError):  # the app closed meanwhile
             self.app.call_from_thread(callback, *args)
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, done: int, total: int, doing: str) -> None:
         if self.is_attached:
             self.query_one("#grad-progress", ProgressBar).update(total=total, progress=done)
+            self.query_one("#grad-summary", Static).update(
+                Text(f"computing the gradient of {self._what()}: {doing}", style="grey62")
+            )
 
     def _failed(self, line: str) -> None:
         if not self.is_attached:
@@ -320,9 +328,9 @@ class GradientScreen(Screen[None]):
         self.error = ""
         self.query_one("#grad-progress", ProgressBar).display = False
         plain = self.plain is not None
-        self.query_one("#grad-bars", LogBars).set_rows(
-            bar_rows(result.flow, result.factors, plain), tail_header(plain)
-        )
+        bars = self.query_one("#grad-bars", LogBars)
+        bars.display = True
+        bars.set_rows(bar_rows(result.flow, result.factors, plain), tail_header(plain))
         self.query_one("#grad-summary", Static).update(self.summary(result))
 
     # -- text ------------------------------------------------------------------------------------
