@@ -185,7 +185,8 @@ class ResidualScreen(Screen[None]):
             return
         self.error = ""
         self.sizes = {}
-        self.sub_title = f"{self.network.title} · {self.prefix() or self.block.add}".strip(" ·")
+        block = self.prefix().rstrip(".") or self.block.add
+        self.sub_title = f"{self.network.title} · {block}".strip(" ·")
         self.redraw(computing=True)
         self._worker(self.block)
 
