@@ -113,6 +113,8 @@ def test_linear_stack_takes_lenet5s_classifier_with_its_real_input() -> None:
     np.testing.assert_array_equal(x, net.output("flatten"))
     assert [w.shape for w, _ in stack] == [(120, 400), (84, 120), (10, 84)]
     assert product_names(3) == ("W3·W2·W1", "W3·(W2·b1 + b2) + b3")
+    screen = CollapseScreen.from_network(net, [str(k) for k in range(10)])
+    assert screen.names == names and screen.inputs.shape == (1, 400)
     conv_only = Network(architecture("lenet5")[0][:3], shape)
     with pytest.raises(SpecError):
         linear_stack(conv_only)

@@ -3,7 +3,7 @@ W = W2·W1 and b = W2·b1 + b2 shown by their corners, and both computations sid
 current input with the largest difference between them.
 
 Opened from the network screen with ``c`` on a network with two or more linear layers in a
-chain (the MLP; LeNet-5's classifier): ``CollapseScreen(*linear_stack(network), labels)``.
+chain (the MLP; LeNet-5's classifier): ``CollapseScreen.from_network(network, labels)``.
 """
 
 from __future__ import annotations
@@ -100,6 +100,14 @@ class CollapseScreen(Screen[None]):
         self.current = 0
         self.check: CollapseCheck | None = None
         self.error = ""
+
+    @classmethod
+    def from_network(cls, network: Network, labels: Sequence[str] | None = None) -> CollapseScreen:
+        """The network's chain of linear layers (``linear_stack``) without the activations
+        between them, on the real input of the first. Computes the network up to that layer:
+        call it where a short wait is acceptable (an MLP or LeNet-5 takes milliseconds)."""
+        stack, x, names = linear_stack(network)
+        return cls(stack, x, labels, names=names, input_names=[f"{names[0]}'s input"])
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
