@@ -8,8 +8,9 @@ initialisation) or ``load_state_dict(sd)`` (a PyTorch ``state_dict``, keys uncha
 
 The forward pass is lazy: ``output(name)`` computes that layer and only the layers it needs,
 and keeps every output it computed (a screen shows them). Convolutions are an im2col over
-blocks of output rows and one float matrix product per block, so VGG-16 on 3×224×224 runs in
-about the time PyTorch takes and never holds more than a few MiB of im2col at once.
+blocks of output rows and one float matrix product per block, so VGG-16 on 3×224×224 runs
+within a small factor of PyTorch's own forward (``benchmarks/bench_network.py``) and never
+holds more than about 8 MiB of im2col at once.
 ``stage(name)`` turns one layer, fed its real input, into a stepping ``Stage`` in float64.
 
 Shapes never include a batch axis: images are (C, H, W), vectors (N,).
@@ -48,6 +49,9 @@ NETWORK_OPS = (
     "softmax",
 )
 """Every op a layer may name."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: how far a computation has come, in units of work."""
 
 INPUT = "input"
 """The name that refers to the network's input in a layer's ``inputs``."""
@@ -288,6 +292,13 @@ class Network:
         self._input: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        title = f"{self.title!r}, " if self.title else ""
+        return (
+            f"Network({title}{len(self.layers)} layers, input {shape_text(self.input_shape)}, "
+            f"{self.param_count():,} parameters, {self.dtype.name})"
+        )
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -673,9 +684,10 @@ class Network:
         self.index(name)
         return name in self._cache
 
-    def output(self, name: str) -> np.ndarray:
+    def output(self, name: str, *, progress: Progress | None = None) -> np.ndarray:
         """The output of a layer (read-only), computed on first use with whatever earlier
-        layers it needs, and kept."""
+        layers it needs, and kept. ``progress(done, total)`` is called after each layer it
+        computes, in units of work (multiply-adds plus output elements)."""
         if name == INPUT:
             return self.input
         target = self.index(name)
@@ -690,20 +702,35 @@ class Network:
                 for n in self._plans[i].inputs:
                     if n != INPUT:
                         needed[self._index[n]] = True
-            for i in range(target + 1):
-                if needed[i] and self.layers[i].name not in self._cache:
-                    self._compute(i)
+            todo = [
+                i for i in range(target + 1) if needed[i] and self.layers[i].name not in self._cache
+            ]
+            total, done = sum(self._work(i) for i in todo), 0
+            for i in todo:
+                self._compute(i)
+                done += self._work(i)
+                if progress is not None:
+                    progress(done, total)
             return self._cache[name]
 
-    def forward_all(self, *, keep: bool = True) -> np.ndarray:
+    def _work(self, i: int) -> int:
+        plan = self._plans[i]
+        return plan.macs + math.prod(plan.out_shape)
+
+    def forward_all(self, *, keep: bool = True, progress: Progress | None = None) -> np.ndarray:
         """Compute every layer in order and return the last output. ``keep=False`` drops each
         output as soon as no later layer reads it (the lean forward of a benchmark); the last
-        output stays either way."""
+        output stays either way. ``progress`` as in ``output``."""
         last = len(self.layers) - 1
         with self._lock:
+            todo = {i for i, layer in enumerate(self.layers) if layer.name not in self._cache}
+            total, done = sum(self._work(i) for i in todo), 0
             for i, layer in enumerate(self.layers):
                 if layer.name not in self._cache:
                     self._compute(i)
+                    done += self._work(i)
+                    if progress is not None:
+                        progress(done, total)
                 if not keep:
                     for n in self._plans[i].inputs:
                         if n != INPUT and self._last_use[n] == i and self._index[n] != last:

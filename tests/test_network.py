@@ -349,7 +349,11 @@ def test_output_computes_only_what_the_layer_needs_and_keeps_it() -> None:
     assert not any(net.computed(layer.name) for layer in net.layers)
     net.output("bn")
     assert [layer.name for layer in net.layers if net.computed(layer.name)] == ["c1", "bn"]
-    net.output("th")  # th reads mp, which reads sum, which reads lk and r
+    calls: list[tuple[int, int]] = []
+    net.output("th", progress=lambda done, total: calls.append((done, total)))
+    # th reads mp, which reads sum, which reads lk and r: six layers still to compute
+    assert len(calls) == 6 and calls[-1][0] == calls[-1][1] > 0
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     done = {layer.name for layer in net.layers if net.computed(layer.name)}
     assert done == {"c1", "bn", "r", "c2", "lk", "sum", "mp", "th"}
     assert net.output("th") is net.output("th")
