@@ -219,6 +219,16 @@ def backward(
     return dws, dbs
 
 
+def layer_gradient_norms(net: _Net, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(2·depth + 2,) ‖∂L/∂W‖ of every linear layer, stem first, on the data set (x, y): the
+    gradient-flow view of one of the experiment's networks."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        logits, tape = forward(net, x)
+        _, dlogits = cross_entropy(logits, y)
+        dws, _ = backward(net, tape, dlogits)
+    return np.array([float(l2norm(d)) for d in dws])
+
+
 def _measure(net: _Net, x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     """(error, loss, ‖∂L/∂W_stem‖, ‖∂L/∂W_head‖) on a whole data set."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
