@@ -216,12 +216,10 @@ def test_the_script_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     code = s.main(["--depths", "1", "2", "--iterations", "10", "--width", "8", "--quiet"])
     out = capsys.readouterr().out
     assert code == 0
-    rows = [
-        line
-        for line in out.splitlines()
-        if line.startswith("| plain") or line.startswith("| residual")
-    ]
-    assert len(rows) == 4
+    training, _, start = out.partition("Before training")
+    for table, rows in ((training, 4), (start, 2)):
+        lines = table.splitlines()
+        assert sum(line.startswith(("| plain", "| residual")) for line in lines) == rows
 
 
 def test_the_script_refuses_a_bad_setting_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
