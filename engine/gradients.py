@@ -650,6 +650,35 @@ def backpropagate(
     return flow, kept
 
 
+def gradient_peak_bytes(network: Network) -> int:
+    """An upper bound, from shapes alone, on the memory ``gradient_flow`` adds to a network
+    whose outputs are already computed: float64 gradients of every layer output at once (in
+    truth only those not yet passed back are alive), per layer the float64 copies of its
+    inputs, output and parameters with their gradients (a linear layer's weight is read in
+    blocks and never copied whole), twice its padded input (the scatter target and the
+    result) and the blocks of im2col work. A screen charges it to the
+    simulation's budget before running the pass."""
+    shapes = network.param_shapes()
+    outputs = math.prod(network.input_shape) + sum(
+        network.activation_size(layer.name) for layer in network.layers
+    )
+    worst = 0
+    for layer in network.layers:
+        name = layer.name
+        params = sum(math.prod(s) for k, s in shapes.items() if k.startswith(name + "."))
+        if layer.op == "linear":  # read in blocks of rows, its gradient reduced to a norm
+            params = network.activation_size(name)
+        ins = [math.prod(network.shape(n)) for n in network.input_names(name)]
+        pad = 0
+        if layer.op in ("conv2d", "maxpool2d", "avgpool2d"):
+            c, h, w = network.shape(network.input_names(name)[0])
+            ph, pw = network.hyper(name)["padding"]
+            pad = c * (h + 2 * ph) * (w + 2 * pw)
+        one = 2 * sum(ins) + 2 * network.activation_size(name) + 2 * params + 2 * pad
+        worst = max(worst, 8 * one)
+    return 8 * outputs + worst + 4 * BLOCK_BYTES
+
+
 def gradient_flow(network: Network, target: int) -> GradientFlow:
     """The gradient norm at every layer of ``network`` for its current input, backpropagated
     from the cross-entropy loss against class ``target``.

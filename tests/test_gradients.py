@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -514,3 +515,19 @@ def test_tanh_explodes_where_sigmoid_only_shrinks() -> None:
     assert G.alarm(flow.input_norm) == "exploding"
     _, sig = plain_flow(80, 4.0, 0, "sigmoid")
     assert G.alarm(sig.input_norm) == "vanishing"
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"), [("lenet5", None), ("resnet18", (3, 64, 64)), ("alexnet", (3, 96, 96))]
+)
+def test_the_memory_estimate_bounds_the_real_peak(name: str, shape: Any) -> None:
+    net = built(name, shape)
+    net.set_input(np.random.default_rng(0).standard_normal(net.input_shape))
+    net.forward_all()
+    tracemalloc.start()
+    try:
+        G.gradient_flow(net, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= G.gradient_peak_bytes(net)
