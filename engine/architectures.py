@@ -17,6 +17,7 @@ parameters).
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -360,8 +361,6 @@ def architecture(name: str, **options: Any) -> tuple[list[Layer], tuple[int, ...
             f"unknown architecture {name!r}{hint}; valid: {', '.join(ARCHITECTURES)}",
         )
     build = ARCHITECTURES[name]
-    import inspect
-
     accepted = list(inspect.signature(build).parameters)
     for key in options:
         if key not in accepted:

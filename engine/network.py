@@ -8,8 +8,9 @@ initialisation) or ``load_state_dict(sd)`` (a PyTorch ``state_dict``, keys uncha
 
 The forward pass is lazy: ``output(name)`` computes that layer and only the layers it needs,
 and keeps every output it computed (a screen shows them). Convolutions are an im2col over
-blocks of output rows and one float matrix product per block, so VGG-16 on 3×224×224 runs in
-about the time PyTorch takes and never holds more than a few MiB of im2col at once.
+blocks of output rows and one float matrix product per block, so VGG-16 on 3×224×224 runs
+within a small factor of PyTorch's own forward (``benchmarks/bench_network.py``) and never
+holds more than about 8 MiB of im2col at once.
 ``stage(name)`` turns one layer, fed its real input, into a stepping ``Stage`` in float64.
 
 Shapes never include a batch axis: images are (C, H, W), vectors (N,).
@@ -48,6 +49,9 @@ NETWORK_OPS = (
     "softmax",
 )
 """Every op a layer may name."""
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: how far a computation has come, in units of work."""
 
 INPUT = "input"
 """The name that refers to the network's input in a layer's ``inputs``."""
@@ -103,6 +107,10 @@ efficient matrix product, small enough that it stays a small share of the memory
 class NetworkError(SpecError):
     """A network that cannot be built or fed: ``field`` names the place ("layers[3].kernel_size",
     "layers[7].inputs", "input", "weights"), ``message`` says what was given and what fits."""
+
+
+class _TooSmall(NetworkError):
+    """A window that does not fit its input: the network's input is too small."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +217,7 @@ def _window_fits(
             parts.append(f"height {size_formula(in_hw[0], k[0], s[0], p[0])}")
         if ow < 1:
             parts.append(f"width {size_formula(in_hw[1], k[1], s[1], p[1])}")
-        raise NetworkError(
+        raise _TooSmall(
             fld,
             f"{what}: its {k[0]}×{k[1]} window (stride {s[0]}×{s[1]}, padding {p[0]}×{p[1]}) "
             f"does not fit its {shape_text(in_shape)} input: {', '.join(parts)}; the "
@@ -265,11 +273,15 @@ class Network:
         if not layers:
             raise NetworkError("layers", "a network needs at least one layer")
         self.layers: list[Layer] = list(layers)
-        self._index: dict[str, int] = {}
-        self._plans: list[_Plan] = []
-        for i, layer in enumerate(self.layers):
-            self._plans.append(self._check(i, layer))
-            self._index[layer.name] = i
+        try:
+            self._plan_all()
+        except _TooSmall as e:
+            smallest = self._smallest_square()
+            if smallest is None:
+                raise NetworkError(e.field, e.message) from None
+            raise NetworkError(
+                e.field, f"{e.message}; the smallest square input the network takes is {smallest}"
+            ) from None
         self._param_shapes: dict[str, tuple[int, ...]] = {}
         for layer, plan in zip(self.layers, self._plans, strict=True):
             for suffix, shape in plan.params.items():
@@ -281,7 +293,49 @@ class Network:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.RLock()
 
+    def __repr__(self) -> str:
+        title = f"{self.title!r}, " if self.title else ""
+        return (
+            f"Network({title}{len(self.layers)} layers, input {shape_text(self.input_shape)}, "
+            f"{self.param_count():,} parameters, {self.dtype.name})"
+        )
+
     # -- validation ------------------------------------------------------------------------------
+
+    def _plan_all(self) -> None:
+        """Check every layer in order from the input shape: one pass, O(layers)."""
+        self._index: dict[str, int] = {}
+        self._plans: list[_Plan] = []
+        for i, layer in enumerate(self.layers):
+            self._plans.append(self._check(i, layer))
+            self._index[layer.name] = i
+
+    def _fits(self, shape: tuple[int, ...]) -> bool:
+        trial = object.__new__(Network)
+        trial.layers, trial.input_shape = self.layers, shape
+        try:
+            trial._plan_all()
+        except NetworkError:
+            return False
+        return True
+
+    def _smallest_square(self) -> str | None:
+        """The smallest C×n×n input every layer fits (bisection: output sizes never shrink as
+        the input grows), or None if there is none up to 64 times the given size."""
+        if len(self.input_shape) != 3:
+            return None
+        c, h, w = self.input_shape
+        hi = 64 * max(h, w)
+        if not self._fits((c, hi, hi)):
+            return None
+        lo = 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._fits((c, mid, mid)):
+                hi = mid
+            else:
+                lo = mid + 1
+        return f"{c}×{lo}×{lo}"
 
     def _check(self, i: int, layer: Layer) -> _Plan:
         where = f"layers[{i}]"
@@ -399,22 +453,22 @@ class Network:
                 f"no layer is called {name!r}{_did_you_mean(name, list(self._index))}"
             ) from None
 
-    def plan(self, name: str) -> _Plan:
+    def _plan_of(self, name: str) -> _Plan:
         return self._plans[self.index(name)]
 
     def shape(self, name: str) -> tuple[int, ...]:
         """Output shape of a layer (``"input"``: the input shape)."""
         if name == INPUT:
             return self.input_shape
-        return self.plan(name).out_shape
+        return self._plan_of(name).out_shape
 
     def input_names(self, name: str) -> tuple[str, ...]:
         """The names of the layers (or ``"input"``) a layer reads."""
-        return self.plan(name).inputs
+        return self._plan_of(name).inputs
 
     def hyper(self, name: str) -> dict[str, Any]:
         """The layer's hyper-parameters with defaults filled in and windows as pairs."""
-        return dict(self.plan(name).hyper)
+        return dict(self._plan_of(name).hyper)
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
         """The state_dict's keys and shapes, in order (batch-norm buffers included)."""
@@ -425,7 +479,7 @@ class Network:
         learnable and not counted)."""
         if name is None:
             return sum(p.learnable for p in self._plans)
-        return self.plan(name).learnable
+        return self._plan_of(name).learnable
 
     def macs(self, name: str | None = None) -> int:
         """Multiply-adds of one layer or of the whole network: a convolution or linear layer
@@ -433,7 +487,7 @@ class Network:
         pooling, activations, add, flatten, dropout and softmax count none."""
         if name is None:
             return sum(p.macs for p in self._plans)
-        return self.plan(name).macs
+        return self._plan_of(name).macs
 
     def activation_size(self, name: str) -> int:
         """Number of elements in a layer's output."""
@@ -488,6 +542,9 @@ class Network:
             raise NetworkError("seed", f"expected a whole number ≥ 0, got {seed!r}")
         rng = np.random.default_rng(int(seed))
         dt = self.dtype
+        with self._lock:  # the old weights go first: never two sets of VGG-16 at once
+            self.params = {}
+            self._cache.clear()
         params: dict[str, np.ndarray] = {}
         for layer, plan in zip(self.layers, self._plans, strict=True):
             shapes = plan.params
@@ -530,7 +587,9 @@ class Network:
 
         Keys ending in ``num_batches_tracked`` are ignored. Every missing and unexpected key is
         reported with a suggestion, and a shape that differs with both shapes, in one
-        ``NetworkError("weights", …)``; nothing changes unless every key fits.
+        ``NetworkError("weights", …)``; nothing changes unless every key fits. An array already
+        in ``dtype``, contiguous and writable is kept as it is, not copied (VGG-16's weights are
+        553 MB in float32): do not change it afterwards.
         """
         given = {k: v for k, v in sd.items() if not str(k).endswith("num_batches_tracked")}
         expected = self._param_shapes
@@ -561,10 +620,18 @@ class Network:
             raise NetworkError("weights", "; ".join(problems))
         params: dict[str, np.ndarray] = {}
         for key in expected:
+            value = given[key]
+            if np.iscomplexobj(value):
+                raise NetworkError("weights", f"{key}: expected real numbers, got complex ones")
             try:
-                arr = np.array(given[key], dtype=self.dtype, copy=True)
+                # An array already in dtype is used as it is: VGG-16's weights are 553 MB.
+                arr = np.ascontiguousarray(value, dtype=self.dtype)
             except (TypeError, ValueError) as e:
                 raise NetworkError("weights", f"{key}: not an array of numbers ({e})") from None
+            if not arr.flags.writeable:
+                arr = (
+                    arr.copy()
+                )  # torch_forward hands the arrays to torch, which needs writable memory
             if not np.all(np.isfinite(arr)):
                 raise NetworkError("weights", f"{key}: values must be finite (no inf or nan)")
             params[key] = arr
@@ -617,9 +684,10 @@ class Network:
         self.index(name)
         return name in self._cache
 
-    def output(self, name: str) -> np.ndarray:
+    def output(self, name: str, *, progress: Progress | None = None) -> np.ndarray:
         """The output of a layer (read-only), computed on first use with whatever earlier
-        layers it needs, and kept."""
+        layers it needs, and kept. ``progress(done, total)`` is called after each layer it
+        computes, in units of work (multiply-adds plus output elements)."""
         if name == INPUT:
             return self.input
         target = self.index(name)
@@ -634,20 +702,35 @@ class Network:
                 for n in self._plans[i].inputs:
                     if n != INPUT:
                         needed[self._index[n]] = True
-            for i in range(target + 1):
-                if needed[i] and self.layers[i].name not in self._cache:
-                    self._compute(i)
+            todo = [
+                i for i in range(target + 1) if needed[i] and self.layers[i].name not in self._cache
+            ]
+            total, done = sum(self._work(i) for i in todo), 0
+            for i in todo:
+                self._compute(i)
+                done += self._work(i)
+                if progress is not None:
+                    progress(done, total)
             return self._cache[name]
 
-    def forward_all(self, *, keep: bool = True) -> np.ndarray:
+    def _work(self, i: int) -> int:
+        plan = self._plans[i]
+        return plan.macs + math.prod(plan.out_shape)
+
+    def forward_all(self, *, keep: bool = True, progress: Progress | None = None) -> np.ndarray:
         """Compute every layer in order and return the last output. ``keep=False`` drops each
         output as soon as no later layer reads it (the lean forward of a benchmark); the last
-        output stays either way."""
+        output stays either way. ``progress`` as in ``output``."""
         last = len(self.layers) - 1
         with self._lock:
+            todo = {i for i, layer in enumerate(self.layers) if layer.name not in self._cache}
+            total, done = sum(self._work(i) for i in todo), 0
             for i, layer in enumerate(self.layers):
                 if layer.name not in self._cache:
                     self._compute(i)
+                    done += self._work(i)
+                    if progress is not None:
+                        progress(done, total)
                 if not keep:
                     for n in self._plans[i].inputs:
                         if n != INPUT and self._last_use[n] == i and self._index[n] != last:
@@ -688,7 +771,7 @@ class Network:
         ``ActivationStage``; the other ops → the stages of ``engine.layers``.
         Each call builds a new stage; the stage checks its own memory limit.
         """
-        plan = self.plan(name)
+        plan = self._plan_of(name)
         op = self.layers[self.index(name)].op
         h = plan.hyper
         xs = [np.array(a, dtype=np.float64) for a in self.inputs_of(name)]
@@ -742,7 +825,11 @@ class Network:
         if op == "flatten":
             return L.FlattenStage(x=x, name=name)
         if op == "linear":
-            return L.LinearStage(x=x, weight=p64("weight"), bias=p64("bias"), name=name)
+            # The weights stay in the network's dtype: LinearStage widens float32 rows block by
+            # block (exactly), and VGG-16's first layer in float64 would be 822 MB.
+            return L.LinearStage(
+                x=x, weight=self._param(name, "weight"), bias=p64("bias"), name=name
+            )
         if op == "batchnorm2d":
             return L.BatchNormStage(
                 x=x,
