@@ -512,7 +512,9 @@ class GradientFlow:
 
 
 def _norm(a: np.ndarray) -> float:
-    return float(l2norm(a))
+    """‖a‖₂; inf when any entry left float64's range (inf, or the nan of inf − inf)."""
+    n = float(l2norm(a))
+    return n if math.isfinite(n) else math.inf
 
 
 def _linear_in_blocks(
@@ -581,37 +583,41 @@ def backpropagate(
     else:
         grads[last] = dlogits
     entries: list[LayerGradient] = []
-    for i in range(len(network.layers) - 1, -1, -1):
-        layer = network.layers[i]
-        name = layer.name
-        dy = grads.pop(name, None)
-        if dy is None:  # the loss does not read this layer
-            dy = np.zeros(network.shape(name))
-        out_norm = _norm(dy)
-        if keep:
-            kept[name] = dy
-        in_names = network.input_names(name)
-        weight_norm = bias_norm = None
-        if name == last and ends_in_softmax:
-            dxs = [dlogits]
-        elif not np.any(dy):
-            dxs = [np.zeros(network.shape(n)) for n in in_names]
-            if f"{name}.weight" in network.params:
-                weight_norm = 0.0
-                bias_norm = 0.0 if f"{name}.bias" in network.params else None
-        elif layer.op == "linear" and not keep:
-            x = _f64(network.output(in_names[0]))
-            dx, weight_norm, bias_norm = _linear_in_blocks(x, network.params[f"{name}.weight"], dy)
-            if f"{name}.bias" not in network.params:
-                bias_norm = None
-            dxs = [dx]
-        else:
-            params = {
-                key[len(name) + 1 :]: value
-                for key in network.param_shapes()
-                if key.startswith(name + ".") and (value := network.params.get(key)) is not None
-            }
-            with np.errstate(over="ignore", invalid="ignore"):
+    # Gradients may leave float64's range (an exploding stack): they become inf, and the
+    # alarm says so; no RuntimeWarning.
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        for i in range(len(network.layers) - 1, -1, -1):
+            layer = network.layers[i]
+            name = layer.name
+            dy = grads.pop(name, None)
+            if dy is None:  # the loss does not read this layer
+                dy = np.zeros(network.shape(name))
+            out_norm = _norm(dy)
+            if keep:
+                kept[name] = dy
+            in_names = network.input_names(name)
+            weight_norm = bias_norm = None
+            if name == last and ends_in_softmax:
+                dxs = [dlogits]
+            elif not np.any(dy):
+                dxs = [np.zeros(network.shape(n)) for n in in_names]
+                if f"{name}.weight" in network.params:
+                    weight_norm = 0.0
+                    bias_norm = 0.0 if f"{name}.bias" in network.params else None
+            elif layer.op == "linear" and not keep:
+                x = _f64(network.output(in_names[0]))
+                dx, weight_norm, bias_norm = _linear_in_blocks(
+                    x, network.params[f"{name}.weight"], dy
+                )
+                if f"{name}.bias" not in network.params:
+                    bias_norm = None
+                dxs = [dx]
+            else:
+                params = {
+                    key[len(name) + 1 :]: value
+                    for key in network.param_shapes()
+                    if key.startswith(name + ".") and (value := network.params.get(key)) is not None
+                }
                 dxs, pgrads = backward(
                     layer.op,
                     network.hyper(name),
@@ -620,23 +626,23 @@ def backpropagate(
                     params,
                     dy,
                 )
-            if "weight" in pgrads:
-                weight_norm = _norm(pgrads["weight"])
-            if "bias" in pgrads:
-                bias_norm = _norm(pgrads["bias"])
-            if keep:
-                kept.update({f"{name}.{k}": v for k, v in pgrads.items()})
-        for n, dx in zip(in_names, dxs, strict=True):
-            grads[n] = grads[n] + dx if n in grads else dx
-        entries.append(
-            LayerGradient(
-                name=name,
-                op=layer.op,
-                output_norm=out_norm,
-                weight_norm=weight_norm,
-                bias_norm=bias_norm,
+                if "weight" in pgrads:
+                    weight_norm = _norm(pgrads["weight"])
+                if "bias" in pgrads:
+                    bias_norm = _norm(pgrads["bias"])
+                if keep:
+                    kept.update({f"{name}.{k}": v for k, v in pgrads.items()})
+            for n, dx in zip(in_names, dxs, strict=True):
+                grads[n] = grads[n] + dx if n in grads else dx
+            entries.append(
+                LayerGradient(
+                    name=name,
+                    op=layer.op,
+                    output_norm=out_norm,
+                    weight_norm=weight_norm,
+                    bias_norm=bias_norm,
+                )
             )
-        )
     d_input = grads.pop(INPUT, np.zeros(network.input_shape))
     if keep:
         kept[INPUT] = d_input
@@ -717,7 +723,8 @@ class LayerFactor:
     """s′·w with s′ = ``s_prime_rms`` (see docs/gradients.md for why not the mean)."""
     measured: float
     """‖∂L/∂x‖ / ‖∂L/∂y‖ from the backward pass (x: the linear layer's input, y: the
-    activation's output)."""
+    activation's output); nan where ‖∂L/∂y‖ underflowed to 0, or both overflowed to inf (the
+    screen shows no ratio there)."""
 
 
 def activation_prime(op: str, z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:

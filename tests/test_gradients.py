@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -567,3 +568,46 @@ def test_the_memory_estimate_bounds_the_real_peak(name: str, shape: Any) -> None
     finally:
         tracemalloc.stop()
     assert peak <= G.gradient_peak_bytes(net)
+
+
+def test_a_gradient_past_float64_is_inf_and_exploding_without_a_warning() -> None:
+    """Weights of 1e200 keep the forward pass finite on a tiny input, but the gradient at the
+    input is of order 1e400 (for a class the network gives probability 0)."""
+    layers = [
+        Layer("fc1", "linear", {"out_features": 4}),
+        Layer("fc2", "linear", {"out_features": 3}),
+    ]
+    net = Network(layers, (4,), dtype=np.float64)
+    rng = np.random.default_rng(0)
+    net.load_state_dict(
+        {
+            "fc1.weight": rng.standard_normal((4, 4)) * 1e200,
+            "fc1.bias": np.zeros(4),
+            "fc2.weight": rng.standard_normal((3, 4)) * 1e200,
+            "fc2.bias": np.zeros(3),
+        }
+    )
+    net.set_input(rng.standard_normal(4) * 1e-250)
+    least_likely = int(np.argmin(net.output("fc2")))  # its gradient is −1, not 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = G.gradient_flow(net, least_likely)
+    assert flow.input_norm == np.inf
+    assert G.alarm(flow.input_norm) == "exploding"
+    assert flow.layer("fc1").alarm == "exploding"  # ~1e200
+    assert flow.layer("fc1").weight_alarm == "vanishing"  # ‖dy‖·‖x‖ ~ 1e200 · 1e-250
+    assert flow.layer("fc2").alarm == "ok"
+    assert ("fc1", "exploding") in flow.alarms()
+
+
+def test_a_network_without_weights_or_input_says_which() -> None:
+    net = Network([Layer("fc", "linear", {"out_features": 3})], (4,))
+    net.set_input(np.zeros(4))
+    with pytest.raises(NetworkError) as e:
+        G.gradient_flow(net, 0)
+    assert e.value.field == "weights"
+    net = Network([Layer("fc", "linear", {"out_features": 3})], (4,))
+    net.init_params()
+    with pytest.raises(NetworkError) as e:
+        G.gradient_flow(net, 0)
+    assert e.value.field == "input"
