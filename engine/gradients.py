@@ -720,7 +720,13 @@ class LayerFactor:
     weight_gain: float
     """w = ‖W‖_F/√(out_features): the root-mean-square factor by which Wᵀ stretches a vector."""
     predicted: float
-    """s′·w with s′ = ``s_prime_rms`` (see docs/gradients.md for why not the mean)."""
+    """s′·w with s′ = ``s_prime_rms``: the prediction to show beside ``measured``."""
+    predicted_mean: float
+    """s′·w with s′ = ``s_prime_mean``, the course's form. It agrees with ``predicted`` while
+    the units are not saturated (sigmoid at w = 1: 0.234 against 0.235), and falls far below
+    the measured factor once they are (w = 30: 0.44 against about 1.2), because the few
+    unsaturated units that carry the gradient weigh more in the root mean square than in the
+    mean (docs/gradients.md)."""
     measured: float
     """‖∂L/∂x‖ / ‖∂L/∂y‖ from the backward pass (x: the linear layer's input, y: the
     activation's output); nan where ‖∂L/∂y‖ underflowed to 0, or both overflowed to inf (the
@@ -770,6 +776,7 @@ def plain_factors(network: Network, flow: GradientFlow) -> list[LayerFactor]:
                 s_prime_rms=rms,
                 weight_gain=gain,
                 predicted=rms * gain,
+                predicted_mean=float(np.mean(np.abs(sp))) * gain,
                 measured=measured,
             )
         )

@@ -496,6 +496,7 @@ def test_sigmoid_at_w_1_each_layer_shrinks_the_gradient_by_s_prime_times_w(seed:
     assert [f.linear for f in factors] == [f"fc{k}" for k in range(1, 31)]
     for f in factors:
         assert f.s_prime_mean <= 0.25 and f.s_prime_rms <= 0.25
+        assert f.predicted_mean == pytest.approx(f.predicted, rel=0.05)
         assert f.predicted < 0.3
         assert 1 / 2 < f.measured / f.predicted < 2
     assert 1 / 1.1 < geo_mean([f.measured / f.predicted for f in factors]) < 1.1
@@ -520,6 +521,8 @@ def test_sigmoid_at_large_w_grows_the_gradient_as_predicted() -> None:
         assert predicted > 1.2
         assert 1 / 1.5 < measured / predicted < 1.5
         assert max(f.s_prime_mean for f in factors) < 0.1  # saturated: far below 1/4
+        # the course's form, with the mean s′, predicts shrinking where the gradient grows
+        assert geo_mean([f.predicted_mean for f in factors]) < 0.7 < measured
         exploded += G.alarm(flow.input_norm) == "exploding"
     assert exploded >= 3
 
