@@ -10,7 +10,11 @@ element-wise ops, ``linear`` and ``cross_entropy`` also accept leading batch axe
 depth experiment (``engine/depth.py``) uses to train by mini-batches.
 
 ``backward(op, args, inputs, output, params, dy)`` dispatches on the op name of
-``engine.network.NETWORK_OPS``; ``gradient_flow`` (below) runs it over a whole network.
+``engine.network.NETWORK_OPS``. ``gradient_flow(network, target)`` runs it over a whole
+network and returns a ``GradientFlow``: the gradient norm per layer with its alarm
+("vanishing" < 1e-6, "exploding" > 1e6 or not finite). ``plain_factors`` sets the course's
+per-layer factor s′·w beside the measured one, and ``gradient_peak_bytes`` bounds the memory
+of a pass from shapes alone. docs/gradients.md explains the view and its numbers.
 """
 
 from __future__ import annotations
