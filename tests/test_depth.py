@@ -99,14 +99,18 @@ def config(**overrides: object) -> D.DepthConfig:
 
 def test_the_experiment_reports_progress_and_one_run_per_network() -> None:
     calls: list[tuple[int, int]] = []
-    runs = D.run_depth_experiment(toy_data(), config(), lambda d, t: calls.append((d, t)))
+    finished: list[D.DepthRun] = []
+    runs = D.run_depth_experiment(
+        toy_data(), config(), lambda d, t: calls.append((d, t)), finished.append
+    )
+    assert finished == runs
     assert [(r.kind, r.depth) for r in runs] == [
         ("plain", 1),
         ("residual", 1),
         ("plain", 3),
         ("residual", 3),
     ]
-    assert [d for d, _ in calls] == list(range(1, 161))
+    assert [d for d, _ in calls] == list(range(10, 161, 10))  # at every measurement
     assert {t for _, t in calls} == {160}
     for r in runs:
         assert list(r.iterations) == [0, 10, 20, 30, 40]
