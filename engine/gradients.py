@@ -116,22 +116,34 @@ def conv2d_backward(
     dxp = np.zeros(xp.shape)
     dw = np.zeros_like(weight)
     # Blocks of output rows keep the im2col copy near BLOCK_BYTES (VGG-16's second layer
-    # would otherwise copy 231 MB of windows); each block adds onto the input rows it read.
+    # would otherwise copy 231 MB of windows). Columns are laid out (C, kh, kw, rows, Wo), so
+    # each kernel offset is one contiguous slab to fill and, on the way back, to add onto
+    # the input rows it read.
     rows = max(1, min(ho, BLOCK_BYTES // max(1, 8 * c * wo * kh * kw)))
     for r0 in range(0, ho, rows):
-        r1 = min(ho, r0 + rows)
-        top, bottom = r0 * s[0], (r1 - 1) * s[0] + kh
-        win = _windows(xp[:, top:bottom], (kh, kw), s)[:, : r1 - r0, :wo]
-        n = (r1 - r0) * wo
-        dwin = np.empty((c, r1 - r0, wo, kh, kw))
+        r = min(ho, r0 + rows) - r0
+        n = r * wo
+        cols = np.empty((c, kh, kw, r, wo))
+        for i in range(kh):
+            for j in range(kw):
+                top = r0 * s[0] + i
+                cols[:, i, j] = xp[
+                    :, top : top + s[0] * (r - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]
+                ]
         for g in range(groups):
-            cols = win[g * cg : (g + 1) * cg].transpose(1, 2, 0, 3, 4).reshape(n, cg * kh * kw)
-            dy_g = dy[g * og : (g + 1) * og, r0:r1].reshape(og, n)  # (O/g, rows·Wo)
+            cols_g = cols[g * cg : (g + 1) * cg].reshape(cg * kh * kw, n)
+            dy_g = dy[g * og : (g + 1) * og, r0 : r0 + r].reshape(og, n)  # (O/g, rows·Wo)
             w_g = weight[g * og : (g + 1) * og].reshape(og, cg * kh * kw)
-            dw[g * og : (g + 1) * og] += (dy_g @ cols).reshape(og, cg, kh, kw)
-            dcols = (w_g.T @ dy_g).reshape(cg, kh, kw, r1 - r0, wo)
-            dwin[g * cg : (g + 1) * cg] = dcols.transpose(0, 3, 4, 1, 2)
-        dxp[:, top:bottom] += _scatter_windows(dwin, (bottom - top, xp.shape[2]), s)
+            dw[g * og : (g + 1) * og] += (dy_g @ cols_g.T).reshape(og, cg, kh, kw)
+            dcols = (w_g.T @ dy_g).reshape(cg, kh, kw, r, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    top = r0 * s[0] + i
+                    dxp[
+                        g * cg : (g + 1) * cg,
+                        top : top + s[0] * (r - 1) + 1 : s[0],
+                        j : j + s[1] * (wo - 1) + 1 : s[1],
+                    ] += dcols[:, i, j]
     dx = _crop(dxp, p)
     return dx, dw, dy.sum(axis=(1, 2))
 
