@@ -38,13 +38,19 @@ DIGITS = DATA_DIR / "digits.npz"
 
 
 def load_digits(path: Path = DIGITS) -> DigitData:
-    """The digits as (B, 64) rows in [0, 1]; the file's train/test split when it has one."""
+    """The digits as (B, 64) rows in [0, 1] (divided by the largest pixel of the file, when
+    that is above 1); the file's train/test split when it has one."""
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
 
+    every = np.concatenate(
+        [a.reshape(-1) for k, a in arrays.items() if k.endswith("images")]
+    ).astype(np.float64)
+    top = float(every.max(initial=0.0))  # 16 for the UCI digits (whole numbers 0–16)
+    scale = top if top > 1 else 1.0  # images already in [0, 1] stay as they are
+
     def rows(images: np.ndarray) -> np.ndarray:
-        flat = images.reshape(len(images), -1).astype(np.float64)
-        return flat / 16.0  # the UCI digits are whole numbers 0–16
+        return images.reshape(len(images), -1).astype(np.float64) / scale
 
     if {"train_images", "train_labels", "test_images", "test_labels"} <= arrays.keys():
         return DigitData(

@@ -213,6 +213,10 @@ def test_the_script_reads_a_split_when_the_file_has_one(tmp_path: Path) -> None:
     data = s.load_digits(split)
     assert data.x_train.shape == (15, 64) and data.x_test is not None
     assert data.x_test.shape == (5, 64)
+    assert max(data.x_train.max(), data.x_test.max()) == 1.0  # both divided by the file's 16
+    unit = tmp_path / "unit.npz"
+    np.savez(unit, images=images / 32.0, labels=labels)  # already in [0, 1]: left alone
+    np.testing.assert_array_equal(s.load_digits(unit).x_train, images.reshape(20, 64) / 32.0)
 
 
 def test_the_script_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
