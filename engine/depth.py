@@ -45,7 +45,8 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid")
 """Activations a depth experiment accepts."""
 
 Progress = Callable[[int, int], None]
-"""``progress(done, total)``: iterations trained so far over all networks, and their total."""
+"""``progress(done, total)``: iterations trained so far over all networks, and their total
+(called at every measurement, not every iteration)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +220,16 @@ def backward(
     return dws, dbs
 
 
+def layer_gradient_norms(net: _Net, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(2·depth + 2,) ‖∂L/∂W‖ of every linear layer, stem first, on the data set (x, y): the
+    gradient-flow view of one of the experiment's networks."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        logits, tape = forward(net, x)
+        _, dlogits = cross_entropy(logits, y)
+        dws, _ = backward(net, tape, dlogits)
+    return np.array([float(l2norm(d)) for d in dws])
+
+
 def _measure(net: _Net, x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     """(error, loss, ‖∂L/∂W_stem‖, ‖∂L/∂W_head‖) on a whole data set."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -238,7 +249,9 @@ def train(
     on_iteration: Callable[[int], None] | None = None,
 ) -> DepthRun:
     """SGD with momentum on mini-batches drawn by the config's seed; measured every
-    ``eval_every`` iterations on the whole training set."""
+    ``eval_every`` iterations on the whole training set, after which ``on_iteration(n)`` is
+    told the n iterations done since the last measurement. A network whose loss stops being
+    finite stops there, and its remaining iterations are reported at once."""
     x, y = data.x_train, data.y_train
     rng = np.random.default_rng(config.seed + 1)
     vw = [np.zeros_like(a) for a in net.weights]
@@ -253,6 +266,8 @@ def train(
             its.append(it)
             rows.append(_measure(net, x, y))
             diverged = not np.isfinite(rows[-1][1])
+            if on_iteration is not None and it > 0:
+                on_iteration(its[-1] - its[-2])
         if it == config.iterations or diverged:
             break
         if pos + config.batch_size > len(y):
@@ -268,8 +283,6 @@ def train(
                 vb[k] = config.momentum * vb[k] - config.learning_rate * dbs[k]
                 net.weights[k] += vw[k]
                 net.biases[k] += vb[k]
-        if on_iteration is not None:
-            on_iteration(1)
     if diverged and on_iteration is not None:
         on_iteration(config.iterations - its[-1])  # the bar still reaches its end
     test_error = None
@@ -297,11 +310,14 @@ def run_depth_experiment(
     data: DigitData,
     config: DepthConfig | None = None,
     progress: Progress | None = None,
+    on_run: Callable[[DepthRun], None] | None = None,
 ) -> list[DepthRun]:
     """Train a plain and a residual network at each depth of the config, in that order.
 
-    ``progress(done, total)`` is called after every iteration, ``total`` being
-    ``2 · len(depths) · iterations``; a worker thread can hand it to a progress bar.
+    ``progress(done, total)`` is called at every measurement (each ``eval_every``
+    iterations), ``total`` being ``2 · len(depths) · iterations``: a worker thread can hand it
+    to a progress bar without flooding the screen. ``on_run(run)`` receives each network's
+    ``DepthRun`` as soon as it is trained, so its curve can be drawn while the next trains.
     """
     config = config or DepthConfig()
     if data.x_train.ndim != 2 or len(data.x_train) != len(data.y_train):
@@ -330,4 +346,6 @@ def run_depth_experiment(
                 n_in=data.x_train.shape[1],
             )
             runs.append(train(net, data, config, tick))
+            if on_run is not None:
+                on_run(runs[-1])
     return runs

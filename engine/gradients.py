@@ -10,7 +10,11 @@ element-wise ops, ``linear`` and ``cross_entropy`` also accept leading batch axe
 depth experiment (``engine/depth.py``) uses to train by mini-batches.
 
 ``backward(op, args, inputs, output, params, dy)`` dispatches on the op name of
-``engine.network.NETWORK_OPS``; ``gradient_flow`` (below) runs it over a whole network.
+``engine.network.NETWORK_OPS``. ``gradient_flow(network, target)`` runs it over a whole
+network and returns a ``GradientFlow``: the gradient norm per layer with its alarm
+("vanishing" < 1e-6, "exploding" > 1e6 or not finite). ``plain_factors`` sets the course's
+per-layer factor s′·w beside the measured one, and ``gradient_peak_bytes`` bounds the memory
+of a pass from shapes alone. docs/gradients.md explains the view and its numbers.
 """
 
 from __future__ import annotations
@@ -112,22 +116,34 @@ def conv2d_backward(
     dxp = np.zeros(xp.shape)
     dw = np.zeros_like(weight)
     # Blocks of output rows keep the im2col copy near BLOCK_BYTES (VGG-16's second layer
-    # would otherwise copy 231 MB of windows); each block adds onto the input rows it read.
+    # would otherwise copy 231 MB of windows). Columns are laid out (C, kh, kw, rows, Wo), so
+    # each kernel offset is one contiguous slab to fill and, on the way back, to add onto
+    # the input rows it read.
     rows = max(1, min(ho, BLOCK_BYTES // max(1, 8 * c * wo * kh * kw)))
     for r0 in range(0, ho, rows):
-        r1 = min(ho, r0 + rows)
-        top, bottom = r0 * s[0], (r1 - 1) * s[0] + kh
-        win = _windows(xp[:, top:bottom], (kh, kw), s)[:, : r1 - r0, :wo]
-        n = (r1 - r0) * wo
-        dwin = np.empty((c, r1 - r0, wo, kh, kw))
+        r = min(ho, r0 + rows) - r0
+        n = r * wo
+        cols = np.empty((c, kh, kw, r, wo))
+        for i in range(kh):
+            for j in range(kw):
+                top = r0 * s[0] + i
+                cols[:, i, j] = xp[
+                    :, top : top + s[0] * (r - 1) + 1 : s[0], j : j + s[1] * (wo - 1) + 1 : s[1]
+                ]
         for g in range(groups):
-            cols = win[g * cg : (g + 1) * cg].transpose(1, 2, 0, 3, 4).reshape(n, cg * kh * kw)
-            dy_g = dy[g * og : (g + 1) * og, r0:r1].reshape(og, n)  # (O/g, rows·Wo)
+            cols_g = cols[g * cg : (g + 1) * cg].reshape(cg * kh * kw, n)
+            dy_g = dy[g * og : (g + 1) * og, r0 : r0 + r].reshape(og, n)  # (O/g, rows·Wo)
             w_g = weight[g * og : (g + 1) * og].reshape(og, cg * kh * kw)
-            dw[g * og : (g + 1) * og] += (dy_g @ cols).reshape(og, cg, kh, kw)
-            dcols = (w_g.T @ dy_g).reshape(cg, kh, kw, r1 - r0, wo)
-            dwin[g * cg : (g + 1) * cg] = dcols.transpose(0, 3, 4, 1, 2)
-        dxp[:, top:bottom] += _scatter_windows(dwin, (bottom - top, xp.shape[2]), s)
+            dw[g * og : (g + 1) * og] += (dy_g @ cols_g.T).reshape(og, cg, kh, kw)
+            dcols = (w_g.T @ dy_g).reshape(cg, kh, kw, r, wo)
+            for i in range(kh):
+                for j in range(kw):
+                    top = r0 * s[0] + i
+                    dxp[
+                        g * cg : (g + 1) * cg,
+                        top : top + s[0] * (r - 1) + 1 : s[0],
+                        j : j + s[1] * (wo - 1) + 1 : s[1],
+                    ] += dcols[:, i, j]
     dx = _crop(dxp, p)
     return dx, dw, dy.sum(axis=(1, 2))
 
@@ -512,7 +528,9 @@ class GradientFlow:
 
 
 def _norm(a: np.ndarray) -> float:
-    return float(l2norm(a))
+    """‖a‖₂; inf when any entry left float64's range (inf, or the nan of inf − inf)."""
+    n = float(l2norm(a))
+    return n if math.isfinite(n) else math.inf
 
 
 def _linear_in_blocks(
@@ -581,37 +599,41 @@ def backpropagate(
     else:
         grads[last] = dlogits
     entries: list[LayerGradient] = []
-    for i in range(len(network.layers) - 1, -1, -1):
-        layer = network.layers[i]
-        name = layer.name
-        dy = grads.pop(name, None)
-        if dy is None:  # the loss does not read this layer
-            dy = np.zeros(network.shape(name))
-        out_norm = _norm(dy)
-        if keep:
-            kept[name] = dy
-        in_names = network.input_names(name)
-        weight_norm = bias_norm = None
-        if name == last and ends_in_softmax:
-            dxs = [dlogits]
-        elif not np.any(dy):
-            dxs = [np.zeros(network.shape(n)) for n in in_names]
-            if f"{name}.weight" in network.params:
-                weight_norm = 0.0
-                bias_norm = 0.0 if f"{name}.bias" in network.params else None
-        elif layer.op == "linear" and not keep:
-            x = _f64(network.output(in_names[0]))
-            dx, weight_norm, bias_norm = _linear_in_blocks(x, network.params[f"{name}.weight"], dy)
-            if f"{name}.bias" not in network.params:
-                bias_norm = None
-            dxs = [dx]
-        else:
-            params = {
-                key[len(name) + 1 :]: value
-                for key in network.param_shapes()
-                if key.startswith(name + ".") and (value := network.params.get(key)) is not None
-            }
-            with np.errstate(over="ignore", invalid="ignore"):
+    # Gradients may leave float64's range (an exploding stack): they become inf, and the
+    # alarm says so; no RuntimeWarning.
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        for i in range(len(network.layers) - 1, -1, -1):
+            layer = network.layers[i]
+            name = layer.name
+            dy = grads.pop(name, None)
+            if dy is None:  # the loss does not read this layer
+                dy = np.zeros(network.shape(name))
+            out_norm = _norm(dy)
+            if keep:
+                kept[name] = dy
+            in_names = network.input_names(name)
+            weight_norm = bias_norm = None
+            if name == last and ends_in_softmax:
+                dxs = [dlogits]
+            elif not np.any(dy):
+                dxs = [np.zeros(network.shape(n)) for n in in_names]
+                if f"{name}.weight" in network.params:
+                    weight_norm = 0.0
+                    bias_norm = 0.0 if f"{name}.bias" in network.params else None
+            elif layer.op == "linear" and not keep:
+                x = _f64(network.output(in_names[0]))
+                dx, weight_norm, bias_norm = _linear_in_blocks(
+                    x, network.params[f"{name}.weight"], dy
+                )
+                if f"{name}.bias" not in network.params:
+                    bias_norm = None
+                dxs = [dx]
+            else:
+                params = {
+                    key[len(name) + 1 :]: value
+                    for key in network.param_shapes()
+                    if key.startswith(name + ".") and (value := network.params.get(key)) is not None
+                }
                 dxs, pgrads = backward(
                     layer.op,
                     network.hyper(name),
@@ -620,23 +642,23 @@ def backpropagate(
                     params,
                     dy,
                 )
-            if "weight" in pgrads:
-                weight_norm = _norm(pgrads["weight"])
-            if "bias" in pgrads:
-                bias_norm = _norm(pgrads["bias"])
-            if keep:
-                kept.update({f"{name}.{k}": v for k, v in pgrads.items()})
-        for n, dx in zip(in_names, dxs, strict=True):
-            grads[n] = grads[n] + dx if n in grads else dx
-        entries.append(
-            LayerGradient(
-                name=name,
-                op=layer.op,
-                output_norm=out_norm,
-                weight_norm=weight_norm,
-                bias_norm=bias_norm,
+                if "weight" in pgrads:
+                    weight_norm = _norm(pgrads["weight"])
+                if "bias" in pgrads:
+                    bias_norm = _norm(pgrads["bias"])
+                if keep:
+                    kept.update({f"{name}.{k}": v for k, v in pgrads.items()})
+            for n, dx in zip(in_names, dxs, strict=True):
+                grads[n] = grads[n] + dx if n in grads else dx
+            entries.append(
+                LayerGradient(
+                    name=name,
+                    op=layer.op,
+                    output_norm=out_norm,
+                    weight_norm=weight_norm,
+                    bias_norm=bias_norm,
+                )
             )
-        )
     d_input = grads.pop(INPUT, np.zeros(network.input_shape))
     if keep:
         kept[INPUT] = d_input
@@ -648,6 +670,35 @@ def backpropagate(
         layers=tuple(reversed(entries)),
     )
     return flow, kept
+
+
+def gradient_peak_bytes(network: Network) -> int:
+    """An upper bound, from shapes alone, on the memory ``gradient_flow`` adds to a network
+    whose outputs are already computed: float64 gradients of every layer output at once (in
+    truth only those not yet passed back are alive), per layer the float64 copies of its
+    inputs, output and parameters with their gradients (a linear layer's weight is read in
+    blocks and never copied whole), twice its padded input (the scatter target and the
+    result) and the blocks of im2col work. A screen charges it to the
+    simulation's budget before running the pass."""
+    shapes = network.param_shapes()
+    outputs = math.prod(network.input_shape) + sum(
+        network.activation_size(layer.name) for layer in network.layers
+    )
+    worst = 0
+    for layer in network.layers:
+        name = layer.name
+        params = sum(math.prod(s) for k, s in shapes.items() if k.startswith(name + "."))
+        if layer.op == "linear":  # read in blocks of rows, its gradient reduced to a norm
+            params = network.activation_size(name)
+        ins = [math.prod(network.shape(n)) for n in network.input_names(name)]
+        pad = 0
+        if layer.op in ("conv2d", "maxpool2d", "avgpool2d"):
+            c, h, w = network.shape(network.input_names(name)[0])
+            ph, pw = network.hyper(name)["padding"]
+            pad = c * (h + 2 * ph) * (w + 2 * pw)
+        one = 2 * sum(ins) + 2 * network.activation_size(name) + 2 * params + 2 * pad
+        worst = max(worst, 8 * one)
+    return 8 * outputs + worst + 4 * BLOCK_BYTES
 
 
 def gradient_flow(network: Network, target: int) -> GradientFlow:
@@ -685,10 +736,17 @@ class LayerFactor:
     weight_gain: float
     """w = ‖W‖_F/√(out_features): the root-mean-square factor by which Wᵀ stretches a vector."""
     predicted: float
-    """s′·w with s′ = ``s_prime_rms`` (see docs/gradients.md for why not the mean)."""
+    """s′·w with s′ = ``s_prime_rms``: the prediction to show beside ``measured``."""
+    predicted_mean: float
+    """s′·w with s′ = ``s_prime_mean``, the course's form. It agrees with ``predicted`` while
+    the units are not saturated (sigmoid at w = 1: 0.234 against 0.235), and falls far below
+    the measured factor once they are (w = 30: 0.44 against about 1.2), because the few
+    unsaturated units that carry the gradient weigh more in the root mean square than in the
+    mean (docs/gradients.md)."""
     measured: float
     """‖∂L/∂x‖ / ‖∂L/∂y‖ from the backward pass (x: the linear layer's input, y: the
-    activation's output)."""
+    activation's output); nan where ‖∂L/∂y‖ underflowed to 0, or both overflowed to inf (the
+    screen shows no ratio there)."""
 
 
 def activation_prime(op: str, z: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
@@ -734,6 +792,7 @@ def plain_factors(network: Network, flow: GradientFlow) -> list[LayerFactor]:
                 s_prime_rms=rms,
                 weight_gain=gain,
                 predicted=rms * gain,
+                predicted_mean=float(np.mean(np.abs(sp))) * gain,
                 measured=measured,
             )
         )

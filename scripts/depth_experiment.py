@@ -20,7 +20,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.depth import ACTIVATIONS, DepthConfig, DepthRun, DigitData, run_depth_experiment
+from engine.depth import (
+    ACTIVATIONS,
+    KINDS,
+    DepthConfig,
+    DepthRun,
+    DigitData,
+    layer_gradient_norms,
+    make_network,
+    run_depth_experiment,
+)
 from engine.errors import SpecError
 from engine.threads import one_blas_thread
 from scenarios.datasets import DATA_DIR
@@ -29,13 +38,19 @@ DIGITS = DATA_DIR / "digits.npz"
 
 
 def load_digits(path: Path = DIGITS) -> DigitData:
-    """The digits as (B, 64) rows in [0, 1]; the file's train/test split when it has one."""
+    """The digits as (B, 64) rows in [0, 1] (divided by the largest pixel of the file, when
+    that is above 1); the file's train/test split when it has one."""
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
 
+    every = np.concatenate(
+        [a.reshape(-1) for k, a in arrays.items() if k.endswith("images")]
+    ).astype(np.float64)
+    top = float(every.max(initial=0.0))  # 16 for the UCI digits (whole numbers 0–16)
+    scale = top if top > 1 else 1.0  # images already in [0, 1] stay as they are
+
     def rows(images: np.ndarray) -> np.ndarray:
-        flat = images.reshape(len(images), -1).astype(np.float64)
-        return flat / 16.0  # the UCI digits are whole numbers 0–16
+        return images.reshape(len(images), -1).astype(np.float64) / scale
 
     if {"train_images", "train_labels", "test_images", "test_labels"} <= arrays.keys():
         return DigitData(
@@ -47,8 +62,16 @@ def load_digits(path: Path = DIGITS) -> DigitData:
     return DigitData(x_train=rows(arrays["images"]), y_train=arrays["labels"].astype(np.int64))
 
 
+def checkpoints(run: DepthRun, iterations: int) -> list[int]:
+    """Measured iterations near a tenth, a quarter, a half and the end of training."""
+    its = run.iterations
+    near = (int(its[np.argmin(np.abs(its - f * iterations))]) for f in (0.1, 0.25, 0.5, 1.0))
+    return sorted(set(near))
+
+
 def table(runs: list[DepthRun], checkpoints: list[int]) -> str:
-    """Markdown: one row per network, the training error at a few iterations, the end."""
+    """Markdown: one row per network, the training error at a few iterations (the last
+    measurement at or before each; "—" after a network diverged), the end."""
     has_test = any(r.test_error is not None for r in runs)
     head = ["network", "blocks", "layers", "params"]
     head += [f"err@{c}" for c in checkpoints] + ["final loss", "‖∂L/∂W₁‖ start", "end"]
@@ -58,12 +81,31 @@ def table(runs: list[DepthRun], checkpoints: list[int]) -> str:
     for r in runs:
         cells = [r.kind, str(r.depth), str(r.layers), f"{r.params:,}"]
         for c in checkpoints:
-            k = int(np.searchsorted(r.iterations, c))
-            cells.append(f"{r.train_error[k]:.1%}" if k < len(r.iterations) else "—")
+            k = int(np.searchsorted(r.iterations, c, side="right")) - 1
+            diverged = c > r.iterations[-1]
+            cells.append("—" if diverged or k < 0 else f"{r.train_error[k]:.1%}")
         cells += [f"{r.train_loss[-1]:.3g}", f"{r.first_grad[0]:.2e}", f"{r.first_grad[-1]:.2e}"]
         if has_test:
             cells.append("—" if r.test_error is None else f"{r.test_error:.1%}")
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def start_table(data: DigitData, config: DepthConfig) -> str:
+    """Markdown: ‖∂L/∂W‖ of a few layers of the deepest networks before training (W₂: the
+    last layer of a block, the one a residual branch starts at zero; W₁ has no gradient there
+    until W₂ moves)."""
+    depth = max(config.depths)
+    blocks = sorted({1, max(1, depth // 4), max(1, depth // 2), depth})
+    head = ["network", "stem"] + [f"block {b} W₂" for b in blocks] + ["head"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for kind in KINDS:
+        net = make_network(
+            kind, depth, config.width, config.activation, config.seed, data.x_train.shape[1]
+        )
+        norms = layer_gradient_norms(net, data.x_train, data.y_train)
+        cells = [norms[0]] + [norms[2 * b] for b in blocks] + [norms[-1]]
+        lines.append(f"| {kind} {depth} | " + " | ".join(f"{v:.2e}" for v in cells) + " |")
     return "\n".join(lines)
 
 
@@ -116,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         f"batch {config.batch_size}, {config.iterations} iterations, seed {config.seed}; "
         f"{seconds:.0f} s"
     )
-    n = config.iterations
-    checkpoints = sorted({n // 10, n // 4, n // 2, n})
-    print(table(runs, checkpoints))
+    longest = max(runs, key=lambda r: len(r.iterations))
+    print(table(runs, checkpoints(longest, config.iterations)))
+    print()
+    print(f"Before training, ‖∂L/∂W‖ on the whole training set ({max(config.depths)} blocks):")
+    print(start_table(data, config))
     return 0
 
 

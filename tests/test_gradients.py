@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +16,7 @@ from engine import gradients as G
 from engine.architectures import architecture
 from engine.errors import SpecError
 from engine.gradients import GradientFlow
-from engine.network import INPUT, Layer, Network, NetworkError, _torch_op
+from engine.network import INPUT, Layer, Network, NetworkError
 
 TOL = 1e-10
 
@@ -270,9 +272,43 @@ def test_alarm(norm: float, verdict: str) -> None:
 # ---------------------------------------------------------------- whole networks
 
 
+def torch_layer(op: str, h: dict[str, Any], xs: list[torch.Tensor], p: Any) -> torch.Tensor:
+    """One layer by PyTorch's functional op on a batch of one, from the network's
+    hyper-parameters (``Network.hyper``) and its parameters (``p(suffix)``)."""
+    x = xs[0]
+    if op == "conv2d":
+        return F.conv2d(x, p("weight"), p("bias"), h["stride"], h["padding"], 1, h["groups"])
+    if op == "maxpool2d":
+        return F.max_pool2d(x, h["kernel_size"], h["stride"], h["padding"])
+    if op == "avgpool2d":
+        return F.avg_pool2d(x, h["kernel_size"], h["stride"], h["padding"])
+    if op == "adaptive_avgpool2d":
+        return F.adaptive_avg_pool2d(x, h["output_size"])
+    if op == "leaky_relu":
+        return F.leaky_relu(x, h["negative_slope"])
+    if op == "linear":
+        return F.linear(x, p("weight"), p("bias"))
+    if op == "batchnorm2d":
+        return F.batch_norm(
+            x, p("running_mean"), p("running_var"), p("weight"), p("bias"), False, 0.0, h["eps"]
+        )
+    if op == "add":
+        return xs[0] + xs[1]
+    if op == "dropout":
+        return F.dropout(x, h["p"], training=False)
+    simple = {
+        "relu": torch.relu,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "flatten": lambda t: torch.flatten(t, 1),
+        "softmax": lambda t: torch.softmax(t, dim=1),
+    }
+    return simple[op](x)
+
+
 def torch_backward(net: Network, target: int) -> tuple[float, dict[str, np.ndarray]]:
     """The loss and the gradient of every layer's output, the input and every parameter, by
-    PyTorch's autograd through the network's own torch ops (``engine.network._torch_op``)."""
+    PyTorch's autograd through PyTorch's own ops."""
     weights = {
         k: torch.tensor(v, dtype=torch.float64, requires_grad=k.endswith(("weight", "bias")))
         for k, v in net.params.items()
@@ -281,7 +317,9 @@ def torch_backward(net: Network, target: int) -> tuple[float, dict[str, np.ndarr
     outs: dict[str, torch.Tensor] = {}
     for layer in net.layers:
         xs = [x[None] if n == INPUT else outs[n] for n in net.input_names(layer.name)]
-        y = _torch_op(layer, net.plan(layer.name), xs, weights)
+        y = torch_layer(
+            layer.op, net.hyper(layer.name), xs, lambda k, n=layer.name: weights.get(f"{n}.{k}")
+        )
         y.retain_grad()
         outs[layer.name] = y
     last = net.layers[-1]
@@ -458,6 +496,7 @@ def test_sigmoid_at_w_1_each_layer_shrinks_the_gradient_by_s_prime_times_w(seed:
     assert [f.linear for f in factors] == [f"fc{k}" for k in range(1, 31)]
     for f in factors:
         assert f.s_prime_mean <= 0.25 and f.s_prime_rms <= 0.25
+        assert f.predicted_mean == pytest.approx(f.predicted, rel=0.05)
         assert f.predicted < 0.3
         assert 1 / 2 < f.measured / f.predicted < 2
     assert 1 / 1.1 < geo_mean([f.measured / f.predicted for f in factors]) < 1.1
@@ -482,6 +521,8 @@ def test_sigmoid_at_large_w_grows_the_gradient_as_predicted() -> None:
         assert predicted > 1.2
         assert 1 / 1.5 < measured / predicted < 1.5
         assert max(f.s_prime_mean for f in factors) < 0.1  # saturated: far below 1/4
+        # the course's form, with the mean s′, predicts shrinking where the gradient grows
+        assert geo_mean([f.predicted_mean for f in factors]) < 0.7 < measured
         exploded += G.alarm(flow.input_norm) == "exploding"
     assert exploded >= 3
 
@@ -514,3 +555,64 @@ def test_tanh_explodes_where_sigmoid_only_shrinks() -> None:
     assert G.alarm(flow.input_norm) == "exploding"
     _, sig = plain_flow(80, 4.0, 0, "sigmoid")
     assert G.alarm(sig.input_norm) == "vanishing"
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"), [("lenet5", None), ("resnet18", (3, 64, 64)), ("alexnet", (3, 96, 96))]
+)
+def test_the_memory_estimate_bounds_the_real_peak(name: str, shape: Any) -> None:
+    layers, default = architecture(name)
+    net = Network(layers, shape or default)  # float32: AlexNet's weights in float64 are 490 MB
+    net.init_params(seed=1)
+    net.set_input(np.random.default_rng(0).standard_normal(net.input_shape))
+    net.forward_all()
+    tracemalloc.start()
+    try:
+        G.gradient_flow(net, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= G.gradient_peak_bytes(net)
+
+
+def test_a_gradient_past_float64_is_inf_and_exploding_without_a_warning() -> None:
+    """Weights of 1e200 keep the forward pass finite on a tiny input, but the gradient at the
+    input is of order 1e400 (for a class the network gives probability 0)."""
+    layers = [
+        Layer("fc1", "linear", {"out_features": 4}),
+        Layer("fc2", "linear", {"out_features": 3}),
+    ]
+    net = Network(layers, (4,), dtype=np.float64)
+    rng = np.random.default_rng(0)
+    net.load_state_dict(
+        {
+            "fc1.weight": rng.standard_normal((4, 4)) * 1e200,
+            "fc1.bias": np.zeros(4),
+            "fc2.weight": rng.standard_normal((3, 4)) * 1e200,
+            "fc2.bias": np.zeros(3),
+        }
+    )
+    net.set_input(rng.standard_normal(4) * 1e-250)
+    least_likely = int(np.argmin(net.output("fc2")))  # its gradient is −1, not 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = G.gradient_flow(net, least_likely)
+    assert flow.input_norm == np.inf
+    assert G.alarm(flow.input_norm) == "exploding"
+    assert flow.layer("fc1").alarm == "exploding"  # ~1e200
+    assert flow.layer("fc1").weight_alarm == "vanishing"  # ‖dy‖·‖x‖ ~ 1e200 · 1e-250
+    assert flow.layer("fc2").alarm == "ok"
+    assert ("fc1", "exploding") in flow.alarms()
+
+
+def test_a_network_without_weights_or_input_says_which() -> None:
+    net = Network([Layer("fc", "linear", {"out_features": 3})], (4,))
+    net.set_input(np.zeros(4))
+    with pytest.raises(NetworkError) as e:
+        G.gradient_flow(net, 0)
+    assert e.value.field == "weights"
+    net = Network([Layer("fc", "linear", {"out_features": 3})], (4,))
+    net.init_params()
+    with pytest.raises(NetworkError) as e:
+        G.gradient_flow(net, 0)
+    assert e.value.field == "input"
