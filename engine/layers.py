@@ -474,7 +474,8 @@ class DropoutStage(Stage):
         return int(self.x.size)
 
     def row_steps(self) -> int:
-        return int(self.x.shape[-1])
+        """One row of an image; 1 for a vector, where rows mean nothing."""
+        return int(self.x.shape[-1]) if self.x.ndim >= 2 else 1
 
     def position(self, i: int) -> tuple[int, ...]:
         i = self._normalise_index(i)
@@ -599,7 +600,8 @@ class AddStage(Stage):
         return int(self._out.size)
 
     def row_steps(self) -> int:
-        return int(self._out.shape[-1])
+        """One row of an image; 1 for a vector, where rows mean nothing."""
+        return int(self._out.shape[-1]) if self._out.ndim >= 2 else 1
 
     def position(self, i: int) -> tuple[int, ...]:
         i = self._normalise_index(i)
@@ -731,7 +733,18 @@ class SoftmaxStage(Stage):
 
     @property
     def argmax(self) -> int:
+        """The class with the largest logit (the first of them)."""
         return self._argmax
+
+    @property
+    def shifted(self) -> np.ndarray:
+        """z − max for every class (−inf where the gap overflows float64)."""
+        return self._shifted
+
+    @property
+    def exp(self) -> np.ndarray:
+        """e^(z − max) for every class, each in [0, 1]."""
+        return self._exp
 
     def __len__(self) -> int:
         return int(self.z.size)
@@ -1051,7 +1064,8 @@ class AdaptiveAvgPoolStage(Stage):
 
     Args:
         x: input volume, shape (C, H, W).
-        output_size: h or (h, w), each ≥ 1 (larger than the input repeats input cells).
+        output_size: h or (h, w), each ≥ 1 (larger than the input repeats input cells); None
+            for h or w keeps the input's size there, as in PyTorch.
         name: the stage's name.
 
     Shape:
@@ -1063,13 +1077,13 @@ class AdaptiveAvgPoolStage(Stage):
     def __init__(
         self,
         x: np.ndarray,
-        output_size: int | tuple[int, int] | list[int],
+        output_size: int | tuple[int | None, int | None] | list[int | None] | np.ndarray,
         name: str = "adaptive_avgpool2d",
     ) -> None:
         super().__init__(name)
         x = _as_image(x, "input", "adaptive average pooling")
-        oh, ow = _output_size(output_size)
         c, h, w = x.shape
+        oh, ow = _output_size(output_size, (h, w))
         check_bytes(
             adaptive_pool_peak_bytes((c, h, w), (oh, ow)),
             "output_size",
@@ -1209,17 +1223,20 @@ def _pow2_at_least(n: int) -> float:
     return float(2 ** max(0, math.ceil(math.log2(max(n, 1)))))
 
 
-def _output_size(value: Any) -> Pair:
-    """(h, w) from an int or a pair of ints, each from 1 to MAX_OUTPUT_SIZE."""
+def _output_size(value: Any, hw: Pair) -> Pair:
+    """(h, w) from an int or a pair, each from 1 to MAX_OUTPUT_SIZE; None in the pair keeps
+    the input's size on that axis, as in PyTorch."""
+    if isinstance(value, np.ndarray) and value.shape == (2,):
+        value = value.tolist()
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        pair = tuple(value)
+        pair = tuple(d if v is None else v for v, d in zip(value, hw, strict=True))
     elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         pair = (value, value)
     else:
         raise SpecError("output_size", f"expected a whole number or [h, w], got {value!r}")
     for v in pair:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise SpecError("output_size", f"expected whole numbers, got {list(pair)!r}")
+            raise SpecError("output_size", f"expected whole numbers, got {list(value)!r}")
         if not 1 <= v <= MAX_OUTPUT_SIZE:
             raise SpecError(
                 "output_size",

@@ -27,8 +27,14 @@ from engine.layers import (
     LinearStage,
     LinearStep,
     SoftmaxStage,
+    adaptive_pool_peak_bytes,
     adaptive_windows,
+    add_peak_bytes,
+    batchnorm_peak_bytes,
+    dropout_peak_bytes,
+    flatten_peak_bytes,
     linear_peak_bytes,
+    softmax_peak_bytes,
 )
 from engine.limits import MAX_BYTES
 
@@ -513,3 +519,113 @@ def test_describe_is_plain_data_and_steps_are_consistent(stage) -> None:
         assert stage.step(i - len(stage)).index == i
     with pytest.raises(ValueError, match="read-only"):
         stage.output.reshape(-1)[0] = 1.0
+
+
+@pytest.mark.parametrize(
+    ("make", "estimate"),
+    [
+        (lambda x: FlattenStage(x), lambda x: flatten_peak_bytes(x.shape)),
+        (lambda x: DropoutStage(x, 0.5), lambda x: dropout_peak_bytes(x.shape)),
+        (lambda x: AddStage(x, x), lambda x: add_peak_bytes(x.shape)),
+        (lambda x: SoftmaxStage(x.reshape(-1)), lambda x: softmax_peak_bytes(x.size)),
+        (
+            lambda x: BatchNormStage(x, np.ones(8), np.zeros(8), np.zeros(8), np.ones(8)),
+            lambda x: batchnorm_peak_bytes(x.shape),
+        ),
+        (
+            lambda x: AdaptiveAvgPoolStage(x[:, :5, :5], (90, 90)),
+            lambda x: adaptive_pool_peak_bytes((8, 5, 5), (90, 90)),
+        ),
+    ],
+    ids=["flatten", "dropout", "add", "softmax", "batchnorm2d", "adaptive_avgpool2d"],
+)
+def test_peak_estimates_bound_the_numpy_peak(make, estimate) -> None:
+    x = np.random.default_rng(14).normal(size=(8, 120, 120))
+    tracemalloc.start()
+    stage = make(x)
+    stage.step(len(stage) - 1)
+    stage.check_against_torch()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak <= estimate(x)
+
+
+def test_a_classifier_head_chained_stage_by_stage_equals_torch() -> None:
+    # LeNet-5's tail: flatten → fc1 → relu → dropout → fc2 → softmax, each stage fed the
+    # previous one's output, against torch.nn.Sequential in eval mode.
+    from engine.activation import ActivationStage
+
+    torch.manual_seed(0)
+    head = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(16 * 5 * 5, 120),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(120, 10),
+        torch.nn.Softmax(dim=1),
+    ).double()
+    head.eval()
+    x = np.random.default_rng(15).normal(size=(16, 5, 5))
+    sd = {k: v.numpy() for k, v in head.state_dict().items()}
+    flat = FlattenStage(x)
+    fc1 = LinearStage(flat.output, sd["1.weight"], sd["1.bias"])
+    relu = ActivationStage(fc1.output, "relu")
+    drop = DropoutStage(relu.output, 0.5)
+    fc2 = LinearStage(drop.output, sd["4.weight"], sd["4.bias"])
+    probs = SoftmaxStage(fc2.output)
+    with torch.no_grad():
+        expected = head(t(x)[None])[0].numpy()
+    np.testing.assert_allclose(probs.output, expected, rtol=0, atol=TOL)
+
+
+def test_adaptive_pool_output_size_forms() -> None:
+    x = np.random.default_rng(16).normal(size=(2, 6, 9))
+    assert AdaptiveAvgPoolStage(x, np.array([2, 3])).out_hw == (2, 3)
+    keep = AdaptiveAvgPoolStage(x, (None, 4))
+    assert keep.out_hw == (6, 4)
+    assert_torch(keep, F.adaptive_avg_pool2d(t(x)[None], (None, 4))[0])
+
+
+def test_row_steps_move_by_an_image_row_and_one_element_in_a_vector() -> None:
+    assert DropoutStage(np.ones((2, 3, 5))).row_steps() == 5
+    assert DropoutStage(np.ones(4096)).row_steps() == 1
+    assert AddStage(np.ones((3, 7)), np.ones((3, 7))).row_steps() == 7
+    assert AddStage(np.ones(9), np.ones(9)).row_steps() == 1
+    assert LinearStage(np.ones(3), np.ones((4, 3))).row_steps() == 1
+    assert SoftmaxStage(np.ones(10)).row_steps() == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    c=st.integers(1, 4),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    log_var=st.floats(-12, 3),
+    eps=st.sampled_from([1e-5, 1e-3, 0.1]),
+    seed=st.integers(0, 2**16),
+)
+def test_batchnorm_property(c: int, h: int, w: int, log_var: float, eps: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(c, h, w)) * 3
+    gamma, beta, mean = rng.normal(size=c), rng.normal(size=c), rng.normal(size=c)
+    var = rng.random(c) * 10.0**log_var
+    stage = BatchNormStage(x, gamma, beta, mean, var, eps)
+    ref = F.batch_norm(t(x)[None], t(mean), t(var), t(gamma), t(beta), False, 0.1, eps)[0]
+    np.testing.assert_allclose(stage.output, ref.numpy(), rtol=1e-13, atol=TOL)
+    step = stage.step(seed % len(stage))
+    assert step.value == pytest.approx(step.x_hat * step.gamma + step.beta, rel=1e-15, abs=1e-15)
+    assert step.std == pytest.approx(math.sqrt(step.var + step.eps), rel=1e-15)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    z=st.lists(st.floats(-1e4, 1e4, allow_subnormal=False), min_size=1, max_size=30),
+    seed=st.integers(0, 2**16),
+)
+def test_softmax_property(z: list[float], seed: int) -> None:
+    stage = SoftmaxStage(np.array(z))
+    ref = F.softmax(t(np.array(z)), dim=0).numpy()
+    np.testing.assert_allclose(stage.output, ref, rtol=1e-13, atol=TOL)
+    step = stage.step(seed % len(z))
+    assert step.value == pytest.approx(step.exp / step.total, rel=1e-15)
+    assert step.shifted <= 0 and step.total >= 1

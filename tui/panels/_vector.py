@@ -115,8 +115,9 @@ class VectorStrip(Widget, can_focus=False):
         width = self.content_region.width or self.size.width
         start, stop = self._window(width)
         n = self._values.size
-        top = Text(self._labels[0].rjust(self._label_w - 1) + " ", style=_LABEL)
-        bottom = Text(self._labels[1].rjust(self._label_w - 1) + " ", style=_LABEL)
+        top, bottom = Text(), Text()
+        top.append(self._labels[0].rjust(self._label_w - 1) + " ", style=_LABEL)
+        bottom.append(self._labels[1].rjust(self._label_w - 1) + " ", style=_LABEL)
         x = self._label_w
         self._cells = []
         if start > 0:

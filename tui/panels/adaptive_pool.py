@@ -70,10 +70,10 @@ class AdaptivePoolPanel(Panel):
         padding: 0 1;
     }
     AdaptivePoolPanel #ap-input-box {
-        max-width: 60%;
+        width: 1fr;
     }
     AdaptivePoolPanel #ap-output-box {
-        max-width: 40%;
+        max-width: 50%;
     }
     AdaptivePoolPanel #ap-inspector {
         height: auto;

@@ -53,7 +53,7 @@ class BatchNormPanel(Panel):
         width: auto;
         height: auto;
         max-height: 60vh;
-        min-width: 24;
+        min-width: 32;
         max-width: 50%;
         padding: 0 1;
     }
@@ -95,7 +95,7 @@ class BatchNormPanel(Panel):
             self.query_one(
                 "#bn-input-box"
             ).border_subtitle = (
-                f"channel {step.channel}: μ {fmt_exact(step.mean, 3)}, σ² {fmt_exact(step.var, 3)}"
+                f"ch {step.channel}: μ {fmt_exact(step.mean, 3)}, σ² {fmt_exact(step.var, 3)}"
             )
             self.query_one(
                 "#bn-output-box"

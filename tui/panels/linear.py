@@ -101,7 +101,9 @@ class TermsTable(Widget, can_focus=False):
         self.shown = cols.size
         cw = self._cell_w(step)
         largest = int(np.argmax(np.abs(step.products)))
-        lines = [Text(label.rjust(self._label_w - 1) + " ", style=_LABEL) for label in self.LABELS]
+        lines = [Text() for _ in self.LABELS]
+        for line, label in zip(lines, self.LABELS, strict=True):
+            line.append(label.rjust(self._label_w - 1) + " ", style=_LABEL)
         rows = (step.x, step.weight_row, step.products)
         lo = float(step.products.min())
         hi = float(step.products.max())
@@ -110,7 +112,7 @@ class TermsTable(Widget, can_focus=False):
                 for line in lines:
                     line.append(" …" if line is not lines[0] else "  ", style=_GAP)
                 continue
-            lines[0].append(str(k).rjust(cw - 1) + " ", style=_LABEL)
+            lines[0].append(" " + str(k).rjust(cw - 1), style=_LABEL)
             for line, row in zip(lines[1:], rows, strict=True):
                 v = float(row[k])
                 style: Style | str = ""
@@ -121,7 +123,7 @@ class TermsTable(Widget, can_focus=False):
                         style = _LARGEST
                     else:
                         style = _POSITIVE if v > 0 else (_NEGATIVE if v < 0 else "")
-                line.append(fmt_num(v).rjust(cw - 1) + " ", style=style)
+                line.append(" " + fmt_num(v).rjust(cw - 1), style=style)
         out = Text("\n").join(lines)
         out.no_wrap = True
         out.overflow = "crop"

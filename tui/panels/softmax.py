@@ -69,9 +69,7 @@ class ClassTable(Widget, can_focus=False):
         lines = [head]
         listed = listed_classes(st, self.current)
         for k in listed:
-            z = float(st.z[k])
-            shifted = z - st.z_max
-            e = float(np.exp(shifted)) if shifted > -745.2 else 0.0
+            z, shifted, e = float(st.z[k]), float(st.shifted[k]), float(st.exp[k])
             p = float(st.output[k])
             style = _CURRENT if k == self.current else Style()
             line = Text(str(k).rjust(idx_w) + " ", style=style)
@@ -101,12 +99,11 @@ def explain_softmax(stage: SoftmaxStage, step: SoftmaxStep) -> Text:
     t.append(f"p[{i}]", style="bold")
     t.append(" = e^(z_i − max)/Σ_j e^(z_j − max)\n")
     t.append(f"  = e^({fmt_exact(step.z)} − {fmt_factor(step.z_max)})/Σ = ")
-    shifted = fmt_exact(step.shifted) if np.isfinite(step.shifted) else "below −1.8e308"
-    t.append(f"e^{fmt_factor(step.shifted) if np.isfinite(step.shifted) else '(' + shifted + ')'}")
+    power = fmt_factor(step.shifted) if np.isfinite(step.shifted) else "(< −1.8e308)"
+    t.append(f"e^{power}")
     t.append(f"/Σ = {fmt_exact(step.exp)}/{fmt_exact(step.total)} = ")
     t.append(fmt_exact(step.value), style="bold black on bright_green")
-    with np.errstate(over="ignore", under="ignore"):
-        e = np.exp(stage.z - stage.z_max)
+    e = stage.exp
     n = e.size
     terms = " + ".join(fmt_exact(float(v), 4) for v in e[:TERMS_WRITTEN])
     more = f" + … ({n - TERMS_WRITTEN:,} more)" if n > TERMS_WRITTEN else ""
