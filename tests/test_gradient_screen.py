@@ -9,6 +9,7 @@ from textual.widgets import Static
 from engine.architectures import architecture
 from engine.digits import lenet5_input, mlp_input
 from engine.gradients import gradient_flow, plain_factors
+from engine.limits import Budget
 from engine.network import Network
 from scenarios.datasets import digit
 from tui.app import NetsimApp
@@ -205,3 +206,14 @@ def test_step_ladder_stops_at_the_ends() -> None:
     assert step_ladder(DEPTHS, DEPTHS[-1], 1) == DEPTHS[-1]
     assert step_ladder(DEPTHS, DEPTHS[0], -1) == DEPTHS[0]
     assert step_ladder(DEPTHS, 12, 1) == 15 and step_ladder(DEPTHS, 12, -1) == 10
+
+
+async def test_a_pass_beyond_the_budget_is_refused_before_it_runs() -> None:
+    net = plain_network(depth=3, width=8)
+    budget = Budget(total=1000)
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(app, pilot, GradientScreen(net, None, budget=budget))
+        assert screen.result is None and budget.used == 0
+        assert screen.error.startswith("gradient: the backward pass of plain stack would need")
+        assert not net.computed("fc1")  # refused before any layer was computed

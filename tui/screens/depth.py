@@ -3,15 +3,14 @@ on the shipped digits — as training error against iterations, plain beside res
 table of the final errors.
 
 Opened with ``e`` from the gradient screen (and from the network screen, where it fits). The
-training runs in a thread worker, one depth after another, with a progress bar; each depth's
-curves appear as soon as it is trained. Esc stops the training and goes back.
+training runs in a thread worker with a progress bar; each network's curve appears as soon as
+it is trained. Esc stops the training and goes back.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 from rich.text import Text
@@ -118,23 +117,22 @@ class DepthScreen(Screen[None]):
         except (OSError, ValueError, KeyError) as e:
             self._post(self._failed, f"digits: cannot read the data set ({e})")
             return
-        total = 2 * len(config.depths) * config.iterations
-        every = max(1, total // 200)
-        offset = 0
+        runs: list[DepthRun] = []
 
-        def progress(done: int, _: int) -> None:
+        def progress(done: int, total: int) -> None:
             if worker.is_cancelled:
                 raise _Stopped
-            if done % every == 0:
-                self._post(self._progress, offset + done, total)
+            self._post(self._progress, done, total)
 
-        runs: list[DepthRun] = []
+        def on_run(run: DepthRun) -> None:
+            runs.append(run)
+            if run.kind == "residual" and run.depth != config.depths[-1]:
+                self._post(self._training, config.depths[config.depths.index(run.depth) + 1])
+            self._post(self._show, list(runs))
+
+        self._post(self._training, config.depths[0])
         try:
-            for depth in config.depths:
-                self._post(self._training, depth)
-                runs += run_depth_experiment(data, replace(config, depths=(depth,)), progress)
-                offset += 2 * config.iterations
-                self._post(self._show, list(runs), offset, total)
+            run_depth_experiment(data, config, progress, on_run)
         except _Stopped:
             return
         except SpecError as e:
@@ -161,11 +159,10 @@ class DepthScreen(Screen[None]):
             self.error = line
             self.query_one("#depth-status", Static).update(Text(line, style="bold red"))
 
-    def _show(self, runs: list[DepthRun], done: int, total: int) -> None:
+    def _show(self, runs: list[DepthRun]) -> None:
         if not self.is_attached:
             return
         self.runs = runs
-        self._progress(done, total)
         for kind in ("plain", "residual"):
             series = [
                 Series(

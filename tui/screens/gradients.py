@@ -32,8 +32,10 @@ from engine.gradients import (
     LayerFactor,
     alarm,
     gradient_flow,
+    gradient_peak_bytes,
     plain_factors,
 )
+from engine.limits import Budget
 from engine.network import ACTIVATION_OPS, Layer, Network
 from tui.numbers import fmt_special
 from tui.widgets.logbars import ALARM_STYLES, BarRow, LogBars
@@ -213,17 +215,22 @@ class GradientScreen(Screen[None]):
         *,
         labels: Sequence[str] | None = None,
         seed: int = 0,
+        budget: Budget | None = None,
     ) -> None:
         """``target``: the class the loss is taken against, None for the predicted class.
         ``labels``: class names. ``seed``: the seed ``d``/``D``/``w``/``W`` draw a rebuilt
         plain stack's weights with (the caller's network is never changed: keys build a new
-        one, fed the same input)."""
+        one, fed the same input). ``budget``: the simulation's memory budget, charged the
+        backward pass's estimate (``gradient_peak_bytes``) once before the first pass; without
+        one the pass alone may take what a whole simulation may."""
         super().__init__()
         self.network = network
         self.target = target
         self.labels = list(labels) if labels is not None else None
         self.seed = seed
         self.plain = plain_stack(network)
+        self.budget = budget
+        self._charged = False
         self.result: Result | None = None
         self.error = ""
 
@@ -285,6 +292,13 @@ class GradientScreen(Screen[None]):
                 )
                 network.init_params(self.seed)
                 network.set_input(self.network.input)
+            if not self._charged:
+                (self.budget or Budget()).charge(
+                    gradient_peak_bytes(network),
+                    "gradient",
+                    f"the backward pass of {network.title or 'the network'}",
+                )
+                self._charged = True
             n = len(network.layers)
             for i, layer in enumerate(network.layers):
                 if worker.is_cancelled:
