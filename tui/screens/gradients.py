@@ -174,7 +174,9 @@ def bar_rows(flow: GradientFlow, factors: Sequence[LayerFactor], plain: bool) ->
                 tail.append(" " * 12)
             else:
                 tail.append(f" {f.predicted:5.3f}", style="green")
-                tail.append(f" {f.measured:5.3f}", style="yellow")
+                # nan where the gradient under- or overflowed: no ratio to show
+                measured = f"{f.measured:5.3f}" if math.isfinite(f.measured) else "—".rjust(5)
+                tail.append(f" {measured}", style="yellow")
         op = OP_SHORT.get(lg.op, lg.op)
         label = f"{lg.name} {op}" if op != lg.name else lg.name
         rows.append(BarRow(label, lg.output_norm, tail, lg.alarm))
@@ -379,11 +381,13 @@ class GradientScreen(Screen[None]):
             predicted = math.prod(f.predicted for f in fs)
             with np.errstate(all="ignore"):
                 measured = float(np.prod([f.measured for f in fs]))
-            mean = predicted ** (1 / len(fs))
+            with np.errstate(all="ignore"):  # geometric means, through logs: no underflow
+                mean = float(np.exp(np.mean(np.log([f.predicted for f in fs]))))
+                course = float(np.exp(np.mean(np.log([f.predicted_mean for f in fs]))))
             t.append(f"\n{self.plain.describe()}", style="bold")
             t.append(f"{' (seeded)' if result.network.seeded else ''}: s′·w ≈ ", style="grey70")
             t.append(f"{mean:.3f}", style="green")
-            t.append(f" per layer, ×{len(fs)} → ", style="grey70")
+            t.append(f" per layer ({course:.3f} with the mean s′), ×{len(fs)} → ", style="grey70")
             t.append(f"{predicted:.2e}", style="green")
             t.append(", measured ", style="grey70")
             t.append(fmt_norm(measured), style="yellow")

@@ -19,6 +19,9 @@ from tui.numbers import clamp
 BLOCKS = " ▏▎▍▌▋▊▉█"
 """Left-aligned partial blocks, in eighths of a cell."""
 
+STEPS = (1, 2, 3, 5, 10, 20, 25, 50, 100, 200, 250, 500)
+"""Decades between two labels, the smallest that fits is taken."""
+
 HEADER_ROWS = 2
 """Decade labels, then the axis line."""
 
@@ -120,15 +123,15 @@ class LogBars(ScrollView, can_focus=True):
         return clamp((log - self.lo) / (self.hi - self.lo), 0.0, 1.0, nan=0.0) * bar_w
 
     def _decades(self, bar_w: int) -> list[tuple[int, int]]:
-        """(decade, column) of the labelled decades: as many as fit with a space between."""
+        """(decade, column) of the labelled decades: the multiples of the smallest step of
+        ``STEPS`` whose labels fit side by side (1e-60, 1e-50, … rather than 1e-65, 1e-57, …)."""
         span = self.hi - self.lo
-        width = max(len(decade_label(self.lo)), len(decade_label(self.hi))) + 2
-        step = 1
-        while span // step and bar_w * step / span < width:
-            step += 1
+        width = max(len(decade_label(self.lo)), len(decade_label(self.hi))) + 3
+        step = next((k for k in STEPS if bar_w * k / span >= width), span)
         return [
             (d, min(round(self.column_of(d, bar_w)), bar_w - 1))
-            for d in range(self.lo, self.hi + 1, step)
+            for d in range(self.lo, self.hi + 1)
+            if d % step == 0 or (step >= span and d == self.lo)
         ]
 
     def _threshold_cols(self, bar_w: int) -> set[int]:
