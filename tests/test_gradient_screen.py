@@ -217,3 +217,13 @@ async def test_a_pass_beyond_the_budget_is_refused_before_it_runs() -> None:
         assert screen.result is None and budget.used == 0
         assert screen.error.startswith("gradient: the backward pass of plain stack would need")
         assert not net.computed("fc1")  # refused before any layer was computed
+
+
+async def test_a_class_out_of_range_is_one_line_naming_the_valid_ones() -> None:
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(app, pilot, GradientScreen(lenet(), 12))
+        assert screen.result is None
+        assert screen.error == (
+            "target: expected a class from 0 to 9 (the last layer has 10), got 12"
+        )

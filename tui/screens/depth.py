@@ -81,6 +81,7 @@ class DepthScreen(Screen[None]):
             for kind in ("plain", "residual"):
                 with Vertical(classes="box depth-box", id=f"depth-{kind}-box") as box:
                     box.border_title = f"{kind}: training error"
+                    box.border_subtitle = "against iterations"
                     yield LineChart(id=f"depth-{kind}")
         yield Static(id="depth-table")
         yield Footer()
