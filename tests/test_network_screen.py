@@ -474,3 +474,49 @@ def test_resnet_rows_show_the_projection_and_the_totals() -> None:
     assert [c for c, _, _ in shapes] == [64, 128, 256, 512]
     assert [h for _, h, _ in shapes] == [8, 4, 2, 1]
     assert [str(rows[f"layer{k}.0.conv1"]["shape"]) for k in (1, 4)] == ["8×8×64", "1×1×512"]
+
+
+async def test_the_view_keys_open_their_screens_where_they_mean_something() -> None:
+    """g opens the gradient flow on any network with an input; r only inside a residual block;
+    c only on a short chain of linear layers; e only on a plain stack."""
+    import scenarios
+    from tui.app import NetsimApp
+    from tui.screens.collapse import CollapseScreen
+    from tui.screens.gradients import GradientScreen
+    from tui.screens.network import NetworkScreen
+    from tui.screens.residual import ResidualScreen
+
+    sim = scenarios.load(scenarios.resolve("net_custom_layers"))
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        assert screen.check_action("experiment", ()) is False
+        assert screen.check_action("collapse", ()) is False  # one linear layer only
+        assert screen.check_action("residual", ()) is False  # conv1: before the block
+        await pilot.press("right_square_bracket", "right_square_bracket")  # conv2: main path
+        assert screen.check_action("residual", ()) is True
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ResidualScreen)
+        await pilot.press("escape")
+        await pilot.press("end")
+        assert screen.check_action("residual", ()) is False
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, GradientScreen)
+        await app.workers.wait_for_complete()
+        await pilot.press("escape")
+        assert app.screen is screen
+
+    sim = scenarios.load(scenarios.resolve("net_mlp_linear_digits"))
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        assert screen.check_action("collapse", ()) is True
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, CollapseScreen)
+        await app.workers.wait_for_complete()
+        assert app.crash is None

@@ -52,6 +52,14 @@ NETWORK_KEYS = [
     ("n / N", "light the next / previous feature map"),
     ("click", "click a feature map to light it"),
     ("s", "colour scale: one for all maps, or each map its own"),
+    (
+        "g",
+        "gradient flow: backpropagate the loss and show each layer's gradient norm on a log "
+        "scale, with an alarm where it vanishes or explodes",
+    ),
+    ("r", "on a layer inside a residual block: its main path, skip path and addition"),
+    ("c", "with two or more linear layers: the chain without activations as one affine layer"),
+    ("e", "on a plain stack: plain and residual stacks of growing depth trained on the digits"),
     ("Esc", "back to the scenario list"),
     ("?", "this help"),
     ("q", "quit"),

@@ -229,6 +229,22 @@ class LayerTable(DataTable[Text]):
     ]
 
 
+COLLAPSE_MACS = 10**8
+"""Most multiply-adds the product W_n·…·W_1 of a collapse may take (VGG-16's classifier would
+take 4·10¹¹): beyond it the collapse is not offered."""
+
+
+def collapsible(network: Network) -> bool:
+    """Whether the network has two or more linear layers whose product is cheap to show."""
+    linear = [layer.name for layer in network.layers if layer.op == "linear"]
+    if len(linear) < 2:
+        return False
+    first_in = math.prod(network.shape(network.input_names(linear[0])[0]))
+    outs = [math.prod(network.shape(name)) for name in linear]
+    cost = sum(outs[k] * outs[k - 1] * first_in for k in range(1, len(outs)))
+    return cost <= COLLAPSE_MACS
+
+
 class NetworkScreen(Screen[None]):
     """A network's layers as a table; the selected layer's feature maps, the input image and the
     class scores beside it; Enter steps through a layer in the player."""
@@ -256,6 +272,10 @@ class NetworkScreen(Screen[None]):
         Binding("N", "channel(-1)", "Previous map", group=_MAP, id="prev-map"),
         Binding("n", "channel(1)", "Next map", group=_MAP, id="next-map"),
         Binding("s", "scale", "Scale", id="scale"),
+        Binding("g", "gradients", "Gradients", id="gradients"),
+        Binding("r", "residual", "Block", id="residual"),
+        Binding("c", "collapse", "Collapse", id="collapse"),
+        Binding("e", "experiment", "Depth runs", id="experiment"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -397,6 +417,7 @@ class NetworkScreen(Screen[None]):
 
     def watch_selected(self, name: str) -> None:
         self._show_layer(name)
+        self.refresh_bindings()  # the residual key depends on the layer
 
     def _layer_title(self, name: str) -> str:
         net = self.network
@@ -646,6 +667,63 @@ class NetworkScreen(Screen[None]):
             if gallery.shared_scale
             else "each map on its own colour scale: see every map's pattern"
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer each view only where it means something: the residual block inside a block,
+        the collapse on a small chain of linear layers, the depth runs on a plain stack."""
+        from tui.screens.gradients import plain_stack
+        from tui.screens.residual import block_of
+
+        if action == "residual":
+            return self.selected != "" and block_of(self.network, self.selected) is not None
+        if action == "collapse":
+            return collapsible(self.network)
+        if action == "experiment":
+            return plain_stack(self.network) is not None
+        if action == "gradients":
+            return self.network.computed(INPUT)
+        return True
+
+    def action_gradients(self) -> None:
+        """The gradient norm of every layer, backpropagated from the loss (a new screen)."""
+        from tui.screens.gradients import GradientScreen
+
+        seed = getattr(self.stage, "seed", None)
+        budget = getattr(self.stage, "budget", None)
+        self.app.push_screen(
+            GradientScreen(
+                self.network,
+                self.target(),
+                labels=self.labels(),
+                seed=seed if isinstance(seed, int) else 0,
+                budget=budget,
+            )
+        )
+
+    def action_residual(self) -> None:
+        """The residual block around the selected layer: main path, skip path, addition."""
+        from tui.screens.residual import ResidualScreen, block_of
+
+        add = block_of(self.network, self.selected)
+        if add is not None:
+            self.app.push_screen(ResidualScreen(self.network, add))
+
+    def action_collapse(self) -> None:
+        """The chain of linear layers as one affine layer, on this input."""
+        from tui.screens.collapse import CollapseScreen
+
+        try:
+            screen = CollapseScreen.from_network(self.network, self.labels())
+        except Exception as e:  # a network without a chain of linear layers
+            self.notify(f"no collapse here: {e}", severity="warning")
+            return
+        self.app.push_screen(screen)
+
+    def action_experiment(self) -> None:
+        """Plain and residual stacks of growing depth trained on the digits (a new screen)."""
+        from tui.screens.depth import DepthScreen
+
+        self.app.push_screen(DepthScreen())
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.simulation, keys=NETWORK_KEYS, legend=NETWORK_LEGEND))
