@@ -945,6 +945,12 @@ class SeededParams(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self._owner)
 
+    def __eq__(self, other: object) -> bool:
+        # Mapping's own comparison reads every value: unequal key sets draw nothing.
+        if isinstance(other, Mapping) and set(other) != set(self._owner):
+            return False
+        return super().__eq__(other)
+
     def __repr__(self) -> str:
         drawn = sum(self.drawn(name) for name in self._layers)
         return (

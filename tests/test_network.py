@@ -302,6 +302,8 @@ def test_seeded_weights_are_drawn_layer_by_layer_on_first_use() -> None:
     assert list(params) == list(net.param_shapes()) and len(params) == len(net.param_shapes())
     assert "c1.weight" in params and "nope.weight" not in params and params
     assert params.nbytes == 0 and net.seeded and net.seed == 5
+    assert params != {} and params != {"c1.weight": 0}  # told apart by their keys alone
+    assert params.nbytes == 0
     w = params["c2.weight"]
     assert params.drawn("c2") and not params.drawn("c1") and not params.drawn("fc")
     assert params.nbytes == w.nbytes  # c2 has no bias: only its weight
