@@ -4,7 +4,9 @@ A ``Network`` is a list of ``Layer``s, each naming its op (one of ``NETWORK_OPS`
 hyper-parameters in PyTorch's argument names and the layers it reads. Building one checks every
 shape, parameter count and multiply-add count from the input shape alone: nothing is computed
 and no weight is allocated. Weights come from ``init_params(seed)`` (torchvision's
-initialisation) or ``load_state_dict(sd)`` (a PyTorch ``state_dict``, keys unchanged).
+initialisation, drawn layer by layer when a layer first needs them: ``SeededParams``) or
+``load_state_dict(sd)`` (a PyTorch ``state_dict``, keys unchanged, arrays kept without a copy
+when they are already in the network's dtype).
 
 The forward pass is lazy: ``output(name)`` computes that layer and only the layers it needs,
 and keeps every output it computed (a screen shows them). Convolutions are an im2col over
@@ -21,6 +23,7 @@ from __future__ import annotations
 import difflib
 import math
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -287,8 +290,15 @@ class Network:
             for suffix, shape in plan.params.items():
                 self._param_shapes[f"{layer.name}.{suffix}"] = shape
         self._last_use = self._compute_last_use()
-        self.params: dict[str, np.ndarray] = {}
+        self.params: Mapping[str, np.ndarray] = {}
+        """The state_dict (key → array in ``dtype``): {} until ``init_params`` or
+        ``load_state_dict``. Seeded weights are a ``SeededParams``, which draws a layer's
+        arrays when one of its keys is first read; ``in``, ``len`` and the keys cost nothing,
+        while ``values()``/``items()``/``dict(params)`` draw every layer (VGG-16: 553 MB in
+        float32 and a few seconds)."""
         self.seeded = False
+        self.seed: int | None = None
+        """The seed of ``init_params`` while the weights are seeded, else None."""
         self._input: np.ndarray | None = None
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.RLock()
@@ -531,6 +541,12 @@ class Network:
     def init_params(self, seed: int = 0) -> None:
         """Seeded weights as torchvision initialises them, drawn with NumPy's default_rng.
 
+        Nothing is drawn here: ``params`` becomes a ``SeededParams`` that draws a layer's
+        weights when they are first read (by the forward pass, ``stage``, ``torch_forward`` or
+        any reader of ``params``), each layer from its own generator
+        ``np.random.default_rng([seed, i])`` (``i`` the layer's index), so that a layer's numbers
+        are the same whichever layers were visited before it.
+
         conv2d: Kaiming normal, fan_out mode, gain √2 (std = √(2/(out_channels·f_h·f_w))),
         bias 0. batchnorm2d: weight 1, bias 0, running mean 0, running variance 1. linear: with
         ``init_std``, normal(0, init_std) and bias 0 (torchvision's VGG uses 0.01); with
@@ -540,56 +556,26 @@ class Network:
         """
         if not _is_int(seed) or seed < 0:
             raise NetworkError("seed", f"expected a whole number ≥ 0, got {seed!r}")
-        rng = np.random.default_rng(int(seed))
-        dt = self.dtype
-        with self._lock:  # the old weights go first: never two sets of VGG-16 at once
-            self.params = {}
-            self._cache.clear()
-        params: dict[str, np.ndarray] = {}
-        for layer, plan in zip(self.layers, self._plans, strict=True):
-            shapes = plan.params
-            if layer.op == "conv2d":
-                o, _, fh, fw = shapes["weight"]
-                w = rng.standard_normal(shapes["weight"], dtype=dt)
-                w *= dt.type(math.sqrt(2.0 / (o * fh * fw)))
-                params[f"{layer.name}.weight"] = w
-                if "bias" in shapes:
-                    params[f"{layer.name}.bias"] = np.zeros(shapes["bias"], dt)
-            elif layer.op == "linear":
-                _, n = shapes["weight"]
-                std = plan.hyper["init_std"]
-                if std is None and plan.hyper["init_gain"] is not None:
-                    std = plan.hyper["init_gain"] / math.sqrt(n)
-                if std is not None:
-                    w = rng.standard_normal(shapes["weight"], dtype=dt)
-                    w *= dt.type(std)
-                    b = np.zeros(shapes.get("bias", (0,)), dt)
-                else:
-                    bound = 1.0 / math.sqrt(n)
-                    w = _uniform(rng, shapes["weight"], bound, dt)
-                    b = _uniform(rng, shapes.get("bias", (0,)), bound, dt)
-                params[f"{layer.name}.weight"] = w
-                if "bias" in shapes:
-                    params[f"{layer.name}.bias"] = b
-            elif layer.op == "batchnorm2d":
-                (c,) = shapes["weight"]
-                params[f"{layer.name}.weight"] = np.ones(c, dt)
-                params[f"{layer.name}.bias"] = np.zeros(c, dt)
-                params[f"{layer.name}.running_mean"] = np.zeros(c, dt)
-                params[f"{layer.name}.running_var"] = np.ones(c, dt)
-        with self._lock:
+        params = SeededParams(int(seed), self.layers, self._plans, self.dtype)
+        with self._lock:  # the old weights go at once: never two sets of VGG-16
             self.params = params
             self.seeded = True
+            self.seed = int(seed)
             self._cache.clear()
 
-    def load_state_dict(self, sd: Mapping[str, Any]) -> None:
+    def load_state_dict(
+        self, sd: Mapping[str, Any], *, reserve: Callable[[int], None] | None = None
+    ) -> None:
         """Take the weights of a PyTorch ``state_dict`` (key → array), converted to ``dtype``.
 
         Keys ending in ``num_batches_tracked`` are ignored. Every missing and unexpected key is
         reported with a suggestion, and a shape that differs with both shapes, in one
         ``NetworkError("weights", …)``; nothing changes unless every key fits. An array already
-        in ``dtype``, contiguous and writable is kept as it is, not copied (VGG-16's weights are
-        553 MB in float32): do not change it afterwards.
+        in ``dtype`` and contiguous is kept as it is, not copied, even a read-only one (a
+        safetensors file's arrays are views of its bytes; VGG-16's weights are 553 MB in
+        float32): do not change it afterwards. ``reserve(nbytes)``, if given, is told of the
+        bytes the conversions will allocate once the keys and shapes have been checked and
+        before anything is converted; it may raise to refuse.
         """
         given = {k: v for k, v in sd.items() if not str(k).endswith("num_batches_tracked")}
         expected = self._param_shapes
@@ -618,6 +604,8 @@ class Network:
                 )
         if problems:
             raise NetworkError("weights", "; ".join(problems))
+        if reserve is not None:
+            reserve(self.conversion_bytes(given))
         params: dict[str, np.ndarray] = {}
         for key in expected:
             value = given[key]
@@ -628,11 +616,7 @@ class Network:
                 arr = np.ascontiguousarray(value, dtype=self.dtype)
             except (TypeError, ValueError) as e:
                 raise NetworkError("weights", f"{key}: not an array of numbers ({e})") from None
-            if not arr.flags.writeable:
-                arr = (
-                    arr.copy()
-                )  # torch_forward hands the arrays to torch, which needs writable memory
-            if not np.all(np.isfinite(arr)):
+            if not _all_finite(arr):
                 raise NetworkError("weights", f"{key}: values must be finite (no inf or nan)")
             params[key] = arr
         for key, arr in params.items():
@@ -641,7 +625,23 @@ class Network:
         with self._lock:
             self.params = params
             self.seeded = False
+            self.seed = None
             self._cache.clear()
+
+    def conversion_bytes(self, sd: Mapping[str, Any]) -> int:
+        """Bytes ``load_state_dict(sd)`` allocates: the network's keys whose arrays are not
+        already contiguous in ``dtype`` are converted (copied); the others are kept as they are
+        and cost nothing more."""
+        total = 0
+        for key, shape in self._param_shapes.items():
+            value = sd.get(key)
+            if not (
+                isinstance(value, np.ndarray)
+                and value.dtype == self.dtype
+                and value.flags.c_contiguous
+            ):
+                total += math.prod(shape) * self.dtype.itemsize
+        return total
 
     def _param(self, layer: str, suffix: str) -> np.ndarray | None:
         if not self.params:
@@ -857,7 +857,11 @@ class Network:
         last = len(self.layers) - 1
         outs: dict[str, Any] = {}
         result: dict[str, np.ndarray] = {}
-        weights = {k: torch.from_numpy(v) for k, v in self.params.items()} if self.params else {}
+        with warnings.catch_warnings():
+            # A loaded weight file's arrays are read-only views of its bytes; torch only reads
+            # them here.
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            weights = {k: torch.from_numpy(v) for k, v in self.params.items()}
         with torch.no_grad():
             x_in = torch.from_numpy(np.array(self.input))[None]
             for i, layer in enumerate(self.layers):
@@ -879,6 +883,145 @@ def _listing(items: list[str], most: int = 6) -> str:
     shown = ", ".join(items[:most])
     more = f" and {len(items) - most} more" if len(items) > most else ""
     return f"{len(items)} key{'s' if len(items) != 1 else ''}: {shown}{more}"
+
+
+_FINITE_BLOCK = 1 << 20
+"""Elements checked at once for inf and nan: the check's boolean mask stays at 1 MB."""
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    """Whether every element is finite, checked block by block (no mask as large as ``a``)."""
+    flat = a.reshape(-1)
+    return all(
+        bool(np.isfinite(flat[i : i + _FINITE_BLOCK]).all())
+        for i in range(0, flat.size, _FINITE_BLOCK)
+    )
+
+
+class SeededParams(Mapping[str, np.ndarray]):
+    """A network's seeded state_dict, drawn layer by layer when a layer is first needed.
+
+    Layer ``i``'s parameters and buffers come from their own generator,
+    ``np.random.default_rng([seed, i])``, with torchvision's statistics (see
+    ``Network.init_params``), so any layer's numbers are the same whichever order layers are
+    visited in. The keys, ``len`` and ``in`` come from shapes alone and draw nothing; reading a
+    key (``params[k]``, ``params.get(k)``) draws that key's layer, once, and keeps it. Going
+    through every value (``values()``, ``items()``, ``dict(params)``) draws every layer:
+    VGG-16's 138 M numbers are 553 MB in float32 and take a few seconds. Thread-safe: two
+    threads reading the same layer draw it once.
+    """
+
+    def __init__(
+        self, seed: int, layers: Sequence[Layer], plans: Sequence[_Plan], dtype: np.dtype
+    ) -> None:
+        self.seed = seed
+        """The seed every layer's generator starts from (with the layer's index)."""
+        self.dtype = dtype
+        self._layers: dict[str, tuple[int, str, _Plan]] = {}
+        self._owner: dict[str, str] = {}
+        for i, (layer, plan) in enumerate(zip(layers, plans, strict=True)):
+            if plan.params:
+                self._layers[layer.name] = (i, layer.op, plan)
+                for suffix in plan.params:
+                    self._owner[f"{layer.name}.{suffix}"] = layer.name
+        self._arrays: dict[str, np.ndarray] = {}
+        self._done: set[str] = set()
+        """Layers whose arrays are all in ``_arrays`` (added after the last of them)."""
+        self._lock = threading.Lock()
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        arr = self._arrays.get(key)
+        if arr is None:
+            self.draw(self._owner[key])  # KeyError for a key the network does not have
+            arr = self._arrays[key]
+        return arr
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._owner
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._owner)
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+    def __eq__(self, other: object) -> bool:
+        # Mapping's own comparison reads every value: unequal key sets draw nothing.
+        if isinstance(other, Mapping) and set(other) != set(self._owner):
+            return False
+        return super().__eq__(other)
+
+    def __repr__(self) -> str:
+        drawn = sum(self.drawn(name) for name in self._layers)
+        return (
+            f"SeededParams(seed {self.seed}, {len(self)} keys, {drawn} of {len(self._layers)} "
+            "layers drawn)"
+        )
+
+    def drawn(self, layer: str) -> bool:
+        """Whether the layer's arrays are in memory (a layer without parameters: True)."""
+        return layer in self._done or layer not in self._layers
+
+    def draw(self, layer: str) -> None:
+        """Draw the layer's parameters and buffers now, if they are not drawn yet."""
+        if self.drawn(layer):
+            return
+        with self._lock:
+            if self.drawn(layer):
+                return
+            i, op, plan = self._layers[layer]
+            arrays = _seeded_layer(op, plan, np.random.default_rng([self.seed, i]), self.dtype)
+            for suffix, arr in arrays.items():
+                self._arrays[f"{layer}.{suffix}"] = arr
+            self._done.add(layer)
+
+    def draw_all(self) -> None:
+        """Draw every layer now (a benchmark's forward then times computing alone)."""
+        for layer in self._layers:
+            self.draw(layer)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays drawn so far."""
+        return sum(a.nbytes for a in list(self._arrays.values()))
+
+
+def _seeded_layer(
+    op: str, plan: _Plan, rng: np.random.Generator, dt: np.dtype
+) -> dict[str, np.ndarray]:
+    """One layer's seeded parameters and buffers (suffix → array), torchvision's way."""
+    shapes = plan.params
+    out: dict[str, np.ndarray] = {}
+    if op == "conv2d":
+        o, _, fh, fw = shapes["weight"]
+        w = rng.standard_normal(shapes["weight"], dtype=dt)
+        w *= dt.type(math.sqrt(2.0 / (o * fh * fw)))
+        out["weight"] = w
+        if "bias" in shapes:
+            out["bias"] = np.zeros(shapes["bias"], dt)
+    elif op == "linear":
+        _, n = shapes["weight"]
+        std = plan.hyper["init_std"]
+        if std is None and plan.hyper["init_gain"] is not None:
+            std = plan.hyper["init_gain"] / math.sqrt(n)
+        if std is not None:
+            w = rng.standard_normal(shapes["weight"], dtype=dt)
+            w *= dt.type(std)
+            b = np.zeros(shapes.get("bias", (0,)), dt)
+        else:
+            bound = 1.0 / math.sqrt(n)
+            w = _uniform(rng, shapes["weight"], bound, dt)
+            b = _uniform(rng, shapes.get("bias", (0,)), bound, dt)
+        out["weight"] = w
+        if "bias" in shapes:
+            out["bias"] = b
+    elif op == "batchnorm2d":
+        (c,) = shapes["weight"]
+        out["weight"] = np.ones(c, dt)
+        out["bias"] = np.zeros(c, dt)
+        out["running_mean"] = np.zeros(c, dt)
+        out["running_var"] = np.ones(c, dt)
+    return out
 
 
 def _uniform(

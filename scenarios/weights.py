@@ -12,7 +12,10 @@
   sizes are checked; torch is imported only then.
 
 Every array comes back as floating point (float32 for 16- and 32-bit floats and 8-bit floats,
-float64 otherwise), keyed by the names the file gives. A file that cannot be read raises
+float64 otherwise), keyed by the names the file gives. Nothing is copied twice: a safetensors
+file's F32 and F64 tensors are read-only views of the file's bytes, a torch file's float32 and
+float64 tensors are views of the tensors ``torch.load`` made, and every other array is made
+once, in its final dtype; ``reserve`` is told of every array made. A file that cannot be read raises
 ``WeightsError`` with a one-line message that says what is wrong and what would be valid,
 without the file's name (the caller knows it).
 """
@@ -119,13 +122,17 @@ def _float8_e4m3fn() -> np.ndarray:
 
 
 def _from_bf16(raw: np.ndarray) -> np.ndarray:
-    """bfloat16 is the top half of a float32."""
-    return (raw.astype(np.uint32) << 16).view(np.float32)
+    """bfloat16 is the top half of a float32 (shifted in place: one array is made)."""
+    wide = raw.astype(np.uint32)
+    wide <<= 16
+    return wide.view(np.float32)
 
 
 def _from_f8_e5m2(raw: np.ndarray) -> np.ndarray:
     """float8 e5m2 is the top half of a float16."""
-    return (raw.astype(np.uint16) << 8).view(np.float16).astype(np.float32)
+    half = raw.astype(np.uint16)
+    half <<= 8
+    return half.view(np.float16).astype(np.float32)
 
 
 def _from_f8_e4m3(raw: np.ndarray) -> np.ndarray:
@@ -324,6 +331,7 @@ def parse_npz(
             if len(infos) > MAX_TENSORS:
                 raise WeightsError(f"holds {len(infos):,} arrays; the limit is {MAX_TENSORS:,}")
             total = 0
+            transient = 0  # the largest array read in another dtype, until it is converted
             for info in infos:
                 if not info.filename.endswith(".npy"):
                     raise WeightsError(
@@ -332,12 +340,16 @@ def parse_npz(
                     )
                 with zf.open(info) as f:
                     shape, dtype = _npy_header(f, info.filename)
-                total += math.prod(shape) * (4 if dtype.kind == "f" and dtype.itemsize <= 4 else 8)
+                count = math.prod(shape)
+                wide = 4 if dtype.kind == "f" and dtype.itemsize <= 4 else 8
+                total += count * wide
+                if dtype != np.dtype(f"=f{wide}"):
+                    transient = max(transient, count * dtype.itemsize)
                 if total > limit:
                     raise WeightsError(
                         f"would need more than {format_bytes(limit)} once read as float"
                     )
-        reserve(total)
+        reserve(total + transient)
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             out = {}
             for key in npz.files:

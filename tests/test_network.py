@@ -293,6 +293,133 @@ def test_init_follows_torchvisions_statistics() -> None:
     assert not np.array_equal(again.params["c.weight"], p["c.weight"])
 
 
+def test_seeded_weights_are_drawn_layer_by_layer_on_first_use() -> None:
+    net = Network(every_op(), (3, 9, 7), title="every op")
+    net.init_params(5)
+    params = net.params
+    assert isinstance(params, network_module.SeededParams)
+    # Keys, len and `in` come from shapes: nothing is drawn by asking.
+    assert list(params) == list(net.param_shapes()) and len(params) == len(net.param_shapes())
+    assert "c1.weight" in params and "nope.weight" not in params and params
+    assert params.nbytes == 0 and net.seeded and net.seed == 5
+    assert params != {} and params != {"c1.weight": 0}  # told apart by their keys alone
+    assert params.nbytes == 0
+    w = params["c2.weight"]
+    assert params.drawn("c2") and not params.drawn("c1") and not params.drawn("fc")
+    assert params.nbytes == w.nbytes  # c2 has no bias: only its weight
+    assert params["c2.weight"] is w  # drawn once, then kept
+    assert params.get("missing.weight") is None
+    with pytest.raises(KeyError):
+        params["missing.weight"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_seeded_layer_is_the_same_whichever_order_layers_are_visited(dtype: Any) -> None:
+    layers, shape = architecture("resnet18")
+    keys = list(Network(layers, shape, dtype=dtype).param_shapes())
+    orders = [keys, keys[::-1], sorted(keys), keys[len(keys) // 2 :] + keys[: len(keys) // 2]]
+    drawn = []
+    for order in orders:
+        net = Network(layers, shape, dtype=dtype)
+        net.init_params(3)
+        drawn.append({k: net.params[k] for k in order})
+    for other in drawn[1:]:
+        assert all(np.array_equal(other[k], drawn[0][k]) for k in keys)
+    assert all(a.dtype == dtype for a in drawn[0].values())
+    # Layer i is drawn from default_rng([seed, i]): a conv layer's weight, by hand.
+    net = Network(layers, shape, dtype=dtype)
+    i = net.index("layer2.0.conv1")
+    o, c, fh, fw = net.param_shapes()["layer2.0.conv1.weight"]
+    want = np.random.default_rng([3, i]).standard_normal((o, c, fh, fw), dtype=dtype)
+    want *= dtype(math.sqrt(2 / (o * fh * fw)))
+    np.testing.assert_array_equal(drawn[0]["layer2.0.conv1.weight"], want)
+
+
+def test_every_reader_sees_the_same_seeded_numbers_as_torch() -> None:
+    """LeNet-5 and ResNet-18 on a small input, seeded lazily: the forward, torch's forward,
+    each layer's stage and the state_dict read the same drawn arrays."""
+    rng = np.random.default_rng(0)
+    for arch, shape in (("lenet5", (1, 32, 32)), ("resnet18", (3, 32, 32))):
+        layers, _ = architecture(arch)
+        net = Network(layers, shape, dtype=np.float64)
+        net.init_params(1)
+        net.set_input(rng.standard_normal(shape))
+        # Visit a middle layer first: only what it needs is drawn.
+        middle = net.layers[len(net.layers) // 2].name
+        net.output(middle)
+        last = net.layers[-1].name
+        got = net.output(last)
+        want = net.torch_forward(keep=False)[last]
+        assert np.abs(got - want).max() <= 1e-10 * max(1.0, np.abs(want).max()), arch
+        first = net.layers[0].name
+        np.testing.assert_array_equal(
+            net.stage(first).output, np.array(net.output(first), np.float64)
+        )
+        # A fresh network with the same seed draws the same state_dict in one go.
+        again = Network(layers, shape, dtype=np.float64)
+        again.init_params(1)
+        assert all(np.array_equal(v, net.params[k]) for k, v in dict(again.params).items())
+
+
+def test_seeding_anew_replaces_the_weights_and_forgets_the_outputs() -> None:
+    net = small()
+    before = dict(net.params)  # loaded by small()
+    net.init_params(9)
+    assert net.seeded and net.seed == 9 and not net.computed("c1")
+    assert not np.array_equal(net.params["c1.weight"], before["c1.weight"])
+    held = net.params
+    net.init_params(9)
+    assert net.params is not held  # a reference kept to the old weights still reads them
+    np.testing.assert_array_equal(net.params["c1.weight"], held["c1.weight"])
+    net.load_state_dict(before)
+    assert not net.seeded and net.seed is None
+
+
+def test_seeded_weights_are_drawn_once_when_threads_race_for_them() -> None:
+    import threading
+
+    layers, shape = architecture("lenet5")
+    net = Network(layers, shape)
+    net.init_params(0)
+    seen: list[np.ndarray] = []
+    barrier = threading.Barrier(4)
+
+    def read() -> None:
+        barrier.wait()
+        seen.append(net.params["fc1.weight"])
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 4 and all(a is seen[0] for a in seen)
+
+
+def test_loaded_arrays_in_the_networks_dtype_are_kept_without_a_copy() -> None:
+    layers, shape = architecture("lenet5")
+    net = Network(layers, shape, dtype=np.float32)
+    sd = {k: np.zeros(s, np.float32) for k, s in net.param_shapes().items()}
+    for arr in sd.values():
+        arr.flags.writeable = False  # as a safetensors file's views of its bytes
+    sd["fc1.weight"] = np.zeros(net.param_shapes()["fc1.weight"], np.float64)
+    fc1 = 4 * math.prod(net.param_shapes()["fc1.weight"])
+    assert net.conversion_bytes(sd) == fc1
+    told: list[int] = []
+    net.load_state_dict(sd, reserve=told.append)
+    assert told == [fc1]
+    assert all(net.params[k] is sd[k] for k in sd if k != "fc1.weight")
+    assert net.params["fc1.weight"].dtype == np.float32
+    net.set_input(np.ones(shape))
+    np.testing.assert_array_equal(net.output("fc3"), net.torch_forward(keep=False)["fc3"])
+
+    def refuse(nbytes: int) -> None:
+        raise MemoryError(nbytes)
+
+    with pytest.raises(MemoryError):  # told before anything is converted; nothing changes
+        Network(layers, shape, dtype=np.float64).load_state_dict(sd, reserve=refuse)
+
+
 def test_load_state_dict_lists_missing_and_unexpected_keys_with_suggestions() -> None:
     net = small()
     before = {k: v.copy() for k, v in net.params.items()}

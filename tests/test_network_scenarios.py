@@ -152,11 +152,9 @@ def test_resnet18_adds_its_blocks_input_back() -> None:
     ],
 )
 def test_large_networks_are_checked_from_shapes_alone(
-    name: str, params: int, first_fc: str, share: str, monkeypatch: pytest.MonkeyPatch
+    name: str, params: int, first_fc: str, share: str
 ) -> None:
-    """The claims about shapes and counts need no weights: seeding is replaced by a no-op so
-    that the test does not allocate hundreds of megabytes."""
-    monkeypatch.setattr(Network, "init_params", lambda self, seed=0: None)
+    """The claims about shapes and counts need no weights (and loading draws none)."""
     sim = scenarios.load(BUNDLED / f"{name}.toml")
     net = network_of(sim)
     assert net.param_count() == params and f"{params:,} parameters" in words(sim.description)
@@ -177,10 +175,54 @@ def test_alexnet_loads_with_seeded_weights_and_computes_nothing() -> None:
     sim = scenarios.load(BUNDLED / "net_alexnet.toml")
     stage = sim.stages[0]
     net = stage.network
-    assert net.seeded and "seeded (seed 0)" in stage.weights_source
+    assert net.seeded and net.seed == 0 and "seeded (seed 0)" in stage.weights_source
     assert set(net.params) == set(net.param_shapes())
     assert not any(net.computed(layer.name) for layer in net.layers)
     assert stage.labels[:2] == ("class 0", "class 1") and len(stage.labels) == 1000
+
+
+@pytest.mark.parametrize("name", ["net_vgg16", "net_alexnet"])
+def test_a_large_network_opens_from_shapes_alone(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading allocates no weight and computes no layer: the table comes from shapes; a
+    layer's weights are drawn, and its numbers computed, when it is first visited."""
+    import tracemalloc
+
+    import scenarios.files
+    import scenarios.images
+    from engine.network import SeededParams
+
+    # files.read_bytes asks for limit + 1 bytes at once (16 MiB for a scenario file, 64 MiB for
+    # an image), which tracemalloc counts in full although only the file's pages are touched.
+    def exact(path: Path, *args: Any) -> bytes:
+        return path.read_bytes()
+
+    monkeypatch.setattr(scenarios.files, "read_bytes", exact)
+    monkeypatch.setattr(scenarios.images, "read_bytes", exact)
+    scenarios.load(BUNDLED / f"{name}.toml")  # imports and caches outside the measurement
+    tracemalloc.start()
+    try:
+        sim = scenarios.load(BUNDLED / f"{name}.toml")
+        stage = sim.stages[0]
+        table = stage.describe()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    net = stage.network
+    weights = 4 * sum(int(np.prod(s)) for s in net.param_shapes().values())
+    assert weights > 200 << 20
+    assert peak < weights // 20
+    assert len(table["layers"]) == len(net.layers) and table["seeded"]
+    assert not any(net.computed(layer.name) for layer in net.layers)
+    params = net.params
+    assert isinstance(params, SeededParams) and params.nbytes == 0
+    assert not any(params.drawn(layer.name) for layer in net.layers if net.param_count(layer.name))
+    # The first convolution: its weights are drawn for it, the others stay undrawn.
+    first = net.layers[0].name
+    net.output(first)
+    assert params.drawn(first) and params.nbytes == 4 * net.param_count(first)
+    assert [n for n in net.layers if net.computed(n.name)] == [net.layers[0]]
 
 
 # -- the format ---------------------------------------------------------------------------------
@@ -271,7 +313,7 @@ def seeded_lenet_params() -> dict[str, np.ndarray]:
     layers, shape = architecture("lenet5")
     net = Network(layers, shape, dtype=np.float32)
     net.init_params(11)
-    return net.params
+    return dict(net.params)
 
 
 def write_safetensors(path: Path, sd: dict[str, np.ndarray]) -> None:
@@ -633,18 +675,33 @@ def test_a_truncated_weight_file_loaded_twice_gives_the_same_line(tmp_path: Path
     assert lines[0] == lines[1]
 
 
+def lenet_peak_and_weights(dtype: Any) -> tuple[int, int]:
+    """LeNet-5's peak_bytes on its digit input, and the bytes of its weights, in ``dtype``."""
+    from engine.architectures import architecture
+
+    layers, shape = architecture("lenet5")
+    net = Network(layers, shape, dtype=dtype)
+    size = sum(int(np.prod(s)) for s in net.param_shapes().values())
+    return net.peak_bytes(), size * np.dtype(dtype).itemsize
+
+
 def test_weights_are_charged_to_the_budget_before_they_are_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A weight file larger than what the budget has left is refused before it is read."""
     import scenarios.weights as weights
 
-    np.savez(tmp_path / "w.npz", **seeded_lenet_params())
-    (tmp_path / "s.toml").write_text(lenet_text('weights = { file = "w.npz" }'))
+    sd = {k: v.astype(np.float64) for k, v in seeded_lenet_params().items()}
+    np.savez(tmp_path / "w.npz", **sd)
+    (tmp_path / "s.toml").write_text(lenet_text('weights = { file = "w.npz" }\ndtype = "float32"'))
     from engine.limits import Budget
 
-    # LeNet-5 in float64 needs about 0.75 MiB: it fits, and its 0.24 MB weight file does not.
-    monkeypatch.setattr(Budget.__init__, "__defaults__", (900_000,))
+    # The network fits; its outputs (its peak less its float32 weights) and the file, whose
+    # float64 numbers are twice the weights' size, do not.
+    peak, size = lenet_peak_and_weights(np.float32)
+    file_size = (tmp_path / "w.npz").stat().st_size
+    assert file_size > size
+    monkeypatch.setattr(Budget.__init__, "__defaults__", (peak + (file_size - size) // 2,))
 
     def never(*args: Any, **kwargs: Any) -> bytes:
         raise AssertionError("read although it does not fit")
@@ -655,6 +712,134 @@ def test_weights_are_charged_to_the_budget_before_they_are_read(
     (line,) = info.value.lines()
     assert "weights.file: reading 'w.npz' would need" in line
     assert "already taken by what comes before it" in line
+
+
+def test_a_conversion_to_the_networks_dtype_is_charged_before_it_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """float32 weights read into a float64 network are copied: the copy is charged, once the
+    file's keys and shapes have been checked and before anything is converted."""
+    np.savez(tmp_path / "w.npz", **seeded_lenet_params())
+    (tmp_path / "s.toml").write_text(lenet_text('weights = { file = "w.npz" }'))
+    from engine.limits import Budget
+
+    peak, size = lenet_peak_and_weights(np.float64)
+    file_size = (tmp_path / "w.npz").stat().st_size
+    # Room for the network's outputs, the file and its float32 arrays, not for the copy.
+    outputs = peak - size
+    monkeypatch.setattr(
+        Budget.__init__, "__defaults__", (max(peak, outputs + file_size + size // 2 + size // 4),)
+    )
+    converted = []
+    real = Network.load_state_dict
+
+    def spy(self: Network, sd: Any, **kwargs: Any) -> None:
+        converted.append(self.conversion_bytes(sd))
+        real(self, sd, **kwargs)
+
+    monkeypatch.setattr(Network, "load_state_dict", spy)
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load(tmp_path / "s.toml")
+    (line,) = info.value.lines()
+    assert "weights.file: converting 'w.npz' to float64 would need" in line
+    assert converted == [size]
+
+
+def vgg16_safetensors(path: Path) -> int:
+    """A float32 safetensors file with VGG-16's keys and shapes and zeros for data, written
+    sparsely (the data is a hole: a few KB on disk); its size."""
+    from engine.architectures import architecture
+
+    layers, shape = architecture("vgg16")
+    header: dict[str, Any] = {}
+    offset = 0
+    for key, s in Network(layers, shape).param_shapes().items():
+        n = 4 * int(np.prod(s))
+        header[key] = {"dtype": "F32", "shape": list(s), "data_offsets": [offset, offset + n]}
+        offset += n
+    text = json.dumps(header).encode()
+    with path.open("wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        f.truncate(8 + len(text) + offset)
+    return 8 + len(text) + offset
+
+
+def charges(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Every (bytes, what) the budget accepts from now on."""
+    from engine.limits import Budget
+
+    seen: list[tuple[int, str]] = []
+    real = Budget.charge
+
+    def spy(self: Budget, nbytes: int, field: str, what: str) -> None:
+        real(self, nbytes, field, what)
+        seen.append((int(nbytes), what))
+
+    monkeypatch.setattr(Budget, "charge", spy)
+    return seen
+
+
+def test_a_vgg16_weight_file_fits_beside_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A float32 VGG-16 weight file (528 MiB) into a float32 VGG-16 fits in 1 GiB: the file's
+    bytes become the weights, so they are charged once, and the arrays are views of them."""
+    from engine.architectures import architecture
+    from engine.limits import MAX_BYTES
+
+    file_size = vgg16_safetensors(tmp_path / "vgg.safetensors")
+    layers, shape = architecture("vgg16")
+    whole = Network(layers, shape, dtype=np.float32)
+    weights = 4 * sum(int(np.prod(s)) for s in whole.param_shapes().values())
+    assert whole.peak_bytes() + file_size > MAX_BYTES  # charged twice it would not fit
+    (tmp_path / "s.toml").write_text(
+        'kind = "network"\ntitle = "t"\narchitecture = "vgg16"\n'
+        'input = { random = [3, 224, 224] }\nweights = { file = "vgg.safetensors" }\n'
+    )
+    seen = charges(monkeypatch)
+    net = network_of(scenarios.load(tmp_path / "s.toml"))
+    assert net.dtype == np.float32 and not net.seeded
+    used = sum(n for n, _ in seen)
+    assert used <= MAX_BYTES
+    input_bytes = 8 * 3 * 224 * 224
+    assert used == whole.peak_bytes() - weights + file_size + input_bytes
+    for key in net.param_shapes():
+        arr = net.params[key]
+        assert not arr.flags.owndata and not arr.flags.writeable, key  # a view of the file
+    assert not any(net.computed(layer.name) for layer in net.layers)
+
+
+def test_a_larger_network_with_that_file_is_refused_with_its_estimate_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VGG-16 on 3×448×448 takes the same weights but needs more than 1 GiB: it is refused
+    with its whole estimate before the file or the input is read."""
+    import scenarios.weights as weights
+    from engine.architectures import architecture
+    from engine.limits import format_bytes
+
+    vgg16_safetensors(tmp_path / "vgg.safetensors")
+    (tmp_path / "s.toml").write_text(
+        'kind = "network"\ntitle = "t"\narchitecture = "vgg16"\n'
+        'input = { random = [3, 448, 448] }\nweights = { file = "vgg.safetensors" }\n'
+    )
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read although the network does not fit")
+
+    monkeypatch.setattr(weights, "read_bytes", never)
+    monkeypatch.setattr("scenarios.kinds.network.value", never)
+    seen = charges(monkeypatch)
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load(tmp_path / "s.toml")
+    (line,) = info.value.lines()
+    layers, _ = architecture("vgg16")
+    peak = Network(layers, (3, 448, 448), dtype=np.float32).peak_bytes()
+    assert (
+        f"input: the network (vgg16, float32) on a 3×448×448 input would need {format_bytes(peak)}"
+        in line
+    )
+    assert seen == []
 
 
 def test_an_image_is_not_read_for_a_network_that_does_not_fit(
@@ -767,7 +952,8 @@ def test_the_shipped_picture_is_what_its_script_draws() -> None:
 
 def test_the_memory_figures_the_format_gives_for_vgg16() -> None:
     """docs/scenario-format.md: VGG-16 on 224×224 needs about 690 MiB in float32, so its seeded
-    weights fit in 1 GiB but a weight file of 528 MiB read on top of them does not."""
+    weights fit in 1 GiB; a weight file of 528 MiB charged on top of them would not, and it fits
+    because its bytes become the weights (test_a_vgg16_weight_file_fits_beside_the_network)."""
     from engine.architectures import architecture
     from engine.limits import MAX_BYTES
 

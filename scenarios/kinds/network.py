@@ -3,9 +3,17 @@ real image, a shipped digit or any input the other kinds take, with weights read
 seeded.
 
 The builder checks the file, builds the ``Network`` from shapes alone (every layer's shape,
-parameter count and multiply-adds), charges its peak memory to the scenario's budget, and only
-then reads or seeds the weights and reads the input. No layer is computed: a screen computes
-each layer when it is first shown.
+parameter count and multiply-adds), checks its peak memory against the scenario's budget, and
+only then reads or seeds the weights and reads the input. No layer is computed and seeded
+weights are not drawn: a screen computes each layer (drawing its weights) when it is first
+shown.
+
+The budget cannot give memory back, so it is charged what will be held at once: the network's
+outputs and temporaries, then the weights as they are really made. Seeded weights are charged
+their size; a weight file is charged its bytes and every array its reader or the conversion to
+the network's dtype makes, but the weights themselves are not charged again when they are the
+file's own bytes (a float32 safetensors file read into a float32 network), so a VGG-16 weight
+file of 528 MiB fits in 1 GiB beside the network's outputs.
 """
 
 from __future__ import annotations
@@ -556,12 +564,22 @@ def _weights_note(path: Path) -> str:
     )
 
 
+def _weight_bytes(net: Network) -> int:
+    """Bytes of the network's state_dict in its dtype (``peak_bytes`` counts them)."""
+    return net.dtype.itemsize * sum(math.prod(s) for s in net.param_shapes().values())
+
+
 def _load_weights(sc: NetworkScenario, net: Network, ctx: BuildContext) -> tuple[str, str] | None:
-    """Read the weight file into ``net`` (or seed it); (source, note), None after a problem."""
+    """Read the weight file into ``net`` (or seed it); (source, note), None after a problem.
+
+    Charges the budget what the weights will really take (see the module's docstring)."""
     problems = ctx.problems
     if sc.weights is None:
         seed = sc.seed or 0
-        net.init_params(seed)
+        # Always fits: the whole peak did, and only the rest of it is charged so far.
+        if not ctx.charge(_weight_bytes(net), "input", "the seeded weights"):
+            return None
+        net.init_params(seed)  # nothing is drawn until a layer needs its weights
         return f"seeded (seed {seed}): random, not trained", ""
     given = sc.weights.file
     try:
@@ -581,8 +599,16 @@ def _load_weights(sc: NetworkScenario, net: Network, ctx: BuildContext) -> tuple
     except WeightsError as e:
         problems.add("weights.file", f"{given!r} {e}")
         return None
+
+    def reserve_conversion(nbytes: int) -> None:
+        what = f"converting {given!r} to {net.dtype.name}"
+        if nbytes and not ctx.charge(nbytes, "weights.file", what):
+            raise _Refused
+
     try:
-        net.load_state_dict(sd)
+        net.load_state_dict(sd, reserve=reserve_conversion)
+    except _Refused:
+        return None
     except NetworkError as e:
         what = sc.architecture or "this network"
         problems.add("weights.file", f"{given!r} does not fit {what}: {e.message}")
@@ -628,7 +654,12 @@ def build_network(sc: NetworkScenario, ctx: BuildContext) -> list[Stage]:
         f"the network ({sc.architecture or 'layers'}, {net.dtype.name}) on a "
         f"{shape_text(net.input_shape)} input"
     )
-    if not ctx.charge(net.peak_bytes(), "input", what):
+    peak = net.peak_bytes()
+    if peak > ctx.budget.remaining:
+        ctx.charge(peak, "input", what)  # refused with the whole estimate, nothing allocated
+        return []
+    # The outputs and temporaries now; the weights as they are made (_load_weights).
+    if not ctx.charge(peak - _weight_bytes(net), "input", what):
         return []
     weights = _load_weights(sc, net, ctx)
     if weights is None:
