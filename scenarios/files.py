@@ -64,7 +64,12 @@ def read_bytes(path: Path, limit: int, what: str = "file") -> bytes:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise FileProblem(f"is not a regular file; expected a {what}")
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+            # Ask for what stat saw (and one byte more, to notice a file that grew): asking
+            # for the whole limit would reserve a buffer of that size for a small file.
+            want = min(limit, info.st_size) + 1
+            data = f.read(want)
+            if len(data) == want and want <= limit:
+                data += f.read(limit + 1 - want)
     except OSError as e:
         raise FileProblem(e.strerror or str(e)) from None
     finally:
