@@ -16,7 +16,7 @@ from engine import gradients as G
 from engine.architectures import architecture
 from engine.errors import SpecError
 from engine.gradients import GradientFlow
-from engine.network import INPUT, Layer, Network, NetworkError
+from engine.network import INPUT, NETWORK_OPS, Layer, Network, NetworkError
 
 TOL = 1e-10
 
@@ -616,3 +616,29 @@ def test_a_network_without_weights_or_input_says_which() -> None:
     with pytest.raises(NetworkError) as e:
         G.gradient_flow(net, 0)
     assert e.value.field == "input"
+
+
+def test_every_network_op_has_a_backward_pass() -> None:
+    """A small network using all of NETWORK_OPS, checked against autograd: an op added to
+    the network without a backward pass fails here."""
+    layers = [
+        Layer("conv", "conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1, "groups": 2}),
+        Layer("bn", "batchnorm2d"),
+        Layer("relu", "relu"),
+        Layer("maxpool", "maxpool2d", {"kernel_size": 2}),
+        Layer("leaky", "leaky_relu", inputs=("maxpool",)),
+        Layer("tanh", "tanh", inputs=("maxpool",)),
+        Layer("add", "add", inputs=("leaky", "tanh")),
+        Layer("avgpool", "avgpool2d", {"kernel_size": 3, "stride": 1, "padding": 1}),
+        Layer("sigmoid", "sigmoid"),
+        Layer("adaptive", "adaptive_avgpool2d", {"output_size": 2}),
+        Layer("flatten", "flatten"),
+        Layer("dropout", "dropout"),
+        Layer("fc", "linear", {"out_features": 5}),
+        Layer("softmax", "softmax"),
+    ]
+    assert {layer.op for layer in layers} == set(NETWORK_OPS)
+    net = Network(layers, (2, 8, 8), dtype=np.float64)
+    net.init_params(seed=4)
+    net.set_input(np.random.default_rng(6).standard_normal((2, 8, 8)))
+    check_network(net, target=4)
