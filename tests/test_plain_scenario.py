@@ -1,0 +1,83 @@
+"""The claims of net_plain_sigmoid's description, checked against the numbers its gradient
+view shows."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+
+import scenarios
+from engine.gradients import gradient_flow, plain_factors
+from engine.network import Network
+
+
+def bundled() -> tuple[Network, str]:
+    path = scenarios.resolve("net_plain_sigmoid")
+    sim = scenarios.load(path)
+    network = sim.stages[0].network  # type: ignore[attr-defined]
+    return network, sim.description
+
+
+def test_thirty_sigmoid_layers_of_32_units_seeded_at_w_1() -> None:
+    network, description = bundled()
+    assert "30 fully connected layers of 32 sigmoid units" in description
+    hidden = [layer for layer in network.layers if layer.name.startswith("fc")]
+    assert len(hidden) == 30
+    assert all(network.shape(layer.name) == (32,) for layer in hidden)
+    assert sum(layer.op == "sigmoid" for layer in network.layers) == 30
+    data = tomllib.loads(scenarios.resolve("net_plain_sigmoid").read_text(encoding="utf-8"))
+    assert data["weight_scale"] == 1.0 and network.seeded
+
+
+def test_each_layer_shrinks_the_gradient_about_fourfold_as_s_prime_times_w_predicts() -> None:
+    network, description = bundled()
+    assert "about s′·w" in description and "about fourfold per layer" in description
+    flow = gradient_flow(network, 3)
+    factors = plain_factors(network, flow)
+    assert len(factors) == 30
+    # s′ is at most 1/4 for the sigmoid, everywhere.
+    assert all(f.s_prime_mean <= 0.25 for f in factors)
+    measured = np.array([f.measured for f in factors])
+    predicted = np.array([f.predicted for f in factors])
+    # About fourfold: the geometric mean factor lies between 1/5 and 1/3.
+    geometric = float(np.exp(np.mean(np.log(measured))))
+    assert 1 / 5 < geometric < 1 / 3
+    # And s′·w predicts each layer's factor within 40 %, and their mean within 10 %.
+    assert np.all(np.abs(measured / predicted - 1) < 0.4)
+    assert abs(measured.mean() / predicted.mean() - 1) < 0.1
+
+
+def test_the_gradient_is_below_1e_15_by_the_first_layer_and_raises_the_alarm() -> None:
+    network, description = bundled()
+    assert "below 1e-15 by the first layer" in description
+    flow = gradient_flow(network, 3)
+    first = flow.layer("fc1")
+    assert first.output_norm < 1e-15 and flow.input_norm < 1e-15
+    assert first.alarm == "vanishing"
+    # The last layers are still fine: the gradient vanishes on the way back.
+    assert flow.layer("act30").alarm == "ok"
+
+
+async def test_g_and_e_open_the_gradient_view_and_the_depth_runs() -> None:
+    from tui.app import NetsimApp
+    from tui.screens.depth import DepthScreen
+    from tui.screens.gradients import GradientScreen
+    from tui.screens.network import NetworkScreen
+
+    sim = scenarios.load(scenarios.resolve("net_plain_sigmoid"))
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        assert screen.check_action("experiment", ()) is True
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, GradientScreen)
+        await app.workers.wait_for_complete()
+        await pilot.press("escape", "e")
+        await pilot.pause()
+        assert isinstance(app.screen, DepthScreen)
+        await pilot.press("escape")  # stops the training and comes back
+        await pilot.pause()
+        assert app.screen is screen and app.crash is None
