@@ -81,3 +81,27 @@ async def test_g_and_e_open_the_gradient_view_and_the_depth_runs() -> None:
         await pilot.press("escape")  # stops the training and comes back
         await pilot.pause()
         assert app.screen is screen and app.crash is None
+
+
+async def test_the_collapse_of_a_relu_mlp_shows_what_the_relu_changes() -> None:
+    """The collapse leaves the activation out; on a network that has one, the screen also
+    gives the network's own output and how far it is from W·x + b."""
+    from engine.collapse import compare
+    from tui.app import NetsimApp
+    from tui.screens.collapse import CollapseScreen
+
+    sim = scenarios.load(scenarios.resolve("net_mlp_digits"))
+    network = sim.stages[0].network  # type: ignore[attr-defined]
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CollapseScreen) and screen.activations == ["act1"]
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        check = compare(screen.stack, screen.inputs[0])
+        gap = float(np.max(np.abs(network.output("fc2") - check.collapsed)))
+        assert gap > 1e-3  # the ReLU matters on this input
+        text = str(screen.query_one("#collapse-note").render())
+        assert "act1" in text and f"{gap:.3g}" in text

@@ -86,6 +86,8 @@ class CollapseScreen(Screen[None]):
         *,
         names: Sequence[str] | None = None,
         input_names: Sequence[str] | None = None,
+        actual: np.ndarray | None = None,
+        activations: Sequence[str] = (),
     ) -> None:
         """``layers``: (W (out, in), b (out,) or None) in order. ``x``: one input (in,) or
         several (K, in), picked with ] and [. ``labels``: names of the output units (class
@@ -97,6 +99,8 @@ class CollapseScreen(Screen[None]):
         self.labels = list(labels) if labels is not None else None
         self.names = list(names) if names is not None else None
         self.input_names = list(input_names) if input_names is not None else None
+        self.actual = None if actual is None else np.asarray(actual, dtype=np.float64).ravel()
+        self.activations = list(activations)
         self.current = 0
         self.check: CollapseCheck | None = None
         self.error = ""
@@ -107,7 +111,22 @@ class CollapseScreen(Screen[None]):
         between them, on the real input of the first. Computes the network up to that layer:
         call it where a short wait is acceptable (an MLP or LeNet-5 takes milliseconds)."""
         stack, x, names = linear_stack(network)
-        return cls(stack, x, labels, names=names, input_names=[f"{names[0]}'s input"])
+        first, last = network.index(names[0]), network.index(names[-1])
+        between = [
+            layer.name
+            for layer in network.layers[first:last]
+            if layer.op in ("relu", "sigmoid", "tanh", "leaky_relu")
+        ]
+        actual = network.output(names[-1]) if between else None
+        return cls(
+            stack,
+            x,
+            labels,
+            names=names,
+            input_names=[f"{names[0]}'s input"],
+            actual=actual,
+            activations=between,
+        )
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -230,7 +249,21 @@ class CollapseScreen(Screen[None]):
         t.append(f"{check.max_abs_diff:.2e}", style="bold green")
         same = "same" if top_s == top_c else "different"
         t.append(f"\nargmax {self.label(top_s)} / {self.label(top_c)}: {same}", style="grey70")
+        actual = self.actual_here()
+        if actual is not None:
+            top_a = int(np.argmax(actual))
+            t.append(f"\nwith {', '.join(self.activations)}: ", style="grey70")
+            t.append(
+                f"max |Δ| = {float(np.max(np.abs(actual - check.collapsed))):.3g}", style="bold red"
+            )
+            t.append(f", argmax {self.label(top_a)}", style="grey70")
         return t
+
+    def actual_here(self) -> np.ndarray | None:
+        """The network's own output (activations kept) on the input on screen, if known."""
+        if self.actual is None or self.current != 0:
+            return None
+        return self.actual
 
     def note(self, check: CollapseCheck) -> Text:
         t = Text(style="grey62")
@@ -240,6 +273,14 @@ class CollapseScreen(Screen[None]):
         )
         t.append(f"{check.max_abs_diff:.1e}", style="bold green")
         t.append("). Depth adds nothing without a non-linearity between the layers.")
+        actual = self.actual_here()
+        if actual is not None:
+            gap = float(np.max(np.abs(actual - check.collapsed)))
+            t.append(
+                f" This network has {', '.join(self.activations)} between them, left out here: "
+                f"with it the output differs from W·x + b by up to {gap:.3g}, which no single "
+                "affine layer can give."
+            )
         return t
 
     # -- keys ------------------------------------------------------------------------------------
