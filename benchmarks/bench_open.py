@@ -15,6 +15,11 @@ Figures:
   and builds the table's rows (``describe()`` and every ``step(i)``); the child reports each part
   with ``time.perf_counter`` and the parent the whole wall clock (best of N, by wall clock).
 - warm open: the same load and rows again in this process, modules already imported (best of N).
+- refusal: a fresh interpreter imports the loader and the network kind, then loads two VGG-16
+  scenarios that do not fit the 1 GiB budget of a whole simulation (3×448×448 in float32, and
+  3×224×224 with ``dtype = "float64"``); the child reports the time until the one-line refusal
+  and its peak resident set (/proc's VmHWM) before and after, which shows that nothing the size
+  of the estimate was allocated.
 - ``--draw``: what the weights cost when they are finally needed: every seeded layer drawn
   (``SeededParams.draw_all``), 138 M numbers and 553 MB in float32.
 
@@ -65,6 +70,39 @@ print(json.dumps({{
     "computed": sum(net.computed(layer.name) for layer in net.layers),
     "module": scenarios.__file__,
 }}))
+"""
+
+
+REFUSED = {
+    "vgg16_448_float32": "input = {{ random = [3, 448, 448], seed = 0 }}\n",
+    "vgg16_224_float64": 'input = {{ random = [3, 224, 224], seed = 0 }}\ndtype = "float64"\n',
+}
+
+REFUSE_CHILD = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+
+def vm():
+    with open("/proc/self/status") as fh:
+        fields = dict(line.split(":", 1) for line in fh)
+    return int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0])
+
+import scenarios
+from scenarios.errors import ScenarioError
+from scenarios.loader import load
+import scenarios.kinds.network, scenarios.images, scenarios.weights, engine.architectures
+path = {path!r}
+hwm0, rss0 = vm()
+t0 = time.perf_counter()
+try:
+    scenarios.load(path)
+    message = None
+except ScenarioError as e:
+    message = str(e)
+t1 = time.perf_counter()
+hwm1, rss1 = vm()
+print(json.dumps({{"ms": (t1 - t0) * 1e3, "hwm0_kb": hwm0, "hwm1_kb": hwm1, "rss0_kb": rss0,
+                   "rss1_kb": rss1, "message": message}}))
 """
 
 
@@ -126,6 +164,27 @@ def draw(name: str) -> tuple[float, int]:
     return time.perf_counter() - t0, params.nbytes
 
 
+def refusals(repeats: int) -> list[tuple[str, dict[str, Any]]]:
+    """Fresh interpreters loading each scenario of ``REFUSED``: the fastest run of each."""
+    import tempfile
+
+    found = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, extra in REFUSED.items():
+            path = Path(tmp) / f"{label}.toml"
+            path.write_text(
+                'kind = "network"\ntitle = "too large"\narchitecture = "vgg16"\nseed = 0\n'
+                + extra.format(),
+                encoding="utf-8",
+            )
+            runs = []
+            for _ in range(repeats):
+                _, out = _run(REFUSE_CHILD.format(root=str(ROOT), path=str(path)))
+                runs.append(json.loads(out.strip().splitlines()[-1]))
+            found.append((label, min(runs, key=lambda r: r["ms"])))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="2 interpreters per figure, not 5")
@@ -166,6 +225,18 @@ def main() -> int:
             )
         if Path(c["module"]).resolve().parent.parent != ROOT:
             print(f"    (measured the code at {c['module']}, not {ROOT})")
+    print("  scenarios over the budget of a whole simulation (1 GiB), fresh interpreters:")
+    for label, r in refusals(repeats):
+        refused = r["message"] is not None
+        ok = ok and refused
+        grew = (r["hwm1_kb"] - r["hwm0_kb"]) / 1024
+        print(
+            f"    {label}: {'refused' if refused else 'NOT refused'} in {r['ms']:.1f} ms; peak RSS "
+            f"{r['hwm0_kb'] / 1024:.0f} MiB after the imports, {r['hwm1_kb'] / 1024:.0f} MiB after "
+            f"(+{grew:.1f} MiB)"
+        )
+        if refused:
+            print(f"      {r['message']}")
     if opts.draw:
         t, nbytes = draw("net_vgg16")
         print(
