@@ -1,5 +1,6 @@
-"""The claims of net_plain_sigmoid's description, checked against the numbers its gradient
-view shows."""
+"""Claims about whole networks checked against the numbers netsim shows: net_plain_sigmoid's
+description against its gradient view, the collapse of a ReLU MLP, and the figures
+docs/networks.md gives for each architecture."""
 
 from __future__ import annotations
 
@@ -105,3 +106,35 @@ async def test_the_collapse_of_a_relu_mlp_shows_what_the_relu_changes() -> None:
         assert gap > 1e-3  # the ReLU matters on this input
         text = str(screen.query_one("#collapse-note").render())
         assert "act1" in text and f"{gap:.3g}" in text
+
+
+def test_the_figures_docs_networks_gives_for_each_architecture() -> None:
+    """docs/networks.md quotes these counts and shares; they come from the architectures."""
+    from pathlib import Path
+
+    from engine.architectures import architecture
+
+    text = (Path(__file__).parent.parent / "docs" / "networks.md").read_text(encoding="utf-8")
+    figures = {
+        "lenet5": (61_706, "416,520"),
+        "alexnet": (61_100_840, "0.71 G"),
+        "alexnet2012": (60_965_224, "0.72 G"),
+        "vgg16": (138_357_544, "15,470,264,320"),
+        "resnet18": (11_689_512, "1.82 G"),
+        "resnet34": (21_797_672, "3.67 G"),
+    }
+    for name, (count, macs) in figures.items():
+        layers, shape = architecture(name)
+        net = Network(layers, shape)
+        assert net.param_count() == count, name
+        assert f"| `{name}` | {'×'.join(map(str, shape))} |" in text
+        assert f"| {count:,} | {macs} |" in text, name
+        giga = net.macs() / 1e9
+        if macs.endswith(" G"):
+            assert abs(giga - float(macs[:-2])) < 0.006, name
+        else:
+            assert net.macs() == int(macs.replace(",", "")), name
+    vgg = Network(*architecture("vgg16"))
+    linear = sum(vgg.param_count(layer.name) for layer in vgg.layers if layer.op == "linear")
+    assert round(100 * linear / vgg.param_count()) == 89 and "89% of" in text
+    assert vgg.param_count("classifier.0") == 102_764_544 and "102.8 M" in text
