@@ -3,9 +3,11 @@
     python scripts/depth_experiment.py                  # the run recorded in docs/gradients.md
     python scripts/depth_experiment.py --depths 4 16 --iterations 300 --activation tanh
 
-Reads ``scenarios/data/digits.npz``. When the file holds a train/test split
-(``train_images``, ``train_labels``, ``test_images``, ``test_labels``) the networks train on
-the training part and the table adds the test error; otherwise they train on all the images.
+Reads ``scenarios/data/digits.npz`` (or ``--data FILE``). When the file holds a train/test
+split — ``train_index`` and ``test_index`` into ``images`` and ``labels`` (the shipped file's
+form), or ``train_images``, ``train_labels``, ``test_images``, ``test_labels`` — the networks
+train on the training part and the table adds the test error; otherwise they train on all the
+images.
 Seeded: the same command prints the same table. One core, about a minute at the defaults.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +55,15 @@ def load_digits(path: Path = DIGITS) -> DigitData:
     def rows(images: np.ndarray) -> np.ndarray:
         return images.reshape(len(images), -1).astype(np.float64) / scale
 
+    if {"images", "labels", "train_index", "test_index"} <= arrays.keys():
+        images, labels = arrays["images"], arrays["labels"].astype(np.int64)
+        train, test = arrays["train_index"].astype(np.int64), arrays["test_index"].astype(np.int64)
+        return DigitData(
+            x_train=rows(images[train]),
+            y_train=labels[train],
+            x_test=rows(images[test]),
+            y_test=labels[test],
+        )
     if {"train_images", "train_labels", "test_images", "test_labels"} <= arrays.keys():
         return DigitData(
             x_train=rows(arrays["train_images"]),
@@ -120,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
     parser.add_argument("--momentum", type=float, default=defaults.momentum)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--data", type=Path, default=DIGITS, help="a digits .npz file")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     args = parser.parse_args(argv)
     try:
@@ -133,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
             momentum=args.momentum,
             seed=args.seed,
         )
-        data = load_digits()
+        data = load_digits(args.data)
     except SpecError as e:
         print(f"netsim: {e.field}: {e.message}", file=sys.stderr)
         return 2
-    except (OSError, ValueError, KeyError) as e:
-        print(f"netsim: cannot read {DIGITS}: {e}", file=sys.stderr)
+    except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile) as e:
+        print(f"netsim: cannot read {args.data}: {e}", file=sys.stderr)
         return 1
 
     def progress(done: int, total: int) -> None:

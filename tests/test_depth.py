@@ -214,6 +214,14 @@ def test_the_script_reads_a_split_when_the_file_has_one(tmp_path: Path) -> None:
     assert data.x_train.shape == (15, 64) and data.x_test is not None
     assert data.x_test.shape == (5, 64)
     assert max(data.x_train.max(), data.x_test.max()) == 1.0  # both divided by the file's 16
+    indexed = tmp_path / "indexed.npz"  # the shipped file's form
+    np.savez(
+        indexed, images=images, labels=labels, train_index=np.arange(5, 20), test_index=np.arange(5)
+    )
+    data = s.load_digits(indexed)
+    assert data.x_test is not None and data.y_test is not None
+    np.testing.assert_array_equal(data.x_test * 16, images[:5].reshape(5, 64))
+    np.testing.assert_array_equal(data.y_train, labels[5:])
     unit = tmp_path / "unit.npz"
     np.savez(unit, images=images / 32.0, labels=labels)  # already in [0, 1]: left alone
     np.testing.assert_array_equal(s.load_digits(unit).x_train, images.reshape(20, 64) / 32.0)
@@ -235,3 +243,16 @@ def test_the_script_refuses_a_bad_setting_in_one_line(capsys: pytest.CaptureFixt
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("netsim: depths:")
+
+
+@pytest.mark.parametrize("content", [None, b"not a zip", b"PK\x03\x04truncated"])
+def test_the_script_refuses_an_unreadable_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None
+) -> None:
+    path = tmp_path / "digits.npz"
+    if content is not None:
+        path.write_bytes(content)
+    code = script().main(["--data", str(path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith(f"netsim: cannot read {path}:")
