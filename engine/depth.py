@@ -29,7 +29,7 @@ that ``docs/gradients.md`` records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -95,6 +95,38 @@ class DigitData:
     y_train: np.ndarray
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> DigitData:
+        """The arrays of a digits file as rows: ``images`` and ``labels`` with the file's
+        ``train_index`` / ``test_index`` split when it has one (the shipped file does), or
+        ``train_images`` … ``test_labels``, or all of them to train on. Pixels are divided by
+        the file's largest one when that is above 1 (16 for the UCI digits)."""
+        every = [a.reshape(-1) for k, a in arrays.items() if k.endswith("images")]
+        top = float(np.concatenate(every).max(initial=0.0)) if every else 1.0
+        scale = top if top > 1 else 1.0
+
+        def rows(images: np.ndarray) -> np.ndarray:
+            return images.reshape(len(images), -1).astype(np.float64) / scale
+
+        if {"images", "labels", "train_index", "test_index"} <= arrays.keys():
+            images, labels = arrays["images"], arrays["labels"].astype(np.int64)
+            train = arrays["train_index"].astype(np.int64)
+            test = arrays["test_index"].astype(np.int64)
+            return cls(
+                x_train=rows(images[train]),
+                y_train=labels[train],
+                x_test=rows(images[test]),
+                y_test=labels[test],
+            )
+        if {"train_images", "train_labels", "test_images", "test_labels"} <= arrays.keys():
+            return cls(
+                x_train=rows(arrays["train_images"]),
+                y_train=arrays["train_labels"].astype(np.int64),
+                x_test=rows(arrays["test_images"]),
+                y_test=arrays["test_labels"].astype(np.int64),
+            )
+        return cls(x_train=rows(arrays["images"]), y_train=arrays["labels"].astype(np.int64))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,37 +41,10 @@ DIGITS = DATA_DIR / "digits.npz"
 
 
 def load_digits(path: Path = DIGITS) -> DigitData:
-    """The digits as (B, 64) rows in [0, 1] (divided by the largest pixel of the file, when
-    that is above 1); the file's train/test split when it has one."""
+    """The digits of ``path`` as rows in [0, 1], with the file's train/test split when it has
+    one (``DigitData.from_arrays``)."""
     with np.load(path, allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-
-    every = np.concatenate(
-        [a.reshape(-1) for k, a in arrays.items() if k.endswith("images")]
-    ).astype(np.float64)
-    top = float(every.max(initial=0.0))  # 16 for the UCI digits (whole numbers 0–16)
-    scale = top if top > 1 else 1.0  # images already in [0, 1] stay as they are
-
-    def rows(images: np.ndarray) -> np.ndarray:
-        return images.reshape(len(images), -1).astype(np.float64) / scale
-
-    if {"images", "labels", "train_index", "test_index"} <= arrays.keys():
-        images, labels = arrays["images"], arrays["labels"].astype(np.int64)
-        train, test = arrays["train_index"].astype(np.int64), arrays["test_index"].astype(np.int64)
-        return DigitData(
-            x_train=rows(images[train]),
-            y_train=labels[train],
-            x_test=rows(images[test]),
-            y_test=labels[test],
-        )
-    if {"train_images", "train_labels", "test_images", "test_labels"} <= arrays.keys():
-        return DigitData(
-            x_train=rows(arrays["train_images"]),
-            y_train=arrays["train_labels"].astype(np.int64),
-            x_test=rows(arrays["test_images"]),
-            y_test=arrays["test_labels"].astype(np.int64),
-        )
-    return DigitData(x_train=rows(arrays["images"]), y_train=arrays["labels"].astype(np.int64))
+        return DigitData.from_arrays({key: npz[key] for key in npz.files})
 
 
 def checkpoints(run: DepthRun, iterations: int) -> list[int]:

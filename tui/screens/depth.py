@@ -23,7 +23,6 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from engine.depth import DepthConfig, DepthRun, DigitData, run_depth_experiment
-from engine.digits import DIGIT_MAX
 from engine.errors import SpecError
 from scenarios.datasets import DATA_DIR
 from tui.widgets.linechart import LineChart, Series
@@ -34,15 +33,9 @@ COLORS = ("bright_green", "bright_cyan", "yellow", "bright_magenta", "bright_red
 
 def digit_data() -> DigitData:
     """The shipped digits as (B, 64) rows in [0, 1]: the training split of the shipped
-    networks to train on, its test split to test on (all of them when the file has no split)."""
+    networks to train on, its test split to test on."""
     with np.load(DATA_DIR / "digits.npz", allow_pickle=False) as npz:
-        arrays = {key: npz[key] for key in npz.files}
-    x = arrays["images"].reshape(len(arrays["images"]), -1).astype(np.float64) / DIGIT_MAX
-    y = arrays["labels"].astype(np.int64)
-    if "train_index" in arrays and "test_index" in arrays:
-        tr, te = arrays["train_index"], arrays["test_index"]
-        return DigitData(x_train=x[tr], y_train=y[tr], x_test=x[te], y_test=y[te])
-    return DigitData(x_train=x, y_train=y)
+        return DigitData.from_arrays({key: npz[key] for key in npz.files})
 
 
 class _Stopped(Exception):
