@@ -5,6 +5,7 @@ left out, or written to a sidecar file the trace names by key)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,9 @@ def test_a_sidecar_file_holds_every_array_under_the_keys_the_trace_names(
         for record in lines[1:]:
             assert np.array_equal(npz[record["output"]], stage.network.output(record["layer"]))
     assert [p.name for p in tmp_path.iterdir()] == ["arrays.npz"]  # no temporary file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not a private one
 
 
 def test_the_text_trace_of_a_network_is_one_line_per_layer() -> None:

@@ -462,6 +462,9 @@ def write_arrays(sim: Simulation, path: str) -> None:
                         np.lib.format.write_array(
                             f, np.ascontiguousarray(value), allow_pickle=False
                         )
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; give it a normal mode
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
