@@ -145,3 +145,26 @@ def test_arrays_needs_the_json_format_and_a_network(tmp_path: Path) -> None:
     )
     assert r.exit_code == 2 and "not a network scenario" in r.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_writes_the_sidecar_and_names_it(tmp_path: Path) -> None:
+    out = tmp_path / "mlp.npz"
+    r = CliRunner().invoke(
+        cli, ["trace", "net_mlp_digits", "--format", "json", "--arrays", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    header, *records = (json.loads(line) for line in r.output.splitlines())
+    arrays = header["stages"][0]["arrays"]
+    assert arrays["where"] == "file" and arrays["file"] == str(out)
+    with np.load(out, allow_pickle=False) as npz:
+        assert set(npz.files) == {
+            arrays["input"],
+            *arrays["params"].values(),
+            *(rec["output"] for rec in records),
+        }
+    # A refused trace writes nothing: a folder that does not exist.
+    missing = tmp_path / "no" / "such.npz"
+    r = CliRunner().invoke(
+        cli, ["trace", "net_mlp_digits", "--format", "json", "--arrays", str(missing)]
+    )
+    assert r.exit_code == 1 and "does not exist" in r.output and r.output.count("\n") == 1
