@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -134,7 +134,57 @@ class ActivationStep(Step):
 _AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
 
 
-class ActivationStage(Stage):
+def axis_names(ndim: int) -> list[str]:
+    """The names of an array's axes in a trace's ``step_order``: ``index`` for a vector,
+    ``row, col`` for a plane, ``channel, row, col`` for an image, ``axis0 …`` beyond."""
+    return _AXIS_NAMES.get(ndim, [f"axis{k}" for k in range(ndim)])
+
+
+class ElementwiseStage(Stage):
+    """A stage with one step per element of an array (its input, whose shape the output keeps
+    or, for a flatten, whose elements it reorders), in C order (last axis fastest): step i is
+    element ``np.unravel_index(i, shape)`` of ``_elements()``. Subclasses hold their result in
+    ``_out`` and have no learnable parameters unless they say otherwise.
+
+    "Next row" moves one row of the last axis; where ``VECTOR_ROWS`` is False a vector has no
+    rows and "next row" moves one element."""
+
+    VECTOR_ROWS: ClassVar[bool] = True
+    """Whether a vector counts as one row (True) or as elements without rows (False)."""
+
+    _out: np.ndarray
+
+    def _elements(self) -> np.ndarray:
+        """The array the steps run over."""
+        return self.output
+
+    @property
+    def output(self) -> np.ndarray:
+        return self._out
+
+    @property
+    def parameter_count(self) -> int:
+        """Learnable numbers: none."""
+        return 0
+
+    def __len__(self) -> int:
+        return int(self._elements().size)
+
+    def row_steps(self) -> int:
+        a = self._elements()
+        return int(a.shape[-1]) if a.ndim >= 2 or self.VECTOR_ROWS else 1
+
+    def position(self, i: int) -> tuple[int, ...]:
+        """Index into the array of local step ``i``."""
+        i = self._normalise_index(i)
+        return tuple(int(v) for v in np.unravel_index(i, self._elements().shape))
+
+    def index_of(self, *position: int) -> int:
+        """Local step index of the element at ``position``."""
+        return int(np.ravel_multi_index(position, self._elements().shape))
+
+
+class ActivationStage(ElementwiseStage):
     """out = f(x), elementwise, for f one of ``ACTIVATIONS``.
 
     Args:
@@ -213,18 +263,9 @@ class ActivationStage(Stage):
     # -- shape facts ---------------------------------------------------------------------
 
     @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
     def derivative(self) -> np.ndarray:
         """f′(x) for every element, shape of the input."""
         return self._derivative
-
-    @property
-    def parameter_count(self) -> int:
-        """Learnable numbers: none (the leaky slope is a fixed hyper-parameter here)."""
-        return 0
 
     def curve(
         self, lo: float = -6.0, hi: float = 6.0, n: int = 121
@@ -239,15 +280,9 @@ class ActivationStage(Stage):
 
     # -- stepping ------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return int(self.x.size)
-
     def with_input(self, x: np.ndarray) -> ActivationStage:
         """The same function applied to another input."""
         return ActivationStage(x, self.function, self.negative_slope, self.name)
-
-    def row_steps(self) -> int:
-        return int(self.x.shape[-1])
 
     def input_hw(self) -> tuple[int, int]:
         return (int(self.x.shape[-2]) if self.x.ndim >= 2 else 1), int(self.x.shape[-1])
@@ -255,15 +290,6 @@ class ActivationStage(Stage):
     def window_geometry(self) -> None:
         """Element-wise: each output reads only its own position."""
         return None
-
-    def position(self, i: int) -> tuple[int, ...]:
-        """Index into the input of local step ``i``."""
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
-
-    def index_of(self, *position: int) -> int:
-        """Local step index of the element at ``position``."""
-        return int(np.ravel_multi_index(position, self.x.shape))
 
     def step(self, i: int) -> ActivationStep:
         i = self._normalise_index(i)
@@ -310,7 +336,7 @@ class ActivationStage(Stage):
             "hyperparameters": hyper,
             "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
             "steps": len(self),
-            "step_order": _AXIS_NAMES.get(self.x.ndim, [f"axis{k}" for k in range(self.x.ndim)]),
+            "step_order": axis_names(self.x.ndim),
         }
 
     def reference(self) -> np.ndarray:

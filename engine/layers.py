@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.activation import ElementwiseStage, axis_names
 from engine.arrays import frozen
 from engine.core import Pair, Stage, Step
 from engine.errors import SpecError
@@ -32,15 +33,10 @@ from engine.limits import (
     REFERENCE_BLOCK_BYTES,
     check_bytes,
 )
+from engine.pool import ChannelGridStage, ChannelStep
 
 FLOAT_MAX = float(np.finfo(np.float64).max)
 """Largest finite float64, about 1.8e308."""
-
-_AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
-
-
-def _axis_names(ndim: int) -> list[str]:
-    return _AXIS_NAMES.get(ndim, [f"axis{k}" for k in range(ndim)])
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -327,7 +323,7 @@ class FlattenStep(Step):
     in_shape: tuple[int, ...]
 
 
-class FlattenStage(Stage):
+class FlattenStage(ElementwiseStage):
     """out = x laid out as one vector in row-major order, as ``torch.flatten(x, 1)`` (and
     ``nn.Flatten``) does for a batch: channel by channel, then row by row, the last axis
     fastest. out[(c·H + h)·W + w] = x[c, h, w].
@@ -356,28 +352,14 @@ class FlattenStage(Stage):
     def in_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.x.shape)
 
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        return int(self.x.shape[-1])
+    def _elements(self) -> np.ndarray:
+        """Steps run over the input's positions: output element i is input element i in C
+        order (``index_of`` gives the output index of an input position)."""
+        return self.x
 
     def source(self, i: int) -> tuple[int, ...]:
         """The input position output element ``i`` comes from."""
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
-
-    def index_of(self, *position: int) -> int:
-        """The output index of input element ``position``."""
-        return int(np.ravel_multi_index(position, self.x.shape))
+        return self.position(i)
 
     def step(self, i: int) -> FlattenStep:
         i = self._normalise_index(i)
@@ -432,7 +414,7 @@ class DropoutStep(Step):
     """The probability of zeroing an element in training; not used at inference."""
 
 
-class DropoutStage(Stage):
+class DropoutStage(ElementwiseStage):
     """Dropout at inference (``model.eval()``): the identity, out = x.
 
     In training each element would be zeroed with probability p and the others scaled by
@@ -446,6 +428,7 @@ class DropoutStage(Stage):
     """
 
     kind = "dropout"
+    VECTOR_ROWS = False  # a vector in the classifiers, where rows mean nothing
 
     def __init__(self, x: np.ndarray, p: float = 0.5, name: str = "dropout") -> None:
         super().__init__(name)
@@ -465,24 +448,6 @@ class DropoutStage(Stage):
     @property
     def output(self) -> np.ndarray:
         return self.x
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self.x.size)
-
-    def row_steps(self) -> int:
-        """One row of an image; 1 for a vector, where rows mean nothing."""
-        return int(self.x.shape[-1]) if self.x.ndim >= 2 else 1
-
-    def position(self, i: int) -> tuple[int, ...]:
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
-
-    def index_of(self, *position: int) -> int:
-        return int(np.ravel_multi_index(position, self.x.shape))
 
     def step(self, i: int) -> DropoutStep:
         i = self._normalise_index(i)
@@ -510,7 +475,7 @@ class DropoutStage(Stage):
             "hyperparameters": {"p": self.p, "training": False},
             "output": {"shape": list(self.x.shape), "values": self.x.tolist()},
             "steps": len(self),
-            "step_order": _axis_names(self.x.ndim),
+            "step_order": axis_names(self.x.ndim),
         }
 
     def reference(self) -> np.ndarray:
@@ -541,7 +506,7 @@ class AddStep(Step):
     """The element of the second input (the skip path, x or its 1×1 projection)."""
 
 
-class AddStage(Stage):
+class AddStage(ElementwiseStage):
     """out = a + b, element by element: where a residual block joins its main path F(x) and
     its skip path x, so the block computes F(x) + x.
 
@@ -553,6 +518,7 @@ class AddStage(Stage):
     """
 
     kind = "add"
+    VECTOR_ROWS = False
 
     def __init__(self, a: np.ndarray, b: np.ndarray, name: str = "add") -> None:
         super().__init__(name)
@@ -588,28 +554,6 @@ class AddStage(Stage):
         """The first input (the main path), as a view's ``x`` for tools that read one input."""
         return self.a
 
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        """One row of an image; 1 for a vector, where rows mean nothing."""
-        return int(self._out.shape[-1]) if self._out.ndim >= 2 else 1
-
-    def position(self, i: int) -> tuple[int, ...]:
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self._out.shape))
-
-    def index_of(self, *position: int) -> int:
-        return int(np.ravel_multi_index(position, self._out.shape))
-
     def step(self, i: int) -> AddStep:
         i = self._normalise_index(i)
         pos = self.position(i)
@@ -638,7 +582,7 @@ class AddStage(Stage):
             "hyperparameters": {},
             "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
             "steps": len(self),
-            "step_order": _axis_names(self._out.ndim),
+            "step_order": axis_names(self._out.ndim),
         }
 
     def reference(self) -> np.ndarray:
@@ -799,12 +743,9 @@ def batchnorm_peak_bytes(shape: tuple[int, int, int]) -> int:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class BatchNormStep(Step):
+class BatchNormStep(ChannelStep):
     """One element out[c, h, w] = (x − μ_c)/√(σ²_c + ε)·γ_c + β_c at inference."""
 
-    channel: int
-    row: int
-    col: int
     x: float
     mean: float
     """μ_c, the running mean of channel c (collected in training)."""
@@ -821,7 +762,7 @@ class BatchNormStep(Step):
     """β_c, the learned shift (``bias``)."""
 
 
-class BatchNormStage(Stage):
+class BatchNormStage(ElementwiseStage):
     """Batch normalisation at inference, as ``nn.BatchNorm2d`` in ``eval()`` mode:
     out[c, h, w] = (x[c, h, w] − μ_c)/√(σ²_c + ε)·γ_c + β_c, with the running mean μ and
     variance σ² collected in training, not the statistics of this input.
@@ -913,19 +854,9 @@ class BatchNormStage(Stage):
         return int(self.x.shape[0])
 
     @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
     def parameter_count(self) -> int:
         """Learnable numbers: γ and β per channel (μ and σ² are buffers, not learned)."""
         return 2 * self.channels
-
-    def __len__(self) -> int:
-        return int(self.x.size)
-
-    def row_steps(self) -> int:
-        return int(self.x.shape[2])
 
     def with_input(self, x: np.ndarray) -> BatchNormStage:
         """The same normalisation (γ, β, μ, σ², ε) applied to another input."""
@@ -939,14 +870,6 @@ class BatchNormStage(Stage):
     def window_geometry(self) -> None:
         """Element-wise: each output reads only its own position."""
         return None
-
-    def position(self, i: int) -> tuple[int, int, int]:
-        i = self._normalise_index(i)
-        c, h, w = np.unravel_index(i, self.x.shape)
-        return int(c), int(h), int(w)
-
-    def index_of(self, channel: int, row: int, col: int) -> int:
-        return int(np.ravel_multi_index((channel, row, col), self.x.shape))
 
     def step(self, i: int) -> BatchNormStep:
         i = self._normalise_index(i)
@@ -1039,12 +962,9 @@ def adaptive_pool_peak_bytes(in_shape: tuple[int, int, int], out_hw: Pair) -> in
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class AdaptivePoolStep(Step):
+class AdaptivePoolStep(ChannelStep):
     """One output element out[channel, row, col]: the mean of its window of the input."""
 
-    channel: int
-    row: int
-    col: int
     top: int
     """First input row of the window: ⌊row·H/h⌋."""
     bottom: int
@@ -1056,7 +976,7 @@ class AdaptivePoolStep(Step):
     window: np.ndarray  # (bottom − top, right − left) input values of this channel
 
 
-class AdaptiveAvgPoolStage(Stage):
+class AdaptiveAvgPoolStage(ChannelGridStage):
     """Adaptive average pooling to a fixed output size, as ``F.adaptive_avg_pool2d``: output
     (i, j) is the mean of input rows ⌊i·H/h⌋ … ⌈(i+1)·H/h⌉ − 1 and columns ⌊j·W/w⌋ …
     ⌈(j+1)·W/w⌉ − 1 of its channel. Whatever the input size, the output is h×w (ResNet's 7×7
@@ -1125,29 +1045,6 @@ class AdaptiveAvgPoolStage(Stage):
             out /= counts
         return out
 
-    @property
-    def in_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.x.shape
-        return int(c), int(h), int(w)
-
-    @property
-    def channels(self) -> int:
-        return int(self.x.shape[0])
-
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        return self.out_hw[1]
-
     def window_rows(self, row: int) -> tuple[int, int]:
         """(first, one past the last) input row of output row ``row``."""
         return int(self._rows[0][row]), int(self._rows[1][row])
@@ -1155,15 +1052,6 @@ class AdaptiveAvgPoolStage(Stage):
     def window_cols(self, col: int) -> tuple[int, int]:
         """(first, one past the last) input column of output column ``col``."""
         return int(self._cols[0][col]), int(self._cols[1][col])
-
-    def position(self, i: int) -> tuple[int, int, int]:
-        i = self._normalise_index(i)
-        c, rest = divmod(i, self._plane)
-        r, col = divmod(rest, self.out_hw[1])
-        return c, r, col
-
-    def index_of(self, channel: int, row: int, col: int) -> int:
-        return (channel * self.out_hw[0] + row) * self.out_hw[1] + col
 
     def step(self, i: int) -> AdaptivePoolStep:
         i = self._normalise_index(i)
