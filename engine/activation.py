@@ -118,19 +118,6 @@ def activation_peak_bytes(shape: tuple[int, ...]) -> int:
     return 8 * 3 * n + 8 * 3 * n + 2 * min(8 * n, REFERENCE_BLOCK_BYTES) + ALLOCATOR_SLACK
 
 
-@dataclass(frozen=True, eq=False, kw_only=True)
-class ActivationStep(Step):
-    """One element out[position] = f(x[position]) of an activation stage."""
-
-    position: tuple[int, ...]
-    """Index of the element in the input (and output) array."""
-    x: float
-    """The pre-activation value."""
-    derivative: float
-    """f′(x): how much the output moves per unit of input, as backpropagation uses it."""
-    function: str
-
-
 _AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
 
 
@@ -140,11 +127,19 @@ def axis_names(ndim: int) -> list[str]:
     return _AXIS_NAMES.get(ndim, [f"axis{k}" for k in range(ndim)])
 
 
-class ElementwiseStage(Stage):
-    """A stage with one step per element of an array (its input, whose shape the output keeps
-    or, for a flatten, whose elements it reorders), in C order (last axis fastest): step i is
-    element ``np.unravel_index(i, shape)`` of ``_elements()``. Subclasses hold their result in
-    ``_out`` and have no learnable parameters unless they say otherwise.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ElementStep(Step):
+    """One element of an element-wise stage, at ``position`` in its input and output."""
+
+    position: tuple[int, ...]
+    """Index of the element in the input (and output) array."""
+
+
+class PerElementStage(Stage):
+    """A stage with one step per element of an array (its output, or for a flatten its input,
+    whose elements it reorders), in C order (last axis fastest): step i is element
+    ``np.unravel_index(i, shape)`` of ``_elements()``. Subclasses hold their result in ``_out``
+    and have no learnable parameters unless they say otherwise.
 
     "Next row" moves one row of the last axis; where ``VECTOR_ROWS`` is False a vector has no
     rows and "next row" moves one element."""
@@ -184,7 +179,18 @@ class ElementwiseStage(Stage):
         return int(np.ravel_multi_index(position, self._elements().shape))
 
 
-class ActivationStage(ElementwiseStage):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ActivationStep(ElementStep):
+    """One element out[position] = f(x[position]) of an activation stage."""
+
+    x: float
+    """The pre-activation value."""
+    derivative: float
+    """f′(x): how much the output moves per unit of input, as backpropagation uses it."""
+    function: str
+
+
+class ActivationStage(PerElementStage):
     """out = f(x), elementwise, for f one of ``ACTIVATIONS``.
 
     Args:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.activation import ElementwiseStage, axis_names
+from engine.activation import ElementStep, PerElementStage, axis_names
 from engine.arrays import frozen
 from engine.core import Pair, Stage, Step
 from engine.errors import SpecError
@@ -323,7 +323,7 @@ class FlattenStep(Step):
     in_shape: tuple[int, ...]
 
 
-class FlattenStage(ElementwiseStage):
+class FlattenStage(PerElementStage):
     """out = x laid out as one vector in row-major order, as ``torch.flatten(x, 1)`` (and
     ``nn.Flatten``) does for a batch: channel by channel, then row by row, the last axis
     fastest. out[(c·H + h)·W + w] = x[c, h, w].
@@ -405,16 +405,15 @@ def dropout_peak_bytes(shape: tuple[int, ...]) -> int:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class DropoutStep(Step):
+class DropoutStep(ElementStep):
     """One element of a dropout layer at inference: out = x, whatever p is."""
 
-    position: tuple[int, ...]
     x: float
     p: float
     """The probability of zeroing an element in training; not used at inference."""
 
 
-class DropoutStage(ElementwiseStage):
+class DropoutStage(PerElementStage):
     """Dropout at inference (``model.eval()``): the identity, out = x.
 
     In training each element would be zeroed with probability p and the others scaled by
@@ -496,17 +495,16 @@ def add_peak_bytes(shape: tuple[int, ...]) -> int:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class AddStep(Step):
+class AddStep(ElementStep):
     """One element out = a + b of a residual join."""
 
-    position: tuple[int, ...]
     a: float
     """The element of the first input (the main path in a residual block)."""
     b: float
     """The element of the second input (the skip path, x or its 1×1 projection)."""
 
 
-class AddStage(ElementwiseStage):
+class AddStage(PerElementStage):
     """out = a + b, element by element: where a residual block joins its main path F(x) and
     its skip path x, so the block computes F(x) + x.
 
@@ -621,7 +619,7 @@ class SoftmaxStep(Step):
     """The class with the largest logit (the first of them)."""
 
 
-class SoftmaxStage(Stage):
+class SoftmaxStage(PerElementStage):
     """Class probabilities from logits, p_i = e^(z_i) / Σ_j e^(z_j), computed as
     e^(z_i − m) / Σ_j e^(z_j − m) with m = max_j z_j (the same number, without overflow): as
     ``torch.nn.functional.softmax(z, dim=0)``.
@@ -638,6 +636,7 @@ class SoftmaxStage(Stage):
     """
 
     kind = "softmax"
+    VECTOR_ROWS = False
 
     def __init__(self, z: np.ndarray, name: str = "softmax") -> None:
         super().__init__(name)
@@ -668,14 +667,6 @@ class SoftmaxStage(Stage):
         return self.z
 
     @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    @property
     def argmax(self) -> int:
         """The class with the largest logit (the first of them)."""
         return self._argmax
@@ -689,9 +680,6 @@ class SoftmaxStage(Stage):
     def exp(self) -> np.ndarray:
         """e^(z − max) for every class, each in [0, 1]."""
         return self._exp
-
-    def __len__(self) -> int:
-        return int(self.z.size)
 
     def step(self, i: int) -> SoftmaxStep:
         i = self._normalise_index(i)
@@ -762,7 +750,7 @@ class BatchNormStep(ChannelStep):
     """β_c, the learned shift (``bias``)."""
 
 
-class BatchNormStage(ElementwiseStage):
+class BatchNormStage(PerElementStage):
     """Batch normalisation at inference, as ``nn.BatchNorm2d`` in ``eval()`` mode:
     out[c, h, w] = (x[c, h, w] − μ_c)/√(σ²_c + ε)·γ_c + β_c, with the running mean μ and
     variance σ² collected in training, not the statistics of this input.
@@ -1022,7 +1010,6 @@ class AdaptiveAvgPoolStage(ChannelGridStage):
             s = _pow2_at_least(self._max_cells())
             out = np.where(bad, self._means(x / s) * s, out)
         self._out = frozen(out)
-        self._plane = oh * ow
 
     def _max_cells(self) -> int:
         (r0, r1), (c0, c1) = self._rows, self._cols

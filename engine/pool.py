@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from engine.activation import PerElementStage
 from engine.conv import Pair, as_pair, output_size, size_formula
-from engine.core import Stage, Step
+from engine.core import Step
 from engine.errors import SpecError
 from engine.limits import ALLOCATOR_SLACK, MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
 
@@ -92,16 +93,14 @@ class ChannelStep(Step):
     col: int
 
 
-class ChannelGridStage(Stage):
+class ChannelGridStage(PerElementStage):
     """A stage from a (C, H, W) input ``x`` to C output planes of ``out_hw`` = (h, w), each
     channel computed from its own: one step per output element, channel by channel, row by
-    row, so step i is (c, row, col) with i = (c·h + row)·w + col. Subclasses hold their result
-    in ``_out`` and h·w in ``_plane``; pooling has no learnable parameters."""
+    row, so step i is (c, row, col) with i = (c·h + row)·w + col (``position``, ``index_of``).
+    Subclasses hold their result in ``_out``."""
 
     x: np.ndarray
     out_hw: Pair
-    _out: np.ndarray
-    _plane: int
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
@@ -111,32 +110,6 @@ class ChannelGridStage(Stage):
     @property
     def channels(self) -> int:
         return int(self.x.shape[0])
-
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        """Learnable numbers: none, pooling only selects or averages."""
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        return self.out_hw[1]
-
-    def index_of(self, channel: int, row: int, col: int) -> int:
-        """Local step index of output element (channel, row, col)."""
-        return (channel * self.out_hw[0] + row) * self.out_hw[1] + col
-
-    def position(self, i: int) -> tuple[int, int, int]:
-        """(channel, row, col) of local step ``i``."""
-        i = self._normalise_index(i)
-        c, rest = divmod(i, self._plane)
-        r, col = divmod(rest, self.out_hw[1])
-        return c, r, col
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -263,7 +236,6 @@ class PoolStage(ChannelGridStage):
             self._out, self._argmax = self._compute_max()
         else:
             self._out = self._compute_avg()
-        self._plane = self.out_hw[0] * self.out_hw[1]
 
     def _windows(self) -> np.ndarray:
         """Every pooling window as a view, shape (C, H_out, W_out, f_h, f_w)."""
