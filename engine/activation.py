@@ -127,6 +127,38 @@ def axis_names(ndim: int) -> list[str]:
     return _AXIS_NAMES.get(ndim, [f"axis{k}" for k in range(ndim)])
 
 
+def array_data(a: np.ndarray) -> dict[str, Any]:
+    """An array as a trace writes it: its shape and its values as nested lists."""
+    return {"shape": list(a.shape), "values": a.tolist()}
+
+
+def stage_description(
+    stage: Stage,
+    inputs: np.ndarray | dict[str, Any],
+    hyperparameters: dict[str, Any],
+    step_order: list[str],
+    *,
+    parameters: dict[str, Any] | None = None,
+    buffers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``describe()`` returns, in the order a trace writes it: name, kind, the input (an
+    array, or a table for a stage with two inputs), parameters, buffers (where given),
+    hyper-parameters, the output, the number of steps and their order."""
+    described: dict[str, Any] = {
+        "name": stage.name,
+        "kind": stage.kind,
+        "input": array_data(inputs) if isinstance(inputs, np.ndarray) else inputs,
+        "parameters": {} if parameters is None else parameters,
+    }
+    if buffers is not None:
+        described["buffers"] = buffers
+    described["hyperparameters"] = hyperparameters
+    described["output"] = array_data(stage.output)
+    described["steps"] = len(stage)
+    described["step_order"] = step_order
+    return described
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class ElementStep(Step):
     """One element of an element-wise stage, at ``position`` in its input and output."""
@@ -334,16 +366,7 @@ class ActivationStage(PerElementStage):
         hyper: dict[str, Any] = {"function": self.function}
         if self.function == "leaky_relu":
             hyper["negative_slope"] = self.negative_slope
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": hyper,
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": axis_names(self.x.ndim),
-        }
+        return stage_description(self, self.x, hyper, axis_names(self.x.ndim))
 
     def reference(self) -> np.ndarray:
         import torch

@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.activation import ElementStep, PerElementStage, axis_names
+from engine.activation import (
+    ElementStep,
+    PerElementStage,
+    array_data,
+    axis_names,
+    stage_description,
+)
 from engine.arrays import frozen
 from engine.core import Pair, Stage, Step
 from engine.errors import SpecError
@@ -265,25 +271,15 @@ class LinearStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "weight": {"shape": list(self.weight.shape), "values": self.weight.tolist()}
-        }
+        params = {"weight": array_data(self.weight)}
         if self.bias is not None:
-            params["bias"] = {"shape": list(self.bias.shape), "values": self.bias.tolist()}
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": params,
-            "hyperparameters": {
-                "in_features": self.in_features,
-                "out_features": self.out_features,
-                "bias": self.bias is not None,
-            },
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["neuron"],
+            params["bias"] = array_data(self.bias)
+        hyper = {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
         }
+        return stage_description(self, self.x, hyper, ["neuron"], parameters=params)
 
     def reference(self) -> np.ndarray:
         """``torch.nn.functional.linear`` on blocks of rows of W, so that the copies torch is
@@ -376,16 +372,7 @@ class FlattenStage(PerElementStage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {"start_dim": 1, "order": "row-major"},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["index"],
-        }
+        return stage_description(self, self.x, {"start_dim": 1, "order": "row-major"}, ["index"])
 
     def reference(self) -> np.ndarray:
         """``torch.flatten(x, 1)`` on a batch of one, as ``nn.Flatten`` calls it."""
@@ -466,16 +453,8 @@ class DropoutStage(PerElementStage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {"p": self.p, "training": False},
-            "output": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "steps": len(self),
-            "step_order": axis_names(self.x.ndim),
-        }
+        hyper = {"p": self.p, "training": False}
+        return stage_description(self, self.x, hyper, axis_names(self.x.ndim))
 
     def reference(self) -> np.ndarray:
         """``F.dropout(x, p, training=False)``: PyTorch's dropout in eval mode."""
@@ -568,20 +547,8 @@ class AddStage(PerElementStage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {
-                "shape": list(self.a.shape),
-                "a": self.a.tolist(),
-                "b": self.b.tolist(),
-            },
-            "parameters": {},
-            "hyperparameters": {},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": axis_names(self._out.ndim),
-        }
+        inputs = {"shape": list(self.a.shape), "a": self.a.tolist(), "b": self.b.tolist()}
+        return stage_description(self, inputs, {}, axis_names(self._out.ndim))
 
     def reference(self) -> np.ndarray:
         """``torch.add(a, b)``."""
@@ -702,16 +669,7 @@ class SoftmaxStage(PerElementStage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.z.shape), "values": self.z.tolist()},
-            "parameters": {},
-            "hyperparameters": {"dim": 0},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["class"],
-        }
+        return stage_description(self, self.z, {"dim": 0}, ["class"])
 
     def reference(self) -> np.ndarray:
         """``F.softmax(z, dim=0)``."""
@@ -889,23 +847,17 @@ class BatchNormStage(PerElementStage):
         )
 
     def describe(self) -> dict[str, Any]:
-        def vec(a: np.ndarray) -> dict[str, Any]:
-            return {"shape": list(a.shape), "values": a.tolist()}
-
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": vec(self.x),
-            "parameters": {"weight": vec(self.weight), "bias": vec(self.bias)},
-            "buffers": {
-                "running_mean": vec(self.running_mean),
-                "running_var": vec(self.running_var),
+        return stage_description(
+            self,
+            self.x,
+            {"eps": self.eps, "training": False},
+            ["channel", "row", "col"],
+            parameters={"weight": array_data(self.weight), "bias": array_data(self.bias)},
+            buffers={
+                "running_mean": array_data(self.running_mean),
+                "running_var": array_data(self.running_var),
             },
-            "hyperparameters": {"eps": self.eps, "training": False},
-            "output": vec(self._out),
-            "steps": len(self),
-            "step_order": ["channel", "row", "col"],
-        }
+        )
 
     def reference(self) -> np.ndarray:
         """``F.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps)``."""
@@ -1066,16 +1018,8 @@ class AdaptiveAvgPoolStage(ChannelGridStage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {"output_size": list(self.out_hw)},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["channel", "row", "col"],
-        }
+        hyper = {"output_size": list(self.out_hw)}
+        return stage_description(self, self.x, hyper, ["channel", "row", "col"])
 
     def reference(self) -> np.ndarray:
         """``F.adaptive_avg_pool2d(x, output_size)``. Where torch's sum of a window overflows

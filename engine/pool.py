@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.activation import PerElementStage
+from engine.activation import PerElementStage, stage_description
 from engine.conv import Pair, as_pair, output_size, size_formula
 from engine.core import Step
 from engine.errors import SpecError
@@ -391,21 +391,13 @@ class PoolStage(ChannelGridStage):
     # -- description and reference -------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {
-                "mode": self.mode,
-                "kernel_size": list(self.size),
-                "stride": list(self.stride),
-                "padding": list(self.padding),
-            },
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["channel", "row", "col"],
+        hyper = {
+            "mode": self.mode,
+            "kernel_size": list(self.size),
+            "stride": list(self.stride),
+            "padding": list(self.padding),
         }
+        return stage_description(self, self.x, hyper, ["channel", "row", "col"])
 
     def reference(self) -> np.ndarray:
         """``max_pool2d`` / ``avg_pool2d`` with the stage's padding, on blocks of channels and
