@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -118,12 +118,103 @@ def activation_peak_bytes(shape: tuple[int, ...]) -> int:
     return 8 * 3 * n + 8 * 3 * n + 2 * min(8 * n, REFERENCE_BLOCK_BYTES) + ALLOCATOR_SLACK
 
 
+_AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
+
+
+def axis_names(ndim: int) -> list[str]:
+    """The names of an array's axes in a trace's ``step_order``: ``index`` for a vector,
+    ``row, col`` for a plane, ``channel, row, col`` for an image, ``axis0 …`` beyond."""
+    return _AXIS_NAMES.get(ndim, [f"axis{k}" for k in range(ndim)])
+
+
+def array_data(a: np.ndarray) -> dict[str, Any]:
+    """An array as a trace writes it: its shape and its values as nested lists."""
+    return {"shape": list(a.shape), "values": a.tolist()}
+
+
+def stage_description(
+    stage: Stage,
+    inputs: np.ndarray | dict[str, Any],
+    hyperparameters: dict[str, Any],
+    step_order: list[str],
+    *,
+    parameters: dict[str, Any] | None = None,
+    buffers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``describe()`` returns, in the order a trace writes it: name, kind, the input (an
+    array, or a table for a stage with two inputs), parameters, buffers (where given),
+    hyper-parameters, the output, the number of steps and their order."""
+    described: dict[str, Any] = {
+        "name": stage.name,
+        "kind": stage.kind,
+        "input": array_data(inputs) if isinstance(inputs, np.ndarray) else inputs,
+        "parameters": {} if parameters is None else parameters,
+    }
+    if buffers is not None:
+        described["buffers"] = buffers
+    described["hyperparameters"] = hyperparameters
+    described["output"] = array_data(stage.output)
+    described["steps"] = len(stage)
+    described["step_order"] = step_order
+    return described
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
-class ActivationStep(Step):
-    """One element out[position] = f(x[position]) of an activation stage."""
+class ElementStep(Step):
+    """One element of an element-wise stage, at ``position`` in its input and output."""
 
     position: tuple[int, ...]
     """Index of the element in the input (and output) array."""
+
+
+class PerElementStage(Stage):
+    """A stage with one step per element of an array (its output, or for a flatten its input,
+    whose elements it reorders), in C order (last axis fastest): step i is element
+    ``np.unravel_index(i, shape)`` of ``_elements()``. Subclasses hold their result in ``_out``
+    and have no learnable parameters unless they say otherwise.
+
+    "Next row" moves one row of the last axis; where ``VECTOR_ROWS`` is False a vector has no
+    rows and "next row" moves one element."""
+
+    VECTOR_ROWS: ClassVar[bool] = True
+    """Whether a vector counts as one row (True) or as elements without rows (False)."""
+
+    _out: np.ndarray
+
+    def _elements(self) -> np.ndarray:
+        """The array the steps run over."""
+        return self.output
+
+    @property
+    def output(self) -> np.ndarray:
+        return self._out
+
+    @property
+    def parameter_count(self) -> int:
+        """Learnable numbers: none."""
+        return 0
+
+    def __len__(self) -> int:
+        return int(self._elements().size)
+
+    def row_steps(self) -> int:
+        a = self._elements()
+        return int(a.shape[-1]) if a.ndim >= 2 or self.VECTOR_ROWS else 1
+
+    def position(self, i: int) -> tuple[int, ...]:
+        """Index into the array of local step ``i``."""
+        i = self._normalise_index(i)
+        return tuple(int(v) for v in np.unravel_index(i, self._elements().shape))
+
+    def index_of(self, *position: int) -> int:
+        """Local step index of the element at ``position``."""
+        return int(np.ravel_multi_index(position, self._elements().shape))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class ActivationStep(ElementStep):
+    """One element out[position] = f(x[position]) of an activation stage."""
+
     x: float
     """The pre-activation value."""
     derivative: float
@@ -131,10 +222,7 @@ class ActivationStep(Step):
     function: str
 
 
-_AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
-
-
-class ActivationStage(Stage):
+class ActivationStage(PerElementStage):
     """out = f(x), elementwise, for f one of ``ACTIVATIONS``.
 
     Args:
@@ -213,18 +301,9 @@ class ActivationStage(Stage):
     # -- shape facts ---------------------------------------------------------------------
 
     @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
     def derivative(self) -> np.ndarray:
         """f′(x) for every element, shape of the input."""
         return self._derivative
-
-    @property
-    def parameter_count(self) -> int:
-        """Learnable numbers: none (the leaky slope is a fixed hyper-parameter here)."""
-        return 0
 
     def curve(
         self, lo: float = -6.0, hi: float = 6.0, n: int = 121
@@ -239,15 +318,9 @@ class ActivationStage(Stage):
 
     # -- stepping ------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return int(self.x.size)
-
     def with_input(self, x: np.ndarray) -> ActivationStage:
         """The same function applied to another input."""
         return ActivationStage(x, self.function, self.negative_slope, self.name)
-
-    def row_steps(self) -> int:
-        return int(self.x.shape[-1])
 
     def input_hw(self) -> tuple[int, int]:
         return (int(self.x.shape[-2]) if self.x.ndim >= 2 else 1), int(self.x.shape[-1])
@@ -255,15 +328,6 @@ class ActivationStage(Stage):
     def window_geometry(self) -> None:
         """Element-wise: each output reads only its own position."""
         return None
-
-    def position(self, i: int) -> tuple[int, ...]:
-        """Index into the input of local step ``i``."""
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
-
-    def index_of(self, *position: int) -> int:
-        """Local step index of the element at ``position``."""
-        return int(np.ravel_multi_index(position, self.x.shape))
 
     def step(self, i: int) -> ActivationStep:
         i = self._normalise_index(i)
@@ -302,16 +366,7 @@ class ActivationStage(Stage):
         hyper: dict[str, Any] = {"function": self.function}
         if self.function == "leaky_relu":
             hyper["negative_slope"] = self.negative_slope
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": hyper,
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": _AXIS_NAMES.get(self.x.ndim, [f"axis{k}" for k in range(self.x.ndim)]),
-        }
+        return stage_description(self, self.x, hyper, axis_names(self.x.ndim))
 
     def reference(self) -> np.ndarray:
         import torch

@@ -22,6 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from engine.activation import (
+    ElementStep,
+    PerElementStage,
+    array_data,
+    axis_names,
+    stage_description,
+)
 from engine.arrays import frozen
 from engine.core import Pair, Stage, Step
 from engine.errors import SpecError
@@ -32,15 +39,10 @@ from engine.limits import (
     REFERENCE_BLOCK_BYTES,
     check_bytes,
 )
+from engine.pool import ChannelGridStage, ChannelStep
 
 FLOAT_MAX = float(np.finfo(np.float64).max)
 """Largest finite float64, about 1.8e308."""
-
-_AXIS_NAMES = {1: ["index"], 2: ["row", "col"], 3: ["channel", "row", "col"]}
-
-
-def _axis_names(ndim: int) -> list[str]:
-    return _AXIS_NAMES.get(ndim, [f"axis{k}" for k in range(ndim)])
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -269,25 +271,15 @@ class LinearStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "weight": {"shape": list(self.weight.shape), "values": self.weight.tolist()}
-        }
+        params = {"weight": array_data(self.weight)}
         if self.bias is not None:
-            params["bias"] = {"shape": list(self.bias.shape), "values": self.bias.tolist()}
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": params,
-            "hyperparameters": {
-                "in_features": self.in_features,
-                "out_features": self.out_features,
-                "bias": self.bias is not None,
-            },
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["neuron"],
+            params["bias"] = array_data(self.bias)
+        hyper = {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
         }
+        return stage_description(self, self.x, hyper, ["neuron"], parameters=params)
 
     def reference(self) -> np.ndarray:
         """``torch.nn.functional.linear`` on blocks of rows of W, so that the copies torch is
@@ -327,7 +319,7 @@ class FlattenStep(Step):
     in_shape: tuple[int, ...]
 
 
-class FlattenStage(Stage):
+class FlattenStage(PerElementStage):
     """out = x laid out as one vector in row-major order, as ``torch.flatten(x, 1)`` (and
     ``nn.Flatten``) does for a batch: channel by channel, then row by row, the last axis
     fastest. out[(c·H + h)·W + w] = x[c, h, w].
@@ -356,28 +348,14 @@ class FlattenStage(Stage):
     def in_shape(self) -> tuple[int, ...]:
         return tuple(int(d) for d in self.x.shape)
 
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        return int(self.x.shape[-1])
+    def _elements(self) -> np.ndarray:
+        """Steps run over the input's positions: output element i is input element i in C
+        order (``index_of`` gives the output index of an input position)."""
+        return self.x
 
     def source(self, i: int) -> tuple[int, ...]:
         """The input position output element ``i`` comes from."""
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
-
-    def index_of(self, *position: int) -> int:
-        """The output index of input element ``position``."""
-        return int(np.ravel_multi_index(position, self.x.shape))
+        return self.position(i)
 
     def step(self, i: int) -> FlattenStep:
         i = self._normalise_index(i)
@@ -394,16 +372,7 @@ class FlattenStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {"start_dim": 1, "order": "row-major"},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["index"],
-        }
+        return stage_description(self, self.x, {"start_dim": 1, "order": "row-major"}, ["index"])
 
     def reference(self) -> np.ndarray:
         """``torch.flatten(x, 1)`` on a batch of one, as ``nn.Flatten`` calls it."""
@@ -423,16 +392,15 @@ def dropout_peak_bytes(shape: tuple[int, ...]) -> int:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class DropoutStep(Step):
+class DropoutStep(ElementStep):
     """One element of a dropout layer at inference: out = x, whatever p is."""
 
-    position: tuple[int, ...]
     x: float
     p: float
     """The probability of zeroing an element in training; not used at inference."""
 
 
-class DropoutStage(Stage):
+class DropoutStage(PerElementStage):
     """Dropout at inference (``model.eval()``): the identity, out = x.
 
     In training each element would be zeroed with probability p and the others scaled by
@@ -446,6 +414,7 @@ class DropoutStage(Stage):
     """
 
     kind = "dropout"
+    VECTOR_ROWS = False  # a vector in the classifiers, where rows mean nothing
 
     def __init__(self, x: np.ndarray, p: float = 0.5, name: str = "dropout") -> None:
         super().__init__(name)
@@ -466,24 +435,6 @@ class DropoutStage(Stage):
     def output(self) -> np.ndarray:
         return self.x
 
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self.x.size)
-
-    def row_steps(self) -> int:
-        """One row of an image; 1 for a vector, where rows mean nothing."""
-        return int(self.x.shape[-1]) if self.x.ndim >= 2 else 1
-
-    def position(self, i: int) -> tuple[int, ...]:
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self.x.shape))
-
-    def index_of(self, *position: int) -> int:
-        return int(np.ravel_multi_index(position, self.x.shape))
-
     def step(self, i: int) -> DropoutStep:
         i = self._normalise_index(i)
         pos = self.position(i)
@@ -502,16 +453,8 @@ class DropoutStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {"p": self.p, "training": False},
-            "output": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "steps": len(self),
-            "step_order": _axis_names(self.x.ndim),
-        }
+        hyper = {"p": self.p, "training": False}
+        return stage_description(self, self.x, hyper, axis_names(self.x.ndim))
 
     def reference(self) -> np.ndarray:
         """``F.dropout(x, p, training=False)``: PyTorch's dropout in eval mode."""
@@ -531,17 +474,16 @@ def add_peak_bytes(shape: tuple[int, ...]) -> int:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class AddStep(Step):
+class AddStep(ElementStep):
     """One element out = a + b of a residual join."""
 
-    position: tuple[int, ...]
     a: float
     """The element of the first input (the main path in a residual block)."""
     b: float
     """The element of the second input (the skip path, x or its 1×1 projection)."""
 
 
-class AddStage(Stage):
+class AddStage(PerElementStage):
     """out = a + b, element by element: where a residual block joins its main path F(x) and
     its skip path x, so the block computes F(x) + x.
 
@@ -553,6 +495,7 @@ class AddStage(Stage):
     """
 
     kind = "add"
+    VECTOR_ROWS = False
 
     def __init__(self, a: np.ndarray, b: np.ndarray, name: str = "add") -> None:
         super().__init__(name)
@@ -588,28 +531,6 @@ class AddStage(Stage):
         """The first input (the main path), as a view's ``x`` for tools that read one input."""
         return self.a
 
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        """One row of an image; 1 for a vector, where rows mean nothing."""
-        return int(self._out.shape[-1]) if self._out.ndim >= 2 else 1
-
-    def position(self, i: int) -> tuple[int, ...]:
-        i = self._normalise_index(i)
-        return tuple(int(v) for v in np.unravel_index(i, self._out.shape))
-
-    def index_of(self, *position: int) -> int:
-        return int(np.ravel_multi_index(position, self._out.shape))
-
     def step(self, i: int) -> AddStep:
         i = self._normalise_index(i)
         pos = self.position(i)
@@ -626,20 +547,8 @@ class AddStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {
-                "shape": list(self.a.shape),
-                "a": self.a.tolist(),
-                "b": self.b.tolist(),
-            },
-            "parameters": {},
-            "hyperparameters": {},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": _axis_names(self._out.ndim),
-        }
+        inputs = {"shape": list(self.a.shape), "a": self.a.tolist(), "b": self.b.tolist()}
+        return stage_description(self, inputs, {}, axis_names(self._out.ndim))
 
     def reference(self) -> np.ndarray:
         """``torch.add(a, b)``."""
@@ -677,7 +586,7 @@ class SoftmaxStep(Step):
     """The class with the largest logit (the first of them)."""
 
 
-class SoftmaxStage(Stage):
+class SoftmaxStage(PerElementStage):
     """Class probabilities from logits, p_i = e^(z_i) / Σ_j e^(z_j), computed as
     e^(z_i − m) / Σ_j e^(z_j − m) with m = max_j z_j (the same number, without overflow): as
     ``torch.nn.functional.softmax(z, dim=0)``.
@@ -694,6 +603,7 @@ class SoftmaxStage(Stage):
     """
 
     kind = "softmax"
+    VECTOR_ROWS = False
 
     def __init__(self, z: np.ndarray, name: str = "softmax") -> None:
         super().__init__(name)
@@ -724,14 +634,6 @@ class SoftmaxStage(Stage):
         return self.z
 
     @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    @property
     def argmax(self) -> int:
         """The class with the largest logit (the first of them)."""
         return self._argmax
@@ -745,9 +647,6 @@ class SoftmaxStage(Stage):
     def exp(self) -> np.ndarray:
         """e^(z − max) for every class, each in [0, 1]."""
         return self._exp
-
-    def __len__(self) -> int:
-        return int(self.z.size)
 
     def step(self, i: int) -> SoftmaxStep:
         i = self._normalise_index(i)
@@ -770,16 +669,7 @@ class SoftmaxStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.z.shape), "values": self.z.tolist()},
-            "parameters": {},
-            "hyperparameters": {"dim": 0},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["class"],
-        }
+        return stage_description(self, self.z, {"dim": 0}, ["class"])
 
     def reference(self) -> np.ndarray:
         """``F.softmax(z, dim=0)``."""
@@ -799,12 +689,9 @@ def batchnorm_peak_bytes(shape: tuple[int, int, int]) -> int:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class BatchNormStep(Step):
+class BatchNormStep(ChannelStep):
     """One element out[c, h, w] = (x − μ_c)/√(σ²_c + ε)·γ_c + β_c at inference."""
 
-    channel: int
-    row: int
-    col: int
     x: float
     mean: float
     """μ_c, the running mean of channel c (collected in training)."""
@@ -821,7 +708,7 @@ class BatchNormStep(Step):
     """β_c, the learned shift (``bias``)."""
 
 
-class BatchNormStage(Stage):
+class BatchNormStage(PerElementStage):
     """Batch normalisation at inference, as ``nn.BatchNorm2d`` in ``eval()`` mode:
     out[c, h, w] = (x[c, h, w] − μ_c)/√(σ²_c + ε)·γ_c + β_c, with the running mean μ and
     variance σ² collected in training, not the statistics of this input.
@@ -913,19 +800,9 @@ class BatchNormStage(Stage):
         return int(self.x.shape[0])
 
     @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
     def parameter_count(self) -> int:
         """Learnable numbers: γ and β per channel (μ and σ² are buffers, not learned)."""
         return 2 * self.channels
-
-    def __len__(self) -> int:
-        return int(self.x.size)
-
-    def row_steps(self) -> int:
-        return int(self.x.shape[2])
 
     def with_input(self, x: np.ndarray) -> BatchNormStage:
         """The same normalisation (γ, β, μ, σ², ε) applied to another input."""
@@ -939,14 +816,6 @@ class BatchNormStage(Stage):
     def window_geometry(self) -> None:
         """Element-wise: each output reads only its own position."""
         return None
-
-    def position(self, i: int) -> tuple[int, int, int]:
-        i = self._normalise_index(i)
-        c, h, w = np.unravel_index(i, self.x.shape)
-        return int(c), int(h), int(w)
-
-    def index_of(self, channel: int, row: int, col: int) -> int:
-        return int(np.ravel_multi_index((channel, row, col), self.x.shape))
 
     def step(self, i: int) -> BatchNormStep:
         i = self._normalise_index(i)
@@ -978,23 +847,17 @@ class BatchNormStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        def vec(a: np.ndarray) -> dict[str, Any]:
-            return {"shape": list(a.shape), "values": a.tolist()}
-
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": vec(self.x),
-            "parameters": {"weight": vec(self.weight), "bias": vec(self.bias)},
-            "buffers": {
-                "running_mean": vec(self.running_mean),
-                "running_var": vec(self.running_var),
+        return stage_description(
+            self,
+            self.x,
+            {"eps": self.eps, "training": False},
+            ["channel", "row", "col"],
+            parameters={"weight": array_data(self.weight), "bias": array_data(self.bias)},
+            buffers={
+                "running_mean": array_data(self.running_mean),
+                "running_var": array_data(self.running_var),
             },
-            "hyperparameters": {"eps": self.eps, "training": False},
-            "output": vec(self._out),
-            "steps": len(self),
-            "step_order": ["channel", "row", "col"],
-        }
+        )
 
     def reference(self) -> np.ndarray:
         """``F.batch_norm(x, running_mean, running_var, weight, bias, training=False, eps)``."""
@@ -1039,12 +902,9 @@ def adaptive_pool_peak_bytes(in_shape: tuple[int, int, int], out_hw: Pair) -> in
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class AdaptivePoolStep(Step):
+class AdaptivePoolStep(ChannelStep):
     """One output element out[channel, row, col]: the mean of its window of the input."""
 
-    channel: int
-    row: int
-    col: int
     top: int
     """First input row of the window: ⌊row·H/h⌋."""
     bottom: int
@@ -1056,7 +916,7 @@ class AdaptivePoolStep(Step):
     window: np.ndarray  # (bottom − top, right − left) input values of this channel
 
 
-class AdaptiveAvgPoolStage(Stage):
+class AdaptiveAvgPoolStage(ChannelGridStage):
     """Adaptive average pooling to a fixed output size, as ``F.adaptive_avg_pool2d``: output
     (i, j) is the mean of input rows ⌊i·H/h⌋ … ⌈(i+1)·H/h⌉ − 1 and columns ⌊j·W/w⌋ …
     ⌈(j+1)·W/w⌉ − 1 of its channel. Whatever the input size, the output is h×w (ResNet's 7×7
@@ -1102,7 +962,6 @@ class AdaptiveAvgPoolStage(Stage):
             s = _pow2_at_least(self._max_cells())
             out = np.where(bad, self._means(x / s) * s, out)
         self._out = frozen(out)
-        self._plane = oh * ow
 
     def _max_cells(self) -> int:
         (r0, r1), (c0, c1) = self._rows, self._cols
@@ -1125,29 +984,6 @@ class AdaptiveAvgPoolStage(Stage):
             out /= counts
         return out
 
-    @property
-    def in_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.x.shape
-        return int(c), int(h), int(w)
-
-    @property
-    def channels(self) -> int:
-        return int(self.x.shape[0])
-
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        return 0
-
-    def __len__(self) -> int:
-        return int(self._out.size)
-
-    def row_steps(self) -> int:
-        return self.out_hw[1]
-
     def window_rows(self, row: int) -> tuple[int, int]:
         """(first, one past the last) input row of output row ``row``."""
         return int(self._rows[0][row]), int(self._rows[1][row])
@@ -1155,15 +991,6 @@ class AdaptiveAvgPoolStage(Stage):
     def window_cols(self, col: int) -> tuple[int, int]:
         """(first, one past the last) input column of output column ``col``."""
         return int(self._cols[0][col]), int(self._cols[1][col])
-
-    def position(self, i: int) -> tuple[int, int, int]:
-        i = self._normalise_index(i)
-        c, rest = divmod(i, self._plane)
-        r, col = divmod(rest, self.out_hw[1])
-        return c, r, col
-
-    def index_of(self, channel: int, row: int, col: int) -> int:
-        return (channel * self.out_hw[0] + row) * self.out_hw[1] + col
 
     def step(self, i: int) -> AdaptivePoolStep:
         i = self._normalise_index(i)
@@ -1191,16 +1018,8 @@ class AdaptiveAvgPoolStage(Stage):
         )
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {"output_size": list(self.out_hw)},
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["channel", "row", "col"],
-        }
+        hyper = {"output_size": list(self.out_hw)}
+        return stage_description(self, self.x, hyper, ["channel", "row", "col"])
 
     def reference(self) -> np.ndarray:
         """``F.adaptive_avg_pool2d(x, output_size)``. Where torch's sum of a window overflows

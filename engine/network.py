@@ -33,6 +33,7 @@ import numpy as np
 from engine.conv import output_size, size_formula
 from engine.core import FLOAT32_TOLERANCE, FLOAT64_TOLERANCE, Stage, Step
 from engine.errors import SpecError
+from engine.layers import adaptive_windows
 from engine.limits import MAX_NEGATIVE_SLOPE, MAX_STRIDE
 
 NETWORK_OPS = (
@@ -398,7 +399,7 @@ class Network:
             self.input_shape if n == INPUT else self._plans[self._index[n]].out_shape
             for n in inputs
         ]
-        return _PLANNERS[op](self, where, what, args, inputs, shapes)
+        return _PLANNERS[op](_Request(where, what, args, inputs, shapes))
 
     def _resolve_inputs(self, i: int, layer: Layer, what: str) -> tuple[str, ...]:
         fld = f"layers[{i}].inputs"
@@ -867,7 +868,7 @@ class Network:
             for i, layer in enumerate(self.layers):
                 plan = self._plans[i]
                 xs = [x_in if n == INPUT else outs[n] for n in plan.inputs]
-                y = _torch_op(layer, plan, xs, weights)
+                y = torch_layer(layer, plan.hyper, xs, weights)
                 outs[layer.name] = y
                 if keep or i == last:
                     result[layer.name] = y[0].numpy()
@@ -1036,56 +1037,108 @@ def _uniform(
 
 # -- shape inference, one planner per op --------------------------------------------------------
 
-Planner = Callable[
-    [Network, str, str, dict[str, Any], tuple[str, ...], list[tuple[int, ...]]], _Plan
-]
 
+@dataclass(frozen=True)
+class _Request:
+    """One layer as its op's planner sees it: where it stands (``layers[3]``), what a message
+    calls it (``conv1 (conv2d)``), its arguments with the defaults filled in, the layers it
+    reads and their shapes. Its methods read one argument or one input each and raise the
+    error that names it."""
 
-def _image(where: str, what: str, shape: tuple[int, ...], src: str) -> tuple[int, int, int]:
-    if len(shape) != 3:
-        raise NetworkError(
-            f"{where}.inputs",
-            f"{what}: needs an image (C, H, W), but {src!r} gives {shape_text(shape)}",
-        )
-    c, h, w = shape
-    return c, h, w
+    where: str
+    what: str
+    args: dict[str, Any]
+    inputs: tuple[str, ...]
+    shapes: list[tuple[int, ...]]
 
+    def field(self, key: str) -> str:
+        return f"{self.where}.{key}"
 
-def _plan_conv2d(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    c, h, w = _image(where, what, shapes[0], inputs[0])
-    o = _int_arg(args["out_channels"], f"{where}.out_channels", what, 1)
-    k = _pair_arg(args["kernel_size"], f"{where}.kernel_size", what, 1)
-    s = _pair_arg(args["stride"], f"{where}.stride", what, 1, MAX_STRIDE)
-    p = _pair_arg(args["padding"], f"{where}.padding", what, 0)
-    g = _int_arg(args["groups"], f"{where}.groups", what, 1)
-    if not isinstance(args["bias"], bool):
-        raise NetworkError(f"{where}.bias", f"{what}: expected true or false, got {args['bias']!r}")
-    if args["in_channels"] is not None:
-        cin = _int_arg(args["in_channels"], f"{where}.in_channels", what, 1)
-        if cin != c:
-            raise NetworkError(
-                f"{where}.in_channels",
-                f"{what}: expects {cin} input channels, but {inputs[0]!r} gives {c} "
-                f"({shape_text(shapes[0])})",
+    def error(self, key: str, message: str) -> NetworkError:
+        """The error at argument ``key`` (or ``inputs``), the layer named before ``message``."""
+        return NetworkError(self.field(key), f"{self.what}: {message}")
+
+    def whole(self, key: str, minimum: int, maximum: int | None = None) -> int:
+        return _int_arg(self.args[key], self.field(key), self.what, minimum, maximum)
+
+    def pair(self, key: str, minimum: int, maximum: int | None = None) -> tuple[int, int]:
+        return _pair_arg(self.args[key], self.field(key), self.what, minimum, maximum)
+
+    def number(self, key: str, lo: float, hi: float, *, open_lo: bool = False) -> float:
+        return _float_arg(self.args[key], self.field(key), self.what, lo, hi, open_lo=open_lo)
+
+    def flag(self, key: str) -> bool:
+        """A true/false argument (``bias``)."""
+        v = self.args[key]
+        if not isinstance(v, bool):
+            raise self.error(key, f"expected true or false, got {v!r}")
+        return v
+
+    def matches(self, key: str, actual: int, noun: str, gives: str) -> None:
+        """An optional argument that repeats a size the input already fixes (``in_channels``,
+        ``in_features``, ``num_features``): when given, it must be that size; ``gives`` is how
+        the message writes what the input gives."""
+        if self.args[key] is None:
+            return
+        n = self.whole(key, 1)
+        if n != actual:
+            raise self.error(key, f"expects {n} {noun}, but {self.inputs[0]!r} gives {gives}")
+
+    def image(self) -> tuple[int, int, int]:
+        """(C, H, W) of the first input, which must be an image."""
+        shape = self.shapes[0]
+        if len(shape) != 3:
+            raise self.error(
+                "inputs",
+                f"needs an image (C, H, W), but {self.inputs[0]!r} gives {shape_text(shape)}",
             )
+        c, h, w = shape
+        return c, h, w
+
+    def vector(self) -> int:
+        """The length of the first input, which must be a vector."""
+        shape = self.shapes[0]
+        if len(shape) != 1:
+            raise self.error(
+                "inputs",
+                f"needs a vector, but {self.inputs[0]!r} gives {shape_text(shape)}; put a "
+                "flatten layer before it",
+            )
+        return shape[0]
+
+    def plan(
+        self,
+        out_shape: tuple[int, ...],
+        hyper: dict[str, Any] | None = None,
+        params: dict[str, tuple[int, ...]] | None = None,
+        learnable: int = 0,
+        macs: int = 0,
+    ) -> _Plan:
+        return _Plan(self.inputs, out_shape, hyper or {}, params or {}, learnable, macs)
+
+
+Planner = Callable[[_Request], _Plan]
+
+
+def _plan_conv2d(q: _Request) -> _Plan:
+    c, h, w = q.image()
+    o = q.whole("out_channels", 1)
+    k = q.pair("kernel_size", 1)
+    s = q.pair("stride", 1, MAX_STRIDE)
+    p = q.pair("padding", 0)
+    g = q.whole("groups", 1)
+    bias = q.flag("bias")
+    q.matches("in_channels", c, "input channels", f"{c} ({shape_text(q.shapes[0])})")
     if c % g or o % g:
-        raise NetworkError(
-            f"{where}.groups",
-            f"{what}: groups = {g} must divide both the {c} input channels and the {o} "
-            "output channels",
+        raise q.error(
+            "groups",
+            f"groups = {g} must divide both the {c} input channels and the {o} output channels",
         )
-    oh, ow = _window_fits(f"{where}.kernel_size", what, (h, w), k, s, p, shapes[0])
+    oh, ow = _window_fits(q.field("kernel_size"), q.what, (h, w), k, s, p, q.shapes[0])
     params: dict[str, tuple[int, ...]] = {"weight": (o, c // g, *k)}
-    if args["bias"]:
+    if bias:
         params["bias"] = (o,)
-    learn = o * (c // g) * k[0] * k[1] + (o if args["bias"] else 0)
+    learn = o * (c // g) * k[0] * k[1] + (o if bias else 0)
     macs = o * oh * ow * (c // g) * k[0] * k[1]
     hyper = {
         "out_channels": o,
@@ -1093,182 +1146,92 @@ def _plan_conv2d(
         "stride": s,
         "padding": p,
         "groups": g,
-        "bias": args["bias"],
+        "bias": bias,
     }
-    return _Plan(inputs, (o, oh, ow), hyper, params, learn, macs)
+    return q.plan((o, oh, ow), hyper, params, learn, macs)
 
 
-def _plan_pool(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    c, h, w = _image(where, what, shapes[0], inputs[0])
-    k = _pair_arg(args["kernel_size"], f"{where}.kernel_size", what, 1)
-    s = (
-        k
-        if args["stride"] is None
-        else _pair_arg(args["stride"], f"{where}.stride", what, 1, MAX_STRIDE)
-    )
-    p = _pair_arg(args["padding"], f"{where}.padding", what, 0)
+def _plan_pool(q: _Request) -> _Plan:
+    c, h, w = q.image()
+    k = q.pair("kernel_size", 1)
+    s = k if q.args["stride"] is None else q.pair("stride", 1, MAX_STRIDE)
+    p = q.pair("padding", 0)
     if 2 * p[0] > k[0] or 2 * p[1] > k[1]:
-        raise NetworkError(
-            f"{where}.padding",
-            f"{what}: padding {p[0]}×{p[1]} is more than half the {k[0]}×{k[1]} window "
+        raise q.error(
+            "padding",
+            f"padding {p[0]}×{p[1]} is more than half the {k[0]}×{k[1]} window "
             f"(PyTorch allows at most {k[0] // 2}×{k[1] // 2})",
         )
-    oh, ow = _window_fits(f"{where}.kernel_size", what, (h, w), k, s, p, shapes[0])
-    hyper = {"kernel_size": k, "stride": s, "padding": p}
-    return _Plan(inputs, (c, oh, ow), hyper, {}, 0, 0)
+    oh, ow = _window_fits(q.field("kernel_size"), q.what, (h, w), k, s, p, q.shapes[0])
+    return q.plan((c, oh, ow), {"kernel_size": k, "stride": s, "padding": p})
 
 
-def _plan_adaptive(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    c, _, _ = _image(where, what, shapes[0], inputs[0])
-    size = _pair_arg(args["output_size"], f"{where}.output_size", what, 1, 1 << 16)
-    return _Plan(inputs, (c, *size), {"output_size": size}, {}, 0, 0)
+def _plan_adaptive(q: _Request) -> _Plan:
+    c, _, _ = q.image()
+    size = q.pair("output_size", 1, 1 << 16)
+    return q.plan((c, *size), {"output_size": size})
 
 
-def _plan_elementwise(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
+def _plan_elementwise(q: _Request) -> _Plan:
     hyper: dict[str, Any] = {}
-    if "negative_slope" in args:
-        hyper["negative_slope"] = _float_arg(
-            args["negative_slope"], f"{where}.negative_slope", what, 0.0, MAX_NEGATIVE_SLOPE
-        )
-    if "p" in args:
-        p = args["p"]
+    if "negative_slope" in q.args:
+        hyper["negative_slope"] = q.number("negative_slope", 0.0, MAX_NEGATIVE_SLOPE)
+    if "p" in q.args:
+        p = q.args["p"]
         if not _is_number(p) or not 0 <= float(p) < 1:
-            raise NetworkError(f"{where}.p", f"{what}: expected 0 ≤ p < 1, got {p!r}")
+            raise q.error("p", f"expected 0 ≤ p < 1, got {p!r}")
         hyper["p"] = float(p)
-    return _Plan(inputs, shapes[0], hyper, {}, 0, 0)
+    return q.plan(q.shapes[0], hyper)
 
 
-def _plan_flatten(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    return _Plan(inputs, (math.prod(shapes[0]),), {}, {}, 0, 0)
+def _plan_flatten(q: _Request) -> _Plan:
+    return q.plan((math.prod(q.shapes[0]),))
 
 
-def _vector(where: str, what: str, shape: tuple[int, ...], src: str) -> int:
-    if len(shape) != 1:
-        raise NetworkError(
-            f"{where}.inputs",
-            f"{what}: needs a vector, but {src!r} gives {shape_text(shape)}; put a flatten "
-            "layer before it",
-        )
-    return shape[0]
-
-
-def _plan_linear(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    n = _vector(where, what, shapes[0], inputs[0])
-    m = _int_arg(args["out_features"], f"{where}.out_features", what, 1)
-    if not isinstance(args["bias"], bool):
-        raise NetworkError(f"{where}.bias", f"{what}: expected true or false, got {args['bias']!r}")
-    if args["in_features"] is not None:
-        nin = _int_arg(args["in_features"], f"{where}.in_features", what, 1)
-        if nin != n:
-            raise NetworkError(
-                f"{where}.in_features",
-                f"{what}: expects {nin} input features, but {inputs[0]!r} gives {n}",
-            )
-    std = args["init_std"]
-    gain = args["init_gain"]
+def _plan_linear(q: _Request) -> _Plan:
+    n = q.vector()
+    m = q.whole("out_features", 1)
+    bias = q.flag("bias")
+    q.matches("in_features", n, "input features", f"{n}")
+    std, gain = q.args["init_std"], q.args["init_gain"]
     if std is not None and gain is not None:
-        raise NetworkError(f"{where}.init_gain", f"{what}: give init_std or init_gain, not both")
+        raise q.error("init_gain", "give init_std or init_gain, not both")
     if std is not None:
-        std = _float_arg(std, f"{where}.init_std", what, 0.0, 1e6)
+        std = q.number("init_std", 0.0, 1e6)
     if gain is not None:
-        gain = _float_arg(gain, f"{where}.init_gain", what, 0.0, 1e6)
+        gain = q.number("init_gain", 0.0, 1e6)
     params: dict[str, tuple[int, ...]] = {"weight": (m, n)}
-    if args["bias"]:
+    if bias:
         params["bias"] = (m,)
-    hyper = {"out_features": m, "bias": args["bias"], "init_std": std, "init_gain": gain}
-    return _Plan(inputs, (m,), hyper, params, m * n + (m if args["bias"] else 0), m * n)
+    hyper = {"out_features": m, "bias": bias, "init_std": std, "init_gain": gain}
+    return q.plan((m,), hyper, params, m * n + (m if bias else 0), m * n)
 
 
-def _plan_batchnorm(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    c, _, _ = _image(where, what, shapes[0], inputs[0])
-    eps = _float_arg(args["eps"], f"{where}.eps", what, 0.0, 1.0, open_lo=True)
-    _float_arg(args["momentum"], f"{where}.momentum", what, 0.0, 1.0)
-    if args["num_features"] is not None:
-        nf = _int_arg(args["num_features"], f"{where}.num_features", what, 1)
-        if nf != c:
-            raise NetworkError(
-                f"{where}.num_features",
-                f"{what}: expects {nf} channels, but {inputs[0]!r} gives {c} "
-                f"({shape_text(shapes[0])})",
-            )
+def _plan_batchnorm(q: _Request) -> _Plan:
+    c, _, _ = q.image()
+    eps = q.number("eps", 0.0, 1.0, open_lo=True)
+    q.number("momentum", 0.0, 1.0)
+    q.matches("num_features", c, "channels", f"{c} ({shape_text(q.shapes[0])})")
     params: dict[str, tuple[int, ...]] = {
-        "weight": (c,),
-        "bias": (c,),
-        "running_mean": (c,),
-        "running_var": (c,),
+        name: (c,) for name in ("weight", "bias", "running_mean", "running_var")
     }
-    return _Plan(inputs, shapes[0], {"eps": eps}, params, 2 * c, math.prod(shapes[0]))
+    return q.plan(q.shapes[0], {"eps": eps}, params, 2 * c, math.prod(q.shapes[0]))
 
 
-def _plan_add(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    if shapes[0] != shapes[1]:
-        raise NetworkError(
-            f"{where}.inputs",
-            f"{what}: adds two arrays of different shapes: {inputs[0]!r} gives "
-            f"{shape_text(shapes[0])} and {inputs[1]!r} gives {shape_text(shapes[1])}",
+def _plan_add(q: _Request) -> _Plan:
+    (a, b), (sa, sb) = q.inputs, q.shapes
+    if sa != sb:
+        raise q.error(
+            "inputs",
+            f"adds two arrays of different shapes: {a!r} gives {shape_text(sa)} and {b!r} "
+            f"gives {shape_text(sb)}",
         )
-    return _Plan(inputs, shapes[0], {}, {}, 0, 0)
+    return q.plan(sa)
 
 
-def _plan_softmax(
-    net: Network,
-    where: str,
-    what: str,
-    args: dict[str, Any],
-    inputs: tuple[str, ...],
-    shapes: list[tuple[int, ...]],
-) -> _Plan:
-    _vector(where, what, shapes[0], inputs[0])
-    return _Plan(inputs, shapes[0], {}, {}, 0, 0)
+def _plan_softmax(q: _Request) -> _Plan:
+    q.vector()
+    return q.plan(q.shapes[0])
 
 
 _PLANNERS: dict[str, Planner] = {
@@ -1402,12 +1365,6 @@ def _f_avgpool(net: Network, name: str, plan: _Plan, xs: list[np.ndarray]) -> np
     return out
 
 
-def adaptive_windows(n: int, m: int) -> list[tuple[int, int]]:
-    """PyTorch's adaptive pooling windows along one axis of length ``n`` to ``m`` outputs:
-    output i averages [⌊i·n/m⌋, ⌈(i+1)·n/m⌉)."""
-    return [((i * n) // m, -((-(i + 1) * n) // m)) for i in range(m)]
-
-
 def _f_adaptive(net: Network, name: str, plan: _Plan, xs: list[np.ndarray]) -> np.ndarray:
     x = xs[0]
     c, h, w = x.shape
@@ -1417,10 +1374,10 @@ def _f_adaptive(net: Network, name: str, plan: _Plan, xs: list[np.ndarray]) -> n
     if h % oh == 0 and w % ow == 0:
         return x.reshape(c, oh, h // oh, ow, w // ow).mean(axis=(2, 4))
     rows = np.empty((c, oh, w), x.dtype)
-    for i, (a, b) in enumerate(adaptive_windows(h, oh)):
+    for i, (a, b) in enumerate(zip(*adaptive_windows(h, oh), strict=True)):
         rows[:, i] = x[:, a:b].mean(axis=1)
     out = np.empty((c, oh, ow), x.dtype)
-    for j, (a, b) in enumerate(adaptive_windows(w, ow)):
+    for j, (a, b) in enumerate(zip(*adaptive_windows(w, ow), strict=True)):
         out[:, :, j] = rows[:, :, a:b].mean(axis=2)
     return out
 
@@ -1506,12 +1463,17 @@ _FORWARD: dict[str, Forward] = {
 }
 
 
-def _torch_op(layer: Layer, plan: _Plan, xs: list[Any], weights: dict[str, Any]) -> Any:
-    """One layer by PyTorch's functional op, on a batch of one."""
+def torch_layer(
+    layer: Layer, hyper: Mapping[str, Any], xs: list[Any], weights: Mapping[str, Any]
+) -> Any:
+    """One layer by PyTorch's functional op, on a batch of one: ``hyper`` as ``Network.hyper``
+    gives it, ``xs`` the tensors it reads, ``weights`` a state_dict of tensors (the layer's own
+    are found under its name). Used by ``Network.torch_forward`` and by the tests that check
+    the backward pass against autograd."""
     import torch
     import torch.nn.functional as F
 
-    h, op, x = plan.hyper, layer.op, xs[0]
+    h, op, x = hyper, layer.op, xs[0]
 
     def p(suffix: str) -> Any:
         return weights.get(f"{layer.name}.{suffix}")

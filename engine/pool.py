@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from engine.activation import PerElementStage, stage_description
 from engine.conv import Pair, as_pair, output_size, size_formula
-from engine.core import Stage, Step
+from engine.core import Step
 from engine.errors import SpecError
 from engine.limits import ALLOCATOR_SLACK, MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
 
@@ -84,12 +85,37 @@ def pool_peak_bytes(
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class PoolStep(Step):
-    """One output element out[channel, row, col] of a pooling stage."""
+class ChannelStep(Step):
+    """One output element out[channel, row, col] of an image-to-image stage."""
 
     channel: int
     row: int
     col: int
+
+
+class ChannelGridStage(PerElementStage):
+    """A stage from a (C, H, W) input ``x`` to C output planes of ``out_hw`` = (h, w), each
+    channel computed from its own: one step per output element, channel by channel, row by
+    row, so step i is (c, row, col) with i = (c·h + row)·w + col (``position``, ``index_of``).
+    Subclasses hold their result in ``_out``."""
+
+    x: np.ndarray
+    out_hw: Pair
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        c, h, w = self.x.shape
+        return int(c), int(h), int(w)
+
+    @property
+    def channels(self) -> int:
+        return int(self.x.shape[0])
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class PoolStep(ChannelStep):
+    """One output element out[channel, row, col] of a pooling stage."""
+
     top: int
     """Input row of the window's top edge; negative where the window starts in the padding."""
     left: int
@@ -108,7 +134,7 @@ PAD_FILL = {"max": -np.inf, "avg": 0.0}
 wins; its average pooling (count_include_pad=True) pads with zeros that count in the mean."""
 
 
-class PoolStage(Stage):
+class PoolStage(ChannelGridStage):
     """Max: out[c, i, j] = max_{u,v} x_pad[c, i·s_h + u, j·s_w + v]; average: the mean instead.
 
     Each channel is pooled on its own, so the output has as many channels as the input and
@@ -210,7 +236,6 @@ class PoolStage(Stage):
             self._out, self._argmax = self._compute_max()
         else:
             self._out = self._compute_avg()
-        self._plane = self.out_hw[0] * self.out_hw[1]
 
     def _windows(self) -> np.ndarray:
         """Every pooling window as a view, shape (C, H_out, W_out, f_h, f_w)."""
@@ -265,24 +290,6 @@ class PoolStage(Stage):
 
     # -- shape facts ---------------------------------------------------------------------
 
-    @property
-    def in_shape(self) -> tuple[int, int, int]:
-        c, h, w = self.x.shape
-        return int(c), int(h), int(w)
-
-    @property
-    def channels(self) -> int:
-        return int(self.x.shape[0])
-
-    @property
-    def output(self) -> np.ndarray:
-        return self._out
-
-    @property
-    def parameter_count(self) -> int:
-        """Learnable numbers: none, pooling only selects or averages."""
-        return 0
-
     def size_formulas(self) -> tuple[str, str]:
         """The output-size formula for height and width, with the actual numbers."""
         _, h, w = self.in_shape
@@ -293,32 +300,15 @@ class PoolStage(Stage):
 
     # -- stepping ------------------------------------------------------------------------
 
-    def __len__(self) -> int:
-        return int(self._out.size)
-
     def with_input(self, x: np.ndarray) -> PoolStage:
         """The same pooling (mode, window, stride, padding) applied to another input."""
         return PoolStage(x, self.mode, self.size, self.stride, self.name, self.padding)
-
-    def row_steps(self) -> int:
-        return self.out_hw[1]
 
     def input_hw(self) -> Pair:
         return int(self.x.shape[-2]), int(self.x.shape[-1])
 
     def window_geometry(self) -> tuple[Pair, Pair, Pair]:
         return self.size, self.stride, self.padding
-
-    def index_of(self, channel: int, row: int, col: int) -> int:
-        """Local step index of output element (channel, row, col)."""
-        return (channel * self.out_hw[0] + row) * self.out_hw[1] + col
-
-    def position(self, i: int) -> tuple[int, int, int]:
-        """(channel, row, col) of local step ``i``."""
-        i = self._normalise_index(i)
-        c, rest = divmod(i, self._plane)
-        r, col = divmod(rest, self.out_hw[1])
-        return c, r, col
 
     def window_origin(self, row: int, col: int) -> Pair:
         """Input (row, col) of the top-left cell of output (row, col)'s window; negative
@@ -401,21 +391,13 @@ class PoolStage(Stage):
     # -- description and reference -------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "input": {"shape": list(self.x.shape), "values": self.x.tolist()},
-            "parameters": {},
-            "hyperparameters": {
-                "mode": self.mode,
-                "kernel_size": list(self.size),
-                "stride": list(self.stride),
-                "padding": list(self.padding),
-            },
-            "output": {"shape": list(self._out.shape), "values": self._out.tolist()},
-            "steps": len(self),
-            "step_order": ["channel", "row", "col"],
+        hyper = {
+            "mode": self.mode,
+            "kernel_size": list(self.size),
+            "stride": list(self.stride),
+            "padding": list(self.padding),
         }
+        return stage_description(self, self.x, hyper, ["channel", "row", "col"])
 
     def reference(self) -> np.ndarray:
         """``max_pool2d`` / ``avg_pool2d`` with the stage's padding, on blocks of channels and

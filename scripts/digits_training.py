@@ -1,5 +1,6 @@
 """What ``train_lenet5.py`` and ``train_mlp.py`` share: the digits split, the training loop,
-the float64 test and the two files each trained network is shipped as.
+the float64 test, the two files each trained network is shipped as, and ``train_and_ship``, the
+whole recipe from the seed to those files.
 
 A network is shipped as ``NAME.npz`` (its ``state_dict``: float32 arrays under PyTorch's own
 key names, nothing else, so it loads unchanged) and ``NAME.json`` beside it (how it was made
@@ -133,3 +134,47 @@ def accuracy_record(
         "test_correct": test_ok,
         "test_accuracy": round(test_ok / len(y_test), 4),
     }
+
+
+def train_and_ship(
+    name: str,
+    model: Callable[[], torch.nn.Module],
+    to_input: Callable[[np.ndarray], np.ndarray],
+    *,
+    description: dict[str, Any],
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+) -> None:
+    """The whole recipe of a shipped network: seed everything, read the split through
+    ``to_input``, build the network (``model()``, after seeding, so its initial weights are
+    drawn from ``seed``), train it and ship it as ``NAME.npz`` and ``NAME.json``.
+
+    ``description`` opens the JSON record (``architecture``, ``options``, ``input``); the split,
+    the recipe and the accuracies follow it, in that order."""
+    seed_everything(seed)
+    x_train, y_train, x_test, y_test = load_split(to_input)
+    network = model()
+    train(
+        network,
+        x_train,
+        y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+    )
+    record = {
+        **description,
+        **split_record(y_train, y_test),
+        "optimizer": "Adam",
+        "loss": "cross-entropy",
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "seed": seed,
+        "torch": torch.__version__,
+        **accuracy_record(network, x_train, y_train, x_test, y_test),
+    }
+    ship(name, network, record)

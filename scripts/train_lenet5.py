@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from digits_training import accuracy_record, load_split, seed_everything, ship, split_record, train
+from digits_training import train_and_ship
 
 from engine.digits import lenet5_input
 
@@ -61,33 +61,21 @@ class LeNet5(nn.Module):
 
 
 def main() -> None:
-    seed_everything(SEED)
-    x_train, y_train, x_test, y_test = load_split(lenet5_input)
-    model = LeNet5()
-    train(
-        model,
-        x_train,
-        y_train,
+    train_and_ship(
+        NAME,
+        LeNet5,
+        lenet5_input,
+        description={
+            "architecture": "lenet5",
+            "options": {},
+            "input": "engine.digits.lenet5_input: digit / 16, each pixel repeated over 4×4 "
+            "(1×32×32)",
+        },
         epochs=EPOCHS,
         batch_size=BATCH_SIZE,
         learning_rate=LEARNING_RATE,
         seed=SEED,
     )
-    record = {
-        "architecture": "lenet5",
-        "options": {},
-        "input": "engine.digits.lenet5_input: digit / 16, each pixel repeated over 4×4 (1×32×32)",
-        **split_record(y_train, y_test),
-        "optimizer": "Adam",
-        "loss": "cross-entropy",
-        "epochs": EPOCHS,
-        "batch_size": BATCH_SIZE,
-        "learning_rate": LEARNING_RATE,
-        "seed": SEED,
-        "torch": torch.__version__,
-        **accuracy_record(model, x_train, y_train, x_test, y_test),
-    }
-    ship(NAME, model, record)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from digits_training import accuracy_record, load_split, seed_everything, ship, split_record, train
+from digits_training import train_and_ship
 
 from engine.digits import mlp_input
 
@@ -69,33 +69,20 @@ class Mlp(nn.Module):
 def main() -> None:
     for name, activation in NETWORKS.items():
         print(f"{name}: activation {activation}")
-        seed_everything(SEED)
-        x_train, y_train, x_test, y_test = load_split(mlp_input)
-        model = Mlp(activation)
-        train(
-            model,
-            x_train,
-            y_train,
+        train_and_ship(
+            name,
+            lambda activation=activation: Mlp(activation),
+            mlp_input,
+            description={
+                "architecture": "mlp",
+                "options": {"sizes": list(SIZES), "activation": activation},
+                "input": "engine.digits.mlp_input: digit / 16, read row by row (64)",
+            },
             epochs=EPOCHS,
             batch_size=BATCH_SIZE,
             learning_rate=LEARNING_RATE,
             seed=SEED,
         )
-        record = {
-            "architecture": "mlp",
-            "options": {"sizes": list(SIZES), "activation": activation},
-            "input": "engine.digits.mlp_input: digit / 16, read row by row (64)",
-            **split_record(y_train, y_test),
-            "optimizer": "Adam",
-            "loss": "cross-entropy",
-            "epochs": EPOCHS,
-            "batch_size": BATCH_SIZE,
-            "learning_rate": LEARNING_RATE,
-            "seed": SEED,
-            "torch": torch.__version__,
-            **accuracy_record(model, x_train, y_train, x_test, y_test),
-        }
-        ship(name, model, record)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from engine import gradients as G
 from engine.architectures import architecture
 from engine.errors import SpecError
 from engine.gradients import GradientFlow
-from engine.network import INPUT, NETWORK_OPS, Layer, Network, NetworkError
+from engine.network import INPUT, NETWORK_OPS, Layer, Network, NetworkError, torch_layer
 
 TOL = 1e-10
 
@@ -272,40 +272,6 @@ def test_alarm(norm: float, verdict: str) -> None:
 # ---------------------------------------------------------------- whole networks
 
 
-def torch_layer(op: str, h: dict[str, Any], xs: list[torch.Tensor], p: Any) -> torch.Tensor:
-    """One layer by PyTorch's functional op on a batch of one, from the network's
-    hyper-parameters (``Network.hyper``) and its parameters (``p(suffix)``)."""
-    x = xs[0]
-    if op == "conv2d":
-        return F.conv2d(x, p("weight"), p("bias"), h["stride"], h["padding"], 1, h["groups"])
-    if op == "maxpool2d":
-        return F.max_pool2d(x, h["kernel_size"], h["stride"], h["padding"])
-    if op == "avgpool2d":
-        return F.avg_pool2d(x, h["kernel_size"], h["stride"], h["padding"])
-    if op == "adaptive_avgpool2d":
-        return F.adaptive_avg_pool2d(x, h["output_size"])
-    if op == "leaky_relu":
-        return F.leaky_relu(x, h["negative_slope"])
-    if op == "linear":
-        return F.linear(x, p("weight"), p("bias"))
-    if op == "batchnorm2d":
-        return F.batch_norm(
-            x, p("running_mean"), p("running_var"), p("weight"), p("bias"), False, 0.0, h["eps"]
-        )
-    if op == "add":
-        return xs[0] + xs[1]
-    if op == "dropout":
-        return F.dropout(x, h["p"], training=False)
-    simple = {
-        "relu": torch.relu,
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "flatten": lambda t: torch.flatten(t, 1),
-        "softmax": lambda t: torch.softmax(t, dim=1),
-    }
-    return simple[op](x)
-
-
 def torch_backward(net: Network, target: int) -> tuple[float, dict[str, np.ndarray]]:
     """The loss and the gradient of every layer's output, the input and every parameter, by
     PyTorch's autograd through PyTorch's own ops."""
@@ -317,9 +283,7 @@ def torch_backward(net: Network, target: int) -> tuple[float, dict[str, np.ndarr
     outs: dict[str, torch.Tensor] = {}
     for layer in net.layers:
         xs = [x[None] if n == INPUT else outs[n] for n in net.input_names(layer.name)]
-        y = torch_layer(
-            layer.op, net.hyper(layer.name), xs, lambda k, n=layer.name: weights.get(f"{n}.{k}")
-        )
+        y = torch_layer(layer, net.hyper(layer.name), xs, weights)
         y.retain_grad()
         outs[layer.name] = y
     last = net.layers[-1]

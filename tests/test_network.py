@@ -28,7 +28,6 @@ from engine.network import (
     Network,
     NetworkError,
     NetworkStage,
-    adaptive_windows,
     conv2d_forward,
 )
 from engine.pool import PoolStage
@@ -131,12 +130,6 @@ def test_blocked_im2col_convolution_equals_torch(
         torch.from_numpy(x)[None], torch.from_numpy(w), torch.from_numpy(b), stride, pad, 1, groups
     )[0].numpy()
     np.testing.assert_allclose(got, want, atol=1e-12, rtol=0)
-
-
-def test_adaptive_windows_follow_pytorchs_rule() -> None:
-    assert adaptive_windows(7, 3) == [(0, 3), (2, 5), (4, 7)]
-    assert adaptive_windows(1, 6) == [(0, 1)] * 6
-    assert adaptive_windows(6, 6) == [(i, i + 1) for i in range(6)]
 
 
 # -- shape checks: one clear message naming the layer -------------------------------------------

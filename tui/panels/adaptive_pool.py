@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.widgets import Static
 
 from engine.layers import AdaptiveAvgPoolStage, AdaptivePoolStep
 from tui.numbers import fmt_exact, fmt_factor
-from tui.panels.base import Panel, register
+from tui.panels.base import register
+from tui.panels.pool import ChannelPoolPanel
 from tui.widgets.matrix import MatrixGrid, Window
 
 VALUES_WRITTEN = 16
@@ -52,7 +49,7 @@ def explain_adaptive(stage: AdaptiveAvgPoolStage, step: AdaptivePoolStep) -> Tex
 
 
 @register
-class AdaptivePoolPanel(Panel):
+class AdaptivePoolPanel(ChannelPoolPanel[AdaptiveAvgPoolStage, AdaptivePoolStep]):
     """Draws an AdaptiveAvgPoolStage one channel at a time: input with the window, output."""
 
     kind = "adaptive_avgpool2d"
@@ -83,48 +80,14 @@ class AdaptivePoolPanel(Panel):
     }
     """
 
-    def __init__(self, stage: AdaptiveAvgPoolStage, *, id: str | None = None) -> None:  # type: ignore[override]
-        super().__init__(stage, id=id)
-        self.pool = stage
-        self._channel = -1
+    PREFIX = "ap"
 
-    def compose(self) -> ComposeResult:
-        st = self.pool
-        c, h, w = st.in_shape
-        oh, ow = st.out_hw
-        with Horizontal(id="ap-grids"):
-            with Vertical(classes="box", id="ap-input-box") as box:
-                box.border_title = f"Input {c}×{h}×{w}"
-                box.border_subtitle = f"pooled to {oh}×{ow}"
-                yield MatrixGrid(st.x[0], id="ap-input")
-            with Vertical(classes="box", id="ap-output-box") as box:
-                box.border_title = f"Output {c}×{oh}×{ow}"
-                yield MatrixGrid(st.output[0], progress=True, id="ap-output")
-        inspector = Static(id="ap-inspector")
-        inspector.border_title = "How this number is computed"
-        yield inspector
+    def input_subtitle(self) -> str:
+        oh, ow = self.pool.out_hw
+        return f"pooled to {oh}×{ow}"
 
-    def show(self, step: AdaptivePoolStep) -> None:  # type: ignore[override]
-        st = self.pool
-        grid_in = self.query_one("#ap-input", MatrixGrid)
-        grid_out = self.query_one("#ap-output", MatrixGrid)
-        if step.channel != self._channel:
-            self._channel = step.channel
-            grid_in.set_values(st.x[step.channel])
-            grid_out.set_values(st.output[step.channel])
-            self.query_one(
-                "#ap-output-box"
-            ).border_subtitle = f"channel {step.channel} of {st.channels}"
-        grid_in.set_window(
-            Window(step.top, step.left, step.bottom - step.top, step.right - step.left)
-        )
-        grid_out.set_current(step.row * st.out_hw[1] + step.col)
-        self.query_one("#ap-inspector", Static).update(
-            Content.from_rich_text(explain_adaptive(st, step))
-        )
+    def mark_window(self, grid: MatrixGrid, step: AdaptivePoolStep) -> None:
+        grid.set_window(Window(step.top, step.left, step.bottom - step.top, step.right - step.left))
 
-    def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
-        if message.grid.id == "ap-output":
-            message.stop()
-            index = self.pool.index_of(max(self._channel, 0), message.row, message.col)
-            self.post_message(self.StepChosen(index))
+    def explain(self, step: AdaptivePoolStep) -> Text:
+        return explain_adaptive(self.pool, step)

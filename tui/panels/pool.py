@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Generic, TypeVar
+
+import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.pool import PoolStage, PoolStep
+from engine.pool import ChannelGridStage, ChannelStep, PoolStage, PoolStep
 from tui.numbers import fmt_exact
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
@@ -98,8 +101,80 @@ def explain_pool(stage: PoolStage, step: PoolStep) -> Text:
     return t
 
 
+S = TypeVar("S", bound=ChannelGridStage)
+T = TypeVar("T", bound=ChannelStep)
+
+
+class ChannelPoolPanel(Panel, Generic[S, T]):
+    """A stage that pools each channel on its own, drawn one channel at a time: the input plane
+    with the current window, the output plane filling in, and the inspector below. Clicking an
+    output cell chooses its step. Widget ids start with ``PREFIX``; a subclass says what the
+    input grid shows, how the window is marked and how the number is explained."""
+
+    PREFIX: ClassVar[str]
+
+    def __init__(self, stage: S, *, id: str | None = None) -> None:
+        super().__init__(stage, id=id)
+        self.pool: S = stage
+        self._channel = -1
+
+    def input_plane(self, channel: int) -> np.ndarray:
+        """What the input grid shows of ``channel``."""
+        return self.pool.x[channel]
+
+    def input_grid(self) -> MatrixGrid:
+        return MatrixGrid(self.input_plane(0), id=f"{self.PREFIX}-input")
+
+    def input_subtitle(self) -> str:
+        raise NotImplementedError
+
+    def mark_window(self, grid: MatrixGrid, step: T) -> None:
+        """Show ``step``'s window on the input grid."""
+        raise NotImplementedError
+
+    def explain(self, step: T) -> Text:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        st, p = self.pool, self.PREFIX
+        c, h, w = st.in_shape
+        oh, ow = st.out_hw
+        with Horizontal(id=f"{p}-grids"):
+            with Vertical(classes="box", id=f"{p}-input-box") as box:
+                box.border_title = f"Input {c}×{h}×{w}"
+                box.border_subtitle = self.input_subtitle()
+                yield self.input_grid()
+            with Vertical(classes="box", id=f"{p}-output-box") as box:
+                box.border_title = f"Output {c}×{oh}×{ow}"
+                yield MatrixGrid(st.output[0], progress=True, id=f"{p}-output")
+        inspector = Static(id=f"{p}-inspector")
+        inspector.border_title = "How this number is computed"
+        yield inspector
+
+    def show(self, step: T) -> None:  # type: ignore[override]
+        st, p = self.pool, self.PREFIX
+        grid_in = self.query_one(f"#{p}-input", MatrixGrid)
+        grid_out = self.query_one(f"#{p}-output", MatrixGrid)
+        if step.channel != self._channel:
+            self._channel = step.channel
+            grid_in.set_values(self.input_plane(step.channel))
+            grid_out.set_values(st.output[step.channel])
+            self.query_one(
+                f"#{p}-output-box"
+            ).border_subtitle = f"channel {step.channel} of {st.channels}"
+        self.mark_window(grid_in, step)
+        grid_out.set_current(step.row * st.out_hw[1] + step.col)
+        self.query_one(f"#{p}-inspector", Static).update(Content.from_rich_text(self.explain(step)))
+
+    def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
+        if message.grid.id == f"{self.PREFIX}-output":
+            message.stop()
+            index = self.pool.index_of(max(self._channel, 0), message.row, message.col)
+            self.post_message(self.StepChosen(index))
+
+
 @register
-class PoolPanel(Panel):
+class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
     """Draws a PoolStage one channel at a time: pooling never mixes channels."""
 
     kind = "pool"
@@ -130,56 +205,32 @@ class PoolPanel(Panel):
     }
     """
 
-    def __init__(self, stage: PoolStage, *, id: str | None = None) -> None:  # type: ignore[override]
-        super().__init__(stage, id=id)
-        self.pool = stage
-        self._channel = -1
+    PREFIX = "pool"
 
-    def compose(self) -> ComposeResult:
+    def input_plane(self, channel: int) -> np.ndarray:
+        """The padded plane: padding cells are drawn, and the window may cover them."""
+        return self.pool.x_padded[channel]
+
+    def input_grid(self) -> MatrixGrid:
+        return MatrixGrid(self.input_plane(0), padding=self.pool.padding, id="pool-input")
+
+    def input_subtitle(self) -> str:
         st = self.pool
-        c, h, w = st.in_shape
-        oh, ow = st.out_hw
         kind = "Max" if st.mode == "max" else "Average"
-        with Horizontal(id="pool-grids"):
-            with Vertical(classes="box", id="pool-input-box") as box:
-                box.border_title = f"Input {c}×{h}×{w}"
-                box.border_subtitle = f"{kind} pool, f {st.size[0]}×{st.size[1]}, s {st.stride[0]}"
-                ph, pw = st.padding
-                if ph or pw:
-                    box.border_subtitle += f", p {ph}" if ph == pw else f", p {ph},{pw}"
-                yield MatrixGrid(st.x_padded[0], padding=st.padding, id="pool-input")
-            with Vertical(classes="box", id="pool-output-box") as box:
-                box.border_title = f"Output {c}×{oh}×{ow}"
-                yield MatrixGrid(st.output[0], progress=True, id="pool-output")
-        inspector = Static(id="pool-inspector")
-        inspector.border_title = "How this number is computed"
-        yield inspector
+        subtitle = f"{kind} pool, f {st.size[0]}×{st.size[1]}, s {st.stride[0]}"
+        ph, pw = st.padding
+        if ph or pw:
+            subtitle += f", p {ph}" if ph == pw else f", p {ph},{pw}"
+        return subtitle
 
-    def show(self, step: PoolStep) -> None:  # type: ignore[override]
+    def mark_window(self, grid: MatrixGrid, step: PoolStep) -> None:
         st = self.pool
-        grid_in = self.query_one("#pool-input", MatrixGrid)
-        grid_out = self.query_one("#pool-output", MatrixGrid)
-        if step.channel != self._channel:
-            self._channel = step.channel
-            grid_in.set_values(st.x_padded[step.channel])
-            grid_out.set_values(st.output[step.channel])
-            channels = st.in_shape[0]
-            self.query_one(
-                "#pool-output-box"
-            ).border_subtitle = f"channel {step.channel} of {channels}"
         fh, fw = st.size
         # The grid holds the padded plane: its row 0 is input row −p_h.
         top, left = step.top + st.padding[0], step.left + st.padding[1]
-        grid_in.set_window(Window(top, left, fh, fw))
+        grid.set_window(Window(top, left, fh, fw))
         if step.argmax is not None:
-            grid_in.set_mark((top + step.argmax[0], left + step.argmax[1]))
-        grid_out.set_current(step.row * st.out_hw[1] + step.col)
-        self.query_one("#pool-inspector", Static).update(
-            Content.from_rich_text(explain_pool(st, step))
-        )
+            grid.set_mark((top + step.argmax[0], left + step.argmax[1]))
 
-    def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
-        if message.grid.id == "pool-output":
-            message.stop()
-            index = self.pool.index_of(max(self._channel, 0), message.row, message.col)
-            self.post_message(self.StepChosen(index))
+    def explain(self, step: PoolStep) -> Text:
+        return explain_pool(self.pool, step)
