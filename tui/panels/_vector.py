@@ -1,15 +1,18 @@
 """VectorStrip: one line of indices over one line of values, a window of a long vector that
-follows the current element, for the layer panels (linear, flatten)."""
+follows the current element, for the layer panels (linear, flatten); and ``update_inspector``,
+which the panels use to write an inspector's text on every step."""
 
 from __future__ import annotations
 
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import Static
 
 from tui.numbers import fmt_num
 from tui.widgets.matrix import heat_style
@@ -30,6 +33,29 @@ def value_width(values: np.ndarray) -> int:
     whole = bool(np.all(finite == np.round(finite)))
     special = 4 if finite.size < values.size else 1
     return max(len(fmt_num(lo)), len(fmt_num(hi)), 1 if whole else 6, special)
+
+
+def update_inspector(
+    inspector: Static, content: Content, drawn: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """Show ``content`` in ``inspector``, asking for a new layout of the screen only when the
+    text's height differs from the one last drawn. ``drawn`` is what the previous call
+    returned: the content width and height (None before the widget has a size).
+
+    A layout makes Textual arrange the whole screen again and paint a second frame; the
+    inspector's text changes on every step but its height seldom does, even when it wraps.
+    """
+    width = inspector.content_region.width
+    if width <= 0:
+        inspector.update(content)
+        return None
+    inspector.update(content, layout=False)
+    # The height Textual's layout would give it (the same call, at the same width).
+    size = inspector.content_region.size
+    now = (width, inspector.get_content_height(size, size, width))
+    if now != drawn:
+        inspector.refresh(layout=True)
+    return now
 
 
 class VectorStrip(Widget, can_focus=False):
