@@ -36,8 +36,8 @@ def cropped_whole_row(grid: MatrixGrid, y: int) -> Strip:
         return Strip.blank(width)
     gutter, cells = grid._render_picture(row) if grid.heat else grid._render_parts(row)
     start = scroll_x // grid._cw * grid._cw
-    visible = cells.crop(start, start + max(width - grid._label_w, 0))
-    return Strip.join([gutter, visible]).crop(0, width)
+    visible = Strip(cells).crop(start, start + max(width - grid._label_w, 0))
+    return Strip.join([Strip(gutter), visible]).crop(0, width)
 
 
 class GridApp(App[None]):

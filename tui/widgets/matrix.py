@@ -332,7 +332,8 @@ class MatrixGrid(ScrollView, can_focus=False):
             gutter, cells = self._render_picture(row, first, last)
         else:
             gutter, cells = self._render_parts(row, first, last)
-        strip = Strip.join([gutter, cells.crop(0, room)]).crop(0, width)
+        # One strip for the line (a Strip carries several caches: each costs time to make).
+        strip = Strip(gutter + cells).crop(0, width)
         self._cache[key] = strip
         return strip
 
@@ -361,16 +362,16 @@ class MatrixGrid(ScrollView, can_focus=False):
 
     def _render_picture(
         self, row: int, first: int = 0, last: int | None = None
-    ) -> tuple[Strip, Strip]:
+    ) -> tuple[list[Segment], list[Segment]]:
         """Line ``row`` of the heat picture: grid rows 2·row − 2 and 2·row − 1 as half blocks
         (the upper pixel in the foreground colour, the lower one in the background), columns
         ``first`` … ``last − 1`` (all by default)."""
         lw = self._label_w
         if row == 0:
-            return Strip([Segment(self._caption.ljust(lw), _CAPTION)]), Strip([])
+            return [Segment(self._caption.ljust(lw), _CAPTION)], []
         top = 2 * row - 2
         ph = self._padding[0]
-        gutter = Strip([Segment(str(top - ph).rjust(lw - 1) + " ", _LABEL)])
+        gutter = [Segment(str(top - ph).rjust(lw - 1) + " ", _LABEL)]
         segs = []
         cols = self._values.shape[1]
         for c in range(first, cols if last is None else min(last, cols)):
@@ -378,22 +379,22 @@ class MatrixGrid(ScrollView, can_focus=False):
             fg = f"rgb({up[0]},{up[1]},{up[2]})" if up else None
             bg = f"rgb({down[0]},{down[1]},{down[2]})" if down else None
             segs.append(Segment("▀", Style(color=fg, bgcolor=bg)))
-        return gutter, Strip(segs)
+        return gutter, segs
 
     def _render_parts(
         self, row: int, first: int = 0, last: int | None = None
-    ) -> tuple[Strip, Strip]:
-        """The fixed gutter and the scrollable cells of virtual line ``row`` (0 is the header),
-        columns ``first`` … ``last − 1`` (all by default)."""
+    ) -> tuple[list[Segment], list[Segment]]:
+        """The segments of the fixed gutter and of the scrollable cells of virtual line ``row``
+        (0 is the header), columns ``first`` … ``last − 1`` (all by default)."""
         ph, pw = self._padding
         lw, cw = self._label_w, self._cell_w
         rows, cols = self._values.shape
         span = range(first, cols if last is None else min(last, cols))
         if row == 0:
             cells = [Segment(str(c - pw).rjust(cw - 1) + " ", _LABEL) for c in span]
-            return Strip([Segment(self._caption.ljust(lw), _CAPTION)]), Strip(cells)
+            return [Segment(self._caption.ljust(lw), _CAPTION)], cells
         r = row - 1
-        gutter = Strip([Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)])
+        gutter = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
         segs = []
         win = self._window.cols_in_row(r) if self._window else None
         pad_row = r < ph or r >= rows - ph
@@ -428,7 +429,7 @@ class MatrixGrid(ScrollView, can_focus=False):
             else:
                 style = plain
             segs.append(Segment(("" if shaded else text).rjust(cw - 1) + " ", style))
-        return gutter, Strip(segs)
+        return gutter, segs
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)
