@@ -21,7 +21,7 @@ from engine.conv import ConvStage
 from engine.core import Simulation, Stage
 from engine.layers import LinearStage
 from tui.app import NetsimApp
-from tui.panels._vector import update_inspector
+from tui.panels._vector import text_height, update_inspector
 from tui.panels.conv import ConvPanel
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -183,6 +183,37 @@ async def test_a_cursor_move_asks_for_no_layout_while_the_inspector_keeps_its_he
                 assert calls == [], f"move to {target}"
                 quiet += 1
         assert quiet >= moves // 2  # the case this test is about did happen
+
+
+@pytest.mark.parametrize("wrap", ["wrap", "nowrap"])
+@pytest.mark.parametrize("line_pad", [0, 2])
+async def test_the_inspectors_height_is_counted_as_textual_lays_it_out(
+    wrap: str, line_pad: int
+) -> None:
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static(id="inspector")
+
+    app = One()
+    texts = [
+        "",
+        "one line",
+        "a\n\nb\n",
+        "x" * 39 + "\n" + "y" * 40 + "\n" + "z" * 41,
+        "word " * 30 + "\n  ch 0: " + " + ".join(["(−0.132105)·(−0.350429)"] * 6),
+        "tab\tand  " * 9,
+    ]
+    async with app.run_test(size=(40, 12)) as pilot:
+        inspector = app.query_one(Static)
+        inspector.styles.text_wrap = wrap  # type: ignore[assignment]
+        inspector.styles.line_pad = line_pad
+        await pilot.pause()
+        width = inspector.content_region.width
+        for text in texts:
+            content = Content(text)
+            inspector.update(content)
+            expected = inspector.get_content_height(inspector.size, inspector.size, width)
+            assert text_height(inspector, content, width) == expected, repr(text)
 
 
 async def test_the_inspector_is_laid_out_again_when_its_height_changes() -> None:

@@ -5,9 +5,11 @@ which the panels use to write an inspector's text on every step."""
 from __future__ import annotations
 
 import numpy as np
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
@@ -35,6 +37,26 @@ def value_width(values: np.ndarray) -> int:
     return max(len(fmt_num(lo)), len(fmt_num(hi)), 1 if whole else 6, special)
 
 
+def text_height(inspector: Static, content: Content, width: int) -> int:
+    """Lines ``content`` takes in ``inspector`` at ``width`` cells, as Textual's layout counts
+    them: a line that fits is one line, and only the lines that do not are wrapped (by
+    Textual's own measure), so a text that fits costs no wrapping at all."""
+    styles = inspector.styles
+    rules: RulesMap = {
+        "line_pad": styles.line_pad,
+        "text_wrap": styles.text_wrap,
+        "text_overflow": styles.text_overflow,
+    }
+    limit = width - 2 * styles.line_pad
+    height = 0
+    for line in content.plain.split("\n"):
+        if "\t" not in line and cell_len(line) <= limit:
+            height += 1
+        else:
+            height += Content(line).get_height(rules, width)
+    return height
+
+
 def update_inspector(
     inspector: Static, content: Content, drawn: tuple[int, int] | None
 ) -> tuple[int, int] | None:
@@ -49,12 +71,8 @@ def update_inspector(
     if width <= 0:
         inspector.update(content)
         return None
-    inspector.update(content, layout=False)
-    # The height Textual's layout would give it (the same call, at the same width).
-    size = inspector.content_region.size
-    now = (width, inspector.get_content_height(size, size, width))
-    if now != drawn:
-        inspector.refresh(layout=True)
+    now = (width, text_height(inspector, content, width))
+    inspector.update(content, layout=now != drawn)
     return now
 
 
