@@ -270,3 +270,22 @@ async def test_a_wide_conv_draws_only_input_grids_with_room_for_a_whole_number(
             assert len(inputs) == 4
         else:
             assert len(inputs) < 4
+
+
+async def test_the_channels_drawn_follow_the_terminals_width() -> None:
+    app = open_app(wide_conv(size=224))
+    async with app.run_test(size=(120, 40)) as pilot:
+        panel = app.screen.query_one(ConvPanel)
+
+        def drawn() -> int:
+            return sum(g.display for g in panel.query("#input-box MatrixGrid"))
+
+        await pilot.pause()
+        narrow = drawn()
+        await pilot.resize_terminal(220, 50)
+        await pilot.pause()
+        assert drawn() == 4 > narrow
+        assert str(panel.query_one("#input-box").border_subtitle).endswith("c0–c3 of 64 shown")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert drawn() == narrow
