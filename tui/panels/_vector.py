@@ -1,15 +1,20 @@
 """VectorStrip: one line of indices over one line of values, a window of a long vector that
-follows the current element, for the layer panels (linear, flatten)."""
+follows the current element, for the layer panels (linear, flatten); and ``update_inspector``,
+which the panels use to write an inspector's text on every step."""
 
 from __future__ import annotations
 
 import numpy as np
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.events import Click
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.widgets import Static
 
 from tui.numbers import fmt_num
 from tui.widgets.matrix import heat_style
@@ -30,6 +35,45 @@ def value_width(values: np.ndarray) -> int:
     whole = bool(np.all(finite == np.round(finite)))
     special = 4 if finite.size < values.size else 1
     return max(len(fmt_num(lo)), len(fmt_num(hi)), 1 if whole else 6, special)
+
+
+def text_height(inspector: Static, content: Content, width: int) -> int:
+    """Lines ``content`` takes in ``inspector`` at ``width`` cells, as Textual's layout counts
+    them: a line that fits is one line, and only the lines that do not are wrapped (by
+    Textual's own measure), so a text that fits costs no wrapping at all."""
+    styles = inspector.styles
+    rules: RulesMap = {
+        "line_pad": styles.line_pad,
+        "text_wrap": styles.text_wrap,
+        "text_overflow": styles.text_overflow,
+    }
+    limit = width - 2 * styles.line_pad
+    height = 0
+    for line in content.plain.split("\n"):
+        if "\t" not in line and cell_len(line) <= limit:
+            height += 1
+        else:
+            height += Content(line).get_height(rules, width)
+    return height
+
+
+def update_inspector(
+    inspector: Static, content: Content, drawn: tuple[int, int] | None
+) -> tuple[int, int] | None:
+    """Show ``content`` in ``inspector``, asking for a new layout of the screen only when the
+    text's height differs from the one last drawn. ``drawn`` is what the previous call
+    returned: the content width and height (None before the widget has a size).
+
+    A layout makes Textual arrange the whole screen again and paint a second frame; the
+    inspector's text changes on every step but its height seldom does, even when it wraps.
+    """
+    width = inspector.content_region.width
+    if width <= 0:
+        inspector.update(content)
+        return None
+    now = (width, text_height(inspector, content, width))
+    inspector.update(content, layout=now != drawn)
+    return now
 
 
 class VectorStrip(Widget, can_focus=False):

@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from engine.conv import ConvStage, ConvStep
 from tui.numbers import fmt_exact, fmt_factor
+from tui.panels._vector import update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -155,12 +156,13 @@ class ConvPanel(Panel):
         self.conv = stage
         self._filter = 0
         self._drawn = False
-        self._inspector_lines = -1
+        self._inspector_drawn: tuple[int, int] | None = None
         self._grids: dict[str, MatrixGrid] = {}
         self._flip = False
         self._flipped: ConvStage | None = None
         self._last = 0
         self._shown = min(stage.in_channels, MAX_CHANNELS_SHOWN)
+        self._fit = self._shown  # of those, how many the input box has room for
         oh = stage.out_hw[0]
         self._all_outputs = stage.filters <= MAX_OUTPUTS_SHOWN and stage.filters * (oh + 2) <= 24
 
@@ -173,14 +175,7 @@ class ConvPanel(Panel):
         with Horizontal(id="conv-grids"):
             with Horizontal(classes="box", id="input-box") as box:
                 box.border_title = f"Input {c}×{h}×{w}"
-                pad = f"{ph}" if ph == pw else f"{ph},{pw}"
-                stride = (
-                    f"{st.stride[0]}"
-                    if st.stride[0] == st.stride[1]
-                    else "{},{}".format(*st.stride)
-                )
-                shown = "" if c <= self._shown else f" · c0–c{self._shown - 1} of {c} shown"
-                box.border_subtitle = f"padding {pad} · stride {stride}{shown}"
+                box.border_subtitle = self._input_label(self._shown)
                 for ch in range(self._shown):
                     grid = MatrixGrid(
                         st.x_padded[ch],
@@ -213,6 +208,54 @@ class ConvPanel(Panel):
         inspector = Static(id="inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
+
+    def _input_label(self, drawn: int) -> str:
+        """The input box's subtitle: padding, stride, and which channels are drawn."""
+        st = self.conv
+        c = st.in_channels
+        ph, pw = st.padding
+        pad = f"{ph}" if ph == pw else f"{ph},{pw}"
+        stride = f"{st.stride[0]}" if st.stride[0] == st.stride[1] else "{},{}".format(*st.stride)
+        if c <= drawn:
+            shown = ""
+        elif drawn == 1:
+            shown = f" · c0 of {c} shown"
+        else:
+            shown = f" · c0–c{drawn - 1} of {c} shown"
+        return f"padding {pad} · stride {stride}{shown}"
+
+    def channels_that_fit(self, width: int) -> int:
+        """How many input grids, side by side in ``width`` columns, each show at least one
+        whole column of numbers (or the whole grid): as many as allowed when they do, fewer
+        when a grid would be too narrow for one number (a 64-channel layer at 120×40)."""
+        grid = self._grid("input-0")
+        cols = grid._values.shape[1]
+        need = grid._label_w + grid.cell_width  # the row labels and one whole number
+        whole = grid._label_w + cols * grid.cell_width + 1  # the grid's own width
+        for k in range(self._shown, 1, -1):
+            # Each grid may take 100 // k percent of the box and keeps one column of margin;
+            # a grid that scrolls sideways also scrolls down and gives a column to its bar.
+            # Grids that overflow the box are clipped: the last one keeps what is left.
+            room = min(width * (100 // k) // 100, whole)
+            last = width - (k - 1) * (room + 1)
+            if (room == whole or room - 1 >= need) and last >= min(room, need + 1):
+                return k
+        return 1
+
+    def on_resize(self) -> None:
+        width = self.query_one("#input-box").content_region.width
+        if width <= 0:
+            return
+        fit = self.channels_that_fit(width)
+        if fit == self._fit:
+            return
+        self._fit = fit
+        for ch in range(self._shown):
+            grid = self._grid(f"input-{ch}")
+            grid.display = ch < fit
+            grid.styles.max_width = f"{100 // fit}%"
+            self._grid(f"kernel-{ch}").display = ch < fit
+        self.query_one("#input-box").border_subtitle = self._input_label(fit)
 
     def _kernel_label(self, f: int) -> str:
         return f"bias {fmt_exact(float(self.conv.bias[f]))}"
@@ -283,12 +326,11 @@ class ConvPanel(Panel):
         )
         if inspector.styles.text_wrap != wrap:
             inspector.styles.text_wrap = wrap
-        # A new layout only when the number of lines changes; Textual's own Content renders
-        # faster than a Rich Text on every step.
-        lines = text.plain.count("\n")
-        relayout = lines != self._inspector_lines or wrap == "wrap"
-        inspector.update(Content.from_rich_text(text), layout=relayout)
-        self._inspector_lines = lines
+        # A new layout only when the height changes (wrapped or not); Textual's own Content
+        # renders faster than a Rich Text on every step.
+        self._inspector_drawn = update_inspector(
+            inspector, Content.from_rich_text(text), self._inspector_drawn
+        )
 
     def _grid(self, grid_id: str) -> MatrixGrid:
         """The grid with this id, looked up once: ``show`` runs on every step."""

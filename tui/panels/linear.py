@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from engine.layers import LinearStage, LinearStep
 from tui.numbers import fmt_exact, fmt_factor, fmt_num
-from tui.panels._vector import VectorStrip, value_width
+from tui.panels._vector import VectorStrip, update_inspector, value_width
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import heat_style
 
@@ -195,6 +195,7 @@ class LinearPanel(Panel):
         super().__init__(stage, id=id)
         self.linear = stage
         self._last: LinearStep | None = None
+        self._inspector_drawn: tuple[int, int] | None = None
 
     def compose(self) -> ComposeResult:
         st = self.linear
@@ -223,8 +224,10 @@ class LinearPanel(Panel):
         box.border_subtitle = (
             "every term" if shown.size == n else f"the {shown.size} largest |W·x| of {n:,}"
         )
-        self.query_one("#linear-inspector", Static).update(
-            Content.from_rich_text(explain_linear(self.linear, step, shown))
+        self._inspector_drawn = update_inspector(
+            self.query_one("#linear-inspector", Static),
+            Content.from_rich_text(explain_linear(self.linear, step, shown)),
+            self._inspector_drawn,
         )
 
     def on_resize(self) -> None:

@@ -150,7 +150,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         row is first drawn, so a huge grid costs no more than the rows on screen."""
         self._values = np.asarray(values, dtype=np.float64)
         rows = self._values.shape[0]
-        self._texts: dict[int, list[str]] = {}
+        self._texts: dict[int, list[str | None]] = {}
         # The heat ramps span the finite values; inf, −inf and nan are written as such.
         finite = self._values[np.isfinite(self._values)]
         self._lo = float(finite.min()) if finite.size else 0.0
@@ -181,10 +181,18 @@ class MatrixGrid(ScrollView, can_focus=False):
         """Content line (0-based, below the header) that shows grid row ``r``."""
         return r // 2 if self.heat else r
 
-    def _row_texts(self, r: int) -> list[str]:
+    def _row_texts(self, r: int, start: int = 0, stop: int | None = None) -> list[str | None]:
+        """The formatted numbers of row ``r``; those of columns ``start`` … ``stop − 1`` (the
+        whole row by default) are filled in, the others may still be None: a row 224 cells
+        long with one column on screen formats one number."""
         texts = self._texts.get(r)
         if texts is None:
-            texts = self._texts[r] = [fmt_num(float(v)) for v in self._values[r]]
+            texts = self._texts[r] = [None] * self._values.shape[1]
+        stop = len(texts) if stop is None else min(stop, len(texts))
+        values = self._values[r]
+        for c in range(start, stop):
+            if texts[c] is None:
+                texts[c] = fmt_num(float(values[c]))
         return texts
 
     @property
@@ -314,11 +322,18 @@ class MatrixGrid(ScrollView, can_focus=False):
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        gutter, cells = self._render_picture(row) if self.heat else self._render_parts(row)
-        # Start on a cell boundary so that no number is shown cut in half.
-        start = scroll_x // self._cw * self._cw
-        visible = cells.crop(start, start + max(width - self._label_w, 0))
-        strip = Strip.join([gutter, visible]).crop(0, width)
+        # Start on a cell boundary so that no number is shown cut in half, and build only the
+        # cells that reach the view: a row may be hundreds of cells long and show one.
+        cw = self._cw
+        room = max(width - self._label_w, 0)
+        first = scroll_x // cw
+        last = min(self._values.shape[1], first + -(-room // cw))
+        if self.heat:
+            gutter, cells = self._render_picture(row, first, last)
+        else:
+            gutter, cells = self._render_parts(row, first, last)
+        # One strip for the line (a Strip carries several caches: each costs time to make).
+        strip = Strip(gutter + cells).crop(0, width)
         self._cache[key] = strip
         return strip
 
@@ -345,65 +360,76 @@ class MatrixGrid(ScrollView, can_focus=False):
             return _mix(base, (255, 200, 0))
         return base
 
-    def _render_picture(self, row: int) -> tuple[Strip, Strip]:
+    def _render_picture(
+        self, row: int, first: int = 0, last: int | None = None
+    ) -> tuple[list[Segment], list[Segment]]:
         """Line ``row`` of the heat picture: grid rows 2·row − 2 and 2·row − 1 as half blocks
-        (the upper pixel in the foreground colour, the lower one in the background)."""
+        (the upper pixel in the foreground colour, the lower one in the background), columns
+        ``first`` … ``last − 1`` (all by default)."""
         lw = self._label_w
         if row == 0:
-            return Strip([Segment(self._caption.ljust(lw), _CAPTION)]), Strip([])
+            return [Segment(self._caption.ljust(lw), _CAPTION)], []
         top = 2 * row - 2
         ph = self._padding[0]
-        gutter = Strip([Segment(str(top - ph).rjust(lw - 1) + " ", _LABEL)])
+        gutter = [Segment(str(top - ph).rjust(lw - 1) + " ", _LABEL)]
         segs = []
-        for c in range(self._values.shape[1]):
+        cols = self._values.shape[1]
+        for c in range(first, cols if last is None else min(last, cols)):
             up, down = self._pixel(top, c), self._pixel(top + 1, c)
             fg = f"rgb({up[0]},{up[1]},{up[2]})" if up else None
             bg = f"rgb({down[0]},{down[1]},{down[2]})" if down else None
             segs.append(Segment("▀", Style(color=fg, bgcolor=bg)))
-        return gutter, Strip(segs)
+        return gutter, segs
 
-    def _render_parts(self, row: int) -> tuple[Strip, Strip]:
-        """The fixed gutter and the scrollable cells of virtual line ``row`` (0 is the header)."""
+    def _render_parts(
+        self, row: int, first: int = 0, last: int | None = None
+    ) -> tuple[list[Segment], list[Segment]]:
+        """The segments of the fixed gutter and of the scrollable cells of virtual line ``row``
+        (0 is the header), columns ``first`` … ``last − 1`` (all by default)."""
         ph, pw = self._padding
         lw, cw = self._label_w, self._cell_w
-        if row == 0:
-            cols = range(self._values.shape[1])
-            cells = [Segment(str(c - pw).rjust(cw - 1) + " ", _LABEL) for c in cols]
-            return Strip([Segment(self._caption.ljust(lw), _CAPTION)]), Strip(cells)
-        r = row - 1
         rows, cols = self._values.shape
-        gutter = Strip([Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)])
+        span = range(first, cols if last is None else min(last, cols))
+        if row == 0:
+            cells = [Segment(str(c - pw).rjust(cw - 1) + " ", _LABEL) for c in span]
+            return [Segment(self._caption.ljust(lw), _CAPTION)], cells
+        r = row - 1
+        gutter = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
         segs = []
         win = self._window.cols_in_row(r) if self._window else None
         pad_row = r < ph or r >= rows - ph
-        texts = self._row_texts(r)
+        texts = self._row_texts(r, span.start, span.stop)
         values = self._values[r]
-        cur_r, cur_c = (-1, -1)
-        if self._progress and self._current is not None:
-            cur_r, cur_c = divmod(self._current, cols)
-        for c in range(cols):
+        current = self._current
+        progress = self._progress and current is not None
+        cur_r, cur_c = divmod(current, cols) if current is not None else (-1, -1)
+        mark = self._mark
+        lit = self._highlight[r] if self._highlight is not None else None
+        heat = self.heat
+        plain = _DONE if self._progress else _PLAIN
+        for c in span:
             is_pad = pad_row or c < pw or c >= cols - pw
             in_win = win is not None and win[0] <= c < win[1]
-            text = texts[c]
+            text = texts[c] or ""
             shaded = False
-            if self._progress and self._current is not None and (r, c) == (cur_r, cur_c):
+            if progress and (r, c) == (cur_r, cur_c):
                 style = _CURRENT
-            elif self._progress and self._current is not None and (r, c) > (cur_r, cur_c):
+            elif progress and (r, c) > (cur_r, cur_c):
                 style, text = _PENDING, "·"
-            elif self._mark is not None and (r, c) == self._mark:
+            elif mark is not None and (r, c) == mark:
                 style = _MARK
-            elif self._highlight is not None and self._highlight[r, c]:
+            elif lit is not None and lit[c]:
                 style = _FIELD
             elif in_win:
                 style = _WINDOW_PAD if is_pad else _WINDOW
             elif is_pad:
                 style = _PAD
-            elif self.heat:
+            elif heat:
                 style, shaded = heat_style(values[c], self._lo, self._hi), True
             else:
-                style = _DONE if self._progress else _PLAIN
+                style = plain
             segs.append(Segment(("" if shaded else text).rjust(cw - 1) + " ", style))
-        return gutter, Strip(segs)
+        return gutter, segs
 
     def on_click(self, event: Click) -> None:
         offset = event.get_content_offset(self)
