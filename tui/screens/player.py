@@ -58,6 +58,7 @@ class PlayerScreen(Screen[None]):
     _ENDS = Binding.Group("Ends")
     _SPEED = Binding.Group("Speed", compact=True)
     _STAGE = Binding.Group("Stage", compact=True)
+    _LAYER = Binding.Group("Layer", compact=True)
     _TAU = Binding.Group("τ", compact=True)
 
     BINDINGS = [
@@ -89,6 +90,24 @@ class PlayerScreen(Screen[None]):
             key_display="]",
             group=_STAGE,
             id="next-stage",
+        ),
+        # Opened on one layer of a network, ] and [ go to the next and previous layer instead
+        # (the stage bindings are then disabled, so the key falls through to these).
+        Binding(
+            "left_square_bracket",
+            "layer(-1)",
+            "Previous layer",
+            key_display="[",
+            group=_LAYER,
+            id="prev-layer",
+        ),
+        Binding(
+            "right_square_bracket",
+            "layer(1)",
+            "Next layer",
+            key_display="]",
+            group=_LAYER,
+            id="next-layer",
         ),
         Binding("tab", "stage(1)", "Next stage", show=False, id="next-stage-tab"),
         Binding("shift+tab", "stage(-1)", "Previous stage", show=False, id="prev-stage-tab"),
@@ -295,22 +314,25 @@ class PlayerScreen(Screen[None]):
         if direction > 0:
             target = stage_no + 1
             if target >= len(sim.stages):
-                if self._layers is not None:
-                    self._layers.post_message(self.LayerWanted(1))
                 return
-        elif stage_no == 0 and self._layers is not None:
-            # One layer of a network: back a stage from the first is the layer before.
-            self._layers.post_message(self.LayerWanted(-1))
-            return
         else:
             target = stage_no if local > 0 else max(stage_no - 1, 0)
         self.cursor = sim.offsets[target]
 
+    def action_layer(self, direction: int) -> None:
+        """Opened on one layer of a network: ask the network screen for the next or previous
+        layer, which replaces this player."""
+        self.playing = False
+        if self._layers is not None:
+            self._layers.post_message(self.LayerWanted(direction))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Stage keys only mean something when there is more than one stage, or layers around
-        # the one layer on screen.
+        # Stage keys only mean something when there is more than one stage; on one layer of a
+        # network, ] and [ move between layers instead.
         if action == "stage":
-            return len(self.simulation.stages) > 1 or self._layers is not None
+            return len(self.simulation.stages) > 1 and self._layers is None
+        if action == "layer":
+            return self._layers is not None
         # Every other key depends on what the stage on screen declares it can do.
         stage = self.simulation.stage_of(self.cursor)
         if action == "compact":
