@@ -36,9 +36,11 @@ def explain(stage: ConvStage, step: ConvStep) -> Text:
     mask = step.padding_mask
     channels = stage.in_channels
     for ch in range(channels):
-        if channels > 8 and 4 <= ch < channels - 2:
-            if ch == 4:
-                t.append(f"  … channels 4–{channels - 3} omitted …\n", style="grey50")
+        # Many channels (a network's 64 or 512): the first two and the last, so that the sum
+        # over channels and the bias stay on screen; the channel sums line has the rest.
+        if channels > 8 and 2 <= ch < channels - 1:
+            if ch == 2:
+                t.append(f"  … channels 2–{channels - 2} omitted …\n", style="grey50")
             continue
         t.append(f"  ch {ch}: ", style="grey62")
         terms = 0
@@ -64,9 +66,10 @@ def explain(stage: ConvStage, step: ConvStep) -> Text:
     total = float(step.partial_sums.sum())
     if channels > 1:
         t.append("  channels: ", style="grey62")
-        t.append(" + ".join(fmt_factor(float(p)) for p in step.partial_sums[:12]))
-        if channels > 12:
-            t.append(" + …")
+        written = 12 if channels <= 12 else 6  # many channels: one line, the rest as "…"
+        t.append(" + ".join(fmt_factor(float(p)) for p in step.partial_sums[:written]))
+        if channels > written:
+            t.append(f" + … ({channels - written} more)")
         t.append(f" = {fmt_exact(total)}\n")
     t.append("  bias: ", style="grey62")
     t.append(f"{fmt_exact(total)} + {fmt_factor(step.bias)} = ")
