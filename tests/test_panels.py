@@ -55,3 +55,21 @@ def test_large_steps_are_abbreviated_and_parameter_sharing_is_counted() -> None:
     assert text.count("(19 more)") == 3  # 25 products per channel, 6 written
     assert "6·(3·5·5 + 1) = 456, shared by all 784 positions" in text
     assert "3,072·4,704 + 4,704 = 14,455,392" in text
+
+
+def test_conv_inspector_of_a_64_channel_step_keeps_the_sum_and_the_bias_short() -> None:
+    """A network's 64-channel convolution: two channels and the last are written out, the
+    channel sums are cut to six, and the bias line with the result is there."""
+    import numpy as np
+
+    from engine.conv import ConvStage
+    from tui.panels.conv import explain
+
+    rng = np.random.default_rng(0)
+    stage = ConvStage(rng.standard_normal((64, 5, 5)), rng.standard_normal((2, 64, 3, 3)))
+    text = explain(stage, stage.step(0)).plain
+    assert "ch 0:" in text and "ch 1:" in text and "ch 63:" in text and "ch 2:" not in text
+    assert "… channels 2–62 omitted …" in text
+    assert "+ … (58 more) =" in text
+    assert "bias:" in text
+    assert text.count("\n") <= 14
