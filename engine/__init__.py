@@ -4,19 +4,62 @@ The engine is numbers only: it never imports textual or rich, and imports torch 
 functions that compare a stage with PyTorch.
 """
 
-from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
-from engine.bptt import BpttStage, BpttStep
-from engine.conv import ConvStage, ConvStep, output_size, size_formula
-from engine.core import Simulation, Stage, Step
-from engine.deep_recurrent import DeepRecurrentStage, DeepStep
-from engine.errors import SpecError
-from engine.kernels import KERNELS, kernel
-from engine.language import LanguageModelStage, LmStep
-from engine.learn import KernelLearningStage, LearnStep
-from engine.network import Layer, Network, NetworkError, NetworkStage
-from engine.pool import PoolStage, PoolStep
-from engine.recurrent import RecurrentStage, RecurrentStep
-from engine.tokens import TokenStage, TokenStep, Vocabulary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
+    from engine.bptt import BpttStage, BpttStep
+    from engine.conv import ConvStage, ConvStep, output_size, size_formula
+    from engine.core import Simulation, Stage, Step
+    from engine.deep_recurrent import DeepRecurrentStage, DeepStep
+    from engine.errors import SpecError
+    from engine.kernels import KERNELS, kernel
+    from engine.language import LanguageModelStage, LmStep
+    from engine.learn import KernelLearningStage, LearnStep
+    from engine.network import Layer, Network, NetworkError, NetworkStage
+    from engine.pool import PoolStage, PoolStep
+    from engine.recurrent import RecurrentStage, RecurrentStep
+    from engine.tokens import TokenStage, TokenStep, Vocabulary
+
+# Each public name → the module that defines it, imported on first use (PEP 562), so that
+# importing one engine module (``engine.network``) does not import every other one.
+_WHERE: dict[str, str] = {
+    "ACTIVATIONS": "engine.activation",
+    "ActivationStage": "engine.activation",
+    "ActivationStep": "engine.activation",
+    "BpttStage": "engine.bptt",
+    "BpttStep": "engine.bptt",
+    "ConvStage": "engine.conv",
+    "ConvStep": "engine.conv",
+    "output_size": "engine.conv",
+    "size_formula": "engine.conv",
+    "Simulation": "engine.core",
+    "Stage": "engine.core",
+    "Step": "engine.core",
+    "DeepRecurrentStage": "engine.deep_recurrent",
+    "DeepStep": "engine.deep_recurrent",
+    "SpecError": "engine.errors",
+    "KERNELS": "engine.kernels",
+    "kernel": "engine.kernels",
+    "LanguageModelStage": "engine.language",
+    "LmStep": "engine.language",
+    "KernelLearningStage": "engine.learn",
+    "LearnStep": "engine.learn",
+    "Layer": "engine.network",
+    "Network": "engine.network",
+    "NetworkError": "engine.network",
+    "NetworkStage": "engine.network",
+    "PoolStage": "engine.pool",
+    "PoolStep": "engine.pool",
+    "RecurrentStage": "engine.recurrent",
+    "RecurrentStep": "engine.recurrent",
+    "TokenStage": "engine.tokens",
+    "TokenStep": "engine.tokens",
+    "Vocabulary": "engine.tokens",
+}
 
 __all__ = [
     "ACTIVATIONS",
@@ -52,3 +95,17 @@ __all__ = [
     "output_size",
     "size_formula",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` when it is first asked for."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

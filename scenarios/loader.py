@@ -15,7 +15,7 @@ from engine.core import Simulation
 from scenarios.build import BuildContext, pydantic_problems, shown
 from scenarios.errors import ScenarioError, field_path
 from scenarios.files import FileProblem, read_text
-from scenarios.registry import kinds
+from scenarios.registry import Kind, kind, kinds
 from scenarios.schema import ScenarioBase
 
 MAX_FILE_BYTES = 16 << 20
@@ -73,20 +73,25 @@ def too_deep(data: Any) -> str | None:
 
 def validate(data: dict[str, Any], path: str) -> ScenarioBase:
     """The scenario's pydantic model, or ScenarioError listing every problem found."""
-    registered = kinds()
-    valid = ", ".join(sorted(registered))
-    kind = data.get("kind")
-    if kind is None:
-        raise ScenarioError(path, [("kind", f"missing; valid kinds: {valid}")])
-    if not isinstance(kind, str) or kind not in registered:
-        close = difflib.get_close_matches(str(kind)[:100], list(registered), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
-        message = f"unknown kind {shown(kind)}; {hint}valid kinds: {valid}"
-        raise ScenarioError(path, [("kind", message)])
+    name = data.get("kind")
+    found = kind(name) if isinstance(name, str) else None
+    if found is None:
+        raise ScenarioError(path, [("kind", _unknown_kind(name))])
     try:
-        return registered[kind].model.model_validate(data)
+        return found.model.model_validate(data)
     except ValidationError as e:
         raise ScenarioError(path, pydantic_problems(e)) from None
+
+
+def _unknown_kind(name: Any) -> str:
+    """What is wrong with the ``kind`` given (missing or unknown), listing every valid kind."""
+    registered = kinds()
+    valid = ", ".join(sorted(registered))
+    if name is None:
+        return f"missing; valid kinds: {valid}"
+    close = difflib.get_close_matches(str(name)[:100], list(registered), n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown kind {shown(name)}; {hint}valid kinds: {valid}"
 
 
 def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None) -> Simulation:
@@ -100,7 +105,7 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
     ctx = BuildContext(p, progress=progress)
     try:
         sc = validate(data, str(p))
-        stages = kinds()[sc.kind].build(sc, ctx)
+        stages = _kind(sc.kind).build(sc, ctx)
     except RecursionError:
         raise ScenarioError(str(p), [("(file)", _too_deep())]) from None
     if ctx.problems.items or not stages:
@@ -108,3 +113,10 @@ def load(path: str | Path, *, progress: Callable[[int, int], None] | None = None
     return Simulation(
         stages, title=sc.title, description=sc.description, topic=sc.topic, source=str(p)
     )
+
+
+def _kind(name: str) -> Kind:
+    """The registered kind of a validated scenario (its name was checked by ``validate``)."""
+    found = kind(name)
+    assert found is not None
+    return found

@@ -4,6 +4,8 @@ Each module in ``scenarios/kinds/`` declares the schema and the builder of one s
 (and of the pipeline ops it provides) and registers them here when it is imported; the loader
 only reads, validates and dispatches. A new kind is a new module in that folder: nothing else
 lists the kinds.
+Loading a file imports only the module of its kind (``kind()``); ``kinds()``, ``ops()`` and
+``all_field_names()`` import them all.
 """
 
 from __future__ import annotations
@@ -143,17 +145,37 @@ def register_op(*names: str, model: type[BaseModel]) -> Callable[[_F], _F]:
 _loaded = False
 
 
+def _module_names() -> list[str]:
+    """The modules of ``scenarios.kinds``, found from its files without importing them."""
+    import scenarios.kinds as package
+
+    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_")
+
+
 def load_kinds() -> None:
     """Import every module of ``scenarios.kinds`` once, which registers them."""
     global _loaded
     if _loaded:
         return
-    import scenarios.kinds as package
-
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in _module_names():
+        importlib.import_module(f"scenarios.kinds.{name}")
     _loaded = True
+
+
+def kind(name: str) -> Kind | None:
+    """Scenario kind ``name``, or None if no module registers it.
+
+    A kind's module is named after it (``kind = "conv"`` is ``scenarios/kinds/conv.py``), so
+    loading a file imports only its own kind's module (and what that module imports: a pipeline
+    imports every op). A name no module is named after, or whose module does not register it,
+    imports every module before giving up, so that the answer never depends on what was
+    imported before.
+    """
+    if name not in KINDS and not _loaded and name in _module_names():
+        importlib.import_module(f"scenarios.kinds.{name}")
+    if name not in KINDS:
+        load_kinds()
+    return KINDS.get(name)
 
 
 def kinds() -> dict[str, Kind]:
