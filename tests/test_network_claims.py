@@ -7,6 +7,7 @@ from __future__ import annotations
 import tomllib
 
 import numpy as np
+import pytest
 
 import scenarios
 from engine.gradients import gradient_flow, plain_factors
@@ -138,3 +139,29 @@ def test_the_figures_docs_networks_gives_for_each_architecture() -> None:
     linear = sum(vgg.param_count(layer.name) for layer in vgg.layers if layer.op == "linear")
     assert round(100 * linear / vgg.param_count()) == 89 and "89% of" in text
     assert vgg.param_count("classifier.0") == 102_764_544 and "102.8 M" in text
+
+
+@pytest.mark.parametrize("reproducible", [False, True])
+async def test_the_collapse_shows_its_rounding_or_the_tolerance(reproducible: bool) -> None:
+    """People see the measured max |Δ| (float64 rounding, whose last digits depend on the CPU
+    and the BLAS); a reproducible app, as in the snapshots, the tolerance it is within."""
+    from tui.app import NetsimApp
+    from tui.screens.collapse import CollapseScreen
+
+    sim = scenarios.load(scenarios.resolve("net_mlp_linear_digits"))
+    app = NetsimApp(sim, check=False, reproducible=reproducible)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CollapseScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.check is not None
+        shown = str(screen.query_one("#collapse-out").render())
+        measured = f"{screen.check.max_abs_diff:.2e}"
+        if reproducible:
+            assert "max |Δ| within 1e-9" in shown and measured not in shown
+            assert "e-1" not in shown.replace("1e-9", "")
+        else:
+            assert f"max |Δ| = {measured}" in shown

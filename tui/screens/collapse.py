@@ -26,6 +26,7 @@ from engine.collapse import CollapseCheck, Linear, compare
 from engine.errors import SpecError
 from engine.network import INPUT, Network
 from tui.numbers import fmt_exact
+from tui.widgets.badge import TOLERANCE, tolerance_text
 from tui.widgets.peek import MatrixPeek
 
 PASS_THROUGH = ("relu", "sigmoid", "tanh", "leaky_relu", "dropout", "flatten")
@@ -244,9 +245,9 @@ class CollapseScreen(Screen[None]):
             d = abs(s - c)
             t.append(f"{self.label(i)[:4]:>4} ", style="grey70")
             t.append(f"{fmt_exact(s, 5):>8} {fmt_exact(c, 5):>8}", style=style)
-            t.append(f" {'0' if d == 0 else f'{d:.1e}':>7}", style="grey62")
-        t.append("\nmax |Δ| = ", style="grey70")
-        t.append(f"{check.max_abs_diff:.2e}", style="bold green")
+            t.append(f" {self.rounding(d, check, '.1e'):>7}", style="grey62")
+        t.append("\nmax |Δ| ", style="grey70")
+        t.append(self.rounding(check.max_abs_diff, check, ".2e", "= "), style="bold green")
         same = "same" if top_s == top_c else "different"
         t.append(f"\nargmax {self.label(top_s)} / {self.label(top_c)}: {same}", style="grey70")
         actual = self.actual_here()
@@ -258,6 +259,17 @@ class CollapseScreen(Screen[None]):
             )
             t.append(f", argmax {self.label(top_a)}", style="grey70")
         return t
+
+    def rounding(self, d: float, check: CollapseCheck, spec: str, equals: str = "") -> str:
+        """A difference that is float64 rounding: its measured figure, or in a reproducible app
+        (snapshots; see ``NetsimApp.reproducible``) the tolerance it is within, since its last
+        digits depend on the CPU and the BLAS kernels that summed the products."""
+        if not getattr(self.app, "reproducible", False):
+            return "0" if d == 0 and not equals else f"{equals}{d:{spec}}"
+        scale = max(1.0, float(np.max(np.abs(check.stacked)))) if check.stacked.size else 1.0
+        bound = "within" if d <= TOLERANCE * scale else "above"
+        text = tolerance_text(TOLERANCE)
+        return f"{bound} {text}" if equals else f"≤{text}" if bound == "within" else f">{text}"
 
     def actual_here(self) -> np.ndarray | None:
         """The network's own output (activations kept) on the input on screen, if known."""
@@ -271,7 +283,7 @@ class CollapseScreen(Screen[None]):
             f"Without activations the {len(self.stack)} layers compute exactly what one layer "
             f"computes: the outputs differ by rounding only (max |Δ| "
         )
-        t.append(f"{check.max_abs_diff:.1e}", style="bold green")
+        t.append(self.rounding(check.max_abs_diff, check, ".1e"), style="bold green")
         t.append("). Depth adds nothing without a non-linearity between the layers.")
         actual = self.actual_here()
         if actual is not None:
