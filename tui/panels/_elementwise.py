@@ -3,6 +3,8 @@ shown side by side (a channel at a time, or as strips for vectors) with the curr
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -54,6 +56,7 @@ class ElementwisePanel(Panel):
         self._volumes = [as_volume(a) for _, a in self._arrays]
         self._channel = -1
 
+    @abstractmethod
     def arrays(self) -> list[tuple[str, np.ndarray]]:
         """(title, array) of each array shown, the output last."""
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -125,13 +126,16 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
     def input_grid(self) -> MatrixGrid:
         return MatrixGrid(self.input_plane(0), id=f"{self.PREFIX}-input")
 
+    @abstractmethod
     def input_subtitle(self) -> str:
         raise NotImplementedError
 
+    @abstractmethod
     def mark_window(self, grid: MatrixGrid, step: T) -> None:
         """Show ``step``'s window on the input grid."""
         raise NotImplementedError
 
+    @abstractmethod
     def explain(self, step: T) -> Text:
         raise NotImplementedError
 
