@@ -54,6 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench_tui import count_frames, timed_presses  # noqa: E402  (one way to take these figures)
+
 OPEN_TARGET_MS = 300.0
 STEP_TARGET_MS = 1.0
 SIZE = (120, 40)
@@ -251,15 +253,7 @@ async def _cursor(
 
     sim = scenarios.load(scenarios.resolve(SCENARIO))
     app = NetsimApp(sim, check=False)
-    frames: list[str] = []
-    display = app._display
-
-    def count_frames(screen, renderable):  # type: ignore[no-untyped-def]
-        if renderable is not None:
-            frames.append(type(renderable).__name__)
-        return display(screen, renderable)
-
-    app._display = count_frames  # type: ignore[method-assign]
+    frames = count_frames(app)
     rng = np.random.default_rng(0)
     clock = time.perf_counter_ns
     results: dict[str, Any] = {}
@@ -328,21 +322,14 @@ async def _cursor(
                 w.refresh()
             await pilot.pause()
 
-            async def press(key: str, k: int) -> tuple[list[float], list[float], list[int]]:
-                walls, cpus, counts = [], [], []
-                for _ in range(k):
-                    frames.clear()
-                    w0, c0 = time.perf_counter(), time.thread_time()
-                    await pilot.press(key)
-                    await pilot.pause()
-                    cpus.append((time.thread_time() - c0) * 1e3)
-                    walls.append((time.perf_counter() - w0) * 1e3)
-                    counts.append(len(frames))
-                return walls, cpus, counts
-
-            await press("right", 3)
-            out["app_wall"], out["app_cpu"], out["frames"] = await press("right", app_steps)
-            out["noop_wall"], out["noop_cpu"], _ = await press("x", app_steps)
+            await timed_presses(pilot, frames, "right", 3)
+            out["app_wall"], out["app_cpu"], painted = await timed_presses(
+                pilot, frames, "right", app_steps
+            )
+            out["frames"] = [len(f) for f in painted]
+            out["noop_wall"], out["noop_cpu"], _ = await timed_presses(
+                pilot, frames, "x", app_steps
+            )
             results[name] = out
     return results
 

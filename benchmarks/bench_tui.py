@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -147,6 +148,39 @@ def bench_startup(runs: int) -> dict[str, dict[str, list]]:
 # -- cursor re-render --------------------------------------------------------------------------
 
 
+def count_frames(app: Any) -> list[str]:
+    """A list that fills with the kind of every frame ``app`` paints (internal: wraps
+    ``App._display`` on the instance); clear it before what you count."""
+    frames: list[str] = []
+    display = app._display
+
+    def counting(screen, renderable):  # type: ignore[no-untyped-def]
+        if renderable is not None:
+            frames.append(type(renderable).__name__)
+        return display(screen, renderable)
+
+    app._display = counting
+    return frames
+
+
+async def timed_presses(
+    pilot: Any, frames: list[str], key: str, n: int
+) -> tuple[list[float], list[float], list[list[str]]]:
+    """``n`` presses of ``key`` through the app: wall ms, main-thread CPU ms and the frames each
+    painted. Pilot waits for idle (at least 20 ms of sleep per wait), so wall time is mostly
+    waiting; the main thread's CPU time is the work. An unbound key gives the baseline."""
+    walls, cpus, kinds = [], [], []
+    for _ in range(n):
+        frames.clear()
+        w0, c0 = time.perf_counter(), time.thread_time()
+        await pilot.press(key)
+        await pilot.pause()
+        cpus.append((time.thread_time() - c0) * 1000)
+        walls.append((time.perf_counter() - w0) * 1000)
+        kinds.append(list(frames))
+    return walls, cpus, kinds
+
+
 async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int) -> dict:
     from textual.geometry import Region
     from textual.widgets import Static
@@ -162,15 +196,7 @@ async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int)
         raise ValueError(f"the scenario has {len(sim)} steps, too few for this run")
     app = NetsimApp(sim, check=False)
 
-    frames: list[str] = []  # kinds of the frames painted (internal: wraps App._display)
-    display = app._display
-
-    def count_frames(screen, renderable):  # type: ignore[no-untyped-def]
-        if renderable is not None:
-            frames.append(type(renderable).__name__)
-        return display(screen, renderable)
-
-    app._display = count_frames  # type: ignore[method-assign]
+    frames = count_frames(app)  # kinds of the frames painted (internal)
 
     out: dict = {}
     async with app.run_test(size=SIZE) as pilot:
@@ -223,21 +249,11 @@ async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int)
         # Whole app: a key press through Textual's event loop, bindings and compositor. Pilot
         # waits for idle (≥ 20 ms of sleep per wait), so wall time is mostly waiting; CPU time
         # of the main thread is the work. An unbound key gives the Pilot/event-loop baseline.
-        async def press(key: str, n: int) -> tuple[list[float], list[float], list[list[str]]]:
-            walls, cpus, kinds = [], [], []
-            for _ in range(n):
-                frames.clear()
-                w0, c0 = time.perf_counter(), time.thread_time()
-                await pilot.press(key)
-                await pilot.pause()
-                cpus.append((time.thread_time() - c0) * 1000)
-                walls.append((time.perf_counter() - w0) * 1000)
-                kinds.append(list(frames))
-            return walls, cpus, kinds
-
-        await press("right", 3)  # warm-up
-        out["app_wall"], out["app_cpu"], app_frames = await press("right", app_steps)
-        out["noop_wall"], out["noop_cpu"], _ = await press("x", app_steps)
+        await timed_presses(pilot, frames, "right", 3)  # warm-up
+        out["app_wall"], out["app_cpu"], app_frames = await timed_presses(
+            pilot, frames, "right", app_steps
+        )
+        out["noop_wall"], out["noop_cpu"], _ = await timed_presses(pilot, frames, "x", app_steps)
         out["frames"] = [len(f) for f in app_frames]
         out["full_frames"] = [sum(k == "LayoutUpdate" for k in f) for f in app_frames]
 
