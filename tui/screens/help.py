@@ -38,6 +38,30 @@ KEYS = [
     ("q", "quit"),
 ]
 
+_LAYER_GROUP = Binding.Group("Layer", compact=True)
+
+LAYER_BINDINGS = [
+    Binding(
+        "left_square_bracket",
+        "layer(-1)",
+        "Previous layer",
+        key_display="[",
+        group=_LAYER_GROUP,
+        id="prev-layer",
+    ),
+    Binding(
+        "right_square_bracket",
+        "layer(1)",
+        "Next layer",
+        key_display="]",
+        group=_LAYER_GROUP,
+        id="next-layer",
+    ),
+]
+"""``]`` and ``[`` between the layers of a network: on the network screen, and in the player
+opened on one of its layers. A screen that lists them gives ``action_layer(direction)``."""
+
+
 NETWORK_KEYS = [
     ("↑ / ↓", "choose a layer; its numbers are computed on first visit"),
     ("] / [", "next / previous layer"),

@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 
 from engine.network import INPUT, Network
 from tui.numbers import fmt_num
-from tui.screens.help import NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
+from tui.screens.help import LAYER_BINDINGS, NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
 from tui.widgets.featuremaps import FeatureMapGallery
 from tui.widgets.halfblock import HalfBlockImage
 from tui.widgets.topk import TopK, bar, softmax
@@ -249,26 +249,10 @@ class NetworkScreen(Screen[None]):
     """A network's layers as a table; the selected layer's feature maps, the input image and the
     class scores beside it; Enter steps through a layer in the player."""
 
-    _LAYER = Binding.Group("Layer", compact=True)
     _MAP = Binding.Group("Map", compact=True)
 
     BINDINGS = [
-        Binding(
-            "left_square_bracket",
-            "layer(-1)",
-            "Previous layer",
-            key_display="[",
-            group=_LAYER,
-            id="prev-layer",
-        ),
-        Binding(
-            "right_square_bracket",
-            "layer(1)",
-            "Next layer",
-            key_display="]",
-            group=_LAYER,
-            id="next-layer",
-        ),
+        *LAYER_BINDINGS,
         Binding("N", "channel(-1)", "Previous map", group=_MAP, id="prev-map"),
         Binding("n", "channel(1)", "Next map", group=_MAP, id="next-map"),
         Binding("s", "scale", "Scale", id="scale"),

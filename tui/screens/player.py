@@ -29,7 +29,7 @@ from engine.receptive import traceable
 from engine.translation import shiftable
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
-from tui.screens.help import HelpScreen
+from tui.screens.help import LAYER_BINDINGS, HelpScreen
 from tui.widgets.badge import TorchBadge
 from tui.widgets.timeline import Timeline
 
@@ -58,7 +58,6 @@ class PlayerScreen(Screen[None]):
     _ENDS = Binding.Group("Ends")
     _SPEED = Binding.Group("Speed", compact=True)
     _STAGE = Binding.Group("Stage", compact=True)
-    _LAYER = Binding.Group("Layer", compact=True)
     _TAU = Binding.Group("τ", compact=True)
 
     BINDINGS = [
@@ -93,22 +92,7 @@ class PlayerScreen(Screen[None]):
         ),
         # Opened on one layer of a network, ] and [ go to the next and previous layer instead
         # (the stage bindings are then disabled, so the key falls through to these).
-        Binding(
-            "left_square_bracket",
-            "layer(-1)",
-            "Previous layer",
-            key_display="[",
-            group=_LAYER,
-            id="prev-layer",
-        ),
-        Binding(
-            "right_square_bracket",
-            "layer(1)",
-            "Next layer",
-            key_display="]",
-            group=_LAYER,
-            id="next-layer",
-        ),
+        *LAYER_BINDINGS,
         Binding("tab", "stage(1)", "Next stage", show=False, id="next-stage-tab"),
         Binding("shift+tab", "stage(-1)", "Previous stage", show=False, id="prev-stage-tab"),
         Binding("g", "goto", "Go to", id="goto"),
