@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from scenarios.datasets import DATA_DIR
@@ -38,9 +39,13 @@ def _mib(size: int) -> str:
     return f"{size >> 20} MiB" if size % (1 << 20) == 0 else f"{size / 2**20:,.1f} MiB"
 
 
-def read_bytes(path: Path, limit: int, what: str = "file") -> bytes:
+def read_bytes(
+    path: Path, limit: int, what: str = "file", reserve: Callable[[int], object] | None = None
+) -> bytes:
     """The contents of the regular file at ``path``, at most ``limit`` bytes; FileProblem
-    otherwise (missing, a directory, a device or FIFO, too large, unreadable)."""
+    otherwise (missing, a directory, a device or FIFO, too large, unreadable). ``reserve`` is
+    called with the file's size once it is known to fit, before anything is read (a memory
+    budget's charge, which may refuse by raising)."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -54,6 +59,8 @@ def read_bytes(path: Path, limit: int, what: str = "file") -> bytes:
     too_large = f"is too large for a {what}: the limit is {_mib(limit)}"
     if info.st_size > limit:
         raise FileProblem(f"{_mib(info.st_size)} {too_large}")
+    if reserve is not None and info.st_size > 0:
+        reserve(info.st_size)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags)

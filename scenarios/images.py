@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -151,15 +150,8 @@ def load_image(
     if not 1 <= shorter <= MAX_SIZE:
         raise ImageError(f"resize {shorter} is out of range; give 1…{MAX_SIZE}")
     mean, std = normalization(normalize, channels)
-    if reserve is not None:
-        try:
-            file_size = os.stat(path).st_size
-        except OSError:
-            file_size = 0  # read_bytes says what is wrong
-        if 0 < file_size <= MAX_IMAGE_BYTES:
-            reserve(file_size)
     try:
-        data = read_bytes(path, MAX_IMAGE_BYTES, "PNG or JPEG image")
+        data = read_bytes(path, MAX_IMAGE_BYTES, "PNG or JPEG image", reserve)
     except FileProblem as e:
         raise ImageError(str(e)) from None
     try:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
 import zipfile
 import zlib
@@ -87,13 +86,7 @@ def read_weights(
             f"has the ending {suffix or '(none)'!r}; a weight file ends in {', '.join(SUFFIXES)}"
         )
     try:
-        size = os.stat(path).st_size
-    except OSError:
-        size = 0  # read_bytes says what is wrong
-    if 0 < size <= limit:
-        reserve(size)
-    try:
-        data = read_bytes(path, limit, f"{suffix} weight file")
+        data = read_bytes(path, limit, f"{suffix} weight file", reserve)
     except FileProblem as e:
         raise WeightsError(str(e)) from None
     readers: dict[str, Callable[[bytes, int, Reserve], dict[str, np.ndarray]]] = {
