@@ -198,6 +198,38 @@ class Layered(Protocol):
     network: Network
 
 
+@runtime_checkable
+class Retextable(Protocol):
+    """A stage that reads a text a person may type instead (a date to translate, a name to
+    score): the player offers an input box for it."""
+
+    text_field: str
+    """The scenario field the text comes from, to name in errors (``text``, ``word`` …)."""
+
+    @property
+    def input_text(self) -> str | None:
+        """The text this stage read, or None when it read none (a sample)."""
+        ...
+
+    def with_text(self, text: str) -> Stage:
+        """A new stage: the same model and settings on ``text``; SpecError under
+        ``text_field`` if the text cannot be read (empty, too long …)."""
+        ...
+
+
+@runtime_checkable
+class Searchable(Protocol):
+    """A beam search that can be run again with another width B or length-normalisation α."""
+
+    beam_width: int
+    alpha: float
+
+    def with_search(self, beam_width: int | None = None, alpha: float | None = None) -> Stage:
+        """A new stage: the same search with B and/or α changed; SpecError under
+        ``beam_width`` or ``alpha`` outside the valid range."""
+        ...
+
+
 class Simulation:
     """The ordered stages of one scenario, addressed by one global step index."""
 

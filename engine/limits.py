@@ -95,6 +95,14 @@ MAX_ITERATIONS = 100_000
 MAX_LENGTH = 50
 """Most steps (tokens, ``<EOS>`` included) one language-model sequence may take."""
 
+MAX_BEAM_WIDTH = 1000
+"""Widest beam search: B hypotheses kept per step (B × V expansions scored). 1,000 is far
+beyond what a person reads, and a search over 50 steps of a 10,000-token vocabulary at this
+width is still a few seconds of NumPy."""
+
+MAX_INPUT_TEXT = 200
+"""Most characters of a text a person types or a scenario gives for a model to read."""
+
 REFERENCE_BLOCK_BYTES = 4 << 20
 """Size of one block of a PyTorch check computed in pieces (conv, pool, activation, tokens):
 the temporaries torch makes for one block stay within a small multiple of this."""
