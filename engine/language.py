@@ -303,8 +303,10 @@ class LanguageModelStage(Stage):
     Shape:
         output (T, V): ŷ⟨1⟩ … ŷ⟨T⟩, T = tokens + 1 when scoring, ≤ max_length when sampling.
 
-    The forward pass is ``RecurrentStage`` (one tanh layer with a softmax output). One step per
-    token, ``<EOS>`` included.
+    Scoring runs the whole sequence once as a ``RecurrentStage`` (one tanh layer with a softmax
+    output); sampling feeds each token drawn to ``decoder`` (an ``LmDecoder``), which runs one
+    time step per token. Both compute the cell in ``engine.cells``. One step per token,
+    ``<EOS>`` included.
     """
 
     kind = "language_model"
