@@ -902,8 +902,11 @@ def test_trace_json_recomputes_every_stage_with_torch(name: str) -> None:
         ref = recompute(stage, sim)
         assert list(ref.shape) == stage["output"]["shape"]
         np.testing.assert_allclose(stage["output"]["values"], ref, rtol=1e-12, atol=1e-12)
-        if previous is not None:
-            assert stage["input"]["values"] == previous
+        # A pipeline's stages read one another's output; a search after a translation or a
+        # caption reads the model, not an array, and has no input values.
+        given = stage.get("input")
+        if previous is not None and isinstance(given, dict) and "values" in given:
+            assert given["values"] == previous
         previous = stage["output"]["values"]
         if stage["kind"] in STEP_VALUES:
             values = STEP_VALUES[stage["kind"]](stage, ref)

@@ -189,7 +189,8 @@ def jsonable(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, Step):  # a step inside a step (a deep RNN's one-layer step)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # a step inside a step (a deep RNN's one-layer step), a beam's hypotheses and records
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
