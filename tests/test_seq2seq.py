@@ -525,3 +525,21 @@ def test_bundled_scenarios_check_and_trace(name: str) -> None:
     assert phases[0] == "forward" and phases[-1] == "decoder"
     result = runner.invoke(cli, ["trace", name, "--steps", ":3"], catch_exceptions=False)
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 3
+
+
+@pytest.mark.parametrize(("text", "max_length"), [("5 march 2003", 12), ("9" * 200, 50)])
+def test_peak_estimate_bounds_the_numpy_peak(model: Translator, text: str, max_length: int) -> None:
+    """The estimate charged to the budget bounds what building the stage, stepping it and
+    describing it allocate (traced by tracemalloc; PyTorch's own memory is not traced)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        stage = TranslationStage(model, text, max_length=max_length)
+        for i in range(len(stage)):
+            stage.step(i)
+        stage.describe()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak <= model.peak_bytes(len(text), max_length)
