@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
     from engine.bptt import BpttStage, BpttStep
+    from engine.caption import Captioner, CaptionStage, CaptionStep
     from engine.cells import CellOut, cell_forward, run_cell
     from engine.conv import ConvStage, ConvStep, output_size, size_formula
     from engine.core import Simulation, Stage, Step
@@ -34,6 +35,9 @@ _WHERE: dict[str, str] = {
     "ActivationStep": "engine.activation",
     "BpttStage": "engine.bptt",
     "BpttStep": "engine.bptt",
+    "CaptionStage": "engine.caption",
+    "CaptionStep": "engine.caption",
+    "Captioner": "engine.caption",
     "CellOut": "engine.cells",
     "cell_forward": "engine.cells",
     "run_cell": "engine.cells",
@@ -76,6 +80,9 @@ __all__ = [
     "ActivationStep",
     "BpttStage",
     "BpttStep",
+    "CaptionStage",
+    "CaptionStep",
+    "Captioner",
     "CellOut",
     "ConvStage",
     "ConvStep",

@@ -266,3 +266,10 @@ def draw(scene: Scene, size: int = DEFAULT_SIZE, seed: int = 0) -> np.ndarray:
         mask = _mask(thing.shape, fy * size + dy, fx * size + dx, r, size)
         image[:, mask] = colour[:, None]
     return image
+
+
+def picture(text: str, size: int = DEFAULT_SIZE, seed: int = 0) -> tuple[np.ndarray, str]:
+    """The picture of a typed scene and its caption: ``draw(parse_scene(text), size, seed)``
+    and ``caption(…)`` (what ``engine.caption.Captioner`` is given to draw with)."""
+    scene = parse_scene(text)
+    return draw(scene, size, seed), caption(scene)
