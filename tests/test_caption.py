@@ -396,6 +396,22 @@ def test_bad_settings_are_one_line_naming_the_field(
     assert re.match(rf"^.+?: {re.escape(field)}: .*{re.escape(says)}", lines[0]), lines[0]
 
 
+def test_beam_search_scenarios_can_run_over_the_captioner(model: Captioner) -> None:
+    from scenarios.decoders import decoder_for
+
+    decoder, remake = decoder_for("captioner", "blue square below red square", "text")
+    assert remake is not None and isinstance(decoder, CaptionDecoder)
+    assert np.array_equal(decoder.image, picture("red square above blue square", 24, 0)[0])
+    assert (
+        greedy_decode(decoder, 12).tokens
+        == greedy_decode(remake("red square above blue square"), 12).tokens
+    )
+    for text, says in ((None, "the captioner reads a scene"), ("pink square", "unknown colour")):
+        with pytest.raises(SpecError) as e:
+            decoder_for("captioner", text, "text")
+        assert e.value.field == "text" and says in e.value.message
+
+
 def test_a_decoder_is_a_decoder(model: Captioner) -> None:
     from engine.decoding import Decoder
 
