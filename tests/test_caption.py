@@ -415,8 +415,9 @@ def test_beam_search_scenarios_can_run_over_the_captioner(model: Captioner) -> N
 def test_a_decoder_is_a_decoder(model: Captioner) -> None:
     from engine.decoding import Decoder
 
-    decoder = model.decoder(picture("red circle")[0])
+    decoder: Decoder = model.decoder(picture("red circle")[0])  # mypy checks the protocol
     assert isinstance(decoder, CaptionDecoder) and isinstance(decoder, Decoder)
+    assert len(decoder.advance(decoder.start().take([]), np.zeros(0, dtype=int))) == 0
     with pytest.raises(SpecError) as e:
         model.decoder(np.zeros((3, 8, 8)))
     assert e.value.field == "image" and "3×24×24" in e.value.message
