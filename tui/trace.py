@@ -186,6 +186,10 @@ def text_lines(sim: Simulation, steps: range) -> Iterator[str]:
 def jsonable(value: Any) -> Any:
     """Plain JSON data from what steps and descriptions hold (arrays become nested lists)."""
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            # Entries not computed yet (a translation's α rows to come) are NaN: JSON has no
+            # NaN, so they are written as null.
+            return np.where(np.isnan(value), None, value.astype(object)).tolist()
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
