@@ -37,6 +37,9 @@ learn_kernel       ``engine.learn.learn_peak_bytes(images_shape, kernel_hw, iter
 tokens             ``engine.tokens.tokens_peak_bytes(corpus_chars, tokens, vocabulary)``
 language_model     ``engine.language.language_peak_bytes(hidden, vocabulary, max_length)``
 beam_search        ``engine.beam.beam_peak_bytes(beam_width, vocabulary, max_length, state)``
+translation        ``engine.seq2seq.Translator.peak_bytes(text_length, max_length)``, which calls
+                   ``translation_peak_bytes`` with the model's sizes, plus the beam's estimate
+caption            the beam's estimate (the captioner stage itself holds about 0.2 MB)
 =================  ========================================================================
 
 Every estimate is an upper bound with some slack (``tests/test_limits.py`` measures the real
