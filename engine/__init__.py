@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from engine.network import Layer, Network, NetworkError, NetworkStage
     from engine.pool import PoolStage, PoolStep
     from engine.recurrent import RecurrentStage, RecurrentStep
+    from engine.seq2seq import TranslationStage, TranslationStep, Translator
     from engine.tokens import TokenStage, TokenStep, Vocabulary
 
 # Each public name → the module that defines it, imported on first use (PEP 562), so that
@@ -56,6 +57,9 @@ _WHERE: dict[str, str] = {
     "PoolStep": "engine.pool",
     "RecurrentStage": "engine.recurrent",
     "RecurrentStep": "engine.recurrent",
+    "TranslationStage": "engine.seq2seq",
+    "TranslationStep": "engine.seq2seq",
+    "Translator": "engine.seq2seq",
     "TokenStage": "engine.tokens",
     "TokenStep": "engine.tokens",
     "Vocabulary": "engine.tokens",
@@ -90,6 +94,9 @@ __all__ = [
     "Step",
     "TokenStage",
     "TokenStep",
+    "TranslationStage",
+    "TranslationStep",
+    "Translator",
     "Vocabulary",
     "kernel",
     "output_size",
