@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from engine.arrays import frozen, is_whole
+from engine.cells import GATES, run_cell
+from engine.cells import sigmoid as sigmoid  # still importable from here
 from engine.core import Stage, Step
 from engine.errors import SpecError
 from engine.limits import MAX_OUTPUT_SIZE, MAX_SEQUENCE, MAX_WORK, check_bytes
@@ -17,15 +19,6 @@ from engine.threads import one_blas_thread
 
 FLOAT_MAX = float(np.finfo(np.float64).max)
 """The largest finite float64, about 1.8e308."""
-
-GATES: dict[str, tuple[str, ...]] = {
-    "rnn": ("a",),
-    "gru": ("r", "z", "n"),
-    "lstm": ("i", "f", "g", "o"),
-}
-"""Each cell's blocks of rows in ``weight_ih`` / ``weight_hh``, in PyTorch's order.
-
-For ``rnn`` the one block is the tanh's input (a pre-activation, not a gate)."""
 
 CELLS = tuple(GATES)
 """Valid cell types."""
@@ -237,12 +230,6 @@ def output_layer(
     return logits, softmax(logits)
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1/(1 + e^(−z)), without overflow warnings for large |z|."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
-
-
 @dataclass(frozen=True, eq=False, kw_only=True)
 class RecurrentStep(Step):
     """One time step t of a recurrent cell: its inputs, every gate, and the new state.
@@ -441,41 +428,22 @@ class RecurrentStage(Stage):
         return arr
 
     def _run(self) -> None:
-        """Every time step, in order; the input terms of all steps are one matrix product."""
+        """Every time step, in order (``engine.cells.run_cell``); the input terms of all steps
+        are one matrix product."""
         steps, h = self.x.shape[0], self.hidden_size
-        names = GATES[self.cell]
-        g = len(names)
-        with np.errstate(over="ignore", invalid="ignore"), one_blas_thread():
-            xi = self.x @ self.weight_ih.T + self.bias_ih  # (T, G·H) W_i·x⟨t⟩ + b_i·
-            hh = np.empty((steps, g * h))  # W_h·a⟨t−1⟩ + b_h·
-            pre = np.empty((steps, g * h))
-            act = np.empty((steps, g * h))
-            a = np.empty((steps + 1, h))  # a⟨−1⟩ = a0, a⟨0⟩ … a⟨T−1⟩
-            a[0] = self.a0
-            c = np.empty((steps + 1, h)) if self.cell == "lstm" else None
-            if c is not None:
-                assert self.c0 is not None
-                c[0] = self.c0
-            for t in range(steps):
-                hh[t] = self.weight_hh @ a[t] + self.bias_hh
-                if self.cell == "rnn":
-                    pre[t] = xi[t] + hh[t]
-                    a[t + 1] = np.tanh(pre[t])
-                elif self.cell == "gru":
-                    pre[t, : 2 * h] = xi[t, : 2 * h] + hh[t, : 2 * h]
-                    act[t, : 2 * h] = sigmoid(pre[t, : 2 * h])
-                    r, z = act[t, :h], act[t, h : 2 * h]
-                    pre[t, 2 * h :] = xi[t, 2 * h :] + r * hh[t, 2 * h :]
-                    n = act[t, 2 * h :] = np.tanh(pre[t, 2 * h :])
-                    a[t + 1] = (1.0 - z) * n + z * a[t]
-                else:
-                    assert c is not None
-                    pre[t] = xi[t] + hh[t]
-                    act[t] = sigmoid(pre[t])
-                    act[t, 2 * h : 3 * h] = np.tanh(pre[t, 2 * h : 3 * h])
-                    i, f, gg, o = (act[t, k * h : (k + 1) * h] for k in range(4))
-                    c[t + 1] = f * c[t] + i * gg
-                    a[t + 1] = o * np.tanh(c[t + 1])
+        g = len(GATES[self.cell])
+        with one_blas_thread():
+            xi, out = run_cell(
+                self.cell,
+                self.x,
+                self.a0,
+                self.c0,
+                self.weight_ih,
+                self.weight_hh,
+                self.bias_ih,
+                self.bias_hh,
+            )
+        hh, pre, act, a, c = out  # a⟨−1⟩ = a0, a⟨0⟩ … a⟨T−1⟩ in a (T + 1, H)
         if not np.all(np.isfinite(xi)):
             big_x = float(np.abs(self.x).max(initial=0.0)) > 1
             raise SpecError(
@@ -498,7 +466,7 @@ class RecurrentStage(Stage):
         self._xi = frozen(xi)
         self._hh = frozen(hh)
         self._pre = frozen(pre.reshape(steps, g, h))  # (T, G, H)
-        self._gates = frozen(act.reshape(steps, g, h))  # (T, G, H); unused for rnn
+        self._gates = frozen(act.reshape(steps, g, h))  # (T, G, H); rnn: a⟨t⟩ again, unused
         self._a = frozen(a)  # (T + 1, H)
         self._c = None if c is None else frozen(c)  # (T + 1, H)
         self._logits = None if logits is None else frozen(logits)
