@@ -11,7 +11,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
@@ -20,6 +20,7 @@ from tui.panels.language import CURRENT, MUTED, PENDING, token_style
 from tui.widgets.halfblock import heat_colours
 from tui.widgets.sequence import (
     SPECIALS,
+    Body,
     Term,
     cell_width,
     heat_strip,
@@ -203,7 +204,7 @@ class TranslationPanel(Panel):
         self._terms: list[Term] | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="tr-body"):
+        with Body(id="tr-body"):
             with Vertical(id="tr-seq-box", classes="box") as seq:
                 seq.border_title = "Input x and output ŷ"
                 seq.border_subtitle = Content(str(getattr(self.tr, "accuracy", "") or ""))

@@ -44,7 +44,6 @@ KEYS = [
 ]
 
 
-
 def editable(stage: Stage) -> bool:
     """Whether ``stage`` read a text that a person may replace (``e``)."""
     return isinstance(stage, Retextable) and getattr(stage, "input_text", None) is not None

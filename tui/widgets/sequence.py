@@ -14,9 +14,16 @@ from typing import NamedTuple
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from textual.containers import VerticalScroll
 
 from tui.panels.language import BAR, CURRENT, DONE, MUTED, PENDING, bar, token_style
 from tui.widgets.halfblock import finite_range, heat_colours
+
+
+class Body(VerticalScroll, can_focus=False):
+    """A panel's content, scrolled with the mouse when the terminal is too small for it. Never
+    focused: the player's keys (PgUp, PgDn, Home, End …) stay the player's."""
+
 
 SPECIALS = ("<EOS>", "<UNK>")
 """Tokens that are not text: drawn in their own colours, never quoted."""
