@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
     from engine.bptt import BpttStage, BpttStep
+    from engine.cells import CellOut, cell_forward, run_cell
     from engine.conv import ConvStage, ConvStep, output_size, size_formula
     from engine.core import Simulation, Stage, Step
+    from engine.decoding import Decoder, DecoderState
     from engine.deep_recurrent import DeepRecurrentStage, DeepStep
     from engine.errors import SpecError
     from engine.kernels import KERNELS, kernel
-    from engine.language import LanguageModelStage, LmStep
+    from engine.language import LanguageModelStage, LmDecoder, LmStep
     from engine.learn import KernelLearningStage, LearnStep
     from engine.network import Layer, Network, NetworkError, NetworkStage
     from engine.pool import PoolStage, PoolStep
@@ -33,6 +35,9 @@ _WHERE: dict[str, str] = {
     "ActivationStep": "engine.activation",
     "BpttStage": "engine.bptt",
     "BpttStep": "engine.bptt",
+    "CellOut": "engine.cells",
+    "cell_forward": "engine.cells",
+    "run_cell": "engine.cells",
     "ConvStage": "engine.conv",
     "ConvStep": "engine.conv",
     "output_size": "engine.conv",
@@ -40,12 +45,15 @@ _WHERE: dict[str, str] = {
     "Simulation": "engine.core",
     "Stage": "engine.core",
     "Step": "engine.core",
+    "Decoder": "engine.decoding",
+    "DecoderState": "engine.decoding",
     "DeepRecurrentStage": "engine.deep_recurrent",
     "DeepStep": "engine.deep_recurrent",
     "SpecError": "engine.errors",
     "KERNELS": "engine.kernels",
     "kernel": "engine.kernels",
     "LanguageModelStage": "engine.language",
+    "LmDecoder": "engine.language",
     "LmStep": "engine.language",
     "KernelLearningStage": "engine.learn",
     "LearnStep": "engine.learn",
@@ -72,14 +80,18 @@ __all__ = [
     "ActivationStep",
     "BpttStage",
     "BpttStep",
+    "CellOut",
     "ConvStage",
     "ConvStep",
+    "Decoder",
+    "DecoderState",
     "DeepRecurrentStage",
     "DeepStep",
     "KernelLearningStage",
     "LanguageModelStage",
     "Layer",
     "LearnStep",
+    "LmDecoder",
     "LmStep",
     "Network",
     "NetworkError",
@@ -98,8 +110,10 @@ __all__ = [
     "TranslationStep",
     "Translator",
     "Vocabulary",
+    "cell_forward",
     "kernel",
     "output_size",
+    "run_cell",
     "size_formula",
 ]
 

@@ -10,11 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from engine import cells
 from engine.arrays import frozen
 from engine.core import Stage, Step
+from engine.decoding import DecoderState
 from engine.errors import SpecError
 from engine.limits import MAX_LENGTH, MAX_OUTPUT_SIZE, check_bytes
-from engine.recurrent import RecurrentStage
+from engine.recurrent import FLOAT_MAX, RecurrentStage, check_shape
 from engine.tokens import EOS, UNK, check_level, tokenize
 
 MODES = ("score", "sample")
@@ -27,9 +29,9 @@ MIN_TEMPERATURE = 0.05
 MAX_TEMPERATURE = 10.0
 """Above this the distribution is uniform to three decimals."""
 WEIGHT_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "w_ya", "b_y")
+"""The model's parameters, by PyTorch's names (``w_ya``, ``b_y``: the softmax layer)."""
 TRACE_NAMES = {"w_ya": "output.weight", "b_y": "output.bias"}
 """The trace header's names for the softmax layer, as for ``recurrent`` stages."""
-"""The model's parameters, by PyTorch's names (``w_ya``, ``b_y``: the softmax layer)."""
 
 
 def _quoted(text: Any, limit: int = 40) -> str:
@@ -133,6 +135,142 @@ def char_vocabulary(alphabet: str) -> tuple[str, ...]:
     return (EOS, *alphabet)
 
 
+def teacher_inputs(ids: Sequence[int], vocabulary_size: int) -> np.ndarray:
+    """x⟨1⟩ … x⟨T⟩ for the tokens y⟨1⟩ … y⟨T⟩ fed teacher-forced: zeros, then one-hot of each
+    but the last. Shape (T, V)."""
+    x = np.zeros((len(ids), vocabulary_size))
+    x[np.arange(1, len(ids)), list(ids)[:-1]] = 1.0
+    return x
+
+
+class LmDecoder:
+    """A language model fed its own output a token at a time: ``engine.decoding.Decoder`` for
+    the character and word models ``LanguageModelStage`` runs::
+
+        a⟨0⟩ = 0,   x⟨1⟩ = 0,   x⟨t⟩ = one_hot(y⟨t−1⟩)                  (V,)
+        a⟨t⟩ = tanh(W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh)               (engine.cells)
+        log P(y⟨t⟩ = v | y⟨<t⟩) = log_softmax(W_ya·a⟨t⟩ + b_y)[v]
+
+    A state's ``arrays`` is ``(a,)``, a⟨t⟩ of every row, (B, H). ``advance`` runs one time step
+    of the cell for all rows at once; each row's numbers are the same as if it were alone.
+
+    Args:
+        weights: as ``LanguageModelStage`` takes them (``WEIGHT_KEYS``).
+        vocabulary: the V tokens in index order, ``<EOS>`` among them.
+        level: ``"char"`` or ``"word"``: a sequence's tokens are joined by nothing or spaces.
+        name: the model's name (``"char_lm"``, ``"word_lm"``).
+
+    SpecError under ``model`` for a missing weight, a shape that does not fit the vocabulary
+    and hidden size, or values that are not finite.
+    """
+
+    def __init__(
+        self,
+        weights: dict[str, np.ndarray],
+        vocabulary: Sequence[str],
+        level: str = "char",
+        name: str = "char_lm",
+    ) -> None:
+        self.vocabulary: tuple[str, ...] = tuple(vocabulary)
+        self.level = check_level(level)
+        self.name = name
+        if EOS not in self.vocabulary:
+            raise SpecError("model", f"the vocabulary has no {EOS}, so no sequence could end")
+        self.eos = self.vocabulary.index(EOS)
+        missing = [k for k in WEIGHT_KEYS if k not in weights]
+        if missing:
+            raise SpecError("model", f"missing weights {', '.join(missing)}")
+        w = {k: np.asarray(weights[k], dtype=np.float64) for k in WEIGHT_KEYS}
+        w_aa = w["weight_hh_l0"]
+        if w_aa.ndim != 2 or w_aa.shape[0] < 1:
+            raise SpecError("model", f"weight_hh_l0 must be (H, H) with H ≥ 1, got {w_aa.shape}")
+        self.hidden_size = h = int(w_aa.shape[0])
+        v = len(self.vocabulary)
+        for key in WEIGHT_KEYS:
+            try:
+                check_shape(key.removesuffix("_l0"), w[key].shape, "rnn", v, h, v)
+            except SpecError as e:
+                raise SpecError("model", f"{e.field}: {e.message}") from None
+            if not np.all(np.isfinite(w[key])):
+                raise SpecError("model", f"{key} must be finite (no inf or nan)")
+        self.weights = {k: frozen(a) for k, a in w.items()}
+        self._w_ax = frozen(np.ascontiguousarray(w["weight_ih_l0"].T))  # (V, H): row k = W_ax·e_k
+
+    @property
+    def joiner(self) -> str:
+        """What goes between two tokens of a sequence's text: nothing for characters."""
+        return "" if self.level == "char" else " "
+
+    def _cell(self, xi: np.ndarray, a_prev: np.ndarray) -> np.ndarray:
+        """a⟨t⟩ (B, H) from the input terms and a⟨t−1⟩ of every row: one cell step."""
+        w = self.weights
+        a = cells.cell_forward("rnn", xi, a_prev, None, w["weight_hh_l0"], w["bias_hh_l0"]).h
+        if not np.all(np.isfinite(a)):
+            raise SpecError(
+                "model",
+                "weights.weight_hh: the recurrence overflows float64: W_hh·a⟨t−1⟩ + b_hh exceeds "
+                f"{FLOAT_MAX:.3g}",
+            )
+        return a
+
+    def logits(self, a: np.ndarray) -> np.ndarray:
+        """z = W_ya·a + b_y for every row of ``a`` (B, H): (B, V), softmax's input."""
+        w = self.weights
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = cells.row_products(a, w["w_ya"]) + w["b_y"]
+        if not np.all(np.isfinite(z)):
+            raise SpecError(
+                "model",
+                "weights.w_ya: the output layer's logits W_ya·a⟨t⟩ + b_y overflow float64 "
+                f"(|W_ya| up to {float(np.abs(w['w_ya']).max()):.3g})",
+            )
+        return z
+
+    def _state(self, a: np.ndarray) -> DecoderState:
+        return DecoderState(log_softmax(self.logits(a)), (a,))
+
+    def start(self) -> DecoderState:
+        """One row: a⟨1⟩ from x⟨1⟩ = 0 and a⟨0⟩ = 0, and the distribution of y⟨1⟩."""
+        w = self.weights
+        v, h = len(self.vocabulary), self.hidden_size
+        xi = cells.input_terms(np.zeros((1, v)), w["weight_ih_l0"], w["bias_ih_l0"])  # (1, H)
+        return self._state(self._cell(xi, np.zeros((1, h))))
+
+    def advance(self, state: DecoderState, tokens: np.ndarray) -> DecoderState:
+        """Feed one-hot(``tokens[b]``) to row b and run one time step for every row.
+
+        W_ax·one_hot(k) is column k of W_ax, exactly, so the column is read instead of
+        multiplying by a vector of zeros and one 1."""
+        ids = np.asarray(tokens)
+        if ids.shape != (len(state),) or (ids.size and ids.dtype.kind not in "iu"):
+            raise ValueError(f"expected {len(state)} token indices, one per row, got {ids!r}")
+        if ids.size and not (ids.min() >= 0 and ids.max() < len(self.vocabulary)):
+            raise ValueError(f"token indices must be 0 to {len(self.vocabulary) - 1}, got {ids}")
+        xi = self._w_ax[ids] + self.weights["bias_ih_l0"]  # (B, H)
+        return self._state(self._cell(xi, state.arrays[0]))
+
+    def reference_log_probs(self, ids: list[int]) -> np.ndarray:
+        """log P(y⟨t⟩ | y⟨<t⟩) of each of ``ids`` fed teacher-forced, (T,), from
+        ``torch.nn.RNN``, ``nn.functional.linear`` and ``log_softmax`` in float64."""
+        import torch
+
+        if not ids:
+            return np.zeros(0)
+        w = self.weights
+        module = torch.nn.RNN(len(self.vocabulary), self.hidden_size, dtype=torch.float64)
+        with torch.no_grad():
+            for key in WEIGHT_KEYS[:4]:
+                getattr(module, key).copy_(torch.from_numpy(np.array(w[key])))
+            x = torch.from_numpy(teacher_inputs(ids, len(self.vocabulary)))[:, None]  # (T, 1, V)
+            a = module(x)[0][:, 0]  # (T, H)
+            z = torch.nn.functional.linear(
+                a, torch.from_numpy(np.array(w["w_ya"])), torch.from_numpy(np.array(w["b_y"]))
+            )
+            log_p = torch.log_softmax(z, dim=-1)  # (T, V)
+            chosen = log_p[torch.arange(len(ids)), torch.tensor(ids, dtype=torch.long)]
+            return chosen.numpy()
+
+
 class LanguageModelStage(Stage):
     """A trained RNN language model over characters or words, scoring or sampling a token a step.
 
@@ -165,8 +303,10 @@ class LanguageModelStage(Stage):
     Shape:
         output (T, V): ŷ⟨1⟩ … ŷ⟨T⟩, T = tokens + 1 when scoring, ≤ max_length when sampling.
 
-    The forward pass is ``RecurrentStage`` (one tanh layer with a softmax output). One step per
-    token, ``<EOS>`` included.
+    Scoring runs the whole sequence once as a ``RecurrentStage`` (one tanh layer with a softmax
+    output); sampling feeds each token drawn to ``decoder`` (an ``LmDecoder``), which runs one
+    time step per token. Both compute the cell in ``engine.cells``. One step per token,
+    ``<EOS>`` included.
     """
 
     kind = "language_model"
@@ -210,6 +350,7 @@ class LanguageModelStage(Stage):
         if self.mode == "score":
             ids, self.read = self._encode(text)
             self._forward(ids[:-1])  # checks every weight's shape
+            self._decoder = self._make_decoder()
             z = self._logits()
         else:
             if text is not None:
@@ -217,6 +358,7 @@ class LanguageModelStage(Stage):
                     self.text_field,
                     f"a {self.text_field} is scored in score mode; sample mode draws one",
                 )
+            self._decoder = self._make_decoder()
             ids, z = self._sample()
             self.read = tuple(self.vocabulary[k] for k in ids)
         self.ids = ids
@@ -295,10 +437,7 @@ class LanguageModelStage(Stage):
     def inputs(self, ids: list[int]) -> np.ndarray:
         """x⟨1⟩ … x⟨T⟩ for the tokens y⟨1⟩ … y⟨T⟩: zeros, then one-hot of each but the last.
         Shape (T, V)."""
-        v = len(self.vocabulary)
-        x = np.zeros((len(ids), v))
-        x[np.arange(1, len(ids)), ids[:-1]] = 1.0
-        return x
+        return teacher_inputs(ids, len(self.vocabulary))
 
     def _forward(self, fed: list[int]) -> None:
         """Run the RNN over x⟨1⟩ (zeros) and one-hots of ``fed``; keeps the stage. The token
@@ -325,20 +464,31 @@ class LanguageModelStage(Stage):
         assert logits is not None
         return np.array(logits)  # (T, V)
 
+    def _make_decoder(self) -> LmDecoder:
+        return LmDecoder(self.weights, self.vocabulary, self.level, self.name)
+
+    @property
+    def decoder(self) -> LmDecoder:
+        """The same model as an ``engine.decoding.Decoder``, fed one token at a time."""
+        return self._decoder
+
     def _sample(self) -> tuple[list[int], np.ndarray]:
-        """Draw y⟨1⟩, y⟨2⟩, … one at a time, each from the distribution after the last; the RNN
-        is re-run over the prefix (T ≤ 50, so the quadratic cost is nothing)."""
+        """Draw y⟨1⟩, y⟨2⟩, … one at a time, each from the distribution after the last: the
+        token drawn is fed to the decoder, which runs one time step (never the prefix again).
+        Returns the tokens and the logits z⟨t⟩ they were drawn by, (T, V)."""
         rng = np.random.default_rng(self.seed)
+        decoder = self._decoder
+        state = decoder.start()
         ids: list[int] = []
         rows = []
-        while len(ids) < self.max_length:
-            self._forward(ids)
-            z = self._logits()[-1]
+        while True:
+            z = decoder.logits(state.arrays[0])[0]  # (V,)
             rows.append(z)
             p = np.exp(log_softmax(self._scaled(z)))
             ids.append(int(rng.choice(len(p), p=p / p.sum())))
-            if ids[-1] == self.eos:
+            if ids[-1] == self.eos or len(ids) == self.max_length:
                 break
+            state = decoder.advance(state, np.array(ids[-1:]))
         return ids, np.array(rows)
 
     def _scaled(self, z: np.ndarray) -> np.ndarray:
