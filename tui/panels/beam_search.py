@@ -68,7 +68,7 @@ class BeamView:
 def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
     """B, α, max_length and what this step does."""
     v = len(stage.decoder.vocabulary)
-    t = Text(no_wrap=True, overflow="crop")
+    t = Text()
     t.append(f"B = {stage.beam_width}", style="bold")
     t.append(f" · α = {stage.alpha:g}", style="bold")
     t.append(f" · max_length = {stage.max_length} · V = {v}", style="bold")
@@ -307,7 +307,7 @@ class BeamSearchPanel(Panel):
         width: 1fr;
         max-height: 24;
     }
-    BeamSearchPanel #bs-analysis {
+    BeamSearchPanel #bs-analysis, BeamSearchPanel #bs-head {
         text-wrap: wrap;
     }
     """
@@ -348,12 +348,6 @@ class BeamSearchPanel(Panel):
         if step.final:
             grid.border_title = "The final ranking: without and with length normalisation"
             body = ranking_columns(view, step, stage.alpha)
-            if step.ran_out:
-                body.append(
-                    f"\nNo hypothesis ended with <EOS> within max_length = {stage.max_length}: "
-                    "the rankings hold the unfinished ones, and the best of them is returned.",
-                    style="bold yellow",
-                )
             grid.update(Content.from_rich_text(body))
             verdict = analysis_text(view)
             analysis.display = verdict is not None
