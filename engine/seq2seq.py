@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from engine.arrays import frozen
+from engine.cells import cell_forward, input_terms, row_products, run_cell
 from engine.core import Stage, Step
 from engine.decoding import DecoderState
 from engine.errors import SpecError
@@ -126,68 +127,6 @@ def translation_peak_bytes(
     encoder = tx * (vx + 2 * (3 * 3 * hidden + 2 * hidden) + 2 * hidden + attention)
     per_step = tx * (attention + 3) + max_length * tx + 12 * hidden + 6 * vy
     return 8 * (4 * weights + 3 * encoder + 2 * max_length * per_step)
-
-
-# -- TEMPORARY: replaced by engine.cells once it is merged ----------------------------------
-
-
-class CellOut(NamedTuple):
-    hh: np.ndarray
-    pre: np.ndarray
-    act: np.ndarray
-    h: np.ndarray
-    c: np.ndarray | None
-
-
-def input_terms(x: np.ndarray, weight_ih: np.ndarray, bias_ih: np.ndarray) -> np.ndarray:
-    return x @ weight_ih.T + bias_ih
-
-
-def cell_forward(
-    cell: str,
-    xi: np.ndarray,
-    h_prev: np.ndarray,
-    c_prev: np.ndarray | None,
-    weight_hh: np.ndarray,
-    bias_hh: np.ndarray,
-) -> CellOut:
-    assert cell == "gru"
-    n = h_prev.shape[-1]
-    hh = h_prev @ weight_hh.T + bias_hh
-    pre = xi.copy()
-    pre[..., : 2 * n] += hh[..., : 2 * n]
-    act = np.empty_like(pre)
-    act[..., : 2 * n] = 1.0 / (1.0 + np.exp(-pre[..., : 2 * n]))
-    pre[..., 2 * n :] = xi[..., 2 * n :] + act[..., :n] * hh[..., 2 * n :]
-    act[..., 2 * n :] = np.tanh(pre[..., 2 * n :])
-    z = act[..., n : 2 * n]
-    h = (1.0 - z) * act[..., 2 * n :] + z * h_prev
-    return CellOut(hh, pre, act, h, None)
-
-
-def run_cell(
-    cell: str,
-    x: np.ndarray,
-    h0: np.ndarray,
-    c0: np.ndarray | None,
-    weight_ih: np.ndarray,
-    weight_hh: np.ndarray,
-    bias_ih: np.ndarray,
-    bias_hh: np.ndarray,
-) -> tuple[np.ndarray, CellOut]:
-    xi = input_terms(x, weight_ih, bias_ih)
-    hs, outs = [h0], []
-    for t in range(len(x)):
-        o = cell_forward(cell, xi[t], hs[-1], None, weight_hh, bias_hh)
-        outs.append(o)
-        hs.append(o.h)
-    return xi, CellOut(
-        np.array([o.hh for o in outs]),
-        np.array([o.pre for o in outs]),
-        np.array([o.act for o in outs]),
-        np.array(hs),
-        None,
-    )
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -403,13 +342,15 @@ class TranslatorDecoder:
     def attention(self, s_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Energies e⟨t,·⟩ (B, Tx), weights α⟨t,·⟩ (B, Tx) and contexts c⟨t⟩ (B, 2H) for the
         previous decoder states ``s_prev`` (B, 2H)."""
+        # Every product is taken row by row (engine.cells.row_products), so that a hypothesis
+        # gets the same bits in a beam of many as alone.
         w = self.translator.weights
-        query = s_prev @ w["attention.w_s.weight"].T  # (B, A)
+        query = row_products(s_prev, w["attention.w_s.weight"])  # (B, A)
         hidden = np.tanh(query[:, None, :] + self.encoding.keys[None])  # (B, Tx, A)
-        energies = hidden @ w["attention.v.weight"][0]  # (B, Tx)
+        energies = row_products(hidden, w["attention.v.weight"])[..., 0]  # (B, Tx)
         shifted = np.exp(energies - energies.max(axis=1, keepdims=True))
         alpha = shifted / shifted.sum(axis=1, keepdims=True)
-        context = alpha @ self.encoding.h  # (B, 2H)
+        context = row_products(alpha, self.encoding.h.T)  # (B, 2H)
         return energies, alpha, context
 
     def compute(self, s_prev: np.ndarray, y_prev: np.ndarray | None) -> DecoderStep:
@@ -422,11 +363,11 @@ class TranslatorDecoder:
         y = np.zeros((b, v))
         if y_prev is not None:
             y[np.arange(b), np.asarray(y_prev, dtype=np.intp)] = 1.0
-        xi = input_terms(
-            np.concatenate([y, context], axis=1), w["decoder.weight_ih"], w["decoder.bias_ih"]
-        )  # (B, 3·2H)
+        x = np.concatenate([y, context], axis=1)[:, None, :]  # (B, 1, V + 2H): a row each
+        xi = input_terms(x, w["decoder.weight_ih"], w["decoder.bias_ih"])[:, 0]  # (B, 3·2H)
         s = cell_forward("gru", xi, s_prev, None, w["decoder.weight_hh"], w["decoder.bias_hh"]).h
-        logits = np.concatenate([s, context], axis=1) @ w["out.weight"].T + w["out.bias"]
+        sc = np.concatenate([s, context], axis=1)  # [s⟨t⟩; c⟨t⟩]
+        logits = row_products(sc, w["out.weight"]) + w["out.bias"]  # (B, V)
         return DecoderStep(energies, alpha, context, s, log_softmax(logits))
 
     def start(self) -> DecoderState:
