@@ -204,6 +204,9 @@ class TranslationPanel(Panel):
         self._terms: list[Term] | None = None
 
     def compose(self) -> ComposeResult:
+        # Decided now for the terminal's width, so that a new panel is laid out once, not
+        # again when its first resize changes the class.
+        self.set_class(self.app.size.width < NARROW, "-narrow")
         with Body(id="tr-body"):
             with Vertical(id="tr-seq-box", classes="box") as seq:
                 seq.border_title = "Input x and output ŷ"
