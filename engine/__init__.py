@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
+    from engine.beam import BeamSearchStage, BeamStep, beam_search
     from engine.bptt import BpttStage, BpttStep
     from engine.cells import CellOut, cell_forward, run_cell
     from engine.conv import ConvStage, ConvStep, output_size, size_formula
@@ -33,6 +34,9 @@ _WHERE: dict[str, str] = {
     "ACTIVATIONS": "engine.activation",
     "ActivationStage": "engine.activation",
     "ActivationStep": "engine.activation",
+    "BeamSearchStage": "engine.beam",
+    "BeamStep": "engine.beam",
+    "beam_search": "engine.beam",
     "BpttStage": "engine.bptt",
     "BpttStep": "engine.bptt",
     "CellOut": "engine.cells",
@@ -78,6 +82,8 @@ __all__ = [
     "KERNELS",
     "ActivationStage",
     "ActivationStep",
+    "BeamSearchStage",
+    "BeamStep",
     "BpttStage",
     "BpttStep",
     "CellOut",
@@ -110,6 +116,7 @@ __all__ = [
     "TranslationStep",
     "Translator",
     "Vocabulary",
+    "beam_search",
     "cell_forward",
     "kernel",
     "output_size",

@@ -93,12 +93,13 @@ def beam_peak_bytes(beam_width: int, vocabulary: int, max_length: int, state: in
     """Peak bytes of a beam-search stage from sizes alone: per step the (B, V) expansions kept
     for the stepper and a few temporaries of that size while the best are chosen, the decoder's
     per-row state (``state`` numbers a row) and log-probabilities, and up to B hypotheses a
-    step as Python objects (about 600 bytes each and 8 per token)."""
+    step as Python objects (about 600 bytes each and 8 per token); and what every step holds
+    whatever B (its record and explanation: 4 KiB) and a fixed 64 KiB."""
     b, v, t = int(beam_width), int(vocabulary), int(max_length)
     expansions = 8 * b * v * (t + 4)
     states = 8 * b * (v + int(state)) * 3
     hypotheses = b * t * (600 + 8 * t)
-    return expansions + states + hypotheses
+    return expansions + states + hypotheses + 4096 * t + 65536
 
 
 # -- hypotheses and results ------------------------------------------------------------------
@@ -853,8 +854,14 @@ class BeamSearchStage(Stage):
                 f"is {self._quote(best_norm)}: log P = {best_norm.log_prob:.4g} over "
                 f"Ty = {best_norm.t}, score {best_norm.score(a):.4g}; without it, {same}."
             )
+        if self.beam_width == 1:
+            explanation += " With B = 1 this is greedy decoding: the likeliest token every step."
         if self.analysis is not None:
-            explanation += " " + self.analysis.explain()
+            e = self.analysis
+            explanation += (
+                f" Error analysis, y* = {self.text_of(e.reference)!r} against ŷ = "
+                f"{self.text_of(e.found)!r}: {e.explain()}"
+            )
         return BeamStep(
             stage=self.name,
             index=i,

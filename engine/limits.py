@@ -36,6 +36,7 @@ bptt               ``engine.bptt.bptt_peak_bytes(steps, input_size, hidden)``
 learn_kernel       ``engine.learn.learn_peak_bytes(images_shape, kernel_hw, iterations)``
 tokens             ``engine.tokens.tokens_peak_bytes(corpus_chars, tokens, vocabulary)``
 language_model     ``engine.language.language_peak_bytes(hidden, vocabulary, max_length)``
+beam_search        ``engine.beam.beam_peak_bytes(beam_width, vocabulary, max_length, state)``
 =================  ========================================================================
 
 Every estimate is an upper bound with some slack (``tests/test_limits.py`` measures the real

@@ -564,3 +564,93 @@ def test_partitioned_choice_equals_a_stable_sort(k: int) -> None:
     flat[rng.integers(0, 5000, size=50)] = -np.inf
     expected = np.argsort(-flat, kind="stable")[:k]
     np.testing.assert_array_equal(_top(flat, k), expected)
+
+
+# -- the shipped language models ---------------------------------------------------------------
+
+
+def lm(name: str) -> Decoder:
+    from engine.language import LmDecoder
+    from scenarios.language import language_model
+
+    model = language_model(name)
+    return LmDecoder(model.weights, model.vocabulary, model.level, name)
+
+
+@pytest.mark.parametrize("name", ["char_lm", "word_lm"])
+@pytest.mark.parametrize("width", [1, 3, 10])
+def test_language_model_scores_agree_with_teacher_forcing_and_torch(name: str, width: int) -> None:
+    decoder = lm(name)
+    result = beam_search(decoder, width, 20, 0.7)
+    assert not result.ran_out
+    for h in result.hypotheses[1:]:
+        lp = sequence_log_prob(decoder, h.tokens)
+        assert abs(h.log_prob - lp.sum()) <= 1e-12
+        torch_lp = decoder.reference_log_probs(list(h.tokens))
+        assert abs(h.log_prob - float(np.sum(torch_lp))) <= 1e-9
+    stage = BeamSearchStage(decoder, width, 20, 0.7)
+    assert stage.check_against_torch() <= 1e-9
+
+
+@pytest.mark.parametrize("name", ["char_lm", "word_lm"])
+def test_language_model_width_one_is_greedy(name: str) -> None:
+    decoder = lm(name)
+    greedy = greedy_decode(decoder, 20)
+    best = beam_search(decoder, 1, 20, 0.7).best
+    assert best.tokens == greedy.tokens and abs(best.log_prob - greedy.log_prob) <= 1e-12
+
+
+def test_language_model_wide_beam_is_exhaustive() -> None:
+    decoder = lm("char_lm")
+    v = len(decoder.vocabulary)
+    for alpha in (0.0, 0.7):
+        result = beam_search(decoder, v**2, 2, alpha)
+        assert all(s.pruned == 0 for s in result.steps)
+        best = exhaustive_search(decoder, 2, alpha)
+        assert result.best.tokens == best.tokens
+        assert abs(result.best.log_prob - best.log_prob) <= 1e-12
+
+
+@pytest.mark.parametrize("width", [3, 10, 100])
+def test_language_model_record_false_gives_the_same_best(width: int) -> None:
+    for name in ("char_lm", "word_lm"):
+        decoder = lm(name)
+        full = beam_search(decoder, width, 20, 0.7)
+        bare = beam_search(decoder, width, 20, 0.7, record=False)
+        assert bare.best.tokens == full.best.tokens and bare.best.log_prob == full.best.log_prob
+        assert bare.steps == () and len(full.steps) > 0
+
+
+def test_language_model_running_out_of_length() -> None:
+    decoder = lm("word_lm")
+    for max_length in (1, 2):
+        stage = BeamSearchStage(decoder, 3, max_length, 0.7)
+        assert stage.result.ran_out and not stage.best.finished
+        assert stage.best.t == max_length
+        assert f"max_length = {max_length}" in stage.step(-1).explanation
+
+
+@pytest.mark.parametrize("width", [1, 50, 200])
+def test_memory_estimate_bounds_the_peak(width: int) -> None:
+    """Near the worst case: hardly anything finishes, so the search keeps close to B
+    hypotheses a step to max_length."""
+    import tracemalloc
+
+    from engine.beam import beam_peak_bytes
+
+    vocab = ("<EOS>", "a", "b", "c")
+    start = np.array([-40.0, 0.0, 0.1, 0.2])
+    decoder = MarkovDecoder(start, np.tile(start, (4, 1)), vocab)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        stage = BeamSearchStage(decoder, width, 50, 0.7)
+        steps = [stage.step(i) for i in range(len(stage))]
+        tree = stage.tree()
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert len(steps) == 51 and len(tree) == len(stage.result.hypotheses) > 30 * width
+    state = sum(a[0].size for a in decoder.start().arrays)
+    assert peak <= beam_peak_bytes(width, 4, 50, state)
