@@ -62,9 +62,13 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def row_products(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """W·x for every row x of ``x`` (..., K) with ``w`` (N, K): (..., N), one matrix-vector
-    product per row, so that each row's bits are those of ``w @ row`` alone."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.matmul(x[..., None, :], w.T)[..., 0, :]
+    product per row, so that each row's bits are those of ``w @ row`` alone.
+
+    May overflow: call it under ``np.errstate(over="ignore", invalid="ignore")`` and check."""
+    if x.ndim == 1:
+        return w @ x
+    # A stack of (1, K) @ (K, N) products: NumPy runs one matrix-vector product for each.
+    return np.matmul(x[..., None, :], w.T)[..., 0, :]
 
 
 def input_terms(x: np.ndarray, weight_ih: np.ndarray, bias_ih: np.ndarray) -> np.ndarray:
@@ -97,7 +101,7 @@ def cell_forward(
             return CellOut(hh, pre, act, act, None)
         if cell == "gru":
             pre_rz = xi[..., : 2 * h] + hh[..., : 2 * h]
-            rz = sigmoid(pre_rz)
+            rz = 1.0 / (1.0 + np.exp(-pre_rz))  # σ, as ``sigmoid`` (already under errstate)
             r, z = rz[..., :h], rz[..., h:]
             pre_n = xi[..., 2 * h :] + r * hh[..., 2 * h :]
             n = np.tanh(pre_n)
@@ -108,7 +112,7 @@ def cell_forward(
         if c_prev is None:
             raise ValueError("an lstm step needs the previous cell state c_prev")
         pre = xi + hh
-        act = sigmoid(pre)
+        act = 1.0 / (1.0 + np.exp(-pre))  # σ, as ``sigmoid``
         act[..., 2 * h : 3 * h] = np.tanh(pre[..., 2 * h : 3 * h])
         i, f, g, o = (act[..., k * h : (k + 1) * h] for k in range(4))
         c = f * c_prev + i * g

@@ -246,7 +246,7 @@ class LmDecoder:
             raise ValueError(f"expected {len(state)} token indices, one per row, got {ids!r}")
         if ids.size and not (ids.min() >= 0 and ids.max() < len(self.vocabulary)):
             raise ValueError(f"token indices must be 0 to {len(self.vocabulary) - 1}, got {ids}")
-        xi = self._w_ax[ids] + self.weights["bias_ih_l0"]  # (B, H)
+        xi = self._w_ax[ids.astype(np.intp)] + self.weights["bias_ih_l0"]  # (B, H)
         return self._state(self._cell(xi, state.arrays[0]))
 
     def reference_log_probs(self, ids: list[int]) -> np.ndarray:

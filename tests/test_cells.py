@@ -249,7 +249,7 @@ def test_rows_advanced_together_equal_rows_alone(model: str) -> None:
 
 def test_take_reorders_rows() -> None:
     w, vocabulary, level = language_model("char_lm")
-    decoder = LmDecoder(w, vocabulary, level, "char_lm")
+    decoder: Decoder = LmDecoder(w, vocabulary, level, "char_lm")  # mypy checks the protocol
     state = decoder.advance(decoder.start().take([0, 0, 0]), np.array([1, 2, 3]))
     picked = state.take([2, 0, 0])
     assert len(picked) == 3
