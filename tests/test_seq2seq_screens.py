@@ -21,6 +21,8 @@ from tui.screens.textinput import TextInputScreen
 SIZE = (120, 40)
 TRANSLATE = "translate_date"
 """A translation scenario: the translator, then a beam search over the same decoder."""
+SEARCH = "beam_names"
+"""A beam search over the character-level language model (no input text)."""
 
 
 def keys_for(text: str) -> list[str]:
@@ -163,10 +165,10 @@ async def test_unknown_characters_are_shown_as_unk() -> None:
 
 
 async def test_beam_keys_search_again_with_the_new_width_and_alpha() -> None:
-    app = player_app(TRANSLATE)
+    app = player_app(SEARCH)
     async with app.run_test(size=SIZE) as pilot:
         screen = player(app)
-        await pilot.press("right_square_bracket")  # to the beam search
+        await pilot.press("right", "right")
         await pilot.pause()
         old = beam(screen)
         assert screen.check_action("beam", (1,)) is True
@@ -187,6 +189,22 @@ async def test_beam_keys_search_again_with_the_new_width_and_alpha() -> None:
         panels = list(screen.query(BeamSearchPanel))
         assert len(panels) == 1 and panels[0].search is beam(screen)
         assert f"B = {beam(screen).beam_width}" in shown_text(app, "#bs-head")
+        assert screen.cursor == 2  # the same search step
+
+
+async def test_the_narrowest_beam_is_greedy_and_the_end_of_the_list_is_said() -> None:
+    app = player_app("beam_greedy")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = player(app)
+        stage = beam(screen)
+        assert stage.beam_width == 1
+        await pilot.press("b")
+        await pilot.pause()
+        assert beam(screen) is stage  # nothing narrower than B = 1
+        await pilot.press("B", "B")
+        await pilot.pause()
+        assert beam(screen).beam_width == 3
+        assert beam(screen).text_of(beam(screen).result.best) == "the <UNK> eats <UNK>"
 
 
 async def test_beam_keys_are_not_offered_on_a_stage_that_does_not_search() -> None:
@@ -224,14 +242,20 @@ async def test_keys_are_off_and_unlisted_where_nothing_reads_text_or_searches() 
         assert "e" not in keys and "B / b" not in keys and "A / a" not in keys
 
 
-async def test_help_lists_the_keys_where_they_work() -> None:
-    app = player_app(TRANSLATE)
+@pytest.mark.parametrize(
+    ("name", "listed", "unlisted"),
+    [(TRANSLATE, {"e", "B / b", "A / a"}, set()), (SEARCH, {"B / b", "A / a"}, {"e"})],
+)
+async def test_help_lists_the_keys_where_they_work(
+    name: str, listed: set[str], unlisted: set[str]
+) -> None:
+    app = player_app(name)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        keys = [key for key, _ in app.screen.keys]
-        assert {"e", "B / b", "A / a"} <= set(keys)
+        keys = {key for key, _ in app.screen.keys}
+        assert listed <= keys and not unlisted & keys
 
 
 def test_every_translation_scenario_has_a_beam_stage_offering_the_keys() -> None:

@@ -140,7 +140,8 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
             k = int(k)
             style = _cell_style(view, h.id, k, kept, finished)
             tok = shown(view.token(k))
-            out.append(f" {tok} {_num(row[k])} ", style=style)
+            out.append(" ")
+            out.append(f"{tok} {_num(row[k])}", style=style)
         out.append(f" +{v - few} more", style=MUTED)
     if rows > MAX_ROWS:
         out.append(f"\n… {rows - MAX_ROWS} more hypotheses expanded", style=MUTED)
