@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
     from engine.beam import BeamSearchStage, BeamStep, beam_search
     from engine.bptt import BpttStage, BpttStep
+    from engine.caption import Captioner, CaptionStage, CaptionStep
     from engine.cells import CellOut, cell_forward, run_cell
     from engine.conv import ConvStage, ConvStep, output_size, size_formula
     from engine.core import Simulation, Stage, Step
@@ -39,6 +40,9 @@ _WHERE: dict[str, str] = {
     "beam_search": "engine.beam",
     "BpttStage": "engine.bptt",
     "BpttStep": "engine.bptt",
+    "CaptionStage": "engine.caption",
+    "CaptionStep": "engine.caption",
+    "Captioner": "engine.caption",
     "CellOut": "engine.cells",
     "cell_forward": "engine.cells",
     "run_cell": "engine.cells",
@@ -86,6 +90,9 @@ __all__ = [
     "BeamStep",
     "BpttStage",
     "BpttStep",
+    "CaptionStage",
+    "CaptionStep",
+    "Captioner",
     "CellOut",
     "ConvStage",
     "ConvStep",
