@@ -74,10 +74,11 @@ class CaptionPanel(Panel):
     }
     CaptionPanel #cap-picture-box {
         width: 30;
-        height: 16;
+        height: 15;
     }
     CaptionPanel #cap-picture, CaptionPanel #cap-attention {
         height: 1fr;
+        background: transparent;
     }
     CaptionPanel #cap-side {
         width: 1fr;

@@ -105,6 +105,9 @@ def alpha_matrix(
             digit = " " if tenths == 0 else "█" if tenths >= 10 else str(tenths)
             fg = "bright_white" if tenths >= 10 else "black" if r + g + b > 380 else "bright_white"
             out.append(digit + " ", style=Style(color=fg, bgcolor=f"rgb({r},{g},{b})"))
+    out.append("\nα in tenths, brighter = more attention", style=MUTED)
+    if any(tok in SPECIALS for tok in inputs):
+        out.append(" · E = <EOS>, U = <UNK>", style=MUTED)
     return out
 
 

@@ -127,9 +127,10 @@ def top_bars(
 
 
 def probability(log_p: float) -> str:
-    """e^log_p written so that tiny probabilities stay readable: ``0.0153`` or ``3.2e-07``."""
+    """e^log_p written so that tiny probabilities stay readable and a near-certain one does not
+    round to 1: ``0.01534``, ``3.20e-07``, ``0.9998``."""
     p = math.exp(log_p) if log_p < 700 else math.inf  # exp overflows (OverflowError) above
-    return f"{p:.3g}" if p >= 1e-4 or p == 0 else f"{p:.2e}"
+    return f"{p:.4g}" if p >= 1e-4 or p == 0 else f"{p:.2e}"
 
 
 class Term(NamedTuple):
