@@ -24,7 +24,6 @@ records are built from them only when first asked for.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -176,17 +175,18 @@ class SearchStepRecord:
 
 
 class _Trace:
-    """The arrays a search computes, one entry per step: enough to build every hypothesis."""
+    """What a recorded search keeps per step: the arrays it computes anyway, from which every
+    hypothesis and step record is built when first asked for (nothing more is computed while
+    the search runs)."""
 
-    def __init__(self, record: bool) -> None:
-        self.record = record
-        self.rows: list[np.ndarray] = []  # (k,) parent row in the previous step's alive list
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []  # (k,) parent row in the step's alive list
         self.tokens: list[np.ndarray] = []  # (k,) the token each new hypothesis took
         self.scores: list[np.ndarray] = []  # (k,) cumulative log-probs, best first
         self.step_lp: list[np.ndarray] = []  # (k,) log P of that token
         self.done: list[np.ndarray] = []  # (k,) bool: took <EOS>
-        self.expansions: list[np.ndarray] = []  # (B_alive, V), only when recording
-        self.offsets: list[int] = []  # id of each step's first new hypothesis
+        self.expansions: list[np.ndarray] = []  # (B_alive, V)
+        self.offsets: list[int] = [1]  # id of each step's first new hypothesis, then the end
 
     def add(
         self,
@@ -197,38 +197,32 @@ class _Trace:
         done: np.ndarray,
         expansions: np.ndarray,
     ) -> None:
-        self.offsets.append(self.offsets[-1] + len(self.rows[-1]) if self.rows else 1)
+        self.offsets.append(self.offsets[-1] + len(rows))
         self.rows.append(rows)
         self.tokens.append(tokens)
         self.scores.append(scores)
         self.step_lp.append(step_lp)
         self.done.append(done)
-        if self.record:
-            self.expansions.append(frozen(expansions))
+        self.expansions.append(expansions)
 
-    @property
-    def count(self) -> int:
-        """Hypotheses made, root included."""
-        return self.offsets[-1] + len(self.rows[-1]) if self.rows else 1
-
-    def alive_ids(self, s: int) -> np.ndarray:
-        """Ids of the hypotheses alive after step s (0-based), best first; s = −1: the root."""
-        if s < 0:
+    def alive_before(self, s: int) -> np.ndarray:
+        """Ids of the hypotheses step s (0-based) expands, in row order."""
+        if s == 0:
             return np.zeros(1, dtype=np.intp)
-        return self.offsets[s] + np.flatnonzero(~self.done[s])
+        return self.offsets[s - 1] + np.flatnonzero(~self.done[s - 1])
 
-    def finished_ids(self, s: int) -> np.ndarray:
-        return self.offsets[s] + np.flatnonzero(self.done[s])
+    @cached_property
+    def parents(self) -> list[np.ndarray]:
+        """Per step, the id of the hypothesis each new one extends."""
+        return [self.alive_before(s)[rows] for s, rows in enumerate(self.rows)]
 
-    def parent_ids(self, s: int) -> np.ndarray:
-        return self.alive_ids(s - 1)[self.rows[s]]
-
-    def all_hypotheses(self) -> tuple[Hypothesis, ...]:
+    def all_hypotheses(self, known: dict[int, Hypothesis]) -> tuple[Hypothesis, ...]:
+        """Every hypothesis, root first; those in ``known`` (the final ones) reused."""
         out = [ROOT]
-        for s in range(len(self.rows)):
+        for s in range(len(self.tokens)):
             base = self.offsets[s]
             zipped = zip(
-                self.parent_ids(s).tolist(),
+                self.parents[s].tolist(),
                 self.tokens[s].tolist(),
                 self.scores[s].tolist(),
                 self.step_lp[s].tolist(),
@@ -236,47 +230,23 @@ class _Trace:
                 strict=True,
             )
             for j, (p, tok, lp, slp, done) in enumerate(zipped):
-                out.append(_hyp(base + j, p, (*out[p].tokens, tok), lp, slp, done))
+                h = known.get(base + j)
+                out.append(h or _hyp(base + j, p, (*out[p].tokens, tok), lp, slp, done))
         return tuple(out)
-
-    def locate(self, id: int) -> tuple[int, int]:
-        """(step, position in that step) of hypothesis ``id`` ≥ 1."""
-        s = bisect.bisect_right(self.offsets, id) - 1
-        return s, id - self.offsets[s]
-
-    def tokens_of(self, id: int) -> tuple[int, ...]:
-        """The tokens of hypothesis ``id``, walking back through the parents."""
-        out: list[int] = []
-        while id:
-            s, j = self.locate(id)
-            out.append(int(self.tokens[s][j]))
-            id = int(self.alive_ids(s - 1)[self.rows[s][j]]) if s else 0
-        return tuple(reversed(out))
-
-    def one(self, id: int, new_id: int) -> Hypothesis:
-        """Hypothesis ``id`` on its own, numbered ``new_id``, its parent not kept."""
-        s, j = self.locate(id)
-        return _hyp(
-            new_id,
-            None,
-            self.tokens_of(id),
-            float(self.scores[s][j]),
-            float(self.step_lp[s][j]),
-            bool(self.done[s][j]),
-        )
 
     def step_records(self) -> tuple[SearchStepRecord, ...]:
         out = []
-        for s in range(len(self.rows)):
-            expansions = self.expansions[s]
+        for s, expansions in enumerate(self.expansions):
+            expansions.flags.writeable = False
+            done = self.done[s]
             out.append(
                 SearchStepRecord(
                     t=s + 1,
-                    parents=tuple(self.alive_ids(s - 1).tolist()),
+                    parents=tuple(self.alive_before(s).tolist()),
                     expansions=expansions,
-                    kept=tuple(self.alive_ids(s).tolist()),
-                    finished=tuple(self.finished_ids(s).tolist()),
-                    pruned=int(expansions.size - len(self.rows[s])),
+                    kept=tuple(self.alive_before(s + 1).tolist()),
+                    finished=tuple((self.offsets[s] + np.flatnonzero(done)).tolist()),
+                    pruned=int(expansions.size - len(done)),
                 )
             )
         return tuple(out)
@@ -298,42 +268,27 @@ class BeamResult:
     beam_width: int
     alpha: float
     max_length: int
+    _final: dict[int, Hypothesis] = field(default_factory=dict, repr=False)
+    """The finished and alive hypotheses by id: all the ranking needs."""
     _trace: _Trace | None = field(default=None, repr=False)
-    _kept: tuple[Hypothesis, ...] = field(default=(), repr=False)
 
     @cached_property
     def hypotheses(self) -> tuple[Hypothesis, ...]:
         """Every kept or finished hypothesis, root first (ids are indices here)."""
         if self._trace is None:
-            return self._kept
-        return self._trace.all_hypotheses()
+            return (ROOT, *(self._final[i] for i in self.finished + self.alive))
+        return self._trace.all_hypotheses(self._final)
 
     @cached_property
     def steps(self) -> tuple[SearchStepRecord, ...]:
         """One record per step, t = 1 …; empty for a search run with ``record=False``."""
-        if self._trace is None or not self._trace.record:
-            return ()
-        return self._trace.step_records()
-
-    def hypothesis(self, id: int) -> Hypothesis:
-        """Hypothesis ``id``, built on its own if the whole list has not been asked for."""
-        if self._trace is None or "hypotheses" in self.__dict__ or id == 0:
-            return self.hypotheses[id]
-        cache: dict[int, Hypothesis] = self.__dict__.setdefault("_one", {})
-        if id not in cache:
-            s, j = self._trace.locate(id)
-            h = self._trace.one(id, id)
-            parent = int(self._trace.alive_ids(s - 1)[self._trace.rows[s][j]]) if s else 0
-            h.__dict__["parent"] = parent
-            cache[id] = h
-        return cache[id]
+        return () if self._trace is None else self._trace.step_records()
 
     def ranking(self, alpha: float | None = None) -> list[Hypothesis]:
         """The finished hypotheses, best first by ``score(alpha)`` (α None: the search's α;
         0: the raw log-probability), ties by id. With an empty pool: the alive ones instead."""
         a = self.alpha if alpha is None else alpha
-        ids = self.finished or self.alive
-        hyps = [self.hypothesis(i) for i in ids]
+        hyps = [self._final[i] for i in self.finished or self.alive]
         return sorted(hyps, key=lambda h: (-h.score(a), h.id))
 
     @property
@@ -379,10 +334,13 @@ def beam_search(
     a = check_alpha(alpha)
     length = check_search_length(max_length)
     eos = int(decoder.eos)
-    trace = _Trace(record)
+    trace = _Trace() if record else None
     state: DecoderState = decoder.start()
     cum = np.zeros(1)  # (B_alive,) cumulative log-probs of the alive rows
+    history = np.zeros((1, 0), dtype=np.intp)  # (B_alive, t − 1) their tokens
     width = b
+    # (step, positions among the step's new hypotheses, tokens, scores, last log P, finished)
+    final: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]] = []
     for t in range(1, length + 1):
         log_p = np.asarray(state.log_p, dtype=np.float64)  # (B_alive, V)
         n = log_p.shape[0]
@@ -390,29 +348,43 @@ def beam_search(
         flat = expansions.T.ravel()  # token-major: ties go to the lower token, then row
         sel = _top(flat, min(width, flat.size))
         tokens, rows = np.divmod(sel, n)
+        scores = flat[sel]
+        step_lp = log_p[rows, tokens]
         done = tokens == eos
-        trace.add(rows, tokens, flat[sel], log_p[rows, tokens], done, expansions)
+        grown = np.concatenate((history[rows], tokens[:, None]), axis=1)  # (k, t)
+        if trace is not None:
+            trace.add(rows, tokens, scores, step_lp, done, expansions)
+        if done.any():
+            j = np.flatnonzero(done)
+            final.append((t - 1, j, grown[j], scores[j], step_lp[j], True))
         keep = ~done
         alive = int(keep.sum())
         width -= len(sel) - alive
         if alive == 0 or t == length:
+            if alive:
+                j = np.flatnonzero(keep)
+                final.append((t - 1, j, grown[j], scores[j], step_lp[j], False))
             break
         state = decoder.advance(state.take(rows[keep]), tokens[keep])
-        cum = flat[sel][keep]
-    finished = tuple(int(i) for s in range(len(trace.rows)) for i in trace.finished_ids(s))
-    alive_ids = tuple(trace.alive_ids(len(trace.rows) - 1).tolist())
-    if record:
-        return BeamResult(finished, alive_ids, b, a, length, _trace=trace)
-    kept = [ROOT] + [trace.one(old, new) for new, old in enumerate(finished + alive_ids, 1)]
-    n_fin = len(finished)
-    return BeamResult(
-        tuple(range(1, n_fin + 1)),
-        tuple(range(n_fin + 1, len(kept))),
-        b,
-        a,
-        length,
-        _kept=tuple(kept),
-    )
+        cum = scores[keep]
+        history = grown[keep]
+    hyps: dict[int, Hypothesis] = {}
+    finished: list[int] = []
+    alive_ids: list[int] = []
+    next_id = 1
+    for s, j, toks, scores, step_lp, ended in final:
+        if trace is not None:
+            ids = (trace.offsets[s] + j).tolist()
+            parents: list[int | None] = trace.alive_before(s)[trace.rows[s][j]].tolist()
+        else:
+            ids = list(range(next_id, next_id + len(j)))
+            parents = [None] * len(j)
+            next_id += len(j)
+        zipped = zip(ids, parents, toks.tolist(), scores.tolist(), step_lp.tolist(), strict=True)
+        for i, p, tk, lp, slp in zipped:
+            hyps[i] = _hyp(i, p, tuple(tk), lp, slp, ended)
+        (finished if ended else alive_ids).extend(ids)
+    return BeamResult(tuple(finished), tuple(alive_ids), b, a, length, hyps, trace)
 
 
 # -- greedy, exhaustive, teacher forcing -----------------------------------------------------

@@ -257,11 +257,11 @@ def test_record_false_gives_the_same_answer() -> None:
             assert all(bare.hypotheses[i].id == i for i in range(len(bare.hypotheses)))
 
 
-def test_hypotheses_built_one_at_a_time_match_the_whole_list() -> None:
+def test_the_ranked_hypotheses_are_those_of_the_whole_list() -> None:
     result = beam_search(PrefixDecoder(4, seed=3), 5, 6, 0.7)
-    one_by_one = [result.hypothesis(i) for i in (*result.finished, *result.alive)]
-    whole = result.hypotheses
-    assert one_by_one == [whole[h.id] for h in one_by_one]
+    ranked = result.ranking()
+    assert ranked and all(result.hypotheses[h.id] is h for h in ranked)
+    assert {h.id for h in ranked} == set(result.finished)
 
 
 def test_normalisation_changes_the_ranking() -> None:

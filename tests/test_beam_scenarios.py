@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import scenarios
-from engine.beam import BeamSearchStage, greedy_decode
+from engine.beam import BeamSearchStage, beam_search, greedy_decode
 from engine.core import Retextable, Searchable, Simulation
 from engine.errors import SpecError
 from scenarios.datasets import DATA_DIR
@@ -176,3 +176,12 @@ def test_the_widest_search_of_the_shipped_models_fits_the_budget() -> None:
         state = sum(a[0].size for a in decoder.start().arrays)
         assert beam_peak_bytes(1000, len(decoder.vocabulary), MAX_LENGTH, state) < MAX_BYTES
     assert beam_peak_bytes(1000, 10_000, MAX_LENGTH) > MAX_BYTES  # a huge vocabulary does not
+
+
+def test_without_normalisation_the_empty_name_wins() -> None:
+    """docs/beam-search.md: ranked by raw log P, the character model's best name is empty."""
+    decoder, _ = decoder_for("char_lm", None, "text")
+    raw = beam_search(decoder, 100, 20, 0.0).best
+    assert raw.tokens == (decoder.eos,)
+    assert beam_search(decoder, 100, 20, 0.7).best.t > 1
+    assert abs(27**12 / 1.5e17 - 1) < 0.01
