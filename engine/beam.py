@@ -548,6 +548,40 @@ def error_analysis(
     )
 
 
+def reference_ids(decoder: Decoder, text: Any) -> list[int]:
+    """The token ids of y* = ``text`` then <EOS>, read with the decoder's vocabulary (its
+    characters, or its lower-cased words without punctuation); SpecError("reference") for an
+    empty text, a token the vocabulary lacks, or one too long."""
+    from engine.tokens import tokenize
+
+    if not isinstance(text, str) or not text.strip():
+        raise SpecError("reference", f"expected a non-empty text y*, got {_shown(text)}")
+    if len(text) > MAX_INPUT_TEXT:
+        raise SpecError(
+            "reference", f"y* has {len(text):,} characters; the limit is {MAX_INPUT_TEXT}"
+        )
+    level = _level(decoder)
+    tokens = list(text.strip()) if level == "char" else tokenize(text, "word")
+    if not tokens:
+        raise SpecError("reference", f"{_shown(text)} holds no word; expected y* of one or more")
+    index = {tok: k for k, tok in enumerate(decoder.vocabulary) if tok not in (EOS, UNK)}
+    for pos, tok in enumerate(tokens):
+        if tok not in index:
+            known = list(index)
+            listed = "".join(known) if level == "char" else ", ".join(known)
+            unit = "character" if level == "char" else "word"
+            raise SpecError(
+                "reference",
+                f"{unit} {tok!r} at position {pos} of {_shown(text)} is not in the output "
+                f"vocabulary: {_shown(listed, 160)}",
+            )
+    if len(tokens) + 1 > MAX_LENGTH:
+        raise SpecError(
+            "reference", f"y* takes {len(tokens) + 1} tokens with {EOS}; the limit is {MAX_LENGTH}"
+        )
+    return [*(index[tok] for tok in tokens), int(decoder.eos)]
+
+
 # -- the stage -------------------------------------------------------------------------------
 
 
@@ -668,35 +702,8 @@ class BeamSearchStage(Stage):
         return self.joiner.join(self.vocabulary[k] for k in tokens if k != self.eos)
 
     def encode_reference(self, text: Any) -> list[int]:
-        """y*'s token ids then <EOS>; SpecError("reference") for an empty text, a token the
-        vocabulary lacks, or one too long."""
-        from engine.tokens import tokenize
-
-        if not isinstance(text, str) or not text.strip():
-            raise SpecError("reference", f"expected a non-empty text y*, got {_shown(text)}")
-        if len(text) > MAX_INPUT_TEXT:
-            raise SpecError(
-                "reference",
-                f"y* has {len(text):,} characters; the limit is {MAX_INPUT_TEXT}",
-            )
-        tokens = list(text.strip()) if self.level == "char" else tokenize(text, "word")
-        index = {tok: k for k, tok in enumerate(self.vocabulary) if tok not in (EOS, UNK)}
-        for pos, tok in enumerate(tokens):
-            if tok not in index:
-                known = list(index)
-                listed = self.joiner.join(known) if self.level == "char" else ", ".join(known)
-                unit = "character" if self.level == "char" else "word"
-                raise SpecError(
-                    "reference",
-                    f"{unit} {tok!r} at position {pos} of {_shown(text)} is not in the output "
-                    f"vocabulary: {_shown(listed, 160)}",
-                )
-        if len(tokens) + 1 > MAX_LENGTH:
-            raise SpecError(
-                "reference",
-                f"y* takes {len(tokens) + 1} tokens with {EOS}; the limit is {MAX_LENGTH}",
-            )
-        return [*(index[tok] for tok in tokens), self.eos]
+        """y*'s token ids then <EOS> (``reference_ids``)."""
+        return reference_ids(self.decoder, text)
 
     # -- capabilities ----------------------------------------------------------------------
 

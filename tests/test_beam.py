@@ -542,6 +542,9 @@ def test_reference_of_a_word_vocabulary() -> None:
         BeamSearchStage(decoder, 2, 5, 0.7, reference_text="the dog")
     assert e.value.field == "reference" and "'dog'" in e.value.message
     assert "the, cat, sat" in e.value.message
+    with pytest.raises(SpecError) as e:
+        BeamSearchStage(decoder, 2, 5, 0.7, reference_text="?!")
+    assert e.value.field == "reference" and "holds no word" in e.value.message
 
 
 def test_exhaustive_search_refuses_too_many_sequences() -> None:

@@ -185,3 +185,10 @@ def test_without_normalisation_the_empty_name_wins() -> None:
     assert raw.tokens == (decoder.eos,)
     assert beam_search(decoder, 100, 20, 0.7).best.t > 1
     assert abs(27**12 / 1.5e17 - 1) < 0.01
+
+
+def test_every_problem_is_said_at_once(scenario_problems: Callable[[str], list[Any]]) -> None:
+    problems = scenario_problems(
+        BASE + 'beam_width = 0\nalpha = 2\nmax_length = 0\nreference = "x!"\n'
+    )
+    assert [field for field, _ in problems] == ["beam_width", "alpha", "max_length", "reference"]

@@ -45,6 +45,7 @@ def build_beam_search(sc: BeamSearchScenario, ctx: BuildContext) -> list[Stage]:
         check_alpha,
         check_beam_width,
         check_search_length,
+        reference_ids,
     )
     from scenarios.decoders import decoder_for
 
@@ -64,7 +65,14 @@ def build_beam_search(sc: BeamSearchScenario, ctx: BuildContext) -> list[Stage]:
     except SpecError as e:
         problems.spec_error(e)
         return []
-    if len(settings) < 3:
+    ok = len(settings) == 3
+    if sc.reference is not None:  # checked here too, so that every problem is said at once
+        try:
+            reference_ids(decoder, sc.reference)
+        except SpecError as e:
+            problems.spec_error(e)
+            ok = False
+    if not ok:
         return []
     state = sum(a[0].size for a in decoder.start().arrays)
     need = beam_peak_bytes(
