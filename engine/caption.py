@@ -356,7 +356,9 @@ class CaptionDecoder:
         self.image = frozen(image)
         self.vocabulary = captioner.vocabulary
         self.eos = captioner.eos
-        self.features = frozen(captioner.features(image))
+        self.network = captioner.encoder(image)
+        """The encoder fed the picture: every layer's output on demand."""
+        self.features = frozen(np.array(self.network.forward_all()))
         """The encoder's feature vector (F,)."""
         self.s0 = frozen(captioner.initial_state(self.features))
         """s⟨0⟩ (H,): where the picture enters the language model."""
@@ -451,9 +453,9 @@ class CaptionStage(Stage):
         self.expected = expected
         """The scene's own caption (canonical): what a right answer says."""
         self.image = frozen(captioner.check_image(image))
-        self.network = captioner.encoder(self.image)
-        """The encoder fed the picture: every layer's output on demand."""
         self.decoder = CaptionDecoder(captioner, np.array(self.image))
+        self.network = self.decoder.network
+        """The encoder fed the picture: every layer's output on demand."""
         self.features = self.decoder.features
         self.s0 = self.decoder.s0
         self.accuracy = captioner.accuracy

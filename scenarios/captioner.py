@@ -11,7 +11,7 @@ import numpy as np
 from scenarios.datasets import DATA_DIR
 
 if TYPE_CHECKING:
-    from engine.caption import Captioner
+    from engine.caption import CaptionDecoder, Captioner
 
 NAME = "captioner"
 
@@ -40,3 +40,17 @@ def captioner() -> Captioner:
     return Captioner.from_arrays(
         arrays, vocabulary, source=path.name, accuracy=accuracy, painter=picture
     )
+
+
+def scene_decoder(text: str, seed: int = 0, field: str = "scene") -> CaptionDecoder:
+    """The shipped captioner's decoder for the picture of the typed scene ``text`` drawn with
+    ``seed``; SpecError under ``field`` if the text describes no scene."""
+    from engine.errors import SpecError
+    from scenarios.shapes import picture
+
+    model = captioner()
+    try:
+        image, _ = picture(text, model.image_shape[1], seed)
+    except SpecError as e:
+        raise SpecError(field, e.message) from None
+    return model.decoder(image)

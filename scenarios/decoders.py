@@ -45,9 +45,33 @@ def _language_model(name: str) -> Builder:
     return build
 
 
+def _captioner(text: str | None, field: str) -> tuple[Decoder, Remake | None]:
+    """The image captioner: ``text`` is a scene ("red circle above blue square"), drawn with
+    seed 0 and captioned."""
+    from scenarios.captioner import scene_decoder
+
+    if text is None:
+        raise SpecError(
+            field,
+            "the captioner reads a scene to draw and caption; give e.g. "
+            f'{field} = "red circle above blue square"',
+        )
+
+    def remake(typed: str) -> Decoder:
+        try:
+            return scene_decoder(typed, 0, field)
+        except ValueError as e:
+            if isinstance(e, SpecError):
+                raise
+            raise SpecError("model", str(e)) from None
+
+    return remake(text), remake
+
+
 BUILDERS: dict[str, Builder] = {
     "char_lm": _language_model("char_lm"),
     "word_lm": _language_model("word_lm"),
+    "captioner": _captioner,
 }
 """Model name → builder."""
 

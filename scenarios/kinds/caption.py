@@ -1,0 +1,96 @@
+"""``kind = "caption"``: the shipped captioner describes a picture of coloured shapes, greedily
+a word at a time, then beam search looks for the likeliest caption."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from engine.core import Stage
+from engine.errors import SpecError
+from scenarios.build import BuildContext
+from scenarios.registry import register_kind
+from scenarios.schema import ScenarioBase
+
+
+class CaptionScenario(ScenarioBase):
+    """``kind = "caption"``: a scene is drawn, the CNN encoder reads the picture and the GRU
+    decoder writes its caption; a beam search over the same decoder follows."""
+
+    scene: str = Field(strict=True)
+    """What the picture shows: one or two shapes, e.g. "red circle above blue square"
+    (colours red, green, blue, yellow; shapes circle, square, triangle; relations above, below,
+    left of, right of; articles optional)."""
+    seed: int = Field(0, strict=True)
+    """Seed of the picture's small random changes of position, size and colour (≥ 0)."""
+    max_length: int = Field(12, strict=True)
+    """Most words of a caption, ``<EOS>`` included, 1 to 50."""
+    beam_width: int = Field(3, strict=True)
+    """B of the beam search that follows, 1 to 1,000; B = 1 is greedy decoding."""
+    alpha: float = 0.7
+    """α of the length-normalised score log P(y|x) / Ty^α, 0 to 1."""
+    reference: str | None = Field(None, strict=True)
+    """y*, a caption to compare with the search's best: error analysis says whether the
+    search or the model is at fault."""
+
+
+@register_kind("caption", CaptionScenario)
+def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
+    """[CaptionStage, BeamSearchStage] over the shipped captioner, the beam's memory charged
+    to the scenario's budget first."""
+    from engine.beam import (
+        BeamSearchStage,
+        beam_peak_bytes,
+        check_alpha,
+        check_beam_width,
+        check_search_length,
+    )
+    from engine.caption import CaptionStage, check_seed
+    from scenarios.captioner import captioner, scene_decoder
+
+    problems = ctx.problems
+    settings: dict[str, Any] = {}
+    for check, name, value in (
+        (check_beam_width, "beam_width", sc.beam_width),
+        (check_alpha, "alpha", sc.alpha),
+        (check_search_length, "max_length", sc.max_length),
+        (check_seed, "seed", sc.seed),
+    ):
+        try:
+            settings[name] = check(value)
+        except SpecError as e:
+            problems.spec_error(e)
+    if len(settings) < 4:
+        return []
+    try:
+        model = captioner()
+    except ValueError as e:  # SpecError("model") too
+        problems.add("scene", f"the captioner cannot be read: {e}")
+        return []
+    seed, length = settings["seed"], settings["max_length"]
+    state = model.hidden_size
+    need = beam_peak_bytes(settings["beam_width"], len(model.vocabulary), length, state)
+    if not ctx.charge(need, "beam_width", f"a beam of {settings['beam_width']:,} captions"):
+        return []
+
+    def remake(text: str) -> Any:
+        return scene_decoder(text, seed, "scene")
+
+    try:
+        stage = CaptionStage(model, sc.scene, seed=seed, max_length=length, name="captioner")
+        beam = BeamSearchStage(
+            stage.decoder,
+            settings["beam_width"],
+            length,
+            settings["alpha"],
+            reference_text=sc.reference,
+            name="beam",
+            remake=remake,
+            text=sc.scene,
+            text_field="scene",
+        )
+    except SpecError as e:
+        problems.spec_error(e)
+        return []
+    return [stage, beam]
