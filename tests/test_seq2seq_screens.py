@@ -261,3 +261,44 @@ async def test_help_lists_the_keys_where_they_work(
 def test_every_translation_scenario_has_a_beam_stage_offering_the_keys() -> None:
     sim = scenarios.load(scenarios.resolve(TRANSLATE))
     assert any(isinstance(s, Searchable) for s in sim.stages)
+
+
+CAPTION = "caption_shapes"
+"""A captioning scenario: the captioner, then a beam search over its decoder."""
+
+
+async def test_typed_scene_is_drawn_and_captioned_again() -> None:
+    from engine.caption import CaptionStage
+    from tui.panels.caption import CaptionPanel
+
+    app = player_app(CAPTION)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = player(app)
+        old = screen.simulation.stages[0]
+        assert isinstance(old, CaptionStage)
+        await pilot.press("right", "right")
+        await type_text(pilot, "green triangle left of yellow circle")
+        assert app.screen is screen
+        stage = screen.simulation.stages[0]
+        assert isinstance(stage, CaptionStage) and stage is not old
+        assert stage.input_text == "green triangle left of yellow circle"
+        assert screen.cursor == 2
+        panel = screen.query_one(CaptionPanel)
+        assert panel.cap is stage
+        words = stage.step(2).words
+        assert " ".join(words) in " ".join(shown_text(app, "#cap-caption").split())
+        assert beam(screen).input_text == stage.input_text  # the search drew the new scene too
+
+
+async def test_an_unknown_colour_keeps_the_picture_and_names_the_valid_ones() -> None:
+    app = player_app(CAPTION)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = player(app)
+        before = list(screen.simulation.stages)
+        await type_text(pilot, "purple circle above blue square")
+        assert isinstance(app.screen, TextInputScreen)
+        error = str(app.screen.query_one("#text-error", Label).render())
+        assert error.startswith("scene: ") and "purple" in error and "yellow" in error
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and screen.simulation.stages == before

@@ -225,3 +225,8 @@ def test_beam_search_final_ranking(snap_compare: Any) -> None:
     sim = scenarios.load(scenarios.resolve("beam_names"))
     app = pinned(NetsimApp(sim, start=len(sim) - 1, reproducible=True))
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_caption_word_step(snap_compare: Any) -> None:
+    """The picture in half blocks, the feature vector and the third word being written."""
+    assert snap_compare(app_at("caption_shapes", 3), terminal_size=SIZE, run_before=settle)

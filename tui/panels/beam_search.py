@@ -109,14 +109,16 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
     label_w = min(24, max((len(s) for s in texts), default=4))
     head = 5 + label_w + 9  # "#id  'text'  Σ −1.23 │"
     out = Text(no_wrap=True, overflow="crop")
-    cw = 7
-    if v <= FULL_V:
+    cw = max(7, *(len(shown(tok)) + 1 for tok in view.vocabulary))
+    full = v <= FULL_V and head + v * cw <= width
+    token_w = max(len(shown(tok)) for tok in view.vocabulary)
+    few = max(1, (width - head - 8) // (token_w + 9))  # "tok −12.34 " and "+N more"
+    if full:
         out.append(" " * head)
         for k in range(v):
             tok = shown(view.token(k))
             out.append(f"{tok:>{cw - 1}} ", style=token_style(view.token(k)))
     else:
-        few = max(1, (width - head) // (cw + 6))
         out.append(" " * head)
         out.append(f"each row's best {few} of V = {v}", style=MUTED)
     for r in range(min(rows, MAX_ROWS)):
@@ -127,22 +129,24 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
         out.append(f"{label:<{label_w}}", style="bold")
         out.append(f" {_num(h.log_prob):>7} │", style=MUTED)
         row = exp[r]
-        if v <= FULL_V:
+        if full:
             for k in range(v):
                 out.append(
                     f"{_num(row[k]):>{cw - 1}}", style=_cell_style(view, h.id, k, kept, finished)
                 )
                 out.append(" ")
             continue
-        order = np.lexsort((np.arange(v), -np.where(np.isnan(row), -np.inf, row)))
-        few = max(1, (width - head) // (cw + 6))
-        for k in order[:few]:
-            k = int(k)
-            style = _cell_style(view, h.id, k, kept, finished)
-            tok = shown(view.token(k))
+        order = [int(k) for k in np.lexsort((np.arange(v), -np.where(np.isnan(row), -np.inf, row)))]
+        # The best few, and every expansion that went on however far down the row it is.
+        chips = [k for i, k in enumerate(order) if i < few or (h.id, k) in view.child]
+        for k in chips:
             out.append(" ")
-            out.append(f"{tok} {_num(row[k])}", style=style)
-        out.append(f" +{v - few} more", style=MUTED)
+            out.append(
+                f"{shown(view.token(k))} {_num(row[k])}",
+                style=_cell_style(view, h.id, k, kept, finished),
+            )
+        if v > len(chips):
+            out.append(f" +{v - len(chips)} more", style=MUTED)
     if rows > MAX_ROWS:
         out.append(f"\n… {rows - MAX_ROWS} more hypotheses expanded", style=MUTED)
     out.append("\n")
