@@ -68,10 +68,24 @@ def _captioner(text: str | None, field: str) -> tuple[Decoder, Remake | None]:
     return remake(text), remake
 
 
+def _translator(text: str | None, field: str) -> tuple[Decoder, Remake | None]:
+    """The shipped date translator: it reads a date, so a text is required."""
+    from scenarios.translator import translator
+
+    if text is None:
+        raise SpecError(field, 'the translator reads a date: give text = "5 march 2003" or similar')
+    try:
+        model = translator()
+    except ValueError as e:
+        raise SpecError("model", str(e)) from None
+    return model.decoder(text, field), lambda typed: model.decoder(typed, field)
+
+
 BUILDERS: dict[str, Builder] = {
     "char_lm": _language_model("char_lm"),
     "word_lm": _language_model("word_lm"),
     "captioner": _captioner,
+    "translator": _translator,
 }
 """Model name → builder."""
 

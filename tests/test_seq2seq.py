@@ -470,7 +470,12 @@ def check(path: Path) -> tuple[int, str, str]:
         ('text = "5 march 2003"\nmax_length = 0\n', "max_length"),
         ('text = "5 march 2003"\nmax_length = 51\n', "max_length"),
         ('text = "5 march 2003"\nreference = "2003/03/05"\n', "reference"),
-        ('text = "5 march 2003"\nreference = "2003-03-05 "\n', "reference"),
+        ('text = "5 march 2003"\nreference = "2003-03-05x"\n', "reference"),
+        ('text = "5 march 2003"\nbeam_width = 0\n', "beam_width"),
+        ('text = "5 march 2003"\nbeam_width = 1001\n', "beam_width"),
+        ('text = "5 march 2003"\nalpha = -0.1\n', "alpha"),
+        ('text = "5 march 2003"\nalpha = 1.5\n', "alpha"),
+        ('text = "5 march 2003"\nalpha = nan\n', "alpha"),
         ('text = "5 march 2003"\nreference = ""\n', "reference"),
         ("max_length = 12\n", "text"),
         ("text = 2003\n", "text"),
@@ -501,7 +506,12 @@ def test_scenario_error_lines(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         scenarios.load(path)
     (line,) = str(err.value).splitlines()
-    assert "reference: 'O' at position 8" in line and "0123456789-" in line
+    assert line.startswith(f"{path}: reference: ")
+    assert "'O' at position 8" in line and "0123456789-" in line
+
+
+def reject(constant: str) -> float:
+    raise AssertionError(f"{constant} in the trace header")
 
 
 @pytest.mark.parametrize(
@@ -511,18 +521,25 @@ def test_bundled_scenarios_check_and_trace(name: str) -> None:
     runner = CliRunner()
     result = runner.invoke(cli, ["check", name], catch_exceptions=False)
     assert result.exit_code == 0 and result.stdout.endswith(": ok\n")
-    result = runner.invoke(cli, ["trace", name, "--format", "json"], catch_exceptions=False)
+    sim = scenarios.load(scenarios.resolve(name))
+    translation = sim.stages[0]
+    assert isinstance(translation, TranslationStage)
+    assert [s.kind for s in sim.stages] == ["translation", "beam_search"]
+    # The translation's steps; the header describes every stage.
+    selected = f":{len(translation)}"
+    result = runner.invoke(
+        cli, ["trace", name, "--format", "json", "--steps", selected], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    header = json.loads(lines[0], parse_constant=float)
+    header = json.loads(lines[0], parse_constant=reject)  # no NaN or infinity in the header
     steps = [json.loads(line) for line in lines[1:]]
-    sim = scenarios.load(scenarios.resolve(name))
-    assert header["steps"] == len(steps) == len(sim)
+    assert header["steps"] == len(sim) and len(steps) == len(translation)
     stage = header["stages"][0]
-    assert stage["kind"] == "translation"
-    assert stage["output_text"] == sim.stages[0].output_text  # type: ignore[attr-defined]
-    phases = [r["phase"] for r in steps if r["kind"] == "translation"]
-    assert phases[0] == "forward" and phases[-1] == "decoder"
+    assert stage["kind"] == "translation" and stage["output_text"] == translation.output_text
+    assert header["stages"][1]["kind"] == "beam_search"
+    assert [r["phase"] for r in steps] == [translation.step(i).phase for i in range(len(steps))]
+    assert [r["value"] for r in steps] == [translation.step(i).value for i in range(len(steps))]
     result = runner.invoke(cli, ["trace", name, "--steps", ":3"], catch_exceptions=False)
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 3
 
@@ -543,3 +560,59 @@ def test_peak_estimate_bounds_the_numpy_peak(model: Translator, text: str, max_l
     finally:
         tracemalloc.stop()
     assert peak <= model.peak_bytes(len(text), max_length)
+
+
+# -- the beam search over the translator ----------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["5 march 2003", "2003-03-05", "xyz"])
+def test_beam_of_one_is_the_greedy_translation(model: Translator, text: str) -> None:
+    from engine.beam import BeamSearchStage
+
+    stage = TranslationStage(model, text)
+    search = BeamSearchStage(stage.decoder, 1, stage.max_length, 0.7)
+    assert list(search.best.tokens) == stage.chosen
+    assert search.best.log_prob == pytest.approx(stage.log_prob, abs=1e-12)
+    assert search.check_against_torch() <= 1e-9
+
+
+def test_translation_scenario_builds_both_stages_and_retexts(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(BASE + 'text = "5 march 2003"\nbeam_width = 4\nalpha = 0.5\n', "utf-8")
+    sim = scenarios.load(path)
+    stage, search = sim.stages
+    assert isinstance(stage, TranslationStage) and search.kind == "beam_search"
+    assert isinstance(stage, Retextable) and isinstance(search, Retextable)
+    assert (search.beam_width, search.alpha, search.input_text) == (4, 0.5, "5 march 2003")
+    typed = "Oct 20, 2019"
+    again = [s.with_text(typed) for s in sim.stages]
+    assert isinstance(again[0], TranslationStage) and again[0].output_text == "2019-10-20"
+    assert again[1].text_of(again[1].best) == "2019-10-20"  # type: ignore[attr-defined]
+    for s in sim.stages:
+        with pytest.raises(SpecError) as err:
+            s.with_text("")
+        assert err.value.field == "text"
+
+
+def test_beam_search_kind_over_the_translator(tmp_path: Path) -> None:
+    path = tmp_path / "b.toml"
+    path.write_text(
+        'kind = "beam_search"\ntitle = "t"\nmodel = "translator"\ntext = "5 mé 2003"\n'
+        'reference = "2003-05-05"\n',
+        "utf-8",
+    )
+    (search,) = scenarios.load(path).stages
+    assert search.decoder.read[3] == "<UNK>"  # type: ignore[attr-defined]
+    assert search.analysis is not None  # type: ignore[attr-defined]
+    path.write_text('kind = "beam_search"\ntitle = "t"\nmodel = "translator"\n', "utf-8")
+    code, out, err = check(path)
+    assert code != 0 and out == "" and err.startswith(f"{path}: text: ") and err.count("\n") == 1
+
+
+def test_every_problem_of_a_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(BASE + 'text = " "\nreference = "a"\nalpha = 2\nbeam_width = 0\n', "utf-8")
+    code, out, err = check(path)
+    assert code != 0 and out == ""
+    fields = [line.removeprefix(f"{path}: ").split(": ")[0] for line in err.splitlines()]
+    assert sorted(fields) == ["alpha", "beam_width", "reference", "text"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import scenarios
+from engine.beam import BeamSearchStage
 from engine.core import Simulation
 from engine.seq2seq import TranslationStage
 
@@ -18,6 +19,12 @@ def load(name: str) -> Simulation:
 def translation(sim: Simulation) -> TranslationStage:
     stage = sim.stages[0]
     assert isinstance(stage, TranslationStage)
+    return stage
+
+
+def beam(sim: Simulation) -> BeamSearchStage:
+    stage = sim.stages[1]
+    assert isinstance(stage, BeamSearchStage)
     return stage
 
 
@@ -38,6 +45,8 @@ def test_every_scenario_loads_and_agrees_with_torch() -> None:
         assert sim.topic == "Attention and decoding"
         stage = translation(sim)
         assert stage.check_against_torch() <= stage.tolerance()
+        search = beam(sim)
+        assert search.check_against_torch() <= 1e-9
         # "the decoder — a language model whose first state s⟨0⟩ comes from the encoder
         # instead of a zero vector, a conditional language model"
         bridge = stage.step(2 * stage.tx)
@@ -67,6 +76,12 @@ def test_translate_date() -> None:
     weekday = positions(stage, 0, "Tuesday")
     date_steps = range(len(stage.output_text))
     assert all(stage.alpha[t, weekday].sum() < 0.02 for t in date_steps)
+    # "a beam search of width B = 3 over the same decoder keeps three hypotheses at every step
+    # and returns the same date"
+    search = beam(sim)
+    assert search.beam_width == 3 and search.decoder is stage.decoder
+    assert all(len(r.kept) + len(r.finished) == 3 for r in search.result.steps)
+    assert search.text_of(search.best) == stage.output_text and search.best.finished
 
 
 def test_translate_attention() -> None:
@@ -116,7 +131,19 @@ def test_translate_error_analysis() -> None:
     first, middle, last = stage.text.split("-")
     year, month, day = stage.output_text.split("-")
     assert (year[2:], month, day) == (last, middle, first[2:])
+    # "the beam search (B = 3) returns the same wrong date"
+    search = beam(sim)
+    assert search.beam_width == 3 and search.text_of(search.best) == stage.output_text
     # "P(y*|x) < P(ŷ|x), so the model is at fault, not the search"
     log_p_reference = teacher_forced_log_prob(stage, reference)
     assert log_p_reference < stage.log_prob
     assert teacher_forced_log_prob(stage, stage.output_text) == pytest.approx(stage.log_prob)
+    analysis = search.analysis
+    assert analysis is not None and search.reference_text == reference
+    assert analysis.fault == "model" and "model is at fault" in analysis.explain()
+    assert analysis.log_p_reference == pytest.approx(log_p_reference, abs=1e-12)
+    assert analysis.log_p_reference < analysis.log_p_found
+    # "a wider beam would not help: B = 20 returns the same date"
+    wider = search.with_search(beam_width=20)
+    assert wider.text_of(wider.best) == stage.output_text != reference
+    assert wider.analysis is not None and wider.analysis.fault == "model"
