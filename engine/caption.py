@@ -542,6 +542,7 @@ class CaptionStage(Stage):
         fed = "y⟨0⟩ = 0" if t == 1 else f"y⟨{t - 1}⟩ = {vocab[self.chosen[t - 2]]!r}"
         said = "ends the caption" if k == self.captioner.eos else f"is word {t}"
         total = float(self._totals[t - 1])
+        prefix = "ŷ⟨1⟩" if t == 1 else f"ŷ⟨1⟩ … ŷ⟨{t}⟩"
         return CaptionStep(
             stage=self.name,
             index=i,
@@ -549,7 +550,7 @@ class CaptionStage(Stage):
             explanation=(
                 f"s⟨{t}⟩ = GRU({fed}, s⟨{t - 1}⟩); ŷ⟨{t}⟩ = softmax(W_y·s⟨{t}⟩ + b_y). Greedy "
                 f"decoding takes the likeliest word, {token!r} (P = {float(dist[k]):.4f}), which "
-                f"{said}; log P(ŷ⟨1⟩ … ŷ⟨{t}⟩ | picture) = {total:.4f}."
+                f"{said}; log P({prefix} | picture) = {total:.4f}."
             ),
             phase="decoder",
             t=t,

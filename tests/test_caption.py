@@ -412,11 +412,41 @@ def test_beam_search_scenarios_can_run_over_the_captioner(model: Captioner) -> N
         assert e.value.field == "text" and says in e.value.message
 
 
+def test_a_weight_file_that_does_not_fit_is_one_line(
+    load_text: Callable[..., Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scenarios.captioner as shipped
+
+    with np.load(DATA_DIR / "captioner.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    words = bytes(arrays["vocabulary"]).decode("utf-8") + "\npurple"
+    arrays["vocabulary"] = np.frombuffer(words.encode("utf-8"), np.uint8)
+    np.savez(tmp_path / "captioner.npz", **arrays)
+    (tmp_path / "captioner.json").write_text(json.dumps(RECORD), encoding="utf-8")
+    monkeypatch.setattr(shipped, "DATA_DIR", tmp_path)
+    shipped.captioner.cache_clear()
+    try:
+        with pytest.raises(ScenarioError) as e:
+            load_text(BASE + SCENE)
+        (line,) = str(e.value).splitlines()
+        assert re.match(r"^.+?: model: captioner\.npz: decoder\.weight_ih has shape 96×12", line)
+        assert "13 tokens" in line and "96×13" in line
+        (tmp_path / "captioner.npz").write_bytes(b"not a zip")
+        shipped.captioner.cache_clear()
+        with pytest.raises(ScenarioError) as e:
+            load_text(BASE + SCENE)
+        (line,) = str(e.value).splitlines()
+        assert re.match(r"^.+?: model: cannot read the model file .*captioner\.npz", line)
+    finally:
+        shipped.captioner.cache_clear()
+
+
 def test_a_decoder_is_a_decoder(model: Captioner) -> None:
     from engine.decoding import Decoder
 
-    decoder = model.decoder(picture("red circle")[0])
+    decoder: Decoder = model.decoder(picture("red circle")[0])  # mypy checks the protocol
     assert isinstance(decoder, CaptionDecoder) and isinstance(decoder, Decoder)
+    assert len(decoder.advance(decoder.start().take([]), np.zeros(0, dtype=int))) == 0
     with pytest.raises(SpecError) as e:
         model.decoder(np.zeros((3, 8, 8)))
     assert e.value.field == "image" and "3×24×24" in e.value.message

@@ -65,8 +65,11 @@ def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
         return []
     try:
         model = captioner()
-    except ValueError as e:  # SpecError("model") too
-        problems.add("scene", f"the captioner cannot be read: {e}")
+    except SpecError as e:  # the arrays do not fit together
+        problems.spec_error(e)
+        return []
+    except ValueError as e:  # the files cannot be read
+        problems.add("model", str(e))
         return []
     seed, length = settings["seed"], settings["max_length"]
     state = model.hidden_size
