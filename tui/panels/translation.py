@@ -105,9 +105,10 @@ def alpha_matrix(
             digit = " " if tenths == 0 else "█" if tenths >= 10 else str(tenths)
             fg = "bright_white" if tenths >= 10 else "black" if r + g + b > 380 else "bright_white"
             out.append(digit + " ", style=Style(color=fg, bgcolor=f"rgb({r},{g},{b})"))
-    out.append("\nα in tenths, brighter = more attention", style=MUTED)
-    if any(tok in SPECIALS for tok in inputs):
-        out.append(" · E = <EOS>, U = <UNK>", style=MUTED)
+    out.append("\ndigits: α in tenths", style=MUTED)
+    heads = [f"{tok[1]} = {tok}" for tok in SPECIALS if tok in inputs]
+    if heads:
+        out.append(f" · {', '.join(heads)}", style=MUTED)
     return out
 
 
