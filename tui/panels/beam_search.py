@@ -16,9 +16,9 @@ from textual.content import Content
 from textual.css.query import NoMatches
 from textual.widgets import Static
 
+from tui.panels._sequence import Body, shown
 from tui.panels.base import Panel, register
 from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
-from tui.widgets.sequence import Body, shown
 
 if TYPE_CHECKING:
     from engine.beam import BeamSearchStage, BeamStep, Hypothesis
@@ -363,9 +363,8 @@ class BeamSearchPanel(Panel):
         else:
             analysis.display = False
             kept.display = True
-            grid.border_title = (
-                f"Expansions at t = {step.t}: cumulative log P(y⟨1⟩ … y⟨{step.t}⟩ | x)"
-            )
+            ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
+            grid.border_title = f"Expansions at t = {step.t}: cumulative log P({ys} | x)"
             width = grid.content_size.width or 100
             grid.update(Content.from_rich_text(expansion_grid(view, step, width)))
             rec = step.record

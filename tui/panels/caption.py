@@ -12,10 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui.panels._sequence import Body, Term, heat_strip, running_sum, token_cells, top_bars
 from tui.panels.base import Panel, register
 from tui.panels.language import MUTED
 from tui.widgets.halfblock import HalfBlockImage, heat_colours
-from tui.widgets.sequence import Body, Term, heat_strip, running_sum, token_cells, top_bars
 
 if TYPE_CHECKING:
     from engine.caption import CaptionStage, CaptionStep
@@ -29,10 +29,13 @@ CONDITIONAL = (
 )
 
 
-def feature_lines(features: np.ndarray, per_line: int = STRIP * 2) -> Text:
-    """The feature vector as heat strips of ``per_line`` values, one shared colour scale, each
-    line headed by the index of its first value."""
+def feature_lines(features: np.ndarray) -> Text:
+    """The feature vector as heat strips ``STRIP`` cells long (a value a cell when that makes
+    at most two lines, else two), one shared colour scale, each line headed by the index of its
+    first value."""
     f = np.asarray(features, dtype=np.float64).ravel()
+    pack = 1 if len(f) <= 2 * STRIP else 2
+    per_line = STRIP * pack
     finite = f[np.isfinite(f)]
     lo = float(finite.min()) if finite.size else 0.0
     hi = float(finite.max()) if finite.size else 0.0
@@ -41,9 +44,11 @@ def feature_lines(features: np.ndarray, per_line: int = STRIP * 2) -> Text:
         if start:
             out.append("\n")
         out.append(f"{start:>4} ", style=MUTED)
-        out.append_text(heat_strip(f[start : start + per_line], lo=lo, hi=hi))
+        out.append_text(heat_strip(f[start : start + per_line], lo=lo, hi=hi, pack=pack))
     norm = float(np.linalg.norm(f))
-    out.append(f"\nF = {len(f)} · from {lo:.3g} to {hi:.3g} · ‖f‖ = {norm:.3g}", style=MUTED)
+    out.append(
+        f"\nF = {len(f)} · from {lo:.3g} (blue) to {hi:.3g} (red) · ‖f‖ = {norm:.3g}", style=MUTED
+    )
     return out
 
 

@@ -15,10 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.panels.base import Panel, register
-from tui.panels.language import CURRENT, MUTED, PENDING, token_style
-from tui.widgets.halfblock import heat_colours
-from tui.widgets.sequence import (
+from tui.panels._sequence import (
     SPECIALS,
     Body,
     Term,
@@ -30,6 +27,9 @@ from tui.widgets.sequence import (
     top_bars,
     vector_line,
 )
+from tui.panels.base import Panel, register
+from tui.panels.language import CURRENT, MUTED, PENDING, token_style
+from tui.widgets.halfblock import heat_colours
 
 if TYPE_CHECKING:
     from engine.seq2seq import TranslationStage, TranslationStep
@@ -262,7 +262,7 @@ class TranslationPanel(Panel):
         dist = self.query_one("#tr-dist", Static)
         running = self.query_one("#tr-running", Static)
         if step.phase == "decoder":
-            main.border_title = f"Attention α⟨t,t′⟩ · Ty × Tx · row {step.t} new"
+            main.border_title = f"Attention α⟨t,t′⟩ · row {step.t} new"
             assert step.alpha_matrix is not None
             main.update(
                 Content.from_rich_text(

@@ -69,14 +69,21 @@ def token_cells(
     return t
 
 
-def heat_strip(values: np.ndarray, *, lo: float | None = None, hi: float | None = None) -> Text:
-    """A vector as a strip of colour, two values per character cell (▌: left half, right half),
-    on the heat ramps of the matrix grid: blue–black–red for signed values, grey otherwise."""
+def heat_strip(
+    values: np.ndarray, *, lo: float | None = None, hi: float | None = None, pack: int = 2
+) -> Text:
+    """A vector as a strip of colour on the heat ramps of the matrix grid (blue–black–red for
+    signed values, grey otherwise): two values per character cell (▌: left half, right half),
+    or one with ``pack=1``."""
     v = np.asarray(values, dtype=np.float64).ravel()
     if lo is None or hi is None:
         lo, hi = finite_range(v)
     rgb = heat_colours(v, lo, hi)
     t = Text(no_wrap=True, overflow="crop")
+    if pack == 1:
+        for px in rgb:
+            t.append("█", style=Style(color=f"rgb{tuple(int(c) for c in px)}"))
+        return t
     for k in range(0, len(v), 2):
         left = tuple(int(c) for c in rgb[k])
         right = tuple(int(c) for c in rgb[k + 1]) if k + 1 < len(v) else None
@@ -128,8 +135,10 @@ def top_bars(
 
 def probability(log_p: float) -> str:
     """e^log_p written so that tiny probabilities stay readable and a near-certain one does not
-    round to 1: ``0.01534``, ``3.20e-07``, ``0.9998``."""
+    round to 1: ``0.01534``, ``3.20e-07``, ``0.9998``, ``1 − 2.6e-5``."""
     p = math.exp(log_p) if log_p < 700 else math.inf  # exp overflows (OverflowError) above
+    if 0.9999 <= p < 1:
+        return f"1 − {-math.expm1(log_p):.2g}".replace("e-0", "e-")
     return f"{p:.4g}" if p >= 1e-4 or p == 0 else f"{p:.2e}"
 
 
