@@ -537,48 +537,54 @@ class PlayerScreen(Screen[None]):
         prompt = f"{stage.name}: the {field} the model reads ({field} = {before!r})"
         self.app.push_screen(TextInputScreen(prompt, before, rerun), chosen)
 
-    async def action_beam(self, direction: int) -> None:
-        """Search again with the next wider or narrower beam width B."""
+    def _search_on_screen(self) -> tuple[int, int, Searchable] | None:
+        """(stage number, local step, stage) of the beam search on screen, or None."""
         stage_no, local = self.simulation.locate(self.cursor)
         stage = self.simulation.stages[stage_no]
-        if not isinstance(stage, Searchable):
+        return (stage_no, local, stage) if isinstance(stage, Searchable) else None
+
+    async def _search_again(
+        self, stage_no: int, local: int, stage: Searchable, **change: float
+    ) -> Stage:
+        """The search on screen run again with ``change`` (beam_width or alpha), in its place."""
+        self.playing = False
+        new = stage.with_search(**change)  # type: ignore[arg-type]
+        await self._replace_stage(stage_no, new, local)
+        return new
+
+    async def action_beam(self, direction: int) -> None:
+        """Search again with the next wider or narrower beam width B."""
+        found = self._search_on_screen()
+        if found is None:
             return
-        old = int(stage.beam_width)
+        old = int(found[2].beam_width)
         width = next_beam_width(old, direction)
         if width is None:
             end = "narrowest" if direction < 0 else "widest"
             self.notify(f"B = {old} is the {end} beam offered here")
             return
-        self.playing = False
-        new = stage.with_search(beam_width=width)
-        await self._replace_stage(stage_no, new, local)
+        new = await self._search_again(*found, beam_width=width)
         what = "greedy decoding: one hypothesis" if width == 1 else f"{width} hypotheses kept"
         self.notify(f"B = {old} → {width}: {what} per step{search_summary(new)}")
 
     async def action_alpha(self, direction: int) -> None:
         """Rank the finished hypotheses again with α one step higher or lower."""
-        stage_no, local = self.simulation.locate(self.cursor)
-        stage = self.simulation.stages[stage_no]
-        if not isinstance(stage, Searchable):
+        found = self._search_on_screen()
+        if found is None:
             return
-        old = float(stage.alpha)
+        old = float(found[2].alpha)
         alpha = next_alpha(old, direction)
         if alpha is None:
             end = "lowest" if direction < 0 else "highest"
             self.notify(f"α = {old:g} is the {end} offered (α lies in [0, 1])")
             return
-        self.playing = False
-        new = stage.with_search(alpha=alpha)
-        await self._replace_stage(stage_no, new, local)
-        what = (
-            "raw Σ log P: short outputs favoured"
-            if alpha == 0
-            else "full average per token"
-            if alpha == 1
-            else "longer outputs penalised less"
-            if alpha > old
-            else "longer outputs penalised more"
-        )
+        new = await self._search_again(*found, alpha=alpha)
+        if alpha == 0:
+            what = "raw Σ log P, which favours short outputs"
+        elif alpha == 1:
+            what = "the average log P per token"
+        else:
+            what = f"longer outputs penalised {'less' if alpha > old else 'more'}"
         self.notify(f"α = {old:g} → {alpha:g}: {what}{search_summary(new)}")
 
     def action_usage(self) -> None:
