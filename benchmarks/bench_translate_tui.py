@@ -8,7 +8,7 @@ Run from the repository root::
 
 The netsim side opens ``scenarios/translate_date.toml`` in the player (no PyTorch check), types
 a date into the box ``e`` opens, and times Enter: building every text-reading stage again (the
-translation and the beam search), mounting their panels and painting. The bare side is a
+translation and the beam search), handing them to their panels and painting. The bare side is a
 Textual app with one Static that a key rewrites. Both are timed the same way, from just before
 the key is sent to the first frame painted after it (internal: a wrapper around ``App._display``
 on the app instance, as in bench_tui.py). The target is ≤ 200 ms (issue 10). The figures go

@@ -327,9 +327,6 @@ class BeamSearchPanel(Panel):
         with Body(id="bs-body"):
             head = Static(id="bs-head", classes="box")
             head.border_title = "Beam search"
-            text = getattr(self.search, "input_text", None)
-            if text:
-                head.border_subtitle = Content(f"x = {text!r}")
             yield head
             yield Static(id="bs-grid", classes="box")
             yield Static(id="bs-analysis", classes="box")
@@ -341,6 +338,22 @@ class BeamSearchPanel(Panel):
                 tree.border_title = "Search tree"
                 with tree:
                     yield Static(id="bs-tree-text")
+
+    def on_mount(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        """What the stage says once, whatever the step: the text the decoder read."""
+        text = getattr(self.search, "input_text", None)
+        self.query_one("#bs-head").border_subtitle = Content(f"x = {text!r}") if text else ""
+
+    def restage(self, stage: BeamSearchStage) -> None:
+        """Show ``stage`` (another B, α or text) in this panel instead of a new panel: the
+        widgets stay, so the screen is not laid out again. ``show`` draws its step."""
+        self.stage = self.search = stage
+        self.view = BeamView(stage)
+        self._step = None
+        self._titles()
 
     def show(self, step: BeamStep) -> None:  # type: ignore[override]
         self._step = step

@@ -113,7 +113,6 @@ class CaptionPanel(Panel):
         self._terms: list[Term] | None = None
 
     def compose(self) -> ComposeResult:
-        scene = str(getattr(self.cap, "input_text", "") or "")
         with Body(id="cap-body"):
             with Horizontal(id="cap-row"):
                 with Vertical(id="cap-picture-box", classes="box") as box:
@@ -125,12 +124,7 @@ class CaptionPanel(Panel):
                         box.border_title = "Encoder: the CNN's feature vector f"
                         yield Static(id="cap-features")
                         yield Static(Content(CONDITIONAL), id="cap-note")
-                    caption = Static(id="cap-caption", classes="box")
-                    caption.border_title = Content(f"The caption so far · scene = {scene!r}")
-                    accuracy = getattr(self.cap, "accuracy", None)
-                    if accuracy:
-                        caption.border_subtitle = Content(str(accuracy))
-                    yield caption
+                    yield Static(id="cap-caption", classes="box")
             with Horizontal(id="cap-row2"):
                 yield Static(id="cap-dist", classes="box")
                 running = Static(id="cap-running", classes="box")
@@ -139,6 +133,25 @@ class CaptionPanel(Panel):
             inspector = Static(id="cap-inspector")
             inspector.border_title = "This step"
             yield inspector
+
+    def on_mount(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        """What the stage says once, whatever the step: the scene and the accuracy."""
+        scene = str(getattr(self.cap, "input_text", "") or "")
+        caption = self.query_one("#cap-caption")
+        caption.border_title = Content(f"The caption so far · scene = {scene!r}")
+        caption.border_subtitle = Content(str(getattr(self.cap, "accuracy", "") or ""))
+
+    def restage(self, stage: CaptionStage) -> None:
+        """Show ``stage`` (another scene, the same model) in this panel instead of a new
+        panel: the widgets stay, so the screen is not laid out again. ``show`` draws its
+        step, the new picture included."""
+        self.stage = self.cap = stage
+        self._terms = None
+        self.query_one("#cap-picture", HalfBlockImage).set_image(None)
+        self._titles()
 
     def _decoder_terms(self) -> list[Term]:
         """(t, word, log p, Σ) of every decoder step."""

@@ -214,7 +214,6 @@ class TranslationPanel(Panel):
         with Body(id="tr-body"):
             with Vertical(id="tr-seq-box", classes="box") as seq:
                 seq.border_title = "Input x and output ŷ"
-                seq.border_subtitle = Content(str(getattr(self.tr, "accuracy", "") or ""))
                 yield Static(id="tr-seq")
                 yield Static(Content(CONDITIONAL), id="tr-note")
             with Horizontal(id="tr-row"):
@@ -225,6 +224,21 @@ class TranslationPanel(Panel):
             inspector = Static(id="tr-inspector")
             inspector.border_title = "This step"
             yield inspector
+
+    def on_mount(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        """What the stage says once, whatever the step: the held-out accuracy."""
+        seq = self.query_one("#tr-seq-box")
+        seq.border_subtitle = Content(str(getattr(self.tr, "accuracy", "") or ""))
+
+    def restage(self, stage: TranslationStage) -> None:
+        """Show ``stage`` (a new text, the same model) in this panel instead of a new panel:
+        the widgets stay, so the screen is not laid out again. ``show`` draws its step."""
+        self.stage = self.tr = stage
+        self._encoder = self._terms = None
+        self._titles()
 
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width:

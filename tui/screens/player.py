@@ -489,20 +489,29 @@ class PlayerScreen(Screen[None]):
         self.set_reactive(PlayerScreen.cursor, simulation.global_index(stage_no, local))
         self._generation += 1
         switcher = self._switcher
-        for s, stage in new.items():
-            old_panel = self._panels[s]
-            panel = panel_for(stage, id=f"stage-{s}-{self._generation}")
-            await switcher.mount(panel, after=old_panel)
-            self._panels[s] = panel
-            if switcher.current == old_panel.id:
-                switcher.current = panel.id
-            await old_panel.remove()
-            panel.set_heat(self.heat)
-        switcher.current = self._panels[stage_no].id
-        timeline = self._timeline
-        timeline.boundaries = self.simulation.offsets[1:]
-        timeline.total = len(self.simulation)
-        self._show(self.cursor)
+        # One repaint for the whole change: frames painted while the panels mount would show
+        # the old panels again, or none, and each costs a full layout.
+        with self.app.batch_update():
+            for s, stage in new.items():
+                old_panel = self._panels[s]
+                # A panel that can show another stage of its kind keeps its widgets: nothing
+                # is mounted, and the screen need not be laid out again.
+                restage = getattr(old_panel, "restage", None)
+                if restage is not None and old_panel.stage.kind == stage.kind:
+                    restage(stage)
+                    continue
+                panel = panel_for(stage, id=f"stage-{s}-{self._generation}")
+                await switcher.mount(panel, after=old_panel)
+                self._panels[s] = panel
+                if switcher.current == old_panel.id:
+                    switcher.current = panel.id
+                await old_panel.remove()
+                panel.set_heat(self.heat)
+            switcher.current = self._panels[stage_no].id
+            timeline = self._timeline
+            timeline.boundaries = self.simulation.offsets[1:]
+            timeline.total = len(self.simulation)
+            self._show(self.cursor)
         self.refresh_bindings()
         if self._auto_check:
             self.action_check()
