@@ -302,3 +302,30 @@ async def test_an_unknown_colour_keeps_the_picture_and_names_the_valid_ones() ->
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen and screen.simulation.stages == before
+
+
+async def test_a_shorter_text_keeps_the_cursor_at_the_last_step_it_has() -> None:
+    app = player_app(TRANSLATE)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = player(app)
+        old = translation(screen)
+        screen.cursor = len(old) - 1  # the translation's last decoder step
+        await pilot.pause()
+        await type_text(pilot, "1/2/3")
+        stage = translation(screen)
+        assert len(stage) < len(old)
+        assert screen.simulation.locate(screen.cursor) == (0, len(stage) - 1)
+
+
+async def test_editing_from_the_search_runs_the_translation_again_too() -> None:
+    app = player_app(TRANSLATE)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = player(app)
+        await pilot.press("right_square_bracket", "right")
+        await pilot.pause()
+        assert isinstance(screen.simulation.stage_of(screen.cursor), BeamSearchStage)
+        await type_text(pilot, "3 May 1979")
+        assert translation(screen).text == "3 May 1979"
+        assert beam(screen).input_text == "3 May 1979"
+        assert screen.simulation.locate(screen.cursor) == (1, 1)
+        assert "x = '3 May 1979'" in str(screen.query_one("#bs-head").border_subtitle)
