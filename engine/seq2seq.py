@@ -292,9 +292,11 @@ class Translator:
         forward = fw.h[1:]  # (Tx, H)
         backward = bw.h[1:][::-1]  # (Tx, H), by input position
         h = np.concatenate([forward, backward], axis=1)  # (Tx, 2H)
-        keys = h @ w["attention.w_h.weight"].T  # (Tx, A)
         bridge = np.concatenate([forward[-1], backward[0]])  # [→h⟨Tx⟩; ←h⟨1⟩]
-        s0 = np.tanh(w["init.weight"] @ bridge + w["init.bias"])
+        # Huge weights may overflow: the stage checks what it shows with np.isfinite.
+        with np.errstate(over="ignore", invalid="ignore"):
+            keys = h @ w["attention.w_h.weight"].T  # (Tx, A)
+            s0 = np.tanh(w["init.weight"] @ bridge + w["init.bias"])
         return Encoding(
             *(frozen(np.ascontiguousarray(a)) for a in (forward, backward, h, keys, s0))
         )
@@ -348,8 +350,9 @@ class TranslatorDecoder:
         query = row_products(s_prev, w["attention.w_s.weight"])  # (B, A)
         hidden = np.tanh(query[:, None, :] + self.encoding.keys[None])  # (B, Tx, A)
         energies = row_products(hidden, w["attention.v.weight"])[..., 0]  # (B, Tx)
-        shifted = np.exp(energies - energies.max(axis=1, keepdims=True))
-        alpha = shifted / shifted.sum(axis=1, keepdims=True)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge weights: see _check_finite
+            shifted = np.exp(energies - energies.max(axis=1, keepdims=True))
+            alpha = shifted / shifted.sum(axis=1, keepdims=True)
         context = row_products(alpha, self.encoding.h.T)  # (B, 2H)
         return energies, alpha, context
 
@@ -357,6 +360,10 @@ class TranslatorDecoder:
         """One time step for every row: attention from s⟨t−1⟩, then s⟨t⟩ from
         [one_hot(y⟨t−1⟩); c⟨t⟩] and s⟨t−1⟩, then log ŷ⟨t⟩. ``y_prev`` (B,) holds the tokens fed,
         or None for y⟨0⟩ = 0."""
+        with np.errstate(over="ignore", invalid="ignore"):  # huge weights: see _check_finite
+            return self._compute(s_prev, y_prev)
+
+    def _compute(self, s_prev: np.ndarray, y_prev: np.ndarray | None) -> DecoderStep:
         w = self.translator.weights
         b, v = s_prev.shape[0], len(self.vocabulary)
         energies, alpha, context = self.attention(s_prev)
@@ -545,6 +552,27 @@ class TranslationStage(Stage):
         self.cumulative = frozen(np.cumsum(picked))  # (Ty,)
         self.tokens = tuple(translator.vocabulary[k] for k in chosen)
         """ŷ⟨1⟩ … ŷ⟨Ty⟩ as symbols."""
+        self._check_finite()
+
+    def _check_finite(self) -> None:
+        """SpecError under ``model`` if weights that are finite but huge overflowed float64
+        anywhere a person would read the result (the shipped weights never do)."""
+        arrays = {
+            "the encoder's states": self.encoding.h,
+            "s⟨0⟩": self.encoding.s0,
+            "the attention energies": self.energies,
+            "the attention weights": self.alpha,
+            "the decoder's states": self.states,
+            "the output distributions": self.distributions,
+            "log P": self.cumulative,
+        }
+        for what, a in arrays.items():
+            if not np.isfinite(a).all():
+                raise SpecError(
+                    "model",
+                    f"{self.translator.source or 'the weights'}: {what} overflow float64 on "
+                    f"{_quoted(self.text)}; weights this large cannot be read",
+                )
 
     # -- what the translation came to --------------------------------------------------------
 

@@ -616,3 +616,28 @@ def test_every_problem_of_a_file_at_once(tmp_path: Path) -> None:
     assert code != 0 and out == ""
     fields = [line.removeprefix(f"{path}: ").split(": ")[0] for line in err.splitlines()]
     assert sorted(fields) == ["alpha", "beam_width", "reference", "text"]
+
+
+@pytest.mark.parametrize(
+    ("key", "refused"),
+    [("attention.v.weight", True), ("out.weight", True), ("init.weight", False)],
+)
+def test_weights_that_overflow(model: Translator, key: str, refused: bool) -> None:
+    """Finite weights so large that float64 overflows: one SpecError where what is shown would
+    not be finite, and never a RuntimeWarning (the bridge's tanh saturates to ±1: no error)."""
+    import warnings
+
+    arrays = shipped_arrays()
+    arrays[key] = arrays[key].astype(np.float64) * 1e308
+    huge = Translator.from_arrays(arrays, *vocabularies(model), source="huge.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if not refused:
+            stage = TranslationStage(huge, "5 march 2003")
+            assert np.isfinite(stage.output).all() and np.isfinite(stage.states).all()
+            assert (np.abs(stage.encoding.s0) <= 1.0).all()  # tanh of ±inf is ±1
+            return
+        with pytest.raises(SpecError) as err:
+            TranslationStage(huge, "5 march 2003")
+    assert err.value.field == "model" and err.value.message.startswith("huge.npz: ")
+    assert "overflow float64" in err.value.message
