@@ -247,17 +247,17 @@ class RecurrentStep(Step):
     pre: dict[str, np.ndarray]
     """Pre-activations (H,) per gate name, in PyTorch's order.
 
-    rnn: ``a``
-    gru: ``r``, ``z``
-    b_hn) (the reset gate scales the hidden term *with* its bias, as in PyTorch).
-    lstm: ``i``, ``f``, ``g``, ``o``
+    rnn: ``a`` = W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh
+    gru: ``r``, ``z`` = the sum of their rows' two terms;
+    ``n`` = W_in·x⟨t⟩ + b_in + r ⊙ (W_hn·a⟨t−1⟩ + b_hn) (the reset gate scales the hidden term
+    *with* its bias, as in PyTorch).
+    lstm: ``i``, ``f``, ``g``, ``o`` = the sum of their rows' two terms.
     """
     gates: dict[str, np.ndarray]
     """Post-activation values (H,) per gate name; empty for rnn (a⟨t⟩ is the only result).
 
-    gru: ``r``
-    ``n`` = tanh(pre n) (c̃⟨t⟩). lstm: ``i`` = σ (Γu), ``f`` = σ (Γf), ``g`` = tanh (c̃⟨t⟩),
-    ``o`` = σ (Γo).
+    gru: ``r`` = σ (Γr), ``z`` = σ (the course's Γu is 1 − z), ``n`` = tanh(pre n) (c̃⟨t⟩).
+    lstm: ``i`` = σ (Γu), ``f`` = σ (Γf), ``g`` = tanh (c̃⟨t⟩), ``o`` = σ (Γo).
     """
     a: np.ndarray  # (H,) a⟨t⟩
     c: np.ndarray | None  # (H,) c⟨t⟩ (LSTM only, else None)
