@@ -3,6 +3,8 @@ the beam width and α (B/b, A/a), and what the panels put on screen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from apps import player, player_app
 from textual.widgets import Input, Label, Static
@@ -329,3 +331,41 @@ async def test_editing_from_the_search_runs_the_translation_again_too() -> None:
         assert beam(screen).input_text == "3 May 1979"
         assert screen.simulation.locate(screen.cursor) == (1, 1)
         assert "x = '3 May 1979'" in str(screen.query_one("#bs-head").border_subtitle)
+
+
+@pytest.mark.parametrize(
+    ("widths", "room", "focus", "expected"),
+    [
+        ([3] * 5, 15, 2, (0, 5)),  # all fit
+        ([3] * 10, 9, 0, (0, 3)),
+        ([3] * 10, 9, 9, (7, 10)),
+        ([3] * 10, 9, 5, (4, 7)),
+        ([3, 3, 6, 3], 7, 2, (2, 3)),  # the focus alone when nothing else fits beside it
+    ],
+)
+def test_a_long_input_is_shown_around_its_focus(
+    widths: list[int], room: int, focus: int, expected: tuple[int, int]
+) -> None:
+    from tui.panels.translation import window
+
+    assert window(widths, room, focus) == expected
+
+
+async def test_a_long_date_shows_the_most_attended_part_and_says_so() -> None:
+    app = player_app(TRANSLATE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = player(app)
+        long_date = "Tuesday, the ninth of October in the year two thousand and 2021"
+        await type_text(pilot, long_date)
+        stage = translation(screen)
+        screen.cursor = len(stage) - 2  # a late decoder step
+        await pilot.pause()
+        step = stage.step(len(stage) - 2)
+        seq = shown_text(app, "#tr-seq")
+        found = re.search(rf"x⟨(\d+)⟩ … x⟨(\d+)⟩ of {len(stage.read)}", seq)
+        assert found is not None, seq  # the screen says which part of x it shows
+        first, last = int(found[1]), int(found[2])
+        assert last - first + 1 < len(stage.read)
+        where = int(step.alpha.argmax()) + 1  # type: ignore[union-attr]
+        assert first <= where <= last  # and that part holds the most attended character
+        assert f"of {len(stage.read)} shown" in shown_text(app, "#tr-main")

@@ -96,12 +96,13 @@ def heat_strip(
 
 
 def vector_line(name: str, values: np.ndarray, *, width: int = 8) -> Text:
-    """``name ▌▌▌▌… ‖v‖ = 2.31``: a named vector as a heat strip and its length."""
+    """``name ‖·‖ = 2.31 ▌▌▌▌…``: a named vector, its length and the vector as a heat strip (a
+    narrow box crops the strip, not the number)."""
     t = Text(no_wrap=True, overflow="crop")
     t.append(f"{name:<{width}}", style="bold")
-    t.append_text(heat_strip(values))
     norm = float(np.linalg.norm(np.asarray(values, dtype=np.float64)))
-    t.append(f"  ‖·‖ = {norm:.3g}", style=MUTED)
+    t.append(f"‖·‖ = {norm:<6.3g} ", style=MUTED)
+    t.append_text(heat_strip(values))
     return t
 
 

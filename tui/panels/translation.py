@@ -34,6 +34,8 @@ from tui.widgets.halfblock import heat_colours
 if TYPE_CHECKING:
     from engine.seq2seq import TranslationStage, TranslationStep
 
+ROW_NAME = 9
+"""Columns of the names before the rows of input cells (``α⟨12,·⟩%``)."""
 NARROW = 110
 """Below this many columns the running sum goes under the attention matrix, not beside it."""
 CONDITIONAL = (
@@ -49,13 +51,34 @@ _PHASES = {
 }
 
 
-def number_row(tokens: tuple[str, ...], values: np.ndarray, *, signed: bool = False) -> Text:
+def window(widths: list[int], room: int, focus: int) -> tuple[int, int]:
+    """The cells [a, b) drawn of a row too long for ``room`` columns: as many as fit, grown
+    from ``focus`` to both sides (all of them when they fit)."""
+    n = len(widths)
+    if sum(widths) <= room or n == 0:
+        return 0, n
+    focus = min(max(focus, 0), n - 1)
+    a, b, used = focus, focus + 1, widths[focus]
+    grew = True
+    while grew:
+        grew = False
+        if b < n and used + widths[b] <= room:
+            used, b, grew = used + widths[b], b + 1, True
+        if a > 0 and used + widths[a - 1] <= room:
+            a, used, grew = a - 1, used + widths[a - 1], True
+    return a, b
+
+
+def number_row(
+    tokens: tuple[str, ...], values: np.ndarray, *, signed: bool = False, scale: float = 0.0
+) -> Text:
     """One whole number per input cell: α⟨t,t′⟩ in percent (``·`` under 0.5 %), or the
-    energies e⟨t,t′⟩ rounded, shaded on the signed heat ramp."""
+    energies e⟨t,t′⟩ rounded, shaded on the signed heat ramp up to ``scale`` (their largest
+    magnitude by default)."""
     t = Text(no_wrap=True, overflow="crop")
     v = np.asarray(values, dtype=np.float64)
     if signed:
-        m = float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) or 1.0
+        m = scale or float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) or 1.0
         colours = heat_colours(v, -m, m)
     for j, tok in enumerate(tokens):
         w = cell_width(tok)
@@ -71,14 +94,26 @@ def number_row(tokens: tuple[str, ...], values: np.ndarray, *, signed: bool = Fa
     return t
 
 
+def matrix_head_width(outputs: tuple[str, ...]) -> int:
+    """Columns of the α matrix's row heads: the row number and ŷ⟨t⟩."""
+    return max(6, *(len(shown(o)) + 5 for o in outputs)) if outputs else 6
+
+
 def alpha_matrix(
-    matrix: np.ndarray, inputs: tuple[str, ...], outputs: tuple[str, ...], t: int
+    matrix: np.ndarray,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    t: int,
+    cols: tuple[int, int] | None = None,
 ) -> Text:
     """The whole α matrix so far: a row per output position (ŷ⟨t⟩ as its head, the rows not yet
     computed dotted), a column per input token (heads above), two columns a cell, shaded by α
-    and written in tenths (``5`` = 0.45 … 0.55, blank under 0.05)."""
+    and written in tenths (``5`` = 0.45 … 0.55, blank under 0.05). ``cols`` = (a, b) draws
+    the input columns a … b − 1 only, for an input too long for the box."""
+    first, stop = cols if cols is not None else (0, len(inputs))
+    matrix, inputs_all, inputs = matrix[:, first:stop], inputs, inputs[first:stop]
     ty, tx = matrix.shape
-    head_w = max(6, *(len(shown(o)) + 5 for o in outputs)) if outputs else 6
+    head_w = matrix_head_width(outputs)
     out = Text(no_wrap=True, overflow="crop")
     out.append(" " * head_w)
     for tok in inputs:
@@ -87,7 +122,9 @@ def alpha_matrix(
             (name if len(name) == 1 else name[1]) + " ",
             style=token_style(tok) if tok in SPECIALS else "bold",
         )
-    out.append("  x⟨t′⟩", style=MUTED)
+    whole = (first, stop) == (0, len(inputs_all))
+    if whole:
+        out.append("  x⟨t′⟩", style=MUTED)
     for row in range(ty):
         out.append("\n")
         tok = outputs[row] if row < t else "·"
@@ -106,6 +143,8 @@ def alpha_matrix(
             fg = "bright_white" if tenths >= 10 else "black" if r + g + b > 380 else "bright_white"
             out.append(digit + " ", style=Style(color=fg, bgcolor=f"rgb({r},{g},{b})"))
     out.append("\ndigits: α in tenths", style=MUTED)
+    if not whole:
+        out.append(f" · x⟨{first + 1}⟩ … x⟨{stop}⟩ of {len(inputs_all)} shown", style=MUTED)
     heads = [f"{tok[1]} = {tok}" for tok in SPECIALS if tok in inputs]
     if heads:
         out.append(f" · {', '.join(heads)}", style=MUTED)
@@ -119,9 +158,11 @@ def encoder_rows(
     filled_forward: int,
     filled_backward: int,
     current: tuple[str, int] | None,
+    rows: int = 10_000,
 ) -> Text:
     """One line per input position t′: x⟨t′⟩, →h⟨t′⟩ and ←h⟨t′⟩ as heat strips once computed
-    (→ rows fill from the top, ← rows from the bottom), dots before."""
+    (→ rows fill from the top, ← rows from the bottom), dots before; at most ``rows`` of them,
+    around the position read."""
     tx, hid = forward.shape
     width = (hid + 1) // 2
     lo = float(min(forward.min(), backward.min(), 0.0))
@@ -129,7 +170,12 @@ def encoder_rows(
     w = max(len(shown(tok)) for tok in tokens)
     out = Text(no_wrap=True, overflow="crop")
     out.append(f"{'t′':>3} {'x':<{w}}  {'→h⟨t′⟩':<{width}}  ←h⟨t′⟩", style=MUTED)
-    for j, tok in enumerate(tokens):
+    focus = current[1] - 1 if current is not None and current[1] > 0 else 0
+    first, stop = window([1] * tx, max(rows, 1), focus)
+    if first:
+        out.append(f"\n    … t′ = 1 … {first} above", style=MUTED)
+    for j in range(first, stop):
+        tok = tokens[j]
         out.append("\n")
         here_f = current == ("forward", j + 1)
         here_b = current == ("backward", j + 1)
@@ -146,6 +192,8 @@ def encoder_rows(
             out.append("·" * width, style=PENDING)
         if here_b:
             out.append(" ◀", style="bold bright_green")
+    if stop < tx:
+        out.append(f"\n    … t′ = {stop + 1} … {tx} below", style=MUTED)
     return out
 
 
@@ -182,6 +230,7 @@ class TranslationPanel(Panel):
     TranslationPanel #tr-main {
         width: auto;
         min-width: 30;
+        max-width: 60%;
     }
     TranslationPanel #tr-side {
         width: 1fr;
@@ -191,6 +240,7 @@ class TranslationPanel(Panel):
     }
     TranslationPanel.-narrow #tr-main, TranslationPanel.-narrow #tr-side {
         width: 100%;
+        max-width: 100%;
     }
     TranslationPanel #tr-inspector {
         height: auto;
@@ -278,9 +328,13 @@ class TranslationPanel(Panel):
         if step.phase == "decoder":
             main.border_title = f"Attention α⟨t,t′⟩ · row {step.t} new"
             assert step.alpha_matrix is not None
+            outputs = self._all_outputs()
+            tokens = step.input_tokens
+            room = self._main_width() - 5 - matrix_head_width(outputs)
+            cols = window([2] * len(tokens), room, self._focus(step))
             main.update(
                 Content.from_rich_text(
-                    alpha_matrix(step.alpha_matrix, step.input_tokens, self._all_outputs(), step.t)
+                    alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
                 )
             )
             t = step.t
@@ -313,6 +367,7 @@ class TranslationPanel(Panel):
                         filled_f,
                         filled_b,
                         (step.phase, step.t),
+                        rows=max(8, (self.app.size.height or 40) - 18),
                     )
                 )
             )
@@ -320,6 +375,25 @@ class TranslationPanel(Panel):
             dist.update(Content.from_rich_text(self._states(step)))
             running.display = False
         self.query_one("#tr-inspector", Static).update(Content(step.explanation))
+
+    def _panel_width(self) -> int:
+        """Columns the panel has (the terminal's before the first layout)."""
+        return self.size.width or self.app.size.width
+
+    def _main_width(self) -> int:
+        """Columns of the attention box: the panel's width when narrow, else at most 60 %."""
+        width = self._panel_width()
+        return width if width < NARROW else width * 3 // 5
+
+    @staticmethod
+    def _focus(step: TranslationStep) -> int:
+        """The input position a long input is shown around: the one read (encoder) or the
+        one most attended to (decoder)."""
+        if step.phase == "decoder" and step.alpha is not None:
+            return int(np.argmax(step.alpha))
+        if step.phase in ("forward", "backward"):
+            return step.t - 1
+        return 0
 
     def _all_outputs(self) -> tuple[str, ...]:
         return tuple(term.token for term in self._decoder_terms())
@@ -332,18 +406,32 @@ class TranslationPanel(Panel):
         t.append(f"{_PHASES[step.phase]}", style="bold")
         tx, ty = len(tokens), len(self._decoder_terms())
         t.append(f"   Tx = {tx}, Ty = {ty}\n", style=MUTED)
-        t.append("x      ", style="bold")
+        room = self._panel_width() - 5 - ROW_NAME - 2  # box, the row names, the cut marks
+        a, b = window([cell_width(tok) for tok in tokens], room, self._focus(step))
+        shown_x = tokens[a:b]
+        before = "…" if a else " "
+        after = "…" if b < tx else ""
+        t.append(f"{'x':<{ROW_NAME}}", style="bold")
+        t.append(before, style=MUTED)
         if step.phase == "decoder":
             assert step.alpha is not None and step.energies is not None
-            t.append_text(token_cells(tokens, heat=step.alpha))
-            t.append(f"\nα⟨{step.t},·⟩% ", style="bold")
-            t.append_text(number_row(tokens, step.alpha))
-            t.append(f"\ne⟨{step.t},·⟩  ", style="bold")
-            t.append_text(number_row(tokens, step.energies, signed=True))
+            t.append_text(token_cells(shown_x, heat=step.alpha[a:b]))
+            t.append(after, style=MUTED)
+            t.append(f"\n{f'α⟨{step.t},·⟩%':<{ROW_NAME}}", style="bold")
+            t.append(before, style=MUTED)
+            t.append_text(number_row(shown_x, step.alpha[a:b]))
+            t.append(f"\n{f'e⟨{step.t},·⟩':<{ROW_NAME}}", style="bold")
+            t.append(before, style=MUTED)
+            energies = np.asarray(step.energies, dtype=np.float64)
+            scale = float(np.max(np.abs(energies[np.isfinite(energies)]), initial=0.0))
+            t.append_text(number_row(shown_x, energies[a:b], signed=True, scale=scale))
         else:
-            current = step.t - 1 if step.phase in ("forward", "backward") else None
-            t.append_text(token_cells(tokens, current=current))
-        t.append("\nŷ      ", style="bold")
+            current = step.t - 1 - a if step.phase in ("forward", "backward") else None
+            t.append_text(token_cells(shown_x, current=current))
+            t.append(after, style=MUTED)
+        if (a, b) != (0, tx):
+            t.append(f"   x⟨{a + 1}⟩ … x⟨{b}⟩ of {tx}", style=MUTED)
+        t.append(f"\n{'ŷ':<{ROW_NAME}} ", style="bold")
         outputs = step.output_tokens
         if not outputs:
             t.append("(nothing written yet)", style=MUTED)
