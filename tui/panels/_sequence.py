@@ -9,20 +9,50 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 
+from tui.panels.base import Panel
 from tui.panels.language import BAR, CURRENT, DONE, MUTED, PENDING, bar, token_style
 from tui.widgets.halfblock import finite_range, heat_colours
+
+if TYPE_CHECKING:
+    from engine.core import Step
 
 
 class Body(VerticalScroll, can_focus=False):
     """A panel's content, scrolled with the mouse when the terminal is too small for it. Never
     focused: the player's keys (PgUp, PgDn, Home, End …) stay the player's."""
+
+
+class WidthPanel(Panel):
+    """A panel whose drawing depends on its width (rows cut to fit, a grid or its best few):
+    the last step is drawn again after a resize."""
+
+    _last: Step | None = None
+
+    def show(self, step: Step) -> None:
+        self._last = step
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._last is not None and event.size.width:
+            self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        # Deferred, so the panel may be on its way out by now: its children are removed
+        # first, and then there is nothing left to draw into.
+        if self._last is None or not self.is_attached:
+            return
+        try:
+            self.show(self._last)
+        except NoMatches:
+            return
 
 
 SPECIALS = ("<EOS>", "<UNK>")

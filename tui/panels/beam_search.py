@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.css.query import NoMatches
 from textual.widgets import Static
 
-from tui.panels._sequence import Body, shown
-from tui.panels.base import Panel, register
+from tui.panels._sequence import Body, WidthPanel, shown
+from tui.panels.base import register
 from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
 
 if TYPE_CHECKING:
@@ -280,7 +278,7 @@ def tree_text(view: BeamView, step: BeamStep) -> Text:
 
 
 @register
-class BeamSearchPanel(Panel):
+class BeamSearchPanel(WidthPanel):
     """Draws a BeamSearchStage step by step."""
 
     kind = "beam_search"
@@ -321,7 +319,6 @@ class BeamSearchPanel(Panel):
         super().__init__(stage, id=id)
         self.search = stage
         self.view = BeamView(stage)
-        self._step: BeamStep | None = None
 
     def compose(self) -> ComposeResult:
         with Body(id="bs-body"):
@@ -352,11 +349,11 @@ class BeamSearchPanel(Panel):
         widgets stay, so the screen is not laid out again. ``show`` draws its step."""
         self.stage = self.search = stage
         self.view = BeamView(stage)
-        self._step = None
+        self._last = None
         self._titles()
 
     def show(self, step: BeamStep) -> None:  # type: ignore[override]
-        self._step = step
+        super().show(step)
         stage, view = self.search, self.view
         self.query_one("#bs-head", Static).update(Content.from_rich_text(header_text(stage, step)))
         grid = self.query_one("#bs-grid", Static)
@@ -395,19 +392,6 @@ class BeamSearchPanel(Panel):
         self.query_one("#bs-tree-text", Static).update(
             Content.from_rich_text(tree_text(view, step))
         )
-
-    def on_resize(self, event: events.Resize) -> None:
-        """A large vocabulary shows as many expansions per row as the width allows."""
-        if self._step is not None and event.size.width:
-            self.call_after_refresh(self._redraw)
-
-    def _redraw(self) -> None:
-        if self._step is None or not self.is_attached:
-            return
-        try:
-            self.show(self._step)
-        except NoMatches:
-            return
 
     def set_heat(self, on: bool) -> None:
         """Scores are written out; there is no heat view here."""

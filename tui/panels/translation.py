@@ -19,6 +19,7 @@ from tui.panels._sequence import (
     SPECIALS,
     Body,
     Term,
+    WidthPanel,
     cell_width,
     heat_strip,
     running_sum,
@@ -27,7 +28,7 @@ from tui.panels._sequence import (
     top_bars,
     vector_line,
 )
-from tui.panels.base import Panel, register
+from tui.panels.base import register
 from tui.panels.language import CURRENT, MUTED, PENDING, token_style
 from tui.widgets.halfblock import heat_colours
 
@@ -198,7 +199,7 @@ def encoder_rows(
 
 
 @register
-class TranslationPanel(Panel):
+class TranslationPanel(WidthPanel):
     """Draws a TranslationStage: input and output, then the encoder's states or the decoder's
     attention, distribution and running log-probability."""
 
@@ -288,11 +289,14 @@ class TranslationPanel(Panel):
         the widgets stay, so the screen is not laid out again. ``show`` draws its step."""
         self.stage = self.tr = stage
         self._encoder = self._terms = None
+        self._last = None
         self._titles()
 
     def on_resize(self, event: events.Resize) -> None:
+        """The layout and how much of a long input fits follow the width."""
         if event.size.width:
             self.set_class(event.size.width < NARROW, "-narrow")
+        super().on_resize(event)
 
     # -- what the stage holds, gathered once ---------------------------------------------
 
@@ -321,6 +325,7 @@ class TranslationPanel(Panel):
     # -- drawing ---------------------------------------------------------------------------
 
     def show(self, step: TranslationStep) -> None:  # type: ignore[override]
+        super().show(step)
         self.query_one("#tr-seq", Static).update(Content.from_rich_text(self._sequence(step)))
         main = self.query_one("#tr-main", Static)
         dist = self.query_one("#tr-dist", Static)
