@@ -4,6 +4,7 @@ tree; at the end the rankings with and without length normalisation and the erro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,11 @@ class BeamView:
         for h in result.hypotheses:
             if h.parent is not None and h.tokens:
                 self.child[(h.parent, h.tokens[-1])] = h.id
+
+    @functools.cached_property
+    def tree(self) -> list[tuple[int, int, str]]:
+        """The search tree in preorder (``BeamSearchStage.tree()``), built once."""
+        return self.stage.tree()
 
     def text(self, h: Hypothesis) -> str:
         """The hypothesis as text, quoted (``(empty)`` for the root), ``<EOS>`` left off."""
@@ -253,7 +259,7 @@ def tree_text(view: BeamView, step: BeamStep) -> Text:
     pruned at a later step dim."""
     upto = step.t if not step.final else max((h.t for h in view.by_id.values()), default=0)
     new = set() if step.record is None else {*step.record.kept, *step.record.finished}
-    nodes = [(d, hid, label) for d, hid, label in view.stage.tree() if view.by_id[hid].t <= upto]
+    nodes = [(d, hid, label) for d, hid, label in view.tree if view.by_id[hid].t <= upto]
     parents = {view.by_id[hid].parent for _, hid, _ in nodes}
     out = Text(no_wrap=True, overflow="crop")
     for n, (depth, hid, label) in enumerate(nodes[:TREE_ROWS]):

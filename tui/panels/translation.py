@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 ROW_NAME = 9
 """Columns of the names before the rows of input cells (``α⟨12,·⟩%``)."""
 NARROW = 110
-"""Below this many columns the running sum goes under the attention matrix, not beside it."""
+"""Below this many columns the distribution and the running sum go under the attention matrix
+rather than beside it."""
 CONDITIONAL = (
     "The decoder is a conditional language model: its first state s⟨0⟩ comes from the encoder "
     "instead of a zero vector, so what it writes has the probability P(y⟨1⟩ … y⟨Ty⟩ | x)."
