@@ -11,8 +11,6 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.core import Retextable, Searchable
-
 if TYPE_CHECKING:
     from engine.core import Simulation, Stage
 
@@ -46,6 +44,8 @@ KEYS = [
 
 def editable(stage: Stage) -> bool:
     """Whether ``stage`` read a text that a person may replace (``e``)."""
+    from engine.core import Retextable  # the scenario browser opens help without the engine
+
     return isinstance(stage, Retextable) and getattr(stage, "input_text", None) is not None
 
 
@@ -54,6 +54,8 @@ def player_keys(simulation: Simulation | None) -> list[tuple[str, str]]:
     reads a text, ``B / b`` and ``A / a`` a beam search."""
     if simulation is None:
         return KEYS
+    from engine.core import Searchable
+
     stages = simulation.stages
     offered = {
         "e": any(editable(s) for s in stages),
