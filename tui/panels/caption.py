@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -20,6 +21,8 @@ from tui.widgets.halfblock import HalfBlockImage, heat_colours
 if TYPE_CHECKING:
     from engine.caption import CaptionStage, CaptionStep
 
+NARROW = 100
+"""Below this many columns the running sum goes under the distribution, not beside it."""
 STRIP = 32
 """Character cells per line of the feature vector's heat strip (two values a cell)."""
 CONDITIONAL = (
@@ -98,6 +101,12 @@ class CaptionPanel(Panel):
     CaptionPanel #cap-running {
         width: 1fr;
     }
+    CaptionPanel.-narrow #cap-row2 {
+        layout: vertical;
+    }
+    CaptionPanel.-narrow #cap-dist, CaptionPanel.-narrow #cap-running {
+        width: 100%;
+    }
     CaptionPanel #cap-inspector {
         height: auto;
         border: round $secondary 60%;
@@ -113,6 +122,7 @@ class CaptionPanel(Panel):
         self._terms: list[Term] | None = None
 
     def compose(self) -> ComposeResult:
+        self.set_class(self.app.size.width < NARROW, "-narrow")
         with Body(id="cap-body"):
             with Horizontal(id="cap-row"):
                 with Vertical(id="cap-picture-box", classes="box") as box:
@@ -136,6 +146,11 @@ class CaptionPanel(Panel):
 
     def on_mount(self) -> None:
         self._titles()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Narrow terminals put the running sum under the distribution, not beside it."""
+        if event.size.width:
+            self.set_class(event.size.width < NARROW, "-narrow")
 
     def _titles(self) -> None:
         """What the stage says once, whatever the step: the scene and the accuracy."""
