@@ -191,3 +191,42 @@ async def test_badge_shows_the_measure_or_the_tolerance(
         badge.delta, badge.matches, badge.state = 3.6e-15, matches, "done"
         await pilot.pause()
         assert badge.render().plain == text
+
+
+# -- sequence to sequence: translation with attention, beam search, captioning ----------------
+
+
+def translation_half_decoded(name: str) -> NetsimApp:
+    """The player on a translation's decoder step with half of the α matrix filled in."""
+    sim = scenarios.load(scenarios.resolve(name))
+    stage = sim.stages[0]
+    tx, ty = len(stage.read), stage.alpha.shape[0]  # type: ignore[attr-defined]
+    return pinned(NetsimApp(sim, start=2 * tx + (ty + 1) // 2, reproducible=True))
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["120x40", "80x24"])
+def test_translation_attention_half_filled(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(
+        translation_half_decoded("translate_date"), terminal_size=size, run_before=settle
+    )
+
+
+def test_beam_search_wider_beam(snap_compare: Any) -> None:
+    """A middle step of the names search after B widens it from 3 to 5."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await view_and_settle(pilot, "B")
+
+    assert snap_compare(app_at("beam_names", 5), terminal_size=SIZE, run_before=run)
+
+
+def test_beam_search_final_ranking(snap_compare: Any) -> None:
+    """Both rankings side by side and the error analysis."""
+    sim = scenarios.load(scenarios.resolve("beam_names"))
+    app = pinned(NetsimApp(sim, start=len(sim) - 1, reproducible=True))
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_caption_word_step(snap_compare: Any) -> None:
+    """The picture in half blocks, the feature vector and the third word being written."""
+    assert snap_compare(app_at("caption_shapes", 3), terminal_size=SIZE, run_before=settle)

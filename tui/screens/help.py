@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from engine.core import Simulation
+    from engine.core import Simulation, Stage
 
 
 KEYS = [
@@ -31,12 +31,39 @@ KEYS = [
     ("k", "RNN: compact form W_a·[a⟨t−1⟩, x⟨t⟩] beside the two terms"),
     ("n / N", "recurrent cell: equations of the next / previous hidden unit"),
     ("< / >", "language model: colder / hotter temperature τ, same seed"),
+    ("e", "type a text for the model (a date, a scene); Enter runs it"),
+    ("B / b", "beam search: wider / narrower beam B (1, 2, 3, 5, 10 … 1,000)"),
+    ("A / a", "beam search: length normalisation α ± 0.1, within [0, 1]"),
     ("c", "check this stage against PyTorch again"),
     ("click", "click an output cell to jump to its step"),
     ("Esc", "back to the scenario list"),
     ("?", "this help"),
     ("q", "quit"),
 ]
+
+
+def editable(stage: Stage) -> bool:
+    """Whether ``stage`` read a text that a person may replace (``e``)."""
+    from engine.core import Retextable  # the scenario browser opens help without the engine
+
+    return isinstance(stage, Retextable) and getattr(stage, "input_text", None) is not None
+
+
+def player_keys(simulation: Simulation | None) -> list[tuple[str, str]]:
+    """The player's keys, less those that do nothing in ``simulation``: ``e`` needs a stage that
+    reads a text, ``B / b`` and ``A / a`` a beam search."""
+    if simulation is None:
+        return KEYS
+    from engine.core import Searchable
+
+    stages = simulation.stages
+    offered = {
+        "e": any(editable(s) for s in stages),
+        "B / b": any(isinstance(s, Searchable) for s in stages),
+        "A / a": any(isinstance(s, Searchable) for s in stages),
+    }
+    return [(key, what) for key, what in KEYS if offered.get(key, True)]
+
 
 _LAYER_GROUP = Binding.Group("Layer", compact=True)
 
@@ -137,8 +164,8 @@ class HelpScreen(ModalScreen[None]):
         ``legend`` its colours (the player's with the player's keys, none otherwise)."""
         super().__init__()
         self.simulation = simulation
-        self.keys = KEYS if keys is None else keys
-        self.legend = legend if legend is not None else (LEGEND if self.keys is KEYS else [])
+        self.keys = player_keys(simulation) if keys is None else keys
+        self.legend = legend if legend is not None else (LEGEND if keys is None else [])
 
     def compose(self) -> ComposeResult:
         width = max(len(key) for key, _ in self.keys) + 2

@@ -23,13 +23,15 @@ from engine.core import (
     CompactForm,
     Flippable,
     HiddenUnits,
+    Searchable,
     Tempered,
 )
 from engine.receptive import traceable
 from engine.translation import shiftable
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
-from tui.screens.help import LAYER_BINDINGS, HelpScreen
+from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable
+from tui.screens.textinput import TextInputScreen
 from tui.widgets.badge import TorchBadge
 from tui.widgets.timeline import Timeline
 
@@ -40,6 +42,11 @@ SPEEDS = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0]
 """Playback speeds in steps per second; + and − move along this list."""
 TEMPERATURES = [0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0]
 """Sampling temperatures τ that < and > move along (a scenario may start between two)."""
+BEAM_WIDTHS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
+"""Beam widths B that B and b move along (a scenario may start between two): B = 1 is greedy
+decoding, and the list ends at the engine's limit (``engine.limits.MAX_BEAM_WIDTH``)."""
+ALPHA_STEP = 0.1
+"""How far A and a move the length-normalisation exponent α, within [0, 1]."""
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -48,6 +55,33 @@ def next_temperature(tau: float, direction: int) -> float | None:
     if direction > 0:
         return next((t for t in TEMPERATURES if t > tau + 1e-9), None)
     return next((t for t in reversed(TEMPERATURES) if t < tau - 1e-9), None)
+
+
+def next_beam_width(width: int, direction: int) -> int | None:
+    """The listed beam width after ``width`` going up (``direction`` > 0) or down, or None at
+    the end of the list."""
+    if direction > 0:
+        return next((b for b in BEAM_WIDTHS if b > width), None)
+    return next((b for b in reversed(BEAM_WIDTHS) if b < width), None)
+
+
+def next_alpha(alpha: float, direction: int) -> float | None:
+    """α moved by ``ALPHA_STEP`` up or down, rounded to the step and kept within [0, 1], or None
+    when it is already at that end."""
+    new = min(1.0, max(0.0, round(alpha + direction * ALPHA_STEP, 1)))
+    return None if abs(new - alpha) < 1e-9 else new
+
+
+def search_summary(stage: Stage) -> str:
+    """``; best '1979-05-03' (log P −0.12)``: what a beam search found, for a notification."""
+    result = getattr(stage, "result", None)
+    text_of = getattr(stage, "text_of", None)
+    if result is None or text_of is None:
+        return ""
+    best = result.best
+    log_p = f"{best.log_prob:.3g}".replace("-", "−")
+    unfinished = ", unfinished" if result.ran_out else ""
+    return f"; best {text_of(best)!r} (log P {log_p}{unfinished})"
 
 
 class PlayerScreen(Screen[None]):
@@ -59,6 +93,8 @@ class PlayerScreen(Screen[None]):
     _SPEED = Binding.Group("Speed", compact=True)
     _STAGE = Binding.Group("Stage", compact=True)
     _TAU = Binding.Group("τ", compact=True)
+    _BEAM = Binding.Group("Beam", compact=True)
+    _ALPHA = Binding.Group("α", compact=True)
 
     BINDINGS = [
         Binding("space", "toggle_play", "Play", id="play"),
@@ -115,6 +151,11 @@ class PlayerScreen(Screen[None]):
             group=_TAU,
             id="hotter",
         ),
+        Binding("e", "edit_text", "Edit text", id="edit-text"),
+        Binding("B", "beam(1)", "Wider", key_display="B", group=_BEAM, id="wider-beam"),
+        Binding("b", "beam(-1)", "Narrower", key_display="b", group=_BEAM, id="narrower-beam"),
+        Binding("A", "alpha(1)", "α up", key_display="A", group=_ALPHA, id="alpha-up"),
+        Binding("a", "alpha(-1)", "α down", key_display="a", group=_ALPHA, id="alpha-down"),
         Binding("c", "check", "Check", show=False, id="check"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
@@ -332,6 +373,10 @@ class PlayerScreen(Screen[None]):
             return isinstance(stage, HiddenUnits) and stage.unit_count() > 1
         if action == "temperature":
             return isinstance(stage, Tempered)
+        if action in ("beam", "alpha"):
+            return isinstance(stage, Searchable)
+        if action == "edit_text":
+            return editable(stage)
         if action == "flip":
             return isinstance(stage, Flippable)
         if action == "usage":
@@ -417,11 +462,18 @@ class PlayerScreen(Screen[None]):
     async def _replace_stage(self, stage_no: int, stage: Stage, local: int) -> None:
         """Put ``stage`` in place of stage ``stage_no`` with a new panel, keep the cursor at
         ``local`` within it (or its last step), and check the new numbers against PyTorch."""
+        await self._replace_stages({stage_no: stage}, stage_no, local)
+
+    async def _replace_stages(self, new: dict[int, Stage], stage_no: int, local: int) -> None:
+        """Put each stage of ``new`` (stage number → stage) in place of the old one with a new
+        panel, keep the cursor at step ``local`` of stage ``stage_no`` (or that stage's last
+        step), and check the new numbers against PyTorch."""
         from engine.core import Simulation
 
         old = self.simulation
         stages = list(old.stages)
-        stages[stage_no] = stage
+        for s, stage in new.items():
+            stages[s] = stage
         simulation = Simulation(
             stages,
             title=old.title,
@@ -429,28 +481,120 @@ class PlayerScreen(Screen[None]):
             topic=old.topic,
             source=old.source,
         )
-        # The new stage may have fewer steps. The simulation and the cursor change together,
-        # before the first await: bindings are checked (and keys handled) while the new panel
-        # mounts, and the cursor must already lie inside the simulation they see.
-        local = min(local, len(stage) - 1)
+        # The new stages may have fewer steps. The simulation and the cursor change together,
+        # before the first await: bindings are checked (and keys handled) while the new panels
+        # mount, and the cursor must already lie inside the simulation they see.
+        local = min(local, len(stages[stage_no]) - 1)
         self.simulation = simulation
         self.set_reactive(PlayerScreen.cursor, simulation.global_index(stage_no, local))
         self._generation += 1
-        old_panel = self._panels[stage_no]
-        panel = panel_for(stage, id=f"stage-{stage_no}-{self._generation}")
         switcher = self._switcher
-        await switcher.mount(panel, after=old_panel)
-        self._panels[stage_no] = panel
-        switcher.current = panel.id
-        await old_panel.remove()
-        panel.set_heat(self.heat)
-        timeline = self._timeline
-        timeline.boundaries = self.simulation.offsets[1:]
-        timeline.total = len(self.simulation)
-        self._show(self.cursor)
+        # One repaint for the whole change: frames painted while the panels mount would show
+        # the old panels again, or none, and each costs a full layout.
+        with self.app.batch_update():
+            for s, stage in new.items():
+                old_panel = self._panels[s]
+                # A panel that can show another stage of its kind keeps its widgets: nothing
+                # is mounted, and the screen need not be laid out again.
+                restage = getattr(old_panel, "restage", None)
+                if restage is not None and old_panel.stage.kind == stage.kind:
+                    restage(stage)
+                    continue
+                panel = panel_for(stage, id=f"stage-{s}-{self._generation}")
+                await switcher.mount(panel, after=old_panel)
+                self._panels[s] = panel
+                if switcher.current == old_panel.id:
+                    switcher.current = panel.id
+                await old_panel.remove()
+                panel.set_heat(self.heat)
+            switcher.current = self._panels[stage_no].id
+            timeline = self._timeline
+            timeline.boundaries = self.simulation.offsets[1:]
+            timeline.total = len(self.simulation)
+            self._show(self.cursor)
         self.refresh_bindings()
         if self._auto_check:
             self.action_check()
+
+    def action_edit_text(self) -> None:
+        """Type another text for the model on screen: every stage that reads a text (the
+        translator and its beam search, say) is run again on it, or none is."""
+        stage_no, local = self.simulation.locate(self.cursor)
+        stage = self.simulation.stages[stage_no]
+        if not editable(stage):
+            return
+        self.playing = False
+        field = str(getattr(stage, "text_field", "text"))
+        before = str(getattr(stage, "input_text", "") or "")
+        stages = self.simulation.stages
+
+        def rerun(text: str) -> dict[int, Stage]:
+            # Every stage is built before any is replaced: one refusal changes nothing.
+            return {
+                s: old.with_text(text)  # type: ignore[attr-defined]
+                for s, old in enumerate(stages)
+                if editable(old)
+            }
+
+        async def chosen(new: dict[int, Stage] | None) -> None:
+            if not new or self.simulation.stages is not stages:
+                return
+            await self._replace_stages(new, stage_no, local)
+            after = str(getattr(self.simulation.stages[stage_no], "input_text", "") or "")
+            self.notify(f"{field} = {before!r} → {after!r}: {len(new)} stage(s) run again")
+
+        prompt = f"{stage.name}: the {field} the model reads ({field} = {before!r})"
+        self.app.push_screen(TextInputScreen(prompt, before, rerun), chosen)
+
+    def _search_on_screen(self) -> tuple[int, int, Searchable] | None:
+        """(stage number, local step, stage) of the beam search on screen, or None."""
+        stage_no, local = self.simulation.locate(self.cursor)
+        stage = self.simulation.stages[stage_no]
+        return (stage_no, local, stage) if isinstance(stage, Searchable) else None
+
+    async def _search_again(
+        self, stage_no: int, local: int, stage: Searchable, **change: float
+    ) -> Stage:
+        """The search on screen run again with ``change`` (beam_width or alpha), in its place."""
+        self.playing = False
+        new = stage.with_search(**change)  # type: ignore[arg-type]
+        await self._replace_stage(stage_no, new, local)
+        return new
+
+    async def action_beam(self, direction: int) -> None:
+        """Search again with the next wider or narrower beam width B."""
+        found = self._search_on_screen()
+        if found is None:
+            return
+        old = int(found[2].beam_width)
+        width = next_beam_width(old, direction)
+        if width is None:
+            end = "narrowest" if direction < 0 else "widest"
+            self.notify(f"B = {old} is the {end} beam offered here")
+            return
+        new = await self._search_again(*found, beam_width=width)
+        what = "greedy decoding: one hypothesis" if width == 1 else f"{width} hypotheses kept"
+        self.notify(f"B = {old} → {width}: {what} per step{search_summary(new)}")
+
+    async def action_alpha(self, direction: int) -> None:
+        """Rank the finished hypotheses again with α one step higher or lower."""
+        found = self._search_on_screen()
+        if found is None:
+            return
+        old = float(found[2].alpha)
+        alpha = next_alpha(old, direction)
+        if alpha is None:
+            end = "lowest" if direction < 0 else "highest"
+            self.notify(f"α = {old:g} is the {end} offered (α lies in [0, 1])")
+            return
+        new = await self._search_again(*found, alpha=alpha)
+        if alpha == 0:
+            what = "raw Σ log P, which favours short outputs"
+        elif alpha == 1:
+            what = "the average log P per token"
+        else:
+            what = f"longer outputs penalised {'less' if alpha > old else 'more'}"
+        self.notify(f"α = {old:g} → {alpha:g}: {what}{search_summary(new)}")
 
     def action_usage(self) -> None:
         """How often each input pixel is read, with and without padding."""

@@ -1,0 +1,403 @@
+"""BeamSearchPanel: at each step the alive hypotheses, their B × V expansions with cumulative
+log-probabilities (kept lit, finished marked, pruned dim), the finished pool and the search
+tree; at the end the rankings with and without length normalisation and the error analysis."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.panels._sequence import Body, WidthPanel, shown
+from tui.panels.base import register
+from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
+
+if TYPE_CHECKING:
+    from engine.beam import BeamSearchStage, BeamStep, Hypothesis
+
+KEPT = "bold black on bright_green"
+FINISHED = "bold black on cyan"
+PRUNED = "grey35"
+MAX_ROWS = 24
+"""Hypotheses listed at most in the expansion grid, the kept list and the pool; the rest are
+counted."""
+FULL_V = 14
+"""Vocabularies up to this size get a column per token; larger ones show each row's best few."""
+TREE_ROWS = 400
+"""Lines of the search tree drawn at most (a wide, long search has thousands of nodes)."""
+
+
+def _num(v: float, digits: int = 2) -> str:
+    """A score in a column of scores (ASCII minus: every font draws it one cell wide)."""
+    return f"{v:.{digits}f}"
+
+
+class BeamView:
+    """What one panel needs to know about its search, gathered once: each hypothesis by id, the
+    hypothesis that each (parent, token) expansion became, and which ids have children."""
+
+    def __init__(self, stage: BeamSearchStage) -> None:
+        self.stage = stage
+        result = stage.result
+        self.vocabulary: tuple[str, ...] = tuple(stage.decoder.vocabulary)
+        self.eos = int(stage.decoder.eos)
+        self.by_id: dict[int, Hypothesis] = {h.id: h for h in result.hypotheses}
+        self.child: dict[tuple[int, int], int] = {}
+        for h in result.hypotheses:
+            if h.parent is not None and h.tokens:
+                self.child[(h.parent, h.tokens[-1])] = h.id
+
+    @functools.cached_property
+    def tree(self) -> list[tuple[int, int, str]]:
+        """The search tree in preorder (``BeamSearchStage.tree()``), built once."""
+        return self.stage.tree()
+
+    def text(self, h: Hypothesis) -> str:
+        """The hypothesis as text, quoted (``(empty)`` for the root), ``<EOS>`` left off."""
+        if not h.tokens:
+            return "(empty)"
+        return repr(self.stage.text_of(h))
+
+    def token(self, k: int) -> str:
+        return self.vocabulary[k]
+
+
+def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
+    """B, α, max_length and what this step does."""
+    v = len(stage.decoder.vocabulary)
+    t = Text()
+    t.append(f"B = {stage.beam_width}", style="bold")
+    t.append(f" · α = {stage.alpha:g}", style="bold")
+    t.append(f" · max_length = {stage.max_length} · V = {v}", style="bold")
+    if step.final:
+        n = len(step.pool)
+        t.append(
+            f"\nsearch over: {n} finished hypothes{'is' if n == 1 else 'es'} ranked", style=MUTED
+        )
+        return t
+    alive = len(step.alive_before)
+    t.append(
+        f"\nt = {step.t}: {alive} alive × V = {v} → {alive * v} expansions by cumulative log P; "
+        f"the best B = {stage.beam_width} are kept, those ending in <EOS> go to the pool",
+        style=MUTED,
+    )
+    return t
+
+
+def _cell_style(view: BeamView, parent: int, k: int, kept: set[int], finished: set[int]) -> str:
+    hid = view.child.get((parent, k))
+    if hid in finished:
+        return FINISHED
+    if hid in kept:
+        return KEPT
+    return PRUNED
+
+
+def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
+    """Rows = the hypotheses expanded, columns = tokens, cells = cumulative log P of the
+    hypothesis extended by the token: lit if kept, cyan if it finished with <EOS>, dim if
+    pruned. A large vocabulary shows each row's best few and counts the rest."""
+    rec = step.record
+    assert rec is not None
+    kept, finished = set(rec.kept), set(rec.finished)
+    exp = np.asarray(rec.expansions, dtype=np.float64)
+    rows, v = exp.shape
+    texts = [view.text(h) for h in step.alive_before]
+    label_w = min(24, max((len(s) for s in texts), default=4))
+    head = 5 + label_w + 9  # "#id  'text'  Σ −1.23 │"
+    out = Text(no_wrap=True, overflow="crop")
+    cw = max(7, *(len(shown(tok)) + 1 for tok in view.vocabulary))
+    full = v <= FULL_V and head + v * cw <= width
+    token_w = max(len(shown(tok)) for tok in view.vocabulary)
+    few = max(1, (width - head - 8) // (token_w + 9))  # "tok −12.34 " and "+N more"
+    if full:
+        out.append(" " * head)
+        for k in range(v):
+            tok = shown(view.token(k))
+            out.append(f"{tok:>{cw - 1}} ", style=token_style(view.token(k)))
+    else:
+        out.append(" " * head)
+        out.append(f"each row's best {few} of V = {v}", style=MUTED)
+    for r in range(min(rows, MAX_ROWS)):
+        h = step.alive_before[r]
+        out.append("\n")
+        label = texts[r] if len(texts[r]) <= label_w else texts[r][: label_w - 1] + "…"
+        out.append(f"#{h.id:<3} ", style=MUTED)
+        out.append(f"{label:<{label_w}}", style="bold")
+        out.append(f" {_num(h.log_prob):>7} │", style=MUTED)
+        row = exp[r]
+        if full:
+            for k in range(v):
+                out.append(
+                    f"{_num(row[k]):>{cw - 1}}", style=_cell_style(view, h.id, k, kept, finished)
+                )
+                out.append(" ")
+            continue
+        order = [int(k) for k in np.lexsort((np.arange(v), -np.where(np.isnan(row), -np.inf, row)))]
+        # The best few, and every expansion that went on however far down the row it is.
+        chips = [k for i, k in enumerate(order) if i < few or (h.id, k) in view.child]
+        for k in chips:
+            out.append(" ")
+            out.append(
+                f"{shown(view.token(k))} {_num(row[k])}",
+                style=_cell_style(view, h.id, k, kept, finished),
+            )
+        if v > len(chips):
+            out.append(f" +{v - len(chips)} more", style=MUTED)
+    if rows > MAX_ROWS:
+        out.append(f"\n… {rows - MAX_ROWS} more hypotheses expanded", style=MUTED)
+    out.append("\n")
+    out.append(" kept ", style=KEPT)
+    out.append(" ")
+    out.append(" finished (<EOS>) ", style=FINISHED)
+    out.append(" ")
+    out.append(" pruned ", style=PRUNED)
+    out.append(f"   {rec.pruned} pruned of {rows * v}", style=MUTED)
+    return out
+
+
+def hypothesis_lines(
+    view: BeamView, hyps: Sequence[Hypothesis], alpha: float, *, lit: set[int] | None = None
+) -> Text:
+    """One line per hypothesis: its id, text, length Ty, Σ log P and normalised score."""
+    out = Text(no_wrap=True, overflow="crop")
+    if not hyps:
+        out.append("(none yet)", style=MUTED)
+        return out
+    out.append(f"{'id':>4}  {'Ty':>2} {'Σ log P':>8} {'/Ty^α':>7}  y", style=MUTED)
+    for h in hyps[:MAX_ROWS]:
+        out.append("\n")
+        line = Text(f"#{h.id:<3}  {h.t:>2} {_num(h.log_prob):>8} {_num(h.score(alpha)):>7}  ")
+        line.append(view.text(h), style="bold")
+        if h.finished:
+            line.append(" <EOS>", style=EOS_STYLE)
+        if lit is not None and h.id in lit:
+            line.stylize(KEPT, 0, 5)
+        out.append_text(line)
+    if len(hyps) > MAX_ROWS:
+        out.append(f"\n… {len(hyps) - MAX_ROWS} more", style=MUTED)
+    return out
+
+
+def ranking_columns(view: BeamView, step: BeamStep, alpha: float) -> Text:
+    """The finished hypotheses ranked by raw Σ log P (α = 0) beside the ranking normalised by
+    1/Ty^α, the best of each lit."""
+
+    def column(hyps: Sequence[Hypothesis], a: float, name_w: int) -> list[Text]:
+        lines = []
+        for rank, h in enumerate(hyps[:MAX_ROWS], 1):
+            line = Text(f"{rank:>2}. ")
+            name = view.text(h)
+            line.append(f"{name[:name_w]:<{name_w}}", style="bold")
+            line.append(f" Ty {h.t:>2} {_num(h.score(a), 3):>8}")
+            if rank == 1:
+                line.stylize(KEPT, 0, len(line))
+            lines.append(line)
+        return lines
+
+    names = [view.text(h) for h in (*step.ranking_raw, *step.ranking_norm)]
+    name_w = min(22, max((len(n) for n in names), default=8))
+    left = column(step.ranking_raw, 0.0, name_w)
+    right = column(step.ranking_norm, alpha, name_w)
+    out = Text(no_wrap=True, overflow="crop")
+    w = max(4 + name_w + 15, 20)
+    out.append(f"{'by Σ log P (α = 0)':<{w}}", style="bold underline")
+    out.append("  ")
+    out.append(f"by Σ log P / Ty^α, α = {alpha:g}", style="bold underline")
+    for i in range(max(len(left), len(right))):
+        out.append("\n")
+        if i < len(left):
+            out.append_text(left[i])
+            out.append(" " * max(0, w - len(left[i])))
+        else:
+            out.append(" " * w)
+        out.append("  ")
+        if i < len(right):
+            out.append_text(right[i])
+    return out
+
+
+def analysis_text(view: BeamView) -> Text | None:
+    """y* against ŷ: both log-probabilities, both normalised scores and the verdict."""
+    a = view.stage.analysis
+    if a is None:
+        return None
+
+    def seq(ids: Sequence[int]) -> str:
+        return "".join(view.token(k) for k in ids if k != view.eos)
+
+    out = Text(no_wrap=True, overflow="crop")
+    out.append(
+        f"y* = {seq(a.reference)!r} (the reference)   ŷ = {seq(a.found)!r} (the search's best)\n"
+    )
+    out.append(
+        f"log P(y*|x) = {_num(a.log_p_reference, 4)}   log P(ŷ|x) = {_num(a.log_p_found, 4)}   "
+    )
+    out.append(
+        f"normalised: {_num(a.score_reference, 4)} vs {_num(a.score_found, 4)}\n", style=MUTED
+    )
+    verdict = {"none": "bold green", "search": "bold yellow", "model": "bold magenta"}
+    out.append(
+        f"{a.fault} at fault" if a.fault != "none" else "no error",
+        style=verdict.get(a.fault, "bold"),
+    )
+    out.append(": ")
+    out.append(a.explain())
+    return out
+
+
+def tree_text(view: BeamView, step: BeamStep) -> Text:
+    """The search so far, depth first (``BeamSearchStage.tree()``): each node a token with its
+    cumulative log P; this step's new hypotheses lit, finished ones marked, branches that were
+    pruned at a later step dim."""
+    upto = step.t if not step.final else max((h.t for h in view.by_id.values()), default=0)
+    new = set() if step.record is None else {*step.record.kept, *step.record.finished}
+    nodes = [(d, hid, label) for d, hid, label in view.tree if view.by_id[hid].t <= upto]
+    parents = {view.by_id[hid].parent for _, hid, _ in nodes}
+    out = Text(no_wrap=True, overflow="crop")
+    for n, (depth, hid, label) in enumerate(nodes[:TREE_ROWS]):
+        h = view.by_id[hid]
+        if n:
+            out.append("\n")
+        out.append("  " * max(depth - 1, 0) + ("└ " if depth else ""), style=MUTED)
+        if h.finished:
+            style = FINISHED if hid in new else EOS_STYLE
+        elif hid in new:
+            style = KEPT
+        elif hid not in parents and h.t < upto:
+            style = PENDING  # a dead end: none of its expansions was kept
+        else:
+            style = "bold"
+        out.append(label or "(start)", style=style)
+        if depth:
+            out.append(f" {_num(h.log_prob)}", style=MUTED)
+    if len(nodes) > TREE_ROWS:
+        out.append(f"\n… {len(nodes) - TREE_ROWS} more nodes", style=MUTED)
+    return out
+
+
+@register
+class BeamSearchPanel(WidthPanel):
+    """Draws a BeamSearchStage step by step."""
+
+    kind = "beam_search"
+
+    DEFAULT_CSS = """
+    BeamSearchPanel {
+        height: auto;
+    }
+    BeamSearchPanel #bs-body {
+        height: auto;
+        max-height: 100%;
+    }
+    BeamSearchPanel .box {
+        height: auto;
+        padding: 0 1;
+    }
+    BeamSearchPanel Static {
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    BeamSearchPanel #bs-row {
+        height: auto;
+    }
+    BeamSearchPanel #bs-lists {
+        width: 1fr;
+        height: auto;
+    }
+    BeamSearchPanel #bs-tree {
+        width: 1fr;
+        max-height: 24;
+    }
+    BeamSearchPanel #bs-analysis, BeamSearchPanel #bs-head {
+        text-wrap: wrap;
+    }
+    """
+
+    def __init__(self, stage: BeamSearchStage, *, id: str | None = None) -> None:  # type: ignore[override]
+        super().__init__(stage, id=id)
+        self.search = stage
+        self.view = BeamView(stage)
+
+    def compose(self) -> ComposeResult:
+        with Body(id="bs-body"):
+            head = Static(id="bs-head", classes="box")
+            head.border_title = "Beam search"
+            yield head
+            yield Static(id="bs-grid", classes="box")
+            yield Static(id="bs-analysis", classes="box")
+            with Horizontal(id="bs-row"):
+                with Body(id="bs-lists"):
+                    yield Static(id="bs-kept", classes="box")
+                    yield Static(id="bs-pool", classes="box")
+                tree = Body(id="bs-tree", classes="box")
+                tree.border_title = "Search tree"
+                with tree:
+                    yield Static(id="bs-tree-text")
+
+    def on_mount(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        """What the stage says once, whatever the step: the text the decoder read."""
+        text = getattr(self.search, "input_text", None)
+        self.query_one("#bs-head").border_subtitle = Content(f"x = {text!r}") if text else ""
+
+    def restage(self, stage: BeamSearchStage) -> None:
+        """Show ``stage`` (another B, α or text) in this panel instead of a new panel: the
+        widgets stay, so the screen is not laid out again. ``show`` draws its step."""
+        self.stage = self.search = stage
+        self.view = BeamView(stage)
+        self._last = None
+        self._titles()
+
+    def show(self, step: BeamStep) -> None:  # type: ignore[override]
+        super().show(step)
+        stage, view = self.search, self.view
+        self.query_one("#bs-head", Static).update(Content.from_rich_text(header_text(stage, step)))
+        grid = self.query_one("#bs-grid", Static)
+        analysis = self.query_one("#bs-analysis", Static)
+        kept = self.query_one("#bs-kept", Static)
+        pool = self.query_one("#bs-pool", Static)
+        if step.final:
+            grid.border_title = "The final ranking: without and with length normalisation"
+            body = ranking_columns(view, step, stage.alpha)
+            grid.update(Content.from_rich_text(body))
+            verdict = analysis_text(view)
+            analysis.display = verdict is not None
+            if verdict is not None:
+                analysis.border_title = "Error analysis: P(y*|x) against P(ŷ|x)"
+                analysis.update(Content.from_rich_text(verdict))
+            kept.display = False
+        else:
+            analysis.display = False
+            kept.display = True
+            ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
+            grid.border_title = f"Expansions at t = {step.t}: cumulative log P({ys} | x)"
+            width = grid.content_size.width or 100
+            grid.update(Content.from_rich_text(expansion_grid(view, step, width)))
+            rec = step.record
+            assert rec is not None
+            alive = [view.by_id[i] for i in rec.kept]
+            kept.border_title = f"Alive after t = {step.t}: {len(alive)} go on"
+            kept.update(
+                Content.from_rich_text(
+                    hypothesis_lines(view, alive, stage.alpha, lit=set(rec.kept))
+                )
+            )
+        pool.border_title = f"Finished pool: {len(step.pool)}"
+        new = set() if step.record is None else set(step.record.finished)
+        pool.update(Content.from_rich_text(hypothesis_lines(view, step.pool, stage.alpha, lit=new)))
+        self.query_one("#bs-tree-text", Static).update(
+            Content.from_rich_text(tree_text(view, step))
+        )
+
+    def set_heat(self, on: bool) -> None:
+        """Scores are written out; there is no heat view here."""

@@ -1,0 +1,489 @@
+"""TranslationPanel: the encoder reading the input both ways, then the decoder writing the output
+with attention: α⟨t,·⟩ over the input, the α matrix filling in, the energies, the context
+c⟨t⟩, the next-symbol distribution and P(y|x) as a running sum of log-probabilities."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.panels._sequence import (
+    SPECIALS,
+    Body,
+    Term,
+    WidthPanel,
+    cell_width,
+    heat_strip,
+    running_sum,
+    shown,
+    token_cells,
+    top_bars,
+    vector_line,
+)
+from tui.panels.base import register
+from tui.panels.language import CURRENT, MUTED, PENDING, token_style
+from tui.widgets.halfblock import heat_colours
+
+if TYPE_CHECKING:
+    from engine.seq2seq import TranslationStage, TranslationStep
+
+ROW_NAME = 9
+"""Columns of the names before the rows of input cells (``α⟨12,·⟩%``)."""
+NARROW = 110
+"""Below this many columns the distribution and the running sum go under the attention matrix
+rather than beside it."""
+CONDITIONAL = (
+    "The decoder is a conditional language model: its first state s⟨0⟩ comes from the encoder "
+    "instead of a zero vector, so what it writes has the probability P(y⟨1⟩ … y⟨Ty⟩ | x)."
+)
+
+_PHASES = {
+    "forward": "→ encoder reads x⟨1⟩ … x⟨Tx⟩ left to right",
+    "backward": "← encoder reads x⟨Tx⟩ … x⟨1⟩ right to left",
+    "bridge": "bridge: the decoder's first state from the encoder",
+    "decoder": "decoder writes ŷ⟨t⟩ with attention",
+}
+
+
+def window(widths: list[int], room: int, focus: int) -> tuple[int, int]:
+    """The cells [a, b) drawn of a row too long for ``room`` columns: as many as fit, grown
+    from ``focus`` to both sides (all of them when they fit)."""
+    n = len(widths)
+    if sum(widths) <= room or n == 0:
+        return 0, n
+    focus = min(max(focus, 0), n - 1)
+    a, b, used = focus, focus + 1, widths[focus]
+    grew = True
+    while grew:
+        grew = False
+        if b < n and used + widths[b] <= room:
+            used, b, grew = used + widths[b], b + 1, True
+        if a > 0 and used + widths[a - 1] <= room:
+            a, used, grew = a - 1, used + widths[a - 1], True
+    return a, b
+
+
+def number_row(
+    tokens: tuple[str, ...], values: np.ndarray, *, signed: bool = False, scale: float = 0.0
+) -> Text:
+    """One whole number per input cell: α⟨t,t′⟩ in percent (``·`` under 0.5 %), or the
+    energies e⟨t,t′⟩ rounded, shaded on the signed heat ramp up to ``scale`` (their largest
+    magnitude by default)."""
+    t = Text(no_wrap=True, overflow="crop")
+    v = np.asarray(values, dtype=np.float64)
+    if signed:
+        m = scale or float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) or 1.0
+        colours = heat_colours(v, -m, m)
+    for j, tok in enumerate(tokens):
+        w = cell_width(tok)
+        if signed:
+            r, g, b = (int(c) for c in colours[j])
+            text = f"{v[j]:.0f}".replace("-0", "0").replace("-", "−")
+            style: str | Style = Style(color="bright_white", bgcolor=f"rgb({r},{g},{b})")
+        else:
+            pct = round(float(v[j]) * 100)
+            text = "·" if pct == 0 else str(pct)
+            style = "bold" if pct >= 20 else MUTED if pct == 0 else ""
+        t.append(text.rjust(w - 1)[: w - 1] + " ", style=style)
+    return t
+
+
+def matrix_head_width(outputs: tuple[str, ...]) -> int:
+    """Columns of the α matrix's row heads: the row number and ŷ⟨t⟩."""
+    return max(6, *(len(shown(o)) + 5 for o in outputs)) if outputs else 6
+
+
+def alpha_matrix(
+    matrix: np.ndarray,
+    inputs: tuple[str, ...],
+    outputs: tuple[str, ...],
+    t: int,
+    cols: tuple[int, int] | None = None,
+) -> Text:
+    """The whole α matrix so far: a row per output position (ŷ⟨t⟩ as its head, the rows not yet
+    computed dotted), a column per input token (heads above), two columns a cell, shaded by α
+    and written in tenths (``5`` = 0.45 … 0.55, blank under 0.05). ``cols`` = (a, b) draws
+    the input columns a … b − 1 only, for an input too long for the box."""
+    first, stop = cols if cols is not None else (0, len(inputs))
+    matrix, inputs_all, inputs = matrix[:, first:stop], inputs, inputs[first:stop]
+    ty, tx = matrix.shape
+    head_w = matrix_head_width(outputs)
+    out = Text(no_wrap=True, overflow="crop")
+    out.append(" " * head_w)
+    for tok in inputs:
+        name = shown(tok)
+        out.append(
+            (name if len(name) == 1 else name[1]) + " ",
+            style=token_style(tok) if tok in SPECIALS else "bold",
+        )
+    whole = (first, stop) == (0, len(inputs_all))
+    if whole:
+        out.append("  x⟨t′⟩", style=MUTED)
+    for row in range(ty):
+        out.append("\n")
+        tok = outputs[row] if row < t else "·"
+        label = f"{row + 1:>2} {shown(tok)}".ljust(head_w)
+        here = row == t - 1
+        out.append(label, style=CURRENT if here else token_style(tok) if tok in SPECIALS else "")
+        values = matrix[row]
+        if np.isnan(values).all():
+            out.append("· " * tx, style=PENDING)
+            continue
+        colours = heat_colours(values, 0.0, 1.0)
+        for j in range(tx):
+            r, g, b = (int(c) for c in colours[j])
+            tenths = round(float(values[j]) * 10)
+            digit = " " if tenths == 0 else "█" if tenths >= 10 else str(tenths)
+            fg = "bright_white" if tenths >= 10 else "black" if r + g + b > 380 else "bright_white"
+            out.append(digit + " ", style=Style(color=fg, bgcolor=f"rgb({r},{g},{b})"))
+    out.append("\ndigits: α in tenths", style=MUTED)
+    if not whole:
+        out.append(f" · x⟨{first + 1}⟩ … x⟨{stop}⟩ of {len(inputs_all)} shown", style=MUTED)
+    heads = [f"{tok[1]} = {tok}" for tok in SPECIALS if tok in inputs]
+    if heads:
+        out.append(f" · {', '.join(heads)}", style=MUTED)
+    return out
+
+
+def encoder_rows(
+    tokens: tuple[str, ...],
+    forward: np.ndarray,
+    backward: np.ndarray,
+    filled_forward: int,
+    filled_backward: int,
+    current: tuple[str, int] | None,
+    rows: int = 10_000,
+) -> Text:
+    """One line per input position t′: x⟨t′⟩, →h⟨t′⟩ and ←h⟨t′⟩ as heat strips once computed
+    (→ rows fill from the top, ← rows from the bottom), dots before; at most ``rows`` of them,
+    around the position read."""
+    tx, hid = forward.shape
+    width = (hid + 1) // 2
+    lo = float(min(forward.min(), backward.min(), 0.0))
+    hi = float(max(forward.max(), backward.max(), 0.0))
+    w = max(len(shown(tok)) for tok in tokens)
+    out = Text(no_wrap=True, overflow="crop")
+    out.append(f"{'t′':>3} {'x':<{w}}  {'→h⟨t′⟩':<{width}}  ←h⟨t′⟩", style=MUTED)
+    focus = current[1] - 1 if current is not None and current[1] > 0 else 0
+    first, stop = window([1] * tx, max(rows, 1), focus)
+    if first:
+        out.append(f"\n    … t′ = 1 … {first} above", style=MUTED)
+    for j in range(first, stop):
+        tok = tokens[j]
+        out.append("\n")
+        here_f = current == ("forward", j + 1)
+        here_b = current == ("backward", j + 1)
+        out.append(f"{j + 1:>3} ", style=CURRENT if here_f or here_b else "")
+        out.append(f"{shown(tok):<{w}}  ", style=token_style(tok) if tok in SPECIALS else "bold")
+        if j < filled_forward:
+            out.append_text(heat_strip(forward[j], lo=lo, hi=hi))
+        else:
+            out.append("·" * width, style=PENDING)
+        out.append(" ◀" if here_f else "  ", style="bold bright_green")
+        if j >= tx - filled_backward:
+            out.append_text(heat_strip(backward[j], lo=lo, hi=hi))
+        else:
+            out.append("·" * width, style=PENDING)
+        if here_b:
+            out.append(" ◀", style="bold bright_green")
+    if stop < tx:
+        out.append(f"\n    … t′ = {stop + 1} … {tx} below", style=MUTED)
+    return out
+
+
+@register
+class TranslationPanel(WidthPanel):
+    """Draws a TranslationStage: input and output, then the encoder's states or the decoder's
+    attention, distribution and running log-probability."""
+
+    kind = "translation"
+
+    DEFAULT_CSS = """
+    TranslationPanel {
+        height: auto;
+    }
+    TranslationPanel #tr-body {
+        height: auto;
+        max-height: 100%;
+    }
+    TranslationPanel .box {
+        height: auto;
+        padding: 0 1;
+    }
+    TranslationPanel Static {
+        text-wrap: nowrap;
+        text-overflow: clip;
+    }
+    TranslationPanel #tr-row, TranslationPanel #tr-side {
+        height: auto;
+    }
+    TranslationPanel #tr-note {
+        text-wrap: wrap;
+        color: $text-muted;
+    }
+    TranslationPanel #tr-main {
+        width: auto;
+        min-width: 30;
+        max-width: 60%;
+    }
+    TranslationPanel #tr-side {
+        width: 1fr;
+    }
+    TranslationPanel.-narrow #tr-row {
+        layout: vertical;
+    }
+    TranslationPanel.-narrow #tr-main, TranslationPanel.-narrow #tr-side {
+        width: 100%;
+        max-width: 100%;
+    }
+    TranslationPanel #tr-inspector {
+        height: auto;
+        border: round $secondary 60%;
+        border-title-color: $text;
+        padding: 0 1;
+        text-wrap: wrap;
+    }
+    """
+
+    def __init__(self, stage: TranslationStage, *, id: str | None = None) -> None:  # type: ignore[override]
+        super().__init__(stage, id=id)
+        self.tr = stage
+        self._encoder: tuple[np.ndarray, np.ndarray] | None = None
+        self._terms: list[Term] | None = None
+
+    def compose(self) -> ComposeResult:
+        # Decided now for the terminal's width, so that a new panel is laid out once, not
+        # again when its first resize changes the class.
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+        with Body(id="tr-body"):
+            with Vertical(id="tr-seq-box", classes="box") as seq:
+                seq.border_title = "Input x and output ŷ"
+                yield Static(id="tr-seq")
+                yield Static(Content(CONDITIONAL), id="tr-note")
+            with Horizontal(id="tr-row"):
+                yield Static(id="tr-main", classes="box")
+                with Vertical(id="tr-side"):
+                    yield Static(id="tr-dist", classes="box")
+                    yield Static(id="tr-running", classes="box")
+            inspector = Static(id="tr-inspector")
+            inspector.border_title = "This step"
+            yield inspector
+
+    def on_mount(self) -> None:
+        self._titles()
+
+    def _titles(self) -> None:
+        """What the stage says once, whatever the step: the held-out accuracy."""
+        seq = self.query_one("#tr-seq-box")
+        seq.border_subtitle = Content(str(getattr(self.tr, "accuracy", "") or ""))
+
+    def restage(self, stage: TranslationStage) -> None:
+        """Show ``stage`` (a new text, the same model) in this panel instead of a new panel:
+        the widgets stay, so the screen is not laid out again. ``show`` draws its step."""
+        self.stage = self.tr = stage
+        self._encoder = self._terms = None
+        self._last = None
+        self._titles()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The layout and how much of a long input fits follow the width."""
+        if event.size.width:
+            self.set_class(event.size.width < NARROW, "-narrow")
+        super().on_resize(event)
+
+    # -- what the stage holds, gathered once ---------------------------------------------
+
+    def _encoder_states(self) -> tuple[np.ndarray, np.ndarray]:
+        """→h⟨t′⟩ and ←h⟨t′⟩ for every input position (Tx, H), from the encoder's steps."""
+        if self._encoder is None:
+            tx = len(self.tr.read)
+            steps = [self.tr.step(i) for i in range(2 * tx)]
+            forward = np.stack([s.state for s in steps[:tx]])
+            backward = np.stack([s.state for s in reversed(steps[tx:])])
+            self._encoder = (forward, backward)
+        return self._encoder
+
+    def _decoder_terms(self) -> list[Term]:
+        """(t, ŷ⟨t⟩, log p, Σ) of every decoder step."""
+        if self._terms is None:
+            first = 2 * len(self.tr.read) + 1
+            self._terms = []
+            for i in range(first, len(self.tr)):
+                s = self.tr.step(i)
+                self._terms.append(
+                    Term(s.t, str(s.token), float(s.log_p or 0.0), float(s.log_prob_total or 0.0))
+                )
+        return self._terms
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def show(self, step: TranslationStep) -> None:  # type: ignore[override]
+        super().show(step)
+        self.query_one("#tr-seq", Static).update(Content.from_rich_text(self._sequence(step)))
+        main = self.query_one("#tr-main", Static)
+        dist = self.query_one("#tr-dist", Static)
+        running = self.query_one("#tr-running", Static)
+        if step.phase == "decoder":
+            main.border_title = f"Attention α⟨t,t′⟩ · row {step.t} new"
+            assert step.alpha_matrix is not None
+            outputs = self._all_outputs()
+            tokens = step.input_tokens
+            room = self._main_width() - 5 - matrix_head_width(outputs)
+            cols = window([2] * len(tokens), room, self._focus(step))
+            main.update(
+                Content.from_rich_text(
+                    alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
+                )
+            )
+            t = step.t
+            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}"
+            dist.update(Content.from_rich_text(self._distribution(step)))
+            running.display = True
+            running.border_title = "P(y|x): running log-probability"
+            terms = self._decoder_terms()[: step.t]
+            running.update(
+                Content.from_rich_text(
+                    running_sum(
+                        terms,
+                        head="log P(ŷ|x) = Σ log P(ŷ⟨s⟩ | x, ŷ⟨<s⟩)",
+                        what="P(ŷ so far | x)",
+                    )
+                )
+            )
+        else:
+            forward, backward = self._encoder_states()
+            tx = len(step.input_tokens)
+            filled_f = step.t if step.phase == "forward" else tx
+            filled_b = {"forward": 0, "backward": tx - step.t + 1}.get(step.phase, tx)
+            main.border_title = "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]"
+            main.update(
+                Content.from_rich_text(
+                    encoder_rows(
+                        step.input_tokens,
+                        forward,
+                        backward,
+                        filled_f,
+                        filled_b,
+                        (step.phase, step.t),
+                        rows=max(8, (self.app.size.height or 40) - 18),
+                    )
+                )
+            )
+            dist.border_title = "The state this step builds"
+            dist.update(Content.from_rich_text(self._states(step)))
+            running.display = False
+        self.query_one("#tr-inspector", Static).update(Content(step.explanation))
+
+    def _panel_width(self) -> int:
+        """Columns the panel has (the terminal's before the first layout)."""
+        return self.size.width or self.app.size.width
+
+    def _main_width(self) -> int:
+        """Columns of the attention box: the panel's width when narrow, else at most 60 %."""
+        width = self._panel_width()
+        return width if width < NARROW else width * 3 // 5
+
+    @staticmethod
+    def _focus(step: TranslationStep) -> int:
+        """The input position a long input is shown around: the one read (encoder) or the
+        one most attended to (decoder)."""
+        if step.phase == "decoder" and step.alpha is not None:
+            return int(np.argmax(step.alpha))
+        if step.phase in ("forward", "backward"):
+            return step.t - 1
+        return 0
+
+    def _all_outputs(self) -> tuple[str, ...]:
+        return tuple(term.token for term in self._decoder_terms())
+
+    def _sequence(self, step: TranslationStep) -> Text:
+        """x with the current position lit (encoder) or shaded by α⟨t,·⟩ (decoder) and α in
+        percent and the energies under it; then ŷ so far."""
+        tokens = step.input_tokens
+        t = Text(no_wrap=True, overflow="crop")
+        t.append(f"{_PHASES[step.phase]}", style="bold")
+        tx, ty = len(tokens), len(self._decoder_terms())
+        t.append(f"   Tx = {tx}, Ty = {ty}\n", style=MUTED)
+        room = self._panel_width() - 5 - ROW_NAME - 2  # box, the row names, the cut marks
+        a, b = window([cell_width(tok) for tok in tokens], room, self._focus(step))
+        shown_x = tokens[a:b]
+        before = "…" if a else " "
+        after = "…" if b < tx else ""
+        t.append(f"{'x':<{ROW_NAME}}", style="bold")
+        t.append(before, style=MUTED)
+        if step.phase == "decoder":
+            assert step.alpha is not None and step.energies is not None
+            t.append_text(token_cells(shown_x, heat=step.alpha[a:b]))
+            t.append(after, style=MUTED)
+            t.append(f"\n{f'α⟨{step.t},·⟩%':<{ROW_NAME}}", style="bold")
+            t.append(before, style=MUTED)
+            t.append_text(number_row(shown_x, step.alpha[a:b]))
+            t.append(f"\n{f'e⟨{step.t},·⟩':<{ROW_NAME}}", style="bold")
+            t.append(before, style=MUTED)
+            energies = np.asarray(step.energies, dtype=np.float64)
+            scale = float(np.max(np.abs(energies[np.isfinite(energies)]), initial=0.0))
+            t.append_text(number_row(shown_x, energies[a:b], signed=True, scale=scale))
+        else:
+            current = step.t - 1 - a if step.phase in ("forward", "backward") else None
+            t.append_text(token_cells(shown_x, current=current))
+            t.append(after, style=MUTED)
+        if (a, b) != (0, tx):
+            t.append(f"   x⟨{a + 1}⟩ … x⟨{b}⟩ of {tx}", style=MUTED)
+        t.append(f"\n{'ŷ':<{ROW_NAME}} ", style="bold")
+        outputs = step.output_tokens
+        if not outputs:
+            t.append("(nothing written yet)", style=MUTED)
+        for k, tok in enumerate(outputs):
+            style = CURRENT if k == len(outputs) - 1 else token_style(tok)
+            t.append(shown(tok), style=style)
+        unknown = [
+            f"{typed!r}" for typed, tok in zip(self.tr.text, tokens, strict=False) if tok == "<UNK>"
+        ]
+        if step.phase == "decoder":
+            t.append(
+                f"\nα⟨{step.t},t′⟩ in % (· under 0.5 %) = softmax of the energies e⟨{step.t},t′⟩",
+                style=MUTED,
+            )
+        if unknown:
+            t.append(f"\n{', '.join(unknown)} outside the vocabulary: read as ", style=MUTED)
+            t.append("<UNK>", style=token_style("<UNK>"))
+        return t
+
+    def _distribution(self, step: TranslationStep) -> Text:
+        """The top-k bars, then the context and the decoder state as heat strips."""
+        assert step.context is not None and step.distribution is not None
+        room = self.query_one("#tr-dist", Static).content_size.width
+        width = max(8, min(30, room - 18)) if room else 24
+        t = top_bars(step.top, step.token, width=width, rest=len(step.distribution) - len(step.top))
+        t.append("\n")
+        t.append_text(vector_line(f"c⟨{step.t}⟩", step.context))
+        t.append("\n")
+        t.append_text(vector_line(f"s⟨{step.t}⟩", step.state))
+        t.append(f"\nc⟨{step.t}⟩ = Σ α⟨{step.t},t′⟩·h⟨t′⟩ · red > 0, blue < 0", style=MUTED)
+        return t
+
+    def _states(self, step: TranslationStep) -> Text:
+        """The state before and after this encoder (or bridge) step, as heat strips."""
+        names: dict[str, tuple[str, str]] = {
+            "forward": (f"→h⟨{step.t - 1}⟩", f"→h⟨{step.t}⟩"),
+            "backward": (f"←h⟨{step.t + 1}⟩", f"←h⟨{step.t}⟩"),
+            "bridge": ("[→h⟨Tx⟩; ←h⟨1⟩]", "s⟨0⟩"),
+        }
+        before, after = names.get(step.phase, ("before", "after"))
+        width = max(len(before), len(after)) + 1
+        t = vector_line(before, step.state_prev, width=width)
+        t.append("\n")
+        t.append_text(vector_line(after, step.state, width=width))
+        t.append("\nred > 0, blue < 0, black 0 · two units a cell", style=MUTED)
+        return t
+
+    def set_heat(self, on: bool) -> None:
+        """The attention and the states are drawn shaded already."""
