@@ -96,7 +96,11 @@ def test_kinds_still_lists_every_kind_after_a_single_kind_was_loaded() -> None:
 
 @pytest.mark.parametrize(
     ("given", "hint"),
-    [("recurent", "did you mean 'recurrent'? "), ("activation", "did you mean 'caption'? "), ("teleport", "")],
+    [
+        ("recurent", "did you mean 'recurrent'? "),
+        ("activation", "did you mean 'caption'? "),
+        ("teleport", ""),
+    ],
 )
 def test_an_unknown_kind_still_lists_every_kind(tmp_path: Path, given: str, hint: str) -> None:
     # After a conv file was loaded, only conv's module is imported: the message must still name

@@ -189,7 +189,9 @@ def jsonable(value: Any) -> Any:
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             # Entries not computed yet (a translation's α rows to come) are NaN: JSON has no
             # NaN, so they are written as null.
-            return np.where(np.isnan(value), None, value.astype(object)).tolist()
+            out = value.astype(object)
+            out[np.isnan(value)] = None
+            return out.tolist()
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
