@@ -874,7 +874,8 @@ def test_the_documented_examples_load(tmp_path: Path) -> None:
     """Every TOML example of the network section of docs/scenario-format.md loads (a data/
     folder beside it leads to the shipped data, as the bundled scenarios' does)."""
     doc = (Path(__file__).parent.parent / "docs" / "scenario-format.md").read_text()
-    section = doc[doc.index('## `kind = "network"`') : doc.index("## How values are given")]
+    start = doc.index('## `kind = "network"`')
+    section = doc[start : doc.index("\n## ", start + 1)]
     examples = section.split("```toml\n")[1:]
     assert len(examples) == 2
     (tmp_path / "data").symlink_to(DATA)

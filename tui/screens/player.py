@@ -276,9 +276,14 @@ class PlayerScreen(Screen[None]):
         bar.display = len(stages) > 1
         if len(stages) < 2:
             return
-        source = (
-            "the scenario's input" if stage_no == 0 else f"{stages[stage_no - 1].name}'s output"
-        )
+        if stage_no == 0:
+            source = "the scenario's input"
+        elif isinstance(stages[stage_no], Searchable):
+            # A search after a translation or a caption reads the same input with the same
+            # model: it does not read the stage before's output.
+            source = f"the same input, searched with {stages[stage_no - 1].name}'s model"
+        else:
+            source = f"{stages[stage_no - 1].name}'s output"
         # Stage names are the scenario's own text: pieces of Content, never parsed as markup.
         parts: list[str | tuple[str, str]] = [f" Stage {stage_no + 1} of {len(stages)}: "]
         for i, s in enumerate(stages):
