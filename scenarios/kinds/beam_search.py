@@ -3,8 +3,6 @@ ranking with and without length normalisation."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from engine.core import Stage
@@ -39,40 +37,25 @@ class BeamSearchScenario(ScenarioBase):
 def build_beam_search(sc: BeamSearchScenario, ctx: BuildContext) -> list[Stage]:
     """A BeamSearchStage over the decoder ``scenarios.decoders.decoder_for`` builds, its
     memory charged to the scenario's budget first."""
-    from engine.beam import (
-        BeamSearchStage,
-        beam_peak_bytes,
-        check_alpha,
-        check_beam_width,
-        check_search_length,
-        reference_ids,
-    )
+    from engine.beam import BeamSearchStage, beam_peak_bytes, reference_ids
     from scenarios.decoders import decoder_for
+    from scenarios.search import search_settings
 
     problems = ctx.problems
-    settings: dict[str, Any] = {}
-    for check, name, value in (
-        (check_beam_width, "beam_width", sc.beam_width),
-        (check_alpha, "alpha", sc.alpha),
-        (check_search_length, "max_length", sc.max_length),
-    ):
-        try:
-            settings[name] = check(value)
-        except SpecError as e:
-            problems.spec_error(e)
+    settings = search_settings(sc, problems)
     try:
         decoder, remake = decoder_for(sc.model, sc.text, "text")
     except SpecError as e:
         problems.spec_error(e)
         return []
-    ok = len(settings) == 3
+    ok = settings is not None
     if sc.reference is not None:  # checked here too, so that every problem is said at once
         try:
             reference_ids(decoder, sc.reference)
         except SpecError as e:
             problems.spec_error(e)
             ok = False
-    if not ok:
+    if not ok or settings is None:
         return []
     state = sum(a[0].size for a in decoder.start().arrays)
     need = beam_peak_bytes(

@@ -39,29 +39,14 @@ class CaptionScenario(ScenarioBase):
 def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
     """[CaptionStage, BeamSearchStage] over the shipped captioner, the beam's memory charged
     to the scenario's budget first."""
-    from engine.beam import (
-        BeamSearchStage,
-        beam_peak_bytes,
-        check_alpha,
-        check_beam_width,
-        check_search_length,
-    )
+    from engine.beam import BeamSearchStage, beam_peak_bytes
     from engine.caption import CaptionStage, check_seed
     from scenarios.captioner import captioner, scene_decoder
+    from scenarios.search import search_settings
 
     problems = ctx.problems
-    settings: dict[str, Any] = {}
-    for check, name, value in (
-        (check_beam_width, "beam_width", sc.beam_width),
-        (check_alpha, "alpha", sc.alpha),
-        (check_search_length, "max_length", sc.max_length),
-        (check_seed, "seed", sc.seed),
-    ):
-        try:
-            settings[name] = check(value)
-        except SpecError as e:
-            problems.spec_error(e)
-    if len(settings) < 4:
+    settings = search_settings(sc, problems, ((check_seed, "seed", sc.seed),))
+    if settings is None:
         return []
     try:
         model = captioner()

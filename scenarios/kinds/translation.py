@@ -3,7 +3,7 @@ stepped encoder then decoder with attention, then a beam search over the same de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from pydantic import Field
 
@@ -55,28 +55,14 @@ def build_translation(sc: TranslationScenario, ctx: BuildContext) -> list[Stage]
     """A TranslationStage on ``text`` with the shipped translator, then a BeamSearchStage over
     its decoder (``remake`` builds the decoder for a typed text); both charged to the
     scenario's budget before they are built."""
-    from engine.beam import (
-        BeamSearchStage,
-        check_alpha,
-        check_beam_width,
-        check_search_length,
-        reference_ids,
-    )
+    from engine.beam import BeamSearchStage, reference_ids
     from engine.limits import MAX_INPUT_TEXT
     from engine.seq2seq import TranslationStage
+    from scenarios.search import search_settings
     from scenarios.translator import translator
 
     problems = ctx.problems
-    settings: dict[str, Any] = {}
-    for check, name, value in (
-        (check_beam_width, "beam_width", sc.beam_width),
-        (check_alpha, "alpha", sc.alpha),
-        (check_search_length, "max_length", sc.max_length),
-    ):
-        try:
-            settings[name] = check(value)
-        except SpecError as e:
-            problems.spec_error(e)
+    settings = search_settings(sc, problems)
     try:
         model = translator()
     except ValueError as e:
@@ -98,7 +84,7 @@ def build_translation(sc: TranslationScenario, ctx: BuildContext) -> list[Stage]
             reference_ids(cast("Decoder", model), sc.reference)
         except SpecError as e:
             problems.spec_error(e)
-    if len(settings) < 3 or len(problems.items) > said:
+    if settings is None or len(problems.items) > said:
         return []
     length, width = settings["max_length"], settings["beam_width"]
     tx = max(1, min(len(sc.text), MAX_INPUT_TEXT)) + 1
