@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,17 +33,26 @@ def accuracy_text(record: dict[str, Any]) -> str | None:
     return f"held-out exact match {correct:,}/{count:,}"
 
 
-def read_translator(npz: Path, sidecar: Path | None = None) -> Translator:
+def read_translator(
+    npz: Path, sidecar: Path | None = None, *, content: bytes | None = None
+) -> Translator:
     """A translator from a weight file and its record (``allow_pickle=False``): the
     vocabularies come from the uint8 arrays ``input_chars`` (UTF-8 of the characters at
     indices 2…) and ``output_chars`` (those at 1…), as ``scripts/train_translator.py`` writes
-    them. ValueError when a file cannot be read; SpecError("model", …) when the weights do not
-    fit the vocabularies."""
+    them. ``content``: the file's bytes, already read (``scenarios.files.read_bytes``), else
+    the file is opened. ValueError when a file cannot be read; SpecError("model", …) when the
+    weights do not fit the vocabularies."""
     from engine.seq2seq import Translator
     from engine.tokens import EOS, UNK
 
     try:
-        with np.load(npz, allow_pickle=False) as data:
+        if content is None:
+            content = npz.read_bytes()
+        if not content.startswith(b"PK"):
+            # np.load would try it as a pickle and say so: it is not an .npz at all.
+            raise ValueError("it is not an .npz file (a zip archive of .npy arrays)")
+        source = io.BytesIO(content)
+        with np.load(source, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         chars = {}
         for key in ("input_chars", "output_chars"):
@@ -55,8 +66,8 @@ def read_translator(npz: Path, sidecar: Path | None = None) -> Translator:
             record = json.loads(sidecar.read_text(encoding="utf-8"))
             if not isinstance(record, dict):
                 raise ValueError(f"{sidecar.name} does not hold a JSON object")
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read the translator {npz}: {e}") from None
+    except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as e:
+        raise ValueError(f"cannot read the translator {npz.name}: {e}") from None
     return Translator.from_arrays(
         arrays,
         (EOS, UNK, *chars["input_chars"]),

@@ -3,6 +3,7 @@ stepped encoder then decoder with attention, then a beam search over the same de
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, cast
 
 from pydantic import Field
@@ -15,6 +16,7 @@ from scenarios.schema import ScenarioBase
 
 if TYPE_CHECKING:
     from engine.decoding import Decoder
+    from engine.seq2seq import Translator
 
 
 class TranslationScenario(ScenarioBase):
@@ -35,6 +37,10 @@ class TranslationScenario(ScenarioBase):
     reference: str | None = Field(None, strict=True)
     """A translation y* to compare with the search's best (error analysis): output symbols
     ``0123456789-`` only."""
+    weights: str | None = Field(None, strict=True)
+    """A translator's weight file (``.npz`` as ``scripts/train_translator.py`` writes it, in the
+    scenario file's folder; a ``.json`` record beside it is read for its accuracy); the
+    shipped translator when left out."""
 
 
 def search_peak_bytes(
@@ -48,6 +54,49 @@ def search_peak_bytes(
     search = beam_peak_bytes(beam_width, vocabulary, max_length, 2 * hidden)
     attend = 8 * 3 * beam_width * (tx * (attention + 4) + 12 * hidden + 2 * vocabulary)
     return search + attend
+
+
+class _Refused(Exception):
+    """The memory budget refused the weight file (the problem is already said)."""
+
+
+def _read_weights(given: str, ctx: BuildContext) -> Translator:
+    """The translator in the weight file ``given`` (inside the scenario's folder), its size
+    charged to the budget before it is read; ValueError with a one-line reason (a SpecError
+    from the arrays keeps its message, said under ``weights``)."""
+    from scenarios.files import FileProblem, data_file, read_bytes, read_text
+    from scenarios.translator import accuracy_text, read_translator
+    from scenarios.weights import MAX_WEIGHTS_BYTES
+
+    def reserve(nbytes: int) -> None:
+        if not ctx.charge(nbytes, "weights", f"reading {given!r}"):
+            raise _Refused
+
+    try:
+        path = data_file(given, ctx.base)
+        if path.suffix.lower() != ".npz":
+            raise FileProblem(
+                f"{given!r} has the ending {path.suffix or '(none)'!r}; a translator is an .npz "
+                "file as scripts/train_translator.py writes it"
+            )
+        content = read_bytes(path, MAX_WEIGHTS_BYTES, "translator weight file", reserve)
+        sidecar = path.with_suffix(".json")
+        record_text = read_text(sidecar, 1 << 20, "JSON record") if sidecar.is_file() else None
+    except FileProblem as e:
+        said = str(e)
+        raise ValueError(said if said.startswith(repr(given)) else f"{given!r} {said}") from None
+    try:
+        model = read_translator(path, content=content)
+    except SpecError as e:
+        raise ValueError(e.message) from None
+    if record_text is not None:
+        try:
+            record = json.loads(record_text)
+        except ValueError as e:
+            raise ValueError(f"{sidecar.name} is not JSON: {e}") from None
+        if isinstance(record, dict):
+            model.accuracy = accuracy_text(record)
+    return model
 
 
 @register_kind("translation", TranslationScenario)
@@ -64,12 +113,12 @@ def build_translation(sc: TranslationScenario, ctx: BuildContext) -> list[Stage]
     problems = ctx.problems
     settings = search_settings(sc, problems)
     try:
-        model = translator()
-    except ValueError as e:
-        problems.add("model", str(e))
+        model = translator() if sc.weights is None else _read_weights(sc.weights, ctx)
+    except _Refused:
         return []
-    except SpecError as e:
-        problems.spec_error(e)
+    except ValueError as e:
+        field = "model" if sc.weights is None else "weights"
+        problems.add(field, str(e))
         return []
     # The text and the reference are read before anything is built, so that every problem of
     # the file is said at once. The reference needs only the output vocabulary and <EOS>,
