@@ -369,3 +369,26 @@ async def test_a_long_date_shows_the_most_attended_part_and_says_so() -> None:
         where = int(step.alpha.argmax()) + 1  # type: ignore[union-attr]
         assert first <= where <= last  # and that part holds the most attended character
         assert f"of {len(stage.read)} shown" in shown_text(app, "#tr-main")
+
+
+async def test_a_search_that_runs_out_says_so_on_its_last_step(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing ends with <EOS> within max_length = 2: the last step says so and ranks the
+    unfinished hypotheses instead of an empty pool (no crash)."""
+    path = tmp_path / "short.toml"
+    path.write_text(
+        'kind = "beam_search"\ntitle = "t"\nmodel = "word_lm"\nmax_length = 2\n', encoding="utf-8"
+    )
+    app = NetsimApp(scenarios.load(path), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("end")
+        await pilot.pause()
+        stage = beam(player(app))
+        assert stage.result.ran_out and not stage.result.finished
+        head = " ".join(shown_text(app, "#bs-head").split())
+        assert "no hypothesis ended with <EOS> within max_length = 2" in head
+        assert "the best of them is returned" in head
+        best = stage.text_of(stage.result.best)
+        assert best in " ".join(str(w.render()) for w in app.screen.query(Static))
+        await pilot.press("B")  # a wider search runs out too, and still draws
+        await pilot.pause()
+        assert "no hypothesis ended" in " ".join(shown_text(app, "#bs-head").split())

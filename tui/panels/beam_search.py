@@ -78,6 +78,15 @@ def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
     t.append(f" · max_length = {stage.max_length} · V = {v}", style="bold")
     if step.final:
         n = len(step.pool)
+        if step.ran_out:
+            # Nothing ended with <EOS>: say so plainly, and what is ranked instead.
+            t.append(
+                f"\nno hypothesis ended with <EOS> within max_length = {stage.max_length}: the "
+                f"{len(step.ranking_norm)} unfinished ones are ranked, and the best of them is "
+                "returned",
+                style="bold yellow",
+            )
+            return t
         t.append(
             f"\nsearch over: {n} finished hypothes{'is' if n == 1 else 'es'} ranked", style=MUTED
         )
