@@ -487,28 +487,45 @@ class ErrorAnalysis:
     score_found: float
     """log P(ŷ | x) / Ty^α."""
     fault: str
-    """``"none"`` (ŷ = y*), ``"search"`` (the model scores y* higher: the search missed it) or
-    ``"model"`` (the model scores ŷ at least as high: a better search would not help)."""
+    """``"none"`` (ŷ = y*), ``"search"`` (the model scores y* higher: the search missed it),
+    ``"model"`` (the model scores ŷ at least as high: a better search would not help) or
+    ``"length"`` (y* is longer than the search's max_length: no search of that length can
+    return it, whatever the model thinks)."""
     alpha: float = 0.0
     """The α the scores are normalised with (the search's own)."""
+    max_length: int = MAX_LENGTH
+    """The search's max_length, which y* must fit in to be found."""
+    found_finished: bool = True
+    """Whether ŷ ended with <EOS> (False when the search ran out of length)."""
 
     def explain(self) -> str:
         """One sentence, as the course says it."""
-        a = f"α = {self.alpha:g}"
+        if self.fault == "length":
+            return (
+                f"y* takes {len(self.reference)} tokens with <EOS>, more than max_length = "
+                f"{self.max_length}: no search this short can return it; raise max_length "
+                "before asking whether the search or the model is at fault."
+            )
         if self.fault == "none":
             return (
                 f"The search found y* itself (log P = {self.log_p_found:.4g}): neither the "
                 "search nor the model is at fault."
             )
-        compare = f"{self.score_reference:.4g} vs {self.score_found:.4g} with {a}"
+        # With α > 0 the search ranks by log P / Ty^α, so that is what is compared.
+        what = "P" if self.alpha == 0 else f"log P / Ty^α with α = {self.alpha:g},"
+        compare = f"{what} {self.score_reference:.4g} for y* vs {self.score_found:.4g} for ŷ"
+        unfinished = (
+            "" if self.found_finished else " (ŷ did not end before max_length, so it is a prefix)"
+        )
         if self.fault == "search":
             return (
-                f"P(y*|x) > P(ŷ|x) ({compare}): the model prefers y* but beam search did not "
-                "find it, so the search is at fault; a wider beam may find it."
+                f"The model scores y* higher than ŷ ({compare}){unfinished}: the model prefers "
+                "y* but beam search did not find it, so the search is at fault; a wider beam "
+                "may find it."
             )
         return (
-            f"P(y*|x) ≤ P(ŷ|x) ({compare}): the model itself prefers ŷ, so the model is at "
-            "fault; a wider beam would not help."
+            f"The model scores ŷ at least as high as y* ({compare}){unfinished}: the model "
+            "itself prefers ŷ, so the model is at fault; a wider beam would not help."
         )
 
 
@@ -532,6 +549,8 @@ def error_analysis(
     score_found = best.score(result.alpha)
     if best.tokens == ref:
         fault = "none"
+    elif len(ref) > result.max_length:
+        fault = "length"
     elif score_ref > score_found:
         fault = "search"
     else:
@@ -545,6 +564,8 @@ def error_analysis(
         score_found=score_found,
         fault=fault,
         alpha=result.alpha,
+        max_length=result.max_length,
+        found_finished=best.finished,
     )
 
 

@@ -334,7 +334,7 @@ def test_error_analysis_blames_the_search_when_the_model_prefers_the_reference()
     assert e.fault == "search" and e.reference == (2, 0) and e.found == result.best.tokens
     assert e.log_p_reference == pytest.approx(ref_lp, abs=1e-12)
     assert e.score_reference > e.score_found
-    assert "P(y*|x) > P(ŷ|x)" in e.explain() and "search is at fault" in e.explain()
+    assert "log P / Ty^α with α = 0.7" in e.explain() and "search is at fault" in e.explain()
     # a wider beam finds it: nothing left to blame
     wide = beam_search(decoder, 3, 5, 0.7)
     assert wide.best.tokens == (2, 0)
@@ -657,3 +657,14 @@ def test_memory_estimate_bounds_the_peak(width: int) -> None:
     assert len(steps) == 51 and len(tree) == len(stage.result.hypotheses) > 30 * width
     state = sum(a[0].size for a in decoder.start().arrays)
     assert peak <= beam_peak_bytes(width, 4, 50, state)
+
+
+def test_a_reference_longer_than_max_length_blames_neither() -> None:
+    """No search of max_length 2 can return a three-token y*: the verdict says so, whatever
+    the scores, and does not send the user to a wider beam."""
+    decoder = trap()
+    result = beam_search(decoder, 1000, 2, 0.7)
+    e = error_analysis(decoder, result, [2, 2])  # y* = b b <EOS>: three tokens
+    assert len(e.reference) == 3 > result.max_length
+    assert e.fault == "length"
+    assert "more than max_length = 2" in e.explain() and "wider beam" not in e.explain()

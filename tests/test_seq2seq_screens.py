@@ -392,3 +392,35 @@ async def test_a_search_that_runs_out_says_so_on_its_last_step(tmp_path) -> None
         await pilot.press("B")  # a wider search runs out too, and still draws
         await pilot.pause()
         assert "no hypothesis ended" in " ".join(shown_text(app, "#bs-head").split())
+
+
+def test_the_header_says_how_many_are_kept_once_the_beam_narrows() -> None:
+    """After a name finishes, B − |pool| hypotheses are kept, and the header says that number,
+    not B."""
+    from tui.panels.beam_search import header_text
+
+    stage = scenarios.load(scenarios.resolve(SEARCH)).stages[0]
+    assert isinstance(stage, BeamSearchStage)
+    for i in range(len(stage) - 1):
+        step = stage.step(i)
+        assert step.record is not None
+        kept = len(step.record.kept) + len(step.record.finished)
+        head = header_text(stage, step).plain
+        assert f"= {kept} are kept" in head, head
+    narrowed = [stage.step(i) for i in range(len(stage) - 1) if stage.step(i).pool]
+    assert narrowed, "the scenario's beam narrows"
+
+
+def test_error_analysis_of_a_word_model_keeps_the_spaces() -> None:
+    from tui.panels.beam_search import BeamView, analysis_text
+
+    sim = scenarios.load(scenarios.resolve("caption_model_error"))
+    stage = beam_of(sim)
+    text = analysis_text(BeamView(stage))
+    assert text is not None
+    assert "'a blue square left of a green circle'" in text.plain
+
+
+def beam_of(sim):  # type: ignore[no-untyped-def]
+    (stage,) = [s for s in sim.stages if isinstance(s, BeamSearchStage)]
+    return stage

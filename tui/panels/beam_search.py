@@ -92,9 +92,18 @@ def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
         )
         return t
     alive = len(step.alive_before)
+    rec = step.record
+    pooled = len(step.pool) - (len(rec.finished) if rec is not None else 0)  # before this step
+    width = stage.beam_width - pooled
+    if alive * v <= width:
+        best = f"all {alive * v} are kept (no more than B − |pool| = {width})"
+    elif pooled == 0:
+        best = f"the best B = {width} are kept"
+    else:
+        best = f"the best B − |pool| = {stage.beam_width} − {pooled} = {width} are kept"
     t.append(
         f"\nt = {step.t}: {alive} alive × V = {v} → {alive * v} expansions by cumulative log P; "
-        f"the best B = {stage.beam_width} are kept, those ending in <EOS> go to the pool",
+        f"{best}, those ending in <EOS> go to the pool",
         style=MUTED,
     )
     return t
@@ -240,7 +249,8 @@ def analysis_text(view: BeamView) -> Text | None:
         return None
 
     def seq(ids: Sequence[int]) -> str:
-        return "".join(view.token(k) for k in ids if k != view.eos)
+        # The stage joins tokens as its model does: words with spaces, characters without.
+        return view.stage.text_of([k for k in ids if k != view.eos])
 
     out = Text(no_wrap=True, overflow="crop")
     out.append(
@@ -253,10 +263,8 @@ def analysis_text(view: BeamView) -> Text | None:
         f"normalised: {_num(a.score_reference, 4)} vs {_num(a.score_found, 4)}\n", style=MUTED
     )
     verdict = {"none": "bold green", "search": "bold yellow", "model": "bold magenta"}
-    out.append(
-        f"{a.fault} at fault" if a.fault != "none" else "no error",
-        style=verdict.get(a.fault, "bold"),
-    )
+    label = {"none": "no error", "length": "y* longer than max_length"}
+    out.append(label.get(a.fault, f"{a.fault} at fault"), style=verdict.get(a.fault, "bold"))
     out.append(": ")
     out.append(a.explain())
     return out
