@@ -928,6 +928,9 @@ class BeamSearchStage(Stage):
             "name": self.name,
             "kind": self.kind,
             "input": {"text": self._text, "field": self.text_field},
+            # A language model by its shipped name; the translator's and the captioner's
+            # weights are in the header of the stage before, whose decoder this is.
+            "model": getattr(self.decoder, "name", None) or type(self.decoder).__name__,
             "hyperparameters": {
                 "beam_width": self.beam_width,
                 "alpha": self.alpha,

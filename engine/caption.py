@@ -551,6 +551,12 @@ class CaptionStage(Stage):
                 f"s⟨{t}⟩ = GRU({fed}, s⟨{t - 1}⟩); ŷ⟨{t}⟩ = softmax(W_y·s⟨{t}⟩ + b_y). Greedy "
                 f"decoding takes the likeliest word, {token!r} (P = {float(dist[k]):.4f}), which "
                 f"{said}; log P({prefix} | picture) = {total:.4f}."
+                + (
+                    f" No <EOS> within max_length = {self.max_length}: the caption stops here "
+                    "unfinished."
+                    if t == len(self.chosen) and not self.ended
+                    else ""
+                )
             ),
             phase="decoder",
             t=t,

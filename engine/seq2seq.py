@@ -710,7 +710,7 @@ class TranslationStage(Stage):
                 f"α⟨{t},·⟩ = softmax(e⟨{t},·⟩) puts {alpha[where]:.2f} on x⟨{where + 1}⟩ = "
                 f"{self._x(where + 1)}; c⟨{t}⟩ = Σ α⟨{t},t′⟩·h⟨t′⟩; "
                 f"ŷ⟨{t}⟩ = {shown} with P = {_prob(float(p[k]))}; "
-                f"log P(ŷ⟨1…{t}⟩|x) = {_num(total)}"
+                f"log P(ŷ⟨1…{t}⟩|x) = {_num(total)}" + self._stopped(t)
             ),
             output_tokens=self.tokens[:t],
             state=self.states[t],
@@ -725,6 +725,31 @@ class TranslationStage(Stage):
             log_p=float(self.log_probs[t - 1, k]),
             log_prob_total=total,
             top=top,
+        )
+
+    @property
+    def real_date(self) -> bool:
+        """Whether the translation is a real calendar date in ISO form. Nothing makes it one:
+        the translator never refuses a text and writes something date-shaped for any input
+        ("xyz" → "2095-00-02"), so a screen says when it is not."""
+        import datetime
+
+        if not self.ended or len(self.output_text) != 10:
+            return False
+        try:
+            datetime.date.fromisoformat(self.output_text)
+        except ValueError:
+            return False
+        return True
+
+    def _stopped(self, t: int) -> str:
+        """What the last decoder step adds when greedy decoding reached max_length without
+        <EOS>: the translation shown is cut, not finished."""
+        if t < len(self.chosen) or self.ended:
+            return ""
+        return (
+            f"; no <EOS> within max_length = {self.max_length}: the translation stops here "
+            "unfinished"
         )
 
     # -- results -----------------------------------------------------------------------------

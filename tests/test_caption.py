@@ -450,3 +450,13 @@ def test_a_decoder_is_a_decoder(model: Captioner) -> None:
     with pytest.raises(SpecError) as e:
         model.decoder(np.zeros((3, 8, 8)))
     assert e.value.field == "image" and "3×24×24" in e.value.message
+
+
+def test_a_caption_cut_by_max_length_says_so_on_its_last_step() -> None:
+    from scenarios.captioner import captioner
+
+    short = CaptionStage(captioner(), "red circle above blue square", max_length=3)
+    assert not short.ended
+    assert "No <EOS> within max_length = 3" in short.step(len(short) - 1).explanation
+    whole = CaptionStage(captioner(), "red circle above blue square")
+    assert "No <EOS>" not in whole.step(len(whole) - 1).explanation

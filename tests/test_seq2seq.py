@@ -641,3 +641,15 @@ def test_weights_that_overflow(model: Translator, key: str, refused: bool) -> No
             TranslationStage(huge, "5 march 2003")
     assert err.value.field == "model" and err.value.message.startswith("huge.npz: ")
     assert "overflow float64" in err.value.message
+
+
+def test_a_translation_cut_by_max_length_says_so_on_its_last_step() -> None:
+    from scenarios.translator import translator
+
+    short = TranslationStage(translator(), "3 May 1979", max_length=4)
+    assert not short.ended and short.output_text == "1979"
+    last = short.step(len(short) - 1)
+    assert "no <EOS> within max_length = 4" in last.explanation
+    assert "no <EOS>" not in short.step(len(short) - 2).explanation
+    whole = TranslationStage(translator(), "3 May 1979")
+    assert whole.ended and "no <EOS>" not in whole.step(len(whole) - 1).explanation

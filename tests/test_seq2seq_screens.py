@@ -424,3 +424,16 @@ def test_error_analysis_of_a_word_model_keeps_the_spaces() -> None:
 def beam_of(sim):  # type: ignore[no-untyped-def]
     (stage,) = [s for s in sim.stages if isinstance(s, BeamSearchStage)]
     return stage
+
+
+async def test_a_translation_that_is_not_a_real_date_is_said_to_be_unchecked() -> None:
+    app = player_app(TRANSLATE)
+    async with app.run_test(size=SIZE) as pilot:
+        note = " ".join(shown_text(app, "#tr-note").split())
+        assert "not a real date" not in note  # 2021-10-09 is one
+        await type_text(pilot, "31 February 2001")
+        stage = translation(player(app))
+        assert stage.output_text == "2001-02-31" and not stage.real_date
+        note = " ".join(shown_text(app, "#tr-note").split())
+        assert "'2001-02-31' is not a real date" in note
+        assert "nothing checks what it writes" in note

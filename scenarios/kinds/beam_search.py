@@ -17,11 +17,11 @@ class BeamSearchScenario(ScenarioBase):
     adds the course's error analysis."""
 
     model: str = Field("char_lm", strict=True)
-    """The shipped model: ``"char_lm"`` (names, a character at a time) or ``"word_lm"``
-    (sentences, a word at a time)."""
+    """The shipped model: ``"char_lm"`` (names, a character at a time), ``"word_lm"``
+    (sentences, a word at a time), ``"translator"`` (a date) or ``"captioner"`` (a scene)."""
     text: str | None = Field(None, strict=True)
-    """The input of a model that reads one (a translator's date); a language model reads
-    none."""
+    """The input of a model that reads one (the translator's date, the captioner's scene,
+    drawn with seed 0); a language model reads none."""
     beam_width: int = Field(3, strict=True)
     """B, the hypotheses kept per step, 1 to 1,000; B = 1 is greedy decoding."""
     alpha: float = 0.7

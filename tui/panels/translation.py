@@ -281,9 +281,22 @@ class TranslationPanel(WidthPanel):
         self._titles()
 
     def _titles(self) -> None:
-        """What the stage says once, whatever the step: the held-out accuracy."""
+        """What the stage says once, whatever the step: the held-out accuracy, and when the
+        translation is not a real date, that nothing checked it."""
         seq = self.query_one("#tr-seq-box")
         seq.border_subtitle = Content(str(getattr(self.tr, "accuracy", "") or ""))
+        note = Content(CONDITIONAL)
+        if not self.tr.real_date:
+            note = Content.assemble(
+                CONDITIONAL,
+                " ",
+                (
+                    f"Its translation {self.tr.output_text!r} is not a real date: the translator "
+                    "never refuses a text and nothing checks what it writes.",
+                    "bold yellow",
+                ),
+            )
+        self.query_one("#tr-note", Static).update(note)
 
     def restage(self, stage: TranslationStage) -> None:
         """Show ``stage`` (a new text, the same model) in this panel instead of a new panel:
