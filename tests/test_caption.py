@@ -218,6 +218,15 @@ def test_held_out_accuracy_is_what_the_record_says(model: Captioner) -> None:
             assert RECORD["examples"][j] == {"index": j, "output": words}
     assert correct == RECORD["test_first_50_correct"]
     assert wrong == [e for e in RECORD["test_errors"] if e["index"] < 50]
+    # Every recorded error, wherever it lies among the 1,000, is decoded again and is wrong
+    # in the way the record says.
+    assert len(RECORD["test_errors"]) == RECORD["test_count"] - RECORD["test_correct"]
+    for error in RECORD["test_errors"]:
+        scene, image = held_out(error["index"])
+        best = greedy_decode(model.decoder(image), 12)
+        words = " ".join(model.vocabulary[k] for k in best.tokens if k != model.eos)
+        assert error == {"index": error["index"], "expected": caption(scene), "output": words}
+        assert words != caption(scene)
     assert RECORD["test_accuracy"] == round(RECORD["test_correct"] / RECORD["test_count"], 4)
     assert RECORD["test_accuracy"] >= 0.9
     assert model.accuracy == (
