@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -469,3 +470,17 @@ def test_a_caption_cut_by_max_length_says_so_on_its_last_step() -> None:
     assert "No <EOS> within max_length = 3" in short.step(len(short) - 1).explanation
     whole = CaptionStage(captioner(), "red circle above blue square")
     assert "No <EOS>" not in whole.step(len(whole) - 1).explanation
+
+
+def test_every_problem_of_a_caption_file_is_said_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'kind = "caption"\ntitle = "t"\nscene = "purple blob"\nbeam_width = 0\n'
+        'reference = "a zebra"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as info:
+        scenarios.load(path)
+    fields = [field for field, _ in info.value.problems]
+    assert fields == ["beam_width", "scene", "reference"]
+    assert "purple" in info.value.problems[1][1] and "zebra" in info.value.problems[2][1]

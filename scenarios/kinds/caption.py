@@ -3,7 +3,7 @@ a word at a time, then beam search looks for the likeliest caption."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field
 
@@ -12,6 +12,9 @@ from engine.errors import SpecError
 from scenarios.build import BuildContext
 from scenarios.registry import register_kind
 from scenarios.schema import ScenarioBase
+
+if TYPE_CHECKING:
+    from engine.decoding import Decoder
 
 
 class CaptionScenario(ScenarioBase):
@@ -39,15 +42,14 @@ class CaptionScenario(ScenarioBase):
 def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
     """[CaptionStage, BeamSearchStage] over the shipped captioner, the beam's memory charged
     to the scenario's budget first."""
-    from engine.beam import BeamSearchStage, beam_peak_bytes
+    from engine.beam import BeamSearchStage, beam_peak_bytes, reference_ids
     from engine.caption import CaptionStage, check_seed
     from scenarios.captioner import captioner, scene_decoder
     from scenarios.search import search_settings
+    from scenarios.shapes import parse_scene
 
     problems = ctx.problems
     settings = search_settings(sc, problems, ((check_seed, "seed", sc.seed),))
-    if settings is None:
-        return []
     try:
         model = captioner()
     except SpecError as e:  # the arrays do not fit together
@@ -55,6 +57,20 @@ def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
         return []
     except ValueError as e:  # the files cannot be read
         problems.add("model", str(e))
+        return []
+    # The scene and the reference are read before anything is built, so that every problem
+    # of the file is said at once.
+    said = len(problems.items)
+    try:
+        parse_scene(sc.scene)
+    except SpecError as e:
+        problems.add("scene", e.message)
+    if sc.reference is not None:
+        try:
+            reference_ids(cast("Decoder", model), sc.reference)
+        except SpecError as e:
+            problems.spec_error(e)
+    if settings is None or len(problems.items) > said:
         return []
     seed, length = settings["seed"], settings["max_length"]
     state = model.hidden_size
