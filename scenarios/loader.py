@@ -15,7 +15,7 @@ from engine.core import Simulation
 from scenarios.build import BuildContext, pydantic_problems, shown
 from scenarios.errors import ScenarioError, field_path
 from scenarios.files import FileProblem, read_text
-from scenarios.registry import Kind, kind, kinds
+from scenarios.registry import Kind, kind, kinds, ops
 from scenarios.schema import ScenarioBase
 
 MAX_FILE_BYTES = 16 << 20
@@ -89,6 +89,12 @@ def _unknown_kind(name: Any) -> str:
     valid = ", ".join(sorted(registered))
     if name is None:
         return f"missing; valid kinds: {valid}"
+    ops_ = ops()
+    if isinstance(name, str) and (name in ops_ or name == "activation"):
+        # An op, or the word for ops like it: they run inside a pipeline, not on their own.
+        listed = ", ".join(sorted(ops_))
+        hint = f'{shown(name)} runs as a stage of kind = "pipeline" (its ops: {listed}); '
+        return f"unknown kind {shown(name)}; {hint}valid kinds: {valid}"
     close = difflib.get_close_matches(str(name)[:100], list(registered), n=1)
     hint = f"did you mean '{close[0]}'? " if close else ""
     return f"unknown kind {shown(name)}; {hint}valid kinds: {valid}"

@@ -98,7 +98,11 @@ def test_kinds_still_lists_every_kind_after_a_single_kind_was_loaded() -> None:
     ("given", "hint"),
     [
         ("recurent", "did you mean 'recurrent'? "),
-        ("activation", "did you mean 'caption'? "),
+        (
+            "activation",
+            "'activation' runs as a stage of kind = \"pipeline\" (its ops: avgpool, conv, leaky_relu, maxpool, "
+            "relu, sigmoid, tanh); ",
+        ),
         ("teleport", ""),
     ],
 )
