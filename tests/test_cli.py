@@ -639,6 +639,51 @@ def language_model_run(stage: dict[str, Any]) -> np.ndarray:
         return torch.softmax(z / hp["temperature"], dim=-1).numpy()
 
 
+def translation_run(stage: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """A translation stage from its header alone: the encoder's →h and ←h (Tx, H), s⟨0⟩, and
+    the distributions (Ty, V). torch.nn.GRU
+    (bidirectional) over the one-hot input, s⟨0⟩ = tanh(init·[→h⟨Tx⟩; ←h⟨1⟩]), then per output
+    step additive attention, a GRUCell fed [one-hot of the previous output; c⟨t⟩] and
+    softmax(out·[s⟨t⟩; c⟨t⟩]), teacher-forced on the output the trace records."""
+    import torch
+
+    hp = stage["hyperparameters"]
+    p = {k: torch.tensor(w["values"], dtype=torch.float64) for k, w in stage["parameters"].items()}
+    x = torch.tensor(stage["input"]["values"], dtype=torch.float64)  # (Tx, Vx)
+    h_size, vy = hp["hidden_size"], len(hp["vocabulary"])
+    assert x.shape[1] == len(hp["input_vocabulary"])
+    out: list[np.ndarray] = []
+    with torch.no_grad():
+        gru = torch.nn.GRU(x.shape[1], h_size, bidirectional=True, dtype=torch.float64)
+        for name, param in gru.named_parameters():
+            param.copy_(p[f"encoder.{name}"])
+        h = gru(x[:, None])[0][:, 0]  # (Tx, 2H)
+        s = s0 = torch.tanh(
+            p["init.weight"] @ torch.cat([h[-1, :h_size], h[0, h_size:]]) + p["init.bias"]
+        )
+        cell = torch.nn.GRUCell(vy + 2 * h_size, 2 * h_size, dtype=torch.float64)
+        for name, param in cell.named_parameters():
+            param.copy_(p[f"decoder.{name}"])
+        keys = h @ p["attention.w_h.weight"].T
+        prev = torch.zeros(vy, dtype=torch.float64)
+        for k in stage["output_ids"]:
+            e = torch.tanh(p["attention.w_s.weight"] @ s + keys) @ p["attention.v.weight"][0]
+            c = torch.softmax(e, 0) @ h
+            s = cell(torch.cat([prev, c])[None], s[None])[0]
+            z = p["out.weight"] @ torch.cat([s, c]) + p["out.bias"]
+            out.append(torch.softmax(z, 0).numpy())
+            prev = torch.nn.functional.one_hot(torch.tensor(k), vy).to(torch.float64)
+    return h[:, :h_size].numpy(), h[:, h_size:].numpy(), s0.numpy(), np.array(out)
+
+
+def translation_values(stage: dict[str, Any]) -> np.ndarray:
+    """Each step's value: →h⟨t⟩[0] for t = 1 … Tx, ←h⟨t⟩[0] for t = Tx … 1, s⟨0⟩[0], then the
+    probability of each output symbol written."""
+    forward, backward, s0, dists = translation_run(stage)
+    chosen = dists[np.arange(len(dists)), stage["output_ids"]]
+    return np.concatenate([forward[:, 0], backward[::-1, 0], s0[:1], chosen])
+
+
 def conv_run(stage: dict[str, Any]) -> np.ndarray:
     import torch
     import torch.nn.functional as F
@@ -684,6 +729,7 @@ RECOMPUTE: dict[str, Callable[[dict[str, Any]], np.ndarray]] = {
     "recurrent": lambda stage: recurrent_run(stage),
     "bptt": lambda stage: bptt_run(stage),
     "deep_recurrent": lambda stage: deep_recurrent_run(stage)[0],
+    "translation": lambda stage: translation_run(stage)[3],
 }
 """A stage's output from its trace description alone, with PyTorch's own ops (or plain Python
 where no torch op exists), by stage kind: what an outside program reading the trace would do."""
@@ -696,6 +742,8 @@ STEP_VALUES: dict[str, Callable[[dict[str, Any], np.ndarray], np.ndarray]] = {
     "deep_recurrent": lambda stage, out: deep_recurrent_run(stage)[1],
     # A language-model step is P(y⟨t⟩ | y⟨<t⟩) of the chosen token.
     "language_model": lambda stage, out: out[np.arange(len(out)), stage["input"]["ids"]],
+    # A translation step is an encoder state's first unit, s⟨0⟩[0], or P of the symbol written.
+    "translation": lambda stage, out: translation_values(stage),
 }
 """Each step's value from a stage's recomputed output, for kinds whose steps are not simply one
 per output number."""
