@@ -100,8 +100,8 @@ def test_kinds_still_lists_every_kind_after_a_single_kind_was_loaded() -> None:
         ("recurent", "did you mean 'recurrent'? "),
         (
             "activation",
-            "'activation' runs as a stage of kind = \"pipeline\" (its ops: avgpool, conv, leaky_relu, maxpool, "
-            "relu, sigmoid, tanh); ",
+            "'activation' runs as a stage of kind = \"pipeline\" (its ops: avgpool, conv, "
+            "leaky_relu, maxpool, relu, sigmoid, tanh); ",
         ),
         ("teleport", ""),
     ],

@@ -95,12 +95,13 @@ def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
     rec = step.record
     pooled = len(step.pool) - (len(rec.finished) if rec is not None else 0)  # before this step
     width = stage.beam_width - pooled
+    verb = "is" if width == 1 else "are"
     if alive * v <= width:
         best = f"all {alive * v} are kept (no more than B − |pool| = {width})"
     elif pooled == 0:
-        best = f"the best B = {width} are kept"
+        best = f"the best B = {width} {verb} kept"
     else:
-        best = f"the best B − |pool| = {stage.beam_width} − {pooled} = {width} are kept"
+        best = f"the best B − |pool| = {stage.beam_width} − {pooled} = {width} {verb} kept"
     t.append(
         f"\nt = {step.t}: {alive} alive × V = {v} → {alive * v} expansions by cumulative log P; "
         f"{best}, those ending in <EOS> go to the pool",
