@@ -1296,3 +1296,33 @@ def test_headless_commands_do_not_import_textual_or_torch(args: list[str]) -> No
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == "[]"
     assert proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [
+        ("conv_vertical", "'conv_vertical_edge' or 'learn_vertical_edge'"),
+        ("lstm_gate", "'lstm_gates'"),
+        ("beam", "'beam_greedy' or 'beam_names'"),
+    ],
+)
+def test_a_name_close_to_a_bundled_one_is_suggested(
+    given: str, suggested: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", given)
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"{given}: (file): no such file, and no bundled scenario of that name; "
+        f"did you mean {suggested}? (see netsim list)"
+    ]
+
+
+def test_a_name_close_to_nothing_points_to_the_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("check", "zzzz")
+    assert result.exit_code != 0
+    assert result.output.strip().endswith("no bundled scenario of that name (see netsim list)")

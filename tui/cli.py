@@ -109,13 +109,28 @@ def exists(name: str) -> bool:
 # -- shared steps ----------------------------------------------------------------------------
 
 
+def near_names(name: str) -> str:
+    """``; did you mean 'conv_vertical_edge'? (see netsim list)``: the bundled names that
+    start with ``name`` or are spelled close to it, or only the pointer to the list."""
+    import difflib
+
+    stem = Path(name).name.removesuffix(".toml")
+    names = sorted(p.stem for p in scenarios.BUNDLED_DIR.glob("*.toml"))
+    close = [n for n in names if stem and n.startswith(stem)][:3]
+    close += [n for n in difflib.get_close_matches(stem, names, n=3) if n not in close]
+    if not close:
+        return " (see netsim list)"
+    listed = " or ".join(repr(n) for n in close[:3])
+    return f"; did you mean {listed}? (see netsim list)"
+
+
 def try_load(name: str) -> Simulation | None:
     """The scenario at a path or with a bundled name, or None after printing its problems."""
     try:
         path = scenarios.resolve(name)
         if not path.exists() and path.parent == Path("."):
             # A bare name that is neither a file here nor bundled: say where names come from.
-            problem = "no such file, and no bundled scenario of that name (see netsim list)"
+            problem = "no such file, and no bundled scenario of that name" + near_names(name)
             raise scenarios.ScenarioError(name, [("(file)", problem)])
         return scenarios.load(path)
     except scenarios.ScenarioError as e:
