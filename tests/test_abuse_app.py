@@ -468,3 +468,21 @@ async def test_shift_and_receptive_keys_are_not_offered_on_a_vector() -> None:
         screen = player(app)
         assert screen.check_action("translate", ()) is True
         assert screen.check_action("receptive", ()) is True
+
+
+async def test_after_a_failed_file_esc_returns_to_the_list_and_q_quits(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('kind = "conv"\ntitle = "t"\nstride = 0\n', encoding="utf-8")
+    app = NetsimApp()
+    async with app.run_test(size=SIZE) as pilot:
+        line = await open_in_browser(app, pilot, str(bad))
+        assert line.startswith(str(bad))
+        field = app.screen.query_one("#path-input", Input)
+        assert field.has_focus
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not field.has_focus and field.value == str(bad)  # what was typed stays
+        assert line == plain(app.screen.query_one("#browser-error"))  # and so does the error
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0  # q quit the app instead of being typed into the box

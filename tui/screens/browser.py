@@ -43,6 +43,7 @@ class BrowserScreen(Screen[None]):
         Binding("o", "focus_path", "Open file", id="open-file"),
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
+        Binding("escape", "leave_path", "List", key_display="Esc", show=False, id="leave-path"),
     ]
 
     class Opened(Message):
@@ -175,6 +176,11 @@ class BrowserScreen(Screen[None]):
 
     def action_focus_path(self) -> None:
         self.query_one("#path-input", Input).focus()
+
+    def action_leave_path(self) -> None:
+        """Esc in the path box (after a file failed to open, say) goes back to the list, where
+        q quits and the arrows choose again; what was typed and the error stay."""
+        self.query_one(OptionList).focus()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(keys=BROWSER_KEYS))

@@ -121,6 +121,7 @@ BROWSER_KEYS = [
     ("Enter", "open it in the player"),
     ("o", "type the path of a scenario file, then Enter"),
     ("Tab", "move between the list and the path box"),
+    ("Esc", "from the path box back to the list"),
     ("?", "this help"),
     ("q", "quit (when the list has the focus)"),
 ]
