@@ -234,11 +234,20 @@ def _check_rectangular(value: list[Any], path: str = "", depth: int = 0) -> tupl
     if depth >= MAX_DIMENSIONS:
         raise ValueError(f"more than {MAX_DIMENSIONS} dimensions at {path}")
     shapes = set()
+    first: tuple[int, ...] | None = None
     for i, item in enumerate(value):
         where = f"{path}[{i}]"
         if isinstance(item, list):
-            shapes.add(_check_rectangular(item, where, depth + 1))
+            shape = _check_rectangular(item, where, depth + 1)
+            if first is not None and shape != first:
+                # Name the row that differs from the first, and how.
+                raise ValueError(
+                    f"not rectangular: {where} is {_shape_words(shape)} where {path}[0] is "
+                    f"{_shape_words(first)}"
+                )
+            shapes.add(shape)
         elif isinstance(item, (int, float)) and not isinstance(item, bool):
+            shape = ()
             shapes.add(())
         elif isinstance(item, bool):
             raise ValueError(f"entry {where} is {str(item).lower()}, expected a number")
@@ -250,7 +259,20 @@ def _check_rectangular(value: list[Any], path: str = "", depth: int = 0) -> tupl
         else:
             raise ValueError(f"entry {where} is {_cut(repr(item))}, expected a number")
         if len(shapes) > 1:
+            assert first is not None
             raise ValueError(
-                f"rows of different lengths under {path or 'top level'}: not rectangular"
+                f"not rectangular: {where} is {_shape_words(shape)} where {path}[0] is "
+                f"{_shape_words(first)}"
             )
+        if first is None:
+            first = shape
     return (len(value), *shapes.pop())
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    """``a number``, ``a row of 3 numbers`` or ``a 2×3 block``: what an entry is."""
+    if not shape:
+        return "a number"
+    if len(shape) == 1:
+        return f"a row of {shape[0]} number{'s' if shape[0] != 1 else ''}"
+    return "a " + "×".join(str(n) for n in shape) + " block"

@@ -420,11 +420,13 @@ def test_inline_arrays_are_bounded_before_conversion(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "words"),
     [
-        ([[1, 2], [3]], "rows of different lengths under top level"),
-        ([[1, 2], 3], "not rectangular"),
+        ([[1, 2], [3]], "not rectangular: [1] is a row of 1 number where [0] is a row of 2"),
+        ([[1, 2], 3], "not rectangular: [1] is a number where [0] is a row of 2 numbers"),
+        ([[[1, 2], [3, 4]], [[1, 2]]], "[1] is a 1×2 block where [0] is a 2×2 block"),
+        ([[1, 2, 3], [4, 5, 6], [7, 8]], "[2] is a row of 2 numbers where [0] is a row of 3"),
         ([[1, 2], []], "empty list at [1]"),
         ([1, "x"], "entry [1] is 'x', expected a number"),
-        ([1, [2]], "not rectangular"),
+        ([1, [2]], "not rectangular: [1] is a row of 1 number where [0] is a number"),
         ([1, 1e400], "must be finite"),
         ([1, 10**400], "too large for float64"),
         ([[[[[[[[[1]]]]]]]]], "more than 8 dimensions"),
