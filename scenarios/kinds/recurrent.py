@@ -38,6 +38,125 @@ class RecurrentWeights(OneLayerWeights):
     """(O, H): the softmax output layer's weights; needs an output layer."""
     b_y: Any = None
     """(O,): the output layer's bias."""
+    # The course's names, instead of PyTorch's (see ``COURSE_NAMES``).
+    W_aa: Any = None
+    """rnn: (H, H), W_aa·a⟨t−1⟩ (PyTorch's ``weight_hh``)."""
+    W_ax: Any = None
+    """rnn: (H, input_size), W_ax·x⟨t⟩ (PyTorch's ``weight_ih``)."""
+    b_a: Any = None
+    """rnn: (H,), b_a (PyTorch's ``bias_ih``, with ``bias_hh`` = 0)."""
+    W_u: Any = None
+    """lstm: (H, H + input_size), the update gate's W_u·[a⟨t−1⟩, x⟨t⟩] (PyTorch's i rows)."""
+    W_f: Any = None
+    """lstm: (H, H + input_size), the forget gate's weights (PyTorch's f rows)."""
+    W_c: Any = None
+    """lstm: (H, H + input_size), the candidate c̃⟨t⟩'s weights (PyTorch's g rows)."""
+    W_o: Any = None
+    """lstm: (H, H + input_size), the output gate's weights (PyTorch's o rows)."""
+    b_u: Any = None
+    """lstm: (H,)."""
+    b_f: Any = None
+    """lstm: (H,)."""
+    b_c: Any = None
+    """lstm: (H,)."""
+    b_o: Any = None
+    """lstm: (H,)."""
+    W_r: Any = None
+    """gru: refused with the reason (PyTorch's GRU resets after the product, the course's
+    before it, so the course's W_r, W_u, W_c have no exact PyTorch form)."""
+
+
+COURSE_NAMES: dict[str, tuple[str, ...]] = {
+    "rnn": ("W_aa", "W_ax", "b_a"),
+    "lstm": ("W_u", "W_f", "W_c", "W_o", "b_u", "b_f", "b_c", "b_o"),
+}
+"""The weights each cell may be given under the course's names. An LSTM's W_· multiplies the
+stacked [a⟨t−1⟩, x⟨t⟩]: its first H columns are PyTorch's ``weight_hh`` rows, the rest its
+``weight_ih`` rows; the gates stack in PyTorch's order i (Γu), f (Γf), g (c̃), o (Γo). The
+course's single bias is PyTorch's ``bias_ih``, with ``bias_hh`` = 0."""
+
+_ALL_COURSE = {name for names in COURSE_NAMES.values() for name in names} | {"W_r"}
+
+
+def course_to_pytorch(
+    given: dict[str, Any], cell: str, n_in: int, hidden: int, problems: Any
+) -> dict[str, Any] | None:
+    """``given`` with the course's names (W_u, b_u … or W_aa, W_ax, b_a) turned into PyTorch's
+    (as inline numbers), or None after a problem is said; unchanged if it uses none."""
+    used = [k for k in given if k in _ALL_COURSE and given[k] is not None]
+    if not used:
+        return given
+    names = COURSE_NAMES.get(cell)
+    if names is None or any(k not in names for k in used):
+        wrong = next(k for k in used if names is None or k not in names)
+        if cell == "gru":
+            problems.add(
+                f"weights.{wrong}",
+                "a GRU's weights are given under PyTorch's names (weight_ih, weight_hh, bias_ih, "
+                "bias_hh): PyTorch applies the reset gate after the product, Γr ⊙ (W_hn·a + b_hn), "
+                "where the course writes W_c·[Γr ⊙ a, x], so the course's W_c has no exact "
+                "PyTorch form",
+            )
+        else:
+            valid = ", ".join(names or ())
+            problems.add(
+                f"weights.{wrong}", f"not a weight of a {cell} cell; its course names: {valid}"
+            )
+        return None
+    pytorch = [
+        k for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if given.get(k) is not None
+    ]
+    if pytorch:
+        problems.add(
+            f"weights.{used[0]}",
+            f"give the weights under the course's names or PyTorch's, not both (also given: "
+            f"{', '.join(pytorch)})",
+        )
+        return None
+    missing = [k for k in names if k.startswith("W") and given.get(k) is None]
+    if missing:
+        problems.add(
+            f"weights.{missing[0]}",
+            f"missing: under the course's names every matrix is given ({', '.join(names)}; "
+            "biases may be left out and are then 0)",
+        )
+        return None
+    width = hidden + n_in
+    expected = {
+        "W_aa": (hidden, hidden),
+        "W_ax": (hidden, n_in),
+        **{k: (hidden, width) for k in ("W_u", "W_f", "W_c", "W_o")},
+        **{k: (hidden,) for k in ("b_a", "b_u", "b_f", "b_c", "b_o")},
+    }
+    arrays: dict[str, np.ndarray] = {}
+    for k in names:
+        if given.get(k) is None:
+            arrays[k] = np.zeros(expected[k])
+            continue
+        arr = value(given[k], f"weights.{k}", problems)
+        if arr is None:
+            return None
+        if arr.shape != expected[k]:
+            what = "(H, H + input_size)" if k.startswith("W_") and cell == "lstm" else ""
+            problems.add(
+                f"weights.{k}",
+                f"expected shape {expected[k]} {what}for hidden_size {hidden} and input_size "
+                f"{n_in}, got {arr.shape}".replace("  ", " "),
+            )
+            return None
+        arrays[k] = arr
+    out = {k: v for k, v in given.items() if k not in _ALL_COURSE}
+    if cell == "rnn":
+        out["weight_hh"], out["weight_ih"] = arrays["W_aa"].tolist(), arrays["W_ax"].tolist()
+        out["bias_ih"], out["bias_hh"] = arrays["b_a"].tolist(), [0.0] * hidden
+    else:
+        gates = ("W_u", "W_f", "W_c", "W_o")
+        out["weight_hh"] = np.vstack([arrays[g][:, :hidden] for g in gates]).tolist()
+        out["weight_ih"] = np.vstack([arrays[g][:, hidden:] for g in gates]).tolist()
+        biases = ("b_u", "b_f", "b_c", "b_o")
+        out["bias_ih"] = np.concatenate([arrays[b] for b in biases]).tolist()
+        out["bias_hh"] = [0.0] * (4 * hidden)
+    return out
 
 
 class RecurrentScenario(ScenarioBase):
@@ -103,8 +222,16 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
     try:
         cell = check_cell(sc.cell)
         seq = sequence_shape(sc.input, problems)
+        if seq is None:
+            return []
+        if isinstance(sc.hidden_size, int) and 1 <= sc.hidden_size <= 4096:
+            named = course_to_pytorch(given, cell, seq[1], sc.hidden_size, problems)
+            if named is None:
+                return []
+            given = named
+        given = {k: v for k, v in given.items() if k not in _ALL_COURSE}
         shapes = given_shapes(given, problems)
-        if seq is None or shapes is None:
+        if shapes is None:
             return []
         steps, n_in = seq
         has_input, has_output = layout(sc.architecture, steps, sc.decoder_steps)
