@@ -478,3 +478,24 @@ async def test_a_long_step_label_is_cut_before_the_progress_bar_shrinks() -> Non
         drawn = str(timeline.render())
         bar = sum(drawn.count(ch) for ch in "━●┃")
         assert timeline.size.width >= 70 and bar >= MIN_BAR
+
+
+@pytest.mark.parametrize(
+    ("name", "listed", "unlisted"),
+    [
+        ("conv_vertical_edge", {"r", "f", "u", "t"}, {"k", "n / N", "< / >", "e", "B / b"}),
+        ("lstm_gates", {"n / N"}, {"r", "f", "u", "t", "k", "< / >", "e", "] / ["}),
+        ("lm_sample", {"< / >"}, {"r", "f", "k", "n / N", "B / b"}),
+    ],
+)
+async def test_help_lists_only_the_keys_the_stage_on_screen_offers(
+    name: str, listed: set[str], unlisted: set[str]
+) -> None:
+    app = player_app(name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = {key for key, _ in app.screen.keys}
+        assert listed <= shown and not unlisted & shown
+        assert {"space", "→ / ←", "g", "?", "q"} <= shown  # what every stage has

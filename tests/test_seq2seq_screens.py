@@ -245,19 +245,27 @@ async def test_keys_are_off_and_unlisted_where_nothing_reads_text_or_searches() 
 
 
 @pytest.mark.parametrize(
-    ("name", "listed", "unlisted"),
-    [(TRANSLATE, {"e", "B / b", "A / a"}, set()), (SEARCH, {"B / b", "A / a"}, {"e"})],
+    ("name", "keys", "listed", "unlisted"),
+    [
+        # On the translation: the text and the stages, not the search's keys nor a conv's.
+        (TRANSLATE, [], {"e", "] / ["}, {"B / b", "A / a", "r", "f", "u", "k", "< / >"}),
+        # On its search, after ]: the search's keys too.
+        (TRANSLATE, ["right_square_bracket"], {"e", "B / b", "A / a"}, {"r", "n / N"}),
+        (SEARCH, [], {"B / b", "A / a"}, {"e", "] / [", "t"}),
+    ],
 )
 async def test_help_lists_the_keys_where_they_work(
-    name: str, listed: set[str], unlisted: set[str]
+    name: str, keys: list[str], listed: set[str], unlisted: set[str]
 ) -> None:
     app = player_app(name)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
-        keys = {key for key, _ in app.screen.keys}
-        assert listed <= keys and not unlisted & keys
+        shown = {key for key, _ in app.screen.keys}
+        assert listed <= shown and not unlisted & shown
 
 
 def test_every_translation_scenario_has_a_beam_stage_offering_the_keys() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -47,6 +48,30 @@ def editable(stage: Stage) -> bool:
     from engine.core import Retextable  # the scenario browser opens help without the engine
 
     return isinstance(stage, Retextable) and getattr(stage, "input_text", None) is not None
+
+
+KEY_ACTIONS = {
+    "] / [": "stage",
+    "r": "receptive",
+    "f": "flip",
+    "u": "usage",
+    "t": "translate",
+    "k": "compact",
+    "n / N": "unit",
+    "< / >": "temperature",
+    "e": "edit_text",
+    "B / b": "beam",
+    "A / a": "alpha",
+}
+"""The player's action behind each help line that only some stages offer."""
+
+
+def offered_keys(offered: Callable[[str], bool | None]) -> list[tuple[str, str]]:
+    """The player's keys that do something where the player is: ``offered(action)`` is the
+    player's own ``check_action`` verdict for the stage on screen."""
+    return [
+        (key, what) for key, what in KEYS if key not in KEY_ACTIONS or offered(KEY_ACTIONS[key])
+    ]
 
 
 def player_keys(simulation: Simulation | None) -> list[tuple[str, str]]:

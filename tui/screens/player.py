@@ -30,7 +30,7 @@ from engine.receptive import traceable
 from engine.translation import shiftable
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
-from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable
+from tui.screens.help import LAYER_BINDINGS, LEGEND, HelpScreen, editable, offered_keys
 from tui.screens.textinput import TextInputScreen
 from tui.widgets.badge import TorchBadge
 from tui.widgets.timeline import Timeline
@@ -617,7 +617,10 @@ class PlayerScreen(Screen[None]):
         self.app.push_screen(TranslationScreen(self.simulation))
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.simulation))
+        """The keys that do something on the stage on screen (as the footer decides), the
+        colours and the scenario's description."""
+        keys = offered_keys(lambda action: self.check_action(action, ()))
+        self.app.push_screen(HelpScreen(self.simulation, keys=keys, legend=LEGEND))
 
     def action_back(self) -> None:
         """Back to the scenario list: the one this player was opened from, or a new one."""
