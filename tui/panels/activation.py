@@ -34,6 +34,25 @@ def cell_of(stage: ActivationStage, step: ActivationStep) -> tuple[int, int, int
     return c, r, col
 
 
+NATURAL_RANGE: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+"""The bounded activations' ranges: their curves are drawn on exactly this y axis, so that the
+plot's top and bottom are the asymptotes the function approaches."""
+
+
+def curve_span(stage: ActivationStage) -> tuple[float, float]:
+    """The x range the curve is drawn over: ±the largest input, between 3 and 10.
+
+    Leaky ReLU's negative side falls only a·x, which over a symmetric range is a fraction of a
+    row (0.3 against 3 for a = 0.1) and looks as flat as ReLU's; its left end is taken further,
+    up to four times, so that a·x falls by a third of what x rises on the right."""
+    lim = float(min(max(3.0, np.abs(stage.x).max()), 10.0))
+    left = lim
+    a = stage.negative_slope
+    if stage.function == "leaky_relu" and 0 < a < 1 / 3:
+        left = min(lim / (3 * a), 4 * lim)
+    return -left, lim
+
+
 def explain_activation(stage: ActivationStage, step: ActivationStep) -> Text:
     """f(x) with the formula and the numbers, and the derivative backpropagation would use."""
     f = ACTIVATIONS[step.function]
@@ -104,8 +123,8 @@ class ActivationPanel(Panel):
     def compose(self) -> ComposeResult:
         st = self.act
         shape = "×".join(str(d) for d in st.x.shape)
-        lim = float(min(max(3.0, np.abs(st.x).max()), 10.0))
-        xs, ys = st.curve(-lim, lim, 81)
+        lo, hi = curve_span(st)
+        xs, ys = st.curve(lo, hi, 81)
         with Horizontal(id="act-grids"):
             with Vertical(id="act-left"):
                 with Vertical(classes="box", id="act-input-box") as box:
@@ -117,7 +136,7 @@ class ActivationPanel(Panel):
             with Vertical(classes="box", id="act-curve-box") as box:
                 box.border_title = f"{st.function}(x)"
                 box.border_subtitle = f"x from {xs[0]:g} to {xs[-1]:g}"
-                yield CurvePlot(xs, ys, id="act-curve")
+                yield CurvePlot(xs, ys, y_range=NATURAL_RANGE.get(st.function), id="act-curve")
         inspector = Static(id="act-inspector")
         inspector.border_title = "How this number is computed"
         yield inspector

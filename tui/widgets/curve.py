@@ -25,10 +25,22 @@ class CurvePlot(Widget):
     point: reactive[tuple[float, float] | None] = reactive(None)
     """The (x, f(x)) of the current step, or None."""
 
-    def __init__(self, xs: np.ndarray, ys: np.ndarray, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        xs: np.ndarray,
+        ys: np.ndarray,
+        *,
+        y_range: tuple[float, float] | None = None,
+        id: str | None = None,
+    ) -> None:
+        """``y_range`` fixes the y axis to (low, high) exactly, as for a function whose values
+        are bounded (σ in [0, 1]); without it the axis spans the data with a 5% margin."""
         super().__init__(id=id)
         self.xs = np.asarray(xs, dtype=np.float64)
         self.ys = np.asarray(ys, dtype=np.float64)
+        if y_range is not None:
+            self.y_lo, self.y_hi = float(y_range[0]), float(y_range[1])
+            return
         # The y axis spans the finite values; an infinite one is drawn at the edge it went
         # past, a nan is not drawn.
         finite = self.ys[np.isfinite(self.ys)]
