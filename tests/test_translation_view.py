@@ -13,6 +13,8 @@ from textual.content import Content
 from textual.geometry import Region
 from textual.pilot import Pilot
 
+from engine import ConvStage, PoolStage
+from engine.core import Simulation
 from engine.translation import shift
 from tui.app import NetsimApp
 from tui.screens.receptive import plane
@@ -123,6 +125,18 @@ async def test_at_80x24_both_convolution_grids_are_whole_and_the_rest_scrolls_in
         pooled = grid(screen, "stage-1", "shift")
         assert fully_on_screen(pooled, whole)
         assert (screen.dy, screen.dx) == (0, 1)  # scrolling does not move the input
+
+
+async def test_stage_names_that_look_like_markup_are_titled_as_written() -> None:
+    x = np.arange(2 * 6 * 6, dtype=float).reshape(2, 6, 6)
+    conv = ConvStage(x, np.ones((3, 2, 3, 3)), np.zeros(3), name="[b]conv")
+    pool = PoolStage(conv.output, size=2, name="pool[/]")
+    app = NetsimApp(Simulation([conv, pool], title="markup"), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_shift_view(app, pilot)
+        assert title(screen, "input", "orig") == "input, channel 1 of 2 · original"
+        assert title(screen, "stage-0", "shift") == "[b]conv, channel 1 of 3 · on the moved input"
+        assert title(screen, "stage-1", "orig") == "pool[/], channel 1 of 3 · original"
 
 
 # -- pictures -----------------------------------------------------------------------------------
