@@ -34,6 +34,11 @@ def title(screen: TranslationScreen, key: str, side: str) -> str:
     return Content.from_markup(screen.query_one(f"#tr-box-{key}-{side}").border_title or "").plain
 
 
+def subtitle(screen: TranslationScreen, key: str) -> str:
+    """The moved box's subtitle as shown: how many cells changed and what the stage did."""
+    return Content.from_markup(screen.query_one(f"#tr-box-{key}-shift").border_subtitle or "").plain
+
+
 def fully_on_screen(g: MatrixGrid, screen: Region) -> bool:
     """Every number and index of ``g`` is drawn inside ``screen`` (its last, blank column of
     padding may be cut)."""
@@ -74,6 +79,9 @@ async def test_the_convolution_output_and_its_moved_version_are_side_by_side() -
         pooled = grid(screen, "stage-1", "shift")
         np.testing.assert_array_equal(pooled._values, plane(pool.output))
         assert pooled._highlight is not None and not pooled._highlight.any()
+        changed = int(np.sum(moved._values != y))
+        assert subtitle(screen, "stage-0") == f"{changed} of {y.size} changed · moved along"
+        assert subtitle(screen, "stage-1") == f"0 of {pooled._values.size} changed · absorbed"
         # Everything fits at 120×40: every grid whole, nothing to scroll to.
         whole = app.screen.region
         for key in ("input", "stage-0", "stage-1"):
@@ -99,8 +107,10 @@ async def test_a_move_across_a_pooling_window_moves_the_pooled_output_too() -> N
         # Three pixels are one pooling window: inside, the pooled output moved by one cell.
         np.testing.assert_array_equal(pooled._values[:, 1:-1], shift(p, 0, 1)[:, 1:-1])
         assert "3 right" in str(screen.query_one("#tr-note").render())
+        assert subtitle(screen, "stage-1").endswith("changed · moved along")
         await pilot.press("0")
         np.testing.assert_array_equal(grid(screen, "stage-0", "shift")._values, y)
+        assert subtitle(screen, "stage-0") == f"0 of {y.size} changed"  # no verdict unmoved
 
 
 async def test_at_80x24_both_convolution_grids_are_whole_and_the_rest_scrolls_into_view() -> None:

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from engine.translation import ShiftError, compare_shift, shift
+from engine.translation import ShiftError, StageComparison, compare_shift, shift
 from tui.screens.receptive import plane
 from tui.widgets.matrix import MatrixGrid
 
@@ -36,6 +36,17 @@ def channel_note(a: np.ndarray) -> str:
     """ ", channel 1 of C" when ``a`` has several channels (only the first is drawn)."""
     channels = a.size // max(plane(a).size, 1)
     return f", channel 1 of {channels}" if channels > 1 else ""
+
+
+def verdict(c: StageComparison, dy: int, dx: int) -> str:
+    """A few words for the moved output's box: " · moved along" when every output away
+    from the borders is the original output moved along, " · absorbed" when none changed."""
+    if not (dy or dx):
+        return ""
+    same, compared = c.equivariant_cells(dy, dx)
+    if compared and same == compared:
+        return " · moved along"
+    return " · absorbed" if c.unchanged == c.original.size else ""
 
 
 class TranslationScreen(Screen[None]):
@@ -76,7 +87,7 @@ class TranslationScreen(Screen[None]):
     TranslationScreen .tr-box {
         width: auto;
         max-width: 40vw;
-        min-width: 36;
+        min-width: 40;
         height: auto;
         padding: 0 1;
     }
@@ -168,19 +179,20 @@ class TranslationScreen(Screen[None]):
             )
             return
         x = sim.stages[0].x  # type: ignore[attr-defined]
-        pairs = [("input", plane(x), plane(shift(x, self.dy, self.dx)))]
+        pairs = [("input", plane(x), plane(shift(x, self.dy, self.dx)), "")]
         pairs += [
-            (f"stage-{i}", plane(c.original), plane(c.shifted)) for i, c in enumerate(comparisons)
+            (f"stage-{i}", plane(c.original), plane(c.shifted), verdict(c, self.dy, self.dx))
+            for i, c in enumerate(comparisons)
         ]
         moved = f"({self.dy}, {self.dx})"
-        for key, a, b in pairs:
+        for key, a, b, said in pairs:
             changed = ~np.isclose(a, b, equal_nan=True)
             self.query_one(f"#tr-{key}-orig", MatrixGrid).set_values(a)
             grid = self.query_one(f"#tr-{key}-shift", MatrixGrid)
             grid.set_values(b)
             grid.set_highlight(changed)
             box = self.query_one(f"#tr-box-{key}-shift")
-            box.border_subtitle = f"{int(changed.sum())} of {changed.size} changed"
+            box.border_subtitle = f"{int(changed.sum())} of {changed.size} changed{said}"
         lines = [
             Content.from_markup(
                 f"Input moved [b]{self.dy}[/b] down and [b]{self.dx}[/b] right {moved}; "
