@@ -425,7 +425,7 @@ async def test_translation_screen_moves_the_input() -> None:
         screen = app.screen
         assert isinstance(screen, TranslationScreen)
         assert (screen.dy, screen.dx) == (0, 1)
-        pooled = screen.query_one("#tr-1-shift", MatrixGrid)
+        pooled = screen.query_one("#tr-stage-1-shift", MatrixGrid)
         assert pooled._highlight is not None and not pooled._highlight.any()
         await pilot.press("right", "right")
         assert screen.dx == 3

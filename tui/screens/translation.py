@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from engine.translation import ShiftError, compare_shift, shift
+from engine.translation import ShiftError, StageComparison, compare_shift, shift
 from tui.screens.receptive import plane
 from tui.widgets.matrix import MatrixGrid
 
@@ -23,14 +23,35 @@ if TYPE_CHECKING:
 MAX_SHIFT = 4
 """How far the input may be moved in each direction."""
 
+WIDE = 100
+"""Terminal width from which the explanation stands beside the grids instead of below them."""
+
 KEYS_NOTE = (
-    "←/→/↑/↓ move the input by a pixel, 0 puts it back; lit cells differ from the original. "
-    "Esc or t returns."
+    "←/→/↑/↓ move the input by a pixel, 0 puts it back; lit cells differ from the original "
+    "in the same place. PgUp/PgDn scroll. Esc or t returns."
 )
 
 
+def channel_note(a: np.ndarray) -> str:
+    """ ", channel 1 of C" when ``a`` has several channels (only the first is drawn)."""
+    channels = a.size // max(plane(a).size, 1)
+    return f", channel 1 of {channels}" if channels > 1 else ""
+
+
+def verdict(c: StageComparison, dy: int, dx: int) -> str:
+    """A few words for the moved output's box: " · moved along" when every output away
+    from the borders is the original output moved along, " · absorbed" when none changed."""
+    if not (dy or dx):
+        return ""
+    same, compared = c.equivariant_cells(dy, dx)
+    if compared and same == compared:
+        return " · moved along"
+    return " · absorbed" if c.unchanged == c.original.size else ""
+
+
 class TranslationScreen(Screen[None]):
-    """Original and shifted input and last output side by side; changed cells lit up."""
+    """For the input and for every stage, the output on the original input beside the output
+    on the moved input, the cells that changed lit up; what each stage did is written beside."""
 
     BINDINGS = [
         Binding("left", "move(0, -1)", "Left", key_display="←", id="shift-left"),
@@ -38,27 +59,66 @@ class TranslationScreen(Screen[None]):
         Binding("up", "move(-1, 0)", "Up", key_display="↑", id="shift-up"),
         Binding("down", "move(1, 0)", "Down", key_display="↓", id="shift-down"),
         Binding("0", "reset", "No shift", id="shift-reset"),
+        Binding("pageup", "page(-1)", "Scroll", key_display="PgUp", show=False, id="page-up"),
+        Binding("pagedown", "page(1)", "Scroll", key_display="PgDn", show=False, id="page-down"),
         Binding("escape,t", "close", "Back to the player", id="close"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
     DEFAULT_CSS = """
-    TranslationScreen .tr-row {
+    TranslationScreen #tr-body {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+    }
+    TranslationScreen #tr-main {
         height: auto;
-        max-height: 45%;
+    }
+    TranslationScreen.-narrow #tr-main {
+        layout: vertical;
+    }
+    TranslationScreen #tr-grids {
+        width: auto;
+        height: auto;
+    }
+    TranslationScreen .tr-row {
+        width: auto;
+        height: auto;
     }
     TranslationScreen .tr-box {
         width: auto;
-        max-width: 50%;
-        min-width: 30;
+        max-width: 40vw;
+        min-width: 40;
         height: auto;
-        max-height: 100%;
         padding: 0 1;
     }
+    TranslationScreen.-narrow .tr-box {
+        width: 1fr;
+        max-width: 50%;
+        min-width: 0;
+        padding: 0;
+        border-top: round $primary 60%;
+        border-bottom: round $primary 60%;
+        border-title-color: $text;
+        border-subtitle-color: $text-muted;
+    }
+    TranslationScreen.-narrow .tr-moved {
+        border-left: round $primary 60%;
+    }
+    TranslationScreen.-narrow MatrixGrid {
+        scrollbar-size-horizontal: 0;
+    }
+    TranslationScreen.-narrow #tr-grids, TranslationScreen.-narrow .tr-row {
+        width: 100%;
+    }
     TranslationScreen #tr-note {
+        width: 1fr;
+        min-width: 24;
         height: auto;
         padding: 0 1;
         border: round $secondary 60%;
+    }
+    TranslationScreen.-narrow #tr-note {
+        width: 100%;
     }
     """
 
@@ -69,22 +129,39 @@ class TranslationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
-        x = plane(self.simulation.stages[0].x)  # type: ignore[attr-defined]
-        y = plane(self.simulation.stages[-1].output)
-        last = self.simulation.stages[-1].name
-        for row, (a, label) in enumerate(((x, "input"), (y, f"after {last}"))):
-            with Horizontal(classes="tr-row"):
-                for side in ("orig", "shift"):
-                    with Vertical(classes="box tr-box", id=f"tr-box-{row}-{side}") as box:
-                        box.border_title = Content(label if side == "orig" else f"{label}, moved")
-                        yield MatrixGrid(a, id=f"tr-{row}-{side}")
-        yield Static(id="tr-note")
+        sim = self.simulation
+        x = sim.stages[0].x  # type: ignore[attr-defined]
+        rows = [("input", f"input{channel_note(x)}", x)]
+        rows += [
+            (f"stage-{i}", f"{s.name}{channel_note(s.output)}", s.output)
+            for i, s in enumerate(sim.stages)
+        ]
+        with VerticalScroll(id="tr-body", can_focus=False), Horizontal(id="tr-main"):
+            with Vertical(id="tr-grids"):
+                for key, label, a in rows:
+                    with Horizontal(classes="tr-row", id=f"tr-row-{key}"):
+                        for side, what in (("orig", "original"), ("shift", "on the moved input")):
+                            if key == "input" and side == "shift":
+                                what = "moved"
+                            classes = "box tr-box" + (" tr-moved" if side == "shift" else "")
+                            with Vertical(classes=classes, id=f"tr-box-{key}-{side}") as box:
+                                box.border_title = Content.assemble((label, "bold"), f" · {what}")
+                                yield MatrixGrid(plane(a), id=f"tr-{key}-{side}")
+            yield Static(id="tr-note")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = "Shift the input"
         self.sub_title = self.simulation.title
         self.redraw()
+
+    def on_resize(self) -> None:
+        # Below WIDE columns two 12-pixel grids fit side by side only without the boxes' side
+        # borders (the app's "box" rule draws all four), and the explanation goes underneath.
+        narrow = self.size.width < WIDE
+        self.set_class(narrow, "-narrow")
+        for box in self.query(".tr-box"):
+            box.set_class(not narrow, "box")
 
     def redraw(self) -> None:
         """Run every stage on the shifted input and show what changed, or, when a stage
@@ -96,41 +173,54 @@ class TranslationScreen(Screen[None]):
             self.query_one("#tr-note", Static).update(
                 Content.assemble(
                     Content(str(e)).stylize("bold red"),  # stage names as written
-                    "\n",
+                    "\n\n",
                     Content.from_markup(f"[dim]{KEYS_NOTE}[/dim]"),
                 )
             )
             return
-        x = plane(sim.stages[0].x)  # type: ignore[attr-defined]
-        xs = plane(shift(sim.stages[0].x, self.dy, self.dx))  # type: ignore[attr-defined]
-        last = comparisons[-1]
-        y, ys = plane(last.original), plane(last.shifted)
-        for row, (a, b) in enumerate(((x, xs), (y, ys))):
+        x = sim.stages[0].x  # type: ignore[attr-defined]
+        pairs = [("input", plane(x), plane(shift(x, self.dy, self.dx)), "")]
+        pairs += [
+            (f"stage-{i}", plane(c.original), plane(c.shifted), verdict(c, self.dy, self.dx))
+            for i, c in enumerate(comparisons)
+        ]
+        moved = f"({self.dy}, {self.dx})"
+        for key, a, b, said in pairs:
             changed = ~np.isclose(a, b, equal_nan=True)
-            self.query_one(f"#tr-{row}-shift", MatrixGrid).set_values(b)
-            self.query_one(f"#tr-{row}-shift", MatrixGrid).set_highlight(changed)
-            self.query_one(
-                f"#tr-box-{row}-shift"
-            ).border_subtitle = f"{int(changed.sum())} of {changed.size} cells changed"
+            self.query_one(f"#tr-{key}-orig", MatrixGrid).set_values(a)
+            grid = self.query_one(f"#tr-{key}-shift", MatrixGrid)
+            grid.set_values(b)
+            grid.set_highlight(changed)
+            box = self.query_one(f"#tr-box-{key}-shift")
+            box.border_subtitle = f"{int(changed.sum())} of {changed.size} changed{said}"
         lines = [
             Content.from_markup(
-                f"Input moved [b]{self.dy}[/b] down and [b]{self.dx}[/b] right (zeros fill in)."
+                f"Input moved [b]{self.dy}[/b] down and [b]{self.dx}[/b] right {moved}; "
+                "zeros fill in."
             )
         ]
         for c in comparisons:
             kept = c.unchanged
             same, compared = c.equivariant_cells(self.dy, self.dx)
-            line = f"  [b]$name[/b]: {kept} of {c.original.size} outputs unchanged"
-            if compared:
+            line = f"[b]$name[/b]: {kept} of {c.original.size} outputs unchanged"
+            if compared and (self.dy or self.dx) and same == compared:
+                line += (
+                    f"; all {compared} inner outputs equal the original output moved by "
+                    f"({self.dy // c.scale}, {self.dx // c.scale}): "
+                    "[b]the output moves with the input[/b]"
+                )
+            elif compared and (self.dy or self.dx):
                 line += (
                     f"; {same} of {compared} inner outputs equal the original output moved by "
-                    f"({self.dy // c.scale}, {self.dx // c.scale}): the output moves with the input"
+                    f"({self.dy // c.scale}, {self.dx // c.scale})"
                 )
+            elif (self.dy or self.dx) and kept == c.original.size:
+                line += f": one output spans {c.scale} input pixels, [b]the move is absorbed[/b]"
             elif self.dy or self.dx:
                 line += f" (one output here spans {c.scale} input pixels)"
             lines.append(Content.from_markup(line, name=c.name))  # the name as written
         lines.append(Content.from_markup(f"[dim]{KEYS_NOTE}[/dim]"))
-        self.query_one("#tr-note", Static).update(Content("\n").join(lines))
+        self.query_one("#tr-note", Static).update(Content("\n\n").join(lines))
 
     def action_move(self, dy: int, dx: int) -> None:
         self.dy = max(-MAX_SHIFT, min(MAX_SHIFT, self.dy + dy))
@@ -140,6 +230,13 @@ class TranslationScreen(Screen[None]):
     def action_reset(self) -> None:
         self.dy = self.dx = 0
         self.redraw()
+
+    def action_page(self, direction: int) -> None:
+        body = self.query_one("#tr-body", VerticalScroll)
+        if direction < 0:
+            body.scroll_page_up()
+        else:
+            body.scroll_page_down()
 
     def action_close(self) -> None:
         self.dismiss(None)
