@@ -49,9 +49,13 @@ def test_bundled_scenario_loads_and_matches_torch(shipped: scenarios.BundledScen
     assert sim.source == str(shipped.path)
     assert len(sim) == sum(len(s) for s in sim.stages) > 0
     for stage in sim.stages:
+        scale = max(1.0, float(np.max(np.abs(stage.output))))
         if stage.tolerance() > 1e-9:  # a float32 network: rounding relative to its scale
-            scale = max(1.0, float(np.max(np.abs(stage.output))))
             assert stage.check_against_torch() <= stage.tolerance() * scale
+        elif shipped.name == "bptt_exploding":
+            # The forward pass's rounding grows going back like the gradient (×1e5 here), so
+            # only a bound relative to the largest ‖δ⟨t⟩‖ holds on every BLAS; still 1e-9 / 10.
+            assert stage.check_against_torch() <= 1e-10 * scale
         else:
             assert stage.check_against_torch() < 1e-12
 
