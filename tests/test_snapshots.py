@@ -67,6 +67,14 @@ def test_middle_step(snap_compare: Any, name: str) -> None:
     assert snap_compare(app_at(name), terminal_size=SIZE, run_before=settle)
 
 
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_shift_view(snap_compare: Any, size: tuple[int, int]) -> None:
+    """t on the pipeline: each stage's output beside its output on the moved input."""
+    assert snap_compare(
+        app_at("translation_equivariance", 0), press=["t"], terminal_size=size, run_before=settle
+    )
+
+
 def test_heat_view(snap_compare: Any) -> None:
     assert snap_compare(
         app_at("conv_sobel_vs_scharr", 40), press=["h"], terminal_size=SIZE, run_before=settle

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from apps import player, player_app
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -147,20 +146,3 @@ async def test_stage_names_that_look_like_markup_are_titled_as_written() -> None
         assert title(screen, "input", "orig") == "input, channel 1 of 2 · original"
         assert title(screen, "stage-0", "shift") == "[b]conv, channel 1 of 3 · on the moved input"
         assert title(screen, "stage-1", "orig") == "pool[/], channel 1 of 3 · original"
-
-
-# -- pictures -----------------------------------------------------------------------------------
-
-
-async def _open_and_settle(pilot: Pilot[Any]) -> None:
-    await pilot.pause()
-    await pilot.press("t")
-    await pilot.pause()
-
-
-@pytest.mark.visual
-@pytest.mark.parametrize("size", [SIZE, NARROW], ids=["120x40", "80x24"])
-def test_shift_view(snap_compare: Any, size: tuple[int, int]) -> None:
-    app = player_app("translation_equivariance", reproducible=True)
-    app.theme = "textual-dark"
-    assert snap_compare(app, terminal_size=size, run_before=_open_and_settle)
