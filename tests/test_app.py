@@ -287,7 +287,11 @@ async def test_every_bundled_scenario_steps_to_the_end(name: str) -> None:
         await pilot.press("end")
         assert p.cursor == len(p.simulation) - 1
         await pilot.press("home", "pagedown", "right")
-        assert p.cursor == min(p.simulation.stages[0].row_steps() + 1, len(p.simulation) - 1)
+        first = p.simulation.stages[0]
+        # PgDn moves a row where the output has rows; elsewhere it is not offered and does
+        # nothing.
+        row = first.row_steps() if 1 < first.row_steps() < len(first) else 0
+        assert p.cursor == min(row + 1, len(p.simulation) - 1)
 
 
 @pytest.mark.parametrize("name", [b.name for b in scenarios.bundled() if is_network(b.name)])
@@ -499,3 +503,25 @@ async def test_help_lists_only_the_keys_the_stage_on_screen_offers(
         shown = {key for key, _ in app.screen.keys}
         assert listed <= shown and not unlisted & shown
         assert {"space", "→ / ←", "g", "?", "q"} <= shown  # what every stage has
+
+
+@pytest.mark.parametrize(
+    ("name", "offered"),
+    [("conv_vertical_edge", True), ("lstm_gates", False), ("activation_leaky_relu", False)],
+)
+async def test_row_keys_are_offered_only_where_output_has_rows(name: str, offered: bool) -> None:
+    """PgUp/PgDn move a row of output: on a recurrent stage (a row is one step) or a one-row
+    output (a row is every step) they are not offered, in the footer or in ?."""
+    app = player_app(name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        assert bool(screen.check_action("row", (1,))) is offered
+        before = screen.cursor
+        await pilot.press("pagedown")
+        await pilot.pause()
+        stage = screen.simulation.stage_of(0)
+        assert screen.cursor == (before + stage.row_steps() if offered else before)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert ("PgDn / PgUp" in {key for key, _ in app.screen.keys}) is offered

@@ -51,6 +51,7 @@ def editable(stage: Stage) -> bool:
 
 
 KEY_ACTIONS = {
+    "PgDn / PgUp": "row",
     "] / [": "stage",
     "r": "receptive",
     "f": "flip",

@@ -365,6 +365,10 @@ class PlayerScreen(Screen[None]):
             return self._layers is not None
         # Every other key depends on what the stage on screen declares it can do.
         stage = self.simulation.stage_of(self.cursor)
+        if action == "row":
+            # PgUp/PgDn move by a row of output: only where there is more than one row and a
+            # row is more than one step (else they would be → or End).
+            return 1 < stage.row_steps() < len(stage)
         if action == "compact":
             return isinstance(stage, CompactForm) and stage.has_compact_form()
         if action == "receptive":
