@@ -39,3 +39,47 @@ def search_settings(
         except SpecError as e:
             problems.spec_error(e)
     return settings if len(settings) == len(checks) else None
+
+
+def check_reference(model: Any, reference: str | None, problems: Problems) -> None:
+    """Say under ``reference`` a y* the model cannot write (an unknown token, too long); needs
+    only the model's ``vocabulary`` and ``eos``, so it runs before anything is built."""
+    if reference is None:
+        return
+    from engine.beam import reference_ids
+
+    try:
+        reference_ids(model, reference)
+    except SpecError as e:
+        problems.spec_error(e)
+
+
+def search_stage(
+    decoder: Any,
+    settings: dict[str, Any],
+    problems: Problems,
+    *,
+    reference: str | None,
+    remake: Callable[[str], Any] | None,
+    text: str | None,
+    field: str,
+) -> Any:
+    """The BeamSearchStage over ``decoder`` with the checked ``settings``, or None after its
+    problem is said."""
+    from engine.beam import BeamSearchStage
+
+    try:
+        return BeamSearchStage(
+            decoder,
+            settings["beam_width"],
+            settings["max_length"],
+            settings["alpha"],
+            reference_text=reference,
+            name="beam",
+            remake=remake,
+            text=text,
+            text_field=field,
+        )
+    except SpecError as e:
+        problems.spec_error(e)
+        return None

@@ -37,9 +37,9 @@ class BeamSearchScenario(ScenarioBase):
 def build_beam_search(sc: BeamSearchScenario, ctx: BuildContext) -> list[Stage]:
     """A BeamSearchStage over the decoder ``scenarios.decoders.decoder_for`` builds, its
     memory charged to the scenario's budget first."""
-    from engine.beam import BeamSearchStage, beam_peak_bytes, reference_ids
+    from engine.beam import beam_peak_bytes
     from scenarios.decoders import decoder_for
-    from scenarios.search import search_settings
+    from scenarios.search import check_reference, search_settings, search_stage
 
     problems = ctx.problems
     settings = search_settings(sc, problems)
@@ -48,14 +48,9 @@ def build_beam_search(sc: BeamSearchScenario, ctx: BuildContext) -> list[Stage]:
     except SpecError as e:
         problems.spec_error(e)
         return []
-    ok = settings is not None
-    if sc.reference is not None:  # checked here too, so that every problem is said at once
-        try:
-            reference_ids(decoder, sc.reference)
-        except SpecError as e:
-            problems.spec_error(e)
-            ok = False
-    if not ok or settings is None:
+    said = len(problems.items)
+    check_reference(decoder, sc.reference, problems)  # so that every problem is said at once
+    if settings is None or len(problems.items) > said:
         return []
     state = sum(a[0].size for a in decoder.start().arrays)
     need = beam_peak_bytes(
@@ -64,20 +59,13 @@ def build_beam_search(sc: BeamSearchScenario, ctx: BuildContext) -> list[Stage]:
     what = f"a beam of {settings['beam_width']:,} over {sc.model!r}"
     if not ctx.charge(need, "beam_width", what):
         return []
-    try:
-        return [
-            BeamSearchStage(
-                decoder,
-                settings["beam_width"],
-                settings["max_length"],
-                settings["alpha"],
-                reference_text=sc.reference,
-                name="beam",
-                remake=remake,
-                text=sc.text,
-                text_field="text",
-            )
-        ]
-    except SpecError as e:
-        problems.spec_error(e)
-        return []
+    beam = search_stage(
+        decoder,
+        settings,
+        problems,
+        reference=sc.reference,
+        remake=remake,
+        text=sc.text,
+        field="text",
+    )
+    return [] if beam is None else [beam]

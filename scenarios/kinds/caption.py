@@ -3,7 +3,7 @@ a word at a time, then beam search looks for the likeliest caption."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from pydantic import Field
 
@@ -12,9 +12,6 @@ from engine.errors import SpecError
 from scenarios.build import BuildContext
 from scenarios.registry import register_kind
 from scenarios.schema import ScenarioBase
-
-if TYPE_CHECKING:
-    from engine.decoding import Decoder
 
 
 class CaptionScenario(ScenarioBase):
@@ -42,10 +39,10 @@ class CaptionScenario(ScenarioBase):
 def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
     """[CaptionStage, BeamSearchStage] over the shipped captioner, the beam's memory charged
     to the scenario's budget first."""
-    from engine.beam import BeamSearchStage, beam_peak_bytes, reference_ids
+    from engine.beam import beam_peak_bytes
     from engine.caption import CaptionStage, check_seed
     from scenarios.captioner import captioner, scene_decoder
-    from scenarios.search import search_settings
+    from scenarios.search import check_reference, search_settings, search_stage
     from scenarios.shapes import parse_scene
 
     problems = ctx.problems
@@ -65,11 +62,7 @@ def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
         parse_scene(sc.scene)
     except SpecError as e:
         problems.add("scene", e.message)
-    if sc.reference is not None:
-        try:
-            reference_ids(cast("Decoder", model), sc.reference)
-        except SpecError as e:
-            problems.spec_error(e)
+    check_reference(model, sc.reference, problems)
     if settings is None or len(problems.items) > said:
         return []
     seed, length = settings["seed"], settings["max_length"]
@@ -83,18 +76,16 @@ def build_caption(sc: CaptionScenario, ctx: BuildContext) -> list[Stage]:
 
     try:
         stage = CaptionStage(model, sc.scene, seed=seed, max_length=length, name="captioner")
-        beam = BeamSearchStage(
-            stage.decoder,
-            settings["beam_width"],
-            length,
-            settings["alpha"],
-            reference_text=sc.reference,
-            name="beam",
-            remake=remake,
-            text=sc.scene,
-            text_field="scene",
-        )
     except SpecError as e:
         problems.spec_error(e)
         return []
-    return [stage, beam]
+    beam = search_stage(
+        stage.decoder,
+        settings,
+        problems,
+        reference=sc.reference,
+        remake=remake,
+        text=sc.scene,
+        field="scene",
+    )
+    return [] if beam is None else [stage, beam]

@@ -4,7 +4,7 @@ stepped encoder then decoder with attention, then a beam search over the same de
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -15,7 +15,6 @@ from scenarios.registry import register_kind
 from scenarios.schema import ScenarioBase
 
 if TYPE_CHECKING:
-    from engine.decoding import Decoder
     from engine.seq2seq import Translator
 
 
@@ -104,10 +103,9 @@ def build_translation(sc: TranslationScenario, ctx: BuildContext) -> list[Stage]
     """A TranslationStage on ``text`` with the shipped translator, then a BeamSearchStage over
     its decoder (``remake`` builds the decoder for a typed text); both charged to the
     scenario's budget before they are built."""
-    from engine.beam import BeamSearchStage, reference_ids
     from engine.limits import MAX_INPUT_TEXT
     from engine.seq2seq import TranslationStage
-    from scenarios.search import search_settings
+    from scenarios.search import check_reference, search_settings, search_stage
     from scenarios.translator import translator
 
     problems = ctx.problems
@@ -128,11 +126,7 @@ def build_translation(sc: TranslationScenario, ctx: BuildContext) -> list[Stage]
         model.encode_text(sc.text, "text")
     except SpecError as e:
         problems.spec_error(e)
-    if sc.reference is not None:
-        try:
-            reference_ids(cast("Decoder", model), sc.reference)
-        except SpecError as e:
-            problems.spec_error(e)
+    check_reference(model, sc.reference, problems)
     if settings is None or len(problems.items) > said:
         return []
     length, width = settings["max_length"], settings["beam_width"]
@@ -144,18 +138,16 @@ def build_translation(sc: TranslationScenario, ctx: BuildContext) -> list[Stage]
         return []
     try:
         stage = TranslationStage(model, sc.text, max_length=length)
-        beam = BeamSearchStage(
-            stage.decoder,
-            width,
-            length,
-            settings["alpha"],
-            reference_text=sc.reference,
-            name="beam",
-            remake=lambda text: model.decoder(text, "text"),
-            text=sc.text,
-            text_field="text",
-        )
     except SpecError as e:
         problems.spec_error(e)
         return []
-    return [stage, beam]
+    beam = search_stage(
+        stage.decoder,
+        settings,
+        problems,
+        reference=sc.reference,
+        remake=lambda text: model.decoder(text, "text"),
+        text=sc.text,
+        field="text",
+    )
+    return [] if beam is None else [stage, beam]
