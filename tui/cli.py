@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 import scenarios
+from tui.snapshot import VIEWS, ViewError, parse_views
 
 if TYPE_CHECKING:
     from engine import Simulation
@@ -478,18 +479,54 @@ def trace(file: str, steps_spec: str | None, fmt: str, arrays: str | None) -> No
     help="The SVG file to write. Its folder must exist; an existing file is replaced.",
 )
 @click.option(
+    "--view",
+    "view_specs",
+    multiple=True,
+    metavar="VIEW[,VIEW...]",
+    help="Open these views first, in order, as their keys would in the player: "
+    + "; ".join(f"{v.name}: {v.what}" for v in VIEWS)
+    + ". Repeat the option or separate names with commas (--view heat,flip). A view the "
+    "screen does not offer is an error that names the views it does offer.",
+)
+@click.option(
+    "--unit",
+    type=int,
+    metavar="N",
+    help="Recurrent cells: write the equations out for hidden unit N in the inspector (as "
+    "pressing n N times does), numbered as the inspector numbers them.",
+)
+@click.option(
     "--reproducible",
     is_flag=True,
     help="Show no figure that depends on the machine: the PyTorch badge gives the tolerance "
     "met instead of the measured max |Δ|, whose last digits depend on the CPU, the BLAS "
     "library and the thread count. For images to compare or to commit.",
 )
-def snapshot(file: str, step: int, size_spec: str, output: str, reproducible: bool) -> None:
-    """Save the player's screen at one step as an SVG image.
+def snapshot(
+    file: str,
+    step: int,
+    size_spec: str,
+    output: str,
+    view_specs: tuple[str, ...],
+    unit: int | None,
+    reproducible: bool,
+) -> None:
+    """Save the player's screen at one step, in any of its views, as an SVG image.
 
-    Draws exactly what `netsim FILE` would show at that step, without a terminal, and
-    writes it to OUT.svg. Nothing is written if the scenario has a mistake or an option is
-    wrong. With --reproducible, no figure in it depends on the machine.
+    Draws exactly what `netsim FILE` would show at that step after pressing the keys of the
+    views asked for, without a terminal, and writes it to OUT.svg. Nothing is written if the
+    scenario has a mistake, an option is wrong or a view is not offered there. With
+    --reproducible, no figure in it depends on the machine.
+
+    \b
+      netsim snapshot conv_vertical_edge -o step.svg
+      netsim snapshot conv_vertical_edge --view receptive --step 5 -o field.svg
+      netsim snapshot conv_vertical_edge --view heat,flip --size 200x50 -o flip.svg
+      netsim snapshot rnn_step --view compact --unit 1 -o compact.svg
+      netsim snapshot net_mlp_digits --step 1 --view layer,heat -o layer.svg
+
+    A network scenario opens on its layer table, where --step is the layer under the cursor;
+    --view layer steps through that layer in the player.
 
     FILE is a scenario file (.toml) or the name of a bundled scenario.
     """
@@ -497,6 +534,10 @@ def snapshot(file: str, step: int, size_spec: str, output: str, reproducible: bo
         size = parse_size(size_spec)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="'--size'") from None
+    try:
+        views = parse_views(view_specs)
+    except ViewError as e:
+        raise click.BadParameter(str(e), param_hint=f"'{e.option}'") from None
     out = output_path(output)
     sim = load(file)
     total = len(sim)
@@ -506,9 +547,15 @@ def snapshot(file: str, step: int, size_spec: str, output: str, reproducible: bo
             f"(or -{total} to -1 from the end)",
             param_hint="'--step'",
         )
-    from tui.snapshot import render_svg
+    from tui.snapshot import render_svg  # looked up when drawing: the tests replace it
 
-    svg = render_svg(sim, step % total, size, reproducible=reproducible)
+    chosen: dict[str, Any] = {"views": views} if views else {}
+    if unit is not None:
+        chosen["unit"] = unit
+    try:
+        svg = render_svg(sim, step % total, size, reproducible=reproducible, **chosen)
+    except ViewError as e:
+        raise click.BadParameter(str(e), param_hint=f"'{e.option}'") from None
     try:
         write_atomically(out, svg)
     except OSError as e:

@@ -1,16 +1,197 @@
-"""Render the player at any step to SVG without a terminal (``netsim snapshot`` and the tests)."""
+"""Render the player at any step to SVG without a terminal (``netsim snapshot`` and the tests),
+in any of its views: the keys that open a view are pressed as a person would press them, and a
+view is drawn only where the screen offers its key, by the same ``check_action`` that decides
+the footer."""
 
 from __future__ import annotations
 
 import asyncio
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from engine.core import Simulation
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.pilot import Pilot
+
+    from engine.core import Simulation
+
+
+@dataclass(frozen=True)
+class View:
+    """A view of the player or of the network screen, opened by one key."""
+
+    name: str
+    """What ``--view`` calls it."""
+    key: str
+    """The key that opens it (Textual's name for the key)."""
+    action: str
+    """The action that key runs where the view is offered; where the key runs another action,
+    or its action is disabled, the view is not offered."""
+    what: str
+    """A few words for ``--help``."""
+
+
+VIEWS = (
+    View("heat", "h", "toggle_heat", "shaded cells instead of numbers (h)"),
+    View("receptive", "r", "receptive", "the inputs the current output depends on (r)"),
+    View("usage", "u", "usage", "how often each input pixel is read, with and without padding (u)"),
+    View("shift", "t", "translate", "the input moved by a pixel, every output compared (t)"),
+    View("flip", "f", "flip", "true convolution: the kernels flipped (f)"),
+    View("compact", "k", "compact", "the RNN cell's compact form W_a·[a, x] (k)"),
+    View("layer", "enter", "select_cursor", "a network's layer stepped through in the player"),
+    View("gradients", "g", "gradients", "a network's gradient norm per layer (g)"),
+    View("block", "r", "residual", "the residual block around a network's layer (r)"),
+    View("collapse", "c", "collapse", "a chain of linear layers as one layer (c)"),
+    View("scale", "s", "scale", "one colour scale for every feature map of a network (s)"),
+)
+"""Every view ``netsim snapshot --view`` can draw, in the order ``--help`` lists them."""
+
+UNIT = View("unit", "n", "unit", "the next hidden unit in the inspector (n)")
+"""``--unit N`` presses this key N times (hidden unit 0 is on screen first)."""
+
+_BY_NAME = {view.name: view for view in VIEWS}
+
+
+class ViewError(ValueError):
+    """A view that cannot be drawn here; ``option`` is the command-line option at fault."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def parse_views(specs: Sequence[str]) -> list[View]:
+    """The views named by ``--view`` options, each a name or names separated by commas, in the
+    order given; ViewError for an unknown name, with the nearest one."""
+    views = []
+    for spec in specs:
+        for name in spec.split(","):
+            name = name.strip().lower()
+            if not name:
+                continue
+            view = _BY_NAME.get(name)
+            if view is None:
+                close = difflib.get_close_matches(name, list(_BY_NAME), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise ViewError(
+                    "--view", f"unknown view {name!r}; {hint}views: {', '.join(_BY_NAME)}"
+                )
+            views.append(view)
+    return views
+
+
+def _action_name(action: str) -> str:
+    """``unit`` for ``unit(1)``: the action a binding runs, without its arguments."""
+    return action.split("(", 1)[0]
+
+
+def offered(app: App[None], views: Sequence[View] = VIEWS) -> list[View]:
+    """The views whose key, pressed now, would open them: the key is bound to the view's action
+    on the screen shown (or the widget focused there) and that action is enabled, as the
+    screen's ``check_action`` decides for the footer and for ``?``."""
+    active = app.screen.active_bindings
+    out = []
+    for view in views:
+        bound = active.get(view.key)
+        if bound is None or not bound.enabled:
+            continue
+        if _action_name(bound.binding.action) == view.action:
+            out.append(view)
+    return out
+
+
+def _where(app: App[None]) -> str:
+    """What is on screen, for messages: "the conv stage 'edge'", "the layer table"."""
+    from tui.screens.network import NetworkScreen
+    from tui.screens.player import PlayerScreen
+
+    screen = app.screen
+    if isinstance(screen, PlayerScreen):
+        stage = screen.simulation.stage_of(screen.cursor)
+        return f"the {stage.kind} stage {stage.name!r}"
+    if isinstance(screen, NetworkScreen):
+        return "the network's layer table"
+    return f"the {screen.title or type(screen).__name__} view"
+
+
+def _require(app: App[None], view: View, after: str) -> None:
+    """ViewError unless ``view`` is offered on the screen shown."""
+    if offered(app, [view]):
+        return
+    if view is UNIT:
+        raise ViewError(
+            "--unit",
+            f"{_where(app)} has no hidden units to choose between (the player offers n only on "
+            "a recurrent cell with more than one)",
+        )
+    names = ", ".join(v.name for v in offered(app)) or "none"
+    raise ViewError(
+        "--view",
+        f"{view.name!r} is not offered on {_where(app)}{after}; views offered there: {names}",
+    )
+
+
+async def _settle(app: App[None], pilot: Pilot[None]) -> None:
+    """Wait until the screen is drawn and every worker (the PyTorch check, a layer being
+    computed, the player it opens and that player's own check) has finished."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press_views(
+    app: App[None], pilot: Pilot[None], views: Sequence[View] = (), unit: int | None = None
+) -> None:
+    """Open ``views`` in order, after selecting hidden ``unit``, by pressing their keys; each
+    is checked first, and ViewError names the views offered where one is not."""
+    await _settle(app, pilot)
+    if unit is not None:
+        _require(app, UNIT, "")
+        count = _unit_count(app)
+        if not 0 <= unit < count:
+            raise ViewError(
+                "--unit",
+                f"{unit} is out of range: {_where(app)} has {count} hidden units, "
+                f"numbered 0 to {count - 1} as in its inspector",
+            )
+        for _ in range(unit):
+            await pilot.press(UNIT.key)
+        await _settle(app, pilot)
+    after = ""
+    for view in views:
+        _require(app, view, after)
+        await pilot.press(view.key)
+        await _settle(app, pilot)
+        after = f" (after {view.name})"
+
+
+def _unit_count(app: App[None]) -> int:
+    from engine.core import HiddenUnits
+    from tui.screens.player import PlayerScreen
+
+    screen = app.screen
+    assert isinstance(screen, PlayerScreen)
+    stage = screen.simulation.stage_of(screen.cursor)
+    assert isinstance(stage, HiddenUnits)
+    return int(stage.unit_count())
 
 
 def render_svg(
-    simulation: Simulation, step: int, size: tuple[int, int], *, reproducible: bool = False
+    simulation: Simulation,
+    step: int,
+    size: tuple[int, int],
+    *,
+    reproducible: bool = False,
+    views: Sequence[View] = (),
+    unit: int | None = None,
 ) -> str:
-    """The screen of the player at global step ``step`` in a ``size`` = (columns, rows) terminal.
+    """The screen of the player at global step ``step`` in a ``size`` = (columns, rows) terminal,
+    after selecting hidden ``unit`` (``n`` pressed that many times) and opening ``views`` in
+    order: what a person sees after pressing the same keys, less the notifications that fade.
+    ViewError (nothing drawn) when a view or the unit is not offered where it is asked for.
 
     The PyTorch comparison runs to completion first, so the badge shows its result: the measured
     max |Δ|, or with ``reproducible`` the tolerance it met, so that the SVG is the same on every
@@ -21,8 +202,8 @@ def render_svg(
     async def run() -> str:
         app = NetsimApp(simulation, start=step, reproducible=reproducible)
         async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            await app.workers.wait_for_complete()
+            await press_views(app, pilot, views, unit)
+            app.clear_notifications()
             await pilot.pause()
             return app.export_screenshot(title=simulation.title or "netsim")
 
