@@ -76,27 +76,89 @@ def validate(data: dict[str, Any], path: str) -> ScenarioBase:
     name = data.get("kind")
     found = kind(name) if isinstance(name, str) else None
     if found is None:
-        raise ScenarioError(path, [("kind", _unknown_kind(name))])
+        raise ScenarioError(path, [("kind", _unknown_kind(name, data))])
     try:
         return found.model.model_validate(data)
     except ValidationError as e:
         raise ScenarioError(path, pydantic_problems(e)) from None
 
 
-def _unknown_kind(name: Any) -> str:
-    """What is wrong with the ``kind`` given (missing or unknown), listing every valid kind."""
+KIND_WORDS: dict[str, tuple[str, str]] = {
+    **{w: ("recurrent", f'cell = "{w}"') for w in ("rnn", "lstm", "gru")},
+    **{w: ("recurrent", "") for w in ("recurrent_cell", "many_to_one", "many_to_many")},
+    **{
+        w: ("deep_recurrent", "")
+        for w in ("deep_rnn", "stacked_rnn", "bidirectional", "birnn", "brnn", "bi_rnn")
+    },
+    **{w: ("conv", "") for w in ("convolution", "conv2d", "cross_correlation", "filter")},
+    **{w: ("pool", "") for w in ("pooling", "max_pool", "avg_pool", "max_pool2d")},
+    **{
+        w: ("network", f'architecture = "{w}"' if w in ("lenet5", "alexnet", "vgg16") else "")
+        for w in ("cnn", "mlp", "net", "lenet", "lenet5", "alexnet", "vgg", "vgg16", "resnet")
+    },
+    **{w: ("translation", "") for w in ("attention", "seq2seq", "encoder_decoder", "translate")},
+    **{w: ("beam_search", "") for w in ("beam", "greedy", "decoder", "search")},
+    **{w: ("language_model", "") for w in ("lm", "char_lm", "word_lm", "sampling", "sample")},
+    **{w: ("tokens", "") for w in ("tokenizer", "tokenize", "one_hot", "onehot", "vocabulary")},
+    **{w: ("caption", "") for w in ("captioning", "image_captioning", "captioner")},
+    **{w: ("learn_kernel", "") for w in ("learn", "training", "gradient_descent", "train")},
+    **{w: ("bptt", "") for w in ("backprop", "backpropagation", "gradient", "gradients")},
+}
+"""Words a person may write for a kind (the course's, PyTorch's), with the kind that does it and,
+where one says which, the field that picks it; checked after spelling (lower case, ``-`` and
+spaces as ``_``)."""
+
+BASE_KEYS = frozenset(ScenarioBase.model_fields)
+"""Keys every kind has: they say nothing about which kind a file is."""
+
+
+def nearest_kinds(name: Any, data: dict[str, Any]) -> tuple[list[str], str]:
+    """The kinds ``name`` most likely meant, and why in a few words (or ""): a kind spelled
+    close to it, or written another way (``Deep-Recurrent``, ``convolution``, ``lstm``); else
+    the kinds that accept every other key of the file."""
+    registered = sorted(kinds())
+    word = str(name).strip().lower().replace("-", "_").replace(" ", "_")[:100] if name else ""
+    if word in KIND_WORDS:
+        found, field = KIND_WORDS[word]
+        return [found], f'write kind = "{found}" with {field}' if field else ""
+    if word in registered:
+        return [word], "kinds are written in lower case, words joined by _"
+    close = difflib.get_close_matches(word, registered, n=1)
+    if close:
+        return close, ""
+    if len(word) >= 3:
+        starts = [k for k in registered if k.startswith(word) or word.startswith(k)]
+        if 0 < len(starts) <= 2:
+            return starts, ""
+    keys = sorted(k for k in data if isinstance(k, str) and k not in BASE_KEYS)
+    if not keys:
+        return [], ""
+    fitting = [k for k in registered if set(keys) <= set(kinds()[k].model.model_fields)]
+    if 0 < len(fitting) <= 3:
+        listed = ", ".join(keys[:4]) + (" …" if len(keys) > 4 else "")
+        who = "it takes" if len(fitting) == 1 else "each takes"
+        return fitting, f"{who} the file's keys {listed}"
+    return [], ""
+
+
+def _unknown_kind(name: Any, data: dict[str, Any] | None = None) -> str:
+    """What is wrong with the ``kind`` given (missing or unknown): the kind meant, where it can
+    be told from the name or the file's other keys, and every valid kind."""
     registered = kinds()
     valid = ", ".join(sorted(registered))
+    near, why = nearest_kinds(name, data or {})
+    listed = " or ".join(repr(k) for k in near)
     if name is None:
-        return f"missing; valid kinds: {valid}"
+        said = " or ".join(f'kind = "{k}"' for k in near)
+        hint = f"did you mean {said} ({why})? " if near else ""
+        return f"missing; {hint}valid kinds: {valid}"
     ops_ = ops()
     if isinstance(name, str) and (name in ops_ or name == "activation"):
         # An op, or the word for ops like it: they run inside a pipeline, not on their own.
-        listed = ", ".join(sorted(ops_))
-        hint = f'{shown(name)} runs as a stage of kind = "pipeline" (its ops: {listed}); '
+        listed_ops = ", ".join(sorted(ops_))
+        hint = f'{shown(name)} runs as a stage of kind = "pipeline" (its ops: {listed_ops}); '
         return f"unknown kind {shown(name)}; {hint}valid kinds: {valid}"
-    close = difflib.get_close_matches(str(name)[:100], list(registered), n=1)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = f"did you mean {listed}" + (f" ({why})" if why else "") + "? " if near else ""
     return f"unknown kind {shown(name)}; {hint}valid kinds: {valid}"
 
 
