@@ -124,14 +124,17 @@ def unknown_key(key: str, model: type[BaseModel] | None, loc: tuple[Any, ...] = 
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     suggestion = f"did you mean '{close[0]}'?" if close else f"valid keys here: {', '.join(valid)}"
     owners = _key_owners()
+    here = describe(place)
     if key in owners:
-        belongs = f" ({key} belongs to {_listed(owners[key])})"
-    elif close:
+        places = _listed(list(dict.fromkeys(owners[key])))
+        return f"unknown key '{key}': {key} is a field of {places}, not of {here}; {suggestion}"
+    if close:
         return f"unknown key '{key}'; {suggestion}"
-    else:
-        near = difflib.get_close_matches(key, sorted(owners), n=1, cutoff=0.75)
-        belongs = f"; did you mean '{near[0]}'? (of {_listed(owners[near[0]])})" if near else ""
-    return f"unknown key '{key}' for {describe(place)}{belongs}; {suggestion}"
+    near = difflib.get_close_matches(key, sorted(owners), n=1, cutoff=0.75)
+    if near:
+        where = f"a field of {_listed(list(dict.fromkeys(owners[near[0]])))}, not of {here}"
+        return f"unknown key '{key}'; did you mean '{near[0]}'? ({where}); {suggestion}"
+    return f"unknown key '{key}' for {here}; {suggestion}"
 
 
 def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:

@@ -283,7 +283,7 @@ def test_a_key_of_another_kind_says_where_it_belongs(
     got_field, message = one_problem(write(tmp_path, text))
     assert got_field == field
     assert f"did you mean '{key}'" not in message
-    assert f"{key} belongs to" in message and owner in message
+    assert f"{key} is a field of" in message and owner in message
 
 
 def test_a_typo_is_suggested_from_the_keys_valid_here(tmp_path: Path) -> None:
