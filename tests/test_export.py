@@ -191,3 +191,22 @@ def test_views_offered_follow_the_players_check_action(name: str) -> None:
 
     for start, got, enabled in asyncio.run(run()):
         assert got == enabled, (name, start)
+
+
+def test_a_view_that_does_not_open_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer the player cannot step through: the screen's own notice, not the table drawn as
+    if it were the view."""
+    from engine.network import Network
+    from tui.snapshot import ViewError, parse_views, render_svg
+
+    def refuse(self: Network, name: str) -> None:
+        raise ValueError(f"no stepping through {name} today")
+
+    monkeypatch.setattr(Network, "stage", refuse)
+    simulation = load("net_mlp_digits")
+    with pytest.raises(ViewError) as info:
+        render_svg(simulation, 1, SIZE, views=parse_views(["layer"]))
+    message = str(info.value)
+    assert info.value.option == "--view"
+    assert message.startswith("'layer' could not be opened on the network's layer table: ")
+    assert "no stepping through fc1 today" in message

@@ -31,19 +31,39 @@ class View:
     or its action is disabled, the view is not offered."""
     what: str
     """A few words for ``--help``."""
+    opens: bool = False
+    """Whether the key opens a screen of its own (which it may refuse, saying why)."""
 
 
 VIEWS = (
     View("heat", "h", "toggle_heat", "shaded cells instead of numbers (h)"),
-    View("receptive", "r", "receptive", "the inputs the current output depends on (r)"),
-    View("usage", "u", "usage", "how often each input pixel is read, with and without padding (u)"),
-    View("shift", "t", "translate", "the input moved by a pixel, every output compared (t)"),
+    View("receptive", "r", "receptive", "the inputs the current output depends on (r)", opens=True),
+    View(
+        "usage",
+        "u",
+        "usage",
+        "how often each input pixel is read, with and without padding (u)",
+        opens=True,
+    ),
+    View(
+        "shift",
+        "t",
+        "translate",
+        "the input moved by a pixel, every output compared (t)",
+        opens=True,
+    ),
     View("flip", "f", "flip", "true convolution: the kernels flipped (f)"),
     View("compact", "k", "compact", "the RNN cell's compact form W_a·[a, x] (k)"),
-    View("layer", "enter", "select_cursor", "a network's layer stepped through in the player"),
-    View("gradients", "g", "gradients", "a network's gradient norm per layer (g)"),
-    View("block", "r", "residual", "the residual block around a network's layer (r)"),
-    View("collapse", "c", "collapse", "a chain of linear layers as one layer (c)"),
+    View(
+        "layer",
+        "enter",
+        "select_cursor",
+        "a network's layer stepped through in the player",
+        opens=True,
+    ),
+    View("gradients", "g", "gradients", "a network's gradient norm per layer (g)", opens=True),
+    View("block", "r", "residual", "the residual block around a network's layer (r)", opens=True),
+    View("collapse", "c", "collapse", "a chain of linear layers as one layer (c)", opens=True),
     View("scale", "s", "scale", "one colour scale for every feature map of a network (s)"),
 )
 """Every view ``netsim snapshot --view`` can draw, in the order ``--help`` lists them."""
@@ -163,9 +183,23 @@ async def press_views(
     after = ""
     for view in views:
         _require(app, view, after)
+        before, where = app.screen, _where(app)
         await pilot.press(view.key)
         await _settle(app, pilot)
+        if view.opens and app.screen is before:
+            said = "; ".join(_notices(app)) or "no reason given"
+            raise ViewError(
+                "--view", f"{view.name!r} could not be opened on {where}{after}: {said}"
+            )
         after = f" (after {view.name})"
+
+
+def _notices(app: App[None]) -> list[str]:
+    """What the notifications on screen say (how a screen says why a view did not open)."""
+    try:  # Textual keeps them in a private list; without it, the message says less
+        return [str(n.message) for n in getattr(app, "_notifications", ())]
+    except TypeError:
+        return []
 
 
 def _unit_count(app: App[None]) -> int:
