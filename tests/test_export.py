@@ -87,6 +87,21 @@ def snapshot(tmp_path: Path, name: str, *options: str) -> tuple[Result, Path]:
             "net_mlp_digits", ["--step", "1", "--view", "layer"], 1, ["enter"], id="layer"
         ),
         pytest.param("net_mlp_digits", ["--view", "gradients"], 0, ["g"], id="gradients"),
+        pytest.param(
+            "conv_vertical_edge",
+            ["--view", "shift", "--press", "down,Down", "--press", "left"],
+            0,
+            ["t", "down", "down", "left"],
+            id="shift-moved",
+        ),
+        pytest.param(
+            "conv_vertical_edge",
+            ["--press", "right right", "--press", "PgDn"],
+            0,
+            ["right", "right", "pagedown"],
+            id="press-steps",
+        ),
+        pytest.param("net_mlp_digits", ["--step", "1", "--press", "n"], 1, ["n"], id="next-map"),
     ],
 )
 def test_a_view_equals_the_screen_after_its_keys(
@@ -210,3 +225,23 @@ def test_a_view_that_does_not_open_says_why(monkeypatch: pytest.MonkeyPatch) -> 
     assert info.value.option == "--view"
     assert message.startswith("'layer' could not be opened on the network's layer table: ")
     assert "no stepping through fc1 today" in message
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--press", "x"], "'x' does nothing on the conv stage 'conv'; keys that do: ←, →"),
+        (["--press", "q"], "'q' (Quit) on the conv stage 'conv' is not pressed in a snapshot"),
+        (["--press", "space"], "'space' (Play) on the conv stage"),
+        (["--view", "usage", "--press", "esc"], "(after usage) is not pressed in a snapshot"),
+        (["--view", "usage", "--press", "f"], "'f' does nothing on the Border usage view"),
+    ],
+)
+def test_a_key_that_does_nothing_there_is_one_line(
+    tmp_path: Path, options: list[str], expected: str
+) -> None:
+    result, out = snapshot(tmp_path, "conv_vertical_edge", *options)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+    assert expected in result.output and "'--press'" in result.output
+    assert not out.exists()

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 import scenarios
-from tui.snapshot import VIEWS, ViewError, parse_views
+from tui.snapshot import VIEWS, ViewError, parse_keys, parse_views
 
 if TYPE_CHECKING:
     from engine import Simulation
@@ -496,6 +496,16 @@ def trace(file: str, steps_spec: str | None, fmt: str, arrays: str | None) -> No
     "pressing n N times does), numbered as the inspector numbers them.",
 )
 @click.option(
+    "--press",
+    "key_specs",
+    multiple=True,
+    metavar="KEY[,KEY...]",
+    help="Then press these keys, as in the player or the view on screen: right, down, ], n … "
+    "(the shift view's arrows move the input, ] goes to the next residual block, n lights a "
+    "network's next feature map). A key that does nothing there is an error naming the keys "
+    "that do.",
+)
+@click.option(
     "--reproducible",
     is_flag=True,
     help="Show no figure that depends on the machine: the PyTorch badge gives the tolerance "
@@ -509,6 +519,7 @@ def snapshot(
     output: str,
     view_specs: tuple[str, ...],
     unit: int | None,
+    key_specs: tuple[str, ...],
     reproducible: bool,
 ) -> None:
     """Save the player's screen at one step, in any of its views, as an SVG image.
@@ -523,6 +534,7 @@ def snapshot(
       netsim snapshot conv_vertical_edge --view receptive --step 5 -o field.svg
       netsim snapshot conv_vertical_edge --view heat,flip --size 200x50 -o flip.svg
       netsim snapshot rnn_step --view compact --unit 1 -o compact.svg
+      netsim snapshot conv_vertical_edge --view shift --press down,down -o moved.svg
       netsim snapshot net_mlp_digits --step 1 --view layer,heat -o layer.svg
 
     A network scenario opens on its layer table, where --step is the layer under the cursor;
@@ -552,6 +564,8 @@ def snapshot(
     chosen: dict[str, Any] = {"views": views} if views else {}
     if unit is not None:
         chosen["unit"] = unit
+    if key_specs:
+        chosen["keys"] = parse_keys(key_specs)
     try:
         svg = render_svg(sim, step % total, size, reproducible=reproducible, **chosen)
     except ViewError as e:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from textual.app import App
+    from textual.binding import Binding
     from textual.pilot import Pilot
 
     from engine.core import Simulation
@@ -162,11 +163,76 @@ async def _settle(app: App[None], pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
+def parse_keys(specs: Sequence[str]) -> list[str]:
+    """The keys named by ``--press`` options, each a key or keys separated by commas or spaces,
+    in order (``right``, ``]``, ``n``)."""
+    keys = []
+    for spec in specs:
+        keys.extend(spec.replace(",", " ").split())
+    return keys
+
+
+KEY_ALIASES = {"esc": "escape", "return": "enter", "pgup": "pageup", "pgdn": "pagedown"}
+"""Other names people write for keys, and Textual's name for each."""
+
+NOT_PRESSED = frozenset(
+    {"app.quit", "quit", "help", "back", "close", "goto", "edit_text", "toggle_play"}
+)
+"""Actions ``--press`` refuses: they leave the screen, open a dialog or the help that would be
+drawn instead, or start playback, whose frame would depend on the clock."""
+
+
+def _key_names(key: str, binding: Binding) -> set[str]:
+    """The ways a person may write a bound key: Textual's name (``right_square_bracket``), the
+    character (``]``) and what the footer shows."""
+    from textual.keys import key_to_character
+
+    names = {key}
+    character = key_to_character(key)
+    if character:
+        names.add(character)
+    if binding.key_display:
+        names.add(binding.key_display)
+    return names
+
+
+def _press_target(app: App[None], key: str, after: str) -> str:
+    """Textual's name for ``key`` where it does something on the screen shown, or ViewError
+    naming the keys that do."""
+    if len(key) > 1:  # names are lower case (right, pageup); a letter keeps its case (N, n)
+        key = KEY_ALIASES.get(key.lower(), key.lower())
+    usable, refused = [], None
+    for name, bound in app.screen.active_bindings.items():
+        action = _action_name(bound.binding.action)
+        if not bound.enabled or ("." in action and action not in NOT_PRESSED):
+            continue  # disabled, or Textual's own (screen.copy_text, app.focus_next …)
+        if action in NOT_PRESSED:
+            if key in _key_names(name, bound.binding):
+                refused = bound.binding.description or action
+            continue
+        if key in _key_names(name, bound.binding):
+            return name
+        usable.append(bound.binding.key_display or name)
+    listed = ", ".join(dict.fromkeys(usable)) or "none"
+    where = f"{_where(app)}{after}"
+    problem = (
+        f"({refused}) on {where} is not pressed in a snapshot, which draws one still screen"
+        if refused
+        else f"does nothing on {where}"
+    )
+    raise ViewError("--press", f"{key!r} {problem}; keys that do: {listed}")
+
+
 async def press_views(
-    app: App[None], pilot: Pilot[None], views: Sequence[View] = (), unit: int | None = None
+    app: App[None],
+    pilot: Pilot[None],
+    views: Sequence[View] = (),
+    unit: int | None = None,
+    keys: Sequence[str] = (),
 ) -> None:
-    """Open ``views`` in order, after selecting hidden ``unit``, by pressing their keys; each
-    is checked first, and ViewError names the views offered where one is not."""
+    """Open ``views`` in order, after selecting hidden ``unit``, by pressing their keys, then
+    press ``keys``; each is checked first, and ViewError names the views (or keys) offered
+    where one is not."""
     await _settle(app, pilot)
     if unit is not None:
         _require(app, UNIT, "")
@@ -192,6 +258,10 @@ async def press_views(
                 "--view", f"{view.name!r} could not be opened on {where}{after}: {said}"
             )
         after = f" (after {view.name})"
+    for key in keys:
+        await pilot.press(_press_target(app, key, after))
+        await _settle(app, pilot)
+        after = f" (after {key})"
 
 
 def _notices(app: App[None]) -> list[str]:
@@ -221,11 +291,13 @@ def render_svg(
     reproducible: bool = False,
     views: Sequence[View] = (),
     unit: int | None = None,
+    keys: Sequence[str] = (),
 ) -> str:
     """The screen of the player at global step ``step`` in a ``size`` = (columns, rows) terminal,
-    after selecting hidden ``unit`` (``n`` pressed that many times) and opening ``views`` in
-    order: what a person sees after pressing the same keys, less the notifications that fade.
-    ViewError (nothing drawn) when a view or the unit is not offered where it is asked for.
+    after selecting hidden ``unit`` (``n`` pressed that many times), opening ``views`` in order
+    and pressing ``keys``: what a person sees after pressing the same keys, less the
+    notifications that fade. ViewError (nothing drawn) when a view, the unit or a key is not
+    offered where it is asked for.
 
     The PyTorch comparison runs to completion first, so the badge shows its result: the measured
     max |Δ|, or with ``reproducible`` the tolerance it met, so that the SVG is the same on every
@@ -236,7 +308,7 @@ def render_svg(
     async def run() -> str:
         app = NetsimApp(simulation, start=step, reproducible=reproducible)
         async with app.run_test(size=size) as pilot:
-            await press_views(app, pilot, views, unit)
+            await press_views(app, pilot, views, unit, keys)
             app.clear_notifications()
             await pilot.pause()
             return app.export_screenshot(title=simulation.title or "netsim")
