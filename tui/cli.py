@@ -493,7 +493,7 @@ def trace(file: str, steps_spec: str | None, fmt: str, arrays: str | None) -> No
     type=int,
     metavar="N",
     help="Recurrent cells: write the equations out for hidden unit N in the inspector (as "
-    "pressing n N times does), numbered as the inspector numbers them.",
+    "pressing n N times does, before any --view), numbered as the inspector numbers them.",
 )
 @click.option(
     "--press",
