@@ -900,7 +900,7 @@ class PlayerScreen(Screen[None]):
         read: a valid file replaces this player by one on the new simulation, at the same step
         (or the last) and in the same view; an invalid or deleted one is reported and the
         screen stays. The timer calls this; tests call it directly."""
-        if not self.simulation.source or not self.is_current:
+        if not self.simulation.source or self.app.screen is not self:
             return  # a dialog is open: look again once it is closed
         stamp = _stamp(self.simulation.source)
         if stamp == self._source_stamp:
@@ -944,6 +944,9 @@ class PlayerScreen(Screen[None]):
         from engine.core import Layered
 
         name = Path(self.simulation.source).name
+        if self.app.screen is not self:
+            self._source_stamp = (0, -1)  # a dialog opened meanwhile: read it again after
+            return
         if any(isinstance(s, Layered) for s in simulation.stages):
             self._reload_failed(
                 f"{self.simulation.source}: the file is now a whole network; open it again "
