@@ -13,6 +13,7 @@ from apps import player
 import scenarios
 from engine.conv import ConvStage
 from tui.app import NetsimApp
+from tui.screens.help import HelpScreen
 
 CONV = """
 kind = "conv"
@@ -114,7 +115,8 @@ async def test_no_reload_while_a_dialog_is_open(tmp_path: Path) -> None:
         first.poll_source()
         await app.workers.wait_for_complete()
         await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)  # the dialog stays; nothing was read
+        assert app.screen_stack[-2] is first
         await pilot.press("escape")
-        assert player(app) is first
         await poll(pilot)
         assert player(app) is not first
