@@ -165,15 +165,17 @@ class PlayerScreen(Screen[None]):
         Binding("b", "beam(-1)", "Narrower", key_display="b", group=_BEAM, id="narrower-beam"),
         Binding("A", "alpha(1)", "α up", key_display="A", group=_ALPHA, id="alpha-up"),
         Binding("a", "alpha(-1)", "α down", key_display="a", group=_ALPHA, id="alpha-down"),
+        Binding("c", "check", "Check", show=False, id="check"),
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+        # After ? and q: at 120 columns the footer of a convolution is full before them, and ?
+        # (which lists these keys where they work) must stay in sight.
         Binding("v", "edit_value", "Edit value", id="edit-value"),
         Binding("s", "stride(-1)", "Stride −", key_display="s", group=_STRIDE, id="stride-down"),
         Binding("S", "stride(1)", "Stride +", key_display="S", group=_STRIDE, id="stride-up"),
         Binding("p", "padding(-1)", "Padding −", key_display="p", group=_PADDING, id="pad-down"),
         Binding("P", "padding(1)", "Padding +", key_display="P", group=_PADDING, id="pad-up"),
-        Binding("c", "check", "Check", show=False, id="check"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
-        Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
-        Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
     # var, not reactive: a change is drawn by the panel's widgets, not by repainting the screen.
