@@ -539,7 +539,7 @@ class LanguageModelStage(Stage):
         """What the typed text is for, as the player's input box says it."""
         if self.mode == "score":
             return f"the {self.text_field} the model scores"
-        return f"the start the sample continues from (empty: from nothing; seed {self.seed})"
+        return "the start the sample goes on from (empty: none)"
 
     def with_text(self, text: str) -> LanguageModelStage:
         """The same model, mode, seed, τ and max_length on ``text``: a score of it, or a sample

@@ -958,7 +958,7 @@ class PlayerScreen(Screen[None]):
         self.playing = False
         player = PlayerScreen(simulation, start=self.cursor, check=self._auto_check, heat=self.heat)
         self.app.switch_screen(player)
-        self.app.notify(f"{name} changed on disk: read again, at step {self.cursor + 1}")
+        self.app.notify(f"{name} changed on disk: read again, at the same step")
 
 
 def _stamp(path: str) -> tuple[int, int] | None:
