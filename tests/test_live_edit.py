@@ -241,6 +241,8 @@ async def test_impossible_windows_are_refused_and_nothing_changes() -> None:
             conv, relu, pool = screen.simulation.stages
             np.testing.assert_array_equal(relu.x, np.asarray(conv.output))
             np.testing.assert_array_equal(pool.output, pool.with_input(relu.output).output)
+        last = list(app._notifications)[-1].message
+        assert f"refused: {stages[2].name}: pool window" in last and "\n" not in last
         # refused exactly when one more stride would leave conv a 1×1 output for a 2×2 pool
         (_, h, _), (fh, _), s = conv.x.shape, conv.kernel_hw, conv.stride[0]
         assert (h - fh) // s + 1 >= 2 and (h - fh) // (s + 1) + 1 < 2

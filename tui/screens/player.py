@@ -731,7 +731,7 @@ class PlayerScreen(Screen[None]):
             try:
                 previous = later.with_input(previous.output)  # type: ignore[attr-defined]
             except SpecError as e:
-                raise SpecError(e.field, f"{later.name} would refuse its new input: {e}") from None
+                raise SpecError(later.name, e.message) from None  # "maxpool3: pool window …"
             new[s] = previous
         return new
 
