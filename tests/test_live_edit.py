@@ -300,3 +300,9 @@ def test_word_model_reads_unknown_words_as_unk_in_a_prompt() -> None:
     assert typed.step(1).token == "<UNK>"
     with pytest.raises(SpecError, match="must draw at least one more"):
         stage.with_text(" ".join(["the"] * stage.max_length))
+
+
+def test_a_short_index_takes_the_filter_on_screen() -> None:
+    near = {"kernel": Cell("kernel", (1, 0, 0, 0)), "bias": Cell("bias", (1,))}
+    assert parse("kernel[2, 2] = 4", DEFAULT, ARRAYS, near) == (Cell("kernel", (1, 0, 2, 2)), 4)
+    assert parse("bias[] = 3", DEFAULT, ARRAYS, near) == (Cell("bias", (1,)), 3)

@@ -40,12 +40,18 @@ def number(value: float) -> str:
     return f"{value:.10g}".replace("-", "−")
 
 
-def parse(text: str, default: Cell, arrays: dict[str, np.ndarray]) -> tuple[Cell, float]:
+def parse(
+    text: str,
+    default: Cell,
+    arrays: dict[str, np.ndarray],
+    near: dict[str, Cell] | None = None,
+) -> tuple[Cell, float]:
     """The cell and the number ``text`` asks for: ``name[i, j] = v``, ``name = v`` (the
     default cell's index, for the default array) or a bare ``v`` (the default cell). Fewer
-    indices than the array has axes fill the leading axes from the default cell (the channel
-    or filter on screen). SpecError under ``value`` for something that is not a finite number
-    within ±MAX_TYPED, under the array's name for an unknown array or an index outside it."""
+    indices than the array has axes fill the leading axes from ``near[name]`` (the cell of that
+    array nearest the step on screen: its channel or filter), or the default cell, or zeros.
+    SpecError under ``value`` for something that is not a finite number within ±MAX_TYPED,
+    under the array's name for an unknown array or an index outside it."""
     example = f"{written(default, arrays[default.name].shape)} = 1.5"
     match = _ASSIGNMENT.match(text.replace("−", "-"))
     assert match is not None  # the pattern matches every string
@@ -62,7 +68,8 @@ def parse(text: str, default: Cell, arrays: dict[str, np.ndarray]) -> tuple[Cell
                 raise SpecError(name, f"say which number of {name}: e.g. {name}[{_zeros(shape)}]")
             cell = default
         else:
-            cell = Cell(name, _index(name, given, shape, default))
+            lead = (near or {}).get(name, default)
+            cell = Cell(name, _index(name, given, shape, lead))
     if not value_text:
         raise SpecError("value", f"type a number after '=', e.g. {example}")
     try:

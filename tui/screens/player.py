@@ -763,14 +763,15 @@ class PlayerScreen(Screen[None]):
         if not arrays:
             return
         self.playing = False
-        default = _default_cell(stage.step(local), arrays)
+        near = _near_cells(stage.step(local), arrays)
+        default = next(iter(near.values()))
         shapes = {name: a.shape for name, a in arrays.items()}
         label = written(default, shapes[default.name])
         prefill = f"{label} = {number(float(arrays[default.name][default.index]))}"
         stages = self.simulation.stages
 
         def apply(text: str) -> tuple[dict[int, Stage], Cell, float, float]:
-            cell, value = parse(text, default, arrays)
+            cell, value = parse(text, default, arrays, near)
             changed = arrays[cell.name].copy()
             old = float(changed[cell.index])
             changed[cell.index] = value
@@ -979,22 +980,27 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
 
 
-def _default_cell(step: object, arrays: dict[str, np.ndarray]) -> Cell:
-    """The cell ``v`` offers first: the input cell the step's window reads first (its
-    winner, for max pooling), inside the input; without the input, the filter's first weight."""
+def _near_cells(step: object, arrays: dict[str, np.ndarray]) -> dict[str, Cell]:
+    """For each array ``v`` may change, the cell nearest the step on screen, the one offered
+    first: the input cell the window reads first (its winner, for max pooling), inside the
+    input; the first weight of the step's filter; its bias. A shorter index typed for an array
+    takes its leading axes (channel, filter) from here."""
     channel = int(getattr(step, "channel", 0))
-    if "input" in arrays:
-        c, h, w = arrays["input"].shape
-        top, left = int(getattr(step, "top", 0)), int(getattr(step, "left", 0))
-        win = getattr(step, "argmax", None)
-        if win is not None:
-            top, left = top + win[0], left + win[1]
-        return Cell(
-            "input", (min(channel, c - 1), min(max(top, 0), h - 1), min(max(left, 0), w - 1))
-        )
-    kernel = arrays.get("kernel")
-    if kernel is not None:
-        f = int(getattr(step, "filter", 0))
-        return Cell("kernel", (min(f, kernel.shape[0] - 1), 0, 0, 0))
-    name, array = next(iter(arrays.items()))
-    return Cell(name, tuple(0 for _ in array.shape))
+    f = int(getattr(step, "filter", 0))
+    near: dict[str, Cell] = {}
+    for name, array in arrays.items():
+        shape = array.shape
+        index: tuple[int, ...]
+        if name == "input" and len(shape) == 3:
+            c, h, w = shape
+            top, left = int(getattr(step, "top", 0)), int(getattr(step, "left", 0))
+            win = getattr(step, "argmax", None)
+            if win is not None:
+                top, left = top + win[0], left + win[1]
+            index = (min(channel, c - 1), min(max(top, 0), h - 1), min(max(left, 0), w - 1))
+        elif name in ("kernel", "bias"):
+            index = (min(f, shape[0] - 1), *(0 for _ in shape[1:]))
+        else:
+            index = tuple(0 for _ in shape)
+        near[name] = Cell(name, index)
+    return near
