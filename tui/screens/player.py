@@ -892,11 +892,13 @@ class PlayerScreen(Screen[None]):
 
     def _watch_source(self) -> None:
         """Look at the scenario file every RELOAD_POLL_SECONDS (a player on one layer of a
-        network belongs to the network screen, which has its own file)."""
+        network belongs to the network screen, which has its own file). A reproducible app
+        (snapshots) runs no timer: ``poll_source`` is then called by hand."""
         if not self.simulation.source or self._layers is not None:
             return
         self._source_stamp = _stamp(self.simulation.source)
-        self.set_interval(RELOAD_POLL_SECONDS, self.poll_source)
+        if not getattr(self.app, "reproducible", False):
+            self.set_interval(RELOAD_POLL_SECONDS, self.poll_source)
 
     def poll_source(self) -> None:
         """Reload the scenario file if its modification time or size changed since it was
