@@ -264,6 +264,7 @@ async def test_e_scores_a_typed_name() -> None:
         assert isinstance(new, LanguageModelStage)
         fresh = old.with_text("anna")
         assert new.text == "anna" and len(new) == 5
+        assert screen.sub_title.endswith("changed here: word 'anna'")
         np.testing.assert_array_equal(new.output, fresh.output)
         assert new.check_against_torch() < 1e-9
         # a character the model has never seen is refused, as the scenario file would be

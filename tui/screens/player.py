@@ -579,6 +579,7 @@ class PlayerScreen(Screen[None]):
             await self._replace_stages(new, stage_no, local)
             after = str(getattr(self.simulation.stages[stage_no], "input_text", "") or "")
             self.notify(f"{field} = {before!r} → {after!r}: {len(new)} stage(s) run again")
+            self._note_change(field, f"{field} {after!r}", f"{field} {before!r}")
 
         what = getattr(stage, "text_prompt", None) or f"the {field} the model reads"
         prompt = f"{stage.name}: {what} ({field} = {before!r})"
