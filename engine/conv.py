@@ -320,6 +320,27 @@ class ConvStage(Stage):
         """The same layer (weights, bias, stride, padding) applied to another input."""
         return ConvStage(x, self.weight, self.bias, self.stride, self.padding, self.name)
 
+    def with_window(self, stride: Pair, padding: Pair) -> ConvStage:
+        """The same input, weights and bias with another stride and padding; SpecError when
+        the kernel no longer fits the padded input."""
+        return ConvStage(self.x, self.weight, self.bias, stride, padding, self.name)
+
+    def value_arrays(self) -> dict[str, np.ndarray]:
+        """The numbers a person may change: input (C, H, W), kernel (F, C, f_h, f_w), bias (F,)."""
+        return {"input": self.x, "kernel": self.weight, "bias": self.bias}
+
+    def with_values(self, name: str, array: np.ndarray) -> ConvStage:
+        """The same layer with its ``input``, ``kernel`` or ``bias`` replaced (same shape)."""
+        arrays = self.value_arrays()
+        if name not in arrays:
+            raise SpecError(name, f"no array {name!r} here; valid: {', '.join(arrays)}")
+        if np.shape(array) != arrays[name].shape:
+            raise SpecError(name, f"expected shape {arrays[name].shape}, got {np.shape(array)}")
+        arrays[name] = np.asarray(array, dtype=np.float64)
+        return ConvStage(
+            arrays["input"], arrays["kernel"], arrays["bias"], self.stride, self.padding, self.name
+        )
+
     def index_of(self, filter: int, row: int, col: int) -> int:
         """Local step index of output element (filter, row, col)."""
         return (filter * self.out_hw[0] + row) * self.out_hw[1] + col

@@ -191,6 +191,37 @@ class SizeFormulas(Protocol):
 
 
 @runtime_checkable
+class Restridable(Protocol):
+    """A windowed stage whose stride and padding a person may change (``s`` / ``S``, ``p`` /
+    ``P``): the same input and parameters, windows placed again."""
+
+    stride: Pair
+    padding: Pair
+
+    def with_window(self, stride: Pair, padding: Pair) -> Stage:
+        """A new stage: this one with ``stride`` and ``padding``; SpecError (under ``stride``,
+        ``padding``, ``kernels`` or ``size``) when the window no longer fits the padded input."""
+        ...
+
+
+@runtime_checkable
+class Revaluable(Protocol):
+    """A stage whose numbers a person may change one at a time (``v``): its input and its
+    parameters, each an array with a name (``input``, ``kernel``, ``bias``)."""
+
+    def value_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays that may be changed, by name, in the stage's own layout (a conv's input
+        (C, H, W), kernel (F, C, f_h, f_w) and bias (F,))."""
+        ...
+
+    def with_values(self, name: str, array: np.ndarray) -> Stage:
+        """A new stage: this one with array ``name`` replaced by ``array`` (same shape);
+        SpecError when the new numbers cannot be computed (not finite, an output that
+        overflows)."""
+        ...
+
+
+@runtime_checkable
 class Layered(Protocol):
     """A stage that is a whole network of named layers: the app opens the network screen for
     it, and each layer can be opened as a stage of its own (``network.stage(name)``)."""

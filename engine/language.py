@@ -15,7 +15,7 @@ from engine.arrays import frozen
 from engine.core import Stage, Step
 from engine.decoding import DecoderState
 from engine.errors import SpecError
-from engine.limits import MAX_LENGTH, MAX_OUTPUT_SIZE, check_bytes
+from engine.limits import MAX_INPUT_TEXT, MAX_LENGTH, MAX_OUTPUT_SIZE, check_bytes
 from engine.recurrent import FLOAT_MAX, RecurrentStage, check_shape
 from engine.tokens import EOS, UNK, check_level, tokenize
 
@@ -287,7 +287,9 @@ class LanguageModelStage(Stage):
     the vocabulary lacks is read as ``<UNK>`` if the vocabulary has one — that is what it is for
     — and refused otherwise (a character model has no ``<UNK>``).
     ``sample`` draws y⟨t⟩ ~ ŷ⟨t⟩ with ``numpy.random.default_rng(seed)`` and feeds it back,
-    until ``<EOS>`` or ``max_length`` tokens; a drawn ``<UNK>`` is fed back as itself.
+    until ``<EOS>`` or ``max_length`` tokens; a drawn ``<UNK>`` is fed back as itself. Given a
+    ``text``, sampling starts from it: its tokens are read as when scoring (y⟨t⟩ given, its
+    probability read off), and the draws continue after the last of them.
 
     Args:
         weights: ``weight_ih_l0`` (H, V), ``weight_hh_l0`` (H, H), ``bias_ih_l0`` (H,),
@@ -295,8 +297,10 @@ class LanguageModelStage(Stage):
         vocabulary: the V tokens in index order, ``<EOS>`` among them (``char_vocabulary``
             for a character model; ``Vocabulary.tokens`` for a word model).
         mode: ``"score"`` or ``"sample"``.
-        text: what to score (score mode only): a word for a character model, a sentence for
-            a word model; errors about it are filed under that name (``TEXT_FIELDS``).
+        text: what to score, a word for a character model, a sentence for a word model (errors
+            about it are filed under that name, ``TEXT_FIELDS``); in sample mode, the start
+            the draws continue (None or empty: from nothing); ``with_text`` reads at most
+            MAX_INPUT_TEXT characters.
         level: ``"char"`` or ``"word"``: how ``text`` is cut and sequences are joined.
         seed, temperature, max_length: as above; τ in [0.05, 10], 1 ≤ max_length ≤ 50.
 
@@ -345,22 +349,26 @@ class LanguageModelStage(Stage):
         self.unk = self._index.get(UNK)
         """Index of ``<UNK>``, or None for a vocabulary without one (unknown tokens refused)."""
         self.hidden_size = int(self.weights["weight_hh_l0"].shape[0])
-        self.input_text = text
-        """The text scored, as given (None when sampling): kept to re-run at another τ."""
+        if text is not None and not isinstance(text, str):
+            raise SpecError(self.text_field, f"expected a text, got {_quoted(text)}")
+        self.input_text = text if self.mode == "score" else (text or "")
+        """The text scored, or the start a sample continues ("" for none), as given: kept to
+        re-run at another τ or to be typed again."""
+        self.prompt_length = 0
+        """How many tokens at the start were given rather than drawn (all when scoring)."""
         if self.mode == "score":
             ids, self.read = self._encode(text)
             self._forward(ids[:-1])  # checks every weight's shape
             self._decoder = self._make_decoder()
             z = self._logits()
+            self.prompt_length = len(ids)
         else:
-            if text is not None:
-                raise SpecError(
-                    self.text_field,
-                    f"a {self.text_field} is scored in score mode; sample mode draws one",
-                )
+            prompt_ids, prompt_read = self._encode_prompt(text or "")
+            self.prompt_length = len(prompt_ids)
             self._decoder = self._make_decoder()
-            ids, z = self._sample()
-            self.read = tuple(self.vocabulary[k] for k in ids)
+            ids, z = self._sample(prompt_ids)
+            drawn = tuple(self.vocabulary[k] for k in ids[len(prompt_ids) :])
+            self.read = (*prompt_read, *drawn)
         self.ids = ids
         log_p = log_softmax(self._scaled(z))  # (T, V)
         self._log_p = frozen(log_p)
@@ -405,8 +413,10 @@ class LanguageModelStage(Stage):
         """What goes between two tokens of a sequence's text: nothing for characters."""
         return "" if self.level == "char" else " "
 
-    def _encode(self, text: Any) -> tuple[list[int], tuple[str, ...]]:
-        """The vocabulary indices of ``text``'s tokens then ``<EOS>``, and the tokens as read."""
+    def _encode(self, text: Any, room: int | None = None) -> tuple[list[int], tuple[str, ...]]:
+        """The vocabulary indices of ``text``'s tokens then ``<EOS>``, and the tokens as read.
+        ``room``: how many tokens (``<EOS>`` included) may be given, max_length by default; a
+        sample's start leaves one step to draw."""
         field = self.text_field
         tokens = tokenize(text, self.level) if isinstance(text, str) else []
         if not tokens:
@@ -426,6 +436,13 @@ class LanguageModelStage(Stage):
                     f" model's {what} {known!r}",
                 )
             ids.append(k)
+        if room is not None and len(tokens) > room:
+            raise SpecError(
+                field,
+                f"{_quoted(text)} is {len(tokens)} {self._unit}s long, and a sample of at most "
+                f"max_length = {self.max_length} steps must draw at least one more: give at "
+                f"most {room}",
+            )
         if len(tokens) + 1 > self.max_length:
             raise SpecError(
                 field,
@@ -433,6 +450,14 @@ class LanguageModelStage(Stage):
                 f" = {self.max_length}: shorten it, or raise max_length (at most {MAX_LENGTH})",
             )
         return [*ids, self.eos], (*tokens, EOS)
+
+    def _encode_prompt(self, text: str) -> tuple[list[int], tuple[str, ...]]:
+        """The vocabulary indices of the tokens a sample starts from (no ``<EOS>``) and the
+        tokens as read; an unknown token is ``<UNK>`` or refused, as when scoring."""
+        if not tokenize(text, self.level):
+            return [], ()
+        ids, read = self._encode(text, room=self.max_length - 1)
+        return ids[:-1], read[:-1]
 
     def inputs(self, ids: list[int]) -> np.ndarray:
         """x⟨1⟩ … x⟨T⟩ for the tokens y⟨1⟩ … y⟨T⟩: zeros, then one-hot of each but the last.
@@ -472,10 +497,12 @@ class LanguageModelStage(Stage):
         """The same model as an ``engine.decoding.Decoder``, fed one token at a time."""
         return self._decoder
 
-    def _sample(self) -> tuple[list[int], np.ndarray]:
-        """Draw y⟨1⟩, y⟨2⟩, … one at a time, each from the distribution after the last: the
-        token drawn is fed to the decoder, which runs one time step (never the prefix again).
-        Returns the tokens and the logits z⟨t⟩ they were drawn by, (T, V)."""
+    def _sample(self, prompt: list[int]) -> tuple[list[int], np.ndarray]:
+        """Read the ``prompt`` tokens, then draw the next one at a time, each from the
+        distribution after the last: the token read or drawn is fed to the decoder, which runs
+        one time step (never the prefix again). Returns the tokens and the logits z⟨t⟩ they
+        were read or drawn by, (T, V). The generator draws only after the prompt, so a seed
+        gives the same draws from the same distributions."""
         rng = np.random.default_rng(self.seed)
         decoder = self._decoder
         state = decoder.start()
@@ -484,8 +511,11 @@ class LanguageModelStage(Stage):
         while True:
             z = decoder.logits(state.arrays[0])[0]  # (V,)
             rows.append(z)
-            p = np.exp(log_softmax(self._scaled(z)))
-            ids.append(int(rng.choice(len(p), p=p / p.sum())))
+            if len(ids) < len(prompt):
+                ids.append(prompt[len(ids)])
+            else:
+                p = np.exp(log_softmax(self._scaled(z)))
+                ids.append(int(rng.choice(len(p), p=p / p.sum())))
             if ids[-1] == self.eos or len(ids) == self.max_length:
                 break
             state = decoder.advance(state, np.array(ids[-1:]))
@@ -504,21 +534,46 @@ class LanguageModelStage(Stage):
             )
         return out
 
+    @property
+    def text_prompt(self) -> str:
+        """What the typed text is for, as the player's input box says it."""
+        if self.mode == "score":
+            return f"the {self.text_field} the model scores"
+        return "the start the sample goes on from (empty: none)"
+
+    def with_text(self, text: str) -> LanguageModelStage:
+        """The same model, mode, seed, τ and max_length on ``text``: a score of it, or a sample
+        that starts from it ("" draws from nothing). SpecError under ``text_field`` for a text
+        the model cannot read (empty when scoring, too long, a character not in a character
+        model's alphabet; an unknown word of a word model is read as ``<UNK>``)."""
+        if not isinstance(text, str):
+            raise SpecError(self.text_field, f"expected a text, got {_quoted(text)}")
+        if len(text) > MAX_INPUT_TEXT:  # as a beam search's typed text: refused before reading
+            raise SpecError(
+                self.text_field,
+                f"the text has {len(text):,} characters; at most {MAX_INPUT_TEXT} are read "
+                f"(got {_quoted(text)})",
+            )
+        return self._again(text=text)
+
+    def _again(self, **change: Any) -> LanguageModelStage:
+        settings: dict[str, Any] = {
+            "text": self.input_text,
+            "level": self.level,
+            "seed": self.seed,
+            "temperature": self.temperature,
+            "max_length": self.max_length,
+            "name": self.name,
+        }
+        settings.update(change)
+        text = settings.pop("text")
+        return LanguageModelStage(self.weights, self.vocabulary, self.mode, text, **settings)
+
     def with_temperature(self, temperature: float) -> LanguageModelStage:
         """The same model, mode, text, seed and max_length at τ = ``temperature``: a score is
         re-read, a sample re-drawn with the same seed (so the draws differ only where the
         distributions do). SpecError under ``temperature`` outside [0.05, 10]."""
-        return LanguageModelStage(
-            self.weights,
-            self.vocabulary,
-            self.mode,
-            self.input_text,
-            level=self.level,
-            seed=self.seed,
-            temperature=check_temperature(temperature),
-            max_length=self.max_length,
-            name=self.name,
-        )
+        return self._again(temperature=check_temperature(temperature))
 
     # -- results ------------------------------------------------------------------------
 
@@ -561,7 +616,8 @@ class LanguageModelStage(Stage):
         p = float(self._y[i, k])
         total = float(self._cumulative[i])
         token, given = self.vocabulary[k], self.read[i]
-        verb = "drawn" if self.mode == "sample" else "scored"
+        given_here = i < self.prompt_length
+        verb = "scored" if given_here else "drawn"
         read_as = f"{given!r} is not in the vocabulary: " if given != token else ""
         return LmStep(
             stage=self.name,
@@ -581,7 +637,7 @@ class LanguageModelStage(Stage):
             log_p=float(self._log_p[i, k]),
             log_prob_total=total,
             temperature=self.temperature,
-            mode=self.mode,
+            mode="score" if given_here else "sample",
         )
 
     def describe(self) -> dict[str, Any]:
@@ -610,6 +666,12 @@ class LanguageModelStage(Stage):
                 "temperature": self.temperature,
                 "seed": self.seed,
                 "max_length": self.max_length,
+                # A sample that starts from a typed text: its first tokens were given.
+                **(
+                    {"prompt": self.input_text}
+                    if self.mode == "sample" and self.prompt_length
+                    else {}
+                ),
             },
             "log_prob": self.log_prob,
             "output": arr(self._y),

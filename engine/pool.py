@@ -310,6 +310,23 @@ class PoolStage(ChannelGridStage):
     def window_geometry(self) -> tuple[Pair, Pair, Pair]:
         return self.size, self.stride, self.padding
 
+    def with_window(self, stride: Pair, padding: Pair) -> PoolStage:
+        """The same input, mode and window with another stride and padding; SpecError when the
+        padding is more than half the window or the window no longer fits."""
+        return PoolStage(self.x, self.mode, self.size, stride, self.name, padding)
+
+    def value_arrays(self) -> dict[str, np.ndarray]:
+        """The numbers a person may change: the input (C, H, W); pooling has no parameters."""
+        return {"input": self.x}
+
+    def with_values(self, name: str, array: np.ndarray) -> PoolStage:
+        """The same pooling on another ``input`` of the same shape."""
+        if name != "input":
+            raise SpecError(name, "pooling has no parameters; only the input can change")
+        if np.shape(array) != self.x.shape:
+            raise SpecError(name, f"expected shape {self.x.shape}, got {np.shape(array)}")
+        return self.with_input(np.asarray(array, dtype=np.float64))
+
     def window_origin(self, row: int, col: int) -> Pair:
         """Input (row, col) of the top-left cell of output (row, col)'s window; negative
         inside the padding."""

@@ -111,7 +111,9 @@ def test_temperature_sharpens() -> None:
         ({"temperature": 0}, "temperature", "must be > 0"),
         ({"temperature": 100.0}, "temperature", "≤ 10"),
         ({"max_length": 51}, "max_length", "≤ 50"),
-        ({"mode": "sample", "word": "ab"}, "word", "sample mode"),
+        # a sample may start from a text, but must still draw one token within max_length
+        ({"mode": "sample", "word": "abc", "max_length": 3}, "word", "at least one more"),
+        ({"mode": "sample", "word": "Ab"}, "word", "'A' at position 0"),
         ({"seed": -1, "word": "ab"}, "seed", "≥ 0"),
     ],
 )

@@ -238,3 +238,21 @@ def test_beam_search_final_ranking(snap_compare: Any) -> None:
 def test_caption_word_step(snap_compare: Any) -> None:
     """The picture in half blocks, the feature vector and the third word being written."""
     assert snap_compare(app_at("caption_shapes", 3), terminal_size=SIZE, run_before=settle)
+
+
+def test_value_box_open(snap_compare: Any) -> None:
+    """v on a convolution: the box on the input cell the window reads first."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await view_and_settle(pilot, "v")
+
+    assert snap_compare(app_at("conv_vertical_edge", 5), terminal_size=SIZE, run_before=run)
+
+
+def test_stride_changed(snap_compare: Any) -> None:
+    """s on conv_stride_2: stride 1, a 5×5 output, and the header naming the change."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await view_and_settle(pilot, "s")
+
+    assert snap_compare(app_at("conv_stride_2", 4), terminal_size=SIZE, run_before=run)

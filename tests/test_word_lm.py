@@ -160,7 +160,11 @@ def test_sampling_is_reproducible_and_rescoring_gives_the_same_numbers() -> None
     [
         ({"text": "..."}, "sentence", "a sentence of at least one word"),
         ({"text": ""}, "sentence", "at least one word"),
-        ({"mode": "sample", "text": "the cat"}, "sentence", "a sentence is scored in score mode"),
+        (
+            {"mode": "sample", "text": "the cat sat", "max_length": 3},
+            "sentence",
+            "must draw at least one more",
+        ),
         ({"text": "the cat sleeps", "max_length": 3}, "sentence", "takes 4 steps"),
         ({"text": "the cat", "level": "words"}, "level", "did you mean 'word'"),
     ],

@@ -57,6 +57,11 @@ def build_language_model(sc: LanguageModelScenario, ctx: BuildContext) -> list[S
         )
     if wrong:
         return []
+    if sc.mode == "sample" and given[field] is not None:
+        # The engine can start a sample from a typed text (the player's e); a file samples
+        # from nothing, so a text there is a score's.
+        problems.add(field, f"a {field} is scored in score mode; sample mode draws one")
+        return []
     try:
         hidden = int(model.weights["weight_hh_l0"].shape[0])
         length = max(1, min(sc.max_length, MAX_LENGTH))  # a bad max_length is the stage's to say

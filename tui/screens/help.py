@@ -32,7 +32,10 @@ KEYS = [
     ("k", "RNN: compact form W_a·[a⟨t−1⟩, x⟨t⟩] beside the two terms"),
     ("n / N", "recurrent cell: equations of the next / previous hidden unit"),
     ("< / >", "language model: colder / hotter temperature τ, same seed"),
-    ("e", "type a text for the model (a date, a scene); Enter runs it"),
+    ("e", "type a text for the model (a date, a scene, a name to score, a start to sample from)"),
+    ("v", "change one number: an input cell or a kernel weight"),
+    ("s / S", "convolution, pooling: stride one smaller / larger"),
+    ("p / P", "convolution, pooling: padding one smaller / larger"),
     ("B / b", "beam search: wider / narrower beam B (1, 2, 3, 5, 10 … 1,000)"),
     ("A / a", "beam search: length normalisation α ± 0.1, within [0, 1]"),
     ("c", "check this stage against PyTorch again"),
@@ -61,6 +64,9 @@ KEY_ACTIONS = {
     "n / N": "unit",
     "< / >": "temperature",
     "e": "edit_text",
+    "v": "edit_value",
+    "s / S": "stride",
+    "p / P": "padding",
     "B / b": "beam",
     "A / a": "alpha",
 }
@@ -80,11 +86,14 @@ def player_keys(simulation: Simulation | None) -> list[tuple[str, str]]:
     reads a text, ``B / b`` and ``A / a`` a beam search."""
     if simulation is None:
         return KEYS
-    from engine.core import Searchable
+    from engine.core import Restridable, Revaluable, Searchable
 
     stages = simulation.stages
     offered = {
         "e": any(editable(s) for s in stages),
+        "v": any(isinstance(s, Revaluable) for s in stages),
+        "s / S": any(isinstance(s, Restridable) for s in stages),
+        "p / P": any(isinstance(s, Restridable) for s in stages),
         "B / b": any(isinstance(s, Searchable) for s in stages),
         "A / a": any(isinstance(s, Searchable) for s in stages),
     }

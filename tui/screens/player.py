@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from textual import work
@@ -23,11 +23,16 @@ from engine.core import (
     CompactForm,
     Flippable,
     HiddenUnits,
+    Refeedable,
+    Restridable,
+    Revaluable,
     Searchable,
     Tempered,
 )
+from engine.errors import SpecError
 from engine.receptive import traceable
 from engine.translation import shiftable
+from tui.edits import Cell, number, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import LAYER_BINDINGS, LEGEND, HelpScreen, editable, offered_keys
@@ -47,6 +52,8 @@ BEAM_WIDTHS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
 decoding, and the list ends at the engine's limit (``engine.limits.MAX_BEAM_WIDTH``)."""
 ALPHA_STEP = 0.1
 """How far A and a move the length-normalisation exponent α, within [0, 1]."""
+RELOAD_POLL_SECONDS = 1.0
+"""How often the player looks at its scenario file's modification time and size."""
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -95,6 +102,8 @@ class PlayerScreen(Screen[None]):
     _TAU = Binding.Group("τ", compact=True)
     _BEAM = Binding.Group("Beam", compact=True)
     _ALPHA = Binding.Group("α", compact=True)
+    _STRIDE = Binding.Group("Stride", compact=True)
+    _PADDING = Binding.Group("Padding", compact=True)
 
     BINDINGS = [
         Binding("space", "toggle_play", "Play", id="play"),
@@ -160,6 +169,13 @@ class PlayerScreen(Screen[None]):
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
         Binding("q", "app.quit", "Quit", id="quit"),
+        # After ? and q: at 120 columns the footer of a convolution is full before them, and ?
+        # (which lists these keys where they work) must stay in sight.
+        Binding("v", "edit_value", "Edit value", id="edit-value"),
+        Binding("s", "stride(-1)", "Stride −", key_display="s", group=_STRIDE, id="stride-down"),
+        Binding("S", "stride(1)", "Stride +", key_display="S", group=_STRIDE, id="stride-up"),
+        Binding("p", "padding(-1)", "Padding −", key_display="p", group=_PADDING, id="pad-down"),
+        Binding("P", "padding(1)", "Padding +", key_display="P", group=_PADDING, id="pad-up"),
     ]
 
     # var, not reactive: a change is drawn by the panel's widgets, not by repainting the screen.
@@ -191,10 +207,15 @@ class PlayerScreen(Screen[None]):
         start: int = 0,
         check: bool = True,
         layers: MessagePump | None = None,
+        heat: bool = False,
     ) -> None:
         """``layers``: the screen that opened this player on one layer of a network; ``]`` and
-        ``[`` beyond the simulation's stages send it a ``LayerWanted``."""
+        ``[`` beyond the simulation's stages send it a ``LayerWanted``. ``heat`` starts in the
+        heat view (a player reloaded from its file keeps the one it had)."""
         super().__init__()
+        self._start_heat = heat
+        self._source_stamp: tuple[int, int] | None = None
+        self._changes: dict[str, tuple[str, str]] = {}  # what was changed here: key → (now, file)
         self.simulation = simulation
         self._layers = layers
         self._start = start
@@ -235,6 +256,9 @@ class PlayerScreen(Screen[None]):
         timeline.speed = self.speed
         self.set_reactive(PlayerScreen.cursor, self.validate_cursor(self._start))
         self._show(self.cursor)
+        if self._start_heat:
+            self.heat = True
+        self._watch_source()
         if self._auto_check:
             self.call_after_refresh(self.action_check)
 
@@ -386,6 +410,10 @@ class PlayerScreen(Screen[None]):
             return isinstance(stage, Searchable)
         if action == "edit_text":
             return editable(stage)
+        if action == "edit_value":
+            return bool(self._value_arrays(self.simulation.locate(self.cursor)[0]))
+        if action in ("stride", "padding"):
+            return isinstance(stage, Restridable) and self._later_refeedable(stage)
         if action == "flip":
             return isinstance(stage, Flippable)
         if action == "usage":
@@ -551,8 +579,10 @@ class PlayerScreen(Screen[None]):
             await self._replace_stages(new, stage_no, local)
             after = str(getattr(self.simulation.stages[stage_no], "input_text", "") or "")
             self.notify(f"{field} = {before!r} → {after!r}: {len(new)} stage(s) run again")
+            self._note_change(field, f"{field} {after!r}", f"{field} {before!r}")
 
-        prompt = f"{stage.name}: the {field} the model reads ({field} = {before!r})"
+        what = getattr(stage, "text_prompt", None) or f"the {field} the model reads"
+        prompt = f"{stage.name}: {what} ({field} = {before!r})"
         self.app.push_screen(TextInputScreen(prompt, before, rerun), chosen)
 
     def _search_on_screen(self) -> tuple[int, int, Searchable] | None:
@@ -669,3 +699,311 @@ class PlayerScreen(Screen[None]):
         stage_no = self.simulation.locate(self.cursor)[0]
         self.playing = False
         self.cursor = self.simulation.global_index(stage_no, message.local_index)
+
+    # -- changing things live --------------------------------------------------------------
+
+    def _value_arrays(self, stage_no: int) -> dict[str, np.ndarray]:
+        """The arrays of stage ``stage_no`` that ``v`` may change: its parameters, and its input
+        where that is the scenario's own (the first stage; a later stage reads the output of
+        the one before, which changes with that stage's numbers)."""
+        stage = self.simulation.stages[stage_no]
+        if not isinstance(stage, Revaluable) or not self._later_refeedable(stage):
+            return {}
+        arrays = stage.value_arrays()
+        if stage_no > 0:
+            arrays.pop("input", None)
+        return arrays
+
+    def _later_refeedable(self, stage: Stage) -> bool:
+        """Whether every stage after ``stage`` can be run again on a new input: a change to
+        ``stage`` reaches the end of the pipeline, or is not offered."""
+        stages = self.simulation.stages
+        after = stages[stages.index(stage) + 1 :]
+        return all(isinstance(s, Refeedable) for s in after)
+
+    def _rerun_after(self, stage_no: int, stage: Stage) -> dict[int, Stage]:
+        """``stage`` in place of stage ``stage_no`` and every later stage run again on the new
+        output before it, all built before any is shown: SpecError naming the stage that
+        refuses (a pooling window larger than its new input, say), and nothing changes."""
+        new: dict[int, Stage] = {stage_no: stage}
+        previous = stage
+        for s in range(stage_no + 1, len(self.simulation.stages)):
+            later = self.simulation.stages[s]
+            try:
+                previous = later.with_input(previous.output)  # type: ignore[attr-defined]
+            except SpecError as e:
+                raise SpecError(later.name, e.message) from None  # "maxpool3: pool window …"
+            new[s] = previous
+        return new
+
+    def _note_change(self, key: str, now: str, before: str) -> None:
+        """Remember that ``key`` (``stride``, ``input[2, 3]`` …) reads ``now`` here where the
+        file says ``before``, and say so beside the file's name: the scenario's title and
+        description still describe the file."""
+        _, original = self._changes.get(key, ("", before))
+        if now == original:
+            self._changes.pop(key, None)
+        else:
+            self._changes[key] = (now, original)
+        name = Path(self.simulation.source).name if self.simulation.source else ""
+        changed = ", ".join(now for now, _ in self._changes.values())
+        self.sub_title = f"{name} · changed here: {changed}" if changed else name
+
+    def _key(self, stage: Stage, what: str) -> str:
+        """``what`` (``stride``) named with its stage where there is more than one."""
+        return f"{stage.name} {what}" if len(self.simulation.stages) > 1 else what
+
+    def action_edit_value(self) -> None:
+        """A box prefilled with the input cell the window reads first (max pooling: the
+        window's winner), ``input[2, 3] = 5``: change the number, or name another cell or a
+        kernel weight (``kernel[0, 1] = 2``). Every output, later stage, the inspector and the
+        PyTorch check follow; a refusal is one line in the box and changes nothing."""
+        stage_no, local = self.simulation.locate(self.cursor)
+        stage = self.simulation.stages[stage_no]
+        arrays = self._value_arrays(stage_no)
+        if not arrays:
+            return
+        self.playing = False
+        near = _near_cells(stage.step(local), arrays)
+        default = next(iter(near.values()))
+        shapes = {name: a.shape for name, a in arrays.items()}
+        label = written(default, shapes[default.name])
+        prefill = f"{label} = {number(float(arrays[default.name][default.index]))}"
+        stages = self.simulation.stages
+
+        def apply(text: str) -> tuple[dict[int, Stage], Cell, float, float]:
+            cell, value = parse(text, default, arrays, near)
+            changed = arrays[cell.name].copy()
+            old = float(changed[cell.index])
+            changed[cell.index] = value
+            new_stage = stage.with_values(cell.name, changed)  # type: ignore[attr-defined]
+            return self._rerun_after(stage_no, new_stage), cell, old, value
+
+        async def chosen(result: tuple[dict[int, Stage], Cell, float, float] | None) -> None:
+            if result is None or self.simulation.stages is not stages:
+                return
+            new, cell, old, value = result
+            await self._replace_stages(new, stage_no, local)
+            label = written(cell, shapes[cell.name])
+            moved = int(np.count_nonzero(new[stage_no].output != stage.output))
+            later = f"; {len(new) - 1} later stage(s) run again" if len(new) > 1 else ""
+            self.notify(
+                f"{label}: {number(old)} → {number(value)}; {moved} of {stage.output.size} "
+                f"outputs of {stage.name} changed{later}"
+            )
+            self._note_change(
+                self._key(stage, label), f"{label} = {number(value)}", f"{label} = {number(old)}"
+            )
+
+        names = " or ".join(f"{n}[…]" for n in arrays)
+        prompt = f"{stage.name}: change one number ({names}), then Enter"
+        hint = "e.g. " + ", ".join(
+            f"{written(Cell(n, tuple(0 for _ in shapes[n])), shapes[n])} = 1" for n in arrays
+        )
+        self.app.push_screen(
+            TextInputScreen(prompt, prefill, apply, hint=f"{hint}; Esc cancels"), chosen
+        )
+
+    async def action_stride(self, direction: int) -> None:
+        """Stride one smaller or larger on both axes, for the convolution or pooling on
+        screen; the rest of the pipeline runs again, or nothing changes."""
+        found = self._window_on_screen()
+        if found is None:
+            return
+        stage_no, local, stage, windowed = found
+        (sh, sw), padding = windowed.stride, windowed.padding
+        new = (sh + direction, sw + direction)
+        if min(new) < 1:
+            self.notify(f"stride {_pair(windowed.stride)} is the smallest: the window moves a cell")
+            return
+        if direction > 0 and stage.output.shape[-2:] == (1, 1):
+            self.notify(
+                f"the output is already 1×1: a stride above {_pair(windowed.stride)} "
+                "changes nothing"
+            )
+            return
+        await self._rewindow(stage_no, local, stage, new, padding, "stride", windowed.stride)
+
+    async def action_padding(self, direction: int) -> None:
+        """Padding one smaller or larger on both axes, for the convolution or pooling on
+        screen; the rest of the pipeline runs again, or nothing changes."""
+        found = self._window_on_screen()
+        if found is None:
+            return
+        stage_no, local, stage, windowed = found
+        (ph, pw), window = windowed.padding, stage.window_geometry()[0]  # type: ignore[attr-defined]
+        new = (ph + direction, pw + direction)
+        if min(new) < 0:
+            self.notify("padding 0 is the least: no zeros around the input")
+            return
+        if new[0] >= window[0] or new[1] >= window[1]:
+            self.notify(
+                f"padding {_pair(new)} refused: with a {window[0]}×{window[1]} window the "
+                f"corner windows would read nothing but padding (at most {window[0] - 1})"
+            )
+            return
+        await self._rewindow(
+            stage_no, local, stage, windowed.stride, new, "padding", windowed.padding
+        )
+
+    def _window_on_screen(self) -> tuple[int, int, Stage, Restridable] | None:
+        """(stage number, local step, stage, the same as Restridable) on screen, or None."""
+        stage_no, local = self.simulation.locate(self.cursor)
+        stage = self.simulation.stages[stage_no]
+        if not isinstance(stage, Restridable) or not self._later_refeedable(stage):
+            return None
+        return stage_no, local, stage, stage
+
+    async def _rewindow(
+        self,
+        stage_no: int,
+        local: int,
+        stage: Stage,
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        what: str,
+        old: tuple[int, int],
+    ) -> None:
+        """Run ``stage`` again with ``stride`` and ``padding`` and every later stage after it;
+        the cursor keeps its channel and, as far as the new output allows, its row and column."""
+        self.playing = False
+        now = stride if what == "stride" else padding
+        try:
+            new_stage = cast(Restridable, stage).with_window(stride, padding)
+            new = self._rerun_after(stage_no, new_stage)
+        except SpecError as e:
+            self.notify(f"{what} {_pair(old)} → {_pair(now)} refused: {e}", severity="warning")
+            return
+        before_shape = stage.output.shape
+        after_shape = new_stage.output.shape
+        position = np.unravel_index(local, before_shape)
+        clamped = tuple(min(int(p), n - 1) for p, n in zip(position, after_shape, strict=True))
+        await self._replace_stages(new, stage_no, int(np.ravel_multi_index(clamped, after_shape)))
+        name = stage.name
+        later = f"; {len(new) - 1} later stage(s) run again" if len(new) > 1 else ""
+        self.notify(
+            f"{what} {_pair(old)} → {_pair(now)}: {name} output "
+            f"{_shape(before_shape)} → {_shape(after_shape)}{later}"
+        )
+        self._note_change(
+            self._key(new_stage, what), f"{what} {_pair(now)}", f"{what} {_pair(old)}"
+        )
+
+    # -- reloading the file ----------------------------------------------------------------
+
+    def _watch_source(self) -> None:
+        """Look at the scenario file every RELOAD_POLL_SECONDS (a player on one layer of a
+        network belongs to the network screen, which has its own file). A reproducible app
+        (snapshots) runs no timer: ``poll_source`` is then called by hand."""
+        if not self.simulation.source or self._layers is not None:
+            return
+        self._source_stamp = _stamp(self.simulation.source)
+        if not getattr(self.app, "reproducible", False):
+            self.set_interval(RELOAD_POLL_SECONDS, self.poll_source)
+
+    def poll_source(self) -> None:
+        """Reload the scenario file if its modification time or size changed since it was
+        read: a valid file replaces this player by one on the new simulation, at the same step
+        (or the last) and in the same view; an invalid or deleted one is reported and the
+        screen stays. The timer calls this; tests call it directly."""
+        if not self.simulation.source or self.app.screen is not self:
+            return  # a dialog is open: look again once it is closed
+        stamp = _stamp(self.simulation.source)
+        if stamp == self._source_stamp:
+            return
+        self._source_stamp = stamp
+        name = Path(self.simulation.source).name
+        if stamp is None:
+            self.sub_title = f"{name} · deleted: showing what was read before"
+            self.notify(
+                f"{self.simulation.source}: the file was deleted; the screen shows what was "
+                "read before, and a new file of that name is read when it appears",
+                severity="warning",
+                timeout=8,
+            )
+            return
+        self._reload_worker(self.simulation.source)
+
+    @work(thread=True, exclusive=True, group="reload")
+    def _reload_worker(self, source: str) -> None:
+        """Read the file again off the event loop (a large scenario takes a while to build)."""
+        import scenarios
+        from scenarios.errors import ScenarioError
+
+        try:
+            simulation = scenarios.load(source)
+        except ScenarioError as e:
+            lines = e.lines()
+            more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+            self.app.call_from_thread(self._reload_failed, lines[0] + more)
+        except Exception as e:  # the loader's contract is ScenarioError; say anything else
+            self.app.call_from_thread(self._reload_failed, f"{source}: {type(e).__name__}: {e}")
+        else:
+            self.app.call_from_thread(self._reloaded, simulation)
+
+    def _reload_failed(self, line: str) -> None:
+        name = Path(self.simulation.source).name
+        self.sub_title = f"{name} · not reloaded: the file has an error"
+        self.notify(line, title="Not reloaded", severity="error", timeout=10)
+
+    def _reloaded(self, simulation: Simulation) -> None:
+        from engine.core import Layered
+
+        name = Path(self.simulation.source).name
+        if self.app.screen is not self:
+            self._source_stamp = (0, -1)  # a dialog opened meanwhile: read it again after
+            return
+        if any(isinstance(s, Layered) for s in simulation.stages):
+            self._reload_failed(
+                f"{self.simulation.source}: the file is now a whole network; open it again "
+                "from the list (Esc)"
+            )
+            return
+        self.playing = False
+        player = PlayerScreen(simulation, start=self.cursor, check=self._auto_check, heat=self.heat)
+        self.app.switch_screen(player)
+        self.app.notify(f"{name} changed on disk: read again, at the same step")
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    """(modification time in ns, size) of ``path``, or None when it is gone."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _pair(p: tuple[int, int]) -> str:
+    """``2`` for (2, 2), ``1×2`` otherwise."""
+    return str(p[0]) if p[0] == p[1] else f"{p[0]}×{p[1]}"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(map(str, shape))
+
+
+def _near_cells(step: object, arrays: dict[str, np.ndarray]) -> dict[str, Cell]:
+    """For each array ``v`` may change, the cell nearest the step on screen, the one offered
+    first: the input cell the window reads first (its winner, for max pooling), inside the
+    input; the first weight of the step's filter; its bias. A shorter index typed for an array
+    takes its leading axes (channel, filter) from here."""
+    channel = int(getattr(step, "channel", 0))
+    f = int(getattr(step, "filter", 0))
+    near: dict[str, Cell] = {}
+    for name, array in arrays.items():
+        shape = array.shape
+        index: tuple[int, ...]
+        if name == "input" and len(shape) == 3:
+            c, h, w = shape
+            top, left = int(getattr(step, "top", 0)), int(getattr(step, "left", 0))
+            win = getattr(step, "argmax", None)
+            if win is not None:
+                top, left = top + win[0], left + win[1]
+            index = (min(channel, c - 1), min(max(top, 0), h - 1), min(max(left, 0), w - 1))
+        elif name in ("kernel", "bias"):
+            index = (min(f, shape[0] - 1), *(0 for _ in shape[1:]))
+        else:
+            index = tuple(0 for _ in shape)
+        near[name] = Cell(name, index)
+    return near

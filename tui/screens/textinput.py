@@ -1,5 +1,5 @@
 """TextInputScreen: a one-line box for a text a model reads (a date to translate, a scene to
-caption), tried on the model before the box closes."""
+caption) or a number to change, tried on the stage before the box closes."""
 
 from __future__ import annotations
 
@@ -44,21 +44,28 @@ class TextInputScreen(ModalScreen[T | None], Generic[T]):
     }
     """
 
-    def __init__(self, prompt: str, text: str, apply: Callable[[str], T]) -> None:
+    def __init__(
+        self,
+        prompt: str,
+        text: str,
+        apply: Callable[[str], T],
+        *,
+        hint: str = "Enter runs the model on it, Esc cancels",
+    ) -> None:
         """``prompt`` says what to type, ``text`` fills the box at first, and ``apply`` turns
-        the text entered into the result (raising ``SpecError`` when it cannot)."""
+        the text entered into the result (raising ``SpecError`` when it cannot). ``hint`` is
+        the grey line under the box until a refusal takes its place."""
         super().__init__()
         self.prompt = prompt
         self.text = text
+        self.hint = hint
         self._apply = apply
 
     def compose(self) -> ComposeResult:
         with Vertical(id="text-dialog"):
             yield Label(Content(self.prompt))
             yield Input(value=self.text, id="text-input", select_on_focus=False)
-            yield Label(
-                Text("Enter runs the model on it, Esc cancels", style="grey62"), id="text-error"
-            )
+            yield Label(Text(self.hint, style="grey62"), id="text-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
