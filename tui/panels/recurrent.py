@@ -460,15 +460,17 @@ class RecurrentPanel(Panel):
         self.query_one("#rec-unrolled", Static).update(diagram)
         if st.w_ya is not None:
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
-            y_label = Text("ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step")
-            y_label.stylize("grey62")
+            y_label = Text(
+                "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step", "grey62"
+            )
             if st.labels is not None and step.y_hat is not None:
                 y_label = Text("ŷ⟨t⟩: ", style="grey62")
                 y_label.append_text(labelled(step.y_hat, st.labels))
             self.query_one("#rec-y-label", Static).update(y_label)
             self.query_one("#rec-y", MatrixGrid).display = step.has_output and st.labels is None
         self.query_one("#rec-x-label", Static).update(Text(input_label(st, step), "grey62"))
-        self.query_one("#rec-x", MatrixGrid).display = st.words is None
+        if st.words is not None:  # the word is named above; a one-hot row says no more
+            self.query_one("#rec-x", MatrixGrid).display = False
         values = {
             "x": step.x,
             "a_prev": step.a_prev,
