@@ -371,6 +371,6 @@ def test_panel_names_the_likeliest_label_first() -> None:
     text = labelled(np.array([0.1, 0.7, 0.2]), ("a", "b", "c")).plain
     assert text.index("b") < text.index("c") < text.index("a")
     many = labelled(np.full(8, 1 / 8), tuple("abcdefgh")).plain
-    assert "+ 3 more" in many
+    assert "+ 5 more" in many
     stage = stage_of("rnn_many_to_many")
     assert "the weight of 'Potter'" in explain_recurrent(stage, stage.step(1)).plain

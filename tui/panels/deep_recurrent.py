@@ -286,7 +286,9 @@ class DeepRecurrentPanel(Panel):
     def show(self, step: DeepStep) -> None:  # type: ignore[override]
         st = self.deep
         self.query_one("#deep-order", Static).update(Content.from_rich_text(order_line(st, step)))
-        self.query_one("#deep-grid", Static).update(Content.from_rich_text(grid(st, step)))
+        room = self.app.size.width - 4 if self.is_attached and self.app.size.width else 116
+        table = grid(st, step, width=min(116, max(room, 40)))
+        self.query_one("#deep-grid", Static).update(Content.from_rich_text(table))
         self.query_one("#deep-inspector", Static).update(
             Content.from_rich_text(inspector(st, step))
         )

@@ -48,6 +48,11 @@ TERM_DIGITS = 4
 """Significant digits of each factor and part written out; the sums keep six."""
 
 
+def cut(word: str, room: int) -> str:
+    """``word`` in at most ``room`` characters, ending in … when cut."""
+    return word if len(word) <= room else word[: room - 1] + "…"
+
+
 def unrolled(
     t: int,
     steps: int,
@@ -65,8 +70,10 @@ def unrolled(
     the steps around ``t`` is shown when they do not all fit in ``width``. With ``words`` the
     x boxes name the word each x⟨k⟩ is (those after ``known``, not fed back yet, are dots), and
     with ``tags`` the ŷ boxes of the steps done so far name their likeliest label."""
+    least = max(7, len(f"[ŷ⟨{steps - 1}⟩]"))
     longest = max((len(w) + 2 for w in (*(words or ()), *(tags or ()))), default=0)
-    cell = max(7, len(f"[ŷ⟨{steps - 1}⟩]"), min(longest, 12))
+    fits = (width - 7) // steps - 1  # the widest cell with which every step is shown
+    cell = max(least, min(longest, 12, fits))
     per = cell + 1  # the → and the cell
     lead = 4
     shown = max(1, min(steps, (width - lead - 3) // per))
@@ -91,9 +98,9 @@ def unrolled(
                 line.append("↑".center(cell), style="grey62")
             elif box.startswith("[x") and words is not None:
                 word = words[k] if known is None or k <= known else "·"
-                put(line, k, word[: cell - 2].join("[]"), "bold bright_green")
+                put(line, k, cut(word, cell - 2).join("[]"), "bold bright_green")
             elif box.startswith("[ŷ") and tags is not None and k <= t:
-                put(line, k, tags[k][: cell - 2].join("[]"), "bold bright_green")
+                put(line, k, cut(tags[k], cell - 2).join("[]"), "bold bright_green")
             else:
                 put(line, k, box.format(k), "bold bright_green")
         line.rstrip()
@@ -114,7 +121,7 @@ def unrolled(
     return Text("\n").join(lines)
 
 
-TOP_LABELS = 5
+TOP_LABELS = 3
 """Labelled outputs listed per step, likeliest first."""
 
 
@@ -448,9 +455,11 @@ class RecurrentPanel(Panel):
         tags = None
         if st.labels is not None and st.outputs_y is not None:
             tags = [st.labels[int(k)] for k in np.argmax(st.outputs_y, axis=1)]
+        room = self.app.size.width - 4 if self.is_attached and self.app.size.width else 110
         diagram = unrolled(
             step.t,
             len(st),
+            width=min(110, max(room, 40)),
             has_input=st.has_input,
             has_output=outs,
             words=st.words,
