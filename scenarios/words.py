@@ -16,6 +16,23 @@ VOCABULARY_BYTES = 4 << 20
 """The largest vocabulary file read, 4 MiB."""
 
 
+def vocabulary_spec(value: Any) -> Any:
+    """``value`` unchanged if it is a list of strings or a file name, else ValueError saying
+    what a vocabulary is (one message, where a union of types would give one per type)."""
+    if isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        return value
+    if isinstance(value, list):
+        k = next(k for k, v in enumerate(value) if not isinstance(v, str))
+        got = f"entry {k} is {value[k]!r}"
+    else:
+        got = f"got {value!r}"
+    raise ValueError(
+        f"expected a list of tokens (strings) or the name of a text file, one token per line; {got}"
+    )
+
+
 def vocabulary(spec: Any, ctx: BuildContext) -> tuple[str, ...] | None:
     """The tokens of ``vocabulary``, in one-hot order: an inline list of strings, or the name of
     a UTF-8 text file (one token per line, blank lines skipped) inside the scenario's folder or

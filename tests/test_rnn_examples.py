@@ -285,6 +285,8 @@ VOCAB = 'vocabulary = ["a", "b", "<x>"]\n'
         (HEAD + 'text = "a b"\n', "vocabulary", "missing"),
         (HEAD + 'text = "a c"\n' + VOCAB, "text", "word 2 'c' is not in the vocabulary"),
         (HEAD + 'text = "a"\nvocabulary = []\n', "vocabulary", "is empty"),
+        (HEAD + 'text = "a"\nvocabulary = 3\n', "vocabulary", "a list of tokens (strings)"),
+        (HEAD + 'text = "a"\nvocabulary = ["a", 1]\n', "vocabulary", "entry 1 is 1"),
         (HEAD + 'text = "a"\nvocabulary = ["a", "A"]\n', "vocabulary", "listed twice"),
         (HEAD + 'text = "  "\n' + VOCAB, "text", "has no words"),
         (HEAD + 'text = "a"\nvocabulary = "nowhere.txt"\n', "vocabulary", "nowhere.txt"),

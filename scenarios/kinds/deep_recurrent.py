@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from engine.core import Stage
 from engine.errors import SpecError
@@ -28,6 +28,14 @@ class DeepRecurrentScenario(ScenarioBase):
     per line) inside the scenario's folder or the bundled data."""
     labels: list[str] | None = None
     """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _vocabulary(cls, value: Any) -> Any:
+        from scenarios.words import vocabulary_spec
+
+        return vocabulary_spec(value)
+
     compare: str | None = Field(None, strict=True)
     """A second text over the same vocabulary, run through the same network and shown beside
     the first: its ŷ⟨t⟩ and how far its states a→⟨t⟩, a←⟨t⟩ are from the first text's."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from engine.core import Stage
 from engine.errors import SpecError
@@ -178,6 +178,14 @@ class RecurrentScenario(ScenarioBase):
     per line) inside the scenario's folder or the bundled data."""
     labels: list[str] | None = None
     """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _vocabulary(cls, value: Any) -> Any:
+        from scenarios.words import vocabulary_spec
+
+        return vocabulary_spec(value)
+
     feedback: bool = Field(False, strict=True)
     """one_to_many only: x⟨t⟩ for t ≥ 2 is the likeliest label of ŷ⟨t−1⟩ fed back as its
     one-hot vector (every label but ``<EOS>`` must be in ``vocabulary``); ``<EOS>`` ends the
