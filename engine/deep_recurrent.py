@@ -19,8 +19,10 @@ from engine.recurrent import (
     RecurrentStage,
     RecurrentStep,
     check_cell,
+    check_labels,
     check_output_size,
     check_sizes,
+    check_words,
     output_layer,
     recurrent_peak_bytes,
 )
@@ -185,6 +187,10 @@ class DeepStep(Step):
     from_below: np.ndarray  # (I,) x⟨t⟩ or (D·H,) the layer below's output at t
     a: np.ndarray  # (H,) a[l]⟨t⟩ of this direction; (D·H,) top output at t for ŷ
     y_hat: np.ndarray | None  # (O,) ŷ⟨t⟩ for an output step, else None
+    word: str | None = None
+    """The word x⟨t⟩ is the one-hot vector of, when the input is a text."""
+    label: str | None = None
+    """For an output step with named outputs, the name of ŷ⟨t⟩'s likeliest class."""
 
     @property
     def is_output(self) -> bool:
@@ -240,6 +246,8 @@ class DeepRecurrentStage(Stage):
         bidirectional: bool,
         weights: dict[str, Any],
         name: str = "deep_rnn",
+        words: list[str] | None = None,
+        labels: list[str] | None = None,
     ) -> None:
         super().__init__(name)
         cell = check_cell(cell)
@@ -322,6 +330,33 @@ class DeepRecurrentStage(Stage):
         if self.w_ya is not None and self.b_y is not None:
             _, y = output_layer(self.layer_outputs[-1], self.w_ya, self.b_y)
             self._y = frozen(y)  # (T, O)
+        self.words = check_words(words, steps)
+        """The word each x⟨t⟩ is the one-hot vector of, or None."""
+        self.labels = check_labels(labels, o)
+        """The name of each of the O outputs, or None."""
+        self.compare: DeepRecurrentStage | None = None
+        """The same network run on a second sentence (``compare_run``), or None."""
+
+    def compare_run(self, x: np.ndarray, words: list[str] | None = None) -> DeepRecurrentStage:
+        """Run the same weights over a second sequence ``x`` (T′, I) and keep it as
+        ``self.compare``, so that the two can be shown side by side; SpecError naming
+        ``compare`` when it cannot run."""
+        try:
+            other = DeepRecurrentStage(
+                x,
+                self.cell,
+                self.hidden_size,
+                self.num_layers,
+                self.directions == 2,
+                dict(self.params),
+                name=f"{self.name}.compare",
+                words=words,
+                labels=None if self.labels is None else list(self.labels),
+            )
+        except SpecError as e:
+            raise SpecError(f"compare ({e.field})", e.message) from None
+        self.compare = other
+        return other
 
     # -- results -------------------------------------------------------------------------
 
@@ -373,7 +408,8 @@ class DeepRecurrentStage(Stage):
                 index=i,
                 value=float(y[0]),
                 explanation=f"ŷ⟨{k}⟩ = softmax(W_ya·[a→⟨{k}⟩, a←⟨{k}⟩] + b_y); "
-                f"largest p = {y[j]:.4g} at {j}",
+                f"largest p = {y[j]:.4g} at {j}"
+                + ("" if self.labels is None else f" ({self.labels[j]})"),
                 layer=self.num_layers,
                 direction=-1,
                 t=k,
@@ -382,6 +418,8 @@ class DeepRecurrentStage(Stage):
                 from_below=top,
                 a=top,
                 y_hat=y,
+                word=None if self.words is None else self.words[k],
+                label=None if self.labels is None else self.labels[j],
             )
         layer, d = divmod(sweep, self.directions)
         t = k if d == 0 else steps - 1 - k
@@ -410,6 +448,7 @@ class DeepRecurrentStage(Stage):
             from_below=self.x[t] if layer == 0 else self.layer_outputs[layer - 1][t],
             a=inner.a,
             y_hat=None,
+            word=None if self.words is None else self.words[t],
         )
 
     # -- description and reference -------------------------------------------------------
@@ -440,6 +479,17 @@ class DeepRecurrentStage(Stage):
         }
         if self._y is not None:
             out["outputs_y"] = arr(self._y)
+        if self.words is not None:
+            out["words"] = list(self.words)
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
+        if self.compare is not None:
+            other = self.compare
+            out["compare"] = {"input": arr(other.x), "output": arr(other.output)}
+            if other.words is not None:
+                out["compare"]["words"] = list(other.words)
+            if other._y is not None:
+                out["compare"]["outputs_y"] = arr(other._y)
         out["steps"] = len(self)
         out["step_order"] = ["layer", "direction", "t"]
         return out

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engine.arrays import frozen, is_whole
-from engine.cells import GATES, run_cell
+from engine.cells import GATES, cell_forward, input_terms, run_cell
 from engine.cells import sigmoid as sigmoid  # still importable from here
 from engine.core import Stage, Step
 from engine.errors import SpecError
@@ -198,6 +199,30 @@ def recurrent_peak_bytes(
     return held + max(build, check)
 
 
+def check_words(words: list[str] | None, steps: int) -> tuple[str, ...] | None:
+    """``words`` as a tuple, one per time step, or SpecError naming ``text``."""
+    if words is None:
+        return None
+    if len(words) != steps:
+        raise SpecError("text", f"expected {steps} words, one per time step, got {len(words)}")
+    return tuple(str(w) for w in words)
+
+
+def check_labels(labels: list[str] | None, output_size: int | None) -> tuple[str, ...] | None:
+    """``labels`` as a tuple, one distinct name per output, or SpecError naming ``labels``."""
+    if labels is None:
+        return None
+    if output_size is None:
+        raise SpecError("labels", "labels name the outputs: give an output layer (output_size)")
+    if len(labels) != output_size:
+        raise SpecError(
+            "labels", f"expected {output_size} names, one per output, got {len(labels)}"
+        )
+    if len(set(labels)) != len(labels) or any(not str(w).strip() for w in labels):
+        raise SpecError("labels", "every output needs its own non-empty name")
+    return tuple(str(w) for w in labels)
+
+
 def softmax(z: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, shifted by the maximum so that exp never overflows.
 
@@ -228,6 +253,71 @@ def output_layer(
             f"{room / (k * biggest):.3g} keeps them finite",
         )
     return logits, softmax(logits)
+
+
+TOKEN = re.compile(r"[a-z0-9']+|[^\sa-z0-9']", re.IGNORECASE)
+"""A word (letters, digits, apostrophes) or a single punctuation mark: how a ``text`` is split."""
+
+STOP = "<EOS>"
+"""The label that ends a run whose outputs are fed back (``feedback_inputs``)."""
+
+
+def tokenize(text: str) -> list[str]:
+    """The words and punctuation marks of ``text`` as written: ``"He said, Teddy"`` →
+    ``["He", "said", ",", "Teddy"]``."""
+    return TOKEN.findall(text)
+
+
+def one_hot_words(words: list[str], vocabulary: tuple[str, ...], field: str = "text") -> np.ndarray:
+    """x⟨t⟩ = the one-hot vector of each word over ``vocabulary`` (matched ignoring case),
+    (T, V); SpecError naming ``field``, the word and the nearest words it knows otherwise."""
+    index = {w.lower(): k for k, w in enumerate(vocabulary)}
+    x = np.zeros((len(words), len(vocabulary)))
+    for t, word in enumerate(words):
+        k = index.get(word.lower())
+        if k is None:
+            close = difflib.get_close_matches(word.lower(), list(index), n=3)
+            hint = f"; nearest: {', '.join(close)}" if close else ""
+            raise SpecError(
+                field,
+                f"word {t + 1} {word!r} is not in the vocabulary of {len(vocabulary)} words{hint}",
+            )
+        x[t, k] = 1.0
+    return x
+
+
+def feedback_inputs(
+    x1: np.ndarray,
+    cell: str,
+    weight_ih: np.ndarray,
+    weight_hh: np.ndarray,
+    bias_ih: np.ndarray,
+    bias_hh: np.ndarray,
+    w_ya: np.ndarray,
+    b_y: np.ndarray,
+    feed: list[int | None],
+    steps: int,
+) -> np.ndarray:
+    """The inputs of a generator that feeds its output back, (T, I) with T ≤ ``steps``:
+    x⟨1⟩ = ``x1``, then x⟨t⟩ = the one-hot vector of the likeliest label of ŷ⟨t−1⟩, whose input
+    index is ``feed[label]``. A label whose ``feed`` is None (``<EOS>``) ends the run at that
+    step. a⟨0⟩ (and c⟨0⟩) = 0; one ``cell_forward`` per step, as ``run_cell`` computes it."""
+    h = weight_hh.shape[1]
+    xs = [np.asarray(x1, dtype=np.float64)]
+    a = np.zeros(h)
+    c = np.zeros(h) if cell == "lstm" else None
+    for _ in range(steps):
+        xi = input_terms(xs[-1], weight_ih, bias_ih)
+        out = cell_forward(cell, xi, a, c, weight_hh, bias_hh)
+        a, c = out.h, out.c
+        _, y = output_layer(a[None], w_ya, b_y)
+        nxt = feed[int(np.argmax(y[0]))]
+        if nxt is None or len(xs) == steps:
+            break
+        x = np.zeros_like(xs[0])
+        x[nxt] = 1.0
+        xs.append(x)
+    return np.array(xs)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -266,6 +356,10 @@ class RecurrentStep(Step):
     """False where the architecture gives no input at t (x⟨t⟩ is then zeros)."""
     has_output: bool
     """False where the architecture gives no output at t (``y_hat`` is then None)."""
+    word: str | None = None
+    """The word or letter x⟨t⟩ is the one-hot vector of, when the input is a text."""
+    label: str | None = None
+    """The name of ŷ⟨t⟩'s likeliest class, when the outputs are named (``labels``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -351,6 +445,9 @@ class RecurrentStage(Stage):
         has_input: np.ndarray | None = None,
         has_output: np.ndarray | None = None,
         architecture: str = "many_to_many",
+        words: list[str] | None = None,
+        labels: list[str] | None = None,
+        feedback: bool = False,
     ) -> None:
         super().__init__(name)
         cell = check_cell(cell)
@@ -416,7 +513,15 @@ class RecurrentStage(Stage):
             raise SpecError("input", "steps without an input must have x⟨t⟩ = 0")
         self.contrast: Contrast | None = None
         """A second run with one input changed (``contrast_run``), or None."""
+        self.words = check_words(words, steps)
+        """The word or letter each x⟨t⟩ is the one-hot vector of, or None."""
+        self.labels = check_labels(labels, o)
+        """The name of each of the O outputs, or None."""
+        self.feedback = bool(feedback)
+        """True where each x⟨t⟩ after the first is ŷ⟨t−1⟩'s likeliest label fed back."""
         self._run()
+        if self.feedback:
+            self._check_feedback()
 
     @staticmethod
     def _mask(name: str, value: np.ndarray | None, steps: int) -> np.ndarray:
@@ -471,6 +576,19 @@ class RecurrentStage(Stage):
         self._c = None if c is None else frozen(c)  # (T + 1, H)
         self._logits = None if logits is None else frozen(logits)
         self._y = None if y is None else frozen(y)  # (T, O)
+
+    def _check_feedback(self) -> None:
+        """SpecError unless every x⟨t+1⟩ is the one-hot vector of ŷ⟨t⟩'s likeliest label, as
+        ``feedback_inputs`` makes them."""
+        if self._y is None or self.labels is None or self.words is None:
+            raise SpecError("feedback", "feeding the output back needs labels and a vocabulary")
+        for t in range(len(self) - 1):
+            fed = self.labels[int(np.argmax(self._y[t]))]
+            if fed.lower() != self.words[t + 1].lower():
+                raise SpecError(
+                    "feedback",
+                    f"x at step {t + 2} is {self.words[t + 1]!r}, not the {fed!r} fed back",
+                )
 
     def contrast_run(self, step: int, channel: int, value: float) -> Contrast:
         """Run the sequence again with x⟨step⟩[channel] = value, everything else the same, and
@@ -602,6 +720,8 @@ class RecurrentStage(Stage):
             y_hat=y,
             has_input=has_input,
             has_output=has_output,
+            word=None if self.words is None else self.words[t],
+            label=None if y is None or self.labels is None else self.labels[int(np.argmax(y))],
         )
 
     def _explain(self, t: int, value: float, y: np.ndarray | None) -> str:
@@ -623,6 +743,8 @@ class RecurrentStage(Stage):
         if y is not None:
             k = int(np.argmax(y))
             text += f"; ŷ⟨{t}⟩ = softmax(W_ya·a⟨{t}⟩ + b_y), largest p = {y[k]:.4g} at {k}"
+            if self.labels is not None:
+                text += f" ({self.labels[k]})"
         return text
 
     # -- description and reference -------------------------------------------------------
@@ -665,6 +787,12 @@ class RecurrentStage(Stage):
             out["architecture"] = self.architecture
             out["has_input"] = self.has_input.tolist()
             out["has_output"] = self.has_output.tolist()
+        if self.words is not None:
+            out["words"] = list(self.words)
+        if self.labels is not None:
+            out["labels"] = list(self.labels)
+        if self.feedback:
+            out["feedback"] = True
         if self.contrast is not None:
             k = self.contrast
             out["contrast"] = {"step": k.step, "channel": k.channel, "value": k.value}

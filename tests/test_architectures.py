@@ -19,9 +19,10 @@ ATOL = 1e-12
 REC = 'kind = "recurrent"\ntitle = "t"\nhidden_size = 2\noutput_size = 2\n'
 BUNDLED = {
     "rnn_one_to_one": ("one_to_one", [1], [1]),
-    "rnn_one_to_many": ("one_to_many", [1, 0, 0, 0, 0, 0], [1] * 6),
-    "rnn_many_to_one": ("many_to_one", [1] * 6, [0, 0, 0, 0, 0, 1]),
-    "rnn_many_to_many": ("many_to_many", [1] * 5, [1] * 5),
+    # Each letter after the first is the last output fed back: every step reads an input.
+    "rnn_one_to_many": ("one_to_many", [1] * 6, [1] * 6),
+    "rnn_many_to_one": ("many_to_one", [1] * 8, [0] * 7 + [1]),
+    "rnn_many_to_many": ("many_to_many", [1] * 9, [1] * 9),
     "rnn_encoder_decoder": ("encoder_decoder", [1, 1, 1, 1, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1]),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from engine.core import Stage
 from engine.errors import SpecError
@@ -17,8 +17,28 @@ class DeepRecurrentScenario(ScenarioBase):
     """``kind = "deep_recurrent"``: stacked and/or bidirectional RNN, GRU or LSTM layers, one
     step per cell a[l]⟨t⟩ in the order they are computed."""
 
-    input: Any
-    """The sequence, (T, input_size): numbers inline, a random spec or a data spec."""
+    input: Any = None
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec. Or give
+    ``text`` instead."""
+    text: str | None = Field(None, strict=True)
+    """The input as words: each word or punctuation mark becomes x⟨t⟩, its one-hot vector over
+    ``vocabulary``; instead of ``input``."""
+    vocabulary: list[str] | str | None = None
+    """The tokens ``text`` is written in, in one-hot order: a list, or a text file (one token
+    per line) inside the scenario's folder or the bundled data."""
+    labels: list[str] | None = None
+    """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _vocabulary(cls, value: Any) -> Any:
+        from scenarios.words import vocabulary_spec
+
+        return vocabulary_spec(value)
+
+    compare: str | None = Field(None, strict=True)
+    """A second text over the same vocabulary, run through the same network and shown beside
+    the first: its ŷ⟨t⟩ and how far its states a→⟨t⟩, a←⟨t⟩ are from the first text's."""
     cell: str = Field("rnn", strict=True)
     """``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``."""
     hidden_size: int = Field(strict=True)
@@ -29,7 +49,8 @@ class DeepRecurrentScenario(ScenarioBase):
     """Add a backward sweep (right to left) to every layer."""
     weights: dict[str, Any] | None = None
     """Given weights by PyTorch's names (``weight_ih_l0``, ``bias_hh_l1_reverse`` …) and
-    ``w_ya`` / ``b_y``; every one not given is seeded random."""
+    ``w_ya`` / ``b_y``; every one not given is seeded random. Or ``file``: a weight file
+    (``.npz``, ``.safetensors``, ``.pt``) holding them under those names."""
     seed: int = Field(0, ge=0, strict=True)
     """Seed of the weights not given, drawn like PyTorch's default U(−1/√H, 1/√H)."""
     output_size: int | None = Field(None, strict=True)
@@ -50,18 +71,35 @@ def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[S
         deep_seeded_weights,
     )
     from engine.recurrent import check_cell
+    from scenarios.words import text_input, text_of
 
     problems = ctx.problems
     given = {k: v for k, v in (sc.weights or {}).items() if v is not None}
+    labels = sc.labels
     try:
         cell = check_cell(sc.cell)
         layers, dirs = check_layout(sc.num_layers, sc.bidirectional)
-        seq = sequence_shape(sc.input, problems)
+        text_x, words, vocab = text_of(sc, ctx)
+        if sc.compare is not None and vocab is None and not problems.items:
+            problems.add("compare", "a second text needs text and vocabulary for the first")
+        if problems.items:
+            return []
+        if "file" in given and not _file_weights(given, ctx, cell, layers, dirs == 2):
+            return []
+        seq = text_x.shape if text_x is not None else sequence_shape(sc.input, problems)
         shapes = given_shapes(given, problems)
         if seq is None or shapes is None:
             return []
         steps, n_in = seq
         out_size = sc.output_size
+        if out_size is None and labels is not None:
+            out_size = len(labels)
+        rows = shapes.get("w_ya", (None,))[0]
+        if labels is not None and rows is not None and rows != len(labels):
+            raise SpecError(
+                "labels",
+                f"{len(labels)} names for the {rows} outputs of weights.w_ya; give one per output",
+            )
         if out_size is None and "w_ya" in shapes and len(shapes["w_ya"]) == 2:
             out_size = shapes["w_ya"][0]
         if out_size is None and ("w_ya" in shapes or "b_y" in shapes):
@@ -77,14 +115,52 @@ def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[S
         return []
     seeded = deep_seeded_weights(cell, n_in, sc.hidden_size, layers, dirs == 2, sc.seed, out_size)
     arrays = given_arrays(seeded, given, shapes, problems)
-    x = value(sc.input, "input", problems)
+    x = text_x if text_x is not None else value(sc.input, "input", problems)
     if problems.items or x is None:
         return []
     try:
         stage = DeepRecurrentStage(
-            x, cell, sc.hidden_size, layers, dirs == 2, arrays, name=f"{cell}x{layers}"
+            x,
+            cell,
+            sc.hidden_size,
+            layers,
+            dirs == 2,
+            arrays,
+            name=f"{cell}x{layers}",
+            words=words,
+            labels=labels,
         )
+        if sc.compare is not None and vocab is not None:
+            made = text_input(sc.compare, vocab, "compare")
+            assert made is not None
+            stage.compare_run(*made)
     except SpecError as e:
         problems.spec_error(e)
         return []
     return [stage]
+
+
+def _file_weights(
+    given: dict[str, Any], ctx: BuildContext, cell: str, layers: int, bidirectional: bool
+) -> bool:
+    """``weights.file``'s arrays put into ``given`` (in place); False after a problem."""
+    from engine.deep_recurrent import deep_parameter_shapes
+    from scenarios.words import weights_file
+
+    name = given.pop("file")
+    if not isinstance(name, str):
+        ctx.problems.add("weights.file", f"expected the name of a weight file, got {name!r}")
+        return False
+    inline = list(given)
+    if inline:
+        ctx.problems.add(
+            "weights.file",
+            f"give the weights in the file or inline, not both (also given: {', '.join(inline)})",
+        )
+        return False
+    keys = list(deep_parameter_shapes(cell, 1, 1, layers, bidirectional, 1))
+    arrays = weights_file(name, ctx, keys)
+    if arrays is None:
+        return False
+    given.update(arrays)
+    return True

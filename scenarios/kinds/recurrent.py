@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from engine.core import Stage
 from engine.errors import SpecError
@@ -61,6 +61,10 @@ class RecurrentWeights(OneLayerWeights):
     """lstm: (H,)."""
     b_o: Any = None
     """lstm: (H,)."""
+    file: str | None = Field(None, strict=True)
+    """A weight file (``.npz``, ``.safetensors``, ``.pt``) inside the scenario's folder or the
+    bundled data, holding the weights under the keys above (PyTorch's ``weight_ih_l0`` … are
+    read as ``weight_ih`` …); then no weight is given inline."""
     W_r: Any = None
     """gru: refused with the reason (PyTorch's GRU resets after the product, the course's
     before it, so the course's W_r, W_u, W_c have no exact PyTorch form)."""
@@ -163,8 +167,29 @@ class RecurrentScenario(ScenarioBase):
     """``kind = "recurrent"``: one RNN, GRU or LSTM layer run over a sequence, one step per time
     step."""
 
-    input: Any
-    """The sequence, (T, input_size): numbers inline, a random spec or a data spec."""
+    input: Any = None
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec. Or give
+    ``text`` instead."""
+    text: str | None = Field(None, strict=True)
+    """The input as words: each word or punctuation mark becomes x⟨t⟩, its one-hot vector over
+    ``vocabulary``; instead of ``input``."""
+    vocabulary: list[str] | str | None = None
+    """The tokens ``text`` is written in, in one-hot order: a list, or a text file (one token
+    per line) inside the scenario's folder or the bundled data."""
+    labels: list[str] | None = None
+    """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _vocabulary(cls, value: Any) -> Any:
+        from scenarios.words import vocabulary_spec
+
+        return vocabulary_spec(value)
+
+    feedback: bool = Field(False, strict=True)
+    """one_to_many only: x⟨t⟩ for t ≥ 2 is the likeliest label of ŷ⟨t−1⟩ fed back as its
+    one-hot vector (every label but ``<EOS>`` must be in ``vocabulary``); ``<EOS>`` ends the
+    run before ``decoder_steps``."""
     cell: str = Field("rnn", strict=True)
     """``"rnn"`` (tanh), ``"gru"`` or ``"lstm"``."""
     hidden_size: int = Field(strict=True)
@@ -216,12 +241,19 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
         recurrent_peak_bytes,
         seeded_weights,
     )
+    from scenarios.words import text_of
 
     problems = ctx.problems
     given = sc.weights.model_dump() if sc.weights is not None else {}
+    labels = sc.labels
     try:
         cell = check_cell(sc.cell)
-        seq = sequence_shape(sc.input, problems)
+        text_x, words, vocab = text_of(sc, ctx)
+        if problems.items:
+            return []
+        if not _file_weights(sc, given, ctx):
+            return []
+        seq = text_x.shape if text_x is not None else sequence_shape(sc.input, problems)
         if seq is None:
             return []
         if isinstance(sc.hidden_size, int) and 1 <= sc.hidden_size <= 4096:
@@ -234,9 +266,22 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
         if shapes is None:
             return []
         steps, n_in = seq
-        has_input, has_output = layout(sc.architecture, steps, sc.decoder_steps)
+        try:
+            has_input, has_output = layout(sc.architecture, steps, sc.decoder_steps)
+        except SpecError as e:  # a text's words are its time steps
+            if e.field != "input" or words is None:
+                raise
+            raise SpecError("text", e.message.replace("time step", "word")) from None
         steps = len(has_input)  # T: the decoder's steps come after the given inputs
         out_size = sc.output_size
+        if out_size is None and labels is not None:
+            out_size = len(labels)
+        rows = shapes.get("w_ya", (None,))[0]
+        if labels is not None and rows is not None and rows != len(labels):
+            raise SpecError(
+                "labels",
+                f"{len(labels)} names for the {rows} outputs of weights.w_ya; give one per output",
+            )
         if out_size is None and "w_ya" in shapes and len(shapes["w_ya"]) == 2:
             out_size = shapes["w_ya"][0]
         if out_size is None and "w_ya" in shapes:
@@ -257,12 +302,15 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
     arrays = given_arrays(dict(seeded), given, shapes, problems)
     a0 = None if sc.a0 is None else value(sc.a0, "a0", problems)
     c0 = None if sc.c0 is None else value(sc.c0, "c0", problems)
-    given_x = value(sc.input, "input", problems)
+    given_x = text_x if text_x is not None else value(sc.input, "input", problems)
     if problems.items or given_x is None:
         return []
     x = np.zeros((steps, n_in))  # steps without an input read zeros
     x[has_input] = given_x
     try:
+        if sc.feedback:
+            x, words = _fed_back(sc, x[0], vocab, cell, arrays, steps)
+            has_input = has_output = np.ones(len(x), dtype=bool)
         stage = RecurrentStage(
             x,
             cell,
@@ -279,6 +327,9 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
             has_input=has_input,
             has_output=has_output,
             architecture=sc.architecture,
+            words=words,
+            labels=labels,
+            feedback=sc.feedback,
         )
         if sc.contrast is not None:
             stage.contrast_run(sc.contrast.step, sc.contrast.channel, sc.contrast.value)
@@ -286,3 +337,72 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
         problems.spec_error(e)
         return []
     return [stage]
+
+
+def _file_weights(sc: RecurrentScenario, given: dict[str, Any], ctx: BuildContext) -> bool:
+    """``weights.file``'s arrays put into ``given`` (in place); False after a problem."""
+    from scenarios.words import weights_file
+
+    name = given.pop("file", None)
+    if name is None:
+        return True
+    inline = [k for k, v in given.items() if v is not None]
+    if inline:
+        ctx.problems.add(
+            "weights.file",
+            f"give the weights in the file or inline, not both (also given: {', '.join(inline)})",
+        )
+        return False
+    keys = ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "w_ya", "b_y"]
+    arrays = weights_file(name, ctx, keys)
+    if arrays is None:
+        return False
+    given.update(arrays)
+    return True
+
+
+def _fed_back(
+    sc: RecurrentScenario,
+    x1: np.ndarray,
+    vocab: tuple[str, ...] | None,
+    cell: str,
+    arrays: dict[str, Any],
+    steps: int,
+) -> tuple[np.ndarray, list[str]]:
+    """The inputs and words of a run that feeds each likeliest label back; SpecError naming
+    ``feedback`` or ``labels`` when it cannot."""
+    from engine.recurrent import STOP, feedback_inputs
+
+    if sc.architecture != "one_to_many":
+        raise SpecError(
+            "feedback",
+            f"only a one_to_many network feeds its output back; this is {sc.architecture}",
+        )
+    if vocab is None or sc.labels is None or arrays.get("w_ya") is None:
+        raise SpecError("feedback", "feeding labels back needs text, vocabulary and labels")
+    index = {w.lower(): k for k, w in enumerate(vocab)}
+    feed: list[int | None] = []
+    for k, label in enumerate(sc.labels):
+        if label == STOP:
+            feed.append(None)
+        elif label.lower() in index:
+            feed.append(index[label.lower()])
+        else:
+            raise SpecError(
+                f"labels[{k}]",
+                f"{label!r} is not in the vocabulary, so it cannot be fed back as an input; "
+                f"every label but {STOP} must be a token of the vocabulary",
+            )
+    x = feedback_inputs(
+        x1,
+        cell,
+        arrays["weight_ih"],
+        arrays["weight_hh"],
+        arrays["bias_ih"],
+        arrays["bias_hh"],
+        arrays["w_ya"],
+        arrays["b_y"],
+        feed,
+        steps,
+    )
+    return x, [vocab[int(np.argmax(row))] for row in x]

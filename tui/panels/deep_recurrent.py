@@ -15,7 +15,9 @@ from tui.panels.base import Panel, register
 from tui.panels.recurrent import bars, gate_rows
 
 CELL = 9
-"""Characters per grid cell."""
+"""Characters per grid cell, at least."""
+MAX_CELL = 14
+"""Characters per grid cell at most, however long a word of the input."""
 LABEL = 9
 """Characters of the row labels on the left."""
 
@@ -54,7 +56,9 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
     """Rows ŷ (if any), then layers top to bottom (each forward and backward), then x; one
     column per time step; done / current / not yet, and the current cell's inputs lit."""
     steps, dirs = stage.steps_per_sweep, stage.directions
-    shown = max(1, min(steps, (width - LABEL) // CELL))
+    texts = [*(stage.words or ()), *(stage.compare.words or () if stage.compare else ())]
+    cw = max(CELL, min(max((len(w) + 1 for w in texts), default=0), MAX_CELL))
+    shown = max(1, min(steps, (width - LABEL) // cw))
     first = max(0, min(step.t - shown // 2, steps - shown))
     cols = range(first, first + shown)
     current = step.index
@@ -73,7 +77,7 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
 
     text = Text(" " * LABEL + ("… " if first else ""), style=_LABEL)
     for t in cols:
-        text.append(f"t={t}".center(CELL), style=_LABEL)
+        text.append(f"t={t}".center(cw), style=_LABEL)
     text.append(" …\n" if first + shown < steps else "\n", style=_LABEL)
 
     def cell(index: int, value: float, key: tuple[int, int, int]) -> tuple[str, str]:
@@ -89,30 +93,95 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
 
     y = stage.outputs_y
     if y is not None:
-        text.append("ŷ⟨t⟩[0]".ljust(LABEL), style=_LABEL)
         base = stage.num_layers * dirs * steps
-        for t in cols:
-            s, style = cell(base + t, float(y[t, 0]), (-2, 0, t))
-            text.append(s.rjust(CELL - 1) + " ", style=style)
-        text.append("\n")
+        rows = [("ŷ⟨t⟩[0]", y, 0)]
+        if stage.labels is not None:
+            k = len(stage.labels) - 1  # with two labels, the probability of the second
+            rows = [(f"P({stage.labels[k]})", y, k)]
+            other = stage.compare
+            if other is not None and other.outputs_y is not None:
+                rows.append((f"P′({stage.labels[k]})", other.outputs_y, k))
+        for name, probs, k in rows:
+            text.append(name[: LABEL - 1].ljust(LABEL), style=_LABEL)
+            for t in cols:
+                if t >= len(probs):
+                    text.append(" " * cw)
+                    continue
+                s, style = cell(base + t, float(probs[t, k]), (-2, 0, t))
+                text.append(s.rjust(cw - 1) + " ", style=style)
+            text.append("\n")
     for layer in reversed(range(stage.num_layers)):
         for d in range(dirs):
             text.append(_name(layer, d, dirs).ljust(LABEL), style=_LABEL)
             out = stage.layer_outputs[layer][:, d * stage.hidden_size]
             for t in cols:
                 s, style = cell(stage.cell_index(layer, d, t), float(out[t]), (layer, d, t))
-                text.append(s.rjust(CELL - 1) + " ", style=style)
+                text.append(s.rjust(cw - 1) + " ", style=style)
             text.append("\n")
-    text.append("x⟨t⟩[0]".ljust(LABEL), style=_LABEL)
+    text.append("x⟨t⟩[0]".ljust(LABEL) if stage.words is None else "x⟨t⟩".ljust(LABEL), _LABEL)
     for t in cols:
         style = _BELOW if (-1, 0, t) in below else _DONE
-        text.append(_num(float(stage.x[t, 0])).rjust(CELL - 1) + " ", style=style)
+        entry = _num(float(stage.x[t, 0])) if stage.words is None else stage.words[t][: cw - 1]
+        text.append(entry.rjust(cw - 1) + " ", style=style)
     text.append("\n")
+    other = stage.compare
+    if other is not None and other.words is not None:
+        text.append("x′⟨t⟩".ljust(LABEL), style=_LABEL)
+        for t in cols:
+            word = other.words[t][: cw - 1] if t < len(other.words) else ""
+            text.append(word.rjust(cw - 1) + " ", style=_LABEL)
+        text.append("\n")
     text.append("  ■ computing now", style="bright_green")
     sweep = "previous state in this sweep" if dirs == 2 else "from the left (same layer)"
     text.append(f"   ■ {sweep}", style="yellow")
     text.append("   ■ from below (same t)", style="cyan")
     text.append("   · not computed yet", style=_PENDING)
+    return text
+
+
+def sentence(words: tuple[str, ...]) -> str:
+    """Words joined as written: no space before a punctuation mark."""
+    out = ""
+    for w in words:
+        out += w if not out or not w[0].isalnum() else " " + w
+    return out
+
+
+def compare_text(stage: DeepRecurrentStage, step: DeepStep) -> Text:
+    """The second text (′) at the same cell: how far its state is from this one's, and whether
+    the words this sweep has read so far are the same; at an output step, both ŷ⟨t⟩."""
+    other = stage.compare
+    text = Text()
+    if other is None or other.words is None or stage.words is None:
+        return text
+    t, h = step.t, stage.hidden_size
+    quoted = sentence(other.words)
+    text.append(f"second text (′): {quoted}\n", style="bold")
+    if t >= len(other.words):
+        text.append(f"  it has no word at this t: it is {len(other.words)} words long\n", _LABEL)
+        return text
+    if step.is_output and step.y_hat is not None and other.outputs_y is not None:
+        assert stage.labels is not None
+        k = len(stage.labels) - 1
+        mine, theirs = float(step.y_hat[k]), float(other.outputs_y[t, k])
+        text.append(f"  P({stage.labels[k]}) at {stage.words[t]!r}: {fmt_exact(mine, 4)} here, ")
+        text.append(f"{fmt_exact(theirs, 4)} at {other.words[t]!r} there\n")
+        for d, arrow in enumerate("→←"[: stage.directions]):
+            a = stage.layer_outputs[-1][t, d * h : (d + 1) * h]
+            b = other.layer_outputs[-1][t, d * h : (d + 1) * h]
+            gap = float(np.abs(a - b).max())
+            text.append(f"  max |a{arrow}⟨t⟩ − a{arrow}′⟨t⟩| = {fmt_exact(gap, 3)}\n", _LABEL)
+        return text
+    d, layer = step.direction, step.layer
+    a = step.a
+    b = other.layer_outputs[layer][t, d * h : (d + 1) * h]
+    seen = slice(0, t + 1) if d == 0 else slice(t, None)
+    same = [w.lower() for w in stage.words[seen]] == [w.lower() for w in other.words[seen]]
+    arrow = ("→", "←")[d] if stage.directions == 2 else ""
+    gap = float(np.abs(a - b).max())
+    read = "the words up to here" if d == 0 else "the words from here to the end"
+    verdict = "the same, so the states are equal" if same else "different"
+    text.append(f"  max |a{arrow}⟨t⟩ − a{arrow}′⟨t⟩| = {fmt_exact(gap, 3)}: {read} are {verdict}\n")
     return text
 
 
@@ -131,8 +200,10 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
         text.append(f"  from below: the top layer at t = {t}, both directions = ", _LABEL)
         text.append(_vector(step.from_below) + "\n", style="cyan")
         k = int(np.argmax(step.y_hat))
-        text.append(f"  ŷ⟨{t}⟩ = {_vector(step.y_hat)}; most likely class {k} (they sum to 1)\n")
-        return text
+        name = "" if stage.labels is None else f" ({stage.labels[k]})"
+        text.append(f"  ŷ⟨{t}⟩ = {_vector(step.y_hat)}; most likely class {k}{name}")
+        text.append(" (they sum to 1)\n")
+        return text.append_text(compare_text(stage, step))
     name = _name(step.layer, step.direction, dirs)
     inner, from_left = step.inner, step.from_left
     if inner is None or from_left is None:  # only output steps lack them, handled above
@@ -151,7 +222,10 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
         where = f"[a→[{step.layer}]⟨{t}⟩, a←[{step.layer}]⟨{t}⟩]"
     else:
         where = f"a[{step.layer}]⟨{t}⟩"
-    text.append(f"{where} = {_vector(step.from_below)}\n", style="cyan")
+    shown = _vector(step.from_below)
+    if step.layer == 0 and step.word is not None:
+        shown = f"one-hot({step.word!r})"
+    text.append(f"{where} = {shown}\n", style="cyan")
     if stage.cell != "rnn":
         for label, values, signed in gate_rows(stage.cell, inner.gates):
             text.append(f"  {label:<13}", style=_LABEL)
@@ -162,7 +236,7 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
     text.append(f"  {name}⟨{t}⟩ = ")
     text.append(_vector(step.a), style=_CURRENT)
     text.append("\n")
-    return text
+    return text.append_text(compare_text(stage, step))
 
 
 @register
@@ -212,7 +286,9 @@ class DeepRecurrentPanel(Panel):
     def show(self, step: DeepStep) -> None:  # type: ignore[override]
         st = self.deep
         self.query_one("#deep-order", Static).update(Content.from_rich_text(order_line(st, step)))
-        self.query_one("#deep-grid", Static).update(Content.from_rich_text(grid(st, step)))
+        room = self.app.size.width - 4 if self.is_attached and self.app.size.width else 116
+        table = grid(st, step, width=min(116, max(room, 40)))
+        self.query_one("#deep-grid", Static).update(Content.from_rich_text(table))
         self.query_one("#deep-inspector", Static).update(
             Content.from_rich_text(inspector(st, step))
         )

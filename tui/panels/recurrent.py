@@ -48,19 +48,32 @@ TERM_DIGITS = 4
 """Significant digits of each factor and part written out; the sums keep six."""
 
 
+def cut(word: str, room: int) -> str:
+    """``word`` in at most ``room`` characters, ending in … when cut."""
+    return word if len(word) <= room else word[: room - 1] + "…"
+
+
 def unrolled(
     t: int,
     steps: int,
     width: int = 110,
     has_input: np.ndarray | None = None,
     has_output: np.ndarray | None = None,
+    words: tuple[str, ...] | None = None,
+    tags: list[str] | None = None,
+    known: int | None = None,
 ) -> Text:
     """The unrolled network in three rows: ŷ⟨k⟩ boxes on top where a step has an output, the
     chain of cells with a⟨t⟩ flowing right and step ``t`` lit, and x⟨k⟩ boxes below where a
     step has an input. Every step has an input if ``has_input`` is None; none has an output if
     ``has_output`` is None (no output layer), and then the top rows are left out. A window of
-    the steps around ``t`` is shown when they do not all fit in ``width``."""
-    cell = max(7, len(f"[ŷ⟨{steps - 1}⟩]"))
+    the steps around ``t`` is shown when they do not all fit in ``width``. With ``words`` the
+    x boxes name the word each x⟨k⟩ is (those after ``known``, not fed back yet, are dots), and
+    with ``tags`` the ŷ boxes of the steps done so far name their likeliest label."""
+    least = max(7, len(f"[ŷ⟨{steps - 1}⟩]"))
+    longest = max((len(w) + 2 for w in (*(words or ()), *(tags or ()))), default=0)
+    fits = (width - 7) // steps - 1  # the widest cell with which every step is shown
+    cell = max(least, min(longest, 12, fits))
     per = cell + 1  # the → and the cell
     lead = 4
     shown = max(1, min(steps, (width - lead - 3) // per))
@@ -83,6 +96,11 @@ def unrolled(
                 line.append(" " * cell)
             elif arrow:
                 line.append("↑".center(cell), style="grey62")
+            elif box.startswith("[x") and words is not None:
+                word = words[k] if known is None or k <= known else "·"
+                put(line, k, cut(word, cell - 2).join("[]"), "bold bright_green")
+            elif box.startswith("[ŷ") and tags is not None and k <= t:
+                put(line, k, cut(tags[k], cell - 2).join("[]"), "bold bright_green")
             else:
                 put(line, k, box.format(k), "bold bright_green")
         line.rstrip()
@@ -101,6 +119,33 @@ def unrolled(
     if ins.any():
         lines += [row(ins, "", True), row(ins, "[x⟨{}⟩]", False)]
     return Text("\n").join(lines)
+
+
+TOP_LABELS = 3
+"""Labelled outputs listed per step, likeliest first."""
+
+
+def labelled(y: np.ndarray, labels: tuple[str, ...], top: int = TOP_LABELS) -> Text:
+    """``negative 0.9999  positive 0.0001``: the likeliest labels of ŷ⟨t⟩ with their
+    probabilities, the first in bold; ``+ 22 more`` when there are more than ``top``."""
+    order = np.argsort(-np.asarray(y), kind="stable")[:top]
+    text = Text()
+    for n, k in enumerate(order):
+        text.append("  " if n else "")
+        text.append(labels[int(k)], style="bold bright_green" if n == 0 else "")
+        text.append(f" {fmt_exact(float(y[int(k)]), 4)}")
+    if len(labels) > top:
+        text.append(f"  + {len(labels) - top} more", style="grey50")
+    return text
+
+
+def input_label(stage: RecurrentStage, step: RecurrentStep) -> str:
+    """What x⟨t⟩ is when it stands for a word: the word, or the label fed back."""
+    if step.word is None:
+        return "x⟨t⟩ input" if step.has_input else "x⟨t⟩ = 0: no input at this step"
+    if stage.feedback and step.index > 0:
+        return f"x⟨t⟩ = one-hot({step.word!r}), ŷ⟨t−1⟩'s likeliest fed back"
+    return f"x⟨t⟩ = one-hot({step.word!r})"
 
 
 def bars(values: np.ndarray, signed: bool) -> Text:
@@ -139,6 +184,13 @@ def dot_terms(w: np.ndarray, v: np.ndarray) -> str:
     return " + ".join(terms)
 
 
+def x_terms(w: np.ndarray, x: np.ndarray, word: str | None) -> str:
+    """W·x written out, or, when x is the one-hot vector of ``word``, the one weight it picks."""
+    if word is None:
+        return dot_terms(w, x)
+    return f"the weight of {word!r} (x is its one-hot vector)"
+
+
 def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
     """The equations of this time step for one hidden unit, with the numbers: each gate's sum
     W_x·x⟨t⟩ + W_a·a⟨t−1⟩ + b is written out term by term, so the printed parts add up."""
@@ -167,7 +219,7 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
     def products(row: int) -> None:
         wx, wa, _, _ = parts(row)
         d = TERM_DIGITS
-        wx_terms, wa_terms = dot_terms(w_ih[row], x), dot_terms(w_hh[row], a_prev)
+        wx_terms, wa_terms = x_terms(w_ih[row], x, step.word), dot_terms(w_hh[row], a_prev)
         text.append(f"\n      W_x·x{now} = {wx_terms} = {fmt_exact(wx, d)}", "grey50")
         text.append(f"\n      W_a·a{before} = {wa_terms} = {fmt_exact(wa, d)}\n", "grey50")
 
@@ -193,7 +245,7 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
         d = TERM_DIGITS
         wa_sum, wx_sum = fmt_exact(wa, d), fmt_exact(wx, d)
         text.append(f"\n      W_aa·a{before} = {dot_terms(w_hh[j], a_prev)} = {wa_sum}", "grey50")
-        text.append(f"\n      W_ax·x{now} = {dot_terms(w_ih[j], x)} = {wx_sum}", "grey50")
+        text.append(f"\n      W_ax·x{now} = {x_terms(w_ih[j], x, step.word)} = {wx_sum}", "grey50")
         text.append(f"\n      b_a = {fmt_exact(bi + bh)}\n", style="grey50")
         if step.y_hat is not None and stage.w_ya is not None and stage.b_y is not None:
             y_hat: np.ndarray = step.y_hat
@@ -205,7 +257,8 @@ def explain_recurrent(stage: RecurrentStage, step: RecurrentStep, unit: int = 0)
                 return "[" + ", ".join(shown) + (", …]" if len(v) > MAX_TERMS else "]")
 
             text.append(f"  ŷ{now} = softmax(W_ya·a{now} + b_y) = softmax({vec(z)}) = {vec(y_hat)}")
-            text.append(f": class {k} likeliest")
+            name = "" if stage.labels is None else f" ({stage.labels[k]})"
+            text.append(f": class {k}{name} likeliest")
             bias, logit = float(stage.b_y[k]), float(z[k])
             text.append(
                 f"\n      W_ya[{k}]·a{now} + b_y[{k}] = {dot_terms(stage.w_ya[k], step.a)} + "
@@ -399,15 +452,34 @@ class RecurrentPanel(Panel):
         self._last = step
         st = self.rec
         outs = None if st.w_ya is None else st.has_output
-        diagram = unrolled(step.t, len(st), has_input=st.has_input, has_output=outs)
+        tags = None
+        if st.labels is not None and st.outputs_y is not None:
+            tags = [st.labels[int(k)] for k in np.argmax(st.outputs_y, axis=1)]
+        room = self.app.size.width - 4 if self.is_attached and self.app.size.width else 110
+        diagram = unrolled(
+            step.t,
+            len(st),
+            width=min(110, max(room, 40)),
+            has_input=st.has_input,
+            has_output=outs,
+            words=st.words,
+            tags=tags,
+            known=step.t if st.feedback else None,
+        )
         self.query_one("#rec-unrolled", Static).update(diagram)
         if st.w_ya is not None:
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
-            label = "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step"
-            self.query_one("#rec-y-label", Static).update(Text(label, style="grey62"))
-            self.query_one("#rec-y", MatrixGrid).display = step.has_output
-        label = "x⟨t⟩ input" if step.has_input else "x⟨t⟩ = 0: no input at this step"
-        self.query_one("#rec-x-label", Static).update(Text(label, style="grey62"))
+            y_label = Text(
+                "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step", "grey62"
+            )
+            if st.labels is not None and step.y_hat is not None:
+                y_label = Text("ŷ⟨t⟩: ", style="grey62")
+                y_label.append_text(labelled(step.y_hat, st.labels))
+            self.query_one("#rec-y-label", Static).update(y_label)
+            self.query_one("#rec-y", MatrixGrid).display = step.has_output and st.labels is None
+        self.query_one("#rec-x-label", Static).update(Text(input_label(st, step), "grey62"))
+        if st.words is not None:  # the word is named above; a one-hot row says no more
+            self.query_one("#rec-x", MatrixGrid).display = False
         values = {
             "x": step.x,
             "a_prev": step.a_prev,
