@@ -52,14 +52,15 @@ def order_line(stage: DeepRecurrentStage, step: DeepStep) -> Text:
 
 def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
     """Rows ŷ (if any), then layers top to bottom (each forward and backward), then x; one
-    column per time step; done / current / not yet, and the current cell's inputs lit."""
+    column per time step t = 1 … T; done / current / not yet, and the current cell's inputs
+    lit. Columns are walked by row k of the arrays, which is time step t = k + 1."""
     steps, dirs = stage.steps_per_sweep, stage.directions
     shown = max(1, min(steps, (width - LABEL) // CELL))
-    first = max(0, min(step.t - shown // 2, steps - shown))
+    first = max(0, min(step.t - 1 - shown // 2, steps - shown))
     cols = range(first, first + shown)
     current = step.index
     left: tuple[int, int, int] | None = None
-    below: set[tuple[int, int, int]] = set()  # (layer, direction, t); layer −1 is x
+    below: set[tuple[int, int, int]] = set()  # (layer, direction, t from 1); layer −1 is x
     if step.is_output:
         below = {(stage.num_layers - 1, d, step.t) for d in range(dirs)}
     else:
@@ -72,8 +73,8 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
         )
 
     text = Text(" " * LABEL + ("… " if first else ""), style=_LABEL)
-    for t in cols:
-        text.append(f"t={t}".center(CELL), style=_LABEL)
+    for k in cols:
+        text.append(f"t={k + 1}".center(CELL), style=_LABEL)
     text.append(" …\n" if first + shown < steps else "\n", style=_LABEL)
 
     def cell(index: int, value: float, key: tuple[int, int, int]) -> tuple[str, str]:
@@ -91,22 +92,23 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
     if y is not None:
         text.append("ŷ⟨t⟩[0]".ljust(LABEL), style=_LABEL)
         base = stage.num_layers * dirs * steps
-        for t in cols:
-            s, style = cell(base + t, float(y[t, 0]), (-2, 0, t))
+        for k in cols:
+            s, style = cell(base + k, float(y[k, 0]), (-2, 0, k + 1))
             text.append(s.rjust(CELL - 1) + " ", style=style)
         text.append("\n")
     for layer in reversed(range(stage.num_layers)):
         for d in range(dirs):
             text.append(_name(layer, d, dirs).ljust(LABEL), style=_LABEL)
             out = stage.layer_outputs[layer][:, d * stage.hidden_size]
-            for t in cols:
-                s, style = cell(stage.cell_index(layer, d, t), float(out[t]), (layer, d, t))
+            for k in cols:
+                t = k + 1
+                s, style = cell(stage.cell_index(layer, d, t), float(out[k]), (layer, d, t))
                 text.append(s.rjust(CELL - 1) + " ", style=style)
             text.append("\n")
     text.append("x⟨t⟩[0]".ljust(LABEL), style=_LABEL)
-    for t in cols:
-        style = _BELOW if (-1, 0, t) in below else _DONE
-        text.append(_num(float(stage.x[t, 0])).rjust(CELL - 1) + " ", style=style)
+    for k in cols:
+        style = _BELOW if (-1, 0, k + 1) in below else _DONE
+        text.append(_num(float(stage.x[k, 0])).rjust(CELL - 1) + " ", style=style)
     text.append("\n")
     text.append("  ■ computing now", style="bright_green")
     sweep = "previous state in this sweep" if dirs == 2 else "from the left (same layer)"
@@ -141,7 +143,8 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
     text.append(f"{name}⟨{t}⟩ = {stage.cell.upper()} cell({side}, from below)\n", "bold")
     text.append(f"  {side}: ", _LABEL)
     if step.left_t is None:
-        text.append("the start of this sweep, a0 = 0", style="yellow")
+        start = stage.steps_per_sweep + 1 if step.direction == 1 else 0
+        text.append(f"the start of this sweep, {name}⟨{start}⟩ = 0", style="yellow")
     else:
         text.append(f"{name}⟨{step.left_t}⟩ = {_vector(from_left)}", style="yellow")
     text.append("\n  from below: ", _LABEL)
