@@ -181,3 +181,16 @@ async def test_the_player_shows_step_1_and_t_1_first(name: str) -> None:
         await pilot.press("home")
         screen_text = " ".join(str(w.render()) for w in p.query(Static))
         assert not ZERO_BASED.search(screen_text)
+
+
+def test_tokens_are_x1_onwards_as_the_recurrent_kinds_read_them() -> None:
+    from engine.tokens import TokenStage
+    from tui.panels.tokens import explain_token, token_table
+
+    (stage,) = scenarios.load(scenarios.resolve("tokens_words")).stages
+    assert isinstance(stage, TokenStage)
+    first, third = stage.step(0), stage.step(2)
+    assert "x⟨1⟩ = one-hot(" in explain_token(stage, first).plain
+    assert "x⟨0⟩" not in explain_token(stage, first).plain
+    rows = token_table(stage, third).plain.splitlines()[1:]
+    assert [int(r.split()[0]) for r in rows] == [1, 2, 3]
