@@ -67,16 +67,16 @@ def unrolled(
     per = cell + 1  # the → and the cell
     lead = 5
     shown = max(1, min(steps, (width - lead - 3) // per))
-    t -= 1  # from here on, k and t are 0-based positions in the chain
-    first = max(0, min(t - shown // 2, steps - shown))
+    now = t - 1  # the lit cell's position in the chain, from 0 (cell k is time step k + 1)
+    first = max(0, min(now - shown // 2, steps - shown))
     ins = np.ones(steps, dtype=bool) if has_input is None else np.asarray(has_input, dtype=bool)
     outs = np.zeros(steps, dtype=bool) if has_output is None else np.asarray(has_output, bool)
 
     def put(line: Text, k: int, label: str, lit: str) -> None:
-        """``label`` centred in a cell, styled (not its padding) by where k is from t."""
+        """``label`` centred in a cell, styled (not its padding) by where k is from now."""
         left = (cell - len(label)) // 2
         line.append(" " * left)
-        line.append(label, style=lit if k == t else ("white" if k < t else "grey42"))
+        line.append(label, style=lit if k == now else ("white" if k < now else "grey42"))
         line.append(" " * (cell - len(label) - left))
 
     def row(mask: np.ndarray, box: str, arrow: bool) -> Text:
