@@ -92,42 +92,43 @@ def bptt_peak_bytes(steps: int, input_size: int, hidden: int) -> int:
 class BpttStep(Step):
     """One backward step: the gradient reaching a⟨t⟩ and how it is passed on to a⟨t−1⟩.
 
-    ``value`` is ‖δ⟨t⟩‖. Step 0 is t = T−1; the last step is t = 0.
+    ``value`` is ‖δ⟨t⟩‖. Time runs from t = 1 as in the course (a⟨0⟩ is the initial state):
+    step 0 is t = T, the last step is t = 1.
     """
 
     t: int
-    """The time step whose hidden state the gradient reaches."""
+    """The time step whose hidden state the gradient reaches, from 1 to T."""
     delta: np.ndarray  # (H,) δ⟨t⟩ = ∂L/∂a⟨t⟩, every path from a⟨t⟩ to L
     norm: float
     """‖δ⟨t⟩‖₂."""
     local: np.ndarray  # (H,) the loss's own term at t: a⟨t⟩ − y⟨t⟩, or zeros
     a: np.ndarray  # (H,) a⟨t⟩
-    a_prev: np.ndarray  # (H,) a⟨t−1⟩ (a0 at t = 0)
+    a_prev: np.ndarray  # (H,) a⟨t−1⟩ (the initial state a⟨0⟩ at t = 1)
     dtanh: np.ndarray  # (H,) 1 − a⟨t⟩², tanh's derivative at step t
     dz: np.ndarray  # (H,) δ⟨t⟩ ⊙ (1 − a⟨t⟩²) = ∂L/∂z⟨t⟩, z the tanh's input
     carry: np.ndarray  # (H,) W_aaᵀ·dz: what reaches a⟨t−1⟩ through W_aa
     grad_norms: dict[str, float]
     """‖∂L/∂θ‖ per parameter (PyTorch's names) summed over t' ≥ t, so far in the backward pass."""
     clip: dict[str, Any] | None
-    """On the last step only (t = 0) when clipping is set: see ``clip_gradients``' summary."""
+    """On the last step only (t = 1) when clipping is set: see ``clip_gradients``' summary."""
 
 
 class BpttStage(Stage):
     """Backpropagation through time in one tanh RNN layer (``nn.RNN``), one step per time step,
     from the last to the first.
 
-    Forward (``RecurrentStage`` with cell ``rnn``)::
+    Forward (``RecurrentStage`` with cell ``rnn``), t = 1 … T from a⟨0⟩::
 
         z⟨t⟩ = W_ax·x⟨t⟩ + b_ih + W_aa·a⟨t−1⟩ + b_hh,   a⟨t⟩ = tanh(z⟨t⟩)
 
     Loss, with targets y::
 
-        last: L = ½‖a⟨T−1⟩ − y‖²          all: L = ½ Σ_t ‖a⟨t⟩ − y⟨t⟩‖²
+        last: L = ½‖a⟨T⟩ − y‖²          all: L = ½ Σ_t ‖a⟨t⟩ − y⟨t⟩‖²
 
-    Backward, with e⟨t⟩ = ∂(the loss's own term)/∂a⟨t⟩ = a⟨t⟩ − y⟨t⟩ (zero before T−1 for
+    Backward, with e⟨t⟩ = ∂(the loss's own term)/∂a⟨t⟩ = a⟨t⟩ − y⟨t⟩ (zero before T for
     ``last``)::
 
-        δ⟨T−1⟩ = e⟨T−1⟩
+        δ⟨T⟩ = e⟨T⟩
         δ⟨t−1⟩ = W_aaᵀ·(δ⟨t⟩ ⊙ (1 − a⟨t⟩²)) + e⟨t−1⟩
         ∂L/∂W_aa = Σ_t dz⟨t⟩·a⟨t−1⟩ᵀ,  ∂L/∂W_ax = Σ_t dz⟨t⟩·x⟨t⟩ᵀ,  ∂L/∂b = Σ_t dz⟨t⟩
 
@@ -145,7 +146,8 @@ class BpttStage(Stage):
         clip: None, or ``("value" | "norm", threshold)``, applied to the summed gradients.
 
     Shape:
-        output (T,): ‖δ⟨t⟩‖ in step order, t = T−1 first.
+        output (T,): ‖δ⟨t⟩‖ in step order, t = T first. Arrays in time order have row
+        t − 1 for time step t.
     """
 
     kind = "bptt"
@@ -187,8 +189,8 @@ class BpttStage(Stage):
         self.clip_spec = clip
         if clip is not None:
             clip_gradients({}, *clip)  # checks the mode and threshold before any work
-        a = fw.output  # (T, H) a⟨0⟩ … a⟨T−1⟩
-        a_prev = np.vstack([fw.a0[None], a[:-1]])  # (T, H) a⟨−1⟩ … a⟨T−2⟩
+        a = fw.output  # (T, H) a⟨1⟩ … a⟨T⟩
+        a_prev = np.vstack([fw.a0[None], a[:-1]])  # (T, H) a⟨0⟩ … a⟨T−1⟩
         local = np.zeros((steps, h))  # (T, H) e⟨t⟩
         with np.errstate(over="ignore"):
             if loss == "last":
@@ -237,7 +239,7 @@ class BpttStage(Stage):
         self._dtanh, self._delta, self._dz, self._carry = dtanh, delta, dz, carry
         self._running = running
         self.norms = l2norm(delta, axis=1)  # (T,) time order
-        self.grad_a0 = carry[0]  # (H,) ∂L/∂a⟨−1⟩
+        self.grad_a0 = carry[0]  # (H,) ∂L/∂a⟨0⟩
         self.gradients = {"weight_ih": g_ih, "weight_hh": g_hh, "bias_ih": g_b, "bias_hh": g_b}
         self.clipped: dict[str, np.ndarray] | None = None
         self.clip_summary: dict[str, Any] | None = None
@@ -257,22 +259,22 @@ class BpttStage(Stage):
 
     @property
     def deltas(self) -> np.ndarray:
-        """δ⟨0⟩ … δ⟨T−1⟩ in time order, (T, H)."""
+        """δ⟨1⟩ … δ⟨T⟩ in time order, (T, H)."""
         return self._delta
 
     @property
     def output(self) -> np.ndarray:
-        """‖δ⟨t⟩‖ in step order (t = T−1 first), (T,)."""
+        """‖δ⟨t⟩‖ in step order (t = T first), (T,)."""
         return self.norms[::-1]
 
     def decay(self) -> float:
-        """‖δ⟨0⟩‖ / ‖δ⟨T−1⟩‖: how much the gradient shrank (< 1) or grew (> 1) going back."""
+        """‖δ⟨1⟩‖ / ‖δ⟨T⟩‖: how much the gradient shrank (< 1) or grew (> 1) going back."""
         last = float(self.norms[-1])
         return float(self.norms[0]) / last if last else math.inf
 
     def time_of(self, i: int) -> int:
-        """The time step t that step ``i`` reaches (step 0 is t = T−1)."""
-        return len(self) - 1 - self._normalise_index(i)
+        """The time step t, from 1, that step ``i`` reaches (step 0 is t = T)."""
+        return len(self) - self._normalise_index(i)
 
     # -- stepping ------------------------------------------------------------------------
 
@@ -281,30 +283,31 @@ class BpttStage(Stage):
 
     def step(self, i: int) -> BpttStep:
         t = self.time_of(i)
+        r = t - 1  # the row of the time-ordered arrays
         names = ("weight_ih", "weight_hh", "bias")
-        norm = float(self.norms[t])
+        norm = float(self.norms[r])
         return BpttStep(
             stage=self.name,
-            index=len(self) - 1 - t,
+            index=len(self) - t,
             value=norm,
             explanation=self._explain(t, norm),
             t=t,
-            delta=self._delta[t],
+            delta=self._delta[r],
             norm=norm,
-            local=self._local[t],
-            a=self._a[t],
-            a_prev=self._a_prev[t],
-            dtanh=self._dtanh[t],
-            dz=self._dz[t],
-            carry=self._carry[t],
-            grad_norms={k: float(v) for k, v in zip(names, self._running[t], strict=True)},
-            clip=self.clip_summary if t == 0 else None,
+            local=self._local[r],
+            a=self._a[r],
+            a_prev=self._a_prev[r],
+            dtanh=self._dtanh[r],
+            dz=self._dz[r],
+            carry=self._carry[r],
+            grad_norms={k: float(v) for k, v in zip(names, self._running[r], strict=True)},
+            clip=self.clip_summary if t == 1 else None,
         )
 
     def _explain(self, t: int, norm: float) -> str:
-        prev = f"δ⟨{t - 1}⟩".replace("-", "−")
+        prev = f"δ⟨{t - 1}⟩"
         text = f"t = {t}: ‖δ⟨{t}⟩‖ = {norm:.6g}; {prev} = W_aaᵀ·(δ⟨{t}⟩ ⊙ (1 − a⟨{t}⟩²))"
-        if self.loss_mode == "all" and t > 0:
+        if self.loss_mode == "all" and t > 1:
             text += f" + (a⟨{t - 1}⟩ − y⟨{t - 1}⟩)"
         return text
 
@@ -332,7 +335,7 @@ class BpttStage(Stage):
         return out
 
     def reference(self) -> np.ndarray:
-        """‖∂L/∂a⟨t⟩‖ from torch autograd, in step order (T,)."""
+        """‖∂L/∂a⟨t⟩‖ from torch autograd, in step order (T,): t = T first."""
         return np.linalg.norm(self.reference_run()[0], axis=1)[::-1].copy()
 
     def reference_run(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -179,11 +179,12 @@ class DeepStep(Step):
     direction: int
     """0 forward sweep (left to right), 1 backward sweep (right to left), −1 an output step."""
     t: int
-    """The time step of the sequence, 0-based, whatever the direction of the sweep."""
+    """The time step of the sequence, from 1 as the course counts (x⟨1⟩ is the first input),
+    whatever the direction of the sweep: the backward sweep runs t = T … 1."""
     inner: RecurrentStep | None
     """The one-layer step that computed this cell (its ``t`` counts along its own sweep, so in
-    the backward sweep it is T − 1 − t); None for an output step."""
-    from_left: np.ndarray | None  # (H,) the previous state of this sweep (a0 at its start)
+    the backward sweep it is T + 1 − t); None for an output step."""
+    from_left: np.ndarray | None  # (H,) the previous state of this sweep (zero at its start)
     from_below: np.ndarray  # (I,) x⟨t⟩ or (D·H,) the layer below's output at t
     a: np.ndarray  # (H,) a[l]⟨t⟩ of this direction; (D·H,) top output at t for ŷ
     y_hat: np.ndarray | None  # (O,) ŷ⟨t⟩ for an output step, else None
@@ -202,7 +203,7 @@ class DeepStep(Step):
         if self.is_output:
             return None
         prev = self.t - 1 if self.direction == 0 else self.t + 1
-        return prev if self.inner is not None and self.inner.t > 0 else None
+        return prev if self.inner is not None and self.inner.t > 1 else None
 
 
 class DeepRecurrentStage(Stage):
@@ -210,11 +211,12 @@ class DeepRecurrentStage(Stage):
     ``nn.GRU`` / ``nn.LSTM`` with ``num_layers`` and ``bidirectional`` — with an optional
     softmax output layer over the top layer's two directions::
 
-        a→[l]⟨t⟩ = cell(a→[l]⟨t−1⟩, in[l]⟨t⟩)      forward sweep, t = 0 … T−1
-        a←[l]⟨t⟩ = cell(a←[l]⟨t+1⟩, in[l]⟨t⟩)      backward sweep, t = T−1 … 0
+        a→[l]⟨t⟩ = cell(a→[l]⟨t−1⟩, in[l]⟨t⟩)      forward sweep, t = 1 … T, a→[l]⟨0⟩ = 0
+        a←[l]⟨t⟩ = cell(a←[l]⟨t+1⟩, in[l]⟨t⟩)      backward sweep, t = T … 1, a←[l]⟨T+1⟩ = 0
         in[0]⟨t⟩ = x⟨t⟩,   in[l+1]⟨t⟩ = [a→[l]⟨t⟩, a←[l]⟨t⟩]
         ŷ⟨t⟩ = softmax(W_ya·[a→[L−1]⟨t⟩, a←[L−1]⟨t⟩] + b_y)
 
+    Time runs from t = 1, as in the course; row ``k`` of every (T, …) array is t = k + 1.
     Each (layer, direction) is a RecurrentStage; the backward one runs on the reversed sequence
     and its outputs are reversed back. Initial states are zero.
 
@@ -371,7 +373,7 @@ class DeepRecurrentStage(Stage):
 
     @property
     def outputs_y(self) -> np.ndarray | None:
-        """ŷ⟨0⟩ … ŷ⟨T−1⟩, (T, O), or None without an output layer."""
+        """ŷ⟨1⟩ … ŷ⟨T⟩, (T, O), or None without an output layer."""
         return self._y
 
     @property
@@ -383,9 +385,10 @@ class DeepRecurrentStage(Stage):
         return int(sum(p.size for p in self.params.values()))
 
     def cell_index(self, layer: int, direction: int, t: int) -> int:
-        """The step that computes a[layer]⟨t⟩ in ``direction`` (0 forward, 1 backward)."""
+        """The step that computes a[layer]⟨t⟩ in ``direction`` (0 forward, 1 backward); ``t``
+        from 1, as ``DeepStep.t``."""
         steps = self.steps_per_sweep
-        k = t if direction == 0 else steps - 1 - t
+        k = t - 1 if direction == 0 else steps - t
         return (layer * self.directions + direction) * steps + k
 
     # -- stepping ------------------------------------------------------------------------
@@ -407,12 +410,12 @@ class DeepRecurrentStage(Stage):
                 stage=self.name,
                 index=i,
                 value=float(y[0]),
-                explanation=f"ŷ⟨{k}⟩ = softmax(W_ya·[a→⟨{k}⟩, a←⟨{k}⟩] + b_y); "
+                explanation=f"ŷ⟨{k + 1}⟩ = softmax(W_ya·[a→⟨{k + 1}⟩, a←⟨{k + 1}⟩] + b_y); "
                 f"largest p = {y[j]:.4g} at {j}"
                 + ("" if self.labels is None else f" ({self.labels[j]})"),
                 layer=self.num_layers,
                 direction=-1,
-                t=k,
+                t=k + 1,
                 inner=None,
                 from_left=None,
                 from_below=top,
@@ -422,7 +425,8 @@ class DeepRecurrentStage(Stage):
                 label=None if self.labels is None else self.labels[j],
             )
         layer, d = divmod(sweep, self.directions)
-        t = k if d == 0 else steps - 1 - k
+        row = k if d == 0 else steps - 1 - k  # the row of x and of the outputs
+        t = row + 1  # the course's time step: forward 1 … T, backward T … 1
         inner = self.sweeps[layer][d].step(k)
         arrow = "←" if d else "→"
         # Explanations number layers from 1, as in a[l]⟨t⟩ with a[0]⟨t⟩ = x⟨t⟩.
@@ -433,7 +437,9 @@ class DeepRecurrentStage(Stage):
         else:
             below = f"a[{layer}]⟨{t}⟩"
         arrow = arrow if self.directions == 2 else ""
-        prev = f"a{arrow}[{layer + 1}]⟨{t + 1 if d else t - 1}⟩" if k else "a0 = 0"
+        prev = f"a{arrow}[{layer + 1}]⟨{t + 1 if d else t - 1}⟩"
+        if not k:
+            prev += " = 0"
         return DeepStep(
             stage=self.name,
             index=i,
@@ -445,10 +451,10 @@ class DeepRecurrentStage(Stage):
             t=t,
             inner=inner,
             from_left=inner.a_prev,
-            from_below=self.x[t] if layer == 0 else self.layer_outputs[layer - 1][t],
+            from_below=self.x[row] if layer == 0 else self.layer_outputs[layer - 1][row],
             a=inner.a,
             y_hat=None,
-            word=None if self.words is None else self.words[t],
+            word=None if self.words is None else self.words[row],
         )
 
     # -- description and reference -------------------------------------------------------

@@ -55,8 +55,9 @@ def layout(
     """``(has_input, has_output)``, each (T,) bool: which steps read x⟨t⟩ and which give ŷ⟨t⟩.
 
     ``input_steps`` is Tx, the rows of the given sequence; ``decoder_steps`` is Ty for
-    ``one_to_many`` (T = Ty, x only at t = 0) and ``encoder_decoder`` (T = Tx + Ty, x only
-    in the first Tx steps, ŷ only in the last Ty). Steps without an input read zeros.
+    ``one_to_many`` (T = Ty, x only at t = 1) and ``encoder_decoder`` (T = Tx + Ty, x only
+    in the first Tx steps, ŷ only in the last Ty). Steps without an input read zeros. The
+    masks are indexed from 0: entry k is time step t = k + 1.
     """
     arch = check_architecture(architecture)
     tx = int(input_steps)
@@ -80,7 +81,7 @@ def layout(
     if arch == "one_to_one" and tx != 1:
         raise SpecError("input", f"one_to_one has T = 1: expected 1 time step, got {tx}")
     if arch == "one_to_many" and tx != 1:
-        raise SpecError("input", f"one_to_many reads x⟨0⟩ only: expected 1 time step, got {tx}")
+        raise SpecError("input", f"one_to_many reads x⟨1⟩ only: expected 1 time step, got {tx}")
     if arch == "one_to_many":
         assert decoder_steps is not None
         ty = int(decoder_steps)
@@ -328,11 +329,12 @@ class RecurrentStep(Step):
     """
 
     t: int
-    """The time step, 0-based (the first input is x⟨0⟩; a⟨−1⟩ is the initial state a0)."""
+    """The time step as the course counts it, from 1: the first input is x⟨1⟩ and a⟨0⟩ is
+    the initial state (zero unless ``a0`` is given). ``index`` is t − 1."""
     cell: str
     """``"rnn"``, ``"gru"`` or ``"lstm"``."""
     x: np.ndarray  # (input_size,) x⟨t⟩
-    a_prev: np.ndarray  # (H,) a⟨t−1⟩, the initial state a0 at t = 0
+    a_prev: np.ndarray  # (H,) a⟨t−1⟩, the initial state a⟨0⟩ at t = 1
     c_prev: np.ndarray | None  # (H,) c⟨t−1⟩ (LSTM only, else None)
     pre: dict[str, np.ndarray]
     """Pre-activations (H,) per gate name, in PyTorch's order.
@@ -368,10 +370,11 @@ class Contrast:
     how long the change is remembered: x⟨step⟩[channel] = value instead of what was given."""
 
     step: int
+    """The time step t changed, from 1 as the course counts (row t − 1 of the input)."""
     channel: int
     value: float
     a: np.ndarray
-    """(T, H): a′⟨0⟩ … a′⟨T−1⟩ of the changed run."""
+    """(T, H): a′⟨1⟩ … a′⟨T⟩ of the changed run."""
     c: np.ndarray | None
     """(T, H): c′⟨t⟩ of the changed run (LSTM), else None."""
     y_hat: np.ndarray | None
@@ -379,7 +382,7 @@ class Contrast:
 
     @property
     def label(self) -> str:
-        """``x⟨0⟩[0] = −1``: the change, as the panel names it."""
+        """``x⟨1⟩[0] = −1``: the change, as the panel names it."""
         value = f"{self.value:g}".replace("-", "−")
         return f"x⟨{self.step}⟩[{self.channel}] = {value}"
 
@@ -410,8 +413,8 @@ class RecurrentStage(Stage):
         weight_ih: (G·H, input_size), gate blocks stacked in PyTorch's order (G = 1, 3, 4).
         weight_hh: (G·H, H).
         bias_ih, bias_hh: (G·H,); zeros if None.
-        a0: initial hidden state (H,); zeros if None.
-        c0: initial cell state (H,), LSTM only; zeros if None.
+        a0: initial hidden state a⟨0⟩ (H,); zeros if None.
+        c0: initial cell state c⟨0⟩ (H,), LSTM only; zeros if None.
         w_ya: output weights (O, H); no output layer if None.
         b_y: output bias (O,); zeros if None and ``w_ya`` is given.
         has_input: (T,) bool, the steps that read an input; the others must have zero rows
@@ -420,10 +423,13 @@ class RecurrentStage(Stage):
         architecture: the name of that pattern (see ``layout``), for labels only.
 
     Shape:
-        output (T, H): a⟨0⟩ … a⟨T−1⟩. ``cell_states`` (T, H) for LSTM, ``outputs_y`` (T, O).
+        output (T, H): a⟨1⟩ … a⟨T⟩. ``cell_states`` (T, H) for LSTM, ``outputs_y`` (T, O).
 
-    Step t is time step t. The whole sequence is run once when the stage is built (a loop over
-    t, since each step needs the last); ``step(t)`` only slices the stored arrays.
+    Time runs from t = 1, as in the course: a⟨0⟩ (and c⟨0⟩) is the initial state and x⟨1⟩ the
+    first input. Step ``i`` (from 0, as every stage's steps) is time step t = i + 1, and row
+    ``i`` of every (T, …) array holds time step i + 1. The whole sequence is run once when the
+    stage is built (a loop over t, since each step needs the last); ``step(i)`` only slices
+    the stored arrays.
     """
 
     kind = "recurrent"
@@ -548,7 +554,7 @@ class RecurrentStage(Stage):
                 self.bias_ih,
                 self.bias_hh,
             )
-        hh, pre, act, a, c = out  # a⟨−1⟩ = a0, a⟨0⟩ … a⟨T−1⟩ in a (T + 1, H)
+        hh, pre, act, a, c = out  # a⟨0⟩ = a0, a⟨1⟩ … a⟨T⟩ in a (T + 1, H)
         if not np.all(np.isfinite(xi)):
             big_x = float(np.abs(self.x).max(initial=0.0)) > 1
             raise SpecError(
@@ -592,11 +598,16 @@ class RecurrentStage(Stage):
 
     def contrast_run(self, step: int, channel: int, value: float) -> Contrast:
         """Run the sequence again with x⟨step⟩[channel] = value, everything else the same, and
-        keep the result as ``self.contrast``. A SpecError names ``contrast`` when the step or
-        channel is out of range or the step has no input."""
+        keep the result as ``self.contrast``. ``step`` is the time step t, from 1; ``channel``
+        indexes x⟨t⟩ from 0. A SpecError names ``contrast`` when the step or channel is out of
+        range or the step has no input."""
         steps = len(self)
-        if not (is_whole(step) and 0 <= step < steps):
-            raise SpecError("contrast.step", f"expected 0 ≤ step < T = {steps}, got {step!r}")
+        if not (is_whole(step) and 1 <= step <= steps):
+            raise SpecError(
+                "contrast.step",
+                f"expected a time step t from 1 to T = {steps} (the first input is x⟨1⟩), "
+                f"got {step!r}",
+            )
         if not (is_whole(channel) and 0 <= channel < self.input_size):
             raise SpecError(
                 "contrast.channel",
@@ -604,14 +615,14 @@ class RecurrentStage(Stage):
             )
         if not (isinstance(value, (int, float)) and math.isfinite(value)):
             raise SpecError("contrast.value", f"expected a finite number, got {value!r}")
-        if not self.has_input[step]:
+        if not self.has_input[int(step) - 1]:
             raise SpecError(
-                "contrast.step", f"step {step} has no input in a {self.architecture} network"
+                "contrast.step", f"t = {step} has no input in a {self.architecture} network"
             )
         other = object.__new__(RecurrentStage)
         other.__dict__.update(self.__dict__)
         x = np.array(self.x)
-        x[int(step), int(channel)] = float(value)
+        x[int(step) - 1, int(channel)] = float(value)
         other.x = frozen(x)
         other._run()
         self.contrast = Contrast(
@@ -628,17 +639,17 @@ class RecurrentStage(Stage):
 
     @property
     def output(self) -> np.ndarray:
-        """a⟨0⟩ … a⟨T−1⟩, shape (T, H)."""
+        """a⟨1⟩ … a⟨T⟩, shape (T, H)."""
         return self._a[1:]
 
     @property
     def cell_states(self) -> np.ndarray | None:
-        """c⟨0⟩ … c⟨T−1⟩, shape (T, H), for LSTM; None for the other cells."""
+        """c⟨1⟩ … c⟨T⟩, shape (T, H), for LSTM; None for the other cells."""
         return None if self._c is None else self._c[1:]
 
     @property
     def outputs_y(self) -> np.ndarray | None:
-        """ŷ⟨0⟩ … ŷ⟨T−1⟩, shape (T, O), or None without an output layer."""
+        """ŷ⟨1⟩ … ŷ⟨T⟩, shape (T, O), or None without an output layer."""
         return self._y
 
     @property
@@ -660,7 +671,7 @@ class RecurrentStage(Stage):
         return int(n)
 
     def terms(self, t: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """The two halves of each gate's pre-activation at step t, per gate name:
+        """The two halves of each gate's pre-activation at step index t (time step t + 1):
         (W_i·x⟨t⟩ + b_i·, W_h·a⟨t−1⟩ + b_h·), each (H,). For every gate but the GRU's ``n``,
         ``pre`` is their sum; for ``n`` it is first + r ⊙ second."""
         t = self._normalise_index(t)
@@ -671,7 +682,8 @@ class RecurrentStage(Stage):
         }
 
     def compact_terms(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The RNN's compact form at step t: (W_a, [a⟨t−1⟩; x⟨t⟩], W_a·[a⟨t−1⟩; x⟨t⟩]).
+        """The RNN's compact form at step index t − 1, that is time step t:
+        (W_a, [a⟨t−1⟩; x⟨t⟩], W_a·[a⟨t−1⟩; x⟨t⟩]).
 
         W_a = [W_aa | W_ax] has shape (H, H + input_size) and the stacked vector
         (H + input_size,), so W_a·[a⟨t−1⟩; x⟨t⟩] = W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ (without biases).
@@ -708,7 +720,7 @@ class RecurrentStage(Stage):
             index=t,
             value=value,
             explanation=self._explain(t, value, y),
-            t=t,
+            t=t + 1,
             cell=self.cell,
             x=self.x[t],
             a_prev=self._a[t],
@@ -724,21 +736,24 @@ class RecurrentStage(Stage):
             label=None if y is None or self.labels is None else self.labels[int(np.argmax(y))],
         )
 
-    def _explain(self, t: int, value: float, y: np.ndarray | None) -> str:
-        prev = f"a⟨{t - 1}⟩".replace("-", "−")
+    def _explain(self, i: int, value: float, y: np.ndarray | None) -> str:
+        """The explanation of step ``i``, which is time step t = i + 1."""
+        t = i + 1
+        prev = f"a⟨{t - 1}⟩"
         if self.cell == "rnn":
             rule = f"a⟨{t}⟩ = tanh(W_aa·{prev} + W_ax·x⟨{t}⟩ + b_a)"
         elif self.cell == "gru":
             rule = f"a⟨{t}⟩ = Γu·c̃⟨{t}⟩ + (1 − Γu)·{prev} with Γu = 1 − z"
         else:
-            rule = (
-                f"c⟨{t}⟩ = Γf·c⟨{t - 1}⟩".replace("-", "−")
-                + f" + Γu·c̃⟨{t}⟩, a⟨{t}⟩ = Γo·tanh(c⟨{t}⟩)"
-            )
+            rule = f"c⟨{t}⟩ = Γf·c⟨{t - 1}⟩ + Γu·c̃⟨{t}⟩, a⟨{t}⟩ = Γo·tanh(c⟨{t}⟩)"
         text = f"t = {t}: {rule}; a⟨{t}⟩[0] = {value:.6g}"
-        if not self.has_input[t]:
+        if t == 1:
+            text += "; a⟨0⟩ = 0" if not np.any(self.a0) else "; a⟨0⟩ is the given a0"
+            if self.c0 is not None:
+                text += ", c⟨0⟩ = 0" if not np.any(self.c0) else ", c⟨0⟩ is the given c0"
+        if not self.has_input[i]:
             text += f"; no input at this step, x⟨{t}⟩ = 0"
-        if self._y is not None and not self.has_output[t]:
+        if self._y is not None and not self.has_output[i]:
             text += "; no output at this step"
         if y is not None:
             k = int(np.argmax(y))
@@ -806,7 +821,7 @@ class RecurrentStage(Stage):
         return out
 
     def reference(self) -> np.ndarray:
-        """a⟨0⟩ … a⟨T−1⟩ from ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` with these weights, (T, H)."""
+        """a⟨1⟩ … a⟨T⟩ from ``torch.nn.RNN`` / ``GRU`` / ``LSTM`` with these weights, (T, H)."""
         return self.reference_run()[0]
 
     def reference_run(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:

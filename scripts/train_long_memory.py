@@ -2,13 +2,15 @@
 
 The task is recall over a gap: sequences of T = ``STEPS`` steps with two input channels.
 
-    x⟨0⟩[0]   = v, the value to remember, +1 or −1 (random per sequence)
-    x⟨t⟩[0]   = small noise, uniform in [−NOISE, NOISE], for t ≥ 1
-    x⟨t⟩[1]   = the "recall now" flag: 1 at t = T − 1, else 0
+    x⟨1⟩[0]   = v, the value to remember, +1 or −1 (random per sequence)
+    x⟨t⟩[0]   = small noise, uniform in [−NOISE, NOISE], for t ≥ 2
+    x⟨t⟩[1]   = the "recall now" flag: 1 at t = T, else 0
+
+(Time steps count from 1, as in the course and the player: row t − 1 of an array is x⟨t⟩.)
     target    = the sign of v at the last step, as two classes (0: −1, 1: +1)
 
 An ``nn.LSTM`` and a tanh ``nn.RNN``, both with ``HIDDEN`` units and a linear output layer read
-only at the last step (ŷ⟨T−1⟩ = softmax(W_ya·a⟨T−1⟩ + b_y)), are trained with the same
+only at the last step (ŷ⟨T⟩ = softmax(W_ya·a⟨T⟩ + b_y)), are trained with the same
 optimiser, data and number of updates. The weights, rounded to 4 decimals, are written inline
 into the two scenario files together with one example sequence, and the numbers the scenario
 descriptions rely on are printed and checked again on the rounded weights in float64.
@@ -33,11 +35,11 @@ import torch
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SEED = 0
 STEPS = 16
-"""T: the value is at t = 0 and must be recalled at t = T − 1."""
+"""T: the value is at t = 1 and must be recalled at t = T."""
 HIDDEN = 4
 NOISE = 1.0
-"""Half-width of the uniform noise on the first channel after t = 0: distractors as large as the
-value itself, so that only its position (t = 0) marks what to keep."""
+"""Half-width of the uniform noise on the first channel after t = 1: distractors as large as the
+value itself, so that only its position (t = 1) marks what to keep."""
 FORGET_BIAS = 1.0
 """Added to the LSTM's forget-gate bias before training (the usual initialisation, so that
 Γf starts near σ(1) ≈ 0.73 and gradients reach the first step)."""
@@ -135,7 +137,7 @@ def accuracy(cell: str, w: dict[str, np.ndarray], n: int = 1000) -> float:
 
 
 def example() -> np.ndarray:
-    """The shipped sequence: EXAMPLE_VALUE at t = 0, seeded noise rounded to 2 decimals, the
+    """The shipped sequence: EXAMPLE_VALUE at t = 1 (row 0), seeded noise rounded to 2 decimals, the
     recall flag at the last step."""
     rng = np.random.default_rng(SEED)
     x = np.zeros((STEPS, 2))
@@ -171,7 +173,7 @@ def write(
         '"""',
         "",
         'architecture = "many_to_one"',
-        "contrast = { step = 0, channel = 0, value = -1 }",
+        "contrast = { step = 1, channel = 0, value = -1 }",  # t = 1, the first input
         f'cell = "{cell}"',
         f"hidden_size = {HIDDEN}",
         "input = "
@@ -227,36 +229,36 @@ def main() -> None:
     assert f_min > 0.9, f"no LSTM unit keeps Γf above 0.9 (best {f_min:.3f})"
     assert np.all(c_unit > 0) and np.all(lstm_flip["c"][:, unit] < 0), "c⟨t⟩ loses the sign"
     assert rnn["y"][target] < 0.5 and abs(rnn["y"][0] - 0.5) < 0.05, "RNN is not near 50/50"
-    settle = next(t for t in range(STEPS) if np.all(gap[t:] < 1e-3))
+    settle = next(t for t in range(STEPS) if np.all(gap[t:] < 1e-3))  # a row: t = settle + 1
     assert settle <= 8 and np.allclose(rnn["y"], rnn_flip["y"], atol=1e-3)
 
     f_unit = lstm["f"][:, unit]
     lstm_text = f"""
-An LSTM trained to remember. x⟨0⟩ carries the value to keep, +1 in the first channel; the next
+An LSTM trained to remember. x⟨1⟩ carries the value to keep, +1 in the first channel; the next
 {STEPS - 2} inputs are distractors in that channel, random numbers between −1 and 1; at the last
 step
-the second channel, the "recall now" flag, is 1, and the one output ŷ⟨{STEPS - 1}⟩ must say the
+the second channel, the "recall now" flag, is 1, and the one output ŷ⟨{STEPS}⟩ must say the
 sign of
 the value from {STEPS - 1} steps earlier. Watch unit {unit}: its forget gate Γf stays between
 {math.floor(f_unit.min() * 100) / 100:.2f} and {math.ceil(f_unit.max() * 100) / 100:.2f} at every
 step, so c⟨t⟩ = Γf·c⟨t−1⟩ + Γu·c̃⟨t⟩ keeps what it
-holds, and c⟨t⟩[{unit}] stays positive from {c_unit[0]:.2f} at t = 0 to {c_unit[-1]:.2f} at the end,
-whatever the distractors do. At t = {STEPS - 1}, ŷ gives class 1 (+1) with p =
+holds, and c⟨t⟩[{unit}] stays positive from {c_unit[0]:.2f} at t = 1 to {c_unit[-1]:.2f} at the end,
+whatever the distractors do. At t = {STEPS}, ŷ gives class 1 (+1) with p =
 {lstm["y"][target]:.4f}.
-Had x⟨0⟩ been −1, c⟨t⟩[{unit}] would be negative at every step (down to
+Had x⟨1⟩ been −1, c⟨t⟩[{unit}] would be negative at every step (down to
 −{-lstm_flip["c"][-1, unit]:.2f})
 and ŷ would give class 0: the inspector runs that sequence too and shows the two cell states
 drifting further apart. Weights trained by scripts/train_long_memory.py; compare long_memory_rnn.
 """
     rnn_text = f"""
 The same recall task for a plain tanh RNN with four units, trained with the same data and
-the same number of updates as long_memory_lstm: x⟨0⟩ = +1 in the first channel, {STEPS - 2} random
+the same number of updates as long_memory_lstm: x⟨1⟩ = +1 in the first channel, {STEPS - 2} random
 distractors between −1 and 1, the recall flag at the last step. With no gates, every step
 overwrites a⟨t⟩ = tanh(W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ + b_a) with the new input, and the value washes
-out: run the same sequence with −1 at t = 0 and a⟨t⟩ differs by {gap[0]:.2f} at t = 0, {gap[2]:.2f}
+out: run the same sequence with −1 at t = 1 and a⟨t⟩ differs by {gap[0]:.2f} at t = 1, {gap[2]:.2f}
 at
-t = 2, {gap[4]:.3f} at t = 4 and by less than 0.001 from t = {settle} on; the inspector runs both
-and marks the gap at every step. So ŷ⟨{STEPS - 1}⟩ is the same
+t = 3, {gap[4]:.3f} at t = 5 and by less than 0.001 from t = {settle + 1} on; the inspector runs
+both and marks the gap at every step. So ŷ⟨{STEPS}⟩ is the same
 either way: class 0 {rnn["y"][0]:.2f}, class 1 {rnn["y"][1]:.2f}, near 50/50 and here wrong. On
 fresh
 sequences the RNN is right about half the time, the LSTM every time.

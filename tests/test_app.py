@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from apps import player, player_app
+from textual.widgets import Label
 
 import scenarios
 from tui.app import NetsimApp
@@ -113,16 +114,24 @@ async def test_goto_dialog_jumps_and_rejects_bad_numbers() -> None:
         p = player(app)
         await pilot.press("g")
         assert isinstance(app.screen, GotoScreen)
+        # Steps count from 1, as the timeline shows them: 16 steps are 1 … 16.
+        assert "(1 … 16)" in str(app.screen.query_one(Label).render())
         await pilot.press("9", "9", "enter")
         assert isinstance(app.screen, GotoScreen), "an out-of-range step must not close the dialog"
         error = app.screen.query_one("#goto-error")
-        assert "0 … 15" in str(error.render())
-        await pilot.press("backspace", "backspace", "7", "enter")
+        assert "enter 1 … 16" in str(error.render())
+        await pilot.press("backspace", "backspace", "0", "enter")
+        assert isinstance(app.screen, GotoScreen), "step 0 does not exist"
+        assert "0 is not a step: enter 1 … 16" in str(error.render())
+        await pilot.press("backspace", "7", "enter")
         assert app.screen is p
-        assert p.cursor == 7
+        assert p.cursor == 6  # step 7 is the seventh step, index 6
+        assert "step  7 of 16" in str(app.screen.query_one(Timeline).render())
+        await pilot.press("g", "1", "6", "enter")
+        assert p.cursor == 15  # the last step
         await pilot.press("g", "3", "escape")
         assert app.screen is p
-        assert p.cursor == 7
+        assert p.cursor == 15
 
 
 async def test_heat_toggle_reaches_every_grid() -> None:

@@ -85,6 +85,11 @@ def test_decoder_starts_from_the_encoders_last_state() -> None:
     np.testing.assert_array_equal(first_decoder.a_prev, stage.output[3])
     assert stage.cell_states is not None
     np.testing.assert_array_equal(first_decoder.c_prev, stage.cell_states[3])
+    # The description names that state as the course counts: Tx = 4 inputs, so a⟨4⟩.
+    tx = int(stage.has_input.sum())
+    assert first_decoder.t == tx + 1  # the first decoder step reads a⟨Tx⟩
+    desc = " ".join(scenarios.load(scenarios.resolve("rnn_encoder_decoder")).description.split())
+    assert f"reads Tx = {tx} inputs" in desc and f"encoder's last state a⟨{tx}⟩," in desc
 
 
 def test_default_keeps_every_step() -> None:
@@ -97,15 +102,16 @@ def test_default_keeps_every_step() -> None:
 @pytest.mark.parametrize("name", list(BUNDLED))
 def test_diagram_boxes(name: str) -> None:
     stage = stage_of(name)
-    for t in range(len(stage)):
+    for t in range(1, len(stage) + 1):  # time steps count from 1, x⟨1⟩ first
         text = unrolled(t, len(stage), has_input=stage.has_input, has_output=stage.has_output)
         plain = text.plain
         assert 3 <= len(plain.splitlines()) <= 5
         assert plain.count("[x⟨") == int(stage.has_input.sum())
         assert plain.count("[ŷ⟨") == int(stage.has_output.sum())
-        for k in range(len(stage)):
-            assert (f"[x⟨{k}⟩]" in plain) == bool(stage.has_input[k])
-            assert (f"[ŷ⟨{k}⟩]" in plain) == bool(stage.has_output[k])
+        assert "a⟨0⟩→" in plain.replace(" ", "") and "[t=0]" not in plain
+        for k in range(len(stage)):  # mask entry k is time step k + 1
+            assert (f"[x⟨{k + 1}⟩]" in plain) == bool(stage.has_input[k])
+            assert (f"[ŷ⟨{k + 1}⟩]" in plain) == bool(stage.has_output[k])
         lit = [
             plain[s.start : s.end].strip() for s in text.spans if "on bright_green" in str(s.style)
         ]
@@ -119,7 +125,8 @@ def test_diagram_without_output_layer_has_no_top_rows() -> None:
 
 def test_diagram_windows_a_long_sequence() -> None:
     plain = unrolled(500, 1000, width=110, has_output=np.ones(1000, bool)).plain
-    assert "[t=500]" in plain and "[t=0]" not in plain and "[t=999]" not in plain
+    assert "[t=500]" in plain and "[t=1]" not in plain and "[t=1000]" not in plain
+    assert "a⟨0⟩" not in plain  # the start is off screen
     assert all(len(line) <= 110 for line in plain.splitlines())
 
 

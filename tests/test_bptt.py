@@ -85,8 +85,11 @@ def test_parameter_gradients_match_the_whole_sequence_module() -> None:
 def test_steps_go_backward_and_follow_the_recursion() -> None:
     st = make(steps=6, hidden=3, loss="all")
     assert len(st) == 6
-    assert [st.step(i).t for i in range(6)] == [5, 4, 3, 2, 1, 0]
-    assert st.step(-1).t == 0
+    # Time runs from t = 1 as in the course: the first step back is t = T, the last t = 1.
+    assert [st.step(i).t for i in range(6)] == [6, 5, 4, 3, 2, 1]
+    assert st.step(-1).t == 1
+    assert st.step(0).explanation.startswith("t = 6: ‖δ⟨6⟩‖ = ")
+    assert "δ⟨0⟩ = W_aaᵀ·(δ⟨1⟩ ⊙ (1 − a⟨1⟩²))" in st.step(-1).explanation
     for i in range(6):
         s = st.step(i)
         assert s.delta is not None and s.dtanh is not None and s.a is not None

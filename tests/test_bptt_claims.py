@@ -31,12 +31,14 @@ def scenario(name: str) -> tuple[BpttStage, str]:
 
 
 def screen(stage: BpttStage, t: int) -> str:
-    """The inspector's text at the step that reaches time step t."""
-    return plain(explain_bptt(stage, stage.step(len(stage) - 1 - t)).plain)
+    """The inspector's text at the step that reaches time step t (from 1, as on screen)."""
+    step = stage.step(len(stage) - t)
+    assert step.t == t
+    return plain(explain_bptt(stage, step).plain)
 
 
 def step_ratios(stage: BpttStage) -> np.ndarray:
-    """‖δ⟨t−1⟩‖ / ‖δ⟨t⟩‖ for t = T−1 … 1, the ratio the inspector shows at each step back."""
+    """‖δ⟨t−1⟩‖ / ‖δ⟨t⟩‖ for t = T … 2, the ratio the inspector shows at each step back."""
     return stage.norms[:-1] / stage.norms[1:]
 
 
@@ -56,7 +58,7 @@ def test_exploding_inputs_and_weights_are_as_described() -> None:
     assert not np.any(st.forward.bias_ih) and not np.any(st.forward.bias_hh)
     assert "inputs in [-0.1, 0.1]" in desc
     assert np.all(np.abs(st.forward.x) <= 0.1) and np.abs(st.forward.x).max() > 0.09
-    assert "L = ½‖a⟨29⟩ - 0‖²" in desc
+    assert f"L = ½‖a⟨{len(st)}⟩ - 0‖²" in desc  # the last of t = 1 … T
     assert st.loss_mode == "last" and not np.any(st.target)
 
 
@@ -66,18 +68,19 @@ def test_exploding_delta_grows_going_back_through_time() -> None:
     grows = int(np.sum(ratios > 1))
     said(f"above 1 at {grows} of the {len(ratios)} steps back", desc)
     # Each of those steps says so on screen, and the others say the gradient shrinks.
+    big_t = len(st)
     words = [
-        "grows" if "grows going back" in screen(st, t) else "shrinks" for t in range(29, 0, -1)
+        "grows" if "grows going back" in screen(st, t) else "shrinks" for t in range(big_t, 1, -1)
     ]
     assert words.count("grows") == grows
     assert grows > len(ratios) // 2  # most steps, as the description says
     last, first = float(st.norms[-1]), float(st.norms[0])
-    said(f"from {fmt_exact(last)} at t = 29", desc)
-    said(f"‖δ⟨29⟩‖ = {fmt_exact(last)}", screen(st, 29))
-    said(f"to {fmt_exact(first)} at t = 0", desc)
-    said(f"‖δ⟨0⟩‖ = {fmt_exact(first)}", screen(st, 0))
+    said(f"from {fmt_exact(last)} at t = {big_t}", desc)
+    said(f"‖δ⟨{big_t}⟩‖ = {fmt_exact(last)}", screen(st, big_t))
+    said(f"to {fmt_exact(first)} at t = 1", desc)
+    said(f"‖δ⟨1⟩‖ = {fmt_exact(first)}", screen(st, 1))
     said(f"{st.decay():.3g} times larger", desc)
-    said(f"whole sequence ‖δ⟨0⟩‖ / ‖δ⟨29⟩‖ = {st.decay():.3g}", screen(st, 0))
+    said(f"whole sequence ‖δ⟨1⟩‖ / ‖δ⟨{big_t}⟩‖ = {st.decay():.3g}", screen(st, 1))
     assert st.decay() > 1e4  # over ten-thousandfold
 
 
@@ -85,11 +88,11 @@ def test_exploding_weight_gradients_explode_too() -> None:
     """Not only ∂L/∂b_a: the recurrent and the input weights' gradients are large as well."""
     st, desc = scenario("bptt_exploding")
     g = st.step(-1).grad_norms
-    last = screen(st, 0)
+    last = screen(st, 1)
     for name, key in (("W_aa", "weight_hh"), ("W_ax", "weight_ih"), ("b_a", "bias")):
         said(f"‖∂L/∂{name}‖ = {fmt_exact(g[key])}", desc, last)
         assert g[key] > 1e4, name
-        assert g[key] > 1e3 * st.norms[-1], name  # far above what the loss sends back at t = 29
+        assert g[key] > 1e3 * st.norms[-1], name  # far above what the loss sends back at t = T
     assert g["weight_hh"] == pytest.approx(np.linalg.norm(st.gradients["weight_hh"]))
     assert g["weight_ih"] == pytest.approx(np.linalg.norm(st.gradients["weight_ih"]))
 
@@ -99,7 +102,7 @@ def test_exploding_clip_by_norm_brings_the_whole_gradient_to_the_threshold() -> 
     clip, clipped = st.clip_summary, st.clipped
     assert clip is not None and clipped is not None and clip["mode"] == "norm"
     assert clip["threshold"] == 1.0 and "c = 1" in desc
-    last = screen(st, 0)
+    last = screen(st, 1)
     said(f"‖g‖ = {fmt_exact(clip['norm_before'])} is above c = 1", desc)
     said(f"‖g‖ = {fmt_exact(clip['norm_before'])} > c", last)
     said(f"(×{clip['scale']:.3g})", desc, last)
@@ -124,14 +127,17 @@ def test_vanishing_delta_shrinks_at_every_step_by_the_ratios_described() -> None
     ratios = step_ratios(st)
     assert np.all(ratios < 1)
     said(f"shrinks at every one of the {len(ratios)} steps back", desc)
-    assert all("shrinks going back" in screen(st, t) for t in range(29, 0, -1))
+    big_t = len(st)
+    assert all("shrinks going back" in screen(st, t) for t in range(big_t, 1, -1))
     said(f"by a ratio between {ratios.min():.2g} and {ratios.max():.2g}", desc)
     last, first = float(st.norms[-1]), float(st.norms[0])
-    said(f"from {fmt_exact(last)} at t = 29", desc)
-    said(f"‖δ⟨29⟩‖ = {fmt_exact(last)}", screen(st, 29))
-    said(f"to {fmt_exact(first)} at t = 0", desc)
-    said(f"‖δ⟨0⟩‖ = {fmt_exact(first)}", screen(st, 0))
-    said(f"‖δ⟨0⟩‖ / ‖δ⟨29⟩‖ = {st.decay():.3g}", desc, screen(st, 0))
+    said(f"L = ½‖a⟨{big_t}⟩ - y‖² is taken at the last step only", desc)
+    said(f"δ⟨{big_t}⟩ = a⟨{big_t}⟩ - y", desc)
+    said(f"from {fmt_exact(last)} at t = {big_t}", desc)
+    said(f"‖δ⟨{big_t}⟩‖ = {fmt_exact(last)}", screen(st, big_t))
+    said(f"to {fmt_exact(first)} at t = 1", desc)
+    said(f"‖δ⟨1⟩‖ = {fmt_exact(first)}", screen(st, 1))
+    said(f"‖δ⟨1⟩‖ / ‖δ⟨{big_t}⟩‖ = {st.decay():.3g}", desc, screen(st, 1))
     millions = round(1 / st.decay() / 1e7) * 10
     said(f"about {millions} million times smaller", desc)
     assert 1 / st.decay() == pytest.approx(millions * 1e6, rel=0.05)

@@ -515,7 +515,7 @@ def test_trace_text_vertical_edge() -> None:
     out = load("conv_vertical_edge").stages[0].output
     for i, m in enumerate(lines):
         f, r, c = int(m["f"]), int(m["r"]), int(m["c"])
-        assert (int(m["step"]), int(m["total"])) == (i, 16)
+        assert (int(m["step"]), int(m["total"])) == (i + 1, 16)  # steps count from 1
         assert (f, r, c) == (0, i // 4, i % 4)
         assert float(m["value"]) == out[f, r, c]
     assert lines[1]["sum"] == (
@@ -532,7 +532,7 @@ def test_trace_text_shows_padding() -> None:
 
 
 def test_trace_text_groups_channels() -> None:
-    (m,) = parse_text(invoke("trace", "conv_rgb_volume", "--steps", "17").stdout)
+    (m,) = parse_text(invoke("trace", "conv_rgb_volume", "--steps", "18").stdout)
     assert (m["f"], m["r"], m["c"]) == ("1", "0", "1")
     groups = re.findall(r"\((?:[^()]|\(-?[\d.]+\))*\)", m["sum"])
     assert len(groups) == 3 and all(g.count("·") == 9 for g in groups)
@@ -1052,40 +1052,53 @@ def test_trace_json_step_fields() -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        (":3", [0, 1, 2]),
-        ("14:", [14, 15]),
-        ("3:7", [3, 4, 5, 6]),
-        ("-2:", [14, 15]),
-        (":-14", [0, 1]),
-        ("-3:-1", [13, 14]),
-        ("0:16", list(range(16))),
-        ("-16:", list(range(16))),
-        (":", list(range(16))),
+        (":3", [1, 2, 3]),
+        ("14:", [14, 15, 16]),
+        ("3:7", [3, 4, 5, 6, 7]),
+        ("3:3", [3]),
+        ("-2:", [15, 16]),
+        (":-14", [1, 2, 3]),
+        ("-3:-1", [14, 15, 16]),
+        ("1:16", list(range(1, 17))),
+        ("-16:", list(range(1, 17))),
+        (":", list(range(1, 17))),
         ("5", [5]),
-        ("-1", [15]),
-        (" 2 : 4 ", [2, 3]),
+        ("1", [1]),
+        ("-1", [16]),
+        (" 2 : 4 ", [2, 3, 4]),
     ],
 )
 def test_steps_slice(spec: str, expected: list[int]) -> None:
+    """--steps counts from 1 as the player does, both ends included; the text trace writes
+    the same numbers, and JSON records keep their 0-based index (`step` = number − 1)."""
     text = parse_text(invoke("trace", "conv_vertical_edge", f"--steps={spec}").stdout)
     assert [int(m["step"]) for m in text] == expected
     header, steps = trace_json("conv_vertical_edge", f"--steps={spec}")
-    assert [s["step"] for s in steps] == expected
+    assert [s["step"] + 1 for s in steps] == expected
     assert header["steps"] == 16
     assert header["selected"] == {
-        "start": expected[0],
-        "stop": expected[-1] + 1,
+        "start": expected[0] - 1,
+        "stop": expected[-1],
         "count": len(expected),
     }
 
 
 def test_steps_negative_as_separate_argument() -> None:
     text = parse_text(invoke("trace", "conv_vertical_edge", "--steps", "-2:").stdout)
-    assert [int(m["step"]) for m in text] == [14, 15]
+    assert [int(m["step"]) for m in text] == [15, 16]
+
+
+def test_step_zero_names_the_valid_range() -> None:
+    for spec in ("0", "0:3", ":0"):
+        result = invoke("trace", "conv_vertical_edge", f"--steps={spec}")
+        assert result.exit_code == 2 and result.stdout == ""
+        line = one_line(result.stderr)
+        assert "steps count from 1" in line and "numbered 1 to 16" in line, line
 
 
 @pytest.mark.parametrize(
-    "spec", ["a:b", "1:2:3", "3:3", "7:3", "17:", ":17", "-17:", "16", "-17", "", "1.5:3", "x"]
+    "spec",
+    ["a:b", "1:2:3", "0", "0:3", "7:3", "17:", ":17", "-17:", "17", "-17", "", "1.5:3", "x"],
 )
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_bad_steps_is_a_usage_error(spec: str, fmt: str) -> None:
@@ -1127,7 +1140,13 @@ def test_format_number(x: float, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("spec", "total", "expected"),
-    [(None, 5, range(5)), (":2", 5, range(2)), ("-1:", 5, range(4, 5)), ("0", 1, range(1))],
+    [
+        (None, 5, range(5)),
+        (":2", 5, range(2)),
+        ("-1:", 5, range(4, 5)),
+        ("1", 1, range(1)),
+        ("2:4", 5, range(1, 4)),
+    ],
 )
 def test_parse_steps(spec: str | None, total: int, expected: range) -> None:
     assert tr.parse_steps(spec, total) == expected
@@ -1162,13 +1181,16 @@ def test_snapshot_writes_svg(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "step", "size"),
     [
+        # --step counts from 1 as the player does; the renderer gets the 0-based index.
         ([], 0, (120, 40)),
-        (["--step", "7"], 7, (120, 40)),
+        (["--step", "1"], 0, (120, 40)),
+        (["--step", "7"], 6, (120, 40)),
+        (["--step", "16"], 15, (120, 40)),
         (["--step", "-1"], 15, (120, 40)),
         (["--step=-16"], 0, (120, 40)),
         (["--size", "80x24"], 0, (80, 24)),
         (["--size", "200X60"], 0, (200, 60)),
-        (["--size", "40x12", "--step", "15"], 15, (40, 12)),
+        (["--size", "40x12", "--step", "15"], 14, (40, 12)),
     ],
 )
 @pytest.mark.parametrize("reproducible", [False, True])
@@ -1213,7 +1235,8 @@ def test_snapshot_replaces_an_existing_file(tmp_path: Path, fake_render: list[An
         (["--size", "120x201"], "'--size'"),
         (["--size=-120x40"], "'--size'"),
         (["--size", ""], "'--size'"),
-        (["--step", "16"], "'--step'"),
+        (["--step", "17"], "'--step'"),
+        (["--step", "0"], "'--step'"),
         (["--step=-17"], "'--step'"),
         (["--step", "two"], "'--step'"),
     ],
@@ -1225,6 +1248,30 @@ def test_snapshot_bad_options(
     assert result.exit_code == 2
     assert needle in one_line(result.stderr)
     assert list(tmp_path.iterdir()) == [] and fake_render == []
+
+
+def test_snapshot_step_zero_is_one_line_naming_the_range(
+    tmp_path: Path, fake_render: list[Any]
+) -> None:
+    result = invoke("snapshot", "conv_vertical_edge", "--step", "0", "-o", str(tmp_path / "s.svg"))
+    assert result.exit_code == 2 and fake_render == []
+    line = one_line(result.stderr)
+    assert "'--step'" in line and "steps count from 1" in line
+    assert "16 steps, numbered 1 to 16" in line
+
+
+def test_a_network_snapshot_step_is_its_layer(tmp_path: Path, fake_render: list[Any]) -> None:
+    """For a whole network the player's steps are its layers: --step 1 is the first layer."""
+    out = tmp_path / "net.svg"
+    result = invoke("snapshot", "net_mlp_digits", "--step", "1", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    ((sim, got_step, _, _),) = fake_render
+    assert got_step == 0
+    layers = len(sim)
+    result = invoke("snapshot", "net_mlp_digits", "--step", "0", "-o", str(out))
+    line = one_line(result.stderr)
+    assert result.exit_code == 2 and "layers count from 1" in line
+    assert f"the network has {layers} layers, numbered 1 to {layers}" in line
 
 
 def test_snapshot_needs_an_output(fake_render: list[Any]) -> None:

@@ -88,12 +88,13 @@ def test_step_order(bidirectional: bool) -> None:
     d = 2 if bidirectional else 1
     assert len(stage) == 2 * d * 4 + 4
     order = [(s.layer, s.direction, s.t) for s in (stage.step(i) for i in range(len(stage)))]
+    # Time runs from t = 1 as in the course; a backward sweep runs t = T … 1.
     expected = []
     for layer in range(2):
-        expected += [(layer, 0, t) for t in range(4)]
+        expected += [(layer, 0, t) for t in range(1, 5)]
         if bidirectional:
-            expected += [(layer, 1, t) for t in reversed(range(4))]
-    expected += [(2, -1, t) for t in range(4)]
+            expected += [(layer, 1, t) for t in range(4, 0, -1)]
+    expected += [(2, -1, t) for t in range(1, 5)]
     assert order == expected
     for i, (layer, direction, t) in enumerate(expected[:-4]):
         assert stage.cell_index(layer, direction, t) == i
@@ -112,17 +113,22 @@ def test_inputs_from_left_and_below(cell: str) -> None:
         assert s.from_below is not None
         out = stage.layer_outputs[s.layer]
         half = slice(s.direction * h, (s.direction + 1) * h)
-        np.testing.assert_array_equal(s.a, out[s.t, half])
+        row = s.t - 1  # time step t is row t − 1 of the arrays
+        np.testing.assert_array_equal(s.a, out[row, half])
         assert s.value == s.a[0]
-        below = stage.x[s.t] if s.layer == 0 else stage.layer_outputs[s.layer - 1][s.t]
+        below = stage.x[row] if s.layer == 0 else stage.layer_outputs[s.layer - 1][row]
         np.testing.assert_array_equal(s.from_below, below)
         np.testing.assert_array_equal(s.inner.x, below)
         if s.left_t is None:
-            assert s.t == (0 if s.direction == 0 else 4)
+            assert s.t == (1 if s.direction == 0 else 5)
             np.testing.assert_array_equal(s.from_left, np.zeros(h))
+            start = "⟨0⟩ = 0" if s.direction == 0 else "⟨6⟩ = 0"  # a→⟨0⟩, a←⟨T + 1⟩
+            assert f"from {'a→' if s.direction == 0 else 'a←'}[{s.layer + 1}]{start}" in (
+                s.explanation
+            )
         else:
             assert s.left_t == s.t + (1 if s.direction else -1)
-            np.testing.assert_array_equal(s.from_left, out[s.left_t, half])
+            np.testing.assert_array_equal(s.from_left, out[s.left_t - 1, half])
             # the left input was computed by an earlier step
             assert stage.cell_index(s.layer, s.direction, s.left_t) < i
 
@@ -132,7 +138,7 @@ def test_output_steps() -> None:
     assert stage.outputs_y is not None
     for t in range(3):
         s = stage.step(6 + t)
-        assert s.is_output and s.inner is None and s.y_hat is not None
+        assert s.is_output and s.inner is None and s.y_hat is not None and s.t == t + 1
         np.testing.assert_array_equal(s.y_hat, stage.outputs_y[t])
         np.testing.assert_array_equal(s.from_below, stage.output[t])
         assert s.value == s.y_hat[0]

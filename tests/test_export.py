@@ -68,7 +68,7 @@ def snapshot(tmp_path: Path, name: str, *options: str) -> tuple[Result, Path]:
     [
         pytest.param("conv_vertical_edge", ["--view", "heat"], 0, ["h"], id="heat"),
         pytest.param(
-            "conv_vertical_edge", ["--step", "5", "--view", "receptive"], 5, ["r"], id="receptive"
+            "conv_vertical_edge", ["--step", "6", "--view", "receptive"], 5, ["r"], id="receptive"
         ),
         pytest.param("conv_vertical_edge", ["--view", "usage"], 0, ["u"], id="usage"),
         pytest.param("conv_vertical_edge", ["--view", "usage,heat"], 0, ["u", "h"], id="usage-h"),
@@ -84,7 +84,7 @@ def snapshot(tmp_path: Path, name: str, *options: str) -> tuple[Result, Path]:
             "rnn_step", ["--view", "compact", "--unit", "2"], 0, ["n", "n", "k"], id="rnn"
         ),
         pytest.param(
-            "net_mlp_digits", ["--step", "1", "--view", "layer"], 1, ["enter"], id="layer"
+            "net_mlp_digits", ["--step", "2", "--view", "layer"], 1, ["enter"], id="layer"
         ),
         pytest.param("net_mlp_digits", ["--view", "gradients"], 0, ["g"], id="gradients"),
         pytest.param(
@@ -101,7 +101,7 @@ def snapshot(tmp_path: Path, name: str, *options: str) -> tuple[Result, Path]:
             ["right", "right", "pagedown"],
             id="press-steps",
         ),
-        pytest.param("net_mlp_digits", ["--step", "1", "--press", "n"], 1, ["n"], id="next-map"),
+        pytest.param("net_mlp_digits", ["--step", "2", "--press", "n"], 1, ["n"], id="next-map"),
     ],
 )
 def test_a_view_equals_the_screen_after_its_keys(

@@ -278,7 +278,7 @@ async def test_add_shows_both_operands_and_the_channel() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("g")
         await pilot.pause()
-        await pilot.press(*"20", "enter")  # channel 1, row 1, col 0
+        await pilot.press(*"21", "enter")  # step 21 (index 20): channel 1, row 1, col 0
         await pilot.pause()
         assert player(app).cursor == 20
         a = app.screen.query_one("#ew-0", MatrixGrid)

@@ -22,13 +22,17 @@ def stage_of(name: str) -> RecurrentStage:
 
 
 def with_value(stage: RecurrentStage, value: float) -> RecurrentStage:
-    """The same stage with x⟨0⟩[0] replaced by ``value``."""
+    """The same stage with x⟨1⟩[0] (row 0 of the input) replaced by ``value``."""
     x = np.array(stage.x, dtype=float)
     x[0, 0] = value
     w = {k: np.array(getattr(stage, k)) for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
     return RecurrentStage(
         x, stage.cell, stage.hidden_size, **w, w_ya=np.array(stage.w_ya), b_y=np.array(stage.b_y)
     )
+
+
+def description(name: str) -> str:
+    return scenarios.load(scenarios.resolve(name)).description
 
 
 def forget_gates(stage: RecurrentStage) -> np.ndarray:
@@ -57,6 +61,9 @@ def test_lstm_holds_the_value() -> None:
     assert f[:, 0].min() >= 0.94 and f[:, 0].max() <= 0.98
     c = stage.cell_states[:, 0]
     assert np.all(c > 0) and round(c[0], 2) == 0.44 and round(c[-1], 2) == 7.71
+    said = " ".join(description("long_memory_lstm").split())
+    assert f"{c[0]:.2f} at t = 1 to {c[-1]:.2f} at the end" in said  # c⟨1⟩ is row 0
+    assert f"At t = {len(stage)}, ŷ gives class 1 (+1)" in said and "x⟨1⟩ carries" in said
     flipped = with_value(stage, -1.0)
     assert flipped.cell_states is not None and flipped.outputs_y is not None
     assert np.all(flipped.cell_states[:, 0] < 0) and round(flipped.cell_states[-1, 0], 2) == -9.69
@@ -71,20 +78,27 @@ def test_rnn_forgets_the_value() -> None:
     assert np.argmax(y) == 0 and abs(y[0] - 0.52) < 0.005  # near 50/50 and wrong
     lstm = stage_of("long_memory_lstm").outputs_y
     assert lstm is not None and y[1] < lstm[-1, 1]
-    gap = np.abs(stage.output - flipped.output).max(axis=1)
+    gap = np.abs(stage.output - flipped.output).max(axis=1)  # row k is time step t = k + 1
     assert [round(gap[0], 2), round(gap[2], 2), round(gap[4], 3)] == [1.08, 0.16, 0.013]
-    assert np.all(gap[6:] < 1e-3) and gap[5] >= 1e-3  # "less than 0.001 from t = 6 on"
+    assert np.all(gap[6:] < 1e-3) and gap[5] >= 1e-3  # "less than 0.001 from t = 7 on"
+    said = " ".join(description("long_memory_rnn").split())
+    from_t = int(np.argmax(gap < 1e-3)) + 1
+    assert (
+        f"with −1 at t = 1 and a⟨t⟩ differs by {gap[0]:.2f} at t = 1, {gap[2]:.2f} at t = 3, "
+        f"{gap[4]:.3f} at t = 5 and by less than 0.001 from t = {from_t} on" in said
+    )
+    assert f"So ŷ⟨{len(stage)}⟩ is the same either way: class 0 {y[0]:.2f}" in said
     assert np.all(np.diff(gap) <= 1e-12)  # shrinks step by step
     np.testing.assert_allclose(flipped.outputs_y[-1], y, atol=1e-3)
 
 
 @pytest.mark.parametrize("name", ["long_memory_lstm", "long_memory_rnn"])
 def test_the_contrast_run_is_the_flipped_sequence_through_torch(name: str) -> None:
-    """The scenario's second run (contrast = x⟨0⟩[0] = −1) is what PyTorch's module gives for
-    the changed sequence with the same weights."""
+    """The scenario's second run (contrast = x⟨1⟩[0] = −1, the first input) is what PyTorch's
+    module gives for the changed sequence with the same weights."""
     stage = stage_of(name)
     contrast = stage.contrast
-    assert contrast is not None and contrast.label == "x⟨0⟩[0] = −1"
+    assert contrast is not None and contrast.label == "x⟨1⟩[0] = −1" and contrast.step == 1
     cls = torch.nn.LSTM if stage.cell == "lstm" else torch.nn.RNN
     module = cls(2, 4, dtype=torch.float64)
     with torch.no_grad():
@@ -103,30 +117,32 @@ def test_the_contrast_run_is_the_flipped_sequence_through_torch(name: str) -> No
 
 def test_the_inspector_marks_the_gap_at_every_step() -> None:
     rnn = stage_of("long_memory_rnn")
-    text = contrast_text(rnn, rnn.step(2)).plain
-    assert "second run with x⟨0⟩[0] = −1 instead" in text and "= 0.16" in text
+    text = contrast_text(rnn, rnn.step(2)).plain  # the third step, t = 3
+    assert "second run with x⟨1⟩[0] = −1 instead" in text and "= 0.16" in text
+    assert "|a⟨3⟩[j] − a′⟨3⟩[j]|" in text
     marks = text.split("by step ")[1][:16]
-    assert marks[6:] == "·" * 10 and "·" not in marks[:6]  # below 0.001 from t = 6 on
+    assert marks[6:] == "·" * 10 and "·" not in marks[:6]  # below 0.001 from t = 7 on
     lstm = stage_of("long_memory_lstm")
     text = contrast_text(lstm, lstm.step(15)).plain
-    assert "|c⟨15⟩[j] − c′⟨15⟩[j]|" in text and "·" not in text.split("by step ")[2][:16]
-    assert "ŷ′⟨15⟩" in text
+    assert "|c⟨16⟩[j] − c′⟨16⟩[j]|" in text and "·" not in text.split("by step ")[2][:16]
+    assert "ŷ′⟨16⟩" in text
 
 
 @pytest.mark.parametrize(
     ("contrast", "field"),
     [
-        ("{ step = 16, value = -1 }", "contrast.step"),
-        ("{ step = 0, channel = 2, value = -1 }", "contrast.channel"),
-        ("{ step = 0, value = -1, colour = 1 }", "contrast.colour"),
+        ("{ step = 17, value = -1 }", "contrast.step"),
+        ("{ step = 0, value = -1 }", "contrast.step"),  # time steps count from 1
+        ("{ step = 1, channel = 2, value = -1 }", "contrast.channel"),
+        ("{ step = 1, value = -1, colour = 1 }", "contrast.colour"),
         ("{ value = -1 }", "contrast.step"),
     ],
 )
 def test_a_bad_contrast_names_its_field(tmp_path: Path, contrast: str, field: str) -> None:
     text = (scenarios.resolve("long_memory_rnn")).read_text(encoding="utf-8")
-    text = text.replace(
-        "contrast = { step = 0, channel = 0, value = -1 }", f"contrast = {contrast}"
-    )
+    given = "contrast = { step = 1, channel = 0, value = -1 }"
+    assert given in text
+    text = text.replace(given, f"contrast = {contrast}")
     path = tmp_path / "bad.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScenarioError) as e:
@@ -137,7 +153,7 @@ def test_a_bad_contrast_names_its_field(tmp_path: Path, contrast: str, field: st
 def test_the_trace_header_holds_the_second_run() -> None:
     stage = stage_of("long_memory_lstm")
     header = stage.describe()["contrast"]
-    assert (header["step"], header["channel"], header["value"]) == (0, 0, -1.0)
+    assert (header["step"], header["channel"], header["value"]) == (1, 0, -1.0)  # t = 1
     assert stage.contrast is not None and stage.contrast.c is not None
     np.testing.assert_array_equal(header["output"]["values"], stage.contrast.a)
     np.testing.assert_array_equal(header["cell_states"]["values"], stage.contrast.c)

@@ -59,7 +59,7 @@ def test_a_small_network_traces_inline_and_every_layer_recomputes_from_the_trace
     assert network_numbers(stage) <= INLINE_NUMBERS
     lines = [json.loads(line) for line in json_lines(sim, range(len(sim)))]
     header, records = lines[0], lines[1:]
-    assert header["trace_format"] == TRACE_FORMAT == 2
+    assert header["trace_format"] == TRACE_FORMAT == 3
     arrays = header["stages"][0]["arrays"]
     assert arrays["where"] == "inline"
     assert set(arrays["params"]) == set(stage.network.params)

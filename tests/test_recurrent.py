@@ -171,7 +171,9 @@ def test_rnn_step_by_hand() -> None:
         assert isinstance(s, RecurrentStep)
         assert s.x is not None and s.a_prev is not None and s.a is not None
         assert s.y_hat is not None
-        assert (s.t, s.index, s.cell, s.stage) == (t, t, "rnn", "rnn")
+        # Step t (from 0) is the course's time step t + 1: x⟨1⟩ is the first input.
+        assert (s.t, s.index, s.cell, s.stage) == (t + 1, t, "rnn", "rnn")
+        assert s.explanation.startswith(f"t = {t + 1}: a⟨{t + 1}⟩ = tanh(W_aa·a⟨{t}⟩ + ")
         assert set(s.pre) == {"a"} and s.gates == {}
         assert s.c is None and s.c_prev is None
         np.testing.assert_allclose(s.pre["a"], w_aa @ s.a_prev + w_ax @ s.x + b_a, atol=ATOL)
@@ -257,7 +259,7 @@ def test_compact_form_equals_separate_terms() -> None:
 def test_stepping_is_slicing() -> None:
     stage = make("lstm", steps=6)
     s = stage.step(-1)
-    assert s.t == 5
+    assert s.t == 6  # the last of t = 1 … 6
     assert s.a is not None and s.x is not None
     with pytest.raises(ValueError):
         s.a[0] = 1.0  # read-only views of the stored run
@@ -265,7 +267,12 @@ def test_stepping_is_slicing() -> None:
         stage.step(6)
     assert stage.row_steps() == 1
     assert isinstance(stage, engine.RecurrentStage) and engine.RecurrentStep is RecurrentStep
-    assert "Γf" in s.explanation and "a⟨5⟩" in s.explanation
+    assert "Γf" in s.explanation and "a⟨6⟩" in s.explanation and "c⟨5⟩" in s.explanation
+    first = stage.step(0).explanation
+    assert first.startswith("t = 1: c⟨1⟩ = Γf·c⟨0⟩ + Γu·c̃⟨1⟩")
+    assert np.any(stage.a0) and "a⟨0⟩ is the given a0, c⟨0⟩ is the given c0" in first
+    zero = scenarios.load(scenarios.resolve("lstm_gates")).stages[0].step(0).explanation
+    assert zero.startswith("t = 1: ") and "; a⟨0⟩ = 0, c⟨0⟩ = 0" in zero
 
 
 def test_describe_uses_pytorch_names() -> None:

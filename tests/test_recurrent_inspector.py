@@ -46,8 +46,10 @@ def test_each_gate_line_adds_up_to_its_pre_activation(name: str, gates: int, uni
     for wx, wa, b, pre, _value in lines:
         parts = number(wx) + number(wa) + number(b)
         assert parts == pytest.approx(number(pre), abs=2e-4)
-    # and every W_a·a⟨t−1⟩ product sum the gate reads is written out, not only W_x·x
-    assert text.count("W_a·a⟨2⟩ = ") == (4 if name == "lstm_gates" else 3)
+    # and every W_a·a⟨t−1⟩ product sum the gate reads is written out, not only W_x·x; step 3
+    # is time step t = 4, which reads a⟨3⟩
+    assert step.t == 4 and f"time step t = 4, hidden unit {unit}" in text
+    assert text.count("W_a·a⟨3⟩ = ") == (4 if name == "lstm_gates" else 3)
 
 
 def test_the_written_products_are_the_engines_numbers() -> None:
@@ -82,10 +84,14 @@ def test_the_gru_bars_show_the_update_gate_not_z() -> None:
     np.testing.assert_allclose(rows["Γr relevance"], gates["r"])
 
 
-def test_the_state_before_the_first_step_has_a_true_minus_sign() -> None:
+def test_the_first_step_is_t_1_and_reads_the_initial_state_a_0() -> None:
     stage = stage_of("rnn_step")
     text = explain_recurrent(stage, stage.step(0)).plain
-    assert "a⟨−1⟩" in text and "a⟨-1⟩" not in text
+    assert "time step t = 1" in text
+    assert "a⟨1⟩ = tanh(W_aa·a⟨0⟩ + W_ax·x⟨1⟩ + b_a)" in text
+    assert "⟨−1⟩" not in text and "⟨-1⟩" not in text
+    assert not np.any(stage.a0)  # a⟨0⟩ = 0, so W_aa·a⟨0⟩ adds nothing
+    assert "W_aa·a⟨0⟩ = " in text
 
 
 async def test_n_and_shift_n_move_the_inspector_between_units() -> None:
@@ -103,7 +109,7 @@ async def test_n_and_shift_n_move_the_inspector_between_units() -> None:
         await pilot.press("N", "N", "N")
         assert panel.unit == 3 and "hidden unit 3 of 4" in shown()  # wraps round
         await pilot.press("right")  # the unit stays chosen as the steps go on
-        assert "time step t = 2, hidden unit 3 of 4" in shown()
+        assert "time step t = 3, hidden unit 3 of 4" in shown()  # the third step
 
 
 def test_a_backward_sweep_reads_its_state_from_the_right() -> None:
@@ -130,9 +136,9 @@ def test_the_output_layer_is_written_out_from_logits_to_probabilities() -> None:
     step = stage.step(2)
     assert step.y_hat is not None and stage.logits is not None
     text = explain_recurrent(stage, step).plain
-    line = next(ln for ln in text.splitlines() if ln.startswith("  ŷ⟨2⟩"))
+    line = next(ln for ln in text.splitlines() if ln.startswith("  ŷ⟨3⟩"))  # step 2 is t = 3
     logits = ", ".join(f"{v:.4g}".replace("-", "−") for v in stage.logits[2])
     probs = ", ".join(f"{v:.4g}".replace("-", "−") for v in step.y_hat)
     assert f"softmax([{logits}]) = [{probs}]" in line
     k = int(np.argmax(step.y_hat))
-    assert f"W_ya[{k}]·a⟨2⟩ + b_y[{k}] = " in text
+    assert f"W_ya[{k}]·a⟨3⟩ + b_y[{k}] = " in text

@@ -112,7 +112,7 @@ def test_tagger_tags_the_names_and_nothing_else() -> None:
     y = stage.outputs_y
     assert np.all(y[[0, 1, 3, 4], 1] > 0.999) and np.all(y[[2, 5, 6, 7, 8], 0] > 0.5)
     diagram = unrolled(
-        1, len(stage), has_output=stage.has_output, words=stage.words, tags=tags
+        2, len(stage), has_output=stage.has_output, words=stage.words, tags=tags
     ).plain
     assert "[Potter]" in diagram and diagram.count("[name]") == 2  # tags so far, t ≤ 2
 
@@ -217,9 +217,9 @@ def test_only_the_backward_half_tells_teddy_apart() -> None:
     shown = deep_inspector(stage, step).plain
     assert f"{p:.4f} here" in shown and "max |a→⟨t⟩ − a→′⟨t⟩| = 0\n" in shown
     assert "max |a←⟨t⟩ − a←′⟨t⟩| = 0\n" not in shown
-    forward = compare_text(stage, stage.step(stage.cell_index(0, 0, t))).plain
+    forward = compare_text(stage, stage.step(stage.cell_index(0, 0, t + 1))).plain
     assert "the words up to here are the same, so the states are equal" in forward
-    backward = compare_text(stage, stage.step(stage.cell_index(0, 1, t))).plain
+    backward = compare_text(stage, stage.step(stage.cell_index(0, 1, t + 1))).plain
     assert "the words from here to the end are different" in backward
     table = grid(stage, step).plain
     assert "P(name)" in table and "P′(name)" in table and "Roosevelt" in table

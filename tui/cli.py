@@ -390,10 +390,10 @@ def check(files: tuple[str, ...]) -> None:
 @click.option(
     "--steps",
     "steps_spec",
-    metavar="START:STOP",
-    help="Only these steps, counted from 0 as in Python slices: 3:7 is steps 3, 4, 5 and 6; "
-    ":10 the first ten; 5: from step 5 on; -3: the last three; 7 just step 7. "
-    "Default: every step.",
+    metavar="FIRST:LAST",
+    help="Only these steps, counted from 1 as the player counts them, both ends included: "
+    "3:7 is steps 3 to 7; :10 the first ten; 5: from step 5 on; -3: the last three; 7 just "
+    "step 7. Default: every step.",
 )
 @click.option(
     "--format",
@@ -418,7 +418,7 @@ def trace(file: str, steps_spec: str | None, fmt: str, arrays: str | None) -> No
     Each step is one number the player computes (an output cell, a hidden state's first
     unit, a gradient norm, a probability). The text format explains it in one line (a
     convolution's multiplications and sums in full); the JSON format holds everything needed
-    to recompute it. Steps are numbered from 0, in the order the player shows them.
+    to recompute it. Steps are numbered from 1, in the order the player shows them.
 
     FILE is a scenario file (.toml) or the name of a bundled scenario.
     """
@@ -457,9 +457,10 @@ def trace(file: str, steps_spec: str | None, fmt: str, arrays: str | None) -> No
 @click.option(
     "--step",
     type=int,
-    default=0,
+    default=1,
     show_default=True,
-    help="Which step to show, counted from 0; negative counts from the end (-1 is the last).",
+    help="Which step to show, counted from 1 as the player counts them (for a whole network: "
+    "which layer, 1 the first); negative counts from the end (-1 is the last).",
 )
 @click.option(
     "--size",
@@ -552,13 +553,14 @@ def snapshot(
         raise click.BadParameter(str(e), param_hint=f"'{e.option}'") from None
     out = output_path(output)
     sim = load(file)
-    total = len(sim)
-    if not -total <= step < total:
-        raise click.BadParameter(
-            f"{step} is out of range: the scenario has {total} steps, numbered 0 to {total - 1} "
-            f"(or -{total} to -1 from the end)",
-            param_hint="'--step'",
-        )
+    from engine.core import Layered
+    from tui.trace import step_index
+
+    network = len(sim.stages) == 1 and isinstance(sim.stages[0], Layered)
+    try:
+        index = step_index(step, len(sim), what="layer" if network else "step")
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--step'") from None
     from tui.snapshot import render_svg  # looked up when drawing: the tests replace it
 
     chosen: dict[str, Any] = {"views": views} if views else {}
@@ -567,7 +569,7 @@ def snapshot(
     if key_specs:
         chosen["keys"] = parse_keys(key_specs)
     try:
-        svg = render_svg(sim, step % total, size, reproducible=reproducible, **chosen)
+        svg = render_svg(sim, index, size, reproducible=reproducible, **chosen)
     except ViewError as e:
         raise click.BadParameter(str(e), param_hint=f"'{e.option}'") from None
     try:

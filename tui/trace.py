@@ -22,9 +22,12 @@ from engine.core import Layered, SizeFormulas
 from engine.limits import format_bytes
 from tui import __version__
 
-TRACE_FORMAT = 2
+TRACE_FORMAT = 3
 """Version of the JSON Lines layout; raised when a field changes meaning or disappears.
-2: network stages, whose arrays are inline, in a sidecar ``.npz`` file, or omitted."""
+2: network stages, whose arrays are inline, in a sidecar ``.npz`` file, or omitted.
+3: the time step ``t`` of recurrent, deep_recurrent and bptt steps (and a recurrent
+``contrast.step``) counts from 1, as in the course and the language models: x⟨1⟩ is the first
+input and a⟨0⟩ the initial state."""
 
 MAX_TERMS = 27
 """Most products a text line writes out one by one (a 3×3 kernel over 3 channels)."""
@@ -52,12 +55,14 @@ _SINGLE = re.compile(r"^\s*(?P<index>[+-]?\d+)\s*$")
 
 
 def parse_steps(spec: str | None, total: int) -> range:
-    """The global step indices a ``--steps`` value selects, as a ``range``.
+    """The global step indices (from 0) a ``--steps`` value selects, as a ``range``.
 
-    ``spec`` is a half-open slice as in Python: ``3:7``, ``:10``, ``5:``, ``-4:``; a single
-    index ``7`` selects that one step; ``None`` selects every step. Unlike Python's slices,
-    an end beyond the simulation or a slice that selects nothing is an error, because a
-    trace that silently prints less than was asked for is worse than a clear message.
+    ``spec`` numbers steps from 1, as the player and the text trace do, and a range includes
+    both ends: ``3:7`` is steps 3 to 7, ``:10`` the first ten, ``5:`` step 5 to the last,
+    ``-3:`` the last three (−1 is the last step); a single number ``7`` selects step 7;
+    ``None`` selects every step. A step beyond the scenario, step 0, or a range that selects
+    nothing is an error, because a trace that silently prints less than was asked for is worse
+    than a clear message.
 
     Raises:
         ValueError: the spec is malformed, out of range, or selects no steps.
@@ -66,28 +71,34 @@ def parse_steps(spec: str | None, total: int) -> range:
         return range(total)
     single = _SINGLE.match(spec)
     if single:
-        i = _bound(int(single["index"]), total, spec, last=False)
+        i = step_index(int(single["index"]), total, spec)
         return range(i, i + 1)
     m = _SLICE.match(spec)
     if not m:
-        raise ValueError(f"{spec!r} is not a step range; write START:STOP, e.g. 3:7, :10 or 5:")
-    start = _bound(int(m["start"]), total, spec, last=True) if m["start"] else 0
-    stop = _bound(int(m["stop"]), total, spec, last=True) if m["stop"] else total
-    if start >= stop:
+        raise ValueError(f"{spec!r} is not a step range; write FIRST:LAST, e.g. 3:7, :10 or 5:")
+    first = step_index(int(m["start"]), total, spec) if m["start"] else 0
+    last = step_index(int(m["stop"]), total, spec) if m["stop"] else total - 1
+    if first > last:
         raise ValueError(
-            f"{spec!r} selects no steps (steps {start} up to, not including, {stop}); "
-            f"the scenario has {total} steps, numbered 0 to {total - 1}"
+            f"{spec!r} selects no steps (step {first + 1} comes after step {last + 1}); "
+            f"the scenario has {total} steps, numbered 1 to {total}"
         )
-    return range(start, stop)
+    return range(first, last + 1)
 
 
-def _bound(i: int, total: int, spec: str, *, last: bool) -> int:
-    """``i`` as a non-negative index, or ValueError; ``last`` allows ``total`` (a slice end)."""
-    j = i + total if i < 0 else i
-    if not 0 <= j <= (total if last else total - 1):
+def step_index(number: int, total: int, spec: object = None, what: str = "step") -> int:
+    """The 0-based index of step ``number`` as people count it: 1 is the first step, ``total``
+    the last, −1 the last and −``total`` the first. ValueError naming the valid range (and
+    ``spec``, what was written, if given) for anything else, step 0 included. ``what`` names
+    the things counted (``"layer"`` for a whole network, whose steps are its layers)."""
+    j = number + total if number < 0 else number - 1
+    if number == 0 or not 0 <= j < total:
+        given = repr(spec) if spec is not None else str(number)
+        first = f"{what}s count from 1; " if number == 0 else ""
+        whole = "network" if what == "layer" else "scenario"
         raise ValueError(
-            f"{spec!r} is out of range: the scenario has {total} steps, numbered 0 to "
-            f"{total - 1} (or -{total} to -1 from the end)"
+            f"{given} is out of range: {first}the {whole} has {total} {what}s, numbered 1 to "
+            f"{total} (or -{total} to -1 from the end)"
         )
     return j
 
@@ -162,15 +173,16 @@ def conv_window(step: ConvStep) -> str:
 
 
 def text_line(step: Step, global_index: int, total: int) -> str:
-    """One readable, exact line for a step: which output, how it is computed, its value."""
-    width = len(str(max(total - 1, 0)))
-    head = f"step {global_index:>{width}} of {total}  {step.stage}"
+    """One readable, exact line for a step: which output, how it is computed, its value.
+    ``global_index`` is from 0; the line numbers steps from 1, as the player does."""
+    width = len(str(total))
+    head = f"step {global_index + 1:>{width}} of {total}  {step.stage}"
     if isinstance(step, ConvStep):
         return (
             f"{head}  out[{step.filter},{step.row},{step.col}] = {conv_sum(step)}"
             f" = {format_number(step.value)}   ({conv_window(step)})"
         )
-    return f"{head}  #{step.index} = {format_number(step.value)}   ({step.explanation})"
+    return f"{head}  #{step.index + 1} = {format_number(step.value)}   ({step.explanation})"
 
 
 def text_lines(sim: Simulation, steps: range) -> Iterator[str]:

@@ -214,11 +214,12 @@ class RecurrentScenario(ScenarioBase):
 
 
 class RecurrentContrast(FileModel):
-    """``contrast = { step = 0, channel = 0, value = -1 }``: x⟨step⟩[channel] = value in a
+    """``contrast = { step = 1, channel = 0, value = -1 }``: x⟨step⟩[channel] = value in a
     second run, to show how long the network remembers the change."""
 
     step: int = Field(strict=True)
-    """The time step whose input changes, 0 ≤ step < T, a step with an input."""
+    """The time step t whose input changes, 1 ≤ t ≤ T (x⟨1⟩ is the first input), a step with an
+    input."""
     channel: int = Field(0, strict=True)
     """Which entry of x⟨step⟩ changes, 0 ≤ channel < input_size."""
     value: float

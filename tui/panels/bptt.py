@@ -28,13 +28,9 @@ VECTORS = {
 """The 1×H grids: title and subtitle by BpttStep field."""
 
 
-def _sub(t: int) -> str:
-    return str(t).replace("-", "−")
-
-
 def previous_delta(stage: BpttStage, step: BpttStep) -> np.ndarray:
-    """δ⟨t−1⟩: the next step's δ, or ∂L/∂a0 (nothing is added at t = −1) at the last step."""
-    return step.carry if step.t == 0 else stage.step(step.index + 1).delta  # type: ignore[return-value]
+    """δ⟨t−1⟩: the next step's δ, or δ⟨0⟩ = ∂L/∂a⟨0⟩ (no loss term at t = 0) at the last step."""
+    return step.carry if step.t == 1 else stage.step(step.index + 1).delta  # type: ignore[return-value]
 
 
 def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
@@ -43,7 +39,8 @@ def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
     j, t = unit, step.t
     w_aa = stage.weight_hh
     text = Text()
-    text.append(f"time step t = {t}, backward step {step.index} (t = {len(stage) - 1} is step 0), ")
+    back = f"backward step {step.index + 1} of {len(stage)}"
+    text.append(f"time step t = {t}, {back} (t = {len(stage)} is the first), ")
     text.append(f"unit j = {j}\n", style="bold")
     prev = previous_delta(stage, step)
     terms = [
@@ -53,8 +50,8 @@ def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
     ]
     if len(terms) > MAX_TERMS:
         terms = [*terms[: MAX_TERMS - 1], f"… ({len(terms) - MAX_TERMS + 1} more)"]
-    text.append(f"  δ⟨{_sub(t - 1)}⟩[{j}] = Σ_k W_aa[k, {j}]·δ⟨{t}⟩[k]·(1 − a⟨{t}⟩[k]²)")
-    local = t > 0 and stage.loss_mode == "all"
+    text.append(f"  δ⟨{t - 1}⟩[{j}] = Σ_k W_aa[k, {j}]·δ⟨{t}⟩[k]·(1 − a⟨{t}⟩[k]²)")
+    local = t > 1 and stage.loss_mode == "all"
     if local:
         text.append(f" + (a⟨{t - 1}⟩[{j}] − y⟨{t - 1}⟩[{j}])")
     text.append("\n      = " + " + ".join(terms), style="grey50")
@@ -62,10 +59,10 @@ def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
         text.append(f" + {fmt_factor(float(prev[j] - step.carry[j]))}", style="grey50")
     text.append("\n      = ")
     text.append(fmt_exact(float(prev[j])), style="bold black on bright_green")
-    if t == 0:
-        text.append("  (this is ∂L/∂a0, the initial state's gradient)", style="grey50")
+    if t == 1:
+        text.append("  (this is ∂L/∂a⟨0⟩, the initial state's gradient)", style="grey50")
     norm_prev = float(np.linalg.norm(prev))
-    text.append(f"\n  ‖δ⟨{t}⟩‖ = {fmt_exact(step.norm)},  ‖δ⟨{_sub(t - 1)}⟩‖ = ")
+    text.append(f"\n  ‖δ⟨{t}⟩‖ = {fmt_exact(step.norm)},  ‖δ⟨{t - 1}⟩‖ = ")
     text.append(fmt_exact(norm_prev))
     if step.norm > 0:
         ratio = norm_prev / step.norm
@@ -73,10 +70,8 @@ def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
         text.append(f",  ratio {fmt_exact(ratio)}: the gradient {word} going back", style="bold")
     first = float(stage.norms[-1])
     if first > 0:
-        text.append(
-            f"\n  ‖δ⟨{t}⟩‖ / ‖δ⟨{len(stage) - 1}⟩‖ = {step.norm / first:.3g}", style="grey62"
-        )
-    text.append(f";  whole sequence ‖δ⟨0⟩‖ / ‖δ⟨{len(stage) - 1}⟩‖ = {stage.decay():.3g}")
+        text.append(f"\n  ‖δ⟨{t}⟩‖ / ‖δ⟨{len(stage)}⟩‖ = {step.norm / first:.3g}", style="grey62")
+    text.append(f";  whole sequence ‖δ⟨1⟩‖ / ‖δ⟨{len(stage)}⟩‖ = {stage.decay():.3g}")
     g = step.grad_norms
     text.append(
         f"\n  summed over t' ≥ {t}: ‖∂L/∂W_aa‖ = {fmt_exact(g['weight_hh'])}, "
@@ -89,7 +84,7 @@ def explain_bptt(stage: BpttStage, step: BpttStep, unit: int = 0) -> Text:
         if step.clip is None:
             text.append(
                 f"clipping by {spec[0]} (c = {fmt_exact(float(spec[1]))}) is applied after the "
-                "last step, t = 0",
+                "last step, t = 1",
                 style="grey50",
             )
         else:
@@ -164,8 +159,8 @@ class BpttPanel(Panel):
         first = st.step(0)
         with Vertical(classes="box", id="bptt-bars-box") as box:
             box.border_title = "‖δ⟨t⟩‖ = ‖∂L/∂a⟨t⟩‖ per time step (log scale)"
-            loss = "½‖a⟨T−1⟩ − y‖²" if st.loss_mode == "last" else "½ Σ_t ‖a⟨t⟩ − y⟨t⟩‖²"
-            box.border_subtitle = f"backward from t = {len(st) - 1} to 0; L = {loss}"
+            loss = "½‖a⟨T⟩ − y‖²" if st.loss_mode == "last" else "½ Σ_t ‖a⟨t⟩ − y⟨t⟩‖²"
+            box.border_subtitle = f"backward from t = {len(st)} to 1; L = {loss}"
             bars = NormBars(st.norms, id="bptt-bars")
             bars.current = len(st) - 1
             yield bars
@@ -190,7 +185,7 @@ class BpttPanel(Panel):
 
     def show(self, step: BpttStep) -> None:  # type: ignore[override]
         self._step = step
-        self._bars.current = step.t
+        self._bars.current = step.t - 1  # bar k is t = k + 1
         for key, grid in self._grids.items():
             grid.set_values(getattr(step, key)[None])
         self._show_unit()

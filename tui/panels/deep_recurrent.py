@@ -54,16 +54,17 @@ def order_line(stage: DeepRecurrentStage, step: DeepStep) -> Text:
 
 def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
     """Rows ŷ (if any), then layers top to bottom (each forward and backward), then x; one
-    column per time step; done / current / not yet, and the current cell's inputs lit."""
+    column per time step t = 1 … T; done / current / not yet, and the current cell's inputs
+    lit. Columns are walked by row k of the arrays, which is time step t = k + 1."""
     steps, dirs = stage.steps_per_sweep, stage.directions
     texts = [*(stage.words or ()), *(stage.compare.words or () if stage.compare else ())]
     cw = max(CELL, min(max((len(w) + 1 for w in texts), default=0), MAX_CELL))
     shown = max(1, min(steps, (width - LABEL) // cw))
-    first = max(0, min(step.t - shown // 2, steps - shown))
+    first = max(0, min(step.t - 1 - shown // 2, steps - shown))
     cols = range(first, first + shown)
     current = step.index
     left: tuple[int, int, int] | None = None
-    below: set[tuple[int, int, int]] = set()  # (layer, direction, t); layer −1 is x
+    below: set[tuple[int, int, int]] = set()  # (layer, direction, t from 1); layer −1 is x
     if step.is_output:
         below = {(stage.num_layers - 1, d, step.t) for d in range(dirs)}
     else:
@@ -76,8 +77,8 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
         )
 
     text = Text(" " * LABEL + ("… " if first else ""), style=_LABEL)
-    for t in cols:
-        text.append(f"t={t}".center(cw), style=_LABEL)
+    for k in cols:
+        text.append(f"t={k + 1}".center(cw), style=_LABEL)
     text.append(" …\n" if first + shown < steps else "\n", style=_LABEL)
 
     def cell(index: int, value: float, key: tuple[int, int, int]) -> tuple[str, str]:
@@ -96,39 +97,40 @@ def grid(stage: DeepRecurrentStage, step: DeepStep, width: int = 116) -> Text:
         base = stage.num_layers * dirs * steps
         rows = [("ŷ⟨t⟩[0]", y, 0)]
         if stage.labels is not None:
-            k = len(stage.labels) - 1  # with two labels, the probability of the second
-            rows = [(f"P({stage.labels[k]})", y, k)]
+            last = len(stage.labels) - 1  # with two labels, the probability of the second
+            rows = [(f"P({stage.labels[last]})", y, last)]
             other = stage.compare
             if other is not None and other.outputs_y is not None:
-                rows.append((f"P′({stage.labels[k]})", other.outputs_y, k))
-        for name, probs, k in rows:
+                rows.append((f"P′({stage.labels[last]})", other.outputs_y, last))
+        for name, probs, lab in rows:
             text.append(name[: LABEL - 1].ljust(LABEL), style=_LABEL)
-            for t in cols:
-                if t >= len(probs):
+            for k in cols:
+                if k >= len(probs):
                     text.append(" " * cw)
                     continue
-                s, style = cell(base + t, float(probs[t, k]), (-2, 0, t))
+                s, style = cell(base + k, float(probs[k, lab]), (-2, 0, k + 1))
                 text.append(s.rjust(cw - 1) + " ", style=style)
             text.append("\n")
     for layer in reversed(range(stage.num_layers)):
         for d in range(dirs):
             text.append(_name(layer, d, dirs).ljust(LABEL), style=_LABEL)
             out = stage.layer_outputs[layer][:, d * stage.hidden_size]
-            for t in cols:
-                s, style = cell(stage.cell_index(layer, d, t), float(out[t]), (layer, d, t))
+            for k in cols:
+                t = k + 1
+                s, style = cell(stage.cell_index(layer, d, t), float(out[k]), (layer, d, t))
                 text.append(s.rjust(cw - 1) + " ", style=style)
             text.append("\n")
     text.append("x⟨t⟩[0]".ljust(LABEL) if stage.words is None else "x⟨t⟩".ljust(LABEL), _LABEL)
-    for t in cols:
-        style = _BELOW if (-1, 0, t) in below else _DONE
-        entry = _num(float(stage.x[t, 0])) if stage.words is None else stage.words[t][: cw - 1]
+    for k in cols:
+        style = _BELOW if (-1, 0, k + 1) in below else _DONE
+        entry = _num(float(stage.x[k, 0])) if stage.words is None else stage.words[k][: cw - 1]
         text.append(entry.rjust(cw - 1) + " ", style=style)
     text.append("\n")
     other = stage.compare
     if other is not None and other.words is not None:
         text.append("x′⟨t⟩".ljust(LABEL), style=_LABEL)
-        for t in cols:
-            word = other.words[t][: cw - 1] if t < len(other.words) else ""
+        for k in cols:
+            word = other.words[k][: cw - 1] if k < len(other.words) else ""
             text.append(word.rjust(cw - 1) + " ", style=_LABEL)
         text.append("\n")
     text.append("  ■ computing now", style="bright_green")
@@ -154,7 +156,7 @@ def compare_text(stage: DeepRecurrentStage, step: DeepStep) -> Text:
     text = Text()
     if other is None or other.words is None or stage.words is None:
         return text
-    t, h = step.t, stage.hidden_size
+    t, h = step.t - 1, stage.hidden_size  # the row of the arrays: time step t is row t − 1
     quoted = sentence(other.words)
     text.append(f"second text (′): {quoted}\n", style="bold")
     if t >= len(other.words):
@@ -212,7 +214,8 @@ def inspector(stage: DeepRecurrentStage, step: DeepStep) -> Text:
     text.append(f"{name}⟨{t}⟩ = {stage.cell.upper()} cell({side}, from below)\n", "bold")
     text.append(f"  {side}: ", _LABEL)
     if step.left_t is None:
-        text.append("the start of this sweep, a0 = 0", style="yellow")
+        start = stage.steps_per_sweep + 1 if step.direction == 1 else 0
+        text.append(f"the start of this sweep, {name}⟨{start}⟩ = 0", style="yellow")
     else:
         text.append(f"{name}⟨{step.left_t}⟩ = {_vector(from_left)}", style="yellow")
     text.append("\n  from below: ", _LABEL)

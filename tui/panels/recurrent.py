@@ -36,7 +36,8 @@ def gate_rows(cell: str, gates: dict[str, np.ndarray]) -> list[tuple[str, np.nda
 
 
 def step_label(t: int) -> str:
-    """``⟨t⟩`` with a true minus sign for the state before the first step: ``⟨−1⟩``."""
+    """``⟨t⟩`` for a time step t (from 1; ⟨0⟩ is the initial state), with a true minus sign
+    should t ever be negative."""
     return f"⟨{t}⟩".replace("-", "−")
 
 
@@ -64,28 +65,31 @@ def unrolled(
     known: int | None = None,
 ) -> Text:
     """The unrolled network in three rows: ŷ⟨k⟩ boxes on top where a step has an output, the
-    chain of cells with a⟨t⟩ flowing right and step ``t`` lit, and x⟨k⟩ boxes below where a
-    step has an input. Every step has an input if ``has_input`` is None; none has an output if
-    ``has_output`` is None (no output layer), and then the top rows are left out. A window of
-    the steps around ``t`` is shown when they do not all fit in ``width``. With ``words`` the
-    x boxes name the word each x⟨k⟩ is (those after ``known``, not fed back yet, are dots), and
-    with ``tags`` the ŷ boxes of the steps done so far name their likeliest label."""
-    least = max(7, len(f"[ŷ⟨{steps - 1}⟩]"))
+    chain of cells from a⟨0⟩ with a⟨t⟩ flowing right and time step ``t`` lit, and x⟨k⟩ boxes
+    below where a step has an input. Time steps count from 1, as in the course; the masks are
+    indexed from 0 (entry k is t = k + 1). Every step has an input if ``has_input`` is None;
+    none has an output if ``has_output`` is None (no output layer), and then the top rows are
+    left out. A window of the steps around ``t`` is shown when they do not all fit in
+    ``width``. With ``words`` the x boxes name the word each x⟨k⟩ is (those after row
+    ``known``, not fed back yet, are dots), and with ``tags`` the ŷ boxes of the steps done so
+    far name their likeliest label."""
+    least = max(7, len(f"[ŷ⟨{steps}⟩]"))
     longest = max((len(w) + 2 for w in (*(words or ()), *(tags or ()))), default=0)
-    fits = (width - 7) // steps - 1  # the widest cell with which every step is shown
+    fits = (width - 8) // steps - 1  # the widest cell with which every step is shown
     cell = max(least, min(longest, 12, fits))
     per = cell + 1  # the → and the cell
-    lead = 4
+    lead = 5
     shown = max(1, min(steps, (width - lead - 3) // per))
-    first = max(0, min(t - shown // 2, steps - shown))
+    now = t - 1  # the lit cell's position in the chain, from 0 (cell k is time step k + 1)
+    first = max(0, min(now - shown // 2, steps - shown))
     ins = np.ones(steps, dtype=bool) if has_input is None else np.asarray(has_input, dtype=bool)
     outs = np.zeros(steps, dtype=bool) if has_output is None else np.asarray(has_output, bool)
 
     def put(line: Text, k: int, label: str, lit: str) -> None:
-        """``label`` centred in a cell, styled (not its padding) by where k is from t."""
+        """``label`` centred in a cell, styled (not its padding) by where k is from now."""
         left = (cell - len(label)) // 2
         line.append(" " * left)
-        line.append(label, style=lit if k == t else ("white" if k < t else "grey42"))
+        line.append(label, style=lit if k == now else ("white" if k < now else "grey42"))
         line.append(" " * (cell - len(label) - left))
 
     def row(mask: np.ndarray, box: str, arrow: bool) -> Text:
@@ -99,20 +103,20 @@ def unrolled(
             elif box.startswith("[x") and words is not None:
                 word = words[k] if known is None or k <= known else "·"
                 put(line, k, cut(word, cell - 2).join("[]"), "bold bright_green")
-            elif box.startswith("[ŷ") and tags is not None and k <= t:
+            elif box.startswith("[ŷ") and tags is not None and k <= now:
                 put(line, k, cut(tags[k], cell - 2).join("[]"), "bold bright_green")
             else:
-                put(line, k, box.format(k), "bold bright_green")
+                put(line, k, box.format(k + 1), "bold bright_green")
         line.rstrip()
         return line
 
     lines: list[Text] = []
     if outs.any():
         lines += [row(outs, "[ŷ⟨{}⟩]", False), row(outs, "", True)]
-    chain = Text((" a0" if first == 0 else " …").ljust(lead), style="grey62")
+    chain = Text((" a⟨0⟩" if first == 0 else " …").ljust(lead), style="grey62")
     for k in range(first, first + shown):
         chain.append("→", style="grey62")
-        put(chain, k, f"[t={k}]", "bold black on bright_green")
+        put(chain, k, f"[t={k + 1}]", "bold black on bright_green")
     if first + shown < steps:
         chain.append("→ …", style="grey62")
     lines.append(chain)
@@ -326,25 +330,25 @@ def contrast_text(stage: RecurrentStage, step: RecurrentStep) -> Text:
     at every step, and, where there is an output, both predictions."""
     contrast = stage.contrast
     assert contrast is not None
-    t = step.t
+    t, row = step.t, step.index  # time step t is row t − 1 of the arrays
     a_gap = np.abs(stage.output - contrast.a).max(axis=1)  # (T,)
     text = Text()
     text.append(f"second run with {contrast.label} instead: ", style="bold")
-    text.append(f"max_j |a{step_label(t)}[j] − a′{step_label(t)}[j]| = {fmt_exact(a_gap[t], 3)}")
+    text.append(f"max_j |a{step_label(t)}[j] − a′{step_label(t)}[j]| = {fmt_exact(a_gap[row], 3)}")
     text.append("\n      by step ", style="grey50")
-    text.append_text(spark(a_gap, t))
+    text.append_text(spark(a_gap, row))
     text.append("  (log scale, 1 down to 0.001; · below)", style="grey50")
     states = stage.cell_states
     if contrast.c is not None and states is not None:
         c_gap = np.abs(states - contrast.c).max(axis=1)
         text.append(f"\n  max_j |c{step_label(t)}[j] − c′{step_label(t)}[j]| = ")
-        text.append(fmt_exact(c_gap[t], 3))
+        text.append(fmt_exact(c_gap[row], 3))
         text.append("\n      by step ", style="grey50")
-        text.append_text(spark(c_gap, t, high=float(max(1.0, c_gap.max()))))
+        text.append_text(spark(c_gap, row, high=float(max(1.0, c_gap.max()))))
         text.append(f"  (log scale, {fmt_exact(max(1.0, c_gap.max()), 2)} down to 0.001)", "grey50")
     if step.y_hat is not None and contrast.y_hat is not None:
         mine = ", ".join(fmt_exact(float(p), 3) for p in step.y_hat)
-        theirs = ", ".join(fmt_exact(float(p), 3) for p in contrast.y_hat[t])
+        theirs = ", ".join(fmt_exact(float(p), 3) for p in contrast.y_hat[row])
         text.append(f"\n  ŷ{step_label(t)} = [{mine}]   ŷ′{step_label(t)} = [{theirs}]")
     text.append("\n")
     return text
@@ -352,7 +356,7 @@ def contrast_text(stage: RecurrentStage, step: RecurrentStep) -> Text:
 
 def explain_compact(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -> Text:
     """The compact form W_a·[a⟨t−1⟩, x⟨t⟩] for a plain RNN, and that it gives the same value."""
-    w_a, stacked, product = stage.compact_terms(step.t)
+    w_a, stacked, product = stage.compact_terms(step.index)
     j, t = unit, step.t
     now, before = step_label(t), step_label(t - 1)
     text = Text()
@@ -464,7 +468,7 @@ class RecurrentPanel(Panel):
             has_output=outs,
             words=st.words,
             tags=tags,
-            known=step.t if st.feedback else None,
+            known=step.t - 1 if st.feedback else None,  # rows up to this step's are known
         )
         self.query_one("#rec-unrolled", Static).update(diagram)
         if st.w_ya is not None:

@@ -71,7 +71,7 @@ def token_table(stage: TokenStage, step: TokenStep, rows: int = TABLE_ROWS) -> T
     for k in range(first, step.position + 1):
         s = stage.step(k)
         surface = visible(s.token)[:width]
-        line = Text(f"{k:>4}  ")
+        line = Text(f"{k + 1:>4}  ")  # time steps count from 1: x⟨1⟩ is the first token
         line.append(f"{surface:<{width}}", style=EOS_STYLE if s.eos else "")
         line.append(" → ", style=MUTED)
         line.append(f"{s.token_id:>5,}", style="bold")
@@ -148,7 +148,7 @@ def explain_token(stage: TokenStage, step: TokenStep) -> Text:
     if step.lookup != step.token and not step.eos:
         t.append(f"   (written {step.token!r}; words are looked up in lower case)", style=MUTED)
     t.append(
-        f"\n  x⟨{step.position}⟩ = one-hot({step.token_id:,}): {v} numbers, a single 1 at "
+        f"\n  x⟨{step.position + 1}⟩ = one-hot({step.token_id:,}): {v} numbers, a single 1 at "
         f"position {step.token_id:,}",
         style=MUTED,
     )
@@ -242,7 +242,7 @@ class TokenPanel(Panel):
             )
         self.query_one(
             "#tok-onehot-box"
-        ).border_title = f"One-hot vector x⟨{step.position}⟩ · V = {st.vocab_size:,}"
+        ).border_title = f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}"
         self.query_one("#tok-inspector", Static).update(
             Content.from_rich_text(explain_token(st, step))
         )

@@ -32,7 +32,8 @@ def log_scale(values: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 
 class NormBars(Widget):
-    """Bars of ``values`` (one per time step, left to right t = 0 … T−1) on a log₁₀ axis.
+    """Bars of ``values`` (one per time step, left to right t = 1 … T; bar k is t = k + 1) on a
+    log₁₀ axis.
 
     Bars at t ≥ ``current`` are done (the backward pass has reached them), the one at
     ``current`` is lit, and those before it are still pending.
@@ -91,7 +92,7 @@ class NormBars(Widget):
         t.append(" " * (label_w - 1) + "└", style="grey50")
         axis = [" "] * (n * col_w)
         for k in sorted({0, n - 1, self.current}):
-            text = f"t={k}" if k in (0, self.current) else f"{k}"
+            text = f"t={k + 1}" if k in (0, self.current) else f"{k + 1}"
             start = min(k * col_w, len(axis) - len(text))
             if all(c == " " for c in axis[max(start - 1, 0) : start + len(text) + 1]):
                 axis[start : start + len(text)] = list(text)

@@ -12,7 +12,8 @@ MIN_BAR = 20
 
 
 class Timeline(Widget):
-    """One line: play state, ``step i of N``, a bar with stage boundaries, and the speed."""
+    """One line: play state, ``step n of N`` (n from 1), a bar with stage boundaries, and the
+    speed."""
 
     DEFAULT_CSS = """
     Timeline {
@@ -24,7 +25,7 @@ class Timeline(Widget):
     """
 
     position: reactive[int] = reactive(0)
-    """The current global step (0-based)."""
+    """The current global step's index (from 0; it is shown as step position + 1)."""
     total: reactive[int] = reactive(1)
     """How many steps there are."""
     playing: reactive[bool] = reactive(False)
@@ -43,9 +44,11 @@ class Timeline(Widget):
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(" ▶ " if self.playing else " ⏸ ", style="bold green" if self.playing else "bold")
         last = max(self.total - 1, 0)
-        width_num = len(str(last))
-        # Steps count from 0, as in `netsim trace`: the last of N steps is step N − 1.
-        t.append(f"step {str(self.position).rjust(width_num)} of {self.total} ", style="bold")
+        width_num = len(str(self.total))
+        # Steps count from 1, as in `netsim trace` and `netsim snapshot --step`: the first of
+        # N steps is step 1 and the last is step N.
+        shown = str(self.position + 1).rjust(width_num)
+        t.append(f"step {shown} of {self.total} ", style="bold")
         tail = Text(f"  {self.speed:g} steps/s  ", style="grey62")
         tail.append(self.label)
         # A long label is cut short (with …) before the bar gets shorter than MIN_BAR.
