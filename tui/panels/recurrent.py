@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -120,6 +121,58 @@ def bars(values: np.ndarray, signed: bool) -> Text:
             t.append("▕" + "█" * n + " " * (BAR - n) + "▏", style="green")
         t.append(f"{v:5.2f} ".replace("-", "−"))
     return t
+
+
+LABEL_W = 12
+"""Cells of the gate names' column: ``c̃ candidate`` (11 cells) and a space."""
+UNIT_W = BAR + 2 + 6
+"""Characters of one unit's bar: the bar, its two ends and the value."""
+
+
+def gate_table(cell: str, gates: dict[str, np.ndarray], width: int) -> Text:
+    """Every gate's bars, one row per gate with its name, one column per hidden unit under
+    its number ``j``. Units that do not fit in ``width`` go to further blocks of rows, each
+    with its own names and unit numbers, so that no bar is ever read without its label."""
+    rows = gate_rows(cell, gates)
+    units = len(rows[0][1])
+    per = max(1, (width - LABEL_W + 1) // UNIT_W)  # the last unit's trailing space may go
+    text = Text()
+    for first in range(0, units, per):
+        chunk = range(first, min(first + per, units))
+        if first:
+            text.append("\n")
+        text.append(" " * LABEL_W)
+        text.append("".join(f"j = {j}".ljust(UNIT_W) for j in chunk).rstrip(), style="grey50")
+        for label, values, signed in rows:
+            text.append("\n")
+            text.append(label + " " * (LABEL_W - cell_len(label)), style="bold")
+            text.append_text(bars(values[first : chunk.stop], signed=signed))
+    text.rstrip()
+    return text
+
+
+class GateBars(Static):
+    """The gate table of the step on screen. A step changes the bars in place: the screen is
+    laid out again only when the table's height changes (a new width), not on every step."""
+
+    def __init__(self, cell: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.cell = cell
+        self._gates: dict[str, np.ndarray] | None = None
+        self._lines = 0
+
+    def show(self, gates: dict[str, np.ndarray]) -> None:
+        """Draw the bars of ``gates`` at the width the widget has."""
+        self._gates = gates
+        width = self.content_region.width or self.app.size.width
+        text = gate_table(self.cell, gates, width)
+        lines = len(text.plain.split("\n"))
+        self.update(Content.from_rich_text(text), layout=lines != self._lines)
+        self._lines = lines
+
+    def on_resize(self) -> None:
+        if self._gates is not None:
+            self.show(self._gates)
 
 
 def _sum3(a: float, b: float, c: float) -> str:
@@ -328,7 +381,6 @@ class RecurrentPanel(Panel):
     }
     RecurrentPanel #rec-top {
         height: auto;
-        max-height: 50vh;
     }
     RecurrentPanel .box {
         width: auto;
@@ -390,7 +442,7 @@ class RecurrentPanel(Panel):
             if st.cell != "rnn":
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
-                    yield Static(id="rec-gate-bars")
+                    yield GateBars(st.cell, id="rec-gate-bars")
         inspector = Static(id="rec-inspector")
         inspector.border_title = "How this step is computed"
         yield inspector
@@ -424,13 +476,7 @@ class RecurrentPanel(Panel):
                 if key in ("a", "c", "c_prev"):
                     grid.set_window(Window(0, self.unit, 1, 1), follow=False)
         if st.cell != "rnn":
-            text = Text()
-            for label, unit_values, signed in gate_rows(st.cell, step.gates):
-                text.append(f"{label:<13}", style="bold")
-                text.append_text(bars(unit_values, signed=signed))
-                text.append("\n")
-            text.rstrip()
-            self.query_one("#rec-gate-bars", Static).update(Content.from_rich_text(text))
+            self.query_one("#rec-gate-bars", GateBars).show(step.gates)
         text = explain_recurrent(st, step, self.unit)
         if st.contrast is not None:  # the point of such a scenario: shown first
             text = contrast_text(st, step).append_text(text)
