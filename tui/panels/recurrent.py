@@ -401,6 +401,20 @@ class RecurrentPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The step on screen and the gate bars: gates in [0, 1] fill from the left, the tanh
+        candidate from the middle (left below 0, right above)."""
+        from tui.widgets import legend
+
+        out = [("[t=1]", "bold black on bright_green", "this time step")]
+        if self.rec.cell != "rnn":
+            out += [
+                ("▕██  ▏", "green", "gate 0…1"),
+                ("▕ █", "cyan", "candidate < 0"),
+                ("█ ▏", "magenta", "> 0"),
+            ]
+        return [*out, *(legend.heat() if heat else [])]
+
     def __init__(self, stage: RecurrentStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.rec = stage
