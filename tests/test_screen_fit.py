@@ -1,0 +1,113 @@
+"""Every line of the player is reachable at 80×24, the smallest size supported: on every stage of
+every bundled scenario, pressing ``i`` scrolls the panel until each line of it, the inspector's
+included, has been on screen, and ``d`` pages the description until each of its lines has.
+A line counts as shown when the screen's own hit test finds the widget there."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+from apps import player, player_app
+from textual.pilot import Pilot
+from textual.widget import Widget
+
+import scenarios
+from tui.screens.player import PlayerScreen
+
+SMALLEST = (80, 24)
+PLAYED = [
+    b.name
+    for b in scenarios.bundled()
+    if tomllib.loads(b.path.read_text(encoding="utf-8"))["kind"] != "network"
+]
+"""The scenarios the player opens (a network opens its own screen first)."""
+
+
+def shown_lines(screen: PlayerScreen, widget: Widget) -> set[int]:
+    """The lines of ``widget`` (0 is its top) that are on screen now, not hidden by a scroll,
+    a clip or another widget."""
+    region = widget.region
+    if not widget.display or region.height == 0:
+        return set()
+    out = set()
+    for y in range(max(region.y, 0), min(region.bottom, screen.size.height)):
+        for x in (region.x + 1, region.x + region.width // 2):
+            try:
+                hit, _ = screen.get_widget_at(x, y)
+            except Exception:  # nothing there
+                continue
+            if hit is widget or widget in hit.ancestors:
+                out.add(y - region.y)
+                break
+    return out
+
+
+async def walk(pilot: Pilot[Any], widgets: list[Widget]) -> list[set[int]]:
+    """Press ``i`` until the panel is back at its top (each press moves it at least a line, or
+    back to the top), gathering which lines of each widget were shown on the way."""
+    screen = player(pilot.app)  # type: ignore[arg-type]
+    area = screen.query_one("#panel-area")
+    seen = [shown_lines(screen, w) for w in widgets]
+    if not screen.check_action("inspector", (1,)):
+        return seen  # nothing to scroll: then it must all be on screen already
+    for _ in range(widgets[0].region.height + 2):
+        await pilot.press("i")
+        await pilot.pause()
+        for lines, w in zip(seen, widgets, strict=True):
+            lines |= shown_lines(screen, w)
+        if area.scroll_y == 0:
+            break
+    assert area.scroll_y == 0, "i never came back to the top of the panel"
+    return seen
+
+
+def unclipped(widget: Widget) -> None:
+    """The widget is as tall as its text: no max-height cuts lines off (the inspector is not a
+    scroll view; a line it loses is lost)."""
+    width = widget.content_region.width
+    needed = widget.get_content_height(widget.size, widget.app.size, width)
+    assert widget.content_region.height >= needed, (widget, needed)
+
+
+@pytest.mark.parametrize("name", PLAYED)
+async def test_every_line_reachable_at_80x24(name: str) -> None:
+    app = player_app(name)
+    async with app.run_test(size=SMALLEST) as pilot:
+        screen = player(app)
+        sim = screen.simulation
+        for stage_no in range(len(sim.stages)):
+            screen.cursor = sim.offsets[stage_no]
+            await pilot.pause()
+            panel = screen.query_one("#panels").children[stage_no]
+            inspector = panel.inspector()  # type: ignore[attr-defined]
+            widgets: list[Widget] = [panel] + ([inspector] if inspector is not None else [])
+            if inspector is not None:
+                unclipped(inspector)
+            seen = await walk(pilot, widgets)
+            for w, lines in zip(widgets, seen, strict=True):
+                missing = set(range(w.region.height)) - lines
+                assert not missing, f"{name} stage {stage_no}: {w} lines {sorted(missing)}"
+
+        text = screen.query_one("#description-text")
+        if not sim.description.strip():
+            assert not screen.check_action("description", ())
+            return
+        box = screen.query_one("#description")
+        assert not box.display  # hidden below 32 rows until asked for
+        # Show, a page a press, hide: at most a press a line, and one to hide.
+        description_lines = len(sim.description.split()) // 5 + 2
+        seen_text: set[int] = set()
+        text_height = 0
+        for _ in range(description_lines + 2):
+            await pilot.press("d")
+            await pilot.pause()
+            if not box.display:
+                break
+            unclipped(text)
+            text_height = text.region.height
+            seen_text |= shown_lines(screen, text)
+        assert not box.display, f"{name}: d never hid the description again"
+        missing = set(range(text_height)) - seen_text
+        assert text_height and not missing, f"{name}: description lines {sorted(missing)}"
