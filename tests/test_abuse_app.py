@@ -127,7 +127,7 @@ async def test_stage_names_and_titles_that_look_like_markup_are_shown_as_written
         p = player(app)
         bar = plain(p.query_one("#stage-bar"))
         assert "[/]" in bar and "[b]r[/b]" in bar and "[on red]p" in bar
-        assert "[red]description[/red] with [/] markup" in plain(p.query_one("#description"))
+        assert "[red]description[/red] with [/] markup" in plain(p.query_one("#description-text"))
         for screen_key in ("r", "t", "u", "question_mark"):
             await pilot.press(screen_key)
             await pilot.pause()
