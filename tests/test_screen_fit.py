@@ -5,15 +5,19 @@ A line counts as shown when the screen's own hit test finds the widget there."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
+import numpy as np
 import pytest
 from apps import player, player_app
+from rich.cells import cell_len
 from textual.pilot import Pilot
 from textual.widget import Widget
 
 import scenarios
+from tui.panels.recurrent import LABEL_W, UNIT_W, gate_table
 from tui.screens.player import PlayerScreen
 
 SMALLEST = (80, 24)
@@ -111,3 +115,23 @@ async def test_every_line_reachable_at_80x24(name: str) -> None:
         assert not box.display, f"{name}: d never hid the description again"
         missing = set(range(text_height)) - seen_text
         assert text_height and not missing, f"{name}: description lines {sorted(missing)}"
+
+
+@pytest.mark.parametrize("width", [30, 41, 60, 200])
+def test_gate_bars_keep_their_labels_at_any_width(width: int) -> None:
+    """However narrow the box, every line of bars starts with its gate's name and every block
+    of units is headed by their numbers, each unit once and in order; no line is wider than
+    the box unless a single unit cannot fit."""
+    values = np.linspace(0.05, 0.95, 5)
+    gates = {g: values for g in "ifgo"}
+    lines = gate_table("lstm", gates, width).plain.split("\n")
+    bar_lines = [line for line in lines if "▕" in line]
+    assert len(bar_lines) % 4 == 0 and bar_lines
+    names = [line.split("▕")[0].strip() for line in bar_lines]
+    assert names == ["Γu update", "Γf forget", "c̃ candidate", "Γo output"] * (len(names) // 4)
+    units = [int(j) for line in lines for j in re.findall(r"j = (\d+)", line)]
+    assert units == list(range(len(values)))
+    forget = " ".join(line for line in bar_lines if line.startswith("Γf"))
+    assert re.findall(r"\d\.\d\d", forget) == [f"{v:.2f}" for v in values]
+    one_unit = LABEL_W + UNIT_W - 1
+    assert all(cell_len(line) <= max(width, one_unit) for line in lines)

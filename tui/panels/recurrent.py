@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from engine.recurrent import RecurrentStage, RecurrentStep
 from tui.numbers import clamp, fmt_exact, fmt_factor
+from tui.panels._vector import update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -422,6 +423,8 @@ class RecurrentPanel(Panel):
         self.unit = 0
         """The hidden unit whose equations the inspector writes out."""
         self._last: RecurrentStep | None = None
+        self._inspector_drawn: tuple[int, int] | None = None
+        self._diagram_lines = 0
 
     def _vectors(self) -> list[tuple[str, str, np.ndarray]]:
         """(id, label, initial values) of the vectors drawn for a step."""
@@ -466,7 +469,10 @@ class RecurrentPanel(Panel):
         st = self.rec
         outs = None if st.w_ya is None else st.has_output
         diagram = unrolled(step.t, len(st), has_input=st.has_input, has_output=outs)
-        self.query_one("#rec-unrolled", Static).update(diagram)
+        # The diagram keeps its height from step to step: no new layout of the screen for it.
+        lines = len(diagram.plain.split("\n"))
+        self.query_one("#rec-unrolled", Static).update(diagram, layout=lines != self._diagram_lines)
+        self._diagram_lines = lines
         if st.w_ya is not None:
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
             label = "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step"
@@ -497,7 +503,11 @@ class RecurrentPanel(Panel):
         if self.compact and st.cell == "rnn":
             text.append_text(explain_compact(st, step, self.unit))
         text.rstrip()
-        self.query_one("#rec-inspector", Static).update(Content.from_rich_text(text))
+        self._inspector_drawn = update_inspector(
+            self.query_one("#rec-inspector", Static),
+            Content.from_rich_text(text),
+            self._inspector_drawn,
+        )
 
     def select_unit(self, direction: int) -> int:
         """Move the inspector to the next (+1) or previous (−1) hidden unit, wrapping round."""

@@ -98,11 +98,14 @@ class ScrollArea(VerticalScroll, can_focus=False):
     never takes the focus, which would give it the arrows, Home/End and PgUp/PgDn the player
     steps with."""
 
+    scrolls: bool | None = None
+    """Whether the content was taller than the area at the last resize (None before)."""
+
     def on_resize(self, event: Resize) -> None:
         # Whether the area scrolls decides whether its key is offered: tell the footer.
         scrolls = self.max_scroll_y > 0
-        if scrolls != getattr(self, "_scrolls", None):
-            self._scrolls = scrolls
+        if scrolls != self.scrolls:
+            self.scrolls = scrolls
             self.screen.refresh_bindings()
 
     def page(self) -> int:
@@ -236,11 +239,13 @@ class PlayerScreen(Screen[None]):
         self._panels: dict[int, Panel] = {}
         self._generation = 0  # bumped when a stage is replaced, so its new panel gets a new id
         self._description_chosen = False  # d was pressed: the size no longer decides
+        self._area = ScrollArea(id="panel-area")
+        """The panel's scrolling area (kept: the footer asks about it before it is mounted)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
         yield Static(id="stage-bar")
-        with ScrollArea(id="panel-area"), ContentSwitcher(id="panels"):
+        with self._area, ContentSwitcher(id="panels"):
             for s, stage in enumerate(self.simulation.stages):
                 panel = panel_for(stage, id=f"stage-{s}")
                 self._panels[s] = panel
@@ -277,10 +282,6 @@ class PlayerScreen(Screen[None]):
             self.call_after_refresh(self.action_check)
 
     @property
-    def _panel_area(self) -> ScrollArea:
-        return self.query_one("#panel-area", ScrollArea)
-
-    @property
     def _description(self) -> ScrollArea:
         return self.query_one("#description", ScrollArea)
 
@@ -315,7 +316,7 @@ class PlayerScreen(Screen[None]):
         if switcher.current != panel.id:
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
-            self._panel_area.scroll_home(animate=False, immediate=True)
+            self._area.scroll_home(animate=False, immediate=True)
             self.query_one("#legend", Legend).show(panel.legend(self.heat))
             self.refresh_bindings()
         step = self.simulation.stages[stage_no].step(local)
@@ -429,7 +430,7 @@ class PlayerScreen(Screen[None]):
             return self._has_description
         if action == "inspector":
             # Only when the panel is taller than its area: otherwise every line is on screen.
-            return self._panel_area.max_scroll_y > 0
+            return bool(self._area.scrolls)
         # Every other key depends on what the stage on screen declares it can do.
         stage = self.simulation.stage_of(self.cursor)
         if action == "row":
@@ -480,7 +481,7 @@ class PlayerScreen(Screen[None]):
     def action_inspector(self, direction: int) -> None:
         """Scroll the panel a page towards its inspector (``i``, stopping where the inspector
         begins) or back up (``I``); past the end, back to the other end."""
-        area = self._panel_area
+        area = self._area
         if direction < 0:
             if area.scroll_y <= 0:
                 area.scroll_end(animate=False, immediate=True)
