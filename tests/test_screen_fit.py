@@ -135,3 +135,26 @@ def test_gate_bars_keep_their_labels_at_any_width(width: int) -> None:
     assert re.findall(r"\d\.\d\d", forget) == [f"{v:.2f}" for v in values]
     one_unit = LABEL_W + UNIT_W - 1
     assert all(cell_len(line) <= max(width, one_unit) for line in lines)
+
+
+async def test_an_lstm_step_changes_its_widgets_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step of lstm_gates changes the bars, the vectors, the diagram and the inspector in
+    place: none of them asks for a new layout of the screen (each did before, ~28 ms a key)."""
+    asked: list[str] = []
+    refresh = Widget.refresh
+
+    def counting(self: Widget, *regions: Any, **kw: Any) -> Any:
+        if kw.get("layout"):
+            asked.append(f"{type(self).__name__}#{self.id}")
+        return refresh(self, *regions, **kw)
+
+    app = player_app("lstm_gates")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right")
+        await pilot.pause()
+        monkeypatch.setattr(Widget, "refresh", counting)
+        for _ in range(4):
+            await pilot.press("right")
+            await pilot.pause()
+        assert player(app).cursor == 5
+    assert asked == []

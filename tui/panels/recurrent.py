@@ -425,6 +425,7 @@ class RecurrentPanel(Panel):
         self._last: RecurrentStep | None = None
         self._inspector_drawn: tuple[int, int] | None = None
         self._diagram_lines = 0
+        self._labels: dict[str, str] = {}
 
     def _vectors(self) -> list[tuple[str, str, np.ndarray]]:
         """(id, label, initial values) of the vectors drawn for a step."""
@@ -476,10 +477,10 @@ class RecurrentPanel(Panel):
         if st.w_ya is not None:
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
             label = "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step"
-            self.query_one("#rec-y-label", Static).update(Text(label, style="grey62"))
+            self._label("y", label)
             self.query_one("#rec-y", MatrixGrid).display = step.has_output
         label = "x⟨t⟩ input" if step.has_input else "x⟨t⟩ = 0: no input at this step"
-        self.query_one("#rec-x-label", Static).update(Text(label, style="grey62"))
+        self._label("x", label)
         values = {
             "x": step.x,
             "a_prev": step.a_prev,
@@ -508,6 +509,14 @@ class RecurrentPanel(Panel):
             Content.from_rich_text(text),
             self._inspector_drawn,
         )
+
+    def _label(self, key: str, label: str) -> None:
+        """Write a vector's label, only when it changes: a new label may widen the box and so
+        costs a layout of the screen, the same one again should not."""
+        widget = self.query_one(f"#rec-{key}-label", Static)
+        if self._labels.get(key) != label:
+            self._labels[key] = label
+            widget.update(Text(label, style="grey62"))
 
     def select_unit(self, direction: int) -> int:
         """Move the inspector to the next (+1) or previous (−1) hidden unit, wrapping round."""
