@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 import scenarios
+from tui.app import NetsimApp
 from tui.panels.recurrent import LABEL_W, UNIT_W, gate_table
 from tui.screens.player import PlayerScreen
 
@@ -75,6 +76,23 @@ def unclipped(widget: Widget) -> None:
     assert widget.content_region.height >= needed, (widget, needed)
 
 
+async def every_panel_line(pilot: Pilot[Any], where: str, stage_no: int) -> None:
+    """With the player on stage ``stage_no``, ``i`` brings every line of its panel and of its
+    inspector on screen, and the inspector is as tall as its text."""
+    screen = player(pilot.app)  # type: ignore[arg-type]
+    screen.cursor = screen.simulation.offsets[stage_no]
+    await pilot.pause()
+    panel = screen.query_one("#panels").children[stage_no]
+    inspector = panel.inspector()  # type: ignore[attr-defined]
+    widgets: list[Widget] = [panel] + ([inspector] if inspector is not None else [])
+    if inspector is not None:
+        unclipped(inspector)
+    seen = await walk(pilot, widgets)
+    for w, lines in zip(widgets, seen, strict=True):
+        missing = set(range(w.region.height)) - lines
+        assert not missing, f"{where}: {w} lines {sorted(missing)}"
+
+
 @pytest.mark.parametrize("name", PLAYED)
 async def test_every_line_reachable_at_80x24(name: str) -> None:
     app = player_app(name)
@@ -82,17 +100,7 @@ async def test_every_line_reachable_at_80x24(name: str) -> None:
         screen = player(app)
         sim = screen.simulation
         for stage_no in range(len(sim.stages)):
-            screen.cursor = sim.offsets[stage_no]
-            await pilot.pause()
-            panel = screen.query_one("#panels").children[stage_no]
-            inspector = panel.inspector()  # type: ignore[attr-defined]
-            widgets: list[Widget] = [panel] + ([inspector] if inspector is not None else [])
-            if inspector is not None:
-                unclipped(inspector)
-            seen = await walk(pilot, widgets)
-            for w, lines in zip(widgets, seen, strict=True):
-                missing = set(range(w.region.height)) - lines
-                assert not missing, f"{name} stage {stage_no}: {w} lines {sorted(missing)}"
+            await every_panel_line(pilot, f"{name} stage {stage_no}", stage_no)
 
         text = screen.query_one("#description-text")
         if not sim.description.strip():
@@ -158,3 +166,30 @@ async def test_an_lstm_step_changes_its_widgets_in_place(monkeypatch: pytest.Mon
             await pilot.pause()
         assert player(app).cursor == 5
     assert asked == []
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("name", ["net_custom_layers", "net_mlp_digits"])
+async def test_every_layer_reachable_at_80x24(name: str) -> None:
+    """A network's layers stepped in the player (Enter, then ] layer after layer): each panel
+    kind a network adds (add, flatten, linear, softmax …) fits the same way."""
+    sim = scenarios.load(scenarios.resolve(name))
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=SMALLEST) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        layers = len(sim.stages[0].network.layers)  # type: ignore[attr-defined]
+        visited = []
+        for layer in range(layers):
+            visited.append(player(app).simulation.stages[0].name)
+            await every_panel_line(pilot, f"{name} layer {layer}", 0)
+            if layer + 1 < layers:
+                await pilot.press("right_square_bracket")
+                await settle(pilot)
+        assert len(set(visited)) == layers  # ] went on to each layer in turn

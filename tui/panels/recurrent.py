@@ -407,7 +407,7 @@ class RecurrentPanel(Panel):
         candidate from the middle (left below 0, right above)."""
         from tui.widgets import legend
 
-        out = [("[t=1]", "bold black on bright_green", "this time step")]
+        out = [("[t]", "bold black on bright_green", "this time step")]
         if self.rec.cell != "rnn":
             out += [
                 ("▕██  ▏", "green", "gate 0…1"),

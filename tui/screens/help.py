@@ -36,7 +36,7 @@ KEYS = [
     ("B / b", "beam search: wider / narrower beam B (1, 2, 3, 5, 10 … 1,000)"),
     ("A / a", "beam search: length normalisation α ± 0.1, within [0, 1]"),
     ("c", "check this stage against PyTorch again"),
-    ("d", "description: show it, then page through it; after its end, hide it"),
+    ("d", "the description: show it, page through it, hide it"),
     ("i / I", "scroll the panel down to the inspector and through it / back up"),
     ("click", "click an output cell to jump to its step"),
     ("Esc", "back to the scenario list"),
