@@ -93,3 +93,24 @@ async def test_footer_offers_only_what_the_stage_does(
         for action, display in OPTIONAL.items():
             in_help = any(display.split()[0] in keys.split(" / ") for keys in helped)
             assert in_help == (action in meaningful), (action, sorted(helped))
+
+
+def test_legend_samples_carry_their_colours() -> None:
+    """Each sample of a legend is drawn with the background the panel uses for it (the
+    grids' styles are Rich's: a colour Textual does not know would silently draw nothing)."""
+    from rich.style import Style as RichStyle
+
+    from tui.widgets import legend
+
+    swatches = [*legend.grid(pad=True, heat_on=True), legend.winner()]
+    content = legend.line(swatches)
+    for sample, style, _ in swatches:
+        start = content.plain.index(sample)
+        span = next(s for s in content.spans if s.start == start)
+        assert not isinstance(span.style, str), sample
+        background = span.style.background
+        wanted = RichStyle.parse(style).bgcolor
+        if wanted is None:
+            assert background is None or background.a == 0, sample
+        else:
+            assert background is not None and background.a > 0, sample

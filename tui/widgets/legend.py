@@ -3,6 +3,7 @@ swatches panels build it from (taken from the styles the grids draw with, so the
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.content import Content
 from textual.widgets import Static
 
@@ -67,13 +68,15 @@ def grid(*, pad: bool = False, heat_on: bool = False, signed: bool = True) -> li
 
 
 def line(swatches: list[Swatch]) -> Content:
-    """``swatches`` on one line: each sample in its colour, then what it means."""
-    parts: list[str | tuple[str, str]] = []
+    """``swatches`` on one line: each sample in its colour, then what it means. The styles are
+    Rich's, as the panels draw with (``bright_green`` is a Rich colour, not a Textual one)."""
+    text = Text()
     for sample, style, meaning in swatches:
-        if parts:
-            parts.append("  ")
-        parts += [(sample, style), f" {meaning}"]
-    return Content.assemble(*parts)
+        if text:
+            text.append("  ")
+        text.append(sample, style=style)
+        text.append(f" {meaning}")
+    return Content.from_rich_text(text)
 
 
 class Legend(Static):
