@@ -78,7 +78,15 @@ async def test_footer_offers_only_what_the_stage_does(
     async with app.run_test(size=(200, 50)) as pilot:
         screen = player(app)
         screen.cursor = screen.simulation.offsets[stage_no]
+        # The footer is composed again after the bindings change: wait until it has been.
         await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        for _ in range(20):
+            await pilot.pause()
+            active = screen.active_bindings.values()
+            offered = {b.action for _, b, enabled, _ in active if b.show and enabled}
+            if {k.action for k in screen.query(FooterKey)} == offered:
+                break
         assert screen.simulation.stages[stage_no].kind == kind
         shown = list(screen.query(FooterKey))
         assert shown
