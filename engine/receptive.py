@@ -14,11 +14,20 @@ from numpy.lib.stride_tricks import sliding_window_view
 from engine.core import Pair, Simulation, SpatialMap, Stage
 
 
+def windowed(stage: Stage) -> bool:
+    """Whether ``stage`` is an image-to-image map whose outputs read a window of inputs, not
+    only their own position."""
+    return isinstance(stage, SpatialMap) and stage.window_geometry() is not None
+
+
 def traceable(stages: list[Stage]) -> bool:
     """Whether receptive fields can be traced through ``stages``: every one an image-to-image
     map (a SpatialMap) whose output is an image, not a vector (a ReLU after a linear layer
-    has the methods, but no rows and columns to trace)."""
-    return all(isinstance(s, SpatialMap) and s.output.ndim >= 2 for s in stages)
+    has the methods, but no rows and columns to trace), and one of them at least windowed:
+    through element-wise stages alone every field is the output's own cell."""
+    return all(isinstance(s, SpatialMap) and s.output.ndim >= 2 for s in stages) and any(
+        windowed(s) for s in stages
+    )
 
 
 def _geometry(stage: Stage) -> tuple[Pair, Pair, Pair] | None:

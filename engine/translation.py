@@ -9,12 +9,17 @@ import numpy as np
 
 from engine.core import Refeedable, Simulation, Stage
 from engine.errors import SpecError
+from engine.receptive import windowed
 
 
 def shiftable(stages: list[Stage]) -> bool:
     """Whether the input can be shifted and every stage run again: each stage accepts a new
-    input (Refeedable) and works on images, which have rows and columns to shift along."""
-    return all(isinstance(s, Refeedable) and s.output.ndim >= 2 for s in stages)
+    input (Refeedable) and works on images, which have rows and columns to shift along, and
+    one of them at least reads a window of neighbours. Element by element (an activation
+    alone) the output moves with the input by definition: there is nothing to see."""
+    return all(isinstance(s, Refeedable) and s.output.ndim >= 2 for s in stages) and any(
+        windowed(s) for s in stages
+    )
 
 
 class ShiftError(ValueError):

@@ -127,7 +127,7 @@ async def test_stage_names_and_titles_that_look_like_markup_are_shown_as_written
         p = player(app)
         bar = plain(p.query_one("#stage-bar"))
         assert "[/]" in bar and "[b]r[/b]" in bar and "[on red]p" in bar
-        assert "[red]description[/red] with [/] markup" in plain(p.query_one("#description"))
+        assert "[red]description[/red] with [/] markup" in plain(p.query_one("#description-text"))
         for screen_key in ("r", "t", "u", "question_mark"):
             await pilot.press(screen_key)
             await pilot.pause()
@@ -461,9 +461,19 @@ async def test_shift_and_receptive_keys_are_not_offered_on_a_vector() -> None:
         await pilot.press("t", "r")
         await pilot.pause()
         assert app.crash is None and player(app) is screen
-    # An image still offers both.
-    image = ActivationStage(rng.standard_normal((5, 5)), "relu", name="relu")
+    # An image alone, element by element, offers neither (each output depends on its own
+    # cell, and moves with it by definition); after a pool it offers both.
+    image = ActivationStage(rng.standard_normal((1, 4, 4)), "relu", name="relu")
     app = NetsimApp(Simulation([image]), check=False)
+    async with app.run_test(size=SIZE):
+        screen = player(app)
+        assert screen.check_action("translate", ()) is False
+        assert screen.check_action("receptive", ()) is False
+    from engine.pool import PoolStage
+
+    pool = PoolStage(image.output, "max", 2, name="pool")
+    relu = ActivationStage(pool.output, "relu", name="relu")
+    app = NetsimApp(Simulation([image, pool, relu]), start=len(image) + len(pool), check=False)
     async with app.run_test(size=SIZE):
         screen = player(app)
         assert screen.check_action("translate", ()) is True

@@ -104,12 +104,18 @@ async def test_the_new_stage_is_checked_against_torch_again() -> None:
 
 
 async def test_heat_view_carries_over_to_the_new_panel() -> None:
+    """The heat setting is the player's, and a run at another τ keeps it. A language model
+    draws no numbers to shade, so h itself is not offered there: the setting is made as a
+    stage before would have made it."""
     app = player_app("lm_sample")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("h", "greater_than_sign")
-        await pilot.pause()
         screen = app.screen
         assert isinstance(screen, PlayerScreen)
+        assert screen.check_action("toggle_heat", ()) is False
+        screen.heat = True
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert lm(app).temperature == 1.5
         assert screen.heat
 
 

@@ -113,6 +113,13 @@ class ActivationPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The input element read, its output, and the point on the curve."""
+        from tui.widgets import legend
+
+        point = ("●", "bold yellow", "this x on the curve")
+        return [*legend.grid(heat_on=heat), point]
+
     def __init__(self, stage: ActivationStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.act = stage

@@ -5,8 +5,12 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
+from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
+from textual.widgets import Static
+
+from tui.widgets import legend
 
 if TYPE_CHECKING:
     from engine.core import Stage, Step
@@ -46,6 +50,32 @@ class Panel(Widget):
 
         for grid in self.query(MatrixGrid):
             grid.heat = on
+
+    def has_heat(self) -> bool:
+        """Whether ``h`` changes anything here: the panel draws grids or strips of numbers
+        that the heat view shades (bars, pictures and attention maps are shaded already)."""
+        from tui.panels._vector import VectorStrip
+        from tui.widgets.matrix import MatrixGrid
+
+        return bool(self.query(MatrixGrid)) or bool(self.query(VectorStrip))
+
+    def legend_entries(self, heat: bool = False) -> list[legend.Swatch]:
+        """The colours this panel draws with and what they mean (``heat``: in the heat view),
+        for the legend under the panel and for ``?``. Panels override it next to the styles
+        they use; this default is the current element and the heat view's shading."""
+        return [legend.current(), *(legend.heat() if heat else [])]
+
+    def legend(self, heat: bool = False) -> Content:
+        """The legend on one line."""
+        return legend.line(self.legend_entries(heat))
+
+    def inspector(self) -> Widget | None:
+        """The box that explains the current step with its numbers (its id ends in
+        "inspector"), or None for a panel without one."""
+        return next(
+            (w for w in self.query(Static) if w.id is not None and w.id.endswith("inspector")),
+            None,
+        )
 
 
 PANELS: dict[str, type[Panel]] = {}

@@ -339,6 +339,14 @@ class BeamSearchPanel(WidthPanel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """What happens to each expansion: kept in the beam, finished with <EOS>, pruned."""
+        return [
+            (" -2.31 ", KEPT, "kept"),
+            (" -2.60 ", FINISHED, "finished (<EOS>)"),
+            (" -9.10 ", PRUNED, "pruned"),
+        ]
+
     def __init__(self, stage: BeamSearchStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.search = stage

@@ -154,6 +154,12 @@ class ConvPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The window the kernel reads, the padding (when there is some), this output."""
+        from tui.widgets import legend
+
+        return legend.grid(pad=any(self.stage.padding), heat_on=heat)  # type: ignore[attr-defined]
+
     def __init__(self, stage: ConvStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.conv = stage

@@ -267,6 +267,15 @@ class DeepRecurrentPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The cell computed now and the two states it reads."""
+        return [
+            (" 0.1 ", _CURRENT, "this cell"),
+            (" 0.2 ", _LEFT, "from the left (t − 1)"),
+            (" 0.3 ", _BELOW, "from below (same t)"),
+            (" · ", _PENDING, "not yet computed"),
+        ]
+
     def __init__(self, stage: DeepRecurrentStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.deep = stage

@@ -260,6 +260,15 @@ class LanguageModelPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The token of this step, the probability bars and the special tokens."""
+        return [
+            (" a ", CURRENT, "this step's token"),
+            ("███", BAR, "P(token)"),
+            ("<EOS>", EOS_STYLE, "end"),
+            ("<UNK>", UNK_STYLE, "unknown word"),
+        ]
+
     def __init__(self, stage: LanguageModelStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.lm = stage

@@ -114,6 +114,17 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
 
     PREFIX: ClassVar[str]
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The window, the padding (when there is some), this output and, in max pooling,
+        the window's winner."""
+        from tui.widgets import legend
+
+        pad = any(getattr(self.stage, "padding", (0, 0)))
+        out = legend.grid(pad=pad, heat_on=heat)
+        if getattr(self.stage, "mode", None) == "max":
+            out.insert(1, legend.winner())
+        return out
+
     def __init__(self, stage: S, *, id: str | None = None) -> None:
         super().__init__(stage, id=id)
         self.pool: S = stage

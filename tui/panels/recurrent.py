@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -15,6 +16,7 @@ from textual.widgets import Static
 
 from engine.recurrent import RecurrentStage, RecurrentStep
 from tui.numbers import clamp, fmt_exact, fmt_factor
+from tui.panels._vector import update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -169,6 +171,58 @@ def bars(values: np.ndarray, signed: bool) -> Text:
             t.append("▕" + "█" * n + " " * (BAR - n) + "▏", style="green")
         t.append(f"{v:5.2f} ".replace("-", "−"))
     return t
+
+
+LABEL_W = 12
+"""Cells of the gate names' column: ``c̃ candidate`` (11 cells) and a space."""
+UNIT_W = BAR + 2 + 6
+"""Characters of one unit's bar: the bar, its two ends and the value."""
+
+
+def gate_table(cell: str, gates: dict[str, np.ndarray], width: int) -> Text:
+    """Every gate's bars, one row per gate with its name, one column per hidden unit under
+    its number ``j``. Units that do not fit in ``width`` go to further blocks of rows, each
+    with its own names and unit numbers, so that no bar is ever read without its label."""
+    rows = gate_rows(cell, gates)
+    units = len(rows[0][1])
+    per = max(1, (width - LABEL_W + 1) // UNIT_W)  # the last unit's trailing space may go
+    text = Text()
+    for first in range(0, units, per):
+        chunk = range(first, min(first + per, units))
+        if first:
+            text.append("\n")
+        text.append(" " * LABEL_W)
+        text.append("".join(f"j = {j}".ljust(UNIT_W) for j in chunk).rstrip(), style="grey50")
+        for label, values, signed in rows:
+            text.append("\n")
+            text.append(label + " " * (LABEL_W - cell_len(label)), style="bold")
+            text.append_text(bars(values[first : chunk.stop], signed=signed))
+    text.rstrip()
+    return text
+
+
+class GateBars(Static):
+    """The gate table of the step on screen. A step changes the bars in place: the screen is
+    laid out again only when the table's height changes (a new width), not on every step."""
+
+    def __init__(self, cell: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.cell = cell
+        self._gates: dict[str, np.ndarray] | None = None
+        self._lines = 0
+
+    def show(self, gates: dict[str, np.ndarray]) -> None:
+        """Draw the bars of ``gates`` at the width the widget has."""
+        self._gates = gates
+        width = self.content_region.width or self.app.size.width
+        text = gate_table(self.cell, gates, width)
+        lines = len(text.plain.split("\n"))
+        self.update(Content.from_rich_text(text), layout=lines != self._lines)
+        self._lines = lines
+
+    def on_resize(self) -> None:
+        if self._gates is not None:
+            self.show(self._gates)
 
 
 def _sum3(a: float, b: float, c: float) -> str:
@@ -385,7 +439,6 @@ class RecurrentPanel(Panel):
     }
     RecurrentPanel #rec-top {
         height: auto;
-        max-height: 50vh;
     }
     RecurrentPanel .box {
         width: auto;
@@ -406,6 +459,20 @@ class RecurrentPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The step on screen and the gate bars: gates in [0, 1] fill from the left, the tanh
+        candidate from the middle (left below 0, right above)."""
+        from tui.widgets import legend
+
+        out = [("[t]", "bold black on bright_green", "this time step")]
+        if self.rec.cell != "rnn":
+            out += [
+                ("▕██  ▏", "green", "gate 0…1"),
+                ("▕ █", "cyan", "candidate < 0"),
+                ("█ ▏", "magenta", "> 0"),
+            ]
+        return [*out, *(legend.heat() if heat else [])]
+
     def __init__(self, stage: RecurrentStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.rec = stage
@@ -413,6 +480,9 @@ class RecurrentPanel(Panel):
         self.unit = 0
         """The hidden unit whose equations the inspector writes out."""
         self._last: RecurrentStep | None = None
+        self._inspector_drawn: tuple[int, int] | None = None
+        self._diagram_lines = 0
+        self._labels: dict[str, str] = {}
 
     def _vectors(self) -> list[tuple[str, str, np.ndarray]]:
         """(id, label, initial values) of the vectors drawn for a step."""
@@ -447,7 +517,7 @@ class RecurrentPanel(Panel):
             if st.cell != "rnn":
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
-                    yield Static(id="rec-gate-bars")
+                    yield GateBars(st.cell, id="rec-gate-bars")
         inspector = Static(id="rec-inspector")
         inspector.border_title = "How this step is computed"
         yield inspector
@@ -470,18 +540,22 @@ class RecurrentPanel(Panel):
             tags=tags,
             known=step.t - 1 if st.feedback else None,  # rows up to this step's are known
         )
-        self.query_one("#rec-unrolled", Static).update(diagram)
+        # The diagram keeps its height from step to step: no new layout of the screen for it.
+        lines = len(diagram.plain.split("\n"))
+        self.query_one("#rec-unrolled", Static).update(diagram, layout=lines != self._diagram_lines)
+        self._diagram_lines = lines
         if st.w_ya is not None:
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
-            y_label = Text(
-                "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step", "grey62"
-            )
             if st.labels is not None and step.y_hat is not None:
                 y_label = Text("ŷ⟨t⟩: ", style="grey62")
                 y_label.append_text(labelled(step.y_hat, st.labels))
-            self.query_one("#rec-y-label", Static).update(y_label)
+                self._labels.pop("y", None)  # a labelled line is written each step
+                self.query_one("#rec-y-label", Static).update(y_label)
+            else:
+                label = "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step"
+                self._label("y", label)
             self.query_one("#rec-y", MatrixGrid).display = step.has_output and st.labels is None
-        self.query_one("#rec-x-label", Static).update(Text(input_label(st, step), "grey62"))
+        self._label("x", input_label(st, step))
         if st.words is not None:  # the word is named above; a one-hot row says no more
             self.query_one("#rec-x", MatrixGrid).display = False
         values = {
@@ -500,20 +574,26 @@ class RecurrentPanel(Panel):
                 if key in ("a", "c", "c_prev"):
                     grid.set_window(Window(0, self.unit, 1, 1), follow=False)
         if st.cell != "rnn":
-            text = Text()
-            for label, unit_values, signed in gate_rows(st.cell, step.gates):
-                text.append(f"{label:<13}", style="bold")
-                text.append_text(bars(unit_values, signed=signed))
-                text.append("\n")
-            text.rstrip()
-            self.query_one("#rec-gate-bars", Static).update(Content.from_rich_text(text))
+            self.query_one("#rec-gate-bars", GateBars).show(step.gates)
         text = explain_recurrent(st, step, self.unit)
         if st.contrast is not None:  # the point of such a scenario: shown first
             text = contrast_text(st, step).append_text(text)
         if self.compact and st.cell == "rnn":
             text.append_text(explain_compact(st, step, self.unit))
         text.rstrip()
-        self.query_one("#rec-inspector", Static).update(Content.from_rich_text(text))
+        self._inspector_drawn = update_inspector(
+            self.query_one("#rec-inspector", Static),
+            Content.from_rich_text(text),
+            self._inspector_drawn,
+        )
+
+    def _label(self, key: str, label: str) -> None:
+        """Write a vector's label, only when it changes: a new label may widen the box and so
+        costs a layout of the screen, the same one again should not."""
+        widget = self.query_one(f"#rec-{key}-label", Static)
+        if self._labels.get(key) != label:
+            self._labels[key] = label
+            widget.update(Text(label, style="grey62"))
 
     def select_unit(self, direction: int) -> int:
         """Move the inspector to the next (+1) or previous (−1) hidden unit, wrapping round."""

@@ -195,6 +195,14 @@ class TokenPanel(Panel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The token of this step and the special tokens."""
+        return [
+            (" a ", CURRENT, "this token"),
+            ("<EOS>", EOS_STYLE, "end of sequence"),
+            ("<UNK>", UNK_STYLE, "not in the vocabulary"),
+        ]
+
     def __init__(self, stage: TokenStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.tokens = stage

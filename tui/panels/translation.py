@@ -253,6 +253,14 @@ class TranslationPanel(WidthPanel):
     }
     """
 
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The token of this step and the attention weights α (in %)."""
+        return [
+            (" a ", CURRENT, "this output token"),
+            (" 45 ", "bold", "α ≥ 20 %"),
+            (" · ", MUTED, "α ≈ 0"),
+        ]
+
     def __init__(self, stage: TranslationStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.tr = stage

@@ -39,6 +39,8 @@ KEYS = [
     ("B / b", "beam search: wider / narrower beam B (1, 2, 3, 5, 10 … 1,000)"),
     ("A / a", "beam search: length normalisation α ± 0.1, within [0, 1]"),
     ("c", "check this stage against PyTorch again"),
+    ("d", "the description: show it, page through it, hide it"),
+    ("i / I", "scroll the panel down to the inspector and through it / back up"),
     ("click", "click an output cell to jump to its step"),
     ("Esc", "back to the scenario list"),
     ("?", "this help"),
@@ -54,6 +56,7 @@ def editable(stage: Stage) -> bool:
 
 
 KEY_ACTIONS = {
+    "h": "toggle_heat",
     "PgDn / PgUp": "row",
     "] / [": "stage",
     "r": "receptive",
@@ -69,6 +72,8 @@ KEY_ACTIONS = {
     "p / P": "padding",
     "B / b": "beam",
     "A / a": "alpha",
+    "d": "description",
+    "i / I": "inspector",
 }
 """The player's action behind each help line that only some stages offer."""
 
@@ -172,19 +177,9 @@ NETWORK_LEGEND = [
 ]
 """The network screen's colours."""
 
-LEGEND = [
-    (" 10 ", "black on yellow", "the window the current step reads"),
-    (" 0 ", "grey50 on grey19 italic", "padding: zeros added around the input"),
-    (" 30 ", "black on bright_green", "the output element being computed"),
-    (" 30 ", "bright_white", "output already computed"),
-    (" · ", "grey35", "output not computed yet"),
-    (" 9 ", "bold underline bright_white on red", "max pooling: the window's winner"),
-    (" 4 ", "bold bright_white on dark_blue", "receptive field: the cells an output depends on"),
-]
-
 
 class HelpScreen(ModalScreen[None]):
-    """Keys, colour legend and the scenario's description."""
+    """Keys, the colours of the screen that opened it, and the scenario's description."""
 
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss_help", "Close", id="close"),
@@ -197,11 +192,11 @@ class HelpScreen(ModalScreen[None]):
         legend: list[tuple[str, str, str]] | None = None,
     ) -> None:
         """``keys`` are the keys of the screen that opened the help (the player's by default),
-        ``legend`` its colours (the player's with the player's keys, none otherwise)."""
+        ``legend`` the colours of what it shows (the player's: those of the stage on screen)."""
         super().__init__()
         self.simulation = simulation
         self.keys = player_keys(simulation) if keys is None else keys
-        self.legend = legend if legend is not None else (LEGEND if keys is None else [])
+        self.legend = legend or []
 
     def compose(self) -> ComposeResult:
         width = max(len(key) for key, _ in self.keys) + 2

@@ -9,8 +9,9 @@ import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
+from textual.events import Resize
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.reactive import var
@@ -35,9 +36,10 @@ from engine.translation import shiftable
 from tui.edits import Cell, number, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
-from tui.screens.help import LAYER_BINDINGS, LEGEND, HelpScreen, editable, offered_keys
+from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable, offered_keys
 from tui.screens.textinput import TextInputScreen
 from tui.widgets.badge import TorchBadge
+from tui.widgets.legend import Legend
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
@@ -91,6 +93,35 @@ def search_summary(stage: Stage) -> str:
     return f"; best {text_of(best)!r} (log P {log_p}{unfinished})"
 
 
+UNBOUNDED = 100_000
+"""A height, in lines, that no panel reaches."""
+SHORT = 32
+"""Below this many rows the description starts hidden: the panel needs the lines (``d`` shows
+it)."""
+
+
+class ScrollArea(VerticalScroll, can_focus=False):
+    """A part of the player that scrolls with its keys (``i``, ``d``) and the mouse wheel. It
+    never takes the focus, which would give it the arrows, Home/End and PgUp/PgDn the player
+    steps with."""
+
+    scrolls: bool | None = None
+    """Whether the content was taller than the area at the last resize (None before)."""
+
+    def on_resize(self, event: Resize) -> None:
+        # Whether the area scrolls decides whether its key is offered: tell the footer.
+        scrolls = self.max_scroll_y > 0
+        if scrolls != self.scrolls:
+            self.scrolls = scrolls
+            self.screen.refresh_bindings()
+
+    def page(self) -> int:
+        """Lines one key press scrolls: the visible height, less one line kept for context
+        when there are enough to spare."""
+        height = self.scrollable_content_region.height
+        return max(1, height - 1 if height > 3 else height)
+
+
 class PlayerScreen(Screen[None]):
     """Steps forward and backward through a simulation; every key is a binding."""
 
@@ -111,6 +142,11 @@ class PlayerScreen(Screen[None]):
         Binding("right", "step(1)", "Step", key_display="→", group=_STEP, id="next"),
         Binding("pageup", "row(-1)", "Row back", key_display="PgUp", group=_ROW, id="prev-row"),
         Binding("pagedown", "row(1)", "Row", key_display="PgDn", group=_ROW, id="next-row"),
+        # On a small terminal these are what brings the rest of the screen into view: early in
+        # the footer, so that they stay on it when the keys after them do not fit.
+        Binding("i", "inspector(1)", "Inspector", id="inspector"),
+        Binding("I", "inspector(-1)", "Inspector up", show=False, id="inspector-up"),
+        Binding("d", "description", "Description", id="description"),
         Binding(
             "home", "jump_start", "First", key_display="Home", group=_ENDS, show=False, id="first"
         ),
@@ -223,17 +259,22 @@ class PlayerScreen(Screen[None]):
         self._timer: Timer | None = None
         self._panels: dict[int, Panel] = {}
         self._generation = 0  # bumped when a stage is replaced, so its new panel gets a new id
+        self._description_chosen = False  # d was pressed: the size no longer decides
+        self._area = ScrollArea(id="panel-area")
+        """The panel's scrolling area (kept: the footer asks about it before it is mounted)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
         yield Static(id="stage-bar")
-        with ContentSwitcher(id="panels"):
+        with self._area, ContentSwitcher(id="panels"):
             for s, stage in enumerate(self.simulation.stages):
                 panel = panel_for(stage, id=f"stage-{s}")
                 self._panels[s] = panel
                 yield panel
         description = Content(" ".join(self.simulation.description.split()))  # not markup
-        yield Static(description, id="description")
+        with ScrollArea(id="description"):
+            yield Static(description, id="description-text")
+        yield Legend(id="legend")
         with Horizontal(id="status"):
             yield Timeline(self.simulation.offsets[1:], id="timeline")
             yield TorchBadge(id="badge")
@@ -254,6 +295,8 @@ class PlayerScreen(Screen[None]):
         timeline = self.query_one(Timeline)
         timeline.total = len(self.simulation)
         timeline.speed = self.speed
+        for panel in self._panels.values():
+            self._unclip(panel)
         self.set_reactive(PlayerScreen.cursor, self.validate_cursor(self._start))
         self._show(self.cursor)
         if self._start_heat:
@@ -262,9 +305,25 @@ class PlayerScreen(Screen[None]):
         if self._auto_check:
             self.call_after_refresh(self.action_check)
 
+    @property
+    def _description(self) -> ScrollArea:
+        return self.query_one("#description", ScrollArea)
+
+    @staticmethod
+    def _unclip(panel: Panel) -> None:
+        """A panel that scrolls its own body when the terminal is small lets it grow here
+        instead: the panel area scrolls, and then ``i`` reaches every line."""
+        from tui.panels._sequence import Body
+
+        for body in panel.query(Body):
+            # An inline rule beats the panel's ``max-height: 100%`` (None would only remove
+            # the inline rule, and Textual has no "none" for it): a bound no panel reaches.
+            body.styles.max_height = UNBOUNDED
+
     def on_resize(self) -> None:
-        # On short terminals the grids and the inspector need every line.
-        self.query_one("#description").display = self.size.height >= 32
+        # On short terminals the panel needs the lines, until d asks for the description.
+        if not self._description_chosen:
+            self._description.display = self.size.height >= SHORT and self._has_description
 
     # -- the cursor ----------------------------------------------------------------------
 
@@ -281,6 +340,8 @@ class PlayerScreen(Screen[None]):
         if switcher.current != panel.id:
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
+            self._area.scroll_home(animate=False, immediate=True)
+            self.query_one("#legend", Legend).show(panel.legend(self.heat))
             self.refresh_bindings()
         step = self.simulation.stages[stage_no].step(local)
         # Panels sum and multiply the step's numbers to explain them; when those overflowed
@@ -344,6 +405,8 @@ class PlayerScreen(Screen[None]):
     def watch_heat(self, heat: bool) -> None:
         for panel in self._panels.values():
             panel.set_heat(heat)
+        stage_no = self.simulation.locate(self.cursor)[0]
+        self.query_one("#legend", Legend).show(self._panels[stage_no].legend(self.heat))
 
     # -- actions -------------------------------------------------------------------------
 
@@ -387,6 +450,11 @@ class PlayerScreen(Screen[None]):
             return len(self.simulation.stages) > 1 and self._layers is None
         if action == "layer":
             return self._layers is not None
+        if action == "description":
+            return self._has_description
+        if action == "inspector":
+            # Only when the panel is taller than its area: otherwise every line is on screen.
+            return bool(self._area.scrolls)
         # Every other key depends on what the stage on screen declares it can do.
         stage = self.simulation.stage_of(self.cursor)
         if action == "row":
@@ -414,11 +482,51 @@ class PlayerScreen(Screen[None]):
             return bool(self._value_arrays(self.simulation.locate(self.cursor)[0]))
         if action in ("stride", "padding"):
             return isinstance(stage, Restridable) and self._later_refeedable(stage)
+        if action == "toggle_heat":
+            return self._panels[self.simulation.locate(self.cursor)[0]].has_heat()
         if action == "flip":
             return isinstance(stage, Flippable)
         if action == "usage":
             return isinstance(stage, BorderUsage)
         return True
+
+    @property
+    def _has_description(self) -> bool:
+        return bool(self.simulation.description.strip())
+
+    def action_description(self) -> None:
+        """Show the description, then page through it; after its last line, hide it again."""
+        self._description_chosen = True
+        box = self._description
+        if not box.display:
+            box.display = True
+            box.scroll_home(animate=False, immediate=True)
+        elif box.scroll_y < box.max_scroll_y:
+            box.scroll_to(y=box.scroll_y + box.page(), animate=False, immediate=True)
+        else:
+            box.display = False
+
+    def action_inspector(self, direction: int) -> None:
+        """Scroll the panel a page towards its inspector (``i``, stopping where the inspector
+        begins) or back up (``I``); past the end, back to the other end."""
+        area = self._area
+        if direction < 0:
+            if area.scroll_y <= 0:
+                area.scroll_end(animate=False, immediate=True)
+            else:
+                area.scroll_to(y=area.scroll_y - area.page(), animate=False, immediate=True)
+            return
+        if area.scroll_y >= area.max_scroll_y:
+            area.scroll_home(animate=False, immediate=True)
+            return
+        target = area.scroll_y + area.page()
+        inspector = self._panels[self.simulation.locate(self.cursor)[0]].inspector()
+        if inspector is not None:
+            # Where the inspector begins, in the area's scrolled coordinates.
+            top = inspector.region.y - area.scrollable_content_region.y + area.scroll_y
+            if area.scroll_y < top < target:
+                target = top
+        area.scroll_to(y=min(target, area.max_scroll_y), animate=False, immediate=True)
 
     def action_jump_start(self) -> None:
         self.playing = False
@@ -539,6 +647,7 @@ class PlayerScreen(Screen[None]):
                     continue
                 panel = panel_for(stage, id=f"stage-{s}-{self._generation}")
                 await switcher.mount(panel, after=old_panel)
+                self._unclip(panel)
                 self._panels[s] = panel
                 if switcher.current == old_panel.id:
                     switcher.current = panel.id
@@ -549,6 +658,7 @@ class PlayerScreen(Screen[None]):
             timeline.boundaries = self.simulation.offsets[1:]
             timeline.total = len(self.simulation)
             self._show(self.cursor)
+            self.query_one("#legend", Legend).show(self._panels[stage_no].legend(self.heat))
         self.refresh_bindings()
         if self._auto_check:
             self.action_check()
@@ -654,7 +764,10 @@ class PlayerScreen(Screen[None]):
         """The keys that do something on the stage on screen (as the footer decides), the
         colours and the scenario's description."""
         keys = offered_keys(lambda action: self.check_action(action, ()))
-        self.app.push_screen(HelpScreen(self.simulation, keys=keys, legend=LEGEND))
+        panel = self._panels[self.simulation.locate(self.cursor)[0]]
+        self.app.push_screen(
+            HelpScreen(self.simulation, keys=keys, legend=panel.legend_entries(self.heat))
+        )
 
     def action_back(self) -> None:
         """Back to the scenario list: the one this player was opened from, or a new one."""
