@@ -24,6 +24,9 @@ OPTIONAL = {
     "edit_text": "e",
     "beam": "B b",
     "alpha": "A a",
+    "edit_value": "v",
+    "stride": "s S",
+    "padding": "p P",
 }
 """The footer's keys that only some stages offer, by action."""
 
@@ -35,9 +38,15 @@ CASES = [
         "conv_vertical_edge",
         0,
         "conv",
-        {"row", "toggle_heat", "receptive", "flip", "usage", "translate"},
+        {"row", "toggle_heat", "receptive", "flip", "usage", "translate"}
+        | {"edit_value", "stride", "padding"},
     ),
-    ("pool_max_4x4", 0, "pool", {"row", "toggle_heat", "receptive", "translate"}),
+    (
+        "pool_max_4x4",
+        0,
+        "pool",
+        {"row", "toggle_heat", "receptive", "translate", "edit_value", "stride", "padding"},
+    ),
     # A ReLU after a convolution: its receptive field is the convolution's window.
     ("cnn_conv_relu_pool", 1, "activation", {"row", "toggle_heat", "receptive", "translate"}),
     ("learn_vertical_edge", 0, "learn_kernel", {"row", "toggle_heat"}),
@@ -46,7 +55,7 @@ CASES = [
     ("lstm_gates", 0, "recurrent", {"toggle_heat"}),
     ("rnn_deep", 0, "deep_recurrent", set()),
     ("bptt_vanishing", 0, "bptt", {"toggle_heat"}),
-    ("lm_sample", 0, "language_model", {"temperature"}),
+    ("lm_sample", 0, "language_model", {"temperature", "edit_text"}),
     ("beam_names", 0, "beam_search", {"beam", "alpha"}),
     ("translate_date", 0, "translation", {"edit_text"}),
     ("translate_date", 1, "beam_search", {"edit_text", "beam", "alpha"}),
