@@ -438,10 +438,10 @@ def main() -> None:
         ff = bench_first_frame(args.runs, scenario)
         ratios = [a / b for a, b in zip(ff["netsim"], ff["minimal"], strict=True)]
         results["first_frame"] = ff
+        a, b = statistics.median(ff["netsim"]), statistics.median(ff["minimal"])
         print(
             f"\nFirst frame, `netsim {scenario}` vs a bare app, {args.runs} alternating launches: "
-            f"{statistics.median(ff['netsim']):.0f} vs {statistics.median(ff['minimal']):.0f} ms "
-            f"(medians), ratio {statistics.median(ff['netsim']) / statistics.median(ff['minimal']):.2f}× "
+            f"{a:.0f} vs {b:.0f} ms (medians), ratio {a / b:.2f}× "
             f"(paired ratios {min(ratios):.2f}–{max(ratios):.2f}×; target ≤ 1.5×)"
         )
         keys = bench_first_key(args.runs, scenario, after_ms=30)
