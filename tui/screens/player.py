@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.worker import get_current_worker
 
 from engine.core import (
     BorderUsage,
@@ -47,6 +50,11 @@ BEAM_WIDTHS = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000]
 decoding, and the list ends at the engine's limit (``engine.limits.MAX_BEAM_WIDTH``)."""
 ALPHA_STEP = 0.1
 """How far A and a move the length-normalisation exponent α, within [0, 1]."""
+CHECK_IDLE = 0.5
+"""Seconds without a key press (and without playback) before the PyTorch check that starts by
+itself imports torch: loading torch's libraries holds the interpreter's lock for 0.3 to 0.6 s
+in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
+imported a check starts at once; the c key never waits."""
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -202,6 +210,7 @@ class PlayerScreen(Screen[None]):
         self._timer: Timer | None = None
         self._panels: dict[int, Panel] = {}
         self._generation = 0  # bumped when a stage is replaced, so its new panel gets a new id
+        self._last_key = time.monotonic()  # the last key pressed, for the deferred check
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -236,7 +245,11 @@ class PlayerScreen(Screen[None]):
         self.set_reactive(PlayerScreen.cursor, self.validate_cursor(self._start))
         self._show(self.cursor)
         if self._auto_check:
-            self.call_after_refresh(self.action_check)
+            self._request_check()
+
+    def on_key(self) -> None:
+        # Only noted, never stopped: the bindings still see the key.
+        self._last_key = time.monotonic()
 
     def on_resize(self) -> None:
         # On short terminals the grids and the inspector need every line.
@@ -523,7 +536,7 @@ class PlayerScreen(Screen[None]):
             self._show(self.cursor)
         self.refresh_bindings()
         if self._auto_check:
-            self.action_check()
+            self._request_check()
 
     def action_edit_text(self) -> None:
         """Type another text for the model on screen: every stage that reads a text (the
@@ -631,16 +644,35 @@ class PlayerScreen(Screen[None]):
         self.playing = False
         self.post_message(self.BackToList())
 
+    def _request_check(self) -> None:
+        """Check the simulation against PyTorch once the user is idle (see ``CHECK_IDLE``)."""
+        self.query_one(TorchBadge).state = "checking"
+        self._check_worker(wait=True)
+
     def action_check(self) -> None:
+        """Compare every stage with PyTorch now (the c key)."""
         badge = self.query_one(TorchBadge)
         badge.state = "checking"
-        self._check_worker()
+        self._check_worker(wait=False)
+
+    def _idle(self) -> bool:
+        return not self.playing and time.monotonic() - self._last_key >= CHECK_IDLE
 
     @work(thread=True, exclusive=True, group="torch-check")
-    def _check_worker(self) -> None:
+    def _check_worker(self, wait: bool) -> None:
         """Compare every stage with PyTorch's own op. The badge shows the largest |Δ| and calls
         it a match when every stage is within its tolerance (1e-9 in float64) of its largest
-        magnitude (at least 1): rounding grows with the size of the numbers."""
+        magnitude (at least 1): rounding grows with the size of the numbers. With ``wait``,
+        and torch not imported yet, first wait until the user is idle."""
+        worker = get_current_worker()
+        if wait and "torch" not in sys.modules:
+            self._last_key = time.monotonic()
+            while not self._idle():
+                if worker.is_cancelled:
+                    return
+                time.sleep(CHECK_IDLE / 8)
+        if worker.is_cancelled:
+            return
         try:
             deltas, ok = [], True
             for stage in self.simulation.stages:
