@@ -245,7 +245,8 @@ class PlayerScreen(Screen[None]):
         self.set_reactive(PlayerScreen.cursor, self.validate_cursor(self._start))
         self._show(self.cursor)
         if self._auto_check:
-            self._request_check()
+            # After the first frame: the wait for an idle user starts from what they see.
+            self.call_after_refresh(self._request_check)
 
     def on_key(self) -> None:
         # Only noted, never stopped: the bindings still see the key.
