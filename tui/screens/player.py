@@ -19,7 +19,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from engine.core import (
     BorderUsage,
@@ -55,6 +55,9 @@ CHECK_IDLE = 0.5
 itself imports torch: loading torch's libraries holds the interpreter's lock for 0.3 to 0.6 s
 in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
 imported a check starts at once; the c key never waits."""
+SYNC_OUTPUTS = 100_000
+"""Outputs up to which a flip is computed on the spot (measured: a few milliseconds); a larger
+layer is computed again in a worker, its panel marked as loading, and Esc cancels it."""
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -211,6 +214,7 @@ class PlayerScreen(Screen[None]):
         self._panels: dict[int, Panel] = {}
         self._generation = 0  # bumped when a stage is replaced, so its new panel gets a new id
         self._last_key = time.monotonic()  # the last key pressed, for the deferred check
+        self._busy: Worker[None] | None = None  # a slow view being computed; Esc cancels it
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -439,13 +443,41 @@ class PlayerScreen(Screen[None]):
         self.app.push_screen(ReceptiveScreen(self.simulation, stage_no, step_cell(step)))
 
     def action_flip(self) -> None:
-        """Cross-correlation ⇄ true convolution for the convolution on screen."""
+        """Cross-correlation ⇄ true convolution for the convolution on screen. The first flip
+        of a large layer computes it again in a worker, the panel marked as loading; Esc
+        cancels it."""
         stage_no = self.simulation.locate(self.cursor)[0]
         panel = self._panels[stage_no]
         toggle = getattr(panel, "toggle_flip", None)
-        if toggle is not None:
-            flipped = toggle()
-            self.notify("true convolution: kernels flipped" if flipped else "cross-correlation")
+        if toggle is None or self._busy is not None:
+            return
+        stage = self.simulation.stages[stage_no]
+        slow = stage.output.size > SYNC_OUTPUTS and hasattr(stage, "flipped")
+        # The panel keeps the flipped layer once made (``_flipped``); only a first flip of a
+        # large layer is slow.
+        if not slow or getattr(panel, "_flipped", False) is not None:
+            self._toggle_flip(panel)
+            return
+        self.playing = False
+        panel.loading = True
+        self._busy = self._flip_worker(panel, stage)
+
+    @work(thread=True, exclusive=True, group="flip")
+    def _flip_worker(self, panel: Panel, stage: Flippable) -> None:
+        flipped = stage.flipped()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._flip_done, panel, flipped)
+
+    def _flip_done(self, panel: Panel, flipped: Stage) -> None:
+        self._busy = None
+        panel.loading = False
+        if panel in self._panels.values() and panel.stage in self.simulation.stages:
+            panel._flipped = flipped  # type: ignore[attr-defined]
+            self._toggle_flip(panel)
+
+    def _toggle_flip(self, panel: Panel) -> None:
+        flipped = panel.toggle_flip()  # type: ignore[attr-defined]
+        self.notify("true convolution: kernels flipped" if flipped else "cross-correlation")
 
     def action_compact(self) -> None:
         """W_a·[a⟨t−1⟩, x⟨t⟩] next to W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ (plain RNN cell)."""
@@ -641,8 +673,16 @@ class PlayerScreen(Screen[None]):
         self.app.push_screen(HelpScreen(self.simulation, keys=keys, legend=LEGEND))
 
     def action_back(self) -> None:
-        """Back to the scenario list: the one this player was opened from, or a new one."""
+        """Back to the scenario list: the one this player was opened from, or a new one; while
+        a slow view is being computed, Esc cancels that instead."""
         self.playing = False
+        if self._busy is not None:
+            self._busy.cancel()
+            self._busy = None
+            for panel in self._panels.values():
+                panel.loading = False
+            self.notify("cancelled")
+            return
         self.post_message(self.BackToList())
 
     def _request_check(self) -> None:
