@@ -263,6 +263,7 @@ def hook(app):
             out.setdefault("first_frame", t)
             if "pressed" in out and "key_frame" not in out and ready(app):
                 out["key_frame"] = t
+                out["torch"] = "torch" in sys.modules
         return result
     app._display = timed
 
@@ -280,7 +281,6 @@ async def auto_pilot(pilot):
         t0 = now()
         while "key_frame" not in out and now() - t0 < 10:
             await pilot.pause(0.01)
-        out["torch"] = "torch" in sys.modules
         await app.workers.wait_for_complete()
     else:
         await pilot.pause()
