@@ -152,7 +152,6 @@ async def step_presses(pilot: Any, frames: list[float], n: int) -> dict[str, lis
 
 async def _scenario(path: Path, presses: int) -> dict[str, Any]:
     import scenarios
-    from engine.core import Layered
     from tui.app import NetsimApp
     from tui.screens.player import PlayerScreen
 
@@ -164,7 +163,7 @@ async def _scenario(path: Path, presses: int) -> dict[str, Any]:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         stage0 = sim.stages[0]
-        if isinstance(stage0, Layered):
+        if not isinstance(app.screen, PlayerScreen):
             # The layer table: ↓ moves the cursor (the layer's maps are computed in a worker).
             table = app.screen
             ms, counts = [], []
