@@ -162,7 +162,7 @@ async def _scenario(path: Path, presses: int) -> dict[str, Any]:
     frames = frame_clock(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        stage0 = sim.stages[0]
+        stage0: Any = sim.stages[0]
         if not isinstance(app.screen, PlayerScreen):
             # The layer table: ↓ moves the cursor (the layer's maps are computed in a worker).
             table = app.screen
@@ -250,7 +250,7 @@ import json, sys
 sys.path.insert(0, {root!r})
 now = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)
 out = {{"start": T_START}}
-KIND, PRESS = {kind!r}, {press!r}
+KIND, PRESS, CHECK = {kind!r}, {press!r}, {check!r}
 from textual.app import App
 
 def hook(app):
@@ -294,6 +294,13 @@ App.run = run
 
 if KIND == "netsim":
     sys.argv = ["netsim"] + {args!r}
+    if not CHECK:  # the same launch without the PyTorch check: the baseline for the first key
+        import tui.app
+        init = tui.app.NetsimApp.__init__
+        def no_check(self, *a, **k):
+            k["check"] = False
+            init(self, *a, **k)
+        tui.app.NetsimApp.__init__ = no_check
     from tui.cli import main
     try:
         main()
@@ -309,8 +316,12 @@ print(json.dumps(out))
 """
 
 
-def child(kind: str, args: list[str], press_ms: float | None = None) -> dict[str, float]:
-    code = CHILD.format(root=str(ROOT), kind=kind, args=args, size=SIZE, press=press_ms)
+def child(
+    kind: str, args: list[str], press_ms: float | None = None, check: bool = True
+) -> dict[str, float]:
+    code = CHILD.format(
+        root=str(ROOT), kind=kind, args=args, size=SIZE, press=press_ms, check=check
+    )
     t_spawn = time.clock_gettime(time.CLOCK_MONOTONIC)
     res = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
@@ -336,8 +347,14 @@ def bench_first_frame(runs: int, scenario: str) -> dict[str, list[float]]:
     return out
 
 
-def bench_first_key(runs: int, scenario: str, after_ms: float) -> list[dict[str, float]]:
-    return [child("netsim", [scenario], press_ms=after_ms) for _ in range(runs)]
+def bench_first_key(runs: int, scenario: str, after_ms: float) -> dict[str, list[dict]]:
+    """The first key with the PyTorch check on and off, alternating."""
+    out: dict[str, list[dict]] = {"check": [], "no_check": []}
+    for r in range(runs):
+        for check in (True, False) if r % 2 == 0 else (False, True):
+            key = "check" if check else "no_check"
+            out[key].append(child("netsim", [scenario], press_ms=after_ms, check=check))
+    return out
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -445,12 +462,14 @@ def main() -> None:
         )
         keys = bench_first_key(args.runs, scenario, after_ms=30)
         results["first_key"] = keys
-        ms = [k["key_ms"] for k in keys if "key_ms" in k]
+        on = [k["key_ms"] for k in keys["check"] if "key_ms" in k]
+        off = [k["key_ms"] for k in keys["no_check"] if "key_ms" in k]
         print(
-            f"First key after opening (PyTorch check on; → 30 ms after the first frame), "
-            f"{len(ms)} launches: median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms; "
-            f"torch imported when the key's frame was painted: "
-            f"{sum(bool(k.get('torch')) for k in keys)} of {len(keys)}"
+            f"First key after opening (→ 30 ms after the first frame), {args.runs} launches "
+            f"each, alternating: PyTorch check on: median {statistics.median(on):.0f} ms, max "
+            f"{max(on):.0f} ms; check off: median {statistics.median(off):.0f} ms, max "
+            f"{max(off):.0f} ms; torch imported when the key's frame was painted: "
+            f"{sum(bool(k.get('torch')) for k in keys['check'])} of {len(keys['check'])}"
         )
     print(f"\nwhole run {time.perf_counter() - t_all:.0f} s")
     if args.json:
