@@ -52,7 +52,7 @@ ALPHA_STEP = 0.1
 """How far A and a move the length-normalisation exponent α, within [0, 1]."""
 CHECK_IDLE = 0.5
 """Seconds without a key press (and without playback) before the PyTorch check that starts by
-itself imports torch: loading torch's libraries holds the interpreter's lock for 0.3 to 0.6 s
+itself imports torch: loading torch's libraries holds the interpreter's lock for 0.5 to 0.7 s
 in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
 imported a check starts at once; the c key never waits."""
 SYNC_OUTPUTS = 100_000
