@@ -130,7 +130,8 @@ async def test_a_step_in_a_large_convolution_rewrites_only_what_changed(tmp_path
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a linear layer's step paints a second frame that rewrites one row of its panel",
+    reason="a step of the MLP's first layer (flatten) paints a second frame that rewrites one "
+    "row of its panel",
 )
 async def test_a_layer_of_a_network_paints_one_frame_per_step() -> None:
     """A layer opened from the network screen is stepped in the player like any stage."""
