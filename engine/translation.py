@@ -3,6 +3,7 @@ with the input (equivariance), and max pooling absorbs small shifts (approximate
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,11 +74,14 @@ class StageComparison:
         return int(same.sum()), int(comparable.sum()) * channels
 
 
-def compare_shift(sim: Simulation, dy: int, dx: int) -> list[StageComparison]:
+def compare_shift(
+    sim: Simulation, dy: int, dx: int, progress: Callable[[int], None] | None = None
+) -> list[StageComparison]:
     """Every stage of ``sim`` run on the original input and on it shifted by (dy, dx).
 
     Raises ShiftError, naming the stage, when a stage refuses the moved input: moving it can
-    bring large values into one window that the original never put together.
+    bring large values into one window that the original never put together. ``progress`` is
+    called with the number of stages run so far after each one (it may raise to stop).
     """
     from engine.receptive import forward
 
@@ -107,4 +111,6 @@ def compare_shift(sim: Simulation, dy: int, dx: int) -> list[StageComparison]:
             affected |= shift(dropped, dy // scale, dx // scale)
         out.append(StageComparison(stage.name, stage.output, rerun.output, scale, affected))
         x = rerun.output
+        if progress is not None:
+            progress(len(out))
     return out

@@ -1,13 +1,7 @@
-"""Panels: one module per Stage kind; importing this package imports every module in it, and
-each registers its panel for its kind, so a new kind's panel is one new file here."""
-
-import importlib
-import pkgutil
+"""Panels: one module per Stage kind, each registering its panel for its kind, so a new kind's
+panel is one new file here. A kind's module is imported when a panel for that kind is first
+asked for (``PANELS`` looks in the module named after the kind, then in every module)."""
 
 from tui.panels.base import PANELS, Panel, panel_for, register
-
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name != "base" and not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
 
 __all__ = ["PANELS", "Panel", "panel_for", "register"]

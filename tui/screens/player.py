@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -18,6 +20,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.worker import Worker, get_current_worker
 
 from engine.core import (
     BorderUsage,
@@ -56,6 +59,14 @@ ALPHA_STEP = 0.1
 """How far A and a move the length-normalisation exponent α, within [0, 1]."""
 RELOAD_POLL_SECONDS = 1.0
 """How often the player looks at its scenario file's modification time and size."""
+CHECK_IDLE = 0.5
+"""Seconds without a key press (and without playback) before the PyTorch check that starts by
+itself imports torch: loading torch's libraries holds the interpreter's lock for 0.5 to 0.7 s
+in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
+imported a check starts at once; the c key never waits."""
+SYNC_OUTPUTS = 100_000
+"""Outputs up to which a flip is computed on the spot (measured: a few milliseconds); a larger
+layer is computed again in a worker, its panel marked as loading, and Esc cancels it."""
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -262,6 +273,8 @@ class PlayerScreen(Screen[None]):
         self._description_chosen = False  # d was pressed: the size no longer decides
         self._area = ScrollArea(id="panel-area")
         """The panel's scrolling area (kept: the footer asks about it before it is mounted)."""
+        self._last_key = time.monotonic()  # the last key pressed, for the deferred check
+        self._busy: Worker[None] | None = None  # a slow view being computed; Esc cancels it
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -303,7 +316,12 @@ class PlayerScreen(Screen[None]):
             self.heat = True
         self._watch_source()
         if self._auto_check:
-            self.call_after_refresh(self.action_check)
+            # After the first frame: the wait for an idle user starts from what they see.
+            self.call_after_refresh(self._request_check)
+
+    def on_key(self) -> None:
+        # Only noted, never stopped: the bindings still see the key.
+        self._last_key = time.monotonic()
 
     @property
     def _description(self) -> ScrollArea:
@@ -561,13 +579,41 @@ class PlayerScreen(Screen[None]):
         self.app.push_screen(ReceptiveScreen(self.simulation, stage_no, step_cell(step)))
 
     def action_flip(self) -> None:
-        """Cross-correlation ⇄ true convolution for the convolution on screen."""
+        """Cross-correlation ⇄ true convolution for the convolution on screen. The first flip
+        of a large layer computes it again in a worker, the panel marked as loading; Esc
+        cancels it."""
         stage_no = self.simulation.locate(self.cursor)[0]
         panel = self._panels[stage_no]
         toggle = getattr(panel, "toggle_flip", None)
-        if toggle is not None:
-            flipped = toggle()
-            self.notify("true convolution: kernels flipped" if flipped else "cross-correlation")
+        if toggle is None or self._busy is not None:
+            return
+        stage = self.simulation.stages[stage_no]
+        slow = stage.output.size > SYNC_OUTPUTS and hasattr(stage, "flipped")
+        # The panel keeps the flipped layer once made (``_flipped``); only a first flip of a
+        # large layer is slow.
+        if not slow or getattr(panel, "_flipped", False) is not None:
+            self._toggle_flip(panel)
+            return
+        self.playing = False
+        panel.loading = True
+        self._busy = self._flip_worker(panel, stage)
+
+    @work(thread=True, exclusive=True, group="flip")
+    def _flip_worker(self, panel: Panel, stage: Flippable) -> None:
+        flipped = stage.flipped()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._flip_done, panel, flipped)
+
+    def _flip_done(self, panel: Panel, flipped: Stage) -> None:
+        self._busy = None
+        panel.loading = False
+        if panel in self._panels.values() and panel.stage in self.simulation.stages:
+            panel._flipped = flipped  # type: ignore[attr-defined]
+            self._toggle_flip(panel)
+
+    def _toggle_flip(self, panel: Panel) -> None:
+        flipped = panel.toggle_flip()  # type: ignore[attr-defined]
+        self.notify("true convolution: kernels flipped" if flipped else "cross-correlation")
 
     def action_compact(self) -> None:
         """W_a·[a⟨t−1⟩, x⟨t⟩] next to W_aa·a⟨t−1⟩ + W_ax·x⟨t⟩ (plain RNN cell)."""
@@ -661,7 +707,7 @@ class PlayerScreen(Screen[None]):
             self.query_one("#legend", Legend).show(self._panels[stage_no].legend(self.heat))
         self.refresh_bindings()
         if self._auto_check:
-            self.action_check()
+            self._request_check()
 
     def action_edit_text(self) -> None:
         """Type another text for the model on screen: every stage that reads a text (the
@@ -770,20 +816,47 @@ class PlayerScreen(Screen[None]):
         )
 
     def action_back(self) -> None:
-        """Back to the scenario list: the one this player was opened from, or a new one."""
+        """Back to the scenario list: the one this player was opened from, or a new one; while
+        a slow view is being computed, Esc cancels that instead."""
         self.playing = False
+        if self._busy is not None:
+            self._busy.cancel()
+            self._busy = None
+            for panel in self._panels.values():
+                panel.loading = False
+            self.notify("cancelled")
+            return
         self.post_message(self.BackToList())
 
+    def _request_check(self) -> None:
+        """Check the simulation against PyTorch once the user is idle (see ``CHECK_IDLE``)."""
+        self.query_one(TorchBadge).state = "checking"
+        self._check_worker(wait=True)
+
     def action_check(self) -> None:
+        """Compare every stage with PyTorch now (the c key)."""
         badge = self.query_one(TorchBadge)
         badge.state = "checking"
-        self._check_worker()
+        self._check_worker(wait=False)
+
+    def _idle(self) -> bool:
+        return not self.playing and time.monotonic() - self._last_key >= CHECK_IDLE
 
     @work(thread=True, exclusive=True, group="torch-check")
-    def _check_worker(self) -> None:
+    def _check_worker(self, wait: bool) -> None:
         """Compare every stage with PyTorch's own op. The badge shows the largest |Δ| and calls
         it a match when every stage is within its tolerance (1e-9 in float64) of its largest
-        magnitude (at least 1): rounding grows with the size of the numbers."""
+        magnitude (at least 1): rounding grows with the size of the numbers. With ``wait``,
+        and torch not imported yet, first wait until the user is idle."""
+        worker = get_current_worker()
+        if wait and "torch" not in sys.modules:
+            self._last_key = time.monotonic()
+            while not self._idle():
+                if worker.is_cancelled:
+                    return
+                time.sleep(CHECK_IDLE / 8)
+        if worker.is_cancelled:
+            return
         try:
             deltas, ok = [], True
             for stage in self.simulation.stages:

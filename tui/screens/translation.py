@@ -3,15 +3,19 @@ convolution moves its output along (equivariance), pooling absorbs small moves (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from engine.translation import ShiftError, StageComparison, compare_shift, shift
 from tui.screens.receptive import plane
@@ -38,15 +42,69 @@ def channel_note(a: np.ndarray) -> str:
     return f", channel 1 of {channels}" if channels > 1 else ""
 
 
-def verdict(c: StageComparison, dy: int, dx: int) -> str:
+def said(c: StageComparison, cells: tuple[int, int], kept: int, dy: int, dx: int) -> str:
     """A few words for the moved output's box: " · moved along" when every output away
-    from the borders is the original output moved along, " · absorbed" when none changed."""
+    from the borders is the original output moved along (``cells``: equivariant cells, cells
+    compared), " · absorbed" when none changed (``kept``: outputs unchanged)."""
     if not (dy or dx):
         return ""
-    same, compared = c.equivariant_cells(dy, dx)
+    same, compared = cells
     if compared and same == compared:
         return " · moved along"
-    return " · absorbed" if c.unchanged == c.original.size else ""
+    return " · absorbed" if kept == c.original.size else ""
+
+
+SYNC_CELLS = 200_000
+"""Input and output cells (every stage together) up to which a move is computed on the spot;
+measured, a move of that size takes well under 100 ms. Beyond, it runs in a worker."""
+
+
+class _Cancelled(Exception):
+    """Raised inside the worker's progress callback to stop a cancelled computation."""
+
+
+def work_cells(sim: Simulation) -> int:
+    """How many numbers a move computes and compares: the input and every stage's output."""
+    return int(sim.stages[0].x.size) + sum(int(s.output.size) for s in sim.stages)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Shifted:
+    """What one move found: per grid (key, original plane, moved plane, changed cells, verdict),
+    and per stage (comparison, outputs unchanged, (equivariant cells, cells compared))."""
+
+    dy: int
+    dx: int
+    pairs: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, str]]
+    stages: list[tuple[StageComparison, int, tuple[int, int]]]
+
+
+def shifted(
+    sim: Simulation, dy: int, dx: int, progress: Callable[[int], None] | None = None
+) -> Shifted | str:
+    """Every stage run on the input moved by (dy, dx) and compared with the original, with no
+    widget touched (a worker may call it); the refusal's message when a stage refuses.
+    ``progress`` is called with the work done out of 2 × stages (it may raise to stop)."""
+    try:
+        comparisons = compare_shift(sim, dy, dx, progress)
+    except ShiftError as e:
+        return str(e)
+    n = len(comparisons)
+    x = sim.stages[0].x  # type: ignore[attr-defined]
+    a, b = plane(x), plane(shift(x, dy, dx))
+    pairs = [("input", a, b, ~np.isclose(a, b, equal_nan=True), "")]
+    stages = []
+    for i, c in enumerate(comparisons):
+        cells = c.equivariant_cells(dy, dx)  # once: on a large output it is the slow part
+        kept = c.unchanged
+        a, b = plane(c.original), plane(c.shifted)
+        pairs.append(
+            (f"stage-{i}", a, b, ~np.isclose(a, b, equal_nan=True), said(c, cells, kept, dy, dx))
+        )
+        stages.append((c, kept, cells))
+        if progress is not None:
+            progress(n + i + 1)
+    return Shifted(dy, dx, pairs, stages)
 
 
 class TranslationScreen(Screen[None]):
@@ -110,14 +168,17 @@ class TranslationScreen(Screen[None]):
     TranslationScreen.-narrow #tr-grids, TranslationScreen.-narrow .tr-row {
         width: 100%;
     }
-    TranslationScreen #tr-note {
+    TranslationScreen #tr-side {
         width: 1fr;
         min-width: 24;
+        height: auto;
+    }
+    TranslationScreen #tr-note {
         height: auto;
         padding: 0 1;
         border: round $secondary 60%;
     }
-    TranslationScreen.-narrow #tr-note {
+    TranslationScreen.-narrow #tr-side {
         width: 100%;
     }
     """
@@ -147,7 +208,11 @@ class TranslationScreen(Screen[None]):
                             with Vertical(classes=classes, id=f"tr-box-{key}-{side}") as box:
                                 box.border_title = Content.assemble((label, "bold"), f" · {what}")
                                 yield MatrixGrid(plane(a), id=f"tr-{key}-{side}")
-            yield Static(id="tr-note")
+            with Vertical(id="tr-side"):
+                progress = ProgressBar(id="tr-progress", show_eta=False)
+                progress.display = False
+                yield progress
+                yield Static(id="tr-note")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -165,58 +230,85 @@ class TranslationScreen(Screen[None]):
 
     def redraw(self) -> None:
         """Run every stage on the shifted input and show what changed, or, when a stage
-        refuses the moved input, say so and leave the moved grids as they were."""
-        sim = self.simulation
+        refuses the moved input, say so and leave the moved grids as they were. Small
+        simulations are run on the spot; larger ones in a worker, with a progress bar, that
+        Esc cancels (and a new move replaces)."""
+        if work_cells(self.simulation) <= SYNC_CELLS:
+            self._shown(shifted(self.simulation, self.dy, self.dx))
+            return
+        stages = len(self.simulation.stages)
+        bar = self.query_one("#tr-progress", ProgressBar)
+        bar.update(total=2 * stages, progress=0)
+        bar.display = True
+        self.query_one("#tr-note", Static).update(
+            Content.from_markup(
+                f"Running {stages} stage(s) on the input moved by ({self.dy}, {self.dx}) …\n\n"
+                f"[dim]{KEYS_NOTE}[/dim]"
+            )
+        )
+        self._compute(self.dy, self.dx)
+
+    @work(thread=True, exclusive=True, group="shift")
+    def _compute(self, dy: int, dx: int) -> None:
+        worker = get_current_worker()
+
+        def progress(done: int) -> None:
+            if worker.is_cancelled:
+                raise _Cancelled
+            self.app.call_from_thread(self._advance, done)
+
         try:
-            comparisons = compare_shift(sim, self.dy, self.dx)
-        except ShiftError as e:
+            result = shifted(self.simulation, dy, dx, progress)
+        except _Cancelled:
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._shown, result)
+
+    def _advance(self, done: int) -> None:
+        self.query_one("#tr-progress", ProgressBar).update(progress=done)
+
+    def _shown(self, result: Shifted | str) -> None:
+        """Draw what ``shifted`` found (or the refusal it returned)."""
+        self.query_one("#tr-progress", ProgressBar).display = False
+        if isinstance(result, str):
             self.query_one("#tr-note", Static).update(
                 Content.assemble(
-                    Content(str(e)).stylize("bold red"),  # stage names as written
+                    Content(result).stylize("bold red"),  # stage names as written
                     "\n\n",
                     Content.from_markup(f"[dim]{KEYS_NOTE}[/dim]"),
                 )
             )
             return
-        x = sim.stages[0].x  # type: ignore[attr-defined]
-        pairs = [("input", plane(x), plane(shift(x, self.dy, self.dx)), "")]
-        pairs += [
-            (f"stage-{i}", plane(c.original), plane(c.shifted), verdict(c, self.dy, self.dx))
-            for i, c in enumerate(comparisons)
-        ]
-        moved = f"({self.dy}, {self.dx})"
-        for key, a, b, said in pairs:
-            changed = ~np.isclose(a, b, equal_nan=True)
+        dy, dx = result.dy, result.dx
+        for key, a, b, changed, said in result.pairs:
             self.query_one(f"#tr-{key}-orig", MatrixGrid).set_values(a)
             grid = self.query_one(f"#tr-{key}-shift", MatrixGrid)
             grid.set_values(b)
             grid.set_highlight(changed)
             box = self.query_one(f"#tr-box-{key}-shift")
             box.border_subtitle = f"{int(changed.sum())} of {changed.size} changed{said}"
+        moved = f"({dy}, {dx})"
         lines = [
             Content.from_markup(
-                f"Input moved [b]{self.dy}[/b] down and [b]{self.dx}[/b] right {moved}; "
-                "zeros fill in."
+                f"Input moved [b]{dy}[/b] down and [b]{dx}[/b] right {moved}; zeros fill in."
             )
         ]
-        for c in comparisons:
-            kept = c.unchanged
-            same, compared = c.equivariant_cells(self.dy, self.dx)
+        for c, kept, (same, compared) in result.stages:
             line = f"[b]$name[/b]: {kept} of {c.original.size} outputs unchanged"
-            if compared and (self.dy or self.dx) and same == compared:
+            if compared and (dy or dx) and same == compared:
                 line += (
                     f"; all {compared} inner outputs equal the original output moved by "
-                    f"({self.dy // c.scale}, {self.dx // c.scale}): "
+                    f"({dy // c.scale}, {dx // c.scale}): "
                     "[b]the output moves with the input[/b]"
                 )
-            elif compared and (self.dy or self.dx):
+            elif compared and (dy or dx):
                 line += (
                     f"; {same} of {compared} inner outputs equal the original output moved by "
-                    f"({self.dy // c.scale}, {self.dx // c.scale})"
+                    f"({dy // c.scale}, {dx // c.scale})"
                 )
-            elif (self.dy or self.dx) and kept == c.original.size:
+            elif (dy or dx) and kept == c.original.size:
                 line += f": one output spans {c.scale} input pixels, [b]the move is absorbed[/b]"
-            elif self.dy or self.dx:
+            elif dy or dx:
                 line += f" (one output here spans {c.scale} input pixels)"
             lines.append(Content.from_markup(line, name=c.name))  # the name as written
         lines.append(Content.from_markup(f"[dim]{KEYS_NOTE}[/dim]"))

@@ -1,0 +1,480 @@
+"""Key press → painted frame in every bundled scenario and at the largest sizes the limits
+allow, beside a bare Textual app's key → frame; playback speed; the player's first frame.
+
+Run from the repository root::
+
+    python benchmarks/bench_keys.py                  # every scenario, about 6 to 9 minutes
+    python benchmarks/bench_keys.py --quick          # fewer presses, no large sizes
+    python benchmarks/bench_keys.py --only lstm_gates conv_vertical_edge
+
+For each scenario the app is opened headless at 120×40 without the PyTorch check, and the
+arrow keys step through it (→ until the last step, then ←). A press is timed from just before
+Pilot sends the key to the first frame painted after it; the frames painted until the app is
+idle again are counted. After every scenario a bare Textual app (one Static that a key
+rewrites) is timed the same way in the same process, so each scenario has a baseline measured
+beside it and the ratio says how much slower netsim is than Textual itself on that machine at
+that moment. A whole network opens on its layer table: ↓ moves the table's cursor there, and
+its first layer is then opened in the player and stepped like any other stage.
+
+The large sizes are temporary scenario files: a 3×224×224 input through 64 filters of 3×3,
+the largest input a conv accepts (3×3426×3426 through one 3×3 filter: its output and the
+PyTorch check just fit in 1 GiB), the most filters over the largest input that still fits
+with 64 filters (3×626×626), and an LSTM with 128 hidden units over 200 time steps.
+
+Playback sets the speed to 60 steps/s, presses space and counts the steps shown in two
+seconds of wall time.
+
+The first frame of ``netsim scenarios/conv_vertical_edge.toml`` (the command line's own path:
+``tui.cli.main`` in a fresh interpreter, the app headless at 120×40) is compared with a bare
+app's, launched the same way, alternating. The first key after opening: the same command line
+with the PyTorch check on, → pressed as soon as the first frame is painted, timed to the
+frame that shows it (a fresh interpreter each time, so torch is not imported yet).
+
+Figures that rely on Textual internals: the moment a frame is painted and the frames per key
+(a wrapper around ``App._display`` on the app instance). The figures go into
+docs/performance.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SIZE = (120, 40)
+TARGET_MS = 16.0
+"""One frame at 60 Hz: the issue's target for a key press at p95."""
+PLAYBACK_SPEED = 60.0
+
+LARGE = {
+    "large_conv_3x224x224_f64": """\
+kind = "conv"
+title = "3×224×224 through 64 filters"
+input = { random = [3, 224, 224], seed = 0 }
+kernels = { random = [64, 3, 3, 3], seed = 1 }
+""",
+    "large_conv_3x626x626_f64": """\
+kind = "conv"
+title = "3×626×626 through 64 filters (the most that fit)"
+input = { random = [3, 626, 626], seed = 0 }
+kernels = { random = [64, 3, 3, 3], seed = 1 }
+""",
+    "large_conv_3x3426x3426_f1": """\
+kind = "conv"
+title = "3×3426×3426 through one filter (the largest input that fits)"
+input = { random = [3, 3426, 3426], seed = 0 }
+kernels = { random = [1, 3, 3, 3], seed = 1 }
+""",
+    "large_lstm_128": """\
+kind = "recurrent"
+title = "LSTM, 128 hidden units"
+cell = "lstm"
+hidden_size = 128
+seed = 5
+input = { random = [200, 64], seed = 4, low = -1, high = 1, integer = false }
+""",
+}
+
+PLAYBACK = ["conv_parameter_sharing", "large_conv_3x224x224_f64", "large_lstm_128"]
+"""Scenarios whose playback speed is measured (each has hundreds of steps or more)."""
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def frame_clock(app: Any) -> list[float]:
+    """A list that fills with the time of every frame ``app`` paints (internal: wraps
+    ``App._display`` on the instance); clear it before what you time."""
+    times: list[float] = []
+    display = app._display
+
+    def timed(screen, renderable):  # type: ignore[no-untyped-def]
+        result = display(screen, renderable)
+        if renderable is not None:
+            times.append(time.perf_counter())
+        return result
+
+    app._display = timed
+    return times
+
+
+async def press_timed(pilot: Any, frames: list[float], key: str) -> tuple[float, int]:
+    """(ms from sending ``key`` to the first frame painted after it, frames painted until idle);
+    NaN ms when no frame was painted."""
+    frames.clear()
+    t0 = time.perf_counter()
+    await pilot.press(key)
+    await pilot.pause()
+    if not frames:
+        return float("nan"), 0
+    return (frames[0] - t0) * 1000, len(frames)
+
+
+async def step_presses(pilot: Any, frames: list[float], n: int) -> dict[str, list[float]]:
+    """``n`` timed presses of → (← once the last step is reached) in the player on screen."""
+    screen = pilot.app.screen
+    total = len(screen.simulation)
+    out: dict[str, list[float]] = {"ms": [], "frames": [], "no_frame": []}
+    direction = 1
+    for k in range(n + 3):
+        if screen.cursor >= total - 1:
+            direction = -1
+        elif screen.cursor <= 0:
+            direction = 1
+        ms, count = await press_timed(pilot, frames, "right" if direction > 0 else "left")
+        if k < 3:  # warm-up: first use of a widget's caches
+            continue
+        if count:
+            out["ms"].append(ms)
+            out["frames"].append(count)
+        else:
+            out["no_frame"].append(1)
+    return out
+
+
+async def _scenario(path: Path, presses: int) -> dict[str, Any]:
+    import scenarios
+    from tui.app import NetsimApp
+    from tui.screens.player import PlayerScreen
+
+    t0 = time.perf_counter()
+    sim = scenarios.load(path)
+    out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "steps": len(sim)}
+    app = NetsimApp(sim, check=False)
+    frames = frame_clock(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        stage0: Any = sim.stages[0]
+        if not isinstance(app.screen, PlayerScreen):
+            # The layer table: ↓ moves the cursor (the layer's maps are computed in a worker).
+            table = app.screen
+            ms, counts = [], []
+            for k in range(min(presses, len(stage0.network.layers) - 1) + 2):
+                m, c = await press_timed(pilot, frames, "down")
+                if k >= 2 and c:
+                    ms.append(m)
+                    counts.append(c)
+            out["table"] = {"ms": ms, "frames": counts}
+            await app.workers.wait_for_complete()
+            name = stage0.network.layers[0].name
+            table.open_layer(name)  # type: ignore[attr-defined]
+            t1 = time.perf_counter()
+            while not isinstance(app.screen, PlayerScreen):
+                await pilot.pause(0.05)
+                if time.perf_counter() - t1 > 300:
+                    raise RuntimeError(f"{name} did not open in the player")
+            await pilot.pause()
+            out["layer"] = name
+            out["layer_steps"] = len(app.screen.simulation)
+        out.update(await step_presses(pilot, frames, presses))
+    return out
+
+
+async def _bare(presses: int) -> dict[str, list[float]]:
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.widgets import Static
+
+    class Bare(App[None]):
+        BINDINGS = [Binding("x", "bump", "Bump")]
+
+        def compose(self) -> ComposeResult:
+            yield Static("0", id="n")
+
+        def action_bump(self) -> None:
+            n = self.query_one("#n", Static)
+            n.update(str(int(str(n.render())) + 1))
+
+    app = Bare()
+    frames = frame_clock(app)
+    out: dict[str, list[float]] = {"ms": [], "frames": []}
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for k in range(presses + 2):
+            ms, count = await press_timed(pilot, frames, "x")
+            if k >= 2 and count:
+                out["ms"].append(ms)
+                out["frames"].append(count)
+    return out
+
+
+async def _playback(path: Path, seconds: float) -> dict[str, float]:
+    import scenarios
+    from tui.app import NetsimApp
+
+    sim = scenarios.load(path)
+    app = NetsimApp(sim, check=False)
+    frames = frame_clock(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.speed = PLAYBACK_SPEED  # type: ignore[attr-defined]
+        await pilot.pause()
+        start = screen.cursor  # type: ignore[attr-defined]
+        frames.clear()
+        t0 = time.perf_counter()
+        await pilot.press("space")
+        await asyncio.sleep(seconds)
+        steps = screen.cursor - start  # type: ignore[attr-defined]
+        wall = time.perf_counter() - t0
+        n_frames = len(frames)
+        await pilot.press("space")
+        await pilot.pause()
+    return {"steps_per_s": steps / wall, "frames_per_s": n_frames / wall, "total": len(sim)}
+
+
+# -- fresh interpreters: the first frame and the first key -----------------------------------
+
+CHILD = """
+import time
+T_START = time.clock_gettime(time.CLOCK_MONOTONIC)
+import json, sys
+sys.path.insert(0, {root!r})
+now = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)
+out = {{"start": T_START}}
+KIND, PRESS, CHECK = {kind!r}, {press!r}, {check!r}
+from textual.app import App
+
+def hook(app):
+    display = app._display
+    def timed(screen, renderable):
+        result = display(screen, renderable)
+        if renderable is not None:
+            t = now()
+            out.setdefault("first_frame", t)
+            if "pressed" in out and "key_frame" not in out and ready(app):
+                out["key_frame"] = t
+                out["torch"] = "torch" in sys.modules
+        return result
+    app._display = timed
+
+def ready(app):
+    return getattr(app.screen, "cursor", 0) == 1
+
+async def auto_pilot(pilot):
+    app = pilot.app
+    if PRESS:
+        while "first_frame" not in out:
+            await __import__("asyncio").sleep(0.001)
+        await __import__("asyncio").sleep(PRESS / 1000)
+        out["pressed"] = now()
+        await pilot.press("right")
+        t0 = now()
+        while "key_frame" not in out and now() - t0 < 10:
+            await pilot.pause(0.01)
+        await app.workers.wait_for_complete()
+    else:
+        await pilot.pause()
+    app.exit()
+
+real_run = App.run
+def run(self, *a, **k):
+    hook(self)
+    k.update(headless=True, size={size!r}, auto_pilot=auto_pilot)
+    return real_run(self, *a, **k)
+App.run = run
+
+if KIND == "netsim":
+    sys.argv = ["netsim"] + {args!r}
+    if not CHECK:  # the same launch without the PyTorch check: the baseline for the first key
+        import tui.app
+        init = tui.app.NetsimApp.__init__
+        def no_check(self, *a, **k):
+            k["check"] = False
+            init(self, *a, **k)
+        tui.app.NetsimApp.__init__ = no_check
+    from tui.cli import main
+    try:
+        main()
+    except SystemExit:
+        pass
+else:
+    from textual.widgets import Static
+    class Minimal(App):
+        def compose(self):
+            yield Static("Hello")
+    Minimal().run()
+print(json.dumps(out))
+"""
+
+
+def child(
+    kind: str, args: list[str], press_ms: float | None = None, check: bool = True
+) -> dict[str, float]:
+    code = CHILD.format(
+        root=str(ROOT), kind=kind, args=args, size=SIZE, press=press_ms, check=check
+    )
+    t_spawn = time.clock_gettime(time.CLOCK_MONOTONIC)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    lines = res.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{kind} child printed nothing:\n{res.stderr[-2000:]}")
+    data = json.loads(lines[-1])
+    out = {"first_frame": (data["first_frame"] - t_spawn) * 1000}
+    if "key_frame" in data:
+        out["key_ms"] = (data["key_frame"] - data["pressed"]) * 1000
+        out["torch"] = bool(data.get("torch"))
+    return out
+
+
+def bench_first_frame(runs: int, scenario: str) -> dict[str, list[float]]:
+    for kind in ("netsim", "minimal"):  # warm the page cache and the .pyc files
+        child(kind, [scenario])
+    out: dict[str, list[float]] = {"netsim": [], "minimal": []}
+    for r in range(runs):
+        for kind in ("netsim", "minimal") if r % 2 == 0 else ("minimal", "netsim"):
+            out[kind].append(child(kind, [scenario])["first_frame"])
+    return out
+
+
+def bench_first_key(runs: int, scenario: str, after_ms: float) -> dict[str, list[dict]]:
+    """The first key with the PyTorch check on and off, alternating."""
+    out: dict[str, list[dict]] = {"check": [], "no_check": []}
+    for r in range(runs):
+        for check in (True, False) if r % 2 == 0 else (False, True):
+            key = "check" if check else "no_check"
+            out[key].append(child("netsim", [scenario], press_ms=after_ms, check=check))
+    return out
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def scenario_files(only: list[str], large: bool, tmp: Path) -> list[tuple[str, Path]]:
+    files = [(p.stem, p) for p in sorted((ROOT / "scenarios").glob("*.toml"))]
+    if large:
+        for name, text in LARGE.items():
+            path = tmp / f"{name}.toml"
+            path.write_text(text, encoding="utf-8")
+            files.append((name, path))
+    if only:
+        files = [(n, p) for n, p in files if any(o in n for o in only)]
+    return files
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presses", type=int, default=20, help="timed key presses per scenario")
+    parser.add_argument("--bare", type=int, default=8, help="bare-app presses after each")
+    parser.add_argument("--runs", type=int, default=6, help="launches for the first frame")
+    parser.add_argument("--quick", action="store_true", help="8 presses, no large sizes")
+    parser.add_argument("--no-large", action="store_true", help="bundled scenarios only")
+    parser.add_argument("--no-startup", action="store_true", help="skip the fresh launches")
+    parser.add_argument("--only", nargs="*", default=[], help="scenario names (substrings)")
+    parser.add_argument("--json", type=Path, help="also write every sample to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.presses, args.bare, args.runs, args.no_large = 8, 5, 3, True
+
+    import textual
+
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; python "
+        f"{platform.python_version()}, textual {textual.__version__}, {os.cpu_count()} CPU(s); "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
+        f"load average {os.getloadavg()[0]:.1f}; terminal {SIZE[0]}×{SIZE[1]} (headless)\n"
+    )
+    results: dict[str, Any] = {}
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = scenario_files(args.only, not args.no_large, Path(tmp))
+        head = (
+            f"{'scenario':<34} {'steps':>9} {'median':>7} {'p95':>7} {'bare':>5} "
+            f"{'ratio':>6} {'frames/key':>10}  note"
+        )
+        print("Key → first painted frame, ms (netsim median and p95; bare app median beside it)")
+        print(head)
+        print("-" * len(head))
+        for name, path in files:
+            try:
+                r = asyncio.run(_scenario(path, args.presses))
+            except Exception as e:  # report and go on: one scenario must not stop the run
+                print(f"{name:<34} failed: {type(e).__name__}: {e}")
+                continue
+            bare = asyncio.run(_bare(args.bare))
+            r["bare"] = bare
+            results[name] = r
+            ms, fr = r["ms"], r["frames"]
+            b = statistics.median(bare["ms"])
+            med = statistics.median(ms) if ms else float("nan")
+            frames_text = f"{min(fr):.0f}–{max(fr):.0f}" if fr else "-"
+            note = []
+            if "layer" in r:
+                t = r["table"]["ms"]
+                note.append(
+                    f"table ↓ {statistics.median(t):.1f}/{pct(t, 95):.1f} ms, "
+                    f"{max(r['table']['frames'])} frames; layer {r['layer']}"
+                )
+            if r["no_frame"]:
+                note.append(f"{len(r['no_frame'])} presses painted nothing")
+            if r["load_s"] > 1:
+                note.append(f"load {r['load_s']:.1f} s")
+            print(
+                f"{name:<34} {r.get('layer_steps', r['steps']):>9,} {med:>7.1f} "
+                f"{pct(ms, 95):>7.1f} {b:>5.1f} {med / b:>5.1f}× {frames_text:>10}  "
+                + "; ".join(note),
+                flush=True,
+            )
+
+        print(f"\nPlayback set to {PLAYBACK_SPEED:g} steps/s, 2 s each")
+        for name, path in files:
+            if name not in PLAYBACK:
+                continue
+            pb = asyncio.run(_playback(path, 2.0))
+            results.setdefault(name, {})["playback"] = pb
+            print(
+                f"{name:<34} {pb['steps_per_s']:5.1f} steps/s, "
+                f"{pb['frames_per_s']:5.1f} frames/s painted",
+                flush=True,
+            )
+
+    if not args.no_startup:
+        scenario = "scenarios/conv_vertical_edge.toml"
+        ff = bench_first_frame(args.runs, scenario)
+        ratios = [a / b for a, b in zip(ff["netsim"], ff["minimal"], strict=True)]
+        results["first_frame"] = ff
+        a, b = statistics.median(ff["netsim"]), statistics.median(ff["minimal"])
+        print(
+            f"\nFirst frame, `netsim {scenario}` vs a bare app, {args.runs} alternating launches: "
+            f"{a:.0f} vs {b:.0f} ms (medians), ratio {a / b:.2f}× "
+            f"(paired ratios {min(ratios):.2f}–{max(ratios):.2f}×; target ≤ 1.5×)"
+        )
+        keys = bench_first_key(args.runs, scenario, after_ms=30)
+        results["first_key"] = keys
+        on = [k["key_ms"] for k in keys["check"] if "key_ms" in k]
+        off = [k["key_ms"] for k in keys["no_check"] if "key_ms" in k]
+        print(
+            f"First key after opening (→ 30 ms after the first frame), {args.runs} launches "
+            f"each, alternating: PyTorch check on: median {statistics.median(on):.0f} ms, max "
+            f"{max(on):.0f} ms; check off: median {statistics.median(off):.0f} ms, max "
+            f"{max(off):.0f} ms; torch imported when the key's frame was painted: "
+            f"{sum(bool(k.get('torch')) for k in keys['check'])} of {len(keys['check'])}"
+        )
+    print(f"\nwhole run {time.perf_counter() - t_all:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(results, default=float, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""What one step costs the screen, counted rather than timed: frames painted per key press, and
+the rows and cells each frame sends to the terminal. Timings live in benchmarks/bench_keys.py.
+
+Frames are counted by wrapping ``App._display`` on the app instance, the method every frame
+passes through (internal to Textual, whose version is pinned): a partial frame is a
+``ChopsUpdate`` whose ``spans`` are the (row, first column, end column) pieces it rewrites; a
+``LayoutUpdate`` rewrites the whole screen after a new layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import scenarios
+from tui.app import NetsimApp
+from tui.screens.player import PlayerScreen
+
+SIZE = (120, 40)
+SCREEN_CELLS = SIZE[0] * SIZE[1]
+
+
+@dataclass
+class Frame:
+    kind: str
+    rows: int
+    cells: int
+
+
+def count_frames(app: NetsimApp) -> list[Frame]:
+    """A list that fills with every frame ``app`` paints; clear it before what you count."""
+    frames: list[Frame] = []
+    display = app._display
+
+    def counting(screen: Any, renderable: Any) -> Any:
+        if renderable is not None:
+            spans = getattr(renderable, "spans", None)
+            if spans is None:  # a whole screen
+                frames.append(Frame(type(renderable).__name__, SIZE[1], SCREEN_CELLS))
+            else:
+                rows = len({y for y, _, _ in spans})
+                cells = sum(x2 - x1 for _, x1, x2 in spans)
+                frames.append(Frame(type(renderable).__name__, rows, cells))
+        return display(screen, renderable)
+
+    app._display = counting  # type: ignore[method-assign]
+    return frames
+
+
+async def frames_per_step(app: NetsimApp, pilot: Any, presses: int) -> list[list[Frame]]:
+    """The frames each of ``presses`` presses of → paints in the player on screen (← once it
+    reaches the last step), after one press that warms the widgets' caches."""
+    frames = count_frames(app)
+    screen = app.screen
+    assert isinstance(screen, PlayerScreen)
+    await pilot.press("right")
+    await pilot.pause()
+    out = []
+    for _ in range(presses):
+        key = "right" if screen.cursor < len(screen.simulation) - 1 else "left"
+        before = screen.cursor
+        frames.clear()
+        await pilot.press(key)
+        await pilot.pause()
+        assert screen.cursor != before, "the key did not move the cursor"
+        out.append(list(frames))
+    return out
+
+
+def player_app(name: str | Path) -> NetsimApp:
+    path = name if isinstance(name, Path) else scenarios.resolve(name)
+    return NetsimApp(scenarios.load(path), check=False)
+
+
+def conv_28(tmp_path: Path) -> Path:
+    """A 28×28 input with a 3×3 kernel and padding "same": grids larger than their boxes."""
+    path = tmp_path / "conv_28.toml"
+    path.write_text(
+        'kind = "conv"\ntitle = "28×28"\ninput = { random = [28, 28], seed = 0 }\n'
+        'kernel = "sobel_x"\npadding = "same"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+ONE_FRAME = [
+    "conv_vertical_edge",
+    "conv_parameter_sharing",
+    "lstm_gates",
+    "pool_max_4x4",
+    pytest.param(
+        "rnn_step",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="the recurrent panel repaints all of its 28 rows twice per step (two frames)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("name", ONE_FRAME)
+async def test_a_step_paints_one_partial_frame(name: str) -> None:
+    app = player_app(name)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for frames in await frames_per_step(app, pilot, 6):
+            assert len(frames) == 1, [f.kind for f in frames]
+            assert frames[0].kind != "LayoutUpdate", "a step laid the screen out again"
+
+
+async def test_a_step_in_a_large_convolution_rewrites_only_what_changed(tmp_path: Path) -> None:
+    """A step of a 28×28 convolution moves a 3×3 window and one output cell: one partial frame
+    per step, which at the median rewrites fewer than half the rows and half the cells of the
+    screen (the window's rows, the output cell, the inspector and the timeline). A step whose
+    window leaves a grid's view scrolls that grid, and rewrites it whole."""
+    app = player_app(conv_28(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        steps = await frames_per_step(app, pilot, 12)
+    assert all(len(frames) == 1 for frames in steps), [len(f) for f in steps]
+    assert all(frames[0].kind == "ChopsUpdate" for frames in steps)
+    rows = sorted(frames[0].rows for frames in steps)
+    cells = sorted(frames[0].cells for frames in steps)
+    assert rows[len(rows) // 2] < SIZE[1] // 2, rows
+    assert cells[len(cells) // 2] < SCREEN_CELLS // 2, cells
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a step of the MLP's first layer (flatten) paints a second frame that rewrites one "
+    "row of its panel",
+)
+async def test_a_layer_of_a_network_paints_one_frame_per_step() -> None:
+    """A layer opened from the network screen is stepped in the player like any stage."""
+    from tui.screens.network import NetworkScreen
+
+    app = player_app("net_mlp_digits")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen
+        assert isinstance(table, NetworkScreen)
+        table.open_layer(table.network.layers[0].name)
+        for _ in range(200):
+            if isinstance(app.screen, PlayerScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, PlayerScreen)
+        await pilot.pause()
+        for frames in await frames_per_step(app, pilot, 6):
+            assert len(frames) == 1, [f.kind for f in frames]
+            assert frames[0].kind != "LayoutUpdate"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the beam search panel paints 2 to 5 frames per step, and lays the screen out "
+    "again on the steps whose lists change height (tui/panels/beam_search.py)",
+)
+async def test_a_beam_search_step_paints_one_frame() -> None:
+    app = player_app("beam_names")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        steps = await frames_per_step(app, pilot, 8)
+    assert all(len(frames) == 1 for frames in steps), [len(f) for f in steps]
