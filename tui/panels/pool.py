@@ -14,7 +14,21 @@ from textual.widgets import Static
 
 from engine.pool import ChannelGridStage, ChannelStep, PoolStage, PoolStep
 from tui.numbers import fmt_exact
+from tui.panels._maps import (
+    BOX_FRAME,
+    MAX_SLOTS,
+    MAX_ZOOM,
+    Box,
+    channel_name,
+    fit,
+    least_width,
+    next_page,
+    page_start,
+    page_title,
+    span_of,
+)
 from tui.panels.base import Panel, register
+from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
 
 PAD_MAX = "−inf"
@@ -107,10 +121,11 @@ T = TypeVar("T", bound=ChannelStep)
 
 
 class ChannelPoolPanel(Panel, Generic[S, T]):
-    """A stage that pools each channel on its own, drawn one channel at a time: the input plane
-    with the current window, the output plane filling in, and the inspector below. Clicking an
-    output cell chooses its step. Widget ids start with ``PREFIX``; a subclass says what the
-    input grid shows, how the window is marked and how the number is explained."""
+    """A stage that pools each channel on its own: the input channels and their output maps
+    side by side (as many as fit, the rest a page away), the current channel lit and its
+    window drawn, and the inspector below. Clicking an output cell chooses its step. Widget
+    ids start with ``PREFIX``; a subclass says what the input grids show, how the window is
+    marked and how the number is explained."""
 
     PREFIX: ClassVar[str]
 
@@ -118,13 +133,25 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         super().__init__(stage, id=id)
         self.pool: S = stage
         self._channel = -1
+        self._slots = min(stage.in_shape[0], MAX_SLOTS)
+        self._fit = self._slots
+        self._start = 0
+        self._filled: int | None = None
+        self._applied: tuple[object, ...] | None = None
+        self._heat = False
+        self._last: T | None = None
 
     def input_plane(self, channel: int) -> np.ndarray:
-        """What the input grid shows of ``channel``."""
+        """What the input grids show of ``channel``."""
         return self.pool.x[channel]
 
-    def input_grid(self) -> MatrixGrid:
-        return MatrixGrid(self.input_plane(0), id=f"{self.PREFIX}-input")
+    def input_grid(self, slot: int) -> MatrixGrid:
+        return MatrixGrid(
+            self.input_plane(slot), span=self._input_span(), id=f"{self.PREFIX}-input-{slot}"
+        )
+
+    def _input_span(self) -> tuple[float, float]:
+        return span_of(np.stack([self.input_plane(c) for c in range(self.pool.in_shape[0])]))
 
     @abstractmethod
     def input_subtitle(self) -> str:
@@ -143,38 +170,182 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         st, p = self.pool, self.PREFIX
         c, h, w = st.in_shape
         oh, ow = st.out_hw
+        out_span = span_of(st.output)
         with Horizontal(id=f"{p}-grids"):
             with Vertical(classes="box", id=f"{p}-input-box") as box:
                 box.border_title = f"Input {c}×{h}×{w}"
                 box.border_subtitle = self.input_subtitle()
-                yield self.input_grid()
+                with Horizontal(classes="maps"):
+                    for s in range(self._slots):
+                        yield MapCard(
+                            [self.input_grid(s)], channel_name(s, c), id=f"{p}-input-card-{s}"
+                        )
             with Vertical(classes="box", id=f"{p}-output-box") as box:
                 box.border_title = f"Output {c}×{oh}×{ow}"
-                yield MatrixGrid(st.output[0], progress=True, id=f"{p}-output")
+                with Horizontal(classes="maps"):
+                    for s in range(self._slots):
+                        grid = MatrixGrid(
+                            st.output[s], progress=True, span=out_span, id=f"{p}-output-{s}"
+                        )
+                        yield MapCard([grid], f"map {s} of {c}", id=f"{p}-output-card-{s}")
         inspector = Static(id=f"{p}-inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
 
-    def show(self, step: T) -> None:  # type: ignore[override]
-        st, p = self.pool, self.PREFIX
-        grid_in = self.query_one(f"#{p}-input", MatrixGrid)
-        grid_out = self.query_one(f"#{p}-output", MatrixGrid)
+    # -- layout -----------------------------------------------------------------------
+
+    def set_heat(self, on: bool) -> None:
+        self._heat = on
+        super().set_heat(on)
+        self._relayout()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _card(self, kind: str, slot: int) -> MapCard:
+        return self.query_one(f"#{self.PREFIX}-{kind}-card-{slot}", MapCard)
+
+    def _grid(self, kind: str, slot: int) -> MatrixGrid:
+        return self._card(kind, slot).grids[0]
+
+    def _card_width(self, card: MapCard, zoom: int, lines: int) -> tuple[int, int]:
+        grid = card.grids[0]
+        w, h = grid.natural_size(self._heat, zoom)
+        if h > lines:
+            w += 1
+        cw = zoom if self._heat else grid.cell_width
+        least = least_width(w, grid._label_w, cw, grid._values.shape[1])
+        c = self.pool.in_shape[0]
+        text = len(channel_name(c - 1, c)) if "input" in (card.id or "") else len(f"map {c} of {c}")
+        return max(w, text) + 1, max(least, min(text, 14)) + 1
+
+    def _plan(self, width: int, lines: int, zoom: int) -> tuple[list[int], list[int]]:
+        p, c = self.PREFIX, self.pool.in_shape[0]
+        boxes = []
+        for kind in ("input", "output"):
+            natural, least = self._card_width(self._card(kind, 0), zoom, lines)
+            title = len(str(self.query_one(f"#{p}-{kind}-box").border_title)) + 2
+            if kind == "input":
+                title = max(title, len(self.input_subtitle()) + 2)
+            elif c > 1:  # room for "maps 0–1 of 3, m for more"
+                title = max(title, len(page_title("maps", 0, 2, c)) + 2)
+            boxes.append(Box(natural, least, floor=title))
+            # The box is as wide as its maps, and never too narrow for its titles.
+            self.query_one(f"#{p}-{kind}-box").styles.min_width = title + BOX_FRAME
+        return fit(width, 2 * BOX_FRAME, [(c, boxes)])
+
+    def _relayout(self) -> None:
+        width = self.content_region.width
+        if width <= 0 or not self.is_mounted:
+            return
+        lines = max(int(self.app.size.height * 0.65) - 4, 3)
+        counts, widths = self._plan(width, lines, 1)
+        zoom = 1
+        if self._heat:
+            for z in range(MAX_ZOOM, 1, -1):
+                z_counts, z_widths = self._plan(width, lines, z)
+                natural = [
+                    self._card_width(self._card(k, 0), z, lines)[0] for k in ("input", "output")
+                ]
+                high = self._grid("input", 0).natural_size(True, z)[1] <= lines
+                if high and z_counts == counts and z_widths == natural:
+                    widths, zoom = z_widths, z
+                    break
+        plan = (counts, widths, zoom, lines)
+        if plan == self._applied:
+            return
+        self._applied = plan
+        paged = self.map_pages()
+        self._fit = counts[0]
+        if self.map_pages() != paged:
+            self.screen.refresh_bindings()
+        for s in range(self._slots):
+            for kind, w in zip(("input", "output"), widths, strict=True):
+                card = self._card(kind, s)
+                whole = self._card_width(card, zoom, lines)[0]
+                card.styles.max_width = None if w >= whole else max(w - 1, 4)
+                for grid in card.grids:
+                    grid.zoom = zoom
+                    grid.styles.max_height = lines
+        self._filled = None
+        if self._last is not None:
+            self.show(self._last, keep_page=True)
+
+    # -- paging -----------------------------------------------------------------------
+
+    def map_pages(self) -> bool:
+        """Whether some channels are a page away (the page key does something)."""
+        return self._fit < self.pool.in_shape[0]
+
+    def page_maps(self, direction: int) -> None:
+        """Show the next (1) or previous (−1) page of channels and their maps."""
+        self._start = next_page(self._start, self._fit, self.pool.in_shape[0], direction)
+        if self._last is not None:
+            self.show(self._last, keep_page=True)
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        st = self.pool
+        c = st.in_shape[0]
+        for s in range(self._slots):
+            ch = self._start + s
+            shown = s < self._fit and ch < c
+            for kind in ("input", "output"):
+                self._card(kind, s).display = shown
+            if ch >= c:
+                continue
+            self._grid("input", s).set_values(self.input_plane(ch))
+            self._grid("output", s).set_values(st.output[ch])
+            self._card("input", s).set_label(channel_name(ch, c))
+            self._card("output", s).set_label(f"map {ch} of {c}")
+        self.query_one(f"#{self.PREFIX}-output-box").border_subtitle = page_title(
+            "maps", self._start, self._fit, c
+        )
+        self.query_one(f"#{self.PREFIX}-input-box").border_subtitle = self.input_subtitle()
+
+    def show(self, step: T, *, keep_page: bool = False) -> None:  # type: ignore[override]
+        st = self.pool
+        self._last = step
+        c = st.in_shape[0]
+        if not keep_page:
+            self._start = page_start(step.channel, self._start, self._fit, c)
+        if self._start != self._filled:
+            self._filled = self._start
+            self._channel = -1
+            self._fill()
+        plane = st.out_hw[0] * st.out_hw[1]
         if step.channel != self._channel:
             self._channel = step.channel
-            grid_in.set_values(self.input_plane(step.channel))
-            grid_out.set_values(st.output[step.channel])
-            self.query_one(
-                f"#{p}-output-box"
-            ).border_subtitle = f"channel {step.channel} of {st.channels}"
-        self.mark_window(grid_in, step)
-        grid_out.set_current(step.row * st.out_hw[1] + step.col)
-        self.query_one(f"#{p}-inspector", Static).update(Content.from_rich_text(self.explain(step)))
+            for s in range(min(self._fit, self._slots)):
+                ch = self._start + s
+                if ch >= c:
+                    break
+                lit = ch == step.channel
+                self._card("input", s).set_lit(lit)
+                self._card("output", s).set_lit(lit)
+                if not lit:
+                    grid = self._grid("input", s)
+                    grid.set_window(None)
+                    grid.set_mark(None)
+                    self._grid("output", s).set_current(plane if ch < step.channel else -1)
+        slot = step.channel - self._start
+        if 0 <= slot < self._slots:
+            self.mark_window(self._grid("input", slot), step)
+            self._grid("output", slot).set_current(step.row * st.out_hw[1] + step.col)
+        self.query_one(f"#{self.PREFIX}-inspector", Static).update(
+            Content.from_rich_text(self.explain(step))
+        )
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
-        if message.grid.id == f"{self.PREFIX}-output":
+        prefix = f"{self.PREFIX}-output-"
+        grid_id = message.grid.id or ""
+        if grid_id.startswith(prefix):
             message.stop()
-            index = self.pool.index_of(max(self._channel, 0), message.row, message.col)
-            self.post_message(self.StepChosen(index))
+            channel = self._start + int(grid_id.removeprefix(prefix))
+            self.post_message(
+                self.StepChosen(self.pool.index_of(channel, message.row, message.col))
+            )
 
 
 @register
@@ -192,14 +363,11 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
         width: auto;
         height: auto;
         max-height: 65vh;
-        min-width: 28;
-        padding: 0 1;
+        padding: 0 0 0 1;
     }
-    PoolPanel #pool-input-box {
-        max-width: 60%;
-    }
-    PoolPanel #pool-output-box {
-        max-width: 40%;
+    PoolPanel .maps {
+        width: auto;
+        height: auto;
     }
     PoolPanel #pool-inspector {
         height: auto;
@@ -215,8 +383,13 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
         """The padded plane: padding cells are drawn, and the window may cover them."""
         return self.pool.x_padded[channel]
 
-    def input_grid(self) -> MatrixGrid:
-        return MatrixGrid(self.input_plane(0), padding=self.pool.padding, id="pool-input")
+    def input_grid(self, slot: int) -> MatrixGrid:
+        return MatrixGrid(
+            self.input_plane(slot),
+            padding=self.pool.padding,
+            span=self._input_span(),
+            id=f"pool-input-{slot}",
+        )
 
     def input_subtitle(self) -> str:
         st = self.pool
