@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from textual.content import Content
+from textual.widgets import Static
 
 from engine.kernels import KERNELS
+from tui.panels._vector import text_height
 
 MAX_SLOTS = 8
 """Maps of one kind drawn side by side at most; more are paged through."""
@@ -144,3 +147,31 @@ def span_of(values: np.ndarray) -> tuple[float, float]:
     if not finite.size:
         return 0.0, 0.0
     return float(finite.min()), float(finite.max())
+
+
+class GrowingInspector:
+    """Puts a new text in an inspector on every step without laying the screen out again:
+    the inspector only grows (to the tallest text seen at this width), so a step whose text
+    is a line shorter or longer within that height repaints the text and nothing else. A
+    layout is a second frame and a pass over every widget on screen."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.lines = 0
+
+    def show(self, inspector: Static, content: Content) -> None:
+        width = inspector.content_region.width
+        if width <= 0:
+            inspector.update(content)
+            return
+        longest = max(len(line) for line in content.plain.split("\n"))
+        wrap = "wrap" if longest > width else "nowrap"
+        if inspector.styles.text_wrap != wrap:
+            inspector.styles.text_wrap = wrap  # type: ignore[assignment]
+        if width != self.width:
+            self.width, self.lines = width, 0
+        lines = text_height(inspector, content, width)
+        if lines > self.lines:
+            self.lines = lines
+            inspector.styles.height = lines + inspector.styles.gutter.height
+        inspector.update(content, layout=False)

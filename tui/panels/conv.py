@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -17,6 +15,7 @@ from tui.panels._maps import (
     MAX_SLOTS,
     MAX_ZOOM,
     Box,
+    GrowingInspector,
     channel_name,
     filter_name,
     fit,
@@ -26,7 +25,6 @@ from tui.panels._maps import (
     page_title,
     span_of,
 )
-from tui.panels._vector import text_height
 from tui.panels.base import Panel, register
 from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
@@ -175,8 +173,7 @@ class ConvPanel(Panel):
         self._out_start = 0
         self._filled: tuple[int, int, bool] | None = None  # (in_start, out_start, flip) drawn
         self._applied: tuple[object, ...] | None = None
-        self._inspector_lines = 0
-        self._inspector_width = 0
+        self._inspector = GrowingInspector()
         # The longest label and footer of any map of each box, whichever page is drawn.
         c, f = stage.in_channels, stage.filters
         self._text_widths = {
@@ -507,25 +504,7 @@ class ConvPanel(Panel):
                 "just another kernel. Press f to flip back.",
                 style="bold yellow",
             )
-        inspector = self.query_one("#inspector", Static)
-        content = Content.from_rich_text(text)
-        width = inspector.content_region.width
-        if width <= 0:
-            inspector.update(content)
-            return
-        # The inspector only grows: a step whose text is a line shorter keeps the height, so
-        # that moving the cursor repaints the text and never lays the screen out again.
-        longest = max(len(line) for line in content.plain.split("\n"))
-        wrap: Literal["wrap", "nowrap"] = "wrap" if longest > width else "nowrap"
-        if inspector.styles.text_wrap != wrap:
-            inspector.styles.text_wrap = wrap
-        if width != self._inspector_width:
-            self._inspector_width, self._inspector_lines = width, 0
-        lines = text_height(inspector, content, width)
-        if lines > self._inspector_lines:
-            self._inspector_lines = lines
-            inspector.styles.height = lines + 2  # the border
-        inspector.update(content, layout=False)
+        self._inspector.show(self.query_one("#inspector", Static), Content.from_rich_text(text))
 
     def _grid(self, grid_id: str) -> MatrixGrid:
         """The grid with this id, looked up once: ``show`` runs on every step."""

@@ -19,6 +19,7 @@ from tui.panels._maps import (
     MAX_SLOTS,
     MAX_ZOOM,
     Box,
+    GrowingInspector,
     channel_name,
     fit,
     least_width,
@@ -50,8 +51,9 @@ def _window_terms(t: Text, step: PoolStep, sep: str) -> None:
             t.append(fmt_exact(float(v)))
 
 
-def explain_pool(stage: PoolStage, step: PoolStep) -> Text:
-    """The inspector's text: the window's values, the max (and where it is) or the mean."""
+def explain_pool(stage: PoolStage, step: PoolStep, *, facts: bool = True) -> Text:
+    """The inspector's text: the window's values, the max (and where it is) or the mean,
+    and (with ``facts``) what holds for every step: the output size and the channels."""
     t = Text()
     pads = int(step.padding_mask.sum())
     t.append(f"out[{step.channel}, {step.row}, {step.col}]", style="bold")
@@ -97,8 +99,19 @@ def explain_pool(stage: PoolStage, step: PoolStep) -> Text:
             "PyTorch's count_include_pad)",
             style="grey50 italic",
         )
+    if facts:
+        t.append("\n")
+        t.append_text(pool_facts(stage))
+    return t
+
+
+def pool_facts(stage: PoolStage) -> Text:
+    """What every step of ``stage`` shares: the output size and its formula, the channels
+    pooled on their own, the hyper-parameters."""
+    t = Text()
+    fh, fw = stage.size
     h_text, w_text = stage.size_formulas()
-    t.append("\n  output size ", style="grey62")
+    t.append("  output size ", style="grey62")
     t.append(f"H: {h_text}   W: {w_text}")
     padded = stage.padding != (0, 0)
     t.append("   (⌊(n + 2p − f)/s⌋ + 1)" if padded else "   (⌊(n − f)/s⌋ + 1)", style="grey50")
@@ -140,6 +153,7 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         self._applied: tuple[object, ...] | None = None
         self._heat = False
         self._last: T | None = None
+        self._inspector = GrowingInspector()
 
     def input_plane(self, channel: int) -> np.ndarray:
         """What the input grids show of ``channel``."""
@@ -191,6 +205,13 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         inspector = Static(id=f"{p}-inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
+        facts = self.facts()
+        if facts is not None:
+            yield Static(Content.from_rich_text(facts), id=f"{p}-facts")
+
+    def facts(self) -> Text | None:
+        """What every step shares, drawn once below the inspector (None: nothing)."""
+        return None
 
     # -- layout -----------------------------------------------------------------------
 
@@ -333,8 +354,9 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         if 0 <= slot < self._slots:
             self.mark_window(self._grid("input", slot), step)
             self._grid("output", slot).set_current(step.row * st.out_hw[1] + step.col)
-        self.query_one(f"#{self.PREFIX}-inspector", Static).update(
-            Content.from_rich_text(self.explain(step))
+        self._inspector.show(
+            self.query_one(f"#{self.PREFIX}-inspector", Static),
+            Content.from_rich_text(self.explain(step)),
         )
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
@@ -368,6 +390,10 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
     PoolPanel .maps {
         width: auto;
         height: auto;
+    }
+    PoolPanel #pool-facts {
+        height: auto;
+        padding: 0 1;
     }
     PoolPanel #pool-inspector {
         height: auto;
@@ -410,4 +436,7 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
             grid.set_mark((top + step.argmax[0], left + step.argmax[1]))
 
     def explain(self, step: PoolStep) -> Text:
-        return explain_pool(self.pool, step)
+        return explain_pool(self.pool, step, facts=False)
+
+    def facts(self) -> Text | None:
+        return pool_facts(self.pool)

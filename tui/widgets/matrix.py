@@ -288,12 +288,22 @@ class MatrixGrid(ScrollView, can_focus=False):
         self.refresh_lines(first + 1, last - first + 1)
 
     def _follow(self, region: Region) -> None:
-        """Bring ``region`` into view, centred once it has left the view, so that the grid
-        scrolls in occasional jumps rather than a little on every step."""
+        """Bring ``region`` into view once it has left the view, at the edge it came in from
+        (its left or top edge when it left by the right or the bottom, as steps go forward):
+        the grid then scrolls in jumps as far apart as the view allows, and a scroll repaints
+        every line of the grid."""
         self._follow_region = region
-        view = Region(*self.scroll_offset, *self.scrollable_content_region.size)
-        if not view.contains_region(region):
-            self.scroll_to_region(region, animate=False, immediate=True, center=True)
+        vx, vy = self.scroll_offset
+        vw, vh = self.scrollable_content_region.size
+        view = Region(vx, vy, vw, vh)
+        if view.contains_region(region):
+            return
+        x, y = vx, vy
+        if region.x < vx or region.right > vx + vw:
+            x = region.x if region.x >= vx else region.right - vw
+        if region.y < vy or region.bottom > vy + vh:
+            y = region.y if region.y >= vy else region.bottom - vh
+        self.scroll_to(max(x, 0), max(y, 0), animate=False, immediate=True)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refollow)
