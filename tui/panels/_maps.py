@@ -80,12 +80,14 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
     return counts, widths
 
 
-def least_width(natural: int, label_w: int, cell_w: int, columns: int) -> int:
+def least_width(natural: int, label_w: int, cell_w: int, columns: int, window: int = 0) -> int:
     """The narrowest a card may be: whole when the map has few columns, else room for the
-    row labels, ``LEAST_COLUMNS`` cells and a scroll bar."""
-    if columns <= LEAST_COLUMNS + 2:
+    row labels, ``LEAST_COLUMNS`` cells beyond a ``window`` columns wide (so that the grid
+    scrolls every few steps, not on each one: a scroll redraws every line) and a scroll bar."""
+    keep = LEAST_COLUMNS + window
+    if columns <= keep + 2:
         return natural
-    return min(natural, label_w + LEAST_COLUMNS * cell_w + 2)
+    return min(natural, label_w + keep * cell_w + 2)
 
 
 def page_start(current: int, start: int, per_page: int, total: int) -> int:

@@ -273,7 +273,8 @@ class ConvPanel(Panel):
         if h > lines:
             w += 1  # a vertical scroll bar
         cw = zoom if self._heat else grid.cell_width
-        least = least_width(w, grid._label_w, cw, grid._values.shape[1])
+        window = self.conv.kernel_hw[1] if card.id and card.id.startswith("input") else 0
+        least = least_width(w, grid._label_w, cw, grid._values.shape[1], window)
         text = self._text_widths[(card.id or "").split("-")[0]]
         # A label may be cut short before a map is: it is the map that teaches.
         return max(w, text) + 1, max(least, min(text, 14)) + 1

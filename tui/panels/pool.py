@@ -209,6 +209,11 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         if facts is not None:
             yield Static(Content.from_rich_text(facts), id=f"{p}-facts")
 
+    def window_width(self) -> int:
+        """The widest window a step marks on the input, in columns."""
+        w = self.pool.in_shape[2]
+        return max(1, w // max(self.pool.out_hw[1], 1) + 1)
+
     def facts(self) -> Text | None:
         """What every step shares, drawn once below the inspector (None: nothing)."""
         return None
@@ -235,7 +240,8 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         if h > lines:
             w += 1
         cw = zoom if self._heat else grid.cell_width
-        least = least_width(w, grid._label_w, cw, grid._values.shape[1])
+        window = self.window_width() if "input" in (card.id or "") else 0
+        least = least_width(w, grid._label_w, cw, grid._values.shape[1], window)
         c = self.pool.in_shape[0]
         text = len(channel_name(c - 1, c)) if "input" in (card.id or "") else len(f"map {c} of {c}")
         return max(w, text) + 1, max(least, min(text, 14)) + 1
@@ -416,6 +422,9 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
             span=self._input_span(),
             id=f"pool-input-{slot}",
         )
+
+    def window_width(self) -> int:
+        return self.pool.size[1]
 
     def input_subtitle(self) -> str:
         st = self.pool
