@@ -26,6 +26,10 @@ BOX_FRAME = 3
 """Columns a box of maps takes beyond its cards: the border and a column of padding on the
 left (the last card's right margin pads the right)."""
 
+TITLE_ROOM = 4
+"""Columns a box's content needs beyond the length of its title for the title to be drawn
+whole: the border draws "─ " before it and " ─" after it."""
+
 RGB = ("R", "G", "B")
 
 
@@ -74,10 +78,22 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
         for box in boxes:
             if lacking <= spare:
                 widths.append(box.natural)
-            else:
-                share = (box.natural - box.least) * max(spare, 0) // max(lacking, 1)
+            elif spare >= 0:
+                share = (box.natural - box.least) * spare // max(lacking, 1)
                 widths.append(box.least + share)
+            else:  # too narrow even for one map each: every card gives up its share
+                least = need(counts, "least") - frame
+                widths.append(max(4, box.least * (width - frame) // max(least, 1)))
     return counts, widths
+
+
+def fits(width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]) -> bool:
+    """Whether ``counts`` maps of each set fit in ``width`` at their narrowest, floors kept."""
+    total = frame
+    for n, (_, boxes) in zip(counts, sets, strict=True):
+        for box in boxes:
+            total += max((n if box.side_by_side else 1) * box.least, box.floor)
+    return total <= width
 
 
 def least_width(natural: int, label_w: int, cell_w: int, columns: int, window: int = 0) -> int:

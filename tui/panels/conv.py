@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import product
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -14,11 +16,13 @@ from tui.panels._maps import (
     BOX_FRAME,
     MAX_SLOTS,
     MAX_ZOOM,
+    TITLE_ROOM,
     Box,
     GrowingInspector,
     channel_name,
     filter_name,
     fit,
+    fits,
     least_width,
     next_page,
     page_start,
@@ -299,51 +303,62 @@ class ConvPanel(Panel):
         )
         out_h = 1 + self._grid("output-0").natural_size(self._heat, zoom)[1]
         titles = [
-            len(str(self.query_one(f"#{b}-box").border_title)) + 2
+            len(str(self.query_one(f"#{b}-box").border_title)) + TITLE_ROOM
             for b in ("input", "kernel", "output")
         ]
-        titles[1] = max(titles[1], len(self._kernel_subtitle()) + 2)
+        titles[1] = max(titles[1], len(self._kernel_subtitle()) + TITLE_ROOM)
         if st.in_channels > 1:  # room for "channels 0–1 of 3, m for more"
-            titles[0] = max(titles[0], len(page_title("channels", 0, 2, st.in_channels)) + 2)
+            titles[0] = max(
+                titles[0], len(page_title("channels", 0, 2, st.in_channels)) + TITLE_ROOM
+            )
         if st.filters > 1:  # and for "maps 0–1 of 6, m for more"
-            titles[2] = max(titles[2], len(page_title("maps", 0, 2, st.filters)) + 2)
-        # The boxes are as wide as their maps, and never too narrow for their titles.
-        for b, title in zip(("input", "kernel", "output"), titles, strict=True):
-            self.query_one(f"#{b}-box").styles.min_width = title + BOX_FRAME
-        best: tuple[tuple[int, int, int], tuple[list[int], list[int], tuple[bool, bool]]] | None
+            titles[2] = max(titles[2], len(page_title("maps", 0, 2, st.filters)) + TITLE_ROOM)
+        best: tuple[tuple[int, ...], tuple[list[int], list[int], tuple[bool, bool]]] | None
         best = None
-        for k_stacked in (False, True):
-            for o_stacked in (False, True):
-                sets = [
-                    (st.in_channels, [Box(in_n, in_l, floor=titles[0])]),
-                    (
-                        st.filters,
-                        [
-                            Box(k_n, k_l, not k_stacked, titles[1]),
-                            Box(out_n, out_l, not o_stacked, titles[2]),
-                        ],
-                    ),
-                ]
-                counts, widths = fit(width, 3 * BOX_FRAME, sets)
-                if (k_stacked and counts[1] * kernel_h > lines + 1) or (
-                    o_stacked and counts[1] * out_h > lines + 1
-                ):
-                    continue  # too high to stack
-                # More maps first, then more channels, then the least cut from the cards.
-                cut = (
-                    sum(
-                        (n - w) * (counts[1] if side else 1)
-                        for n, w, side in zip(
-                            (k_n, out_n), widths[1:], (not k_stacked, not o_stacked), strict=True
-                        )
+        # A terminal too narrow for every title and one map of each box cuts the titles.
+        floors = titles if fits(width, 3 * BOX_FRAME, self._sets(titles, 1), [1, 1]) else [0] * 3
+        for b, floor in zip(("input", "kernel", "output"), floors, strict=True):
+            self.query_one(f"#{b}-box").styles.min_width = floor + BOX_FRAME if floor else None
+        for k_stacked, o_stacked, k_whole in product((False, True), (False, True), (True, False)):
+            sets = [
+                (st.in_channels, [Box(in_n, in_l, floor=floors[0])]),
+                (
+                    st.filters,
+                    [
+                        Box(k_n, k_n if k_whole else k_l, not k_stacked, floors[1]),
+                        Box(out_n, out_l, not o_stacked, floors[2]),
+                    ],
+                ),
+            ]
+            counts, widths = fit(width, 3 * BOX_FRAME, sets)
+            if (k_stacked and counts[1] * kernel_h > lines + 1) or (
+                o_stacked and counts[1] * out_h > lines + 1
+            ):
+                continue  # too high to stack
+            # More maps first, then more channels, then filters named in full (a name cut
+            # short hides what the map shows), then the least cut from the cards.
+            cut = (
+                sum(
+                    (n - w) * (counts[1] if side else 1)
+                    for n, w, side in zip(
+                        (k_n, out_n), widths[1:], (not k_stacked, not o_stacked), strict=True
                     )
-                    + (in_n - widths[0]) * counts[0]
                 )
-                score = (counts[1], counts[0], -cut)
-                if best is None or score > best[0]:
-                    best = (score, (counts, widths, (k_stacked, o_stacked)))
+                + (in_n - widths[0]) * counts[0]
+            )
+            score = (counts[1], counts[0], widths[1] >= k_n, -cut)
+            if best is None or score > best[0]:
+                best = (score, (counts, widths, (k_stacked, o_stacked)))
         assert best is not None
         return best[1]
+
+    def _sets(self, titles: list[int], least: int) -> list[tuple[int, list[Box]]]:
+        """The boxes at their narrowest (``least`` columns a card) with their titles."""
+        st = self.conv
+        return [
+            (st.in_channels, [Box(least, least, floor=titles[0])]),
+            (st.filters, [Box(least, least, True, titles[1]), Box(least, least, True, titles[2])]),
+        ]
 
     def _relayout(self) -> None:
         """Decide how many maps are drawn, how wide, and (in heat view) how large."""
@@ -410,11 +425,13 @@ class ConvPanel(Panel):
         st = self.conv
         self._in_start = next_page(self._in_start, self._fit_in, st.in_channels, direction)
         self._out_start = next_page(self._out_start, self._fit_out, st.filters, direction)
-        self._redraw()
+        self._redraw(keep_page=True)
 
-    def _redraw(self) -> None:
+    def _redraw(self, *, keep_page: bool = False) -> None:
+        """Draw the last step again: on a new page (``keep_page``), or after a new layout,
+        on the page that holds its filter."""
         if self._filter >= 0:
-            self.show(self.conv.step(self._last), keep_page=True)
+            self.show(self.conv.step(self._last), keep_page=keep_page)
 
     # -- drawing ----------------------------------------------------------------------
 

@@ -18,10 +18,12 @@ from tui.panels._maps import (
     BOX_FRAME,
     MAX_SLOTS,
     MAX_ZOOM,
+    TITLE_ROOM,
     Box,
     GrowingInspector,
     channel_name,
     fit,
+    fits,
     least_width,
     next_page,
     page_start,
@@ -251,14 +253,19 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         boxes = []
         for kind in ("input", "output"):
             natural, least = self._card_width(self._card(kind, 0), zoom, lines)
-            title = len(str(self.query_one(f"#{p}-{kind}-box").border_title)) + 2
+            title = len(str(self.query_one(f"#{p}-{kind}-box").border_title)) + TITLE_ROOM
             if kind == "input":
-                title = max(title, len(self.input_subtitle()) + 2)
+                title = max(title, len(self.input_subtitle()) + TITLE_ROOM)
             elif c > 1:  # room for "maps 0–1 of 3, m for more"
-                title = max(title, len(page_title("maps", 0, 2, c)) + 2)
+                title = max(title, len(page_title("maps", 0, 2, c)) + TITLE_ROOM)
             boxes.append(Box(natural, least, floor=title))
-            # The box is as wide as its maps, and never too narrow for its titles.
-            self.query_one(f"#{p}-{kind}-box").styles.min_width = title + BOX_FRAME
+        # The boxes are as wide as their maps, and never too narrow for their titles, unless
+        # the terminal is too narrow for the titles and one map each: then titles are cut.
+        if not fits(width, 2 * BOX_FRAME, [(c, [Box(1, 1, floor=b.floor) for b in boxes])], [1]):
+            boxes = [Box(b.natural, b.least) for b in boxes]
+        for kind, box in zip(("input", "output"), boxes, strict=True):
+            floor = box.floor + BOX_FRAME if box.floor else None
+            self.query_one(f"#{p}-{kind}-box").styles.min_width = floor
         return fit(width, 2 * BOX_FRAME, [(c, boxes)])
 
     def _relayout(self) -> None:
@@ -295,8 +302,8 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
                     grid.zoom = zoom
                     grid.styles.max_height = lines
         self._filled = None
-        if self._last is not None:
-            self.show(self._last, keep_page=True)
+        if self._last is not None:  # on the page that holds the current channel
+            self.show(self._last)
 
     # -- paging -----------------------------------------------------------------------
 
