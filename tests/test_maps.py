@@ -334,3 +334,20 @@ async def test_a_step_paints_one_frame_and_builds_only_the_lines_that_changed(ma
             quiet += not scrolled
         assert frames == [1] * 16, "one frame per step, never a second one for a layout"
         assert quiet >= 4  # steps without a scroll did happen
+
+
+@pytest.mark.parametrize(
+    ("name", "offered"), [("conv_parameter_sharing", True), ("conv_vertical_edge", False)]
+)
+async def test_the_page_key_is_offered_only_where_maps_are_a_page_away(
+    name: str, offered: bool
+) -> None:
+    from tui.screens.help import offered_keys
+
+    app = player_app(name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = player(app)
+        keys = [key for key, _ in offered_keys(lambda action: screen.check_action(action, ()))]
+        assert ("m / M" in keys) == offered
+        assert bool(screen.check_action("maps", (1,))) == offered
