@@ -181,6 +181,7 @@ async def test_clicking_an_output_cell_jumps_to_its_step() -> None:
     app = player_app("conv_rgb_volume")  # output 2×4×4, both channels drawn
     async with app.run_test(size=SIZE) as pilot:
         p = player(app)
+        await pilot.pause()  # the maps are laid out once the panel knows its width
         grid = app.screen.query_one("#output-1", MatrixGrid)
         row, col = 2, 3
         x = grid._label_w + col * grid.cell_width + 1
@@ -455,16 +456,18 @@ async def test_heat_view_draws_a_half_block_picture() -> None:
         grid = app.screen.query_one("#input-0", MatrixGrid)
         assert grid.virtual_size.height == 24 + 1
         await pilot.press("h")
-        # Half as many lines: the panel may now fit, and the screen is laid out again.
         await pilot.pause()
-        assert grid.virtual_size.height == 12 + 1  # two pixel rows per line
-        assert grid.virtual_size.width == grid._label_w + 24 + 1  # one character per pixel
+        z = grid.zoom  # as large as the space allows: each cell z characters, z pixel rows
+        assert z >= 1
+        assert grid.virtual_size.height == (24 * z + 1) // 2 + 1  # two pixel rows per line
+        assert grid.virtual_size.width == grid._label_w + 24 * z + 1
         line = grid.render_line(3)
         assert "▀" in line.text
-        out = app.screen.query_one("#output-cur", MatrixGrid)
-        await pilot.click("#output-cur", offset=(out._label_w + 5, 1 + 3))  # line 3: rows 6, 7
+        out = app.screen.query_one("#output-0", MatrixGrid)
+        assert out.zoom == z
+        await pilot.click("#output-0", offset=(out._label_w + 5 * z, 1 + 3))  # line 3
         step = player(app).simulation.step(player(app).cursor)
-        assert (step.filter, step.row, step.col) == (0, 6, 5)  # type: ignore[attr-defined]
+        assert (step.filter, step.row, step.col) == (0, 6 // z, 5)  # type: ignore[attr-defined]
 
 
 async def test_browser_lists_titles_as_written_not_as_markup() -> None:

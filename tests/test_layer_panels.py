@@ -266,7 +266,7 @@ async def test_batchnorm_and_adaptive_pool_clicks_and_windows() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*["right"] * 4)  # out[0, 1, 1]: rows and cols 2…4
         await pilot.pause()
-        window = app.screen.query_one("#ap-input", MatrixGrid)._window
+        window = app.screen.query_one("#ap-input-0", MatrixGrid)._window
         assert window is not None
         assert (window.row, window.col, window.height, window.width) == (2, 2, 3, 3)
 

@@ -290,7 +290,7 @@ async def test_panel_draws_the_padded_plane_with_padding_apart(mode: str, pad_te
     app = NetsimApp(Simulation([stage]), check=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        grid = app.screen.query_one("#pool-input", MatrixGrid)
+        grid = app.screen.query_one("#pool-input-0", MatrixGrid)
         assert grid._values.shape == (8, 8) and grid._padding == (1, 1)
         assert grid._window == Window(0, 0, 3, 3)  # input rows and cols −1…1
         if mode == "max":

@@ -81,6 +81,20 @@ def test_heat_view(snap_compare: Any) -> None:
     )
 
 
+MAPS_SIZES = [(80, 24), (120, 40), (200, 50)]
+
+
+@pytest.mark.parametrize("size", MAPS_SIZES, ids=[f"{w}x{h}" for w, h in MAPS_SIZES])
+@pytest.mark.parametrize(
+    ("name", "step"),
+    [("conv_edges_on_shapes", 600), ("conv_parameter_sharing", 0), ("pool_per_channel", 13)],
+)
+def test_maps_side_by_side(snap_compare: Any, name: str, step: int, size: tuple[int, int]) -> None:
+    """Every channel, filter and output map that fits, named, the current one lit; the box
+    titles say which maps a page holds when some are a page away."""
+    assert snap_compare(app_at(name, step), terminal_size=size, run_before=settle)
+
+
 def test_narrow_terminal(snap_compare: Any) -> None:
     assert snap_compare(app_at("conv_rgb_volume", 5), terminal_size=(80, 24), run_before=settle)
 

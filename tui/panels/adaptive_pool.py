@@ -50,27 +50,25 @@ def explain_adaptive(stage: AdaptiveAvgPoolStage, step: AdaptivePoolStep) -> Tex
 
 @register
 class AdaptivePoolPanel(ChannelPoolPanel[AdaptiveAvgPoolStage, AdaptivePoolStep]):
-    """Draws an AdaptiveAvgPoolStage one channel at a time: input with the window, output."""
+    """Draws an AdaptiveAvgPoolStage: the channels side by side, the current one with its
+    window, and their outputs."""
 
     kind = "adaptive_avgpool2d"
 
     DEFAULT_CSS = """
     AdaptivePoolPanel #ap-grids {
         height: auto;
-        max-height: 60vh;
+        max-height: 65vh;
     }
     AdaptivePoolPanel .box {
         width: auto;
         height: auto;
-        max-height: 60vh;
-        min-width: 24;
-        padding: 0 1;
+        max-height: 65vh;
+        padding: 0 0 0 1;
     }
-    AdaptivePoolPanel #ap-input-box {
-        width: 1fr;
-    }
-    AdaptivePoolPanel #ap-output-box {
-        max-width: 50%;
+    AdaptivePoolPanel .maps {
+        width: auto;
+        height: auto;
     }
     AdaptivePoolPanel #ap-inspector {
         height: auto;

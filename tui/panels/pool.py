@@ -14,7 +14,24 @@ from textual.widgets import Static
 
 from engine.pool import ChannelGridStage, ChannelStep, PoolStage, PoolStep
 from tui.numbers import fmt_exact
+from tui.panels._maps import (
+    BOX_FRAME,
+    MAX_SLOTS,
+    MAX_ZOOM,
+    TITLE_ROOM,
+    Box,
+    GrowingInspector,
+    channel_name,
+    fit,
+    fits,
+    least_width,
+    next_page,
+    page_start,
+    page_title,
+    span_of,
+)
 from tui.panels.base import Panel, register
+from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
 
 PAD_MAX = "−inf"
@@ -36,8 +53,9 @@ def _window_terms(t: Text, step: PoolStep, sep: str) -> None:
             t.append(fmt_exact(float(v)))
 
 
-def explain_pool(stage: PoolStage, step: PoolStep) -> Text:
-    """The inspector's text: the window's values, the max (and where it is) or the mean."""
+def explain_pool(stage: PoolStage, step: PoolStep, *, facts: bool = True) -> Text:
+    """The inspector's text: the window's values, the max (and where it is) or the mean,
+    and (with ``facts``) what holds for every step: the output size and the channels."""
     t = Text()
     pads = int(step.padding_mask.sum())
     t.append(f"out[{step.channel}, {step.row}, {step.col}]", style="bold")
@@ -83,8 +101,19 @@ def explain_pool(stage: PoolStage, step: PoolStep) -> Text:
             "PyTorch's count_include_pad)",
             style="grey50 italic",
         )
+    if facts:
+        t.append("\n")
+        t.append_text(pool_facts(stage))
+    return t
+
+
+def pool_facts(stage: PoolStage) -> Text:
+    """What every step of ``stage`` shares: the output size and its formula, the channels
+    pooled on their own, the hyper-parameters."""
+    t = Text()
+    fh, fw = stage.size
     h_text, w_text = stage.size_formulas()
-    t.append("\n  output size ", style="grey62")
+    t.append("  output size ", style="grey62")
     t.append(f"H: {h_text}   W: {w_text}")
     padded = stage.padding != (0, 0)
     t.append("   (⌊(n + 2p − f)/s⌋ + 1)" if padded else "   (⌊(n − f)/s⌋ + 1)", style="grey50")
@@ -107,10 +136,11 @@ T = TypeVar("T", bound=ChannelStep)
 
 
 class ChannelPoolPanel(Panel, Generic[S, T]):
-    """A stage that pools each channel on its own, drawn one channel at a time: the input plane
-    with the current window, the output plane filling in, and the inspector below. Clicking an
-    output cell chooses its step. Widget ids start with ``PREFIX``; a subclass says what the
-    input grid shows, how the window is marked and how the number is explained."""
+    """A stage that pools each channel on its own: the input channels and their output maps
+    side by side (as many as fit, the rest a page away), the current channel lit and its
+    window drawn, and the inspector below. Clicking an output cell chooses its step. Widget
+    ids start with ``PREFIX``; a subclass says what the input grids show, how the window is
+    marked and how the number is explained."""
 
     PREFIX: ClassVar[str]
 
@@ -129,13 +159,26 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         super().__init__(stage, id=id)
         self.pool: S = stage
         self._channel = -1
+        self._slots = min(stage.in_shape[0], MAX_SLOTS)
+        self._fit = self._slots
+        self._start = 0
+        self._filled: int | None = None
+        self._applied: tuple[object, ...] | None = None
+        self._heat = False
+        self._last: T | None = None
+        self._inspector = GrowingInspector()
 
     def input_plane(self, channel: int) -> np.ndarray:
-        """What the input grid shows of ``channel``."""
+        """What the input grids show of ``channel``."""
         return self.pool.x[channel]
 
-    def input_grid(self) -> MatrixGrid:
-        return MatrixGrid(self.input_plane(0), id=f"{self.PREFIX}-input")
+    def input_grid(self, slot: int) -> MatrixGrid:
+        return MatrixGrid(
+            self.input_plane(slot), span=self._input_span(), id=f"{self.PREFIX}-input-{slot}"
+        )
+
+    def _input_span(self) -> tuple[float, float]:
+        return span_of(np.stack([self.input_plane(c) for c in range(self.pool.in_shape[0])]))
 
     @abstractmethod
     def input_subtitle(self) -> str:
@@ -154,38 +197,201 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         st, p = self.pool, self.PREFIX
         c, h, w = st.in_shape
         oh, ow = st.out_hw
+        out_span = span_of(st.output)
         with Horizontal(id=f"{p}-grids"):
             with Vertical(classes="box", id=f"{p}-input-box") as box:
                 box.border_title = f"Input {c}×{h}×{w}"
                 box.border_subtitle = self.input_subtitle()
-                yield self.input_grid()
+                with Horizontal(classes="maps"):
+                    for s in range(self._slots):
+                        yield MapCard(
+                            [self.input_grid(s)], channel_name(s, c), id=f"{p}-input-card-{s}"
+                        )
             with Vertical(classes="box", id=f"{p}-output-box") as box:
                 box.border_title = f"Output {c}×{oh}×{ow}"
-                yield MatrixGrid(st.output[0], progress=True, id=f"{p}-output")
+                with Horizontal(classes="maps"):
+                    for s in range(self._slots):
+                        grid = MatrixGrid(
+                            st.output[s], progress=True, span=out_span, id=f"{p}-output-{s}"
+                        )
+                        yield MapCard([grid], f"map {s} of {c}", id=f"{p}-output-card-{s}")
         inspector = Static(id=f"{p}-inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
+        facts = self.facts()
+        if facts is not None:
+            yield Static(Content.from_rich_text(facts), id=f"{p}-facts")
 
-    def show(self, step: T) -> None:  # type: ignore[override]
-        st, p = self.pool, self.PREFIX
-        grid_in = self.query_one(f"#{p}-input", MatrixGrid)
-        grid_out = self.query_one(f"#{p}-output", MatrixGrid)
+    def window_width(self) -> int:
+        """The widest window a step marks on the input, in columns."""
+        w = self.pool.in_shape[2]
+        return max(1, w // max(self.pool.out_hw[1], 1) + 1)
+
+    def facts(self) -> Text | None:
+        """What every step shares, drawn once below the inspector (None: nothing)."""
+        return None
+
+    # -- layout -----------------------------------------------------------------------
+
+    def set_heat(self, on: bool) -> None:
+        self._heat = on
+        super().set_heat(on)
+        self._relayout()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _card(self, kind: str, slot: int) -> MapCard:
+        return self.query_one(f"#{self.PREFIX}-{kind}-card-{slot}", MapCard)
+
+    def _grid(self, kind: str, slot: int) -> MatrixGrid:
+        return self._card(kind, slot).grids[0]
+
+    def _card_width(self, card: MapCard, zoom: int, lines: int) -> tuple[int, int]:
+        grid = card.grids[0]
+        w, h = grid.natural_size(self._heat, zoom)
+        if h > lines:
+            w += 1
+        cw = zoom if self._heat else grid.cell_width
+        window = self.window_width() if "input" in (card.id or "") else 0
+        least = least_width(w, grid._label_w, cw, grid._values.shape[1], window)
+        c = self.pool.in_shape[0]
+        text = len(channel_name(c - 1, c)) if "input" in (card.id or "") else len(f"map {c} of {c}")
+        return max(w, text) + 1, max(least, min(text, 14)) + 1
+
+    def _plan(self, width: int, lines: int, zoom: int) -> tuple[list[int], list[int]]:
+        p, c = self.PREFIX, self.pool.in_shape[0]
+        boxes = []
+        for kind in ("input", "output"):
+            natural, least = self._card_width(self._card(kind, 0), zoom, lines)
+            title = len(str(self.query_one(f"#{p}-{kind}-box").border_title)) + TITLE_ROOM
+            if kind == "input":
+                title = max(title, len(self.input_subtitle()) + TITLE_ROOM)
+            elif c > 1:  # room for "maps 0–1 of 3, m for more"
+                title = max(title, len(page_title("maps", 0, 2, c)) + TITLE_ROOM)
+            boxes.append(Box(natural, least, floor=title))
+        # The boxes are as wide as their maps, and never too narrow for their titles, unless
+        # the terminal is too narrow for the titles and one map each: then titles are cut.
+        if not fits(width, 2 * BOX_FRAME, [(c, [Box(1, 1, floor=b.floor) for b in boxes])], [1]):
+            boxes = [Box(b.natural, b.least) for b in boxes]
+        for kind, box in zip(("input", "output"), boxes, strict=True):
+            floor = box.floor + BOX_FRAME if box.floor else None
+            self.query_one(f"#{p}-{kind}-box").styles.min_width = floor
+        return fit(width, 2 * BOX_FRAME, [(c, boxes)])
+
+    def _relayout(self) -> None:
+        width = self.content_region.width
+        if width <= 0 or not self.is_mounted:
+            return
+        lines = max(int(self.app.size.height * 0.65) - 4, 3)
+        counts, widths = self._plan(width, lines, 1)
+        zoom = 1
+        if self._heat:
+            for z in range(MAX_ZOOM, 1, -1):
+                z_counts, z_widths = self._plan(width, lines, z)
+                natural = [
+                    self._card_width(self._card(k, 0), z, lines)[0] for k in ("input", "output")
+                ]
+                high = self._grid("input", 0).natural_size(True, z)[1] <= lines
+                if high and z_counts == counts and z_widths == natural:
+                    widths, zoom = z_widths, z
+                    break
+        plan = (counts, widths, zoom, lines)
+        if plan == self._applied:
+            return
+        self._applied = plan
+        paged = self.map_pages()
+        self._fit = counts[0]
+        if self.map_pages() != paged:
+            self.screen.refresh_bindings()
+        for s in range(self._slots):
+            for kind, w in zip(("input", "output"), widths, strict=True):
+                card = self._card(kind, s)
+                whole = self._card_width(card, zoom, lines)[0]
+                card.styles.max_width = None if w >= whole else max(w - 1, 4)
+                for grid in card.grids:
+                    grid.zoom = zoom
+                    grid.styles.max_height = lines
+        self._filled = None
+        if self._last is not None:  # on the page that holds the current channel
+            self.show(self._last)
+
+    # -- paging -----------------------------------------------------------------------
+
+    def map_pages(self) -> bool:
+        """Whether some channels are a page away (the page key does something)."""
+        return self._fit < self.pool.in_shape[0]
+
+    def page_maps(self, direction: int) -> None:
+        """Show the next (1) or previous (−1) page of channels and their maps."""
+        self._start = next_page(self._start, self._fit, self.pool.in_shape[0], direction)
+        if self._last is not None:
+            self.show(self._last, keep_page=True)
+
+    # -- drawing ----------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        st = self.pool
+        c = st.in_shape[0]
+        for s in range(self._slots):
+            ch = self._start + s
+            shown = s < self._fit and ch < c
+            for kind in ("input", "output"):
+                self._card(kind, s).display = shown
+            if ch >= c:
+                continue
+            self._grid("input", s).set_values(self.input_plane(ch))
+            self._grid("output", s).set_values(st.output[ch])
+            self._card("input", s).set_label(channel_name(ch, c))
+            self._card("output", s).set_label(f"map {ch} of {c}")
+        self.query_one(f"#{self.PREFIX}-output-box").border_subtitle = page_title(
+            "maps", self._start, self._fit, c
+        )
+        self.query_one(f"#{self.PREFIX}-input-box").border_subtitle = self.input_subtitle()
+
+    def show(self, step: T, *, keep_page: bool = False) -> None:  # type: ignore[override]
+        st = self.pool
+        self._last = step
+        c = st.in_shape[0]
+        if not keep_page:
+            self._start = page_start(step.channel, self._start, self._fit, c)
+        if self._start != self._filled:
+            self._filled = self._start
+            self._channel = -1
+            self._fill()
+        plane = st.out_hw[0] * st.out_hw[1]
         if step.channel != self._channel:
             self._channel = step.channel
-            grid_in.set_values(self.input_plane(step.channel))
-            grid_out.set_values(st.output[step.channel])
-            self.query_one(
-                f"#{p}-output-box"
-            ).border_subtitle = f"channel {step.channel} of {st.channels}"
-        self.mark_window(grid_in, step)
-        grid_out.set_current(step.row * st.out_hw[1] + step.col)
-        self.query_one(f"#{p}-inspector", Static).update(Content.from_rich_text(self.explain(step)))
+            for s in range(min(self._fit, self._slots)):
+                ch = self._start + s
+                if ch >= c:
+                    break
+                lit = ch == step.channel
+                self._card("input", s).set_lit(lit)
+                self._card("output", s).set_lit(lit)
+                if not lit:
+                    grid = self._grid("input", s)
+                    grid.set_window(None)
+                    grid.set_mark(None)
+                    self._grid("output", s).set_current(plane if ch < step.channel else -1)
+        slot = step.channel - self._start
+        if 0 <= slot < self._slots:
+            self.mark_window(self._grid("input", slot), step)
+            self._grid("output", slot).set_current(step.row * st.out_hw[1] + step.col)
+        self._inspector.show(
+            self.query_one(f"#{self.PREFIX}-inspector", Static),
+            Content.from_rich_text(self.explain(step)),
+        )
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
-        if message.grid.id == f"{self.PREFIX}-output":
+        prefix = f"{self.PREFIX}-output-"
+        grid_id = message.grid.id or ""
+        if grid_id.startswith(prefix):
             message.stop()
-            index = self.pool.index_of(max(self._channel, 0), message.row, message.col)
-            self.post_message(self.StepChosen(index))
+            channel = self._start + int(grid_id.removeprefix(prefix))
+            self.post_message(
+                self.StepChosen(self.pool.index_of(channel, message.row, message.col))
+            )
 
 
 @register
@@ -203,14 +409,15 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
         width: auto;
         height: auto;
         max-height: 65vh;
-        min-width: 28;
+        padding: 0 0 0 1;
+    }
+    PoolPanel .maps {
+        width: auto;
+        height: auto;
+    }
+    PoolPanel #pool-facts {
+        height: auto;
         padding: 0 1;
-    }
-    PoolPanel #pool-input-box {
-        max-width: 60%;
-    }
-    PoolPanel #pool-output-box {
-        max-width: 40%;
     }
     PoolPanel #pool-inspector {
         height: auto;
@@ -226,8 +433,16 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
         """The padded plane: padding cells are drawn, and the window may cover them."""
         return self.pool.x_padded[channel]
 
-    def input_grid(self) -> MatrixGrid:
-        return MatrixGrid(self.input_plane(0), padding=self.pool.padding, id="pool-input")
+    def input_grid(self, slot: int) -> MatrixGrid:
+        return MatrixGrid(
+            self.input_plane(slot),
+            padding=self.pool.padding,
+            span=self._input_span(),
+            id=f"pool-input-{slot}",
+        )
+
+    def window_width(self) -> int:
+        return self.pool.size[1]
 
     def input_subtitle(self) -> str:
         st = self.pool
@@ -248,4 +463,7 @@ class PoolPanel(ChannelPoolPanel[PoolStage, PoolStep]):
             grid.set_mark((top + step.argmax[0], left + step.argmax[1]))
 
     def explain(self, step: PoolStep) -> Text:
-        return explain_pool(self.pool, step)
+        return explain_pool(self.pool, step, facts=False)
+
+    def facts(self) -> Text | None:
+        return pool_facts(self.pool)

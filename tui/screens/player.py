@@ -194,6 +194,8 @@ class PlayerScreen(Screen[None]):
         Binding("u", "usage", "Border", id="usage"),
         Binding("t", "translate", "Shift", id="translate"),
         Binding("k", "compact", "Compact", id="compact"),
+        Binding("m", "maps(1)", "More maps", id="next-maps"),
+        Binding("M", "maps(-1)", "Previous maps", show=False, id="prev-maps"),
         Binding("n", "unit(1)", "Next unit", show=False, id="next-unit"),
         Binding("N", "unit(-1)", "Previous unit", show=False, id="prev-unit"),
         Binding(
@@ -481,6 +483,10 @@ class PlayerScreen(Screen[None]):
             return 1 < stage.row_steps() < len(stage)
         if action == "compact":
             return isinstance(stage, CompactForm) and stage.has_compact_form()
+        if action == "maps":
+            # Only where some channels or maps of the panel on screen are a page away.
+            pages = getattr(self._panels[self.simulation.locate(self.cursor)[0]], "map_pages", None)
+            return pages is not None and pages()
         if action == "receptive":
             # Tracing needs the stages up to the one on screen to be image-to-image maps.
             upto = self.simulation.locate(self.cursor)[0]
@@ -621,6 +627,14 @@ class PlayerScreen(Screen[None]):
         toggle = getattr(self._panels[stage_no], "toggle_compact", None)
         if toggle is not None:
             toggle()
+
+    def action_maps(self, direction: int) -> None:
+        """The next or previous page of channels and maps, when not all fit side by side."""
+        panel = self._panels[self.simulation.locate(self.cursor)[0]]
+        page = getattr(panel, "page_maps", None)
+        if page is not None:
+            page(direction)
+            self.refresh_bindings()
 
     def action_unit(self, direction: int) -> None:
         """Write the equations out for the next or previous hidden unit (recurrent cells)."""

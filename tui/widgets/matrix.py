@@ -124,14 +124,20 @@ class MatrixGrid(ScrollView, can_focus=False):
         padding: tuple[int, int] = (0, 0),
         progress: bool = False,
         caption: str = "",
+        span: tuple[float, float] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         """``values`` is (H, W); with ``padding`` (p_h, p_w) the outer rings are padding cells
         and indices count from −p. With ``progress`` the grid shows done / current / pending.
-        ``caption`` is written in the top-left corner (for example the channel, ``c1``)."""
+        ``caption`` is written in the top-left corner (for example the channel, ``c1``).
+        ``span`` (lo, hi), when given, sets the column width and the heat ramps instead of the
+        grid's own values: grids that share it are drawn alike and can be compared cell by
+        cell (two filters' outputs side by side)."""
         super().__init__(name=name, id=id, classes=classes)
+        self._span = span
+        self._zoom = 1
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._window: Window | None = None
         self._current: int | None = None
@@ -145,16 +151,24 @@ class MatrixGrid(ScrollView, can_focus=False):
 
     # -- state ---------------------------------------------------------------------------
 
-    def set_values(self, values: np.ndarray) -> None:
+    def set_values(
+        self, values: np.ndarray, *, span: tuple[float, float] | bool | None = True
+    ) -> None:
         """Replace the numbers shown (same or different shape). Cells are formatted when their
-        row is first drawn, so a huge grid costs no more than the rows on screen."""
+        row is first drawn, so a huge grid costs no more than the rows on screen. ``span``
+        replaces the shared range (see ``__init__``); True keeps the one given before."""
         self._values = np.asarray(values, dtype=np.float64)
+        if span is not True:
+            self._span = span if isinstance(span, tuple) else None
         rows = self._values.shape[0]
         self._texts: dict[int, list[str | None]] = {}
         # The heat ramps span the finite values; inf, −inf and nan are written as such.
         finite = self._values[np.isfinite(self._values)]
-        self._lo = float(finite.min()) if finite.size else 0.0
-        self._hi = float(finite.max()) if finite.size else 0.0
+        if self._span is not None:
+            self._lo, self._hi = self._span
+        else:
+            self._lo = float(finite.min()) if finite.size else 0.0
+            self._hi = float(finite.max()) if finite.size else 0.0
         whole = bool(np.all(finite == np.round(finite)))
         special = 4 if finite.size < self._values.size else 1  # "−inf"
         widest = max(len(fmt_num(self._lo)), len(fmt_num(self._hi)), 1 if whole else 6, special)
@@ -165,21 +179,43 @@ class MatrixGrid(ScrollView, can_focus=False):
 
     def _resize_virtual(self) -> None:
         """Virtual size for the current view: one line per row of numbers, or in heat view a
-        picture of two pixel rows per line and one character per pixel (half blocks)."""
-        rows, cols = self._values.shape
-        lines = (rows + 1) // 2 if self.heat else rows
-        self.virtual_size = Size(self._label_w + cols * self._cw + 1, lines + 1)
+        picture of two pixel rows per line (half blocks), each cell ``zoom`` characters wide
+        and ``zoom`` pixel rows high."""
+        w, h = self.natural_size(self.heat, self._zoom)
+        self.virtual_size = Size(w, h)
         self._cache.clear()
         self.refresh()
 
+    def natural_size(self, heat: bool, zoom: int = 1) -> tuple[int, int]:
+        """Width and height (header included) the whole grid needs in either view, so that a
+        panel can decide how many grids fit before it draws them."""
+        rows, cols = self._values.shape
+        if heat:
+            return self._label_w + cols * zoom + 1, (rows * zoom + 1) // 2 + 1
+        return self._label_w + cols * self._cell_w + 1, rows + 1
+
+    @property
+    def zoom(self) -> int:
+        """Characters (and pixel rows) per cell in the heat picture."""
+        return self._zoom
+
+    @zoom.setter
+    def zoom(self, zoom: int) -> None:
+        zoom = max(1, int(zoom))
+        if zoom != self._zoom:
+            self._zoom = zoom
+            if self.heat:
+                self._resize_virtual()
+                self._refollow()
+
     @property
     def _cw(self) -> int:
-        """Characters per cell on screen: the number's width, or one in the heat picture."""
-        return 1 if self.heat else self._cell_w
+        """Characters per cell on screen: the number's width, or the zoom in the heat picture."""
+        return self._zoom if self.heat else self._cell_w
 
     def _line(self, r: int) -> int:
-        """Content line (0-based, below the header) that shows grid row ``r``."""
-        return r // 2 if self.heat else r
+        """Content line (0-based, below the header) that shows grid row ``r`` (its top)."""
+        return r * self._zoom // 2 if self.heat else r
 
     def _row_texts(self, r: int, start: int = 0, stop: int | None = None) -> list[str | None]:
         """The formatted numbers of row ``r``; those of columns ``start`` … ``stop − 1`` (the
@@ -248,15 +284,26 @@ class MatrixGrid(ScrollView, can_focus=False):
     def _refresh_rows(self, row: int, count: int) -> None:
         """Repaint the lines showing grid rows ``row`` … ``row + count − 1`` only."""
         first = self._line(row)
-        self.refresh_lines(first + 1, self._line(row + count - 1) - first + 1)
+        last = ((row + count) * self._zoom - 1) // 2 if self.heat else row + count - 1
+        self.refresh_lines(first + 1, last - first + 1)
 
     def _follow(self, region: Region) -> None:
-        """Bring ``region`` into view, centred once it has left the view, so that the grid
-        scrolls in occasional jumps rather than a little on every step."""
+        """Bring ``region`` into view once it has left the view, at the edge it came in from
+        (its left or top edge when it left by the right or the bottom, as steps go forward):
+        the grid then scrolls in jumps as far apart as the view allows, and a scroll repaints
+        every line of the grid."""
         self._follow_region = region
-        view = Region(*self.scroll_offset, *self.scrollable_content_region.size)
-        if not view.contains_region(region):
-            self.scroll_to_region(region, animate=False, immediate=True, center=True)
+        vx, vy = self.scroll_offset
+        vw, vh = self.scrollable_content_region.size
+        view = Region(vx, vy, vw, vh)
+        if view.contains_region(region):
+            return
+        x, y = vx, vy
+        if region.x < vx or region.right > vx + vw:
+            x = region.x if region.x >= vx else region.right - vw
+        if region.y < vy or region.bottom > vy + vh:
+            y = region.y if region.y >= vy else region.bottom - vh
+        self.scroll_to(max(x, 0), max(y, 0), animate=False, immediate=True)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refollow)
@@ -269,7 +316,9 @@ class MatrixGrid(ScrollView, can_focus=False):
         """The part of virtual space that must be on screen for ``window`` to be fully visible:
         its cells plus the fixed gutter on the left and header above, which cover the first
         columns and line of the view, and one cell on the right for the boundary snap."""
-        top, bottom = self._line(window.row), self._line(window.row + window.height - 1)
+        top = self._line(window.row)
+        end = window.row + window.height
+        bottom = (end * self._zoom - 1) // 2 if self.heat else end - 1
         return Region(
             window.col * self._cw,
             top,
@@ -279,7 +328,8 @@ class MatrixGrid(ScrollView, can_focus=False):
 
     def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
         """Grid cell under virtual-space coordinates, or None."""
-        r = (y - 1) * 2 if self.heat else y - 1  # the top pixel of a half-block line
+        # In heat view: the cell of the top pixel of a half-block line.
+        r = (y - 1) * 2 // self._zoom if self.heat else y - 1
         c = (x - self._label_w) // self._cw if x >= self._label_w else -1
         rows, cols = self._values.shape
         if 0 <= r < rows and 0 <= c < cols:
@@ -315,7 +365,8 @@ class MatrixGrid(ScrollView, can_focus=False):
         if row == 0:
             key: tuple[object, ...] = ("header", self.heat)
         elif self.heat:
-            key = (self._row_key(2 * row - 2), self._row_key(2 * row - 1))
+            top, bottom = self._picture_rows(row)
+            key = (row, self._row_key(top), self._row_key(bottom), self._zoom)
         else:
             key = self._row_key(row - 1)
         key = (*key, scroll_x, width)
@@ -360,25 +411,35 @@ class MatrixGrid(ScrollView, can_focus=False):
             return _mix(base, (255, 200, 0))
         return base
 
+    def _picture_rows(self, row: int) -> tuple[int, int]:
+        """The grid rows of the upper and lower pixel of line ``row`` (≥ 1) of the heat
+        picture: each line holds two pixel rows, each grid row is ``zoom`` pixel rows high."""
+        half = 2 * (row - 1)
+        return half // self._zoom, (half + 1) // self._zoom
+
     def _render_picture(
         self, row: int, first: int = 0, last: int | None = None
     ) -> tuple[list[Segment], list[Segment]]:
-        """Line ``row`` of the heat picture: grid rows 2·row − 2 and 2·row − 1 as half blocks
-        (the upper pixel in the foreground colour, the lower one in the background), columns
-        ``first`` … ``last − 1`` (all by default)."""
-        lw = self._label_w
+        """Line ``row`` of the heat picture in half blocks (the upper pixel in the foreground
+        colour, the lower one in the background), each cell ``zoom`` characters wide, columns
+        ``first`` … ``last − 1`` (all by default). A row's index is written on the line where
+        the row starts."""
+        lw, z = self._label_w, self._zoom
         if row == 0:
             return [Segment(self._caption.ljust(lw), _CAPTION)], []
-        top = 2 * row - 2
+        top, bottom = self._picture_rows(row)
         ph = self._padding[0]
-        gutter = [Segment(str(top - ph).rjust(lw - 1) + " ", _LABEL)]
+        starts = (2 * (row - 1)) % z == 0 or (2 * (row - 1) + 1) % z == 0
+        label = str((top if (2 * (row - 1)) % z == 0 else bottom) - ph) if starts else ""
+        gutter = [Segment(label.rjust(lw - 1) + " ", _LABEL)]
         segs = []
         cols = self._values.shape[1]
+        block = "▀" * z
         for c in range(first, cols if last is None else min(last, cols)):
-            up, down = self._pixel(top, c), self._pixel(top + 1, c)
+            up, down = self._pixel(top, c), self._pixel(bottom, c)
             fg = f"rgb({up[0]},{up[1]},{up[2]})" if up else None
             bg = f"rgb({down[0]},{down[1]},{down[2]})" if down else None
-            segs.append(Segment("▀", Style(color=fg, bgcolor=bg)))
+            segs.append(Segment(block, Style(color=fg, bgcolor=bg)))
         return gutter, segs
 
     def _render_parts(

@@ -1,0 +1,195 @@
+"""How many maps (channels, filters, output maps) fit side by side, how wide each is drawn, and
+the names and page titles the conv and pool panels give them. Pure functions of sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.kernels import KERNELS
+from tui.panels._vector import text_height
+
+MAX_SLOTS = 8
+"""Maps of one kind drawn side by side at most; more are paged through."""
+LEAST_COLUMNS = 6
+"""A map wider than this may be drawn narrower than itself (it scrolls to follow the step)
+when that puts another map beside it, but always shows at least this many columns."""
+MAX_ZOOM = 4
+"""The largest heat-picture cell: four characters wide, two lines high."""
+PAGE_KEY = "m"
+"""The key that shows the next page of maps (Shift+m the previous one)."""
+
+BOX_FRAME = 3
+"""Columns a box of maps takes beyond its cards: the border and a column of padding on the
+left (the last card's right margin pads the right)."""
+
+TITLE_ROOM = 4
+"""Columns a box's content needs beyond the length of its title for the title to be drawn
+whole: the border draws "─ " before it and " ─" after it."""
+
+RGB = ("R", "G", "B")
+
+
+@dataclass(frozen=True)
+class Box:
+    """One box of maps for ``fit``: the width of one card drawn whole, the narrowest it may
+    be drawn, and whether its cards stand side by side (else they are stacked and the box is
+    one card wide)."""
+
+    natural: int
+    least: int
+    side_by_side: bool = True
+    floor: int = 0
+    """The box's content is never narrower than this (room for its title)."""
+
+
+def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list[int], list[int]]:
+    """Share ``width`` columns between sets of boxes that page together (a conv's input
+    channels; its filters and their output maps). ``frame`` is what the boxes' borders,
+    padding and titles take. Returns how many maps of each set are drawn (at least one, at
+    most its total and ``MAX_SLOTS``) and the width of one card of each box, in order.
+
+    Counts grow one at a time, taking turns between sets, while every box still fits at its
+    narrowest; then the spare columns go to the boxes in proportion to what they lack."""
+    counts = [1] * len(sets)
+
+    def need(counts: list[int], attr: str) -> int:
+        total = frame
+        for n, (_, boxes) in zip(counts, sets, strict=True):
+            for box in boxes:
+                total += max((n if box.side_by_side else 1) * getattr(box, attr), box.floor)
+        return total
+
+    grown = True
+    while grown:
+        grown = False
+        for s, (total, _) in enumerate(sets):
+            if counts[s] < min(total, MAX_SLOTS):
+                trial = [*counts[:s], counts[s] + 1, *counts[s + 1 :]]
+                if need(trial, "least") <= width:
+                    counts, grown = trial, True
+    spare = width - need(counts, "least")
+    lacking = need(counts, "natural") - need(counts, "least")
+    widths = []
+    for _, boxes in sets:
+        for box in boxes:
+            if lacking <= spare:
+                widths.append(box.natural)
+            elif spare >= 0:
+                share = (box.natural - box.least) * spare // max(lacking, 1)
+                widths.append(box.least + share)
+            else:  # too narrow even for one map each: every card gives up its share
+                least = need(counts, "least") - frame
+                widths.append(max(4, box.least * (width - frame) // max(least, 1)))
+    return counts, widths
+
+
+def fits(width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]) -> bool:
+    """Whether ``counts`` maps of each set fit in ``width`` at their narrowest, floors kept."""
+    total = frame
+    for n, (_, boxes) in zip(counts, sets, strict=True):
+        for box in boxes:
+            total += max((n if box.side_by_side else 1) * box.least, box.floor)
+    return total <= width
+
+
+def least_width(natural: int, label_w: int, cell_w: int, columns: int, window: int = 0) -> int:
+    """The narrowest a card may be: whole when the map has few columns, else room for the
+    row labels, ``LEAST_COLUMNS`` cells beyond a ``window`` columns wide (so that the grid
+    scrolls every few steps, not on each one: a scroll redraws every line) and a scroll bar."""
+    keep = LEAST_COLUMNS + window
+    if columns <= keep + 2:
+        return natural
+    return min(natural, label_w + keep * cell_w + 2)
+
+
+def page_start(current: int, start: int, per_page: int, total: int) -> int:
+    """The first map of the page to draw: ``start`` while the current map is on it, else
+    the page that holds the current map."""
+    per_page = max(per_page, 1)
+    if start <= current < start + per_page and start + per_page <= max(total, per_page):
+        return start
+    return min(current // per_page * per_page, max(total - per_page, 0))
+
+
+def next_page(start: int, per_page: int, total: int, direction: int) -> int:
+    """The first map of the next (``direction`` 1) or previous (−1) page, wrapping round."""
+    if total <= per_page:
+        return 0
+    if direction > 0:
+        return 0 if start + per_page >= total else min(start + per_page, total - per_page)
+    if start == 0:
+        return max(total - per_page, 0)
+    return max(start - per_page, 0)
+
+
+def page_title(noun: str, start: int, shown: int, total: int) -> str:
+    """What a box shows of its maps: "" when all are drawn, else "maps 2–3 of 6, m for more"."""
+    if shown >= total:
+        return ""
+    span = f"{start}" if shown == 1 else f"{start}–{start + shown - 1}"
+    return f"{noun} {span} of {total}, {PAGE_KEY} for more"
+
+
+def channel_name(c: int, channels: int) -> str:
+    """ "channel 2 of 3 (B)": three channels are read as red, green and blue."""
+    return f"channel {c} of {channels}" + (f" ({RGB[c]})" if channels == 3 else "")
+
+
+def kernel_name(kernel: np.ndarray) -> str | None:
+    """The name of a filter that is a named kernel (in every channel), e.g. "Sobel x"."""
+    k = np.asarray(kernel)
+    if k.ndim == 3:
+        if not np.all(k == k[:1]):
+            return None
+        k = k[0]
+    for named in KERNELS.values():
+        values = named.array()
+        if values.shape == k.shape and np.array_equal(values, k):
+            return named.name.replace("_", " ").capitalize()
+    return None
+
+
+def filter_name(f: int, filters: int, kernel: np.ndarray) -> str:
+    """ "filter 0 of 2 (Sobel x)"."""
+    name = kernel_name(kernel)
+    return f"filter {f} of {filters}" + (f" ({name})" if name else "")
+
+
+def span_of(values: np.ndarray) -> tuple[float, float]:
+    """The finite range of ``values``: maps drawn with one range are drawn alike."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+class GrowingInspector:
+    """Puts a new text in an inspector on every step without laying the screen out again:
+    the inspector only grows (to the tallest text seen at this width), so a step whose text
+    is a line shorter or longer within that height repaints the text and nothing else. A
+    layout is a second frame and a pass over every widget on screen."""
+
+    def __init__(self) -> None:
+        self.width = 0
+        self.lines = 0
+
+    def show(self, inspector: Static, content: Content) -> None:
+        width = inspector.content_region.width
+        if width <= 0:
+            inspector.update(content)
+            return
+        longest = max(len(line) for line in content.plain.split("\n"))
+        wrap = "wrap" if longest > width else "nowrap"
+        if inspector.styles.text_wrap != wrap:
+            inspector.styles.text_wrap = wrap  # type: ignore[assignment]
+        if width != self.width:
+            self.width, self.lines = width, 0
+        lines = text_height(inspector, content, width)
+        if lines > self.lines:
+            self.lines = lines
+            inspector.styles.height = lines + inspector.styles.gutter.height
+        inspector.update(content, layout=False)
