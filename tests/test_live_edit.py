@@ -196,8 +196,8 @@ async def test_s_and_p_change_stride_and_padding_and_every_label() -> None:
         assert new.stride == (1, 1)
         np.testing.assert_array_equal(new.output, fresh.output)
         assert new.check_against_torch() < 1e-9 * np.abs(new.output).max()
-        panel = screen.query_one("#input-box")
-        assert "stride 1" in str(panel.border_subtitle)
+        kernels = screen.query_one("#kernel-box")  # stride and padding are drawn by the filters
+        assert "stride 1" in str(kernels.border_subtitle)
         assert str(screen.query_one("#output-box").border_title) == "Output 1×5×5"
         assert "changed here: stride 1" in screen.sub_title
         assert len(screen.simulation) == 25
@@ -205,7 +205,7 @@ async def test_s_and_p_change_stride_and_padding_and_every_label() -> None:
         await pilot.pause()
         padded = screen.simulation.stages[0]
         assert padded.padding == (1, 1) and padded.output.shape == (1, 7, 7)
-        assert "padding 1" in str(screen.query_one("#input-box").border_subtitle)
+        assert "padding 1" in str(screen.query_one("#kernel-box").border_subtitle)
         # back to the file's stride: the header no longer calls it changed
         await pilot.press("S")
         await pilot.pause()

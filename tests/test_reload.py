@@ -57,7 +57,7 @@ async def test_a_changed_file_reloads_at_the_same_step_and_view(tmp_path: Path) 
         fresh = scenarios.load(path).stages[0]
         np.testing.assert_array_equal(stage.output, fresh.output)
         assert second.title == "Stride 2"  # the header follows the file
-        assert "stride 2" in str(second.query_one("#input-box").border_subtitle)
+        assert "stride 2" in str(second.query_one("#kernel-box").border_subtitle)
         # a step beyond the new end is clamped to the last
         await pilot.press("end")
         write(path, CONV.format(s=3))

@@ -268,10 +268,13 @@ class DeepRecurrentPanel(Panel):
     """
 
     def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
-        """The cell computed now and the two states it reads."""
+        """The cell computed now and the two states it reads (a backward sweep reads its
+        previous state from the right, t + 1)."""
+        two_way = getattr(self.stage, "directions", 1) == 2
+        previous = "previous state in this sweep" if two_way else "from the left (t − 1)"
         return [
             (" 0.1 ", _CURRENT, "this cell"),
-            (" 0.2 ", _LEFT, "from the left (t − 1)"),
+            (" 0.2 ", _LEFT, previous),
             (" 0.3 ", _BELOW, "from below (same t)"),
             (" · ", _PENDING, "not yet computed"),
         ]

@@ -148,6 +148,10 @@ class PlayerScreen(Screen[None]):
     _PADDING = Binding.Group("Padding", compact=True)
 
     BINDINGS = [
+        # Help and Quit first: on a narrow terminal the footer shows the keys it has room for,
+        # and ? lists every key the stage offers.
+        Binding("question_mark", "help", "Help", key_display="?", id="help"),
+        Binding("q", "app.quit", "Quit", id="quit"),
         Binding("space", "toggle_play", "Play", id="play"),
         Binding("left", "step(-1)", "Back", key_display="←", group=_STEP, id="prev"),
         Binding("right", "step(1)", "Step", key_display="→", group=_STEP, id="next"),
@@ -215,9 +219,7 @@ class PlayerScreen(Screen[None]):
         Binding("A", "alpha(1)", "α up", key_display="A", group=_ALPHA, id="alpha-up"),
         Binding("a", "alpha(-1)", "α down", key_display="a", group=_ALPHA, id="alpha-down"),
         Binding("c", "check", "Check", show=False, id="check"),
-        Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
-        Binding("q", "app.quit", "Quit", id="quit"),
         # After ? and q: at 120 columns the footer of a convolution is full before them, and ?
         # (which lists these keys where they work) must stay in sight.
         Binding("v", "edit_value", "Edit value", id="edit-value"),
