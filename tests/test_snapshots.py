@@ -67,6 +67,13 @@ def test_middle_step(snap_compare: Any, name: str) -> None:
     assert snap_compare(app_at(name), terminal_size=SIZE, run_before=settle)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+@pytest.mark.parametrize("name", [b.name for b in BUNDLED])
+def test_middle_step_at_size(snap_compare: Any, name: str, size: tuple[int, int]) -> None:
+    """The middle step at the smallest size netsim supports and at a large one (120×40 above)."""
+    assert snap_compare(app_at(name), terminal_size=size, run_before=settle)
+
+
 @pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 def test_shift_view(snap_compare: Any, size: tuple[int, int]) -> None:
     """t on the pipeline: each stage's output beside its output on the moved input."""
