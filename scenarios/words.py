@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from engine.errors import SpecError
 from engine.limits import MAX_SEQUENCE, MAX_VOCABULARY
 from scenarios.build import BuildContext
+from scenarios.schema import ScenarioBase
 
 VOCABULARY_BYTES = 4 << 20
 """The largest vocabulary file read, 4 MiB."""
@@ -160,3 +162,24 @@ def text_of(
     made = text_input(sc.text, vocab)
     assert made is not None
     return made[0], made[1], vocab
+
+
+class WordSequenceScenario(ScenarioBase):
+    """The fields a recurrent kind shares for reading its sequence as numbers or as words."""
+
+    input: Any = None
+    """The sequence, (T, input_size): numbers inline, a random spec or a data spec. Or give
+    ``text`` instead."""
+    text: str | None = Field(None, strict=True)
+    """The input as words: each word or punctuation mark becomes x⟨t⟩, its one-hot vector over
+    ``vocabulary``; instead of ``input``."""
+    vocabulary: list[str] | str | None = None
+    """The tokens ``text`` is written in, in one-hot order: a list, or a text file (one token
+    per line) inside the scenario's folder or the bundled data."""
+    labels: list[str] | None = None
+    """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _vocabulary(cls, value: Any) -> Any:
+        return vocabulary_spec(value)

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.build import BuildContext, given_arrays, given_shapes, sequence_shape, value
 from scenarios.registry import register_kind
-from scenarios.schema import ScenarioBase
+from scenarios.words import WordSequenceScenario
 
 
-class DeepRecurrentScenario(ScenarioBase):
+class DeepRecurrentScenario(WordSequenceScenario):
     """``kind = "deep_recurrent"``: stacked and/or bidirectional RNN, GRU or LSTM layers, one
     step per cell a[l]⟨t⟩ in the order they are computed."""
-
-    input: Any = None
-    """The sequence, (T, input_size): numbers inline, a random spec or a data spec. Or give
-    ``text`` instead."""
-    text: str | None = Field(None, strict=True)
-    """The input as words: each word or punctuation mark becomes x⟨t⟩, its one-hot vector over
-    ``vocabulary``; instead of ``input``."""
-    vocabulary: list[str] | str | None = None
-    """The tokens ``text`` is written in, in one-hot order: a list, or a text file (one token
-    per line) inside the scenario's folder or the bundled data."""
-    labels: list[str] | None = None
-    """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
-
-    @field_validator("vocabulary", mode="before")
-    @classmethod
-    def _vocabulary(cls, value: Any) -> Any:
-        from scenarios.words import vocabulary_spec
-
-        return vocabulary_spec(value)
 
     compare: str | None = Field(None, strict=True)
     """A second text over the same vocabulary, run through the same network and shown beside

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from engine.core import Stage
 from engine.errors import SpecError
@@ -17,7 +17,8 @@ from scenarios.build import (
     value,
 )
 from scenarios.registry import register_kind
-from scenarios.schema import FileModel, OneLayerWeights, ScenarioBase
+from scenarios.schema import FileModel, OneLayerWeights
+from scenarios.words import WordSequenceScenario
 
 
 class RecurrentWeights(OneLayerWeights):
@@ -163,28 +164,9 @@ def course_to_pytorch(
     return out
 
 
-class RecurrentScenario(ScenarioBase):
+class RecurrentScenario(WordSequenceScenario):
     """``kind = "recurrent"``: one RNN, GRU or LSTM layer run over a sequence, one step per time
     step."""
-
-    input: Any = None
-    """The sequence, (T, input_size): numbers inline, a random spec or a data spec. Or give
-    ``text`` instead."""
-    text: str | None = Field(None, strict=True)
-    """The input as words: each word or punctuation mark becomes x⟨t⟩, its one-hot vector over
-    ``vocabulary``; instead of ``input``."""
-    vocabulary: list[str] | str | None = None
-    """The tokens ``text`` is written in, in one-hot order: a list, or a text file (one token
-    per line) inside the scenario's folder or the bundled data."""
-    labels: list[str] | None = None
-    """A name for each output of ŷ⟨t⟩, shown beside its probability; sets ``output_size``."""
-
-    @field_validator("vocabulary", mode="before")
-    @classmethod
-    def _vocabulary(cls, value: Any) -> Any:
-        from scenarios.words import vocabulary_spec
-
-        return vocabulary_spec(value)
 
     feedback: bool = Field(False, strict=True)
     """one_to_many only: x⟨t⟩ for t ≥ 2 is the likeliest label of ŷ⟨t−1⟩ fed back as its
