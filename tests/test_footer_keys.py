@@ -131,3 +131,28 @@ def test_legend_samples_carry_their_colours() -> None:
             assert background is None or background.a == 0, sample
         else:
             assert background is not None and background.a > 0, sample
+
+
+@pytest.mark.parametrize(
+    ("name", "present", "absent"),
+    [
+        ("lm_sample", ["<EOS>"], ["<UNK>"]),  # 26 letters and <EOS>: nothing is unknown
+        ("lm_words_score", ["<EOS>", "<UNK>"], []),
+        ("activation_sigmoid", ["x read", "this x on the curve"], ["window read"]),
+        ("conv_vertical_edge", ["window read"], ["x read"]),
+    ],
+)
+async def test_legend_names_only_what_the_stage_can_show(
+    name: str, present: list[str], absent: list[str]
+) -> None:
+    """The legend under the panel names the colours this stage can draw, and no others."""
+    from tui.widgets.legend import Legend
+
+    app = player_app(name)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        text = str(player(app).query_one(Legend).render())
+        for words in present:
+            assert words in text
+        for words in absent:
+            assert words not in text

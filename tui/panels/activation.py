@@ -118,7 +118,10 @@ class ActivationPanel(Panel):
         from tui.widgets import legend
 
         point = ("●", "bold yellow", "this x on the curve")
-        return [*legend.grid(heat_on=heat), point]
+        # Element by element: the cell lit in the input is the one x read, not a window.
+        sample, style, _ = legend.window()
+        read = (sample, style, "x read")
+        return [read, *legend.grid(heat_on=heat)[1:], point]
 
     def __init__(self, stage: ActivationStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)

@@ -261,13 +261,16 @@ class LanguageModelPanel(Panel):
     """
 
     def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
-        """The token of this step, the probability bars and the special tokens."""
-        return [
+        """The token of this step, the probability bars and the special tokens (``<UNK>`` only
+        for a model whose vocabulary has it)."""
+        entries = [
             (" a ", CURRENT, "this step's token"),
             ("███", BAR, "P(token)"),
             ("<EOS>", EOS_STYLE, "end"),
-            ("<UNK>", UNK_STYLE, "unknown word"),
         ]
+        if UNK in self.lm.vocabulary:
+            entries.append(("<UNK>", UNK_STYLE, "unknown word"))
+        return entries
 
     def __init__(self, stage: LanguageModelStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
