@@ -406,7 +406,7 @@ class KernelLearningStage(Stage):
             index=i,
             value=loss,
             explanation=(
-                f"iteration {i}: loss L(W) = {loss:.6g}, max |W − W*| = {distance:.3g}; "
+                f"iteration {i + 1}: loss L(W) = {loss:.6g}, max |W − W*| = {distance:.3g}; "
                 f"W ← W − {self.learning_rate:g}·∂L/∂W"
             ),
             iteration=i,

@@ -546,7 +546,7 @@ def test_inspector_writes_out_one_weights_update() -> None:
     loss = fmt_exact(step.loss)
     assert f"= {loss} over M = 60 pixels (3 images, 7×6 → 5×4)" in text
     reached = stage.first_iteration_within(1e-3)
-    assert reached is not None and f"≤ 0.001 from iteration {reached} on" in text
+    assert reached is not None and reached > 0 and f"≤ 0.001 after {reached} iterations" in text
     short = random_stage(iterations=20)
     assert "not ≤ 0.001 within 20 iterations" in explain_learn(short, short.step(3), (0, 0)).plain
 
@@ -603,3 +603,10 @@ async def test_panel_follows_the_cursor_and_a_clicked_weight() -> None:
         assert all(g.heat for g in panel.query(MatrixGrid))
         await pilot.press("end")
         np.testing.assert_array_equal(kernel_grid._values, stage.kernels[-1])
+
+
+def test_iterations_count_from_one_as_the_steps_do() -> None:
+    """Step 1 of N is iteration 1 (the first update), as the timeline counts steps."""
+    stage = random_stage(iterations=20)
+    assert stage.step(0).explanation.startswith("iteration 1: ")
+    assert stage.step(19).explanation.startswith("iteration 20: ")

@@ -59,7 +59,9 @@ def explain_learn(stage: KernelLearningStage, step: LearnStep, weight: tuple[int
     if reached is None:
         t.append(f", not ≤ {TOLERANCE:g} within {len(stage)} iterations", style="grey50")
     else:
-        t.append(f", ≤ {TOLERANCE:g} from iteration {reached} on", style="grey50")
+        # A count of iterations done (W after k updates), not an iteration's number.
+        done = "from the start" if reached == 0 else f"after {reached} iterations"
+        t.append(f", ≤ {TOLERANCE:g} {done}", style="grey50")
     t.append(
         f"\n  residual = image ⋆ W − image ⋆ W*; all {stage.parameter_count} weights move at "
         "once, W ← W − η·∇W; click a weight to follow it",
@@ -130,7 +132,7 @@ class LearnPanel(Panel):
         st = self.learn
         first = st.step(0)
         grids = {
-            "kernel": ("Learned kernel W", f"iteration 0 of {len(st)}", st.init),
+            "kernel": ("Learned kernel W", f"iteration 1 of {len(st)}", st.init),
             "gradient": ("Gradient ∂L/∂W", f"η = {fmt_exact(st.learning_rate)}", first.gradient),
             "hidden": ("Hidden kernel W*", "makes the targets", st.hidden),
             "error": ("Error W − W*", "", st.init - st.hidden),
@@ -149,7 +151,7 @@ class LearnPanel(Panel):
                                 yield grid
             with Vertical(classes="box", id="learn-curve-box") as box:
                 box.border_title = "Loss (log₁₀)"
-                box.border_subtitle = f"iterations 0–{len(st) - 1}"
+                box.border_subtitle = f"iterations 1–{len(st)}"
                 yield CurvePlot(
                     np.arange(len(st), dtype=np.float64), log_losses(st.losses), id="learn-curve"
                 )
@@ -164,7 +166,7 @@ class LearnPanel(Panel):
         grids["kernel"].set_values(step.kernel)
         grids["gradient"].set_values(step.gradient)
         grids["error"].set_values(step.kernel - st.hidden)
-        self._kernel_box.border_subtitle = f"iteration {step.iteration} of {len(st)}"
+        self._kernel_box.border_subtitle = f"iteration {step.iteration + 1} of {len(st)}"
         self._error_box.border_subtitle = f"max {fmt_num(step.distance)}"
         self._curve.point = (float(step.iteration), float(self._curve.ys[step.iteration]))
         self._show_weight()
