@@ -183,3 +183,19 @@ class WordSequenceScenario(ScenarioBase):
     @classmethod
     def _vocabulary(cls, value: Any) -> Any:
         return vocabulary_spec(value)
+
+
+def labelled_output_size(
+    output_size: int | None, labels: list[str] | None, shapes: dict[str, tuple[int, ...]]
+) -> int | None:
+    """The output size a file gives, else one per label; labels must name every row of the
+    given ``weights.w_ya``."""
+    if output_size is None and labels is not None:
+        output_size = len(labels)
+    rows = shapes.get("w_ya", (None,))[0]
+    if labels is not None and rows is not None and rows != len(labels):
+        raise SpecError(
+            "labels",
+            f"{len(labels)} names for the {rows} outputs of weights.w_ya; give one per output",
+        )
+    return output_size

@@ -10,7 +10,7 @@ from engine.core import Stage
 from engine.errors import SpecError
 from scenarios.build import BuildContext, given_arrays, given_shapes, sequence_shape, value
 from scenarios.registry import register_kind
-from scenarios.words import WordSequenceScenario
+from scenarios.words import WordSequenceScenario, labelled_output_size
 
 
 class DeepRecurrentScenario(WordSequenceScenario):
@@ -72,15 +72,7 @@ def build_deep_recurrent(sc: DeepRecurrentScenario, ctx: BuildContext) -> list[S
         if seq is None or shapes is None:
             return []
         steps, n_in = seq
-        out_size = sc.output_size
-        if out_size is None and labels is not None:
-            out_size = len(labels)
-        rows = shapes.get("w_ya", (None,))[0]
-        if labels is not None and rows is not None and rows != len(labels):
-            raise SpecError(
-                "labels",
-                f"{len(labels)} names for the {rows} outputs of weights.w_ya; give one per output",
-            )
+        out_size = labelled_output_size(sc.output_size, labels, shapes)
         if out_size is None and "w_ya" in shapes and len(shapes["w_ya"]) == 2:
             out_size = shapes["w_ya"][0]
         if out_size is None and ("w_ya" in shapes or "b_y" in shapes):

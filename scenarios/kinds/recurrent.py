@@ -18,7 +18,7 @@ from scenarios.build import (
 )
 from scenarios.registry import register_kind
 from scenarios.schema import FileModel, OneLayerWeights
-from scenarios.words import WordSequenceScenario
+from scenarios.words import WordSequenceScenario, labelled_output_size
 
 
 class RecurrentWeights(OneLayerWeights):
@@ -256,15 +256,7 @@ def build_recurrent(sc: RecurrentScenario, ctx: BuildContext) -> list[Stage]:
                 raise
             raise SpecError("text", e.message.replace("time step", "word")) from None
         steps = len(has_input)  # T: the decoder's steps come after the given inputs
-        out_size = sc.output_size
-        if out_size is None and labels is not None:
-            out_size = len(labels)
-        rows = shapes.get("w_ya", (None,))[0]
-        if labels is not None and rows is not None and rows != len(labels):
-            raise SpecError(
-                "labels",
-                f"{len(labels)} names for the {rows} outputs of weights.w_ya; give one per output",
-            )
+        out_size = labelled_output_size(sc.output_size, labels, shapes)
         if out_size is None and "w_ya" in shapes and len(shapes["w_ya"]) == 2:
             out_size = shapes["w_ya"][0]
         if out_size is None and "w_ya" in shapes:
