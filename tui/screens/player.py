@@ -363,7 +363,7 @@ class PlayerScreen(Screen[None]):
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
             self._area.scroll_home(animate=False, immediate=True)
-            self.query_one("#legend", Legend).show(panel.legend(self.heat))
+            self._show_legend(stage_no)
             self.refresh_bindings()
         step = self.simulation.stages[stage_no].step(local)
         # Panels sum and multiply the step's numbers to explain them; when those overflowed
@@ -427,7 +427,10 @@ class PlayerScreen(Screen[None]):
     def watch_heat(self, heat: bool) -> None:
         for panel in self._panels.values():
             panel.set_heat(heat)
-        stage_no = self.simulation.locate(self.cursor)[0]
+        self._show_legend(self.simulation.locate(self.cursor)[0])
+
+    def _show_legend(self, stage_no: int) -> None:
+        """The colours of stage ``stage_no``'s panel, in the current view, under the panel."""
         self.query_one("#legend", Legend).show(self._panels[stage_no].legend(self.heat))
 
     # -- actions -------------------------------------------------------------------------
@@ -720,7 +723,7 @@ class PlayerScreen(Screen[None]):
             timeline.boundaries = self.simulation.offsets[1:]
             timeline.total = len(self.simulation)
             self._show(self.cursor)
-            self.query_one("#legend", Legend).show(self._panels[stage_no].legend(self.heat))
+            self._show_legend(stage_no)
         self.refresh_bindings()
         if self._auto_check:
             self._request_check()
