@@ -41,20 +41,26 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _harness import (
+    ROOT,
+    SIZE,
+    FrameClock,
+    about,
+    alternate,
+    bare_presses,
+    launch,
+    median,
+    netsim_app,
+    pct,
+    press,
+)
 
-SIZE = (120, 40)
 TARGET_MS = 16.0
 """One frame at 60 Hz: the issue's target for a key press at p95."""
 PLAYBACK_SPEED = 60.0
@@ -92,43 +98,7 @@ PLAYBACK = ["conv_parameter_sharing", "large_conv_3x224x224_f64", "large_lstm_12
 """Scenarios whose playback speed is measured (each has hundreds of steps or more)."""
 
 
-def pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    if not s:
-        return float("nan")
-    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
-    return s[k]
-
-
-def frame_clock(app: Any) -> list[float]:
-    """A list that fills with the time of every frame ``app`` paints (internal: wraps
-    ``App._display`` on the instance); clear it before what you time."""
-    times: list[float] = []
-    display = app._display
-
-    def timed(screen, renderable):  # type: ignore[no-untyped-def]
-        result = display(screen, renderable)
-        if renderable is not None:
-            times.append(time.perf_counter())
-        return result
-
-    app._display = timed
-    return times
-
-
-async def press_timed(pilot: Any, frames: list[float], key: str) -> tuple[float, int]:
-    """(ms from sending ``key`` to the first frame painted after it, frames painted until idle);
-    NaN ms when no frame was painted."""
-    frames.clear()
-    t0 = time.perf_counter()
-    await pilot.press(key)
-    await pilot.pause()
-    if not frames:
-        return float("nan"), 0
-    return (frames[0] - t0) * 1000, len(frames)
-
-
-async def step_presses(pilot: Any, frames: list[float], n: int) -> dict[str, list[float]]:
+async def step_presses(pilot: Any, clock: FrameClock, n: int) -> dict[str, list[float]]:
     """``n`` timed presses of → (← once the last step is reached) in the player on screen."""
     screen = pilot.app.screen
     total = len(screen.simulation)
@@ -139,12 +109,12 @@ async def step_presses(pilot: Any, frames: list[float], n: int) -> dict[str, lis
             direction = -1
         elif screen.cursor <= 0:
             direction = 1
-        ms, count = await press_timed(pilot, frames, "right" if direction > 0 else "left")
+        p = await press(pilot, clock, "right" if direction > 0 else "left")
         if k < 3:  # warm-up: first use of a widget's caches
             continue
-        if count:
-            out["ms"].append(ms)
-            out["frames"].append(count)
+        if p.frames:
+            out["ms"].append(p.ms)
+            out["frames"].append(p.frames)
         else:
             out["no_frame"].append(1)
     return out
@@ -152,14 +122,13 @@ async def step_presses(pilot: Any, frames: list[float], n: int) -> dict[str, lis
 
 async def _scenario(path: Path, presses: int) -> dict[str, Any]:
     import scenarios
-    from tui.app import NetsimApp
     from tui.screens.player import PlayerScreen
 
     t0 = time.perf_counter()
     sim = scenarios.load(path)
     out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "steps": len(sim)}
-    app = NetsimApp(sim, check=False)
-    frames = frame_clock(app)
+    app = netsim_app(sim)
+    clock = FrameClock(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         stage0: Any = sim.stages[0]
@@ -168,10 +137,10 @@ async def _scenario(path: Path, presses: int) -> dict[str, Any]:
             table = app.screen
             ms, counts = [], []
             for k in range(min(presses, len(stage0.network.layers) - 1) + 2):
-                m, c = await press_timed(pilot, frames, "down")
-                if k >= 2 and c:
-                    ms.append(m)
-                    counts.append(c)
+                p = await press(pilot, clock, "down")
+                if k >= 2 and p.frames:
+                    ms.append(p.ms)
+                    counts.append(p.frames)
             out["table"] = {"ms": ms, "frames": counts}
             await app.workers.wait_for_complete()
             name = stage0.network.layers[0].name
@@ -184,58 +153,34 @@ async def _scenario(path: Path, presses: int) -> dict[str, Any]:
             await pilot.pause()
             out["layer"] = name
             out["layer_steps"] = len(app.screen.simulation)
-        out.update(await step_presses(pilot, frames, presses))
+        out.update(await step_presses(pilot, clock, presses))
     return out
 
 
 async def _bare(presses: int) -> dict[str, list[float]]:
-    from textual.app import App, ComposeResult
-    from textual.binding import Binding
-    from textual.widgets import Static
-
-    class Bare(App[None]):
-        BINDINGS = [Binding("x", "bump", "Bump")]
-
-        def compose(self) -> ComposeResult:
-            yield Static("0", id="n")
-
-        def action_bump(self) -> None:
-            n = self.query_one("#n", Static)
-            n.update(str(int(str(n.render())) + 1))
-
-    app = Bare()
-    frames = frame_clock(app)
-    out: dict[str, list[float]] = {"ms": [], "frames": []}
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        for k in range(presses + 2):
-            ms, count = await press_timed(pilot, frames, "x")
-            if k >= 2 and count:
-                out["ms"].append(ms)
-                out["frames"].append(count)
-    return out
+    timed = [p for p in await bare_presses(presses) if p.frames]
+    return {"ms": [p.ms for p in timed], "frames": [p.frames for p in timed]}
 
 
 async def _playback(path: Path, seconds: float) -> dict[str, float]:
     import scenarios
-    from tui.app import NetsimApp
 
     sim = scenarios.load(path)
-    app = NetsimApp(sim, check=False)
-    frames = frame_clock(app)
+    app = netsim_app(sim)
+    clock = FrameClock(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen = app.screen
         screen.speed = PLAYBACK_SPEED  # type: ignore[attr-defined]
         await pilot.pause()
         start = screen.cursor  # type: ignore[attr-defined]
-        frames.clear()
+        clock.clear()
         t0 = time.perf_counter()
         await pilot.press("space")
         await asyncio.sleep(seconds)
         steps = screen.cursor - start  # type: ignore[attr-defined]
         wall = time.perf_counter() - t0
-        n_frames = len(frames)
+        n_frames = len(clock)
         await pilot.press("space")
         await pilot.pause()
     return {"steps_per_s": steps / wall, "frames_per_s": n_frames / wall, "total": len(sim)}
@@ -243,118 +188,21 @@ async def _playback(path: Path, seconds: float) -> dict[str, float]:
 
 # -- fresh interpreters: the first frame and the first key -----------------------------------
 
-CHILD = """
-import time
-T_START = time.clock_gettime(time.CLOCK_MONOTONIC)
-import json, sys
-sys.path.insert(0, {root!r})
-now = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)
-out = {{"start": T_START}}
-KIND, PRESS, CHECK = {kind!r}, {press!r}, {check!r}
-from textual.app import App
 
-def hook(app):
-    display = app._display
-    def timed(screen, renderable):
-        result = display(screen, renderable)
-        if renderable is not None:
-            t = now()
-            out.setdefault("first_frame", t)
-            if "pressed" in out and "key_frame" not in out and ready(app):
-                out["key_frame"] = t
-                out["torch"] = "torch" in sys.modules
-        return result
-    app._display = timed
-
-def ready(app):
-    return getattr(app.screen, "cursor", 0) == 1
-
-async def auto_pilot(pilot):
-    app = pilot.app
-    if PRESS:
-        while "first_frame" not in out:
-            await __import__("asyncio").sleep(0.001)
-        await __import__("asyncio").sleep(PRESS / 1000)
-        out["pressed"] = now()
-        await pilot.press("right")
-        t0 = now()
-        while "key_frame" not in out and now() - t0 < 10:
-            await pilot.pause(0.01)
-        await app.workers.wait_for_complete()
-    else:
-        await pilot.pause()
-    app.exit()
-
-real_run = App.run
-def run(self, *a, **k):
-    hook(self)
-    k.update(headless=True, size={size!r}, auto_pilot=auto_pilot)
-    return real_run(self, *a, **k)
-App.run = run
-
-if KIND == "netsim":
-    sys.argv = ["netsim"] + {args!r}
-    if not CHECK:  # the same launch without the PyTorch check: the baseline for the first key
-        import tui.app
-        init = tui.app.NetsimApp.__init__
-        def no_check(self, *a, **k):
-            k["check"] = False
-            init(self, *a, **k)
-        tui.app.NetsimApp.__init__ = no_check
-    from tui.cli import main
-    try:
-        main()
-    except SystemExit:
-        pass
-else:
-    from textual.widgets import Static
-    class Minimal(App):
-        def compose(self):
-            yield Static("Hello")
-    Minimal().run()
-print(json.dumps(out))
-"""
-
-
-def child(
-    kind: str, args: list[str], press_ms: float | None = None, check: bool = True
-) -> dict[str, float]:
-    code = CHILD.format(
-        root=str(ROOT), kind=kind, args=args, size=SIZE, press=press_ms, check=check
+def bench_first_frame(runs: int, scenario: str) -> dict[str, dict[str, list[Any]]]:
+    """netsim's first frame on ``scenario`` and a bare app's, launched the same way."""
+    return alternate(
+        runs, {"netsim": lambda: launch("netsim", [scenario]), "minimal": lambda: launch("bare")}
     )
-    t_spawn = time.clock_gettime(time.CLOCK_MONOTONIC)
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    lines = res.stdout.strip().splitlines()
-    if not lines:
-        raise RuntimeError(f"{kind} child printed nothing:\n{res.stderr[-2000:]}")
-    data = json.loads(lines[-1])
-    out = {"first_frame": (data["first_frame"] - t_spawn) * 1000}
-    if "key_frame" in data:
-        out["key_ms"] = (data["key_frame"] - data["pressed"]) * 1000
-        out["torch"] = bool(data.get("torch"))
-    return out
 
 
-def bench_first_frame(runs: int, scenario: str) -> dict[str, list[float]]:
-    for kind in ("netsim", "minimal"):  # warm the page cache and the .pyc files
-        child(kind, [scenario])
-    out: dict[str, list[float]] = {"netsim": [], "minimal": []}
-    for r in range(runs):
-        for kind in ("netsim", "minimal") if r % 2 == 0 else ("minimal", "netsim"):
-            out[kind].append(child(kind, [scenario])["first_frame"])
-    return out
-
-
-def bench_first_key(runs: int, scenario: str, after_ms: float) -> dict[str, list[dict]]:
+def bench_first_key(runs: int, scenario: str, after_ms: float) -> dict[str, dict[str, list[Any]]]:
     """The first key with the PyTorch check on and off, alternating."""
-    out: dict[str, list[dict]] = {"check": [], "no_check": []}
-    for r in range(runs):
-        for check in (True, False) if r % 2 == 0 else (False, True):
-            key = "check" if check else "no_check"
-            out[key].append(child("netsim", [scenario], press_ms=after_ms, check=check))
-    return out
+
+    def first_key(check: bool) -> Callable[[], dict[str, Any]]:
+        return lambda: launch("netsim", [scenario], check=check, press_after_ms=after_ms)
+
+    return alternate(runs, {"check": first_key(True), "no_check": first_key(False)}, warm=False)
 
 
 # -- report -----------------------------------------------------------------------------------
@@ -386,14 +234,11 @@ def main() -> None:
     if args.quick:
         args.presses, args.bare, args.runs, args.no_large = 8, 5, 3, True
 
-    import textual
-
     print(
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; python "
-        f"{platform.python_version()}, textual {textual.__version__}, {os.cpu_count()} CPU(s); "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {about()}; "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}; "
-        f"load average {os.getloadavg()[0]:.1f}; terminal {SIZE[0]}×{SIZE[1]} (headless)\n"
+        f"load average {os.getloadavg()[0]:.1f}\n"
     )
     results: dict[str, Any] = {}
     t_all = time.perf_counter()
@@ -416,14 +261,13 @@ def main() -> None:
             r["bare"] = bare
             results[name] = r
             ms, fr = r["ms"], r["frames"]
-            b = statistics.median(bare["ms"])
-            med = statistics.median(ms) if ms else float("nan")
+            b, med = median(bare["ms"]), median(ms)
             frames_text = f"{min(fr):.0f}–{max(fr):.0f}" if fr else "-"
             note = []
             if "layer" in r:
                 t = r["table"]["ms"]
                 note.append(
-                    f"table ↓ {statistics.median(t):.1f}/{pct(t, 95):.1f} ms, "
+                    f"table ↓ {median(t):.1f}/{pct(t, 95):.1f} ms, "
                     f"{max(r['table']['frames'])} frames; layer {r['layer']}"
                 )
             if r["no_frame"]:
@@ -452,9 +296,10 @@ def main() -> None:
     if not args.no_startup:
         scenario = "scenarios/conv_vertical_edge.toml"
         ff = bench_first_frame(args.runs, scenario)
-        ratios = [a / b for a, b in zip(ff["netsim"], ff["minimal"], strict=True)]
+        net, bare_ff = ff["netsim"]["first_frame"], ff["minimal"]["first_frame"]
+        ratios = [a / b for a, b in zip(net, bare_ff, strict=True)]
         results["first_frame"] = ff
-        a, b = statistics.median(ff["netsim"]), statistics.median(ff["minimal"])
+        a, b = median(net), median(bare_ff)
         print(
             f"\nFirst frame, `netsim {scenario}` vs a bare app, {args.runs} alternating launches: "
             f"{a:.0f} vs {b:.0f} ms (medians), ratio {a / b:.2f}× "
@@ -462,14 +307,15 @@ def main() -> None:
         )
         keys = bench_first_key(args.runs, scenario, after_ms=30)
         results["first_key"] = keys
-        on = [k["key_ms"] for k in keys["check"] if "key_ms" in k]
-        off = [k["key_ms"] for k in keys["no_check"] if "key_ms" in k]
+        on = [ms for ms in keys["check"]["key_ms"] if ms == ms]  # NaN: no key frame
+        off = [ms for ms in keys["no_check"]["key_ms"] if ms == ms]
+        torch = keys["check"]["torch_at_key"]
         print(
             f"First key after opening (→ 30 ms after the first frame), {args.runs} launches "
-            f"each, alternating: PyTorch check on: median {statistics.median(on):.0f} ms, max "
-            f"{max(on):.0f} ms; check off: median {statistics.median(off):.0f} ms, max "
+            f"each, alternating: PyTorch check on: median {median(on):.0f} ms, max "
+            f"{max(on):.0f} ms; check off: median {median(off):.0f} ms, max "
             f"{max(off):.0f} ms; torch imported when the key's frame was painted: "
-            f"{sum(bool(k.get('torch')) for k in keys['check'])} of {len(keys['check'])}"
+            f"{sum(torch)} of {len(torch)}"
         )
     print(f"\nwhole run {time.perf_counter() - t_all:.0f} s")
     if args.json:

@@ -18,35 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-def pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(xs), q))
-
-
-def count_frames(app: Any) -> list[str]:
-    """A list that fills with the kind of each frame ``app`` paints (internal)."""
-    frames: list[str] = []
-    display = app._display
-
-    def counting(screen, renderable):  # type: ignore[no-untyped-def]
-        if renderable is not None:
-            frames.append(type(renderable).__name__)
-        return display(screen, renderable)
-
-    app._display = counting
-    return frames
+from _harness import FrameClock, bare_app, median, netsim_app, pct, press
 
 
 def count_lines() -> list[int]:
@@ -71,7 +46,7 @@ def count_lines() -> list[int]:
 
 
 async def presses(app: Any, size: tuple[int, int], n: int, key: str = "right") -> dict:
-    frames = count_frames(app)
+    clock = FrameClock(app)
     built = count_lines()
     cpu, wall, nframes, lines = [], [], [], []
     async with app.run_test(size=size) as pilot:
@@ -84,39 +59,13 @@ async def presses(app: Any, size: tuple[int, int], n: int, key: str = "right") -
             if cursor is not None and cursor >= len(app.screen.simulation) - 1:
                 await pilot.press("home")  # back to the start, untimed
                 await pilot.pause()
-            frames.clear()
             built[0] = 0
-            w0, c0 = time.perf_counter(), time.thread_time()
-            await pilot.press(key)
-            await pilot.pause()
-            cpu.append((time.thread_time() - c0) * 1000)
-            wall.append((time.perf_counter() - w0) * 1000)
-            nframes.append(len(frames))
+            p = await press(pilot, clock, key)
+            cpu.append(p.cpu)
+            wall.append(p.wall)
+            nframes.append(p.frames)
             lines.append(built[0])
     return {"cpu": cpu, "wall": wall, "frames": nframes, "lines": lines}
-
-
-def bare_app() -> Any:
-    from textual.app import App, ComposeResult
-    from textual.widgets import Static
-
-    class Bare(App[None]):
-        def compose(self) -> ComposeResult:
-            yield Static("Hello")
-
-    return Bare()
-
-
-def player(stage_or_name: Any) -> Any:
-    import scenarios
-    from engine.core import Simulation
-    from tui.app import NetsimApp
-
-    if isinstance(stage_or_name, str):
-        sim = scenarios.load(scenarios.resolve(stage_or_name))
-    else:
-        sim = Simulation([stage_or_name], title="bench")
-    return NetsimApp(sim, check=False)
 
 
 def big_conv(c: int, hw: int, filters: int) -> Any:
@@ -136,21 +85,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     n = 30 if parser.parse_args().quick else 120
     cases: list[tuple[str, Any, tuple[int, int]]] = [
-        ("conv_vertical_edge", lambda: player("conv_vertical_edge"), (120, 40)),
-        ("conv_edges_on_shapes", lambda: player("conv_edges_on_shapes"), (200, 50)),
-        ("conv_parameter_sharing", lambda: player("conv_parameter_sharing"), (120, 40)),
-        ("pool_per_channel", lambda: player("pool_per_channel"), (120, 40)),
-        ("conv 3×224×224, 64 filters", lambda: player(big_conv(3, 224, 64)), (120, 40)),
-        ("conv 64×224×224, 64 filters", lambda: player(big_conv(64, 224, 64)), (200, 50)),
+        ("conv_vertical_edge", lambda: netsim_app("conv_vertical_edge"), (120, 40)),
+        ("conv_edges_on_shapes", lambda: netsim_app("conv_edges_on_shapes"), (200, 50)),
+        ("conv_parameter_sharing", lambda: netsim_app("conv_parameter_sharing"), (120, 40)),
+        ("pool_per_channel", lambda: netsim_app("pool_per_channel"), (120, 40)),
+        ("conv 3×224×224, 64 filters", lambda: netsim_app(big_conv(3, 224, 64)), (120, 40)),
+        ("conv 64×224×224, 64 filters", lambda: netsim_app(big_conv(64, 224, 64)), (200, 50)),
     ]
     base = asyncio.run(presses(bare_app(), (120, 40), n))
-    base_cpu = statistics.median(base["cpu"])
+    base_cpu = median(base["cpu"])
     print(f"bare Textual app: key → idle, main-thread CPU median {base_cpu:.2f} ms")
     head = ("case", "size", "CPU med ms", "p95 ms", "× bare (med)", "frames/step", "lines/step")
     rows = []
     for name, make, size in cases:
         r = asyncio.run(presses(make(), size, n))
-        med = statistics.median(r["cpu"])
+        med = median(r["cpu"])
         rows.append(
             (
                 name,
@@ -158,8 +107,8 @@ def main() -> None:
                 f"{med:.2f}",
                 f"{pct(r['cpu'], 95):.2f}",
                 f"{med / base_cpu:.1f}",
-                f"{statistics.median(r['frames']):.0f} (max {max(r['frames'])})",
-                f"{statistics.median(r['lines']):.0f} (max {max(r['lines'])})",
+                f"{median(r['frames']):.0f} (max {max(r['frames'])})",
+                f"{median(r['lines']):.0f} (max {max(r['lines'])})",
             )
         )
     widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]

@@ -10,11 +10,11 @@ Opening (target: VGG-16's table open in ≤ 300 ms):
 
 - Launch. ``netsim net_vgg16`` as a person starts it, against a minimal Textual app (one
   Static), each in a fresh interpreter, alternating and swapping which goes first every round,
-  after one discarded launch of each (``bench_tui.py``'s method). The netsim child runs the
-  console script's own entry point, ``tui.cli.main(["net_vgg16"])``, with ``tui.cli.run_app``
-  replaced by a headless run at 120×40 that records the first frame painted of the
-  ``NetworkScreen`` (internal: a wrapper around ``App._display``) and that the table has every
-  layer's row at that moment. Spawn → first frame includes the interpreter's start-up, the
+  after one discarded launch of each (``bench_tui.py``'s method, ``_harness.launch``). The
+  netsim child runs the console script's own entry point, ``tui.cli.main(["net_vgg16"])``,
+  with ``App.run`` replaced by a headless run at 120×40 that records the first frame painted
+  of the ``NetworkScreen`` (internal: a wrapper around ``App._display``) and that the table has
+  every layer's row at that moment. Spawn → first frame includes the interpreter's start-up, the
   imports, ``scenarios.load`` (parse, validate, shapes, the picture, seeding) and composing the
   screen. The environment is the user's (no thread limits).
 - In-process. In an app already running (the browser, modules imported), with the VGG-16 file
@@ -40,133 +40,52 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench_tui import count_frames, timed_presses  # noqa: E402  (one way to take these figures)
+from _harness import (
+    SIZE,
+    FrameClock,
+    about,
+    against_unbound,
+    alternate,
+    launch,
+    median,
+    netsim_app,
+    pct,
+)
 
 OPEN_TARGET_MS = 300.0
 STEP_TARGET_MS = 1.0
-SIZE = (120, 40)
 SCENARIO = "net_vgg16"
 LAYERS = ("features.2", "classifier.0")
 
-LAUNCH_CHILD = """
-import time
-T_START = time.clock_gettime(time.CLOCK_MONOTONIC)
-import json, sys
-sys.path.insert(0, {root!r})
-now = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)
-out = {{"start": T_START}}
-
-def hooked(app, first):
-    display = app._display
-
-    def first_frame(screen, renderable):
-        if renderable is not None and "first_frame" not in out and type(screen).__name__ == first:
-            out["first_frame"] = now()
-            out["torch"] = "torch" in sys.modules
-            if first == "NetworkScreen":
-                table = screen.query_one("#net-layers")
-                out["rows"] = table.row_count
-                out["layers"] = len(screen.network.layers)
-                out["table_size"] = [table.size.width, table.size.height]
-        return display(screen, renderable)
-
-    app._display = first_frame
-
-    async def auto_pilot(pilot):
-        out["before_pause"] = now()
-        await pilot.pause()
-        pilot.app.exit()
-
-    app.run(headless=True, size={size!r}, auto_pilot=auto_pilot)
-
-if {kind!r} == "netsim":
-    import tui.cli as cli
-
-    def run_app(app):
-        out["constructed"] = now()
-        hooked(app, "NetworkScreen")
-
-    cli.run_app = run_app
-    try:
-        cli.main([{scenario!r}])
-    except SystemExit:
-        pass
-else:
-    from textual.app import App
-    from textual.widgets import Static
-
-    class Minimal(App):
-        def compose(self):
-            yield Static("Hello")
-
-    app = Minimal()
-    out["constructed"] = now()
-    hooked(app, "Screen")
-print(json.dumps(out))
+TABLE_PROBE = """
+def probe(screen):
+    table = screen.query_one("#net-layers")
+    return {
+        "rows": table.row_count,
+        "layers": len(screen.network.layers),
+        "table_size": [table.size.width, table.size.height],
+    }
 """
-
-
-def median(xs: list[float]) -> float:
-    return float(statistics.median(xs))
-
-
-def pct(xs: Any, q: float) -> float:
-    return float(np.percentile(np.asarray(xs), q))
+"""What the launch records at the table's first frame (run in the launched interpreter)."""
 
 
 # -- opening: launch ---------------------------------------------------------------------------
 
 
-def launch_once(kind: str) -> dict[str, Any]:
-    code = LAUNCH_CHILD.format(root=str(ROOT), kind=kind, size=SIZE, scenario=SCENARIO)
-    t_spawn = time.clock_gettime(time.CLOCK_MONOTONIC)
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    t_exit = time.clock_gettime(time.CLOCK_MONOTONIC)
-    lines = res.stdout.strip().splitlines()
-    if res.returncode or not lines:
-        raise RuntimeError(f"{kind} launch failed:\n{res.stderr}")
-    data = json.loads(lines[-1])
-    if "first_frame" not in data:
-        raise RuntimeError(f"{kind} launch painted no frame:\n{res.stderr}")
-    ms = 1000.0
-    return {
-        "first_frame": (data["first_frame"] - t_spawn) * ms,
-        "interpreter": (data["start"] - t_spawn) * ms,
-        "constructed": (data["constructed"] - t_spawn) * ms,
-        "exit": (t_exit - t_spawn) * ms,
-        "torch": data["torch"],
-        "rows": data.get("rows"),
-        "layers": data.get("layers"),
-        "table_size": data.get("table_size"),
-    }
-
-
 def bench_launch(runs: int) -> dict[str, dict[str, list[Any]]]:
-    kinds = ("netsim", "minimal")
-    for kind in kinds:  # page cache and .pyc files; not timed
-        launch_once(kind)
-    samples: dict[str, dict[str, list[Any]]] = {k: {} for k in kinds}
-    for r in range(runs):
-        for kind in kinds if r % 2 == 0 else kinds[::-1]:
-            for key, value in launch_once(kind).items():
-                samples[kind].setdefault(key, []).append(value)
-    return samples
+    return alternate(
+        runs,
+        {
+            "netsim": lambda: launch(
+                "netsim", [SCENARIO], screen="NetworkScreen", probe=TABLE_PROBE
+            ),
+            "minimal": lambda: launch("bare", screen="Screen"),
+        },
+    )
 
 
 # -- opening: in process -----------------------------------------------------------------------
@@ -174,21 +93,12 @@ def bench_launch(runs: int) -> dict[str, dict[str, list[Any]]]:
 
 async def _in_process(repeats: int) -> dict[str, list[float]]:
     import scenarios
-    from tui.app import NetsimApp
     from tui.screens.network import NetworkScreen
 
     path = scenarios.resolve(SCENARIO)
     scenarios.load(path)  # imports the loader, pydantic, the engine; reads the files once
-    app = NetsimApp(check=False)
-    painted: dict[str, float] = {}
-    display = app._display
-
-    def first_frame(screen, renderable):  # type: ignore[no-untyped-def]
-        if renderable is not None and isinstance(screen, NetworkScreen) and "t" not in painted:
-            painted["t"] = time.perf_counter()
-        return display(screen, renderable)
-
-    app._display = first_frame  # type: ignore[method-assign]
+    app = netsim_app()
+    painted = FrameClock(app, lambda screen: isinstance(screen, NetworkScreen))
     loads, mounts, totals = [], [], []
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -199,9 +109,9 @@ async def _in_process(repeats: int) -> dict[str, list[float]]:
             t1 = time.perf_counter()
             screen = NetworkScreen(sim, check=False)
             app.push_screen(screen)
-            while "t" not in painted:
+            while not painted.times:
                 await asyncio.sleep(0)
-            t2 = painted["t"]
+            t2 = painted.times[0]
             await pilot.pause()
             screen.workers.cancel_all()  # the first layer's computing, started on mount
             await app.workers.wait_for_complete()
@@ -246,14 +156,11 @@ def move(
 async def _cursor(
     steps: int, moves: int, app_steps: int, layers: tuple[str, ...]
 ) -> dict[str, Any]:
-    import scenarios
-    from tui.app import NetsimApp
     from tui.screens.network import NetworkScreen
     from tui.screens.player import PlayerScreen
 
-    sim = scenarios.load(scenarios.resolve(SCENARIO))
-    app = NetsimApp(sim, check=False)
-    frames = count_frames(app)
+    app = netsim_app(SCENARIO)
+    frames = FrameClock(app)
     rng = np.random.default_rng(0)
     clock = time.perf_counter_ns
     results: dict[str, Any] = {}
@@ -322,14 +229,7 @@ async def _cursor(
                 w.refresh()
             await pilot.pause()
 
-            await timed_presses(pilot, frames, "right", 3)
-            out["app_wall"], out["app_cpu"], painted = await timed_presses(
-                pilot, frames, "right", app_steps
-            )
-            out["frames"] = [len(f) for f in painted]
-            out["noop_wall"], out["noop_cpu"], _ = await timed_presses(
-                pilot, frames, "x", app_steps
-            )
+            out.update(await against_unbound(pilot, frames, app_steps))
             results[name] = out
     return results
 
@@ -422,11 +322,10 @@ def main() -> int:
         (3, 3, 1000, 50, 10) if opts.quick else (10, 10, 20000, 300, 30)
     )
 
-    import textual
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    print(f"textual {textual.__version__}, terminal {SIZE[0]}×{SIZE[1]} (headless)\n")
+    print(about() + "\n")
     misses = []
     if opts.part in ("open", "all"):
         misses += report_open(runs, repeats)

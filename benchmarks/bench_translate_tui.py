@@ -19,19 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import statistics
-import sys
 import time
-from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _harness import ROOT, SIZE, FrameClock, about, bare_presses, median, netsim_app, pct, press
 
-SIZE = (120, 40)
 TARGET_MS = 200.0
 DATES = [
     "5 march 2003",
@@ -45,39 +36,18 @@ DATES = [
 ]
 
 
-def frame_clock(app: Any, ready: Any = None) -> list[float]:
-    """A list that fills with the time of every frame ``app`` paints once ``ready()`` is true
-    (always, by default) (internal: wraps ``App._display`` on the instance); clear it before
-    what you time."""
-    times: list[float] = []
-    display = app._display
-
-    def timed(screen, renderable):  # type: ignore[no-untyped-def]
-        result = display(screen, renderable)
-        if renderable is not None and (ready is None or ready()):
-            times.append(time.perf_counter())
-        return result
-
-    app._display = timed
-    return times
-
-
 async def _netsim(dates: list[str]) -> dict[str, list[float]]:
     from textual.widgets import Input
 
-    import scenarios
-    from tui.app import NetsimApp
     from tui.screens.player import PlayerScreen
 
-    sim = scenarios.load(ROOT / "scenarios" / "translate_date.toml")
-    app = NetsimApp(sim, check=False)
+    app = netsim_app(ROOT / "scenarios" / "translate_date.toml")
     wanted: list[str] = [""]
     shown: list[object] = [None]  # the simulation the player last drew a step of
 
-    def ready() -> bool:
-        """The player is on top and has drawn a step of the simulation on the typed date:
+    def ready(screen: object) -> bool:
+        """The player is painted and has drawn a step of the simulation on the typed date:
         the frame shows the new translation (and the new search's panel is mounted)."""
-        screen = app.screen
         sim = shown[0]
         return (
             isinstance(screen, PlayerScreen)
@@ -85,7 +55,7 @@ async def _netsim(dates: list[str]) -> dict[str, list[float]]:
             and all(getattr(s, "input_text", None) == wanted[0] for s in screen.simulation.stages)
         )
 
-    frames = frame_clock(app, ready)
+    clock = FrameClock(app, ready)
     out: dict[str, list[float]] = {"enter_to_frame": [], "rebuild": [], "frames": []}
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -104,17 +74,14 @@ async def _netsim(dates: list[str]) -> dict[str, list[float]]:
             await pilot.pause()
             app.screen.query_one("#text-input", Input).value = date
             await pilot.pause()
-            frames.clear()
-            t0 = time.perf_counter()
-            await pilot.press("enter")
-            await pilot.pause()
+            p = await press(pilot, clock, "enter")
             stages = screen.simulation.stages
             assert getattr(stages[0], "input_text", None) == date, "the date was not taken"
-            if not frames:
+            if not p.frames:
                 raise RuntimeError(f"no frame painted after Enter on {date!r}")
             if k:  # the first is a warm-up (first panel mount, caches)
-                out["enter_to_frame"].append((frames[0] - t0) * 1000)
-                out["frames"].append(float(len(frames)))
+                out["enter_to_frame"].append(p.ms)
+                out["frames"].append(float(p.frames))
             # The engine's share: every text-reading stage built again, no screen work.
             r0 = time.perf_counter()
             for stage in stages:
@@ -126,45 +93,6 @@ async def _netsim(dates: list[str]) -> dict[str, list[float]]:
     return out
 
 
-async def _bare(presses: int) -> dict[str, list[float]]:
-    from textual.app import App, ComposeResult
-    from textual.binding import Binding
-    from textual.widgets import Static
-
-    class Bare(App[None]):
-        BINDINGS = [Binding("x", "bump", "Bump")]
-
-        def compose(self) -> ComposeResult:
-            yield Static("0", id="n")
-
-        def action_bump(self) -> None:
-            n = self.query_one("#n", Static)
-            n.update(str(int(str(n.render())) + 1))
-
-    app = Bare()
-    frames = frame_clock(app)
-    out: dict[str, list[float]] = {"key_to_frame": []}
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        for k in range(presses):
-            frames.clear()
-            t0 = time.perf_counter()
-            await pilot.press("x")
-            await pilot.pause()
-            if k and frames:
-                out["key_to_frame"].append((frames[0] - t0) * 1000)
-    return out
-
-
-def median(xs: list[float]) -> float:
-    return float(statistics.median(xs))
-
-
-def p95(xs: list[float]) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="dates typed (the first a warm-up)")
@@ -173,25 +101,20 @@ def main() -> None:
     runs = 8 if args.quick else args.runs
     dates = [DATES[k % len(DATES)] for k in range(runs + 1)]
 
-    import textual
-
-    print(
-        f"python {platform.python_version()}, textual {textual.__version__}, "
-        f"{os.cpu_count()} CPU(s), terminal {SIZE[0]}×{SIZE[1]} (headless), {runs} runs\n"
-    )
+    print(f"{about()}, {runs} runs\n")
     net = asyncio.run(_netsim(dates))
-    bare = asyncio.run(_bare(runs + 1))
+    bare = [p.ms for p in asyncio.run(bare_presses(runs)) if p.frames]
     rows = [
         ("Enter on a typed date → first frame (netsim)", net["enter_to_frame"]),
         ("  of which: translation + B = 3 search rebuilt", net["rebuild"]),
-        ("key → first frame (bare Textual app)", bare["key_to_frame"]),
+        ("key → first frame (bare Textual app)", bare),
     ]
     w = max(len(r[0]) for r in rows)
     print(f"{'measure':<{w}}  {'median':>9}  {'p95':>9}")
     for label, xs in rows:
-        print(f"{label:<{w}}  {median(xs):7.1f} ms  {p95(xs):7.1f} ms")
+        print(f"{label:<{w}}  {median(xs):7.1f} ms  {pct(xs, 95):7.1f} ms")
     print(f"frames painted per Enter (internal): median {median(net['frames']):.0f}")
-    ratio = median(net["enter_to_frame"]) / median(bare["key_to_frame"])
+    ratio = median(net["enter_to_frame"]) / median(bare)
     print(f"netsim / bare: {ratio:.1f}×")
     missed = median(net["enter_to_frame"]) > TARGET_MS
     print(f"target ≤ {TARGET_MS:.0f} ms (median): {'MISSED' if missed else 'met'}")

@@ -5,9 +5,11 @@ Run from the repository root::
     python benchmarks/bench_tui.py            # full run, about 25 s
     python benchmarks/bench_tui.py --quick    # fewer runs and steps
 
-Start-up compares ``netsim``'s scenario browser with a minimal Textual app (one Static), both
-launched the same way in fresh interpreters, alternating. The cursor figures step the player
-through a 28×28 single-channel convolution. The figures go into docs/performance.md by hand.
+Start-up compares ``netsim``'s scenario browser (``netsim`` with no argument, through the
+command line's own ``tui.cli.main``) with a minimal Textual app (one Static), both launched the
+same way in fresh interpreters, alternating (``_harness.launch``). The cursor figures step the
+player through a 28×28 single-channel convolution. The figures go into docs/performance.md by
+hand.
 
 Three figures rely on Textual internals and are labelled "internal" in the output: the moment
 a frame is painted (a wrapper around ``App._display`` on the app instance, the method every
@@ -19,74 +21,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _harness import (
+    SIZE,
+    FrameClock,
+    about,
+    against_unbound,
+    alternate,
+    launch,
+    median,
+    netsim_app,
+    pct,
+)
 
 STARTUP_RATIO_TARGET = 1.5
 CURSOR_MEDIAN_TARGET_MS = 2.0
-SIZE = (120, 40)
-
-# One start-up run. CLOCK_MONOTONIC is system-wide on Linux, so the parent's timestamp taken
-# just before the spawn and the child's timestamps are on the same clock: "spawn → first frame"
-# includes the interpreter's own start-up. The first frame is the first call of App._display
-# with something to draw for the screen the app opens on (BrowserScreen for netsim, the default
-# Screen for the minimal app); the auto-pilot then waits for the app to go idle and exits.
-STARTUP_CHILD = """
-import time
-T_START = time.clock_gettime(time.CLOCK_MONOTONIC)
-import json, sys
-sys.path.insert(0, {root!r})
-if {kind!r} == "netsim":
-    from tui.app import NetsimApp
-    app = NetsimApp()
-    FIRST = "BrowserScreen"
-else:
-    from textual.app import App
-    from textual.widgets import Static
-
-    class Minimal(App):
-        def compose(self):
-            yield Static("Hello")
-
-    app = Minimal()
-    FIRST = "Screen"
-now = lambda: time.clock_gettime(time.CLOCK_MONOTONIC)
-out = {{"start": T_START, "constructed": now()}}
-display = app._display
-
-def first_frame(screen, renderable):
-    if renderable is not None and "first_frame" not in out and type(screen).__name__ == FIRST:
-        out["first_frame"] = now()
-        out["torch_at_first_frame"] = "torch" in sys.modules
-    return display(screen, renderable)
-
-app._display = first_frame
-
-async def auto_pilot(pilot):
-    await pilot.pause()
-    out["settled"] = now()
-    out["torch_at_settled"] = "torch" in sys.modules
-    pilot.app.exit()
-
-app.run(headless=True, size={size!r}, auto_pilot=auto_pilot)
-print(json.dumps(out))
-assert "first_frame" in out, "no frame was painted"
-assert not out["torch_at_first_frame"], "torch was imported before the first frame"
-"""
 
 SCENARIO = """\
 kind = "conv"
@@ -97,88 +50,22 @@ padding = "same"
 """
 
 
-def median(xs: list[float]) -> float:
-    return float(statistics.median(xs))
-
-
 # -- start-up ----------------------------------------------------------------------------------
 
 
-def startup_once(kind: str) -> dict[str, float | bool | str]:
-    code = STARTUP_CHILD.format(root=str(ROOT), kind=kind, size=SIZE)
-    clock = time.clock_gettime
-    t_spawn = clock(time.CLOCK_MONOTONIC)
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    t_exit = clock(time.CLOCK_MONOTONIC)
-    lines = res.stdout.strip().splitlines()
-    if not lines:
-        raise RuntimeError(f"{kind} start-up child printed nothing:\n{res.stderr}")
-    data = json.loads(lines[-1])
-    if "first_frame" not in data:
-        raise RuntimeError(f"{kind} start-up child painted no frame:\n{res.stderr}")
-    ms = 1000.0
-    return {
-        "first_frame": (data["first_frame"] - t_spawn) * ms,
-        "interpreter": (data["start"] - t_spawn) * ms,
-        "constructed": (data["constructed"] - t_spawn) * ms,
-        "settled": (data["settled"] - t_spawn) * ms,
-        "exit": (t_exit - t_spawn) * ms,
-        "torch": bool(data["torch_at_first_frame"]),
-        "torch_settled": bool(data["torch_at_settled"]),
-        "child_ok": res.returncode == 0,
-        "stderr": res.stderr.strip().splitlines()[-1] if res.returncode else "",
-    }
-
-
 def bench_startup(runs: int) -> dict[str, dict[str, list]]:
-    """Alternate netsim and the minimal app, swapping which goes first every round."""
-    kinds = ("netsim", "minimal")
-    for kind in kinds:  # warm the page cache and the .pyc files; not timed
-        startup_once(kind)
-    samples: dict[str, dict[str, list]] = {k: {} for k in kinds}
-    for r in range(runs):
-        for kind in kinds if r % 2 == 0 else kinds[::-1]:
-            for key, value in startup_once(kind).items():
-                samples[kind].setdefault(key, []).append(value)
-    return samples
+    """netsim's browser (``netsim`` with no argument) and the bare app, launched the same way:
+    the first frame of the screen each opens on."""
+    return alternate(
+        runs,
+        {
+            "netsim": lambda: launch("netsim", [], screen="BrowserScreen"),
+            "minimal": lambda: launch("bare", screen="Screen"),
+        },
+    )
 
 
 # -- cursor re-render --------------------------------------------------------------------------
-
-
-def count_frames(app: Any) -> list[str]:
-    """A list that fills with the kind of every frame ``app`` paints (internal: wraps
-    ``App._display`` on the instance); clear it before what you count."""
-    frames: list[str] = []
-    display = app._display
-
-    def counting(screen, renderable):  # type: ignore[no-untyped-def]
-        if renderable is not None:
-            frames.append(type(renderable).__name__)
-        return display(screen, renderable)
-
-    app._display = counting
-    return frames
-
-
-async def timed_presses(
-    pilot: Any, frames: list[str], key: str, n: int
-) -> tuple[list[float], list[float], list[list[str]]]:
-    """``n`` presses of ``key`` through the app: wall ms, main-thread CPU ms and the frames each
-    painted. Pilot waits for idle (at least 20 ms of sleep per wait), so wall time is mostly
-    waiting; the main thread's CPU time is the work. An unbound key gives the baseline."""
-    walls, cpus, kinds = [], [], []
-    for _ in range(n):
-        frames.clear()
-        w0, c0 = time.perf_counter(), time.thread_time()
-        await pilot.press(key)
-        await pilot.pause()
-        cpus.append((time.thread_time() - c0) * 1000)
-        walls.append((time.perf_counter() - w0) * 1000)
-        kinds.append(list(frames))
-    return walls, cpus, kinds
 
 
 async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int) -> dict:
@@ -186,7 +73,6 @@ async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int)
     from textual.widgets import Static
 
     import scenarios
-    from tui.app import NetsimApp
     from tui.widgets.matrix import MatrixGrid
     from tui.widgets.timeline import Timeline
 
@@ -194,9 +80,8 @@ async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int)
     warmup = 50
     if len(sim) < warmup + steps + app_steps * 2 + 1:
         raise ValueError(f"the scenario has {len(sim)} steps, too few for this run")
-    app = NetsimApp(sim, check=False)
-
-    frames = count_frames(app)  # kinds of the frames painted (internal)
+    app = netsim_app(sim)
+    frames = FrameClock(app)  # the frames painted (internal)
 
     out: dict = {}
     async with app.run_test(size=SIZE) as pilot:
@@ -249,13 +134,7 @@ async def _cursor(scenario: Path, steps: int, app_steps: int, full_renders: int)
         # Whole app: a key press through Textual's event loop, bindings and compositor. Pilot
         # waits for idle (≥ 20 ms of sleep per wait), so wall time is mostly waiting; CPU time
         # of the main thread is the work. An unbound key gives the Pilot/event-loop baseline.
-        await timed_presses(pilot, frames, "right", 3)  # warm-up
-        out["app_wall"], out["app_cpu"], app_frames = await timed_presses(
-            pilot, frames, "right", app_steps
-        )
-        out["noop_wall"], out["noop_cpu"], _ = await timed_presses(pilot, frames, "x", app_steps)
-        out["frames"] = [len(f) for f in app_frames]
-        out["full_frames"] = [sum(k == "LayoutUpdate" for k in f) for f in app_frames]
+        out.update(await against_unbound(pilot, frames, app_steps))
 
         # Full-screen compositor render of the current screen (internal API).
         compositor = screen._compositor
@@ -299,12 +178,7 @@ def main() -> None:
     if args.quick:
         args.runs, args.steps, args.app_steps = 3, 100, 10
 
-    import textual
-
-    print(
-        f"python {platform.python_version()}, textual {textual.__version__}, "
-        f"{os.cpu_count()} CPU(s), terminal {SIZE[0]}×{SIZE[1]} (headless)\n"
-    )
+    print(about() + "\n")
 
     # Start-up ---------------------------------------------------------------------------------
     st = bench_startup(args.runs)
@@ -345,9 +219,6 @@ def main() -> None:
         f"{args.steps} steps timed, ms"
     )
     print("widgets (outer size): " + ", ".join(f"{k} {v}" for k, v in cur["widgets"].items()))
-
-    def pct(a: np.ndarray, q: float) -> float:
-        return float(np.percentile(a, q))
 
     rows = [
         ("cursor += 1 (watch_cursor → panel.show)", cur["push"]),
