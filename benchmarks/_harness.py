@@ -210,8 +210,9 @@ def launch(
     probe: str | None = None,
 ) -> dict[str, Any]:
     """One launch in a fresh interpreter (``_launch.py``): ``kind`` "netsim" runs
-    ``tui.cli.main(argv)``, "bare" a Textual app with one ``Static``, both through a headless
-    ``App.run`` at ``SIZE``. Returns ms after the spawn: ``first_frame`` (of ``screen``, a
+    ``tui.cli.main(argv)`` (with ``argv`` None, ``NetsimApp()`` alone: the browser without the
+    command line), "bare" a Textual app with one ``Static``, all through a headless ``App.run``
+    at ``SIZE``. Returns ms after the spawn: ``first_frame`` (of ``screen``, a
     type name, or of any screen), ``interpreter`` (its start-up), ``constructed`` (the app
     built, about to run), ``settled`` (idle after the first frame), ``exit`` (read by the
     parent); ``torch`` (imported by the first frame), ``child_ok`` and the last line of
@@ -222,7 +223,7 @@ def launch(
     opts = {
         "root": str(ROOT),
         "kind": kind,
-        "argv": argv or [],
+        "argv": argv,
         "size": SIZE,
         "screen": screen,
         "check": check,

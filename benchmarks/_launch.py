@@ -1,6 +1,7 @@
 """One launch in a fresh interpreter, for ``_harness.launch``: netsim through its command line
-(``tui.cli.main``, the console script's own entry point) or a bare Textual app (one ``Static``),
-each run the same way, headless; the moments it reached are printed as JSON on the last line.
+(``tui.cli.main``, the console script's own entry point) or as ``NetsimApp()`` alone, or a bare
+Textual app (one ``Static``), each run the same way, headless; the moments it reached are
+printed as JSON on the last line.
 
     python benchmarks/_launch.py '{"root": "...", "kind": "netsim", "argv": ["net_vgg16"], ...}'
 
@@ -27,11 +28,12 @@ def now() -> float:
 
 
 def main(opts: dict[str, Any]) -> dict[str, Any]:
-    """Options: ``root`` (the checkout), ``kind`` ("netsim" or "bare"), ``argv`` (netsim's
-    arguments), ``size``, ``screen`` (the type name of the screen whose first frame counts),
-    ``check`` (False: netsim without its PyTorch check), ``press_after_ms`` (press → that long
-    after the first frame and record the frame that shows the next step), ``probe`` (the
-    source of ``probe(screen) -> dict``, whose result is added at the first frame)."""
+    """Options: ``root`` (the checkout); ``kind``, "netsim" or "bare"; ``argv``, netsim's
+    arguments (None: ``NetsimApp()`` run directly, without the command line); ``size``;
+    ``screen``, the type name of the screen whose first frame counts; ``check`` (False: netsim
+    without its PyTorch check); ``press_after_ms``, to press → that long after the first frame
+    and record the frame that shows the next step; ``probe``, the source of
+    ``probe(screen) -> dict``, whose result is added at the first frame."""
     sys.path.insert(0, opts["root"])
     out: dict[str, Any] = {"start": T_START}
     first_screen = opts.get("screen")
@@ -110,10 +112,15 @@ def main(opts: dict[str, Any]) -> dict[str, Any]:
             tui.app.NetsimApp.__init__ = no_check  # type: ignore[method-assign]
         import contextlib
 
-        from tui.cli import main as netsim
+        if opts["argv"] is None:  # the app alone, on its browser, without the command line
+            from tui.app import NetsimApp
 
-        with contextlib.suppress(SystemExit):  # the command's own exit
-            netsim(opts["argv"])
+            NetsimApp().run()
+        else:
+            from tui.cli import main as netsim
+
+            with contextlib.suppress(SystemExit):  # the command's own exit
+                netsim(opts["argv"])
     else:
         from textual.app import ComposeResult
         from textual.widgets import Static

@@ -5,9 +5,9 @@ Run from the repository root::
     python benchmarks/bench_tui.py            # full run, about 25 s
     python benchmarks/bench_tui.py --quick    # fewer runs and steps
 
-Start-up compares ``netsim``'s scenario browser (``netsim`` with no argument, through the
-command line's own ``tui.cli.main``) with a minimal Textual app (one Static), both launched the
-same way in fresh interpreters, alternating (``_harness.launch``). The cursor figures step the
+Start-up compares ``netsim``'s scenario browser (``NetsimApp()``) with a minimal Textual app
+(one Static), both launched the same way in fresh interpreters, alternating
+(``_harness.launch``). The cursor figures step the
 player through a 28×28 single-channel convolution. The figures go into docs/performance.md by
 hand.
 
@@ -54,12 +54,12 @@ padding = "same"
 
 
 def bench_startup(runs: int) -> dict[str, dict[str, list]]:
-    """netsim's browser (``netsim`` with no argument) and the bare app, launched the same way:
-    the first frame of the screen each opens on."""
+    """netsim's browser (``NetsimApp()``) and the bare app, launched the same way: the first
+    frame of the screen each opens on."""
     return alternate(
         runs,
         {
-            "netsim": lambda: launch("netsim", [], screen="BrowserScreen"),
+            "netsim": lambda: launch("netsim", None, screen="BrowserScreen"),
             "minimal": lambda: launch("bare", screen="Screen"),
         },
     )
