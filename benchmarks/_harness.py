@@ -1,5 +1,6 @@
-"""What the app benchmarks share: key → frame timing in a running app, the bare Textual app they
-are measured beside, and first-frame launches in fresh interpreters.
+"""What the benchmarks share: key → frame timing in a running app, the bare Textual app the app
+benchmarks are measured beside, first-frame launches in fresh interpreters, and the engine
+benchmarks' timing loops.
 
 - ``FrameClock`` records every frame an app paints: when (``perf_counter``) and what kind
   (``LayoutUpdate`` for a full-screen frame). Internal: it wraps ``App._display`` on the app
@@ -9,9 +10,11 @@ are measured beside, and first-frame launches in fresh interpreters.
   main-thread CPU time until then.
 - ``bare_app`` is the baseline: one ``Static`` that the key ``x`` rewrites (any other key is
   unbound). ``bare_presses`` times it the same way.
-- ``launch`` starts netsim through its command line, or a bare app the same way, in a fresh
-  interpreter (``_launch.py``) and returns the moments it reached, in ms after the spawn;
-  ``alternate`` runs launches in alternating rounds.
+- ``launch`` starts netsim through its command line (or ``NetsimApp()`` alone), or a bare app
+  the same way, in a fresh interpreter (``_launch.py``) and returns the moments it reached, in
+  ms after the spawn; ``alternate`` runs launches in alternating rounds.
+- For the engine benchmarks: ``step_times`` times ``stage.step(i)`` at random indices;
+  ``interleaved`` times several functions round by round, ``in_blocks`` in blocks of calls.
 
 Importing this module puts the checkout first on ``sys.path``, so the benchmarks run from a
 checkout without installing it.
@@ -135,14 +138,12 @@ async def presses(pilot: Any, clock: FrameClock, key: str, n: int) -> list[Press
     return [await press(pilot, clock, key) for _ in range(n)]
 
 
-async def against_unbound(
-    pilot: Any, clock: FrameClock, n: int, key: str = "right", warmup: int = 3
-) -> dict[str, list[float]]:
-    """``n`` presses of ``key`` after ``warmup`` untimed ones, then ``n`` of ``x``, which the
-    app does not bind (Pilot and the event loop alone): wall and CPU ms of each (``app_…``,
-    ``noop_…``), the frames each press of ``key`` painted, and how many were full-screen."""
-    await presses(pilot, clock, key, warmup)
-    moves = await presses(pilot, clock, key, n)
+async def against_unbound(pilot: Any, clock: FrameClock, n: int) -> dict[str, list[float]]:
+    """``n`` presses of → after 3 untimed ones, then ``n`` of ``x``, which the app does not
+    bind (Pilot and the event loop alone): wall and CPU ms of each (``app_…``, ``noop_…``), the
+    frames each press of → painted, and how many of them were full-screen."""
+    await presses(pilot, clock, "right", 3)
+    moves = await presses(pilot, clock, "right", n)
     noops = await presses(pilot, clock, "x", n)
     return {
         "app_wall": [p.wall for p in moves],
@@ -173,13 +174,13 @@ def bare_app() -> Any:
     return Bare()
 
 
-async def bare_presses(n: int, warmup: int = 2) -> list[Press]:
-    """``n`` presses of ``x`` in the bare app at ``SIZE``, after ``warmup`` untimed ones."""
+async def bare_presses(n: int) -> list[Press]:
+    """``n`` presses of ``x`` in the bare app at ``SIZE``, after 2 untimed ones."""
     app = bare_app()
     clock = FrameClock(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await presses(pilot, clock, "x", warmup)
+        await presses(pilot, clock, "x", 2)
         return await presses(pilot, clock, "x", n)
 
 
@@ -284,3 +285,56 @@ def alternate(
             for key, value in launches[name]().items():
                 samples[name].setdefault(key, []).append(value)
     return samples
+
+
+# -- the engine alone --------------------------------------------------------------------------
+
+
+def step_times(stage: Any, n: int, seed: int) -> dict[str, float]:
+    """Time ``stage.step(i)`` one call at a time at ``n`` uniformly random indices, after 500
+    untimed calls (caches and the allocator): median, 99th percentile and maximum, in µs."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    indices = [int(i) for i in rng.integers(0, len(stage), n)]
+    for i in indices[:500]:
+        stage.step(i)
+    clock = time.perf_counter_ns
+    times = np.empty(n)
+    for k, i in enumerate(indices):
+        t0 = clock()
+        stage.step(i)
+        times[k] = clock() - t0
+    times /= 1000.0  # ns -> µs
+    return {
+        "median": float(np.median(times)),
+        "p99": float(np.percentile(times, 99)),
+        "max": float(times.max()),
+    }
+
+
+def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Each function once per round, in turn, ``repeats`` rounds; seconds per call."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def in_blocks(jobs: dict[str, Callable[[], object]], rounds: int, repeats: int) -> dict[str, float]:
+    """Median ms of each job over ``rounds`` rounds in which each job runs ``repeats`` times in
+    a row after one discarded call. Blocks of consecutive runs per contender, not strict
+    alternation: after a call, OpenBLAS and OpenMP worker threads keep spinning for a moment and
+    would slow the other library's next call on a 2-core machine."""
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    for _ in range(rounds):
+        for name, job in jobs.items():
+            job()
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                job()
+                samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) * 1000.0 for name, ts in samples.items()}

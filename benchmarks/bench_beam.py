@@ -28,13 +28,14 @@ import argparse
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _harness import interleaved  # noqa: E402
 
 from engine.beam import beam_search  # noqa: E402
 from engine.decoding import Decoder  # noqa: E402
@@ -50,17 +51,6 @@ RATIO_TARGET = 1.10
 def decoder(name: str) -> Decoder:
     model = language_model(name)
     return LmDecoder(model.weights, model.vocabulary, model.level, name)
-
-
-def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Each function once per round, in turn, ``repeats`` rounds; seconds per call."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, fn in runs.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return times
 
 
 def variants(d: Decoder, width: int) -> dict[str, Callable[[], object]]:

@@ -15,10 +15,8 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _harness import in_blocks, step_times  # noqa: E402
 
 from engine.conv import ConvStage  # noqa: E402
 
@@ -81,26 +81,6 @@ def operands(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, w, b
 
 
-def bench_step(stage: ConvStage, n: int, seed: int) -> dict[str, float]:
-    """Time ``stage.step(i)`` one call at a time at ``n`` uniformly random indices."""
-    rng = np.random.default_rng(seed)
-    indices = [int(i) for i in rng.integers(0, len(stage), n)]
-    for i in indices[:500]:  # warm caches and the allocator
-        stage.step(i)
-    clock = time.perf_counter_ns
-    times = np.empty(n)
-    for k, i in enumerate(indices):
-        t0 = clock()
-        stage.step(i)
-        times[k] = clock() - t0
-    times /= 1000.0  # ns -> µs
-    return {
-        "median": float(np.median(times)),
-        "p99": float(np.percentile(times, 99)),
-        "max": float(times.max()),
-    }
-
-
 def bench_rss(steps: int) -> dict[str, float]:
     """Peak resident memory of a process that builds the stage and steps it (no torch)."""
     code = RSS_CHILD.replace("{steps}", str(steps))
@@ -143,18 +123,7 @@ def bench_build(repeats: int, rounds: int = 3) -> dict[str, float]:
         "torch_f64": lambda: run_torch("torch_f64"),
         "torch_f32": lambda: run_torch("torch_f32"),
     }
-    # Rounds of consecutive runs per contender, not strict alternation: after a call, OpenBLAS
-    # and OpenMP worker threads keep spinning for a moment and would slow the other library's
-    # next call on a 2-core machine. The first call of each block is a discarded warm-up.
-    samples: dict[str, list[float]] = {name: [] for name in jobs}
-    for _ in range(rounds):
-        for name, job in jobs.items():
-            job()
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                job()
-                samples[name].append(time.perf_counter() - t0)
-    out = {name: statistics.median(ts) * 1000.0 for name, ts in samples.items()}  # ms
+    out = in_blocks(jobs, rounds, repeats)  # ms
     out["torch_threads"] = float(torch.get_num_threads())
     return out
 
@@ -179,7 +148,7 @@ def main() -> None:
 
     x, w, b = operands()
     stage = ConvStage(x, w, b)
-    step = bench_step(stage, args.steps, args.seed)
+    step = step_times(stage, args.steps, args.seed)
     rss = bench_rss(args.steps)
     build = bench_build(args.repeats)
 

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _harness import in_blocks, step_times  # noqa: E402
 
 from engine.pool import PoolStage  # noqa: E402
 
@@ -41,26 +41,6 @@ BUILD_RATIO_TARGET = 4.0
 
 def operand(seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(IN_SHAPE)  # (C, H, W)
-
-
-def bench_step(stage: PoolStage, n: int, seed: int) -> dict[str, float]:
-    """Time ``stage.step(i)`` one call at a time at ``n`` uniformly random indices."""
-    rng = np.random.default_rng(seed)
-    indices = [int(i) for i in rng.integers(0, len(stage), n)]
-    for i in indices[:500]:  # warm caches and the allocator
-        stage.step(i)
-    clock = time.perf_counter_ns
-    times = np.empty(n)
-    for k, i in enumerate(indices):
-        t0 = clock()
-        stage.step(i)
-        times[k] = clock() - t0
-    times /= 1000.0  # ns -> µs
-    return {
-        "median": float(np.median(times)),
-        "p99": float(np.percentile(times, 99)),
-        "max": float(times.max()),
-    }
 
 
 def bench_build(repeats: int, rounds: int = 3) -> dict[str, float]:
@@ -90,18 +70,7 @@ def bench_build(repeats: int, rounds: int = 3) -> dict[str, float]:
         "stage_avg": lambda: PoolStage(x, "avg", SIZE, STRIDE),
         "torch_avg_f64": torch_avg,
     }
-    # Rounds of consecutive runs per contender, not strict alternation: after a call, OpenMP
-    # worker threads keep spinning for a moment and would slow the other library's next call on
-    # a 2-core machine. The first call of each block is a discarded warm-up.
-    samples: dict[str, list[float]] = {name: [] for name in jobs}
-    for _ in range(rounds):
-        for name, job in jobs.items():
-            job()
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                job()
-                samples[name].append(time.perf_counter() - t0)
-    out = {name: statistics.median(ts) * 1000.0 for name, ts in samples.items()}  # ms
+    out = in_blocks(jobs, rounds, repeats)  # ms
     out["torch_threads"] = float(torch.get_num_threads())
     return out
 
@@ -125,7 +94,7 @@ def main() -> None:
         args.steps, args.repeats = 2_000, 3
 
     stage = PoolStage(operand(), "max", SIZE, STRIDE)
-    step = bench_step(stage, args.steps, args.seed)
+    step = step_times(stage, args.steps, args.seed)
     build = bench_build(args.repeats)
     mismatches = check_agreement()
 

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _harness import interleaved  # noqa: E402
+
 import engine.recurrent  # noqa: E402
 from engine.core import Simulation, Stage  # noqa: E402
 from engine.deep_recurrent import DeepRecurrentStage, deep_seeded_weights  # noqa: E402
@@ -69,17 +71,6 @@ def blas_unlimited() -> Iterator[None]:
         yield
     finally:
         engine.recurrent.one_blas_thread = saved
-
-
-def interleaved(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Each function once per round, in turn, ``repeats`` rounds; seconds per call."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, fn in runs.items():
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return times
 
 
 def step_median_us(stage: Stage | Simulation, count: int) -> float:
