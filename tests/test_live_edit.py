@@ -15,7 +15,7 @@ from engine.errors import SpecError
 from engine.language import LanguageModelStage
 from engine.limits import MAX_INPUT_TEXT
 from engine.pool import PoolStage
-from tui.edits import MAX_TYPED, Cell, parse, written
+from tui.edits import MAX_TYPED, Cell, as_saved, number, parse, written
 from tui.screens.help import offered_keys
 from tui.screens.textinput import TextInputScreen
 
@@ -246,6 +246,84 @@ async def test_impossible_windows_are_refused_and_nothing_changes() -> None:
         # refused exactly when one more stride would leave conv a 1×1 output for a 2×2 pool
         (_, h, _), (fh, _), s = conv.x.shape, conv.kernel_hw, conv.stride[0]
         assert (h - fh) // s + 1 >= 2 and (h - fh) // (s + 1) + 1 < 2
+
+
+# -- the player: the scenario's own words follow -------------------------------------------
+
+
+def shown_description(screen) -> list[str]:  # type: ignore[no-untyped-def]
+    """The description's lines as drawn under the panel."""
+    return str(screen.query_one("#description-text").render()).splitlines()
+
+
+async def test_a_stride_change_marks_the_title_and_the_description() -> None:
+    app = player_app("conv_stride_2")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        title, description = screen.simulation.title, screen.simulation.description
+        assert "Stride 2" in title and "stride 2" in description  # the file speaks of stride 2
+        await pilot.press("S")
+        await pilot.pause()
+        assert screen.simulation.stages[0].stride == (3, 3)
+        assert screen.title == f"{title} (as saved)" == screen.simulation.title
+        first = "Written for the file as saved: stride 2. Changed here: stride 3."
+        assert screen.simulation.description.startswith(first)
+        lines = shown_description(screen)
+        assert lines[0] == first and " ".join(description.split()) in lines[1]
+        await pilot.press("s")  # back to the file's stride: the file's words again
+        await pilot.pause()
+        assert screen.title == title and screen.simulation.description == description
+        assert shown_description(screen)[0].startswith(description.split()[0])
+
+
+async def test_a_padding_change_marks_the_title_and_the_description() -> None:
+    app = player_app("conv_same_padding")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        title = screen.simulation.title
+        before = screen.simulation.stages[0].padding[0]
+        await pilot.press("p")
+        await pilot.pause()
+        now = screen.simulation.stages[0].padding[0]
+        assert now == before - 1
+        assert screen.title == f"{title} (as saved)"
+        assert shown_description(screen)[0] == (
+            f"Written for the file as saved: padding {before}. Changed here: padding {now}."
+        )
+
+
+async def test_a_value_edit_marks_the_description_and_keeps_the_title() -> None:
+    app = player_app("conv_vertical_edge")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        title = screen.simulation.title
+        stage = screen.simulation.stages[0]
+        await pilot.press("v")
+        await pilot.pause()
+        await type_in_box(pilot, "input[0, 0] = 42")
+        old = number(float(stage.x[0, 0, 0]))
+        assert shown_description(screen)[0] == (
+            f"Written for the file as saved: input[0, 0] = {old}. Changed here: input[0, 0] = 42."
+        )
+        assert screen.title == title  # it states no value that changed
+        await pilot.press("v")  # the file's number again: no mark is left
+        await pilot.pause()
+        await type_in_box(pilot, f"input[0, 0] = {old}")
+        assert not shown_description(screen)[0].startswith("Written for")
+        assert "changed here" not in screen.sub_title
+
+
+def test_as_saved_marks_only_what_changed() -> None:
+    assert as_saved("T", "D", {}) == ("T", "D")
+    changes = {"conv1 stride": ("conv1 stride 3", "conv1 stride 2")}
+    title, description = as_saved("Stride 2", "Two.", changes)
+    assert title == "Stride 2 (as saved)"
+    assert description.split("\n\n") == [
+        "Written for the file as saved: conv1 stride 2. Changed here: conv1 stride 3.",
+        "Two.",
+    ]
+    values = {"input[1, 2]": ("input[1, 2] = 5", "input[1, 2] = 0")}
+    assert as_saved("Stride 2", "", values)[0] == "Stride 2"
 
 
 # -- the player: a language model's text ------------------------------------------------------

@@ -36,7 +36,7 @@ from engine.core import (
 from engine.errors import SpecError
 from engine.receptive import traceable
 from engine.translation import shiftable
-from tui.edits import Cell, number, parse, written
+from tui.edits import Cell, as_saved, near_cells, number, paragraphs, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable, offered_keys
@@ -267,6 +267,7 @@ class PlayerScreen(Screen[None]):
         self._start_heat = heat
         self._source_stamp: tuple[int, int] | None = None
         self._changes: dict[str, tuple[str, str]] = {}  # what was changed here: key → (now, file)
+        self._file_text = (simulation.title, simulation.description)  # as the file has them
         self.simulation = simulation
         self._layers = layers
         self._start = start
@@ -288,7 +289,7 @@ class PlayerScreen(Screen[None]):
                 panel = panel_for(stage, id=f"stage-{s}")
                 self._panels[s] = panel
                 yield panel
-        description = Content(" ".join(self.simulation.description.split()))  # not markup
+        description = Content(paragraphs(self.simulation.description))  # not markup
         with ScrollArea(id="description"):
             yield Static(description, id="description-text")
         yield Legend(id="legend")
@@ -943,8 +944,9 @@ class PlayerScreen(Screen[None]):
 
     def _note_change(self, key: str, now: str, before: str) -> None:
         """Remember that ``key`` (``stride``, ``input[2, 3]`` …) reads ``now`` here where the
-        file says ``before``, and say so beside the file's name: the scenario's title and
-        description still describe the file."""
+        file says ``before``, and say so beside the file's name, above the description and,
+        after a stride or padding change, in the title (``tui.edits.as_saved``): the scenario's
+        own words describe the file. A reload from disk starts a new player without marks."""
         _, original = self._changes.get(key, ("", before))
         if now == original:
             self._changes.pop(key, None)
@@ -953,6 +955,11 @@ class PlayerScreen(Screen[None]):
         name = Path(self.simulation.source).name if self.simulation.source else ""
         changed = ", ".join(now for now, _ in self._changes.values())
         self.sub_title = f"{name} · changed here: {changed}" if changed else name
+        # The title and description speak of the file: say so where they no longer agree.
+        title, description = as_saved(*self._file_text, self._changes)
+        self.simulation.title, self.simulation.description = title, description
+        self.title = title or "netsim"
+        self.query_one("#description-text", Static).update(Content(paragraphs(description)))
 
     def _key(self, stage: Stage, what: str) -> str:
         """``what`` (``stride``) named with its stage where there is more than one."""
@@ -969,7 +976,7 @@ class PlayerScreen(Screen[None]):
         if not arrays:
             return
         self.playing = False
-        near = _near_cells(stage.step(local), arrays)
+        near = near_cells(stage.step(local), arrays)
         default = next(iter(near.values()))
         shapes = {name: a.shape for name, a in arrays.items()}
         label = written(default, shapes[default.name])
@@ -1186,29 +1193,3 @@ def _pair(p: tuple[int, int]) -> str:
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
-
-
-def _near_cells(step: object, arrays: dict[str, np.ndarray]) -> dict[str, Cell]:
-    """For each array ``v`` may change, the cell nearest the step on screen, the one offered
-    first: the input cell the window reads first (its winner, for max pooling), inside the
-    input; the first weight of the step's filter; its bias. A shorter index typed for an array
-    takes its leading axes (channel, filter) from here."""
-    channel = int(getattr(step, "channel", 0))
-    f = int(getattr(step, "filter", 0))
-    near: dict[str, Cell] = {}
-    for name, array in arrays.items():
-        shape = array.shape
-        index: tuple[int, ...]
-        if name == "input" and len(shape) == 3:
-            c, h, w = shape
-            top, left = int(getattr(step, "top", 0)), int(getattr(step, "left", 0))
-            win = getattr(step, "argmax", None)
-            if win is not None:
-                top, left = top + win[0], left + win[1]
-            index = (min(channel, c - 1), min(max(top, 0), h - 1), min(max(left, 0), w - 1))
-        elif name in ("kernel", "bias"):
-            index = (min(f, shape[0] - 1), *(0 for _ in shape[1:]))
-        else:
-            index = tuple(0 for _ in shape)
-        near[name] = Cell(name, index)
-    return near
