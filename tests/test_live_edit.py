@@ -9,12 +9,14 @@ import pytest
 from apps import player, player_app
 from textual.widgets import Input, Label
 
+from engine.activation import ActivationStage
 from engine.conv import ConvStage
 from engine.core import Restridable, Retextable, Revaluable
 from engine.errors import SpecError
 from engine.language import LanguageModelStage
 from engine.limits import MAX_INPUT_TEXT
 from engine.pool import PoolStage
+from engine.recurrent import RecurrentStage
 from tui.edits import MAX_TYPED, Cell, as_saved, number, parse, written
 from tui.screens.help import offered_keys
 from tui.screens.textinput import TextInputScreen
@@ -178,6 +180,114 @@ async def test_v_is_offered_where_a_number_can_change() -> None:
         assert "v" not in offered() and "s / S" not in offered()
         await pilot.press("right_square_bracket")  # max pool: stride and padding, no numbers
         assert "v" not in offered() and "s / S" in offered()
+
+
+async def test_v_changes_an_activation_input_and_torch_agrees() -> None:
+    import torch
+
+    app = player_app("activation_leaky_relu")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        await pilot.press("right", "right")
+        before = screen.simulation.stages[0]
+        assert isinstance(before, ActivationStage) and isinstance(before, Revaluable)
+        position = before.step(2).position
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, TextInputScreen)  # the element the step reads
+        cell = Cell("input", position)
+        prefill = app.screen.query_one(Input).value
+        assert prefill == f"{written(cell, before.x.shape)} = {number(float(before.x[position]))}"
+        await type_in_box(pilot, "-3.5")
+        after = screen.simulation.stages[0]
+        assert app.screen is screen and screen.cursor == 2
+        x = np.array(before.x)
+        x[position] = -3.5
+        slope = before.negative_slope
+        expected = torch.nn.functional.leaky_relu(torch.tensor(x), slope).numpy()
+        np.testing.assert_allclose(after.output, expected, rtol=0, atol=1e-15)
+        assert after.output[position] == -3.5 * slope != before.output[position]
+        assert after.check_against_torch() < 1e-12
+        assert "= −3.5" in screen.sub_title
+
+
+def torch_cell(stage: RecurrentStage, x: np.ndarray, **changed: np.ndarray) -> np.ndarray:
+    """a⟨1⟩ … a⟨T⟩ (T, H) of PyTorch's own module with the stage's weights, ``changed`` ones
+    replaced, on the sequence ``x``."""
+    import torch
+
+    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[stage.cell]
+    module = cls(stage.input_size, stage.hidden_size, dtype=torch.float64)
+    with torch.no_grad():
+        for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            value = changed.get(key, np.array(getattr(stage, key)))
+            getattr(module, f"{key}_l0").copy_(torch.tensor(value))
+        out, _ = module(torch.tensor(x)[:, None])
+    return out[:, 0].numpy()
+
+
+async def test_v_changes_a_recurrent_input_and_a_weight_and_torch_agrees() -> None:
+    app = player_app("lstm_gates")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        await pilot.press("right", "right", "right")  # t = 4: row 3 of the input
+        before = screen.simulation.stages[0]
+        assert isinstance(before, RecurrentStage) and isinstance(before, Revaluable)
+        k = int(np.argmax(np.abs(before.x[3])))
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, TextInputScreen)
+        assert app.screen.query_one(Input).value.startswith(f"input[3, {k}] = ")
+        await type_in_box(pilot, "2.5")
+        after = screen.simulation.stages[0]
+        x = np.array(before.x)
+        x[3, k] = 2.5
+        np.testing.assert_allclose(after.output, torch_cell(before, x), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(after.output[:3], before.output[:3])  # t < 4 is as it was
+        assert not np.allclose(after.output[3:], before.output[3:])  # t ≥ 4 follows
+        assert screen.cursor == 3
+        await pilot.press("v")
+        await pilot.pause()
+        await type_in_box(pilot, "weight_hh[1, 2] = 0.7")
+        latest = screen.simulation.stages[0]
+        w = np.array(before.weight_hh)
+        w[1, 2] = 0.7
+        expected = torch_cell(before, x, weight_hh=w)
+        np.testing.assert_allclose(latest.output, expected, rtol=0, atol=1e-12)
+        assert latest.check_against_torch() < 1e-12
+        assert "weight_hh[1, 2] = 0.7" in screen.sub_title and "input[3" in screen.sub_title
+
+
+def test_a_recurrent_edit_runs_the_second_run_again() -> None:
+    import scenarios
+
+    (stage,) = scenarios.load(scenarios.resolve("long_memory_rnn")).stages
+    assert isinstance(stage, RecurrentStage) and stage.contrast is not None
+    w = np.array(stage.weight_ih)
+    w[0, 0] += 1
+    new = stage.with_values("weight_ih", w)
+    assert new.contrast is not None and new.contrast.label == stage.contrast.label
+    x = np.array(stage.x)
+    x[0, 0] = stage.contrast.value
+    np.testing.assert_allclose(new.contrast.a, torch_cell(stage, x, weight_ih=w), atol=1e-12)
+    with pytest.raises(SpecError, match="expected shape"):
+        stage.with_values("weight_ih", w[:1])
+    words = scenarios.load(scenarios.resolve("rnn_many_to_many")).stages[0]
+    assert isinstance(words, RecurrentStage) and words.words is not None
+    x = np.array(words.x)
+    x[0, 0] = 0.5  # no longer the one-hot vector of its word
+    assert words.with_values("input", x).words is None
+    assert words.with_values("bias_ih", np.array(words.bias_ih)).words == words.words
+
+
+async def test_v_is_offered_on_activations_and_recurrent_cells() -> None:
+    for name in ("activation_leaky_relu", "activation_sigmoid", "rnn_step", "gru_gates"):
+        app = player_app(name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = player(app)
+            await pilot.pause()
+            offered = dict(offered_keys(lambda a: screen.check_action(a, ())))  # noqa: B023
+            assert "v" in offered, name
 
 
 # -- the player: stride and padding -----------------------------------------------------------

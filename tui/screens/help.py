@@ -34,7 +34,7 @@ KEYS = [
     ("n / N", "recurrent cell: equations of the next / previous hidden unit"),
     ("< / >", "language model: colder / hotter temperature τ, same seed"),
     ("e", "type a text for the model (a date, a scene, a name to score, a start to sample from)"),
-    ("v", "change one number: an input cell or a kernel weight"),
+    ("v", "change one number: an input cell or a weight"),
     ("s / S", "convolution, pooling: stride one smaller / larger"),
     ("p / P", "convolution, pooling: padding one smaller / larger"),
     ("B / b", "beam search: wider / narrower beam B (1, 2, 3, 5, 10 … 1,000)"),
