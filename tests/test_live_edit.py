@@ -238,6 +238,8 @@ async def test_v_changes_a_recurrent_input_and_a_weight_and_torch_agrees() -> No
         await pilot.pause()
         assert isinstance(app.screen, TextInputScreen)
         assert app.screen.query_one(Input).value.startswith(f"input[3, {k}] = ")
+        hint = str(app.screen.query_one("#text-error", Label).render())
+        assert "weight_hh[0, 0] = 1" in hint and "input[t − 1, i] is x⟨t⟩[i]" in hint
         await type_in_box(pilot, "2.5")
         after = screen.simulation.stages[0]
         x = np.array(before.x)

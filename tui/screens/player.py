@@ -1003,7 +1003,8 @@ class PlayerScreen(Screen[None]):
         if not arrays:
             return
         self.playing = False
-        near = near_cells(stage.step(local), arrays)
+        step = stage.step(local)
+        near = near_cells(step, arrays)
         default = next(iter(near.values()))
         shapes = {name: a.shape for name, a in arrays.items()}
         label = written(default, shapes[default.name])
@@ -1063,9 +1064,13 @@ class PlayerScreen(Screen[None]):
 
         names = " or ".join(f"{n}[…]" for n in arrays)
         prompt = f"{stage.name}: change one number ({names}), then Enter"
+        if len(prompt) > 70:  # the box's width: the names move to the examples, which wrap
+            prompt = f"{stage.name}: change one number, then Enter"
         hint = "e.g. " + ", ".join(
             f"{written(Cell(n, tuple(0 for _ in shapes[n])), shapes[n])} = 1" for n in arrays
         )
+        if getattr(step, "t", None) is not None and "input" in arrays and arrays["input"].ndim == 2:
+            hint += "; input[t − 1, i] is x⟨t⟩[i]"  # rows count from 0, time from t = 1
         self.app.push_screen(
             TextInputScreen(prompt, prefill, apply, hint=f"{hint}; Esc cancels"), chosen
         )
