@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from apps import player, player_app
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from engine.activation import ActivationStage
 from engine.conv import ConvStage
@@ -18,7 +18,7 @@ from engine.limits import MAX_INPUT_TEXT
 from engine.pool import PoolStage
 from engine.recurrent import RecurrentStage
 from tui.edits import MAX_TYPED, Cell, as_saved, number, parse, written
-from tui.screens.help import offered_keys
+from tui.screens.help import HelpScreen, offered_keys
 from tui.screens.textinput import TextInputScreen
 
 # -- the value box's rules --------------------------------------------------------------------
@@ -386,6 +386,21 @@ async def test_a_stride_change_marks_the_title_and_the_description() -> None:
         await pilot.pause()
         assert screen.title == title and screen.simulation.description == description
         assert shown_description(screen)[0].startswith(description.split()[0])
+
+
+async def test_help_gives_the_as_saved_line_its_own_line() -> None:
+    app = player_app("conv_stride_2")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        description = screen.simulation.description
+        await pilot.press("S")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        lines = str(app.screen.query_one("#help-description", Static).render()).splitlines()
+        assert lines[0] == "Written for the file as saved: stride 2. Changed here: stride 3."
+        assert lines[1].startswith(" ".join(description.split()[:4]))
 
 
 async def test_a_padding_change_marks_the_title_and_the_description() -> None:

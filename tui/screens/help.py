@@ -219,7 +219,12 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(legend)
             if self.simulation is not None:
                 yield Static(Text(self.simulation.title, style="bold underline"))
-                yield Static(Text(" ".join(self.simulation.description.split())))
+                from tui.edits import paragraphs  # numbers only where a scenario is open
+
+                # Each paragraph on its own line, as under the player's panel: after a live
+                # change, the line saying what the words were written for opens the text.
+                description = paragraphs(self.simulation.description)
+                yield Static(Text(description), id="help-description")
             yield Static(Text("\nEsc, ? or q closes this help.", style="grey62"))
 
     def action_dismiss_help(self) -> None:
