@@ -322,6 +322,18 @@ class ActivationStage(PerElementStage):
         """The same function applied to another input."""
         return ActivationStage(x, self.function, self.negative_slope, self.name)
 
+    def value_arrays(self) -> dict[str, np.ndarray]:
+        """The numbers a person may change: the input, in its own shape; no parameters."""
+        return {"input": self.x}
+
+    def with_values(self, name: str, array: np.ndarray) -> ActivationStage:
+        """The same function on another ``input`` of the same shape."""
+        if name != "input":
+            raise SpecError(name, f"{self.function} has no parameters; only the input can change")
+        if np.shape(array) != self.x.shape:
+            raise SpecError(name, f"expected shape {self.x.shape}, got {np.shape(array)}")
+        return self.with_input(np.asarray(array, dtype=np.float64))
+
     def input_hw(self) -> tuple[int, int]:
         return (int(self.x.shape[-2]) if self.x.ndim >= 2 else 1), int(self.x.shape[-1])
 

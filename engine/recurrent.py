@@ -630,6 +630,52 @@ class RecurrentStage(Stage):
         )
         return self.contrast
 
+    def value_arrays(self) -> dict[str, np.ndarray]:
+        """The numbers a person may change, under the scenario file's names: the input
+        (T, input_size), row t − 1 being x⟨t⟩; weight_ih, weight_hh, bias_ih, bias_hh in
+        PyTorch's layout; w_ya and b_y where there is an output layer."""
+        arrays = {
+            "input": self.x,
+            "weight_ih": self.weight_ih,
+            "weight_hh": self.weight_hh,
+            "bias_ih": self.bias_ih,
+            "bias_hh": self.bias_hh,
+        }
+        if self.w_ya is not None and self.b_y is not None:
+            arrays |= {"w_ya": self.w_ya, "b_y": self.b_y}
+        return arrays
+
+    def with_values(self, name: str, array: np.ndarray) -> RecurrentStage:
+        """The same layer with one array of ``value_arrays`` replaced (same shape), every time
+        step run again, and the second run (``contrast``) made again on the new numbers. A
+        changed input is no longer the one-hot vector of its word, nor a sample fed back: the
+        words and the feedback claim are dropped with it."""
+        arrays = self.value_arrays()
+        if name not in arrays:
+            raise SpecError(name, f"no array {name!r} here; valid: {', '.join(arrays)}")
+        if np.shape(array) != arrays[name].shape:
+            raise SpecError(name, f"expected shape {arrays[name].shape}, got {np.shape(array)}")
+        arrays[name] = np.asarray(array, dtype=np.float64)
+        changed_input = name == "input"
+        stage = RecurrentStage(
+            arrays.pop("input"),
+            self.cell,
+            self.hidden_size,
+            **arrays,
+            a0=self.a0,
+            c0=self.c0,
+            name=self.name,
+            has_input=self.has_input,
+            has_output=self.has_output,
+            architecture=self.architecture,
+            words=None if changed_input or self.words is None else list(self.words),
+            labels=None if self.labels is None else list(self.labels),
+            feedback=self.feedback and not changed_input,
+        )
+        if self.contrast is not None:
+            stage.contrast_run(self.contrast.step, self.contrast.channel, self.contrast.value)
+        return stage
+
     # -- results -------------------------------------------------------------------------
 
     @property

@@ -32,8 +32,9 @@ OPTIONAL = {
 
 CASES = [
     # (scenario, stage number, kind, the optional actions that mean something there)
-    ("activation_sigmoid", 0, "activation", {"row", "toggle_heat"}),
-    ("activation_leaky_relu", 0, "activation", {"toggle_heat"}),  # one row: PgDn would be End
+    ("activation_sigmoid", 0, "activation", {"row", "toggle_heat", "edit_value"}),
+    # One row: PgDn would be End.
+    ("activation_leaky_relu", 0, "activation", {"toggle_heat", "edit_value"}),
     (
         "conv_vertical_edge",
         0,
@@ -51,8 +52,8 @@ CASES = [
     ("cnn_conv_relu_pool", 1, "activation", {"row", "toggle_heat", "receptive", "translate"}),
     ("learn_vertical_edge", 0, "learn_kernel", {"row", "toggle_heat"}),
     ("tokens_words", 0, "tokens", {"toggle_heat"}),
-    ("rnn_step", 0, "recurrent", {"toggle_heat", "compact"}),
-    ("lstm_gates", 0, "recurrent", {"toggle_heat"}),
+    ("rnn_step", 0, "recurrent", {"toggle_heat", "compact", "edit_value"}),
+    ("lstm_gates", 0, "recurrent", {"toggle_heat", "edit_value"}),
     ("rnn_deep", 0, "deep_recurrent", set()),
     ("bptt_vanishing", 0, "bptt", {"toggle_heat"}),
     ("lm_sample", 0, "language_model", {"temperature", "edit_text"}),

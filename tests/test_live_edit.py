@@ -7,16 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from apps import player, player_app
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
+from engine.activation import ActivationStage
 from engine.conv import ConvStage
 from engine.core import Restridable, Retextable, Revaluable
 from engine.errors import SpecError
 from engine.language import LanguageModelStage
 from engine.limits import MAX_INPUT_TEXT
 from engine.pool import PoolStage
-from tui.edits import MAX_TYPED, Cell, parse, written
-from tui.screens.help import offered_keys
+from engine.recurrent import RecurrentStage
+from tui.edits import MAX_TYPED, Cell, as_saved, number, parse, written
+from tui.screens.help import HelpScreen, offered_keys
 from tui.screens.textinput import TextInputScreen
 
 # -- the value box's rules --------------------------------------------------------------------
@@ -180,6 +182,116 @@ async def test_v_is_offered_where_a_number_can_change() -> None:
         assert "v" not in offered() and "s / S" in offered()
 
 
+async def test_v_changes_an_activation_input_and_torch_agrees() -> None:
+    import torch
+
+    app = player_app("activation_leaky_relu")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        await pilot.press("right", "right")
+        before = screen.simulation.stages[0]
+        assert isinstance(before, ActivationStage) and isinstance(before, Revaluable)
+        position = before.step(2).position
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, TextInputScreen)  # the element the step reads
+        cell = Cell("input", position)
+        prefill = app.screen.query_one(Input).value
+        assert prefill == f"{written(cell, before.x.shape)} = {number(float(before.x[position]))}"
+        await type_in_box(pilot, "-3.5")
+        after = screen.simulation.stages[0]
+        assert app.screen is screen and screen.cursor == 2
+        x = np.array(before.x)
+        x[position] = -3.5
+        slope = before.negative_slope
+        expected = torch.nn.functional.leaky_relu(torch.tensor(x), slope).numpy()
+        np.testing.assert_allclose(after.output, expected, rtol=0, atol=1e-15)
+        assert after.output[position] == -3.5 * slope != before.output[position]
+        assert after.check_against_torch() < 1e-12
+        assert "= −3.5" in screen.sub_title
+
+
+def torch_cell(stage: RecurrentStage, x: np.ndarray, **changed: np.ndarray) -> np.ndarray:
+    """a⟨1⟩ … a⟨T⟩ (T, H) of PyTorch's own module with the stage's weights, ``changed`` ones
+    replaced, on the sequence ``x``."""
+    import torch
+
+    cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[stage.cell]
+    module = cls(stage.input_size, stage.hidden_size, dtype=torch.float64)
+    with torch.no_grad():
+        for key in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            value = changed.get(key, np.array(getattr(stage, key)))
+            getattr(module, f"{key}_l0").copy_(torch.tensor(value))
+        out, _ = module(torch.tensor(x)[:, None])
+    return out[:, 0].numpy()
+
+
+async def test_v_changes_a_recurrent_input_and_a_weight_and_torch_agrees() -> None:
+    app = player_app("lstm_gates")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        await pilot.press("right", "right", "right")  # t = 4: row 3 of the input
+        before = screen.simulation.stages[0]
+        assert isinstance(before, RecurrentStage) and isinstance(before, Revaluable)
+        k = int(np.argmax(np.abs(before.x[3])))
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, TextInputScreen)
+        assert app.screen.query_one(Input).value.startswith(f"input[3, {k}] = ")
+        hint = str(app.screen.query_one("#text-error", Label).render())
+        assert "weight_hh[0, 0] = 1" in hint and "input[t − 1, i] is x⟨t⟩[i]" in hint
+        await type_in_box(pilot, "2.5")
+        after = screen.simulation.stages[0]
+        x = np.array(before.x)
+        x[3, k] = 2.5
+        np.testing.assert_allclose(after.output, torch_cell(before, x), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(after.output[:3], before.output[:3])  # t < 4 is as it was
+        assert not np.allclose(after.output[3:], before.output[3:])  # t ≥ 4 follows
+        assert screen.cursor == 3
+        await pilot.press("v")
+        await pilot.pause()
+        await type_in_box(pilot, "weight_hh[1, 2] = 0.7")
+        latest = screen.simulation.stages[0]
+        w = np.array(before.weight_hh)
+        w[1, 2] = 0.7
+        expected = torch_cell(before, x, weight_hh=w)
+        np.testing.assert_allclose(latest.output, expected, rtol=0, atol=1e-12)
+        assert latest.check_against_torch() < 1e-12
+        assert "weight_hh[1, 2] = 0.7" in screen.sub_title and "input[3" in screen.sub_title
+
+
+def test_a_recurrent_edit_runs_the_second_run_again() -> None:
+    import scenarios
+
+    (stage,) = scenarios.load(scenarios.resolve("long_memory_rnn")).stages
+    assert isinstance(stage, RecurrentStage) and stage.contrast is not None
+    w = np.array(stage.weight_ih)
+    w[0, 0] += 1
+    new = stage.with_values("weight_ih", w)
+    assert new.contrast is not None and new.contrast.label == stage.contrast.label
+    x = np.array(stage.x)
+    x[0, 0] = stage.contrast.value
+    np.testing.assert_allclose(new.contrast.a, torch_cell(stage, x, weight_ih=w), atol=1e-12)
+    with pytest.raises(SpecError, match="expected shape"):
+        stage.with_values("weight_ih", w[:1])
+    words = scenarios.load(scenarios.resolve("rnn_many_to_many")).stages[0]
+    assert isinstance(words, RecurrentStage) and words.words is not None
+    x = np.array(words.x)
+    x[0, 0] = 0.5  # no longer the one-hot vector of its word
+    assert words.with_values("input", x).words is None
+    assert words.with_values("bias_ih", np.array(words.bias_ih)).words == words.words
+
+
+async def test_v_is_offered_on_activations_and_recurrent_cells() -> None:
+    for name in ("activation_leaky_relu", "activation_sigmoid", "rnn_step", "gru_gates"):
+        app = player_app(name)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = player(app)
+            await pilot.pause()
+            offered = dict(offered_keys(lambda a: screen.check_action(a, ())))  # noqa: B023
+            assert "v" in offered, name
+
+
 # -- the player: stride and padding -----------------------------------------------------------
 
 
@@ -246,6 +358,99 @@ async def test_impossible_windows_are_refused_and_nothing_changes() -> None:
         # refused exactly when one more stride would leave conv a 1×1 output for a 2×2 pool
         (_, h, _), (fh, _), s = conv.x.shape, conv.kernel_hw, conv.stride[0]
         assert (h - fh) // s + 1 >= 2 and (h - fh) // (s + 1) + 1 < 2
+
+
+# -- the player: the scenario's own words follow -------------------------------------------
+
+
+def shown_description(screen) -> list[str]:  # type: ignore[no-untyped-def]
+    """The description's lines as drawn under the panel."""
+    return str(screen.query_one("#description-text").render()).splitlines()
+
+
+async def test_a_stride_change_marks_the_title_and_the_description() -> None:
+    app = player_app("conv_stride_2")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        title, description = screen.simulation.title, screen.simulation.description
+        assert "Stride 2" in title and "stride 2" in description  # the file speaks of stride 2
+        await pilot.press("S")
+        await pilot.pause()
+        assert screen.simulation.stages[0].stride == (3, 3)
+        assert screen.title == f"{title} (as saved)" == screen.simulation.title
+        first = "Written for the file as saved: stride 2. Changed here: stride 3."
+        assert screen.simulation.description.startswith(first)
+        lines = shown_description(screen)
+        assert lines[0] == first and " ".join(description.split()) in lines[1]
+        await pilot.press("s")  # back to the file's stride: the file's words again
+        await pilot.pause()
+        assert screen.title == title and screen.simulation.description == description
+        assert shown_description(screen)[0].startswith(description.split()[0])
+
+
+async def test_help_gives_the_as_saved_line_its_own_line() -> None:
+    app = player_app("conv_stride_2")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        description = screen.simulation.description
+        await pilot.press("S")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        lines = str(app.screen.query_one("#help-description", Static).render()).splitlines()
+        assert lines[0] == "Written for the file as saved: stride 2. Changed here: stride 3."
+        assert lines[1].startswith(" ".join(description.split()[:4]))
+
+
+async def test_a_padding_change_marks_the_title_and_the_description() -> None:
+    app = player_app("conv_same_padding")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        title = screen.simulation.title
+        before = screen.simulation.stages[0].padding[0]
+        await pilot.press("p")
+        await pilot.pause()
+        now = screen.simulation.stages[0].padding[0]
+        assert now == before - 1
+        assert screen.title == f"{title} (as saved)"
+        assert shown_description(screen)[0] == (
+            f"Written for the file as saved: padding {before}. Changed here: padding {now}."
+        )
+
+
+async def test_a_value_edit_marks_the_description_and_keeps_the_title() -> None:
+    app = player_app("conv_vertical_edge")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = player(app)
+        title = screen.simulation.title
+        stage = screen.simulation.stages[0]
+        await pilot.press("v")
+        await pilot.pause()
+        await type_in_box(pilot, "input[0, 0] = 42")
+        old = number(float(stage.x[0, 0, 0]))
+        assert shown_description(screen)[0] == (
+            f"Written for the file as saved: input[0, 0] = {old}. Changed here: input[0, 0] = 42."
+        )
+        assert screen.title == title  # it states no value that changed
+        await pilot.press("v")  # the file's number again: no mark is left
+        await pilot.pause()
+        await type_in_box(pilot, f"input[0, 0] = {old}")
+        assert not shown_description(screen)[0].startswith("Written for")
+        assert "changed here" not in screen.sub_title
+
+
+def test_as_saved_marks_only_what_changed() -> None:
+    assert as_saved("T", "D", {}) == ("T", "D")
+    changes = {"conv1 stride": ("conv1 stride 3", "conv1 stride 2")}
+    title, description = as_saved("Stride 2", "Two.", changes)
+    assert title == "Stride 2 (as saved)"
+    assert description.split("\n\n") == [
+        "Written for the file as saved: conv1 stride 2. Changed here: conv1 stride 3.",
+        "Two.",
+    ]
+    values = {"input[1, 2]": ("input[1, 2] = 5", "input[1, 2] = 0")}
+    assert as_saved("Stride 2", "", values)[0] == "Stride 2"
 
 
 # -- the player: a language model's text ------------------------------------------------------

@@ -120,3 +120,23 @@ async def test_no_reload_while_a_dialog_is_open(tmp_path: Path) -> None:
         await pilot.press("escape")
         await poll(pilot)
         assert player(app) is not first
+
+
+async def test_a_reload_clears_what_was_marked_as_changed_here(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    write(path, CONV.format(s=1))
+    app = NetsimApp(scenarios.load(path), check=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("S", "P")  # stride 2, padding 1 here; the file says stride 1
+        await pilot.pause()
+        first = player(app)
+        assert first.title == "Stride 1 (as saved)"
+        assert first.simulation.description.startswith("Written for the file as saved")
+        write(path, CONV.format(s=2))
+        await poll(pilot)
+        second = player(app)
+        assert second is not first and second.simulation.stages[0].stride == (2, 2)
+        assert second.title == "Stride 2" and "changed here" not in second.sub_title
+        assert second.simulation.description == "A 7×7 input through a 3×3 kernel."
+        shown = str(second.query_one("#description-text").render())
+        assert "Written for" not in shown and "A 7×7 input" in shown

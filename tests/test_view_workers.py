@@ -158,3 +158,121 @@ async def test_esc_cancels_a_flip_being_computed_and_stays_in_the_player(
         await pilot.press("escape")  # nothing is being computed: back to the list
         await pilot.pause()
         assert app.screen is not player
+
+
+# -- live changes (v, s / S, p / P) on a large input ------------------------------------------
+
+
+async def test_a_large_stride_change_runs_in_a_worker_and_shows_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_on(large_conv(tmp_path))
+    gate = threading.Event()
+    threads = record_threads(monkeypatch, ConvStage, "with_window", gate)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        player = app.screen
+        assert isinstance(player, PlayerScreen)
+        before = player.simulation.stages[0]
+        assert isinstance(before, ConvStage) and before.output.size > SYNC_OUTPUTS
+        await pilot.press("S")
+        assert player._panels[0].loading  # working, and says so
+        assert player.simulation.stages[0] is before  # the old numbers stay meanwhile
+        gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(threads) == 1 and threads[0] is not threading.main_thread()
+        after = player.simulation.stages[0]
+        assert isinstance(after, ConvStage) and after.stride == (2, 2)
+        assert not player._panels[0].loading
+        fresh = ConvStage(before.x, before.weight, before.bias, 2, 0)
+        np.testing.assert_array_equal(after.output, fresh.output)
+        assert "changed here: stride 2" in player.sub_title
+        assert player.title.endswith("(as saved)")
+
+
+async def test_a_new_change_replaces_the_one_under_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_on(large_conv(tmp_path))
+    gate = threading.Event()
+    threads = record_threads(monkeypatch, ConvStage, "with_window", gate)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        player = app.screen
+        assert isinstance(player, PlayerScreen)
+        before = player.simulation.stages[0]
+        await pilot.press("S", "S")  # the second asks for one more than the first
+        await pilot.pause()
+        gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(threads) == 2
+        after = player.simulation.stages[0]
+        assert isinstance(after, ConvStage) and after.stride == (3, 3)
+        np.testing.assert_array_equal(
+            after.output, ConvStage(before.x, before.weight, before.bias, 3, 0).output
+        )
+        assert player.sub_title.endswith("changed here: stride 3")  # from the file's 1
+
+
+async def test_esc_cancels_a_large_change_and_keeps_the_old_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_on(large_conv(tmp_path))
+    gate = threading.Event()
+    record_threads(monkeypatch, ConvStage, "with_window", gate)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        player = app.screen
+        assert isinstance(player, PlayerScreen)
+        stages = player.simulation.stages
+        await pilot.press("P")
+        assert player._panels[0].loading
+        await pilot.press("escape")
+        assert not player._panels[0].loading
+        gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is player and player.simulation.stages is stages
+        assert "changed here" not in player.sub_title
+
+
+async def test_a_large_value_change_runs_in_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from textual.widgets import Input
+
+    app = app_on(large_conv(tmp_path))
+    gate = threading.Event()
+    threads = record_threads(monkeypatch, ConvStage, "with_values", gate)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        player = app.screen
+        assert isinstance(player, PlayerScreen)
+        before = player.simulation.stages[0]
+        assert isinstance(before, ConvStage)
+        await pilot.press("v")
+        await pilot.pause()
+        app.screen.query_one(Input).value = "kernel[0, 1, 1] = 9"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is player and player._panels[0].loading
+        gate.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(threads) == 1 and threads[0] is not threading.main_thread()
+        weight = before.weight.copy()
+        weight[0, 0, 1, 1] = 9
+        fresh = ConvStage(before.x, weight, before.bias, before.stride, before.padding)
+        np.testing.assert_array_equal(player.simulation.stages[0].output, fresh.output)
+        assert not player._panels[0].loading and "kernel[0, 0, 1, 1] = 9" in player.sub_title
+
+
+async def test_a_small_change_is_computed_on_the_spot(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = NetsimApp(scenarios.load(scenarios.resolve("conv_stride_2")), check=False)
+    threads = record_threads(monkeypatch, ConvStage, "with_window")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("S")
+        await pilot.pause()
+        assert threads == [threading.main_thread()]

@@ -111,3 +111,63 @@ def _index(name: str, given: str, shape: tuple[int, ...], default: Cell) -> tupl
                 f"so it lies in 0…{n - 1}",
             )
     return index
+
+
+def near_cells(step: object, arrays: dict[str, np.ndarray]) -> dict[str, Cell]:
+    """For each array ``v`` may change, the cell nearest the step on screen, the one offered
+    first: the input cell a window reads first (its winner, for max pooling), inside the
+    input; the element an activation step reads; the largest number of x⟨t⟩ a recurrent step
+    reads (a one-hot vector's 1); the first weight of a conv step's filter and its bias; else
+    the array's first number. A shorter index typed for an array takes its leading axes
+    (channel, filter) from here."""
+    channel = int(getattr(step, "channel", 0))
+    f = int(getattr(step, "filter", 0))
+    position = getattr(step, "position", None)
+    t = getattr(step, "t", None)
+    near: dict[str, Cell] = {}
+    for name, array in arrays.items():
+        shape = array.shape
+        index: tuple[int, ...]
+        if name == "input" and isinstance(position, tuple) and len(position) == len(shape):
+            index = tuple(int(p) for p in position)
+        elif name == "input" and isinstance(t, int) and len(shape) == 2 and 1 <= t <= shape[0]:
+            row = np.abs(array[t - 1])
+            index = (t - 1, int(np.argmax(row)))
+        elif name == "input" and len(shape) == 3:
+            c, h, w = shape
+            top, left = int(getattr(step, "top", 0)), int(getattr(step, "left", 0))
+            win = getattr(step, "argmax", None)
+            if win is not None:
+                top, left = top + win[0], left + win[1]
+            index = (min(channel, c - 1), min(max(top, 0), h - 1), min(max(left, 0), w - 1))
+        elif name in ("kernel", "bias"):
+            index = (min(f, shape[0] - 1), *(0 for _ in shape[1:]))
+        else:
+            index = tuple(0 for _ in shape)
+        near[name] = Cell(name, index)
+    return near
+
+
+def as_saved(title: str, description: str, changes: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """The scenario's title and description as the player shows them once something was
+    changed here: ``changes`` maps what was changed (``stride``, ``conv1 padding``,
+    ``input[2, 3]``) to (what it is now, what the file says), e.g. ("stride 3", "stride 2").
+    The file's words describe the file, so the description opens with a line saying what it
+    was written for and what differs ("Written for the file as saved: stride 2. Changed here:
+    stride 3."), and a title, which may state sizes that a stride or padding changes, is
+    marked "(as saved)" after such a change. Nothing changed: both as the file has them."""
+    if not changes:
+        return title, description
+    saved = ", ".join(file for _, file in changes.values())
+    now = ", ".join(now for now, _ in changes.values())
+    note = f"Written for the file as saved: {saved}. Changed here: {now}."
+    resized = any(key.split()[-1] in ("stride", "padding") for key in changes)
+    if resized and title:
+        title = f"{title} (as saved)"
+    return title, f"{note}\n\n{description}" if description.strip() else note
+
+
+def paragraphs(text: str) -> str:
+    """``text`` as the player draws it: each paragraph (blank-line separated) on one line,
+    its hard wraps joined."""
+    return "\n".join(" ".join(part.split()) for part in text.split("\n\n") if part.strip())

@@ -34,7 +34,7 @@ KEYS = [
     ("n / N", "recurrent cell: equations of the next / previous hidden unit"),
     ("< / >", "language model: colder / hotter temperature τ, same seed"),
     ("e", "type a text for the model (a date, a scene, a name to score, a start to sample from)"),
-    ("v", "change one number: an input cell or a kernel weight"),
+    ("v", "change one number: an input cell or a weight"),
     ("s / S", "convolution, pooling: stride one smaller / larger"),
     ("p / P", "convolution, pooling: padding one smaller / larger"),
     ("B / b", "beam search: wider / narrower beam B (1, 2, 3, 5, 10 … 1,000)"),
@@ -219,7 +219,12 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(legend)
             if self.simulation is not None:
                 yield Static(Text(self.simulation.title, style="bold underline"))
-                yield Static(Text(" ".join(self.simulation.description.split())))
+                from tui.edits import paragraphs  # numbers only where a scenario is open
+
+                # Each paragraph on its own line, as under the player's panel: after a live
+                # change, the line saying what the words were written for opens the text.
+                description = paragraphs(self.simulation.description)
+                yield Static(Text(description), id="help-description")
             yield Static(Text("\nEsc, ? or q closes this help.", style="grey62"))
 
     def action_dismiss_help(self) -> None:

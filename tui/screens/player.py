@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from textual import work
@@ -36,7 +37,7 @@ from engine.core import (
 from engine.errors import SpecError
 from engine.receptive import traceable
 from engine.translation import shiftable
-from tui.edits import Cell, number, parse, written
+from tui.edits import Cell, as_saved, near_cells, number, paragraphs, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable, offered_keys
@@ -46,7 +47,7 @@ from tui.widgets.legend import Legend
 from tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from engine.core import Simulation, Stage
+    from engine.core import Pair, Simulation, Stage
 
 SPEEDS = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0]
 """Playback speeds in steps per second; + and − move along this list."""
@@ -65,8 +66,10 @@ itself imports torch: loading torch's libraries holds the interpreter's lock for
 in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
 imported a check starts at once; the c key never waits."""
 SYNC_OUTPUTS = 100_000
-"""Outputs up to which a flip is computed on the spot (measured: a few milliseconds); a larger
-layer is computed again in a worker, its panel marked as loading, and Esc cancels it."""
+"""Outputs up to which a flip, or a change (``v``, ``s`` / ``S``, ``p`` / ``P``) counted over
+the changed stage and every later one, is computed on the spot (measured: a few milliseconds);
+more is computed again in a worker, the panel marked as loading, and Esc cancels it. A
+3×224×224 input through 64 filters takes 0.06–0.3 s to compute again, 3×626×626 0.3–2.5 s."""
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -267,6 +270,7 @@ class PlayerScreen(Screen[None]):
         self._start_heat = heat
         self._source_stamp: tuple[int, int] | None = None
         self._changes: dict[str, tuple[str, str]] = {}  # what was changed here: key → (now, file)
+        self._file_text = (simulation.title, simulation.description)  # as the file has them
         self.simulation = simulation
         self._layers = layers
         self._start = start
@@ -279,6 +283,7 @@ class PlayerScreen(Screen[None]):
         """The panel's scrolling area (kept: the footer asks about it before it is mounted)."""
         self._last_key = time.monotonic()  # the last key pressed, for the deferred check
         self._busy: Worker[None] | None = None  # a slow view being computed; Esc cancels it
+        self._pending_window: tuple[int, Pair, Pair] | None = None  # stage, stride, padding
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -288,7 +293,7 @@ class PlayerScreen(Screen[None]):
                 panel = panel_for(stage, id=f"stage-{s}")
                 self._panels[s] = panel
                 yield panel
-        description = Content(" ".join(self.simulation.description.split()))  # not markup
+        description = Content(paragraphs(self.simulation.description))  # not markup
         with ScrollArea(id="description"):
             yield Static(description, id="description-text")
         yield Legend(id="legend")
@@ -605,19 +610,41 @@ class PlayerScreen(Screen[None]):
         if not slow or getattr(panel, "_flipped", False) is not None:
             self._toggle_flip(panel)
             return
+        self._in_worker(panel, cast(Flippable, stage).flipped, lambda f: self._flip_done(panel, f))
+
+    def _in_worker(
+        self, panel: Panel, compute: Callable[[], Any], done: Callable[..., Any]
+    ) -> None:
+        """Run ``compute`` in a thread worker, ``panel`` marked as loading, and hand its result
+        (or the SpecError it raised) to ``done`` on the event loop. Esc cancels it and the
+        screen keeps what it shows; a new one replaces the one under way."""
         self.playing = False
         panel.loading = True
-        self._busy = self._flip_worker(panel, stage)
+        self._busy = self._slow_worker(panel, compute, done)
 
-    @work(thread=True, exclusive=True, group="flip")
-    def _flip_worker(self, panel: Panel, stage: Flippable) -> None:
-        flipped = stage.flipped()
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._flip_done, panel, flipped)
+    @work(thread=True, exclusive=True, group="slow-view")
+    def _slow_worker(
+        self, panel: Panel, compute: Callable[[], Any], done: Callable[..., Any]
+    ) -> None:
+        try:
+            result = compute()
+        except SpecError as e:
+            result = e
+        worker = get_current_worker()
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._worker_done, worker, panel, done, result)
+
+    def _worker_done(
+        self, worker: Worker[None], panel: Panel, done: Callable[..., Any], result: object
+    ) -> Any:
+        if worker is not self._busy:
+            return None  # cancelled, or replaced by a newer one, meanwhile
+        self._busy = None
+        self._pending_window = None
+        panel.loading = False
+        return done(result)
 
     def _flip_done(self, panel: Panel, flipped: Stage) -> None:
-        self._busy = None
-        panel.loading = False
         if panel in self._panels.values() and panel.stage in self.simulation.stages:
             panel._flipped = flipped  # type: ignore[attr-defined]
             self._toggle_flip(panel)
@@ -841,6 +868,7 @@ class PlayerScreen(Screen[None]):
         if self._busy is not None:
             self._busy.cancel()
             self._busy = None
+            self._pending_window = None
             for panel in self._panels.values():
                 panel.loading = False
             self.notify("cancelled")
@@ -943,8 +971,9 @@ class PlayerScreen(Screen[None]):
 
     def _note_change(self, key: str, now: str, before: str) -> None:
         """Remember that ``key`` (``stride``, ``input[2, 3]`` …) reads ``now`` here where the
-        file says ``before``, and say so beside the file's name: the scenario's title and
-        description still describe the file."""
+        file says ``before``, and say so beside the file's name, above the description and,
+        after a stride or padding change, in the title (``tui.edits.as_saved``): the scenario's
+        own words describe the file. A reload from disk starts a new player without marks."""
         _, original = self._changes.get(key, ("", before))
         if now == original:
             self._changes.pop(key, None)
@@ -953,6 +982,11 @@ class PlayerScreen(Screen[None]):
         name = Path(self.simulation.source).name if self.simulation.source else ""
         changed = ", ".join(now for now, _ in self._changes.values())
         self.sub_title = f"{name} · changed here: {changed}" if changed else name
+        # The title and description speak of the file: say so where they no longer agree.
+        title, description = as_saved(*self._file_text, self._changes)
+        self.simulation.title, self.simulation.description = title, description
+        self.title = title or "netsim"
+        self.query_one("#description-text", Static).update(Content(paragraphs(description)))
 
     def _key(self, stage: Stage, what: str) -> str:
         """``what`` (``stride``) named with its stage where there is more than one."""
@@ -969,27 +1003,55 @@ class PlayerScreen(Screen[None]):
         if not arrays:
             return
         self.playing = False
-        near = _near_cells(stage.step(local), arrays)
+        step = stage.step(local)
+        near = near_cells(step, arrays)
         default = next(iter(near.values()))
         shapes = {name: a.shape for name, a in arrays.items()}
         label = written(default, shapes[default.name])
         prefill = f"{label} = {number(float(arrays[default.name][default.index]))}"
         stages = self.simulation.stages
 
-        def apply(text: str) -> tuple[dict[int, Stage], Cell, float, float]:
+        slow = self._slow(stage_no)
+
+        def rerun(cell: Cell, changed: np.ndarray) -> dict[int, Stage]:
+            new_stage = stage.with_values(cell.name, changed)  # type: ignore[attr-defined]
+            return self._rerun_after(stage_no, new_stage)
+
+        def apply(text: str) -> tuple[dict[int, Stage] | None, Cell, float, float, np.ndarray]:
             cell, value = parse(text, default, arrays, near)
             changed = arrays[cell.name].copy()
             old = float(changed[cell.index])
             changed[cell.index] = value
-            new_stage = stage.with_values(cell.name, changed)  # type: ignore[attr-defined]
-            return self._rerun_after(stage_no, new_stage), cell, old, value
+            # A quick change is computed here, so that a refusal stays in the box; a slow one
+            # in a worker once the box is closed.
+            new = None if slow else rerun(cell, changed)
+            return new, cell, old, value, changed
 
-        async def chosen(result: tuple[dict[int, Stage], Cell, float, float] | None) -> None:
+        async def chosen(
+            result: tuple[dict[int, Stage] | None, Cell, float, float, np.ndarray] | None,
+        ) -> None:
             if result is None or self.simulation.stages is not stages:
                 return
-            new, cell, old, value = result
-            await self._replace_stages(new, stage_no, local)
+            new, cell, old, value, changed = result
+            if new is None:
+                self._in_worker(
+                    self._panels[stage_no],
+                    lambda: rerun(cell, changed),
+                    lambda new: show(new, cell, old, value),
+                )
+            else:
+                await show(new, cell, old, value)
+
+        async def show(
+            new: dict[int, Stage] | SpecError, cell: Cell, old: float, value: float
+        ) -> None:
             label = written(cell, shapes[cell.name])
+            if isinstance(new, SpecError):
+                self.notify(f"{label} = {number(value)} refused: {new}", severity="warning")
+                return
+            if self.simulation.stages is not stages:
+                return
+            await self._replace_stages(new, stage_no, local)
             moved = int(np.count_nonzero(new[stage_no].output != stage.output))
             later = f"; {len(new) - 1} later stage(s) run again" if len(new) > 1 else ""
             self.notify(
@@ -1002,9 +1064,13 @@ class PlayerScreen(Screen[None]):
 
         names = " or ".join(f"{n}[…]" for n in arrays)
         prompt = f"{stage.name}: change one number ({names}), then Enter"
+        if len(prompt) > 70:  # the box's width: the names move to the examples, which wrap
+            prompt = f"{stage.name}: change one number, then Enter"
         hint = "e.g. " + ", ".join(
             f"{written(Cell(n, tuple(0 for _ in shapes[n])), shapes[n])} = 1" for n in arrays
         )
+        if getattr(step, "t", None) is not None and "input" in arrays and arrays["input"].ndim == 2:
+            hint += "; input[t − 1, i] is x⟨t⟩[i]"  # rows count from 0, time from t = 1
         self.app.push_screen(
             TextInputScreen(prompt, prefill, apply, hint=f"{hint}; Esc cancels"), chosen
         )
@@ -1016,18 +1082,17 @@ class PlayerScreen(Screen[None]):
         if found is None:
             return
         stage_no, local, stage, windowed = found
-        (sh, sw), padding = windowed.stride, windowed.padding
-        new = (sh + direction, sw + direction)
+        stride, padding = self._window_now(stage_no, windowed)
+        new = (stride[0] + direction, stride[1] + direction)
         if min(new) < 1:
-            self.notify(f"stride {_pair(windowed.stride)} is the smallest: the window moves a cell")
+            self.notify(f"stride {_pair(stride)} is the smallest: the window moves a cell")
             return
-        if direction > 0 and stage.output.shape[-2:] == (1, 1):
+        if direction > 0 and stage.output.shape[-2:] == (1, 1) and stride == windowed.stride:
             self.notify(
-                f"the output is already 1×1: a stride above {_pair(windowed.stride)} "
-                "changes nothing"
+                f"the output is already 1×1: a stride above {_pair(stride)} changes nothing"
             )
             return
-        await self._rewindow(stage_no, local, stage, new, padding, "stride", windowed.stride)
+        await self._rewindow(stage_no, local, stage, new, padding, "stride", stride)
 
     async def action_padding(self, direction: int) -> None:
         """Padding one smaller or larger on both axes, for the convolution or pooling on
@@ -1036,8 +1101,9 @@ class PlayerScreen(Screen[None]):
         if found is None:
             return
         stage_no, local, stage, windowed = found
-        (ph, pw), window = windowed.padding, stage.window_geometry()[0]  # type: ignore[attr-defined]
-        new = (ph + direction, pw + direction)
+        stride, padding = self._window_now(stage_no, windowed)
+        window = stage.window_geometry()[0]  # type: ignore[attr-defined]
+        new = (padding[0] + direction, padding[1] + direction)
         if min(new) < 0:
             self.notify("padding 0 is the least: no zeros around the input")
             return
@@ -1047,9 +1113,22 @@ class PlayerScreen(Screen[None]):
                 f"corner windows would read nothing but padding (at most {window[0] - 1})"
             )
             return
-        await self._rewindow(
-            stage_no, local, stage, windowed.stride, new, "padding", windowed.padding
-        )
+        await self._rewindow(stage_no, local, stage, stride, new, "padding", padding)
+
+    def _window_now(self, stage_no: int, windowed: Restridable) -> tuple[Pair, Pair]:
+        """(stride, padding) a key starts from: those of a change of this stage still being
+        computed (a second S while the first is under way asks for one more), else the
+        stage's own."""
+        pending = self._pending_window
+        if pending is not None and pending[0] == stage_no and self._busy is not None:
+            return pending[1], pending[2]
+        return windowed.stride, windowed.padding
+
+    def _slow(self, stage_no: int) -> bool:
+        """Whether a change to stage ``stage_no`` is computed in a worker: more than
+        SYNC_OUTPUTS outputs from that stage on."""
+        outputs = sum(s.output.size for s in self.simulation.stages[stage_no:])
+        return outputs > SYNC_OUTPUTS
 
     def _window_on_screen(self) -> tuple[int, int, Stage, Restridable] | None:
         """(stage number, local step, stage, the same as Restridable) on screen, or None."""
@@ -1073,12 +1152,47 @@ class PlayerScreen(Screen[None]):
         the cursor keeps its channel and, as far as the new output allows, its row and column."""
         self.playing = False
         now = stride if what == "stride" else padding
-        try:
+        stages = self.simulation.stages
+
+        def compute() -> tuple[Stage, dict[int, Stage]]:
             new_stage = cast(Restridable, stage).with_window(stride, padding)
-            new = self._rerun_after(stage_no, new_stage)
-        except SpecError as e:
-            self.notify(f"{what} {_pair(old)} → {_pair(now)} refused: {e}", severity="warning")
+            return new_stage, self._rerun_after(stage_no, new_stage)
+
+        async def done(result: tuple[Stage, dict[int, Stage]] | SpecError) -> None:
+            if isinstance(result, SpecError):
+                self.notify(
+                    f"{what} {_pair(old)} → {_pair(now)} refused: {result}", severity="warning"
+                )
+            elif self.simulation.stages is stages:
+                # The file's side of the change is what the screen showed, not a change
+                # this one replaced while it was under way.
+                shown = getattr(stage, what)
+                await self._rewindowed(stage_no, local, stage, *result, what, shown, now)
+
+        if self._slow(stage_no):
+            self._in_worker(self._panels[stage_no], compute, done)
+            self._pending_window = (stage_no, stride, padding)
             return
+        try:
+            result: tuple[Stage, dict[int, Stage]] | SpecError = compute()
+        except SpecError as e:
+            result = e
+        await done(result)
+
+    async def _rewindowed(
+        self,
+        stage_no: int,
+        local: int,
+        stage: Stage,
+        new_stage: Stage,
+        new: dict[int, Stage],
+        what: str,
+        old: Pair,
+        now: Pair,
+    ) -> None:
+        """Show ``new`` (``new_stage`` and the stages after it) in place of ``stage`` and the
+        rest; the cursor keeps its channel and, as far as the new output allows, its row and
+        column."""
         before_shape = stage.output.shape
         after_shape = new_stage.output.shape
         position = np.unravel_index(local, before_shape)
@@ -1186,29 +1300,3 @@ def _pair(p: tuple[int, int]) -> str:
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
-
-
-def _near_cells(step: object, arrays: dict[str, np.ndarray]) -> dict[str, Cell]:
-    """For each array ``v`` may change, the cell nearest the step on screen, the one offered
-    first: the input cell the window reads first (its winner, for max pooling), inside the
-    input; the first weight of the step's filter; its bias. A shorter index typed for an array
-    takes its leading axes (channel, filter) from here."""
-    channel = int(getattr(step, "channel", 0))
-    f = int(getattr(step, "filter", 0))
-    near: dict[str, Cell] = {}
-    for name, array in arrays.items():
-        shape = array.shape
-        index: tuple[int, ...]
-        if name == "input" and len(shape) == 3:
-            c, h, w = shape
-            top, left = int(getattr(step, "top", 0)), int(getattr(step, "left", 0))
-            win = getattr(step, "argmax", None)
-            if win is not None:
-                top, left = top + win[0], left + win[1]
-            index = (min(channel, c - 1), min(max(top, 0), h - 1), min(max(left, 0), w - 1))
-        elif name in ("kernel", "bias"):
-            index = (min(f, shape[0] - 1), *(0 for _ in shape[1:]))
-        else:
-            index = tuple(0 for _ in shape)
-        near[name] = Cell(name, index)
-    return near
