@@ -16,12 +16,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 import scenarios
 from scenarios import BundledScenario, ScenarioError
 from tui.screens.help import BROWSER_KEYS, HelpScreen
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.scenario_list import ScenarioList
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class BrowserScreen(Screen[None]):
             yield Label("Open a file: ")
             yield Input(placeholder="path/to/scenario.toml, then Enter", id="path-input")
         yield Static(id="browser-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "netsim"

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from engine.collapse import CollapseCheck, Linear, compare
@@ -27,6 +27,7 @@ from engine.errors import SpecError
 from engine.network import INPUT, Network
 from tui.numbers import fmt_exact
 from tui.widgets.badge import TOLERANCE, tolerance_text
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.peek import MatrixPeek
 
 PASS_THROUGH = ("relu", "sigmoid", "tanh", "leaky_relu", "dropout", "flatten")
@@ -143,7 +144,7 @@ class CollapseScreen(Screen[None]):
                 box.border_title = "on the input"
                 yield Static(id="collapse-out")
         yield Static(id="collapse-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Linear layers collapse"

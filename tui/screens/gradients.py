@@ -20,7 +20,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from engine.architectures import architecture
@@ -38,6 +38,7 @@ from engine.gradients import (
 from engine.limits import Budget
 from engine.network import ACTIVATION_OPS, Layer, Network
 from tui.numbers import fmt_special
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.logbars import ALARM_STYLES, BarRow, LogBars
 
 DEPTHS = (1, 2, 3, 5, 10, 15, 20, 30, 50, 75, 100)
@@ -247,7 +248,7 @@ class GradientScreen(Screen[None]):
             id="grad-bars",
         )
         yield Static(id="grad-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Gradient flow"

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.receptive import input_hw, usage_counts
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.matrix import MatrixGrid
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class UsageScreen(Screen[None]):
             "output keeps its size. Brighter is more often; press h to see the numbers.",
             id="usage-note",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Border usage"
