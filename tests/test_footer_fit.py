@@ -54,7 +54,7 @@ def assert_every_key_visible(screen: Screen[Any]) -> int:
         text = f"{key.key_display} {key.description}".strip()
         region = key.region
         assert region.width >= cell_len(text), text
-        assert 0 <= region.x and region.right <= width, (text, region, width)
+        assert region.x >= 0 and region.right <= width, (text, region, width)
         assert footer.region.y <= region.y < min(footer.region.bottom, height), (text, region)
         for x in range(region.x, region.right):
             hit, _ = screen.get_widget_at(x, region.y)
