@@ -26,6 +26,7 @@ from engine.collapse import CollapseCheck, Linear, compare
 from engine.errors import SpecError
 from engine.network import INPUT, Network
 from tui.numbers import fmt_exact
+from tui.styles import MUTED
 from tui.widgets.badge import TOLERANCE, tolerance_text
 from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.peek import MatrixPeek
@@ -159,7 +160,7 @@ class CollapseScreen(Screen[None]):
     # -- computing -------------------------------------------------------------------------------
 
     def compute(self) -> None:
-        self.query_one("#collapse-out", Static).update(Text("computing …", style="grey62"))
+        self.query_one("#collapse-out", Static).update(Text("computing …", style=MUTED))
         self._worker(self.current)
 
     @work(thread=True, exclusive=True, group="collapse")
@@ -279,7 +280,7 @@ class CollapseScreen(Screen[None]):
         return self.actual
 
     def note(self, check: CollapseCheck) -> Text:
-        t = Text(style="grey62")
+        t = Text(style=MUTED)
         t.append(
             f"Without activations the {len(self.stack)} layers compute exactly what one layer "
             f"computes: the outputs differ by rounding only (max |Δ| "

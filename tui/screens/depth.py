@@ -25,6 +25,7 @@ from textual.worker import get_current_worker
 from engine.depth import DepthConfig, DepthRun, DigitData, run_depth_experiment
 from engine.errors import SpecError
 from scenarios.datasets import DATA_DIR
+from tui.styles import QUIET
 from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.linechart import LineChart, Series
 
@@ -92,7 +93,7 @@ class DepthScreen(Screen[None]):
 
     def describe(self) -> Text:
         c = self.config
-        t = Text(style="grey70")
+        t = Text(style=QUIET)
         t.append(
             f"{c.activation} networks of width {c.width}, "
             f"{', '.join(map(str, c.depths))} blocks of 2 linear layers, "

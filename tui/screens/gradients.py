@@ -38,6 +38,7 @@ from engine.gradients import (
 from engine.limits import Budget
 from engine.network import ACTIVATION_OPS, Layer, Network
 from tui.numbers import fmt_special
+from tui.styles import MUTED
 from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.logbars import ALARM_STYLES, BarRow, LogBars
 
@@ -272,7 +273,7 @@ class GradientScreen(Screen[None]):
         bar.update(total=n + 1, progress=0)
         self.query_one("#grad-bars", LogBars).display = self.result is not None
         self.query_one("#grad-summary", Static).update(
-            Text(f"computing the gradient of {self._what()} …", style="grey62")
+            Text(f"computing the gradient of {self._what()} …", style=MUTED)
         )
         self._worker(self.plain)
 
@@ -328,7 +329,7 @@ class GradientScreen(Screen[None]):
         if self.is_attached:
             self.query_one("#grad-progress", ProgressBar).update(total=total, progress=done)
             self.query_one("#grad-summary", Static).update(
-                Text(f"computing the gradient of {self._what()}: {doing}", style="grey62")
+                Text(f"computing the gradient of {self._what()}: {doing}", style=MUTED)
             )
 
     def _failed(self, line: str) -> None:
@@ -395,7 +396,7 @@ class GradientScreen(Screen[None]):
         return t
 
     def _note(self) -> Text:
-        t = Text(style="grey62")
+        t = Text(style=MUTED)
         t.append("Bars: ‖∂L/∂y‖ per layer, log scale; ┊ marks the alarm bounds 1e-6 and 1e+6.")
         if self.plain is not None:
             t.append(" s′·w: the factor predicted across each linear + activation; meas: measured.")

@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.styles import MUTED
+
 if TYPE_CHECKING:
     from engine.core import Simulation, Stage
 
@@ -220,7 +222,7 @@ class HelpScreen(ModalScreen[None]):
             if self.simulation is not None:
                 yield Static(Text(self.simulation.title, style="bold underline"))
                 yield Static(Text(" ".join(self.simulation.description.split())))
-            yield Static(Text("\nEsc, ? or q closes this help.", style="grey62"))
+            yield Static(Text("\nEsc, ? or q closes this help.", style=MUTED))
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)
