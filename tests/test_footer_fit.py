@@ -158,3 +158,17 @@ def test_scenarios_used_here_exist() -> None:
     names = {b.name for b in scenarios.bundled()}
     assert {"net_mlp_digits", "net_plain_sigmoid", "net_mlp_linear_digits"} <= names
     assert "net_custom_layers" in names
+
+
+async def test_a_key_on_the_second_line_can_be_clicked() -> None:
+    """The keys keep Textual's click: ``h`` on the footer's second line turns the heat on."""
+    app = player_app("conv_vertical_edge")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot)
+        footer = screen.query_one(KeyFooter)
+        heat = next(k for k in footer.query(FooterKey) if k.action == "toggle_heat")
+        assert heat.region.y > footer.region.y  # wrapped onto the second line
+        assert not screen.heat
+        await pilot.click(heat)
+        await pilot.pause()
+        assert screen.heat
