@@ -16,12 +16,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 import scenarios
 from scenarios import BundledScenario, ScenarioError
 from tui.screens.help import BROWSER_KEYS, HelpScreen
+from tui.styles import MUTED
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.scenario_list import ScenarioList
 
 if TYPE_CHECKING:
@@ -79,7 +81,7 @@ class BrowserScreen(Screen[None]):
             yield Label("Open a file: ")
             yield Input(placeholder="path/to/scenario.toml, then Enter", id="path-input")
         yield Static(id="browser-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "netsim"
@@ -99,7 +101,7 @@ class BrowserScreen(Screen[None]):
         description = Text(" ".join(entry.description.split()))  # as written, not markup
         self.query_one("#scenario-description", Static).update(description)
         self.query_one("#scenario-file", Static).update(
-            Text(f"\n{entry.topic} · netsim {entry.name}", style="grey62")
+            Text(f"\n{entry.topic} · netsim {entry.name}", style=MUTED)
         )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -121,9 +123,7 @@ class BrowserScreen(Screen[None]):
     def open(self, path: Path) -> None:
         """Load ``path`` (training scenarios compute while loading) and open the player, or
         show the one-line error; the list stays responsive meanwhile."""
-        self.query_one("#browser-error", Static).update(
-            Text(f"loading {path.name} …", style="grey62")
-        )
+        self.query_one("#browser-error", Static).update(Text(f"loading {path.name} …", style=MUTED))
         self._load(path)
 
     @work(exclusive=True, group="load")
@@ -168,7 +168,7 @@ class BrowserScreen(Screen[None]):
         if not self.is_attached:
             return
         self.query_one("#browser-error", Static).update(
-            Text(f"loading {path.name}: training {done:,} of {total:,} iterations", style="grey62")
+            Text(f"loading {path.name}: training {done:,} of {total:,} iterations", style=MUTED)
         )
 
     def _failed(self, line: str) -> None:

@@ -19,14 +19,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from engine.collapse import CollapseCheck, Linear, compare
 from engine.errors import SpecError
 from engine.network import INPUT, Network
 from tui.numbers import fmt_exact
+from tui.styles import MUTED
 from tui.widgets.badge import TOLERANCE, tolerance_text
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.peek import MatrixPeek
 
 PASS_THROUGH = ("relu", "sigmoid", "tanh", "leaky_relu", "dropout", "flatten")
@@ -143,7 +145,7 @@ class CollapseScreen(Screen[None]):
                 box.border_title = "on the input"
                 yield Static(id="collapse-out")
         yield Static(id="collapse-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Linear layers collapse"
@@ -158,7 +160,7 @@ class CollapseScreen(Screen[None]):
     # -- computing -------------------------------------------------------------------------------
 
     def compute(self) -> None:
-        self.query_one("#collapse-out", Static).update(Text("computing …", style="grey62"))
+        self.query_one("#collapse-out", Static).update(Text("computing …", style=MUTED))
         self._worker(self.current)
 
     @work(thread=True, exclusive=True, group="collapse")
@@ -278,7 +280,7 @@ class CollapseScreen(Screen[None]):
         return self.actual
 
     def note(self, check: CollapseCheck) -> Text:
-        t = Text(style="grey62")
+        t = Text(style=MUTED)
         t.append(
             f"Without activations the {len(self.stack)} layers compute exactly what one layer "
             f"computes: the outputs differ by rounding only (max |Δ| "

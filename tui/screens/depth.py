@@ -19,12 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from engine.depth import DepthConfig, DepthRun, DigitData, run_depth_experiment
 from engine.errors import SpecError
 from scenarios.datasets import DATA_DIR
+from tui.styles import QUIET
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.linechart import LineChart, Series
 
 COLORS = ("bright_green", "bright_cyan", "yellow", "bright_magenta", "bright_red", "white")
@@ -77,7 +79,7 @@ class DepthScreen(Screen[None]):
                     box.border_subtitle = "against iterations"
                     yield LineChart(id=f"depth-{kind}")
         yield Static(id="depth-table")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Depth experiment"
@@ -91,7 +93,7 @@ class DepthScreen(Screen[None]):
 
     def describe(self) -> Text:
         c = self.config
-        t = Text(style="grey70")
+        t = Text(style=QUIET)
         t.append(
             f"{c.activation} networks of width {c.width}, "
             f"{', '.join(map(str, c.depths))} blocks of 2 linear layers, "

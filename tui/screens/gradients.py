@@ -20,7 +20,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from engine.architectures import architecture
@@ -38,6 +38,8 @@ from engine.gradients import (
 from engine.limits import Budget
 from engine.network import ACTIVATION_OPS, Layer, Network
 from tui.numbers import fmt_special
+from tui.styles import MUTED
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.logbars import ALARM_STYLES, BarRow, LogBars
 
 DEPTHS = (1, 2, 3, 5, 10, 15, 20, 30, 50, 75, 100)
@@ -247,7 +249,7 @@ class GradientScreen(Screen[None]):
             id="grad-bars",
         )
         yield Static(id="grad-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Gradient flow"
@@ -271,7 +273,7 @@ class GradientScreen(Screen[None]):
         bar.update(total=n + 1, progress=0)
         self.query_one("#grad-bars", LogBars).display = self.result is not None
         self.query_one("#grad-summary", Static).update(
-            Text(f"computing the gradient of {self._what()} …", style="grey62")
+            Text(f"computing the gradient of {self._what()} …", style=MUTED)
         )
         self._worker(self.plain)
 
@@ -327,7 +329,7 @@ class GradientScreen(Screen[None]):
         if self.is_attached:
             self.query_one("#grad-progress", ProgressBar).update(total=total, progress=done)
             self.query_one("#grad-summary", Static).update(
-                Text(f"computing the gradient of {self._what()}: {doing}", style="grey62")
+                Text(f"computing the gradient of {self._what()}: {doing}", style=MUTED)
             )
 
     def _failed(self, line: str) -> None:
@@ -394,7 +396,7 @@ class GradientScreen(Screen[None]):
         return t
 
     def _note(self) -> Text:
-        t = Text(style="grey62")
+        t = Text(style=MUTED)
         t.append("Bars: ‖∂L/∂y‖ per layer, log scale; ┊ marks the alarm bounds 1e-6 and 1e+6.")
         if self.plain is not None:
             t.append(" s′·w: the factor predicted across each linear + activation; meas: measured.")

@@ -12,6 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.styles import MUTED
+
 if TYPE_CHECKING:
     from engine.core import Simulation, Stage
 
@@ -225,7 +227,7 @@ class HelpScreen(ModalScreen[None]):
                 # change, the line saying what the words were written for opens the text.
                 description = paragraphs(self.simulation.description)
                 yield Static(Text(description), id="help-description")
-            yield Static(Text("\nEsc, ? or q closes this help.", style="grey62"))
+            yield Static(Text("\nEsc, ? or q closes this help.", style=MUTED))
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

@@ -24,7 +24,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from engine.network import INPUT, Network
@@ -32,6 +32,7 @@ from tui.numbers import fmt_num
 from tui.screens.help import LAYER_BINDINGS, NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
 from tui.widgets.featuremaps import FeatureMapGallery
 from tui.widgets.halfblock import HalfBlockImage
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.topk import TopK, bar, softmax
 
 if TYPE_CHECKING:
@@ -317,7 +318,7 @@ class NetworkScreen(Screen[None]):
             with Vertical(classes="box", id="net-top5-box") as box:
                 box.border_title = "top 5"
                 yield TopK(id="net-top5")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> LayerTable:

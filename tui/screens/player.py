@@ -20,7 +20,7 @@ from textual.message_pump import MessagePump
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.widgets import ContentSwitcher, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from engine.core import (
@@ -43,6 +43,7 @@ from tui.screens.goto import GotoScreen
 from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable, offered_keys
 from tui.screens.textinput import TextInputScreen
 from tui.widgets.badge import TorchBadge
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.legend import Legend
 from tui.widgets.timeline import Timeline
 
@@ -148,11 +149,11 @@ class PlayerScreen(Screen[None]):
     _BEAM = Binding.Group("Beam", compact=True)
     _ALPHA = Binding.Group("α", compact=True)
     _STRIDE = Binding.Group("Stride", compact=True)
-    _PADDING = Binding.Group("Padding", compact=True)
+    _PADDING = Binding.Group("Pad", compact=True)
 
     BINDINGS = [
-        # Help and Quit first: on a narrow terminal the footer shows the keys it has room for,
-        # and ? lists every key the stage offers.
+        # The footer shows every key offered here, on two lines or three at 80 columns, in this
+        # order: help and quit first, then the keys used most.
         Binding("question_mark", "help", "Help", key_display="?", id="help"),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("space", "toggle_play", "Play", id="play"),
@@ -160,11 +161,10 @@ class PlayerScreen(Screen[None]):
         Binding("right", "step(1)", "Step", key_display="→", group=_STEP, id="next"),
         Binding("pageup", "row(-1)", "Row back", key_display="PgUp", group=_ROW, id="prev-row"),
         Binding("pagedown", "row(1)", "Row", key_display="PgDn", group=_ROW, id="next-row"),
-        # On a small terminal these are what brings the rest of the screen into view: early in
-        # the footer, so that they stay on it when the keys after them do not fit.
+        # On a small terminal these are what brings the rest of the screen into view.
         Binding("i", "inspector(1)", "Inspector", id="inspector"),
         Binding("I", "inspector(-1)", "Inspector up", show=False, id="inspector-up"),
-        Binding("d", "description", "Description", id="description"),
+        Binding("d", "description", "About", id="description"),
         Binding(
             "home", "jump_start", "First", key_display="Home", group=_ENDS, show=False, id="first"
         ),
@@ -201,7 +201,7 @@ class PlayerScreen(Screen[None]):
         Binding("u", "usage", "Border", id="usage"),
         Binding("t", "translate", "Shift", id="translate"),
         Binding("k", "compact", "Compact", id="compact"),
-        Binding("m", "maps(1)", "More maps", id="next-maps"),
+        Binding("m", "maps(1)", "Maps", id="next-maps"),
         Binding("M", "maps(-1)", "Previous maps", show=False, id="prev-maps"),
         Binding("n", "unit(1)", "Next unit", show=False, id="next-unit"),
         Binding("N", "unit(-1)", "Previous unit", show=False, id="prev-unit"),
@@ -223,9 +223,7 @@ class PlayerScreen(Screen[None]):
         Binding("a", "alpha(-1)", "α down", key_display="a", group=_ALPHA, id="alpha-down"),
         Binding("c", "check", "Check", show=False, id="check"),
         Binding("escape", "back", "List", key_display="Esc", show=False, id="back"),
-        # After ? and q: at 120 columns the footer of a convolution is full before them, and ?
-        # (which lists these keys where they work) must stay in sight.
-        Binding("v", "edit_value", "Edit value", id="edit-value"),
+        Binding("v", "edit_value", "Edit", id="edit-value"),
         Binding("s", "stride(-1)", "Stride −", key_display="s", group=_STRIDE, id="stride-down"),
         Binding("S", "stride(1)", "Stride +", key_display="S", group=_STRIDE, id="stride-up"),
         Binding("p", "padding(-1)", "Padding −", key_display="p", group=_PADDING, id="pad-down"),
@@ -300,7 +298,7 @@ class PlayerScreen(Screen[None]):
         with Horizontal(id="status"):
             yield Timeline(self.simulation.offsets[1:], id="timeline")
             yield TorchBadge(id="badge")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def _timeline(self) -> Timeline:

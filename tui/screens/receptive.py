@@ -11,9 +11,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.receptive import influence, input_hw, receptive_field
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.matrix import MatrixGrid
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class ReceptiveScreen(Screen[None]):
                 box.styles.max_width = share
                 yield MatrixGrid(plane(stages[-1].output), id="rf-out")
         yield Static(id="rf-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Receptive field"

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from engine.errors import SpecError
 from engine.network import ACTIVATION_OPS, INPUT, Network, shape_text
+from tui.widgets.keyfooter import KeyFooter
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ class ResidualScreen(Screen[None]):
         with Vertical(classes="box", id="res-sum-box") as box:
             box.border_title = "the addition"
             yield Static(id="res-sum")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Residual block"

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from engine.errors import SpecError
+from tui.styles import MUTED
 
 T = TypeVar("T")
 
@@ -65,7 +66,7 @@ class TextInputScreen(ModalScreen[T | None], Generic[T]):
         with Vertical(id="text-dialog"):
             yield Label(Content(self.prompt))
             yield Input(value=self.text, id="text-input", select_on_focus=False)
-            yield Label(Text(self.hint, style="grey62"), id="text-error")
+            yield Label(Text(self.hint, style=MUTED), id="text-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -14,11 +14,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from engine.translation import ShiftError, StageComparison, compare_shift, shift
 from tui.screens.receptive import plane
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.matrix import MatrixGrid
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class TranslationScreen(Screen[None]):
                 progress.display = False
                 yield progress
                 yield Static(id="tr-note")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Shift the input"

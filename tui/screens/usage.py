@@ -8,13 +8,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from engine.receptive import input_hw, usage_counts
+from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.matrix import MatrixGrid
 
 if TYPE_CHECKING:
     from engine.core import BorderUsage
+
+
+def hint(heat: bool) -> str:
+    """What h does from here: the counts as numbers from the heat picture, or back."""
+    if heat:
+        return "Brighter is more often; press h to see the numbers."
+    return "Press h to see them as heat again (brighter is more often)."
 
 
 class UsageScreen(Screen[None]):
@@ -76,23 +84,25 @@ class UsageScreen(Screen[None]):
                     grid.heat = True
                     yield grid
         corner_v, corner_s = int(self.valid[0, 0]), int(self.same[0, 0])
-        yield Static(
+        self._note = (
             f"How many {fh}×{fw} windows (stride {stride[0]}) read each pixel of the "
             f"{hw[0]}×{hw[1]} input. Without padding a corner pixel is read {corner_v}× "
             f"while a centre pixel is read up to {int(self.valid.max())}×: the border counts for "
             f"less, and the output shrinks. With padding the corner is read {corner_s}× and the "
-            "output keeps its size. Brighter is more often; press h to see the numbers.",
-            id="usage-note",
+            "output keeps its size. "
         )
-        yield Footer()
+        yield Static(self._note + hint(heat=True), id="usage-note")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Border usage"
         self.sub_title = self.stage.name  # type: ignore[attr-defined]
 
     def action_toggle_heat(self) -> None:
+        heat = not self.query_one("#usage-valid", MatrixGrid).heat
         for grid in self.query(MatrixGrid):
-            grid.heat = not grid.heat
+            grid.heat = heat
+        self.query_one("#usage-note", Static).update(self._note + hint(heat))
 
     def action_close(self) -> None:
         self.dismiss(None)

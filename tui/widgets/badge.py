@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.styles import MUTED
+
 TOLERANCE = 1e-9
 """Largest |Δ| still called a match, relative to the stage's largest magnitude (at least 1)."""
 
@@ -53,7 +55,7 @@ class TorchBadge(Widget):
 
     def render(self) -> Text:
         if self.state == "checking":
-            return Text("⋯ checking against PyTorch", style="grey62")
+            return Text("⋯ checking against PyTorch", style=MUTED)
         if self.state == "error":
             return Text(f"✗ PyTorch check failed: {self.detail}", style="bold red")
         if self.state == "done":
@@ -66,4 +68,4 @@ class TorchBadge(Widget):
             if self.matches:
                 return Text(f"✓ {what} PyTorch · {figure}", style="bold green")
             return Text(f"✗ differs from PyTorch · {figure}", style="bold red")
-        return Text("PyTorch: press c to check", style="grey62")
+        return Text("PyTorch: press c to check", style=MUTED)
