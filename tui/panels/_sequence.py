@@ -33,15 +33,19 @@ class Body(VerticalScroll, can_focus=False):
 
 class WidthPanel(Panel):
     """A panel whose drawing depends on its width (rows cut to fit, a grid or its best few):
-    the last step is drawn again after a resize."""
+    the last step is drawn again after its width changes."""
 
     _last: Step | None = None
+    _width: int = 0
 
     def show(self, step: Step) -> None:
         self._last = step
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._last is not None and event.size.width:
+        # Only a new width changes what is drawn; a new height (the panel's own boxes growing)
+        # must not draw the step a second time.
+        if self._last is not None and event.size.width and event.size.width != self._width:
+            self._width = event.size.width
             self.call_after_refresh(self._redraw)
 
     def _redraw(self) -> None:
