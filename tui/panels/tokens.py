@@ -6,10 +6,10 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.tokens import EOS, UNK, TokenStage, TokenStep
+from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -207,6 +207,7 @@ class TokenPanel(Panel):
         super().__init__(stage, id=id)
         self.tokens = stage
         self.dense = stage.vocab_size <= DENSE_MAX
+        self._heights = Heights()
 
     def compose(self) -> ComposeResult:
         st = self.tokens
@@ -232,25 +233,54 @@ class TokenPanel(Panel):
         yield inspector
 
     def show(self, step: TokenStep) -> None:  # type: ignore[override]
-        st = self.tokens
-        self.query_one("#tok-sentence", Static).update(
-            Content.from_rich_text(sentence_text(st, step))
+        st, heights = self.tokens, self._heights
+        # Every box keeps one height for the whole sentence (the table and the one-hot box
+        # side by side at the taller of their largest), so a step repaints and lays nothing out.
+        sentence = self.query_one("#tok-sentence", Static)
+        text = sentence_text(st, step)
+        heights.put(
+            sentence, text, heights.tallest(sentence, wrapped_lines(sentence, lambda: [text]))
         )
-        self.query_one("#tok-table", Static).update(Content.from_rich_text(token_table(st, step)))
+        table = self.query_one("#tok-table", Static)
+        laid = table.content_region.width > 0
+        row = self._row_lines()
+        heights.put(table, token_table(st, step), row if laid else None)
         if self.dense:
             grid = self.query_one("#tok-onehot", MatrixGrid)
             grid.set_values(step.one_hot()[None])
             grid.set_window(Window(0, step.token_id, 1, 1))
-            self.query_one("#tok-vocab", Static).update(
-                Content.from_rich_text(vocabulary_line(st, step))
-            )
+            vocab = self.query_one("#tok-vocab", Static)
+            line = vocabulary_line(st, step)
+            heights.put(vocab, line, heights.tallest(vocab, wrapped_lines(vocab, lambda: [line])))
         else:
-            self.query_one("#tok-onehot-text", Static).update(
-                Content.from_rich_text(one_hot_summary(st, step))
+            heights.put(
+                self.query_one("#tok-onehot-text", Static),
+                one_hot_summary(st, step),
+                row if laid else None,
             )
         self.query_one(
             "#tok-onehot-box"
         ).border_title = f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}"
-        self.query_one("#tok-inspector", Static).update(
-            Content.from_rich_text(explain_token(st, step))
+        inspector = self.query_one("#tok-inspector", Static)
+        explained = explain_token(st, step)
+        heights.put(
+            inspector,
+            explained,
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector, lambda: [explain_token(st, st.step(i)) for i in sampled(len(st))]
+                ),
+                now=explained,
+            ),
         )
+
+    def _row_lines(self) -> int:
+        """Lines of the token table at the sentence's last token (it grows to ``TABLE_ROWS``
+        and a note), and of the sparse one-hot summary at its tallest (the 1, its neighbours
+        and a "…" each side)."""
+        last = len(self.tokens) - 1
+        table = line_count(token_table(self.tokens, self.tokens.step(last)))
+        if self.dense:
+            return table
+        return max(table, 1 + 2 + min(self.tokens.vocab_size, 2 * NEIGHBOURS + 1))
