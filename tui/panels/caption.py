@@ -13,8 +13,17 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.panels._sequence import Body, Term, heat_strip, running_sum, token_cells, top_bars
-from tui.panels.base import Panel, register
+from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
+from tui.panels._sequence import (
+    Body,
+    Term,
+    WidthPanel,
+    heat_strip,
+    running_sum,
+    token_cells,
+    top_bars,
+)
+from tui.panels.base import register
 from tui.panels.language import MUTED
 from tui.widgets.halfblock import HalfBlockImage, heat_colours
 
@@ -56,7 +65,7 @@ def feature_lines(features: np.ndarray) -> Text:
 
 
 @register
-class CaptionPanel(Panel):
+class CaptionPanel(WidthPanel):
     """Draws a CaptionStage: the picture and its features, then each word of the caption."""
 
     kind = "caption"
@@ -120,6 +129,9 @@ class CaptionPanel(Panel):
         super().__init__(stage, id=id)
         self.cap = stage
         self._terms: list[Term] | None = None
+        self._heights = Heights()
+        self._tall: tuple[int, int] | None = None
+        self._features: np.ndarray | None = None
 
     def compose(self) -> ComposeResult:
         self.set_class(self.app.size.width < NARROW, "-narrow")
@@ -147,11 +159,6 @@ class CaptionPanel(Panel):
     def on_mount(self) -> None:
         self._titles()
 
-    def on_resize(self, event: events.Resize) -> None:
-        """Narrow terminals put the running sum under the distribution, not beside it."""
-        if event.size.width:
-            self.set_class(event.size.width < NARROW, "-narrow")
-
     def _titles(self) -> None:
         """What the stage says once, whatever the step: the scene and the accuracy."""
         scene = str(getattr(self.cap, "input_text", "") or "")
@@ -165,6 +172,9 @@ class CaptionPanel(Panel):
         step, the new picture included."""
         self.stage = self.cap = stage
         self._terms = None
+        self._last = None
+        self._tall = self._features = None
+        self._heights.clear()
         self.query_one("#cap-picture", HalfBlockImage).set_image(None)
         self._titles()
 
@@ -183,49 +193,100 @@ class CaptionPanel(Panel):
         return self._terms
 
     def show(self, step: CaptionStep) -> None:  # type: ignore[override]
+        super().show(step)
+        heights = self._heights
         picture = self.query_one("#cap-picture", HalfBlockImage)
         if picture.source_shape is None:
             picture.set_image(step.image)
         attention = self.query_one("#cap-attention", HalfBlockImage)
-        attention.display = step.attention is not None
+        if attention.display != (step.attention is not None):
+            attention.display = step.attention is not None
         if step.attention is not None:
             a = np.asarray(step.attention, dtype=np.float64)
             attention.set_rgb(heat_colours(a, 0.0, float(np.nanmax(a)) or 1.0))
-        self.query_one("#cap-features", Static).update(
-            Content.from_rich_text(feature_lines(step.features))
-        )
+        features = self.query_one("#cap-features", Static)
+        if self._features is not step.features:
+            # The same vector at every step: drawn once.
+            self._features = step.features
+            lines = feature_lines(step.features)
+            heights.put(features, lines, line_count(lines))
         words = Text(no_wrap=True, overflow="crop")
         words.append("ŷ ", style="bold")
         if step.words:
             words.append_text(token_cells(step.words, current=len(step.words) - 1))
         else:
             words.append("(nothing written yet: the decoder starts at s⟨0⟩ from f)", style=MUTED)
-        self.query_one("#cap-caption", Static).update(Content.from_rich_text(words))
+        heights.put(self.query_one("#cap-caption", Static), words, 1)
         dist = self.query_one("#cap-dist", Static)
         running = self.query_one("#cap-running", Static)
-        decoding = step.phase == "decoder"
-        dist.display = running.display = decoding
-        if decoding:
+        # Both boxes stay through the encoder step too (saying that nothing is written yet),
+        # each as tall as it ever gets, so that no step lays the screen out again.
+        room = dist.content_size.width
+        width = max(8, min(30, room - 20)) if room else 24
+        if step.phase == "decoder":
             assert step.distribution is not None
             t = step.t
             dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}"
-            room = dist.content_size.width
-            width = max(8, min(30, room - 20)) if room else 24
             rest = len(step.distribution) - len(step.top)
-            dist.update(
-                Content.from_rich_text(top_bars(step.top, step.token, width=width, rest=rest))
-            )
+            bars = top_bars(step.top, step.token, width=width, rest=rest)
             terms = [term for term in self._decoder_terms() if term.t <= t]
-            running.update(
-                Content.from_rich_text(
-                    running_sum(
-                        terms,
-                        head="log P(ŷ|image) = Σ log P(ŷ⟨s⟩ | image, ŷ⟨<s⟩)",
-                        what="P(ŷ so far | image)",
-                    )
-                )
-            )
-        self.query_one("#cap-inspector", Static).update(Content(step.explanation))
+        else:
+            dist.border_title = "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step"
+            bars = Text("(the decoder writes its first word from s⟨0⟩ at t = 1)", style=MUTED)
+            terms = []
+        summed = self._running_text(terms)
+        # Side by side, both as tall as the taller of them gets; one under the other, each
+        # as tall as it gets.
+        most_bars, most_sum = self._tallest()
+        laid = room > 0
+        side = not self.has_class("-narrow")
+        row = max(most_bars, most_sum)
+        heights.put(dist, bars, (row if side else most_bars) if laid else None)
+        heights.put(running, summed, (row if side else most_sum) if laid else None)
+        inspector = self.query_one("#cap-inspector", Static)
+        cap = self.cap
+        heights.put(
+            inspector,
+            Content(step.explanation),
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector,
+                    lambda: [Content(cap.step(i).explanation) for i in sampled(len(cap))],
+                ),
+                now=Content(step.explanation),
+            ),
+        )
+
+    @staticmethod
+    def _running_text(terms: list[Term]) -> Text:
+        """P(ŷ|image) as a running sum; before the decoder's first word, a line saying so."""
+        t = running_sum(
+            terms,
+            head="log P(ŷ|image) = Σ log P(ŷ⟨s⟩ | image, ŷ⟨<s⟩)",
+            what="P(ŷ so far | image)",
+        )
+        if not terms:
+            t.append("(nothing written yet)", style=MUTED)
+        return t
+
+    def _tallest(self) -> tuple[int, int]:
+        """The most lines of the top-k bars and of the running sum over the caption."""
+        if self._tall is None:
+            bars = 1
+            for i in range(len(self.cap)):
+                s = self.cap.step(i)
+                if s.phase == "decoder" and s.distribution is not None:
+                    bars = max(bars, len(s.top) + (1 if len(s.distribution) > len(s.top) else 0))
+            self._tall = (bars, line_count(self._running_text(self._decoder_terms())))
+        return self._tall
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Narrow terminals put the running sum under the distribution, not beside it; a new
+        width draws the step again (the boxes' heights are found for a width)."""
+        if event.size.width:
+            self.set_class(event.size.width < NARROW, "-narrow")
+        super().on_resize(event)
 
     def set_heat(self, on: bool) -> None:
         """The picture and the features are drawn in colour already."""
