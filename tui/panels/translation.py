@@ -4,7 +4,7 @@ c⟨t⟩, the next-symbol distribution and P(y|x) as a running sum of log-probab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rich.style import Style
@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels._sequence import (
     SPECIALS,
     Body,
@@ -199,6 +200,15 @@ def encoder_rows(
     return out
 
 
+class Boxes(NamedTuple):
+    """Lines of the panel's boxes whose height stays the same at every step."""
+
+    seq: int
+    main: int
+    dist: int
+    running: int
+
+
 @register
 class TranslationPanel(WidthPanel):
     """Draws a TranslationStage: input and output, then the encoder's states or the decoder's
@@ -266,6 +276,8 @@ class TranslationPanel(WidthPanel):
         self.tr = stage
         self._encoder: tuple[np.ndarray, np.ndarray] | None = None
         self._terms: list[Term] | None = None
+        self._heights = Heights()
+        self._tall: Boxes | None = None
 
     def compose(self) -> ComposeResult:
         # Decided now for the terminal's width, so that a new panel is laid out once, not
@@ -311,6 +323,8 @@ class TranslationPanel(WidthPanel):
         the widgets stay, so the screen is not laid out again. ``show`` draws its step."""
         self.stage = self.tr = stage
         self._encoder = self._terms = None
+        self._tall = None
+        self._heights.clear()
         self._last = None
         self._titles()
 
@@ -348,60 +362,99 @@ class TranslationPanel(WidthPanel):
 
     def show(self, step: TranslationStep) -> None:  # type: ignore[override]
         super().show(step)
-        self.query_one("#tr-seq", Static).update(Content.from_rich_text(self._sequence(step)))
+        heights = self._heights
+        seq = self.query_one("#tr-seq", Static)
         main = self.query_one("#tr-main", Static)
         dist = self.query_one("#tr-dist", Static)
         running = self.query_one("#tr-running", Static)
+        # Every box keeps one height through the whole translation, encoder and decoder
+        # alike (the running sum stays, empty until the decoder writes), so that a step
+        # repaints text and lays nothing out.
+        laid = seq.content_region.width > 0
+        tall = self._tallest() if laid else None
+        heights.put(seq, self._sequence(step), tall.seq if tall else None)
         if step.phase == "decoder":
             main.border_title = f"Attention α⟨t,t′⟩ · row {step.t} new"
+            t = step.t
+            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}"
+            distribution = self._distribution(step)
+            terms = self._decoder_terms()[: step.t]
+        else:
+            main.border_title = "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]"
+            dist.border_title = "The state this step builds"
+            distribution = self._states(step)
+            terms = []
+        heights.put(main, self._main(step), tall.main if tall else None)
+        heights.put(dist, distribution, tall.dist if tall else None)
+        running.border_title = "P(y|x): running log-probability"
+        heights.put(running, self._running_text(terms), tall.running if tall else None)
+        inspector = self.query_one("#tr-inspector", Static)
+        tr = self.tr
+        explained = Content(step.explanation)
+        heights.put(
+            inspector,
+            explained,
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector, lambda: [Content(tr.step(i).explanation) for i in sampled(len(tr))]
+                ),
+                now=explained,
+            ),
+        )
+
+    def _main(self, step: TranslationStep) -> Text:
+        """The α matrix (decoder) or the encoder's states, cut to the box's width."""
+        if step.phase == "decoder":
             assert step.alpha_matrix is not None
             outputs = self._all_outputs()
             tokens = step.input_tokens
             room = self._main_width() - 5 - matrix_head_width(outputs)
             cols = window([2] * len(tokens), room, self._focus(step))
-            main.update(
-                Content.from_rich_text(
-                    alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
-                )
+            return alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
+        forward, backward = self._encoder_states()
+        tx = len(step.input_tokens)
+        filled_f = step.t if step.phase == "forward" else tx
+        filled_b = {"forward": 0, "backward": tx - step.t + 1}.get(step.phase, tx)
+        return encoder_rows(
+            step.input_tokens,
+            forward,
+            backward,
+            filled_f,
+            filled_b,
+            (step.phase, step.t),
+            rows=max(8, (self.app.size.height or 40) - 18),
+        )
+
+    @staticmethod
+    def _running_text(terms: list[Term]) -> Text:
+        """P(ŷ|x) as a running sum; before the decoder's first step, a line saying so."""
+        t = running_sum(terms, head="log P(ŷ|x) = Σ log P(ŷ⟨s⟩ | x, ŷ⟨<s⟩)", what="P(ŷ so far | x)")
+        if not terms:
+            t.append("(nothing written yet: the decoder starts after the encoder)", style=MUTED)
+        return t
+
+    def _tallest(self) -> Boxes:
+        """The most lines each box takes in any step of the translation (one step of each
+        phase is enough: within a phase every step has as many lines)."""
+        if self._tall is None:
+            tr = self.tr
+            firsts: dict[str, int] = {}
+            for i in range(len(tr)):
+                firsts.setdefault(tr.step(i).phase, i)
+            seq = main = dist = 1
+            for i in firsts.values():
+                step = tr.step(i)
+                seq = max(seq, line_count(self._sequence(step)))
+                main = max(main, line_count(self._main(step)))
+                text = self._distribution(step) if step.phase == "decoder" else self._states(step)
+                dist = max(dist, line_count(text))
+            running = max(
+                line_count(self._running_text([])),
+                line_count(self._running_text(self._decoder_terms())),
             )
-            t = step.t
-            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}"
-            dist.update(Content.from_rich_text(self._distribution(step)))
-            running.display = True
-            running.border_title = "P(y|x): running log-probability"
-            terms = self._decoder_terms()[: step.t]
-            running.update(
-                Content.from_rich_text(
-                    running_sum(
-                        terms,
-                        head="log P(ŷ|x) = Σ log P(ŷ⟨s⟩ | x, ŷ⟨<s⟩)",
-                        what="P(ŷ so far | x)",
-                    )
-                )
-            )
-        else:
-            forward, backward = self._encoder_states()
-            tx = len(step.input_tokens)
-            filled_f = step.t if step.phase == "forward" else tx
-            filled_b = {"forward": 0, "backward": tx - step.t + 1}.get(step.phase, tx)
-            main.border_title = "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]"
-            main.update(
-                Content.from_rich_text(
-                    encoder_rows(
-                        step.input_tokens,
-                        forward,
-                        backward,
-                        filled_f,
-                        filled_b,
-                        (step.phase, step.t),
-                        rows=max(8, (self.app.size.height or 40) - 18),
-                    )
-                )
-            )
-            dist.border_title = "The state this step builds"
-            dist.update(Content.from_rich_text(self._states(step)))
-            running.display = False
-        self.query_one("#tr-inspector", Static).update(Content(step.explanation))
+            self._tall = Boxes(seq, main, dist, running)
+        return self._tall
 
     def _panel_width(self) -> int:
         """Columns the panel has (the terminal's before the first layout)."""
