@@ -5,6 +5,7 @@ tree; at the end the rankings with and without length normalisation and the erro
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -16,13 +17,15 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.panels._heights import Heights, line_count, wrapped_lines
-from tui.panels._sequence import Body, WidthPanel, shown
+from tui.panels._sequence import SPECIALS, Body, WidthPanel, shown
 from tui.panels.base import register
 from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
 
 if TYPE_CHECKING:
     from engine.beam import BeamSearchStage, BeamStep, Hypothesis
 
+SPECIAL = re.compile("|".join(re.escape(tok) for tok in SPECIALS))
+"""Where ``<EOS>`` and ``<UNK>`` are in a text: a cut never splits them."""
 KEPT = "bold black on bright_green"
 FINISHED = "bold black on cyan"
 PRUNED = "grey35"
@@ -33,6 +36,18 @@ FULL_V = 14
 """Vocabularies up to this size get a column per token; larger ones show each row's best few."""
 TREE_ROWS = 400
 """Lines of the search tree drawn at most (a wide, long search has thousands of nodes)."""
+
+
+def cut(text: str, room: int) -> str:
+    """``text`` in at most ``room`` columns: whole, or ended with "…" before any special token
+    the cut would split (``'a <UNK> eats'`` in 8 columns is ``'a …``, never ``'a <UNK…``)."""
+    if len(text) <= room:
+        return text
+    end = max(0, room - 1)
+    for m in SPECIAL.finditer(text):
+        if m.start() < end < m.end():
+            end = m.start()
+    return text[:end] + "…"
 
 
 def _num(v: float, digits: int = 2) -> str:
@@ -148,7 +163,7 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
     for r in range(min(rows, MAX_ROWS)):
         h = step.alive_before[r]
         out.append("\n")
-        label = texts[r] if len(texts[r]) <= label_w else texts[r][: label_w - 1] + "…"
+        label = cut(texts[r], label_w)
         out.append(f"#{h.id:<3} ", style=MUTED)
         out.append(f"{label:<{label_w}}", style="bold")
         out.append(f" {_num(h.log_prob):>7} │", style=MUTED)
@@ -208,9 +223,7 @@ def hypothesis_lines(
         line = Text(f"#{h.id:<3}  {h.t:>2} {_num(h.log_prob):>8} {_num(h.score(alpha)):>7}  ")
         text = view.text(h)
         if width is not None:
-            room = max(2, width - len(line) - (len(" <EOS>") if h.finished else 0))
-            if len(text) > room:
-                text = text[: room - 1] + "…"
+            text = cut(text, max(2, width - len(line) - (len(" <EOS>") if h.finished else 0)))
         line.append(text, style="bold")
         if h.finished:
             line.append(" <EOS>", style=EOS_STYLE)
@@ -231,7 +244,7 @@ def ranking_columns(view: BeamView, step: BeamStep, alpha: float) -> Text:
         for rank, h in enumerate(hyps[:MAX_ROWS], 1):
             line = Text(f"{rank:>2}. ")
             name = view.text(h)
-            line.append(f"{name[:name_w]:<{name_w}}", style="bold")
+            line.append(f"{cut(name, name_w):<{name_w}}", style="bold")
             line.append(f" Ty {h.t:>2} {_num(h.score(a), 3):>8}")
             if rank == 1:
                 line.stylize(KEPT, 0, len(line))
@@ -289,24 +302,25 @@ def analysis_text(view: BeamView) -> Text | None:
 
 
 def analysis_pending(view: BeamView) -> Text:
-    """What the error analysis will do, shown until the search is over."""
+    """What the error analysis will compare once the search is over, shown until then."""
     a = view.stage.analysis
     assert a is not None
     reference = view.stage.text_of([k for k in a.reference if k != view.eos])
-    out = Text(no_wrap=True, overflow="crop")
-    out.append(f"y* = {reference!r} (the reference)")
+    out = Text()
+    out.append(f"y* = {reference!r} (the reference)   log P(y*|x) = {_num(a.log_p_reference, 4)}\n")
     out.append(
-        f"   log P(y*|x) = {_num(a.log_p_reference, 4)}: compared with the search's best ŷ once "
-        "the search is over",
+        "Once the search is over, y* is compared with its best ŷ: if the model scores y* "
+        "higher, the search is at fault (a wider beam may find y*); if not, the model is.",
         style=MUTED,
     )
     return out
 
 
-def tree_text(view: BeamView, step: BeamStep) -> Text:
+def tree_text(view: BeamView, step: BeamStep, width: int | None = None) -> Text:
     """The search so far, depth first (``BeamSearchStage.tree()``): each node a token with its
     cumulative log P; this step's new hypotheses lit, finished ones marked, branches that were
-    pruned at a later step dim."""
+    pruned at a later step dim. In ``width`` columns a node too deep drops its score, then the
+    start of its indentation ("…"), and keeps its token whole."""
     upto = step.t if not step.final else max((h.t for h in view.by_id.values()), default=0)
     new = set() if step.record is None else {*step.record.kept, *step.record.finished}
     nodes = [(d, hid, label) for d, hid, label in view.tree if view.by_id[hid].t <= upto]
@@ -316,7 +330,15 @@ def tree_text(view: BeamView, step: BeamStep) -> Text:
         h = view.by_id[hid]
         if n:
             out.append("\n")
-        out.append("  " * max(depth - 1, 0) + ("└ " if depth else ""), style=MUTED)
+        indent = "  " * max(depth - 1, 0) + ("└ " if depth else "")
+        name = label or "(start)"
+        score = f" {_num(h.log_prob)}" if depth else ""
+        if width is not None and len(indent) + len(name) + len(score) > width:
+            score = ""
+            if len(indent) + len(name) > width:
+                keep = max(0, width - len(name) - 1)
+                indent = "…" + (indent[-keep:] if keep else "")
+        out.append(indent, style=MUTED)
         if h.finished:
             style = FINISHED if hid in new else EOS_STYLE
         elif hid in new:
@@ -325,9 +347,9 @@ def tree_text(view: BeamView, step: BeamStep) -> Text:
             style = PENDING  # a dead end: none of its expansions was kept
         else:
             style = "bold"
-        out.append(label or "(start)", style=style)
-        if depth:
-            out.append(f" {_num(h.log_prob)}", style=MUTED)
+        out.append(name, style=style)
+        if score:
+            out.append(score, style=MUTED)
     if len(nodes) > TREE_ROWS:
         out.append(f"\n… {len(nodes) - TREE_ROWS} more nodes", style=MUTED)
     return out
@@ -406,11 +428,13 @@ class BeamSearchPanel(WidthPanel):
             head.border_title = "Beam search"
             yield head
             yield Static(id="bs-grid", classes="box")
-            yield Static(id="bs-analysis", classes="box")
             with Horizontal(id="bs-row"):
                 with Body(id="bs-lists"):
                     yield Static(id="bs-kept", classes="box")
                     yield Static(id="bs-pool", classes="box")
+                    # Beside the tree, which is as tall: on screen at every step, it costs
+                    # no row of its own.
+                    yield Static(id="bs-analysis", classes="box")
                 tree = Body(id="bs-tree", classes="box")
                 tree.border_title = "Search tree"
                 with tree:
@@ -496,9 +520,10 @@ class BeamSearchPanel(WidthPanel):
             view, step.pool, stage.alpha, lit=new, width=pool.content_size.width or None
         )
         heights.put(pool, lines, tall.pool if laid else None)
+        tree = self.query_one("#bs-tree-text", Static)
         heights.put(
-            self.query_one("#bs-tree-text", Static),
-            tree_text(view, step),
+            tree,
+            tree_text(view, step, tree.content_size.width or None),
             tall.tree if laid else None,
         )
 
