@@ -259,6 +259,12 @@ class CaptionPanel(WidthPanel):
         )
 
     @staticmethod
+    def step_label(step: CaptionStep) -> str | None:
+        """The timeline's name for the encoder step, which is not a time step: the decoder's
+        time steps count from t = 1, after s⟨0⟩ (as a⟨0⟩ in every recurrent kind)."""
+        return "encoder → s⟨0⟩" if step.phase == "encoder" else None
+
+    @staticmethod
     def _running_text(terms: list[Term]) -> Text:
         """P(ŷ|image) as a running sum; before the decoder's first word, a line saying so."""
         t = running_sum(

@@ -427,6 +427,12 @@ class TranslationPanel(WidthPanel):
         )
 
     @staticmethod
+    def step_label(step: TranslationStep) -> str | None:
+        """The timeline's name for the bridge, which is not a time step: it makes s⟨0⟩, and the
+        decoder's time steps count from t = 1."""
+        return "bridge → s⟨0⟩" if step.phase == "bridge" else None
+
+    @staticmethod
     def _running_text(terms: list[Term]) -> Text:
         """P(ŷ|x) as a running sum; before the decoder's first step, a line saying so."""
         t = running_sum(terms, head="log P(ŷ|x) = Σ log P(ŷ⟨s⟩ | x, ŷ⟨<s⟩)", what="P(ŷ so far | x)")
