@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.panels._vector import text_height
@@ -21,11 +22,21 @@ class Heights:
     def __init__(self) -> None:
         self._tallest: dict[tuple[str, int], int] = {}
         self._shown: dict[int, tuple[str, object]] = {}
+        self._titles: dict[int, object] = {}
 
     def clear(self) -> None:
         """Forget every height found and text shown (another stage in the same panel)."""
         self._tallest.clear()
         self._shown.clear()
+        self._titles.clear()
+
+    def title(self, box: Widget, title: str | Content) -> None:
+        """Set ``box``'s border title, repainting the box (and all it holds) only when the
+        title is new."""
+        key = title.markup if isinstance(title, Content) else title
+        if self._titles.get(id(box)) != key:
+            self._titles[id(box)] = key
+            box.border_title = title
 
     def tallest(
         self, box: Static, lines: Callable[[int], int], *, now: Content | Text | None = None

@@ -483,7 +483,7 @@ class BeamSearchPanel(WidthPanel):
         # alive says that none is left, so the ranking step lays nothing out either.
         verdict = analysis_text(view)
         if verdict is not None:
-            analysis.border_title = "Error analysis: P(y*|x) against P(ŷ|x)"
+            heights.title(analysis, "Error analysis: P(y*|x) against P(ŷ|x)")
             text = verdict if step.final else analysis_pending(view)
             heights.put(
                 analysis,
@@ -495,26 +495,26 @@ class BeamSearchPanel(WidthPanel):
         if analysis.display != (verdict is not None):
             analysis.display = verdict is not None
         if step.final:
-            grid.border_title = "The final ranking: without and with length normalisation"
+            heights.title(grid, "The final ranking: without and with length normalisation")
             body = ranking_columns(view, step, stage.alpha)
             heights.put(grid, body, tall.grid if laid else None)
-            kept.border_title = "Alive: none"
+            heights.title(kept, "Alive: none")
             done = Text("(none: the search is over)", style=MUTED)
             heights.put(kept, done, tall.kept if laid else None)
         else:
             ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
-            grid.border_title = f"Expansions at t = {step.t}: cumulative log P({ys} | x)"
+            heights.title(grid, f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
             width = grid.content_size.width or 100
             heights.put(grid, expansion_grid(view, step, width), tall.grid if laid else None)
             rec = step.record
             assert rec is not None
             alive = [view.by_id[i] for i in rec.kept]
-            kept.border_title = f"Alive after t = {step.t}: {len(alive)} go on"
+            heights.title(kept, f"Alive after t = {step.t}: {len(alive)} go on")
             lines = hypothesis_lines(
                 view, alive, stage.alpha, lit=set(rec.kept), width=kept.content_size.width or None
             )
             heights.put(kept, lines, tall.kept if laid else None)
-        pool.border_title = f"Finished pool: {len(step.pool)}"
+        heights.title(pool, f"Finished pool: {len(step.pool)}")
         new = set() if step.record is None else set(step.record.finished)
         lines = hypothesis_lines(
             view, step.pool, stage.alpha, lit=new, width=pool.content_size.width or None

@@ -226,12 +226,12 @@ class CaptionPanel(WidthPanel):
         if step.phase == "decoder":
             assert step.distribution is not None
             t = step.t
-            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}"
+            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}")
             rest = len(step.distribution) - len(step.top)
             bars = top_bars(step.top, step.token, width=width, rest=rest)
             terms = [term for term in self._decoder_terms() if term.t <= t]
         else:
-            dist.border_title = "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step"
+            heights.title(dist, "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
             bars = Text("(the decoder writes its first word from s⟨0⟩ at t = 1)", style=MUTED)
             terms = []
         summed = self._running_text(terms)

@@ -336,7 +336,7 @@ class LanguageModelPanel(Panel):
             if len(step.prefix) > room - len(tail) < 16:  # keep the condition, not "top 10"
                 tail = ")"
             room -= len(tail)
-        box.border_title = Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}")
+        heights.title(box, Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}"))
         inspector = self.query_one("#lm-inspector", Static)
         heights.put(
             inspector,

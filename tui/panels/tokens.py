@@ -258,9 +258,10 @@ class TokenPanel(Panel):
                 one_hot_summary(st, step),
                 row if laid else None,
             )
-        self.query_one(
-            "#tok-onehot-box"
-        ).border_title = f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}"
+        heights.title(
+            self.query_one("#tok-onehot-box"),
+            f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}",
+        )
         inspector = self.query_one("#tok-inspector", Static)
         explained = explain_token(st, step)
         heights.put(

@@ -374,19 +374,19 @@ class TranslationPanel(WidthPanel):
         tall = self._tallest() if laid else None
         heights.put(seq, self._sequence(step), tall.seq if tall else None)
         if step.phase == "decoder":
-            main.border_title = f"Attention α⟨t,t′⟩ · row {step.t} new"
+            heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
             t = step.t
-            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}"
+            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
             distribution = self._distribution(step)
             terms = self._decoder_terms()[: step.t]
         else:
-            main.border_title = "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]"
-            dist.border_title = "The state this step builds"
+            heights.title(main, "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
+            heights.title(dist, "The state this step builds")
             distribution = self._states(step)
             terms = []
         heights.put(main, self._main(step), tall.main if tall else None)
         heights.put(dist, distribution, tall.dist if tall else None)
-        running.border_title = "P(y|x): running log-probability"
+        heights.title(running, "P(y|x): running log-probability")
         heights.put(running, self._running_text(terms), tall.running if tall else None)
         inspector = self.query_one("#tr-inspector", Static)
         tr = self.tr
