@@ -10,7 +10,8 @@ from textual.widgets import Static
 
 from engine.tokens import EOS, UNK, TokenStage, TokenStep
 from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
-from tui.panels.base import Panel, register
+from tui.panels._sequence import WidthPanel
+from tui.panels.base import register
 from tui.widgets.matrix import MatrixGrid, Window
 
 DENSE_MAX = 40
@@ -168,7 +169,7 @@ def explain_token(stage: TokenStage, step: TokenStep) -> Text:
 
 
 @register
-class TokenPanel(Panel):
+class TokenPanel(WidthPanel):
     """Draws a TokenStage: the sentence, the tokens read so far, the current one-hot vector."""
 
     kind = "tokens"
@@ -233,6 +234,7 @@ class TokenPanel(Panel):
         yield inspector
 
     def show(self, step: TokenStep) -> None:  # type: ignore[override]
+        super().show(step)  # drawn again once laid out, at the heights of its width
         st, heights = self.tokens, self._heights
         # Every box keeps one height for the whole sentence (the table and the one-hot box
         # side by side at the taller of their largest), so a step repaints and lays nothing out.
