@@ -234,15 +234,17 @@ class CaptionPanel(WidthPanel):
             heights.title(dist, "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
             bars = Text("(the decoder writes its first word from s⟨0⟩ at t = 1)", style=MUTED)
             terms = []
-        summed = self._running_text(terms)
-        # Side by side, both as tall as the taller of them gets; one under the other, each
-        # as tall as it gets.
-        most_bars, most_sum = self._tallest()
+        # Side by side, as tall as the bars: the running sum lists the latest terms that fit
+        # beside them (with its total), so that the panel fits a 120×40 screen at every step.
+        most_bars, rows = self._tallest()
+        summed = self._running_text(terms, rows)
         laid = room > 0
-        side = not self.has_class("-narrow")
-        row = max(most_bars, most_sum)
-        heights.put(dist, bars, (row if side else most_bars) if laid else None)
-        heights.put(running, summed, (row if side else most_sum) if laid else None)
+        heights.put(dist, bars, most_bars if laid else None)
+        heights.put(
+            running,
+            summed,
+            max(most_bars, line_count(self._running_text([], rows))) if laid else None,
+        )
         inspector = self.query_one("#cap-inspector", Static)
         cap = self.cap
         heights.put(
@@ -262,13 +264,15 @@ class CaptionPanel(WidthPanel):
     def step_label(step: CaptionStep) -> str | None:
         """The timeline's name for the encoder step, which is not a time step: the decoder's
         time steps count from t = 1, after s⟨0⟩ (as a⟨0⟩ in every recurrent kind)."""
-        return "encoder → s⟨0⟩" if step.phase == "encoder" else None
+        return "encoder" if step.phase == "encoder" else None
 
     @staticmethod
-    def _running_text(terms: list[Term]) -> Text:
-        """P(ŷ|image) as a running sum; before the decoder's first word, a line saying so."""
+    def _running_text(terms: list[Term], rows: int) -> Text:
+        """P(ŷ|image) as a running sum of the latest ``rows`` terms; before the decoder's first
+        word, a line saying so."""
         t = running_sum(
             terms,
+            rows=rows,
             head="log P(ŷ|image) = Σ log P(ŷ⟨s⟩ | image, ŷ⟨<s⟩)",
             what="P(ŷ so far | image)",
         )
@@ -277,14 +281,16 @@ class CaptionPanel(WidthPanel):
         return t
 
     def _tallest(self) -> tuple[int, int]:
-        """The most lines of the top-k bars and of the running sum over the caption."""
+        """The most lines of the top-k bars over the caption, and the terms of the running sum
+        that fit in as many lines (its heading, column names, a note of the earlier terms and
+        the total take four)."""
         if self._tall is None:
             bars = 1
             for i in range(len(self.cap)):
                 s = self.cap.step(i)
                 if s.phase == "decoder" and s.distribution is not None:
                     bars = max(bars, len(s.top) + (1 if len(s.distribution) > len(s.top) else 0))
-            self._tall = (bars, line_count(self._running_text(self._decoder_terms())))
+            self._tall = (bars, max(1, bars - 3))
         return self._tall
 
     def on_resize(self, event: events.Resize) -> None:

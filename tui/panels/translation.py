@@ -430,7 +430,7 @@ class TranslationPanel(WidthPanel):
     def step_label(step: TranslationStep) -> str | None:
         """The timeline's name for the bridge, which is not a time step: it makes s⟨0⟩, and the
         decoder's time steps count from t = 1."""
-        return "bridge → s⟨0⟩" if step.phase == "bridge" else None
+        return "bridge" if step.phase == "bridge" else None
 
     @staticmethod
     def _running_text(terms: list[Term]) -> Text:
