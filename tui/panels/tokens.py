@@ -245,8 +245,7 @@ class TokenPanel(WidthPanel):
         )
         table = self.query_one("#tok-table", Static)
         laid = table.content_region.width > 0
-        row = self._row_lines()
-        heights.put(table, token_table(st, step), row if laid else None)
+        row = self._table_lines()
         if self.dense:
             grid = self.query_one("#tok-onehot", MatrixGrid)
             grid.set_values(step.one_hot()[None])
@@ -255,11 +254,19 @@ class TokenPanel(WidthPanel):
             line = vocabulary_line(st, step)
             heights.put(vocab, line, heights.tallest(vocab, wrapped_lines(vocab, lambda: [line])))
         else:
-            heights.put(
-                self.query_one("#tok-onehot-text", Static),
-                one_hot_summary(st, step),
-                row if laid else None,
+            # The summary's first line wraps in a narrow box: measured as the box wraps it.
+            onehot = self.query_one("#tok-onehot-text", Static)
+            summary = one_hot_summary(st, step)
+            most = heights.tallest(
+                onehot,
+                wrapped_lines(
+                    onehot, lambda: [one_hot_summary(st, st.step(i)) for i in sampled(len(st))]
+                ),
+                now=summary,
             )
+            row = max(row, most or 0)
+            heights.put(onehot, summary, row if laid else None)
+        heights.put(table, token_table(st, step), row if laid else None)
         heights.title(
             self.query_one("#tok-onehot-box"),
             f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}",
@@ -278,12 +285,8 @@ class TokenPanel(WidthPanel):
             ),
         )
 
-    def _row_lines(self) -> int:
-        """Lines of the token table at the sentence's last token (it grows to ``TABLE_ROWS``
-        and a note), and of the sparse one-hot summary at its tallest (the 1, its neighbours
-        and a "…" each side)."""
+    def _table_lines(self) -> int:
+        """Lines of the token table at the sentence's last token: it grows to ``TABLE_ROWS``
+        and a note."""
         last = len(self.tokens) - 1
-        table = line_count(token_table(self.tokens, self.tokens.step(last)))
-        if self.dense:
-            return table
-        return max(table, 1 + 2 + min(self.tokens.vocab_size, 2 * NEIGHBOURS + 1))
+        return line_count(token_table(self.tokens, self.tokens.step(last)))
