@@ -476,7 +476,6 @@ class BeamSearchPanel(WidthPanel):
         analysis = self.query_one("#bs-analysis", Static)
         kept = self.query_one("#bs-kept", Static)
         pool = self.query_one("#bs-pool", Static)
-        laid = grid.content_region.width > 0
         tall = self._tallest()
         # The boxes keep their places and heights at the final step too: the error analysis
         # is there from the first step (saying what it will compare), and the list of the
@@ -497,15 +496,15 @@ class BeamSearchPanel(WidthPanel):
         if step.final:
             heights.title(grid, "The final ranking: without and with length normalisation")
             body = ranking_columns(view, step, stage.alpha)
-            heights.put(grid, body, tall.grid if laid else None)
+            heights.put(grid, body, tall.grid)
             heights.title(kept, "Alive: none")
             done = Text("(none: the search is over)", style=MUTED)
-            heights.put(kept, done, tall.kept if laid else None)
+            heights.put(kept, done, tall.kept)
         else:
             ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
             heights.title(grid, f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
             width = grid.content_size.width or 100
-            heights.put(grid, expansion_grid(view, step, width), tall.grid if laid else None)
+            heights.put(grid, expansion_grid(view, step, width), tall.grid)
             rec = step.record
             assert rec is not None
             alive = [view.by_id[i] for i in rec.kept]
@@ -513,18 +512,18 @@ class BeamSearchPanel(WidthPanel):
             lines = hypothesis_lines(
                 view, alive, stage.alpha, lit=set(rec.kept), width=kept.content_size.width or None
             )
-            heights.put(kept, lines, tall.kept if laid else None)
+            heights.put(kept, lines, tall.kept)
         heights.title(pool, f"Finished pool: {len(step.pool)}")
         new = set() if step.record is None else set(step.record.finished)
         lines = hypothesis_lines(
             view, step.pool, stage.alpha, lit=new, width=pool.content_size.width or None
         )
-        heights.put(pool, lines, tall.pool if laid else None)
+        heights.put(pool, lines, tall.pool)
         tree = self.query_one("#bs-tree-text", Static)
         heights.put(
             tree,
             tree_text(view, step, tree.content_size.width or None),
-            tall.tree if laid else None,
+            tall.tree,
         )
 
     def _tallest(self) -> Tallest:

@@ -238,12 +238,11 @@ class CaptionPanel(WidthPanel):
         # beside them (with its total), so that the panel fits a 120×40 screen at every step.
         most_bars, rows = self._tallest()
         summed = self._running_text(terms, rows)
-        laid = room > 0
-        heights.put(dist, bars, most_bars if laid else None)
+        heights.put(dist, bars, most_bars)
         heights.put(
             running,
             summed,
-            max(most_bars, line_count(self._running_text([], rows))) if laid else None,
+            max(most_bars, line_count(self._running_text([], rows))),
         )
         inspector = self.query_one("#cap-inspector", Static)
         cap = self.cap

@@ -324,9 +324,8 @@ class LanguageModelPanel(Panel):
         # The chart and the running sum side by side, both as tall as the taller of them
         # ever is, so that the row keeps its height from step to step.
         row = max(self._chart_lines(), self._running_lines())
-        laid = dist.content_region.width > 0
-        heights.put(dist, chart, row if laid else None)
-        heights.put(running, running_text(lm, step), row if laid else None)
+        heights.put(dist, chart, row)
+        heights.put(running, running_text(lm, step), row)
         box = self.query_one("#lm-dist-box")
         head, tail = f"ŷ⟨{step.t}⟩ = P(next {unit(lm)} | ", f") · top {TOP}"
         room = TITLE_PREFIX

@@ -244,7 +244,6 @@ class TokenPanel(WidthPanel):
             sentence, text, heights.tallest(sentence, wrapped_lines(sentence, lambda: [text]))
         )
         table = self.query_one("#tok-table", Static)
-        laid = table.content_region.width > 0
         row = self._table_lines()
         if self.dense:
             grid = self.query_one("#tok-onehot", MatrixGrid)
@@ -265,8 +264,8 @@ class TokenPanel(WidthPanel):
                 now=summary,
             )
             row = max(row, most or 0)
-            heights.put(onehot, summary, row if laid else None)
-        heights.put(table, token_table(st, step), row if laid else None)
+            heights.put(onehot, summary, row)
+        heights.put(table, token_table(st, step), row)
         heights.title(
             self.query_one("#tok-onehot-box"),
             f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}",

@@ -370,9 +370,8 @@ class TranslationPanel(WidthPanel):
         # Every box keeps one height through the whole translation, encoder and decoder
         # alike (the running sum stays, empty until the decoder writes), so that a step
         # repaints text and lays nothing out.
-        laid = seq.content_region.width > 0
-        tall = self._tallest() if laid else None
-        heights.put(seq, self._sequence(step), tall.seq if tall else None)
+        tall = self._tallest()
+        heights.put(seq, self._sequence(step), tall.seq)
         if step.phase == "decoder":
             heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
             t = step.t
@@ -384,10 +383,10 @@ class TranslationPanel(WidthPanel):
             heights.title(dist, "The state this step builds")
             distribution = self._states(step)
             terms = []
-        heights.put(main, self._main(step), tall.main if tall else None)
-        heights.put(dist, distribution, tall.dist if tall else None)
+        heights.put(main, self._main(step), tall.main)
+        heights.put(dist, distribution, tall.dist)
         heights.title(running, "P(y|x): running log-probability")
-        heights.put(running, self._running_text(terms), tall.running if tall else None)
+        heights.put(running, self._running_text(terms), tall.running)
         inspector = self.query_one("#tr-inspector", Static)
         tr = self.tr
         explained = Content(step.explanation)
