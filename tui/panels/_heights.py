@@ -21,7 +21,7 @@ class Heights:
 
     def __init__(self) -> None:
         self._tallest: dict[tuple[str, int], int] = {}
-        self._shown: dict[int, tuple[str, object]] = {}
+        self._shown: dict[int, tuple[object, ...]] = {}
         self._titles: dict[int, object] = {}
 
     def clear(self) -> None:
@@ -60,23 +60,30 @@ class Heights:
         """Show ``content`` in ``box``, ``lines`` text lines tall (None: as tall as the text,
         before the first layout). The screen is laid out again only when that height is new,
         and a box whose text and styles are those already shown is not repainted at all."""
-        if isinstance(content, Text):
-            content = Content.from_rich_text(content)
+        # What the box would show, compared before the (costly) conversion to Content.
+        same: tuple[object, ...] = (
+            content.plain,
+            list(content.spans),
+            str(getattr(content, "style", "")),
+        )
         if lines is None:
             self._shown.pop(id(box), None)
-            box.update(content)
+            box.update(_content(content))
             return
         height = lines + box.styles.gutter.height
         now = box.styles.height
         if now is None or now.unit.name != "CELLS" or int(now.value) != height:
             box.styles.height = height
-            box.update(content)
+            box.update(_content(content))
+        elif self._shown.get(id(box)) == same:
+            return
         else:
-            same = (content.plain, content.spans)
-            if self._shown.get(id(box)) == same:
-                return
-            box.update(content, layout=False)
-        self._shown[id(box)] = (content.plain, content.spans)
+            box.update(_content(content), layout=False)
+        self._shown[id(box)] = same
+
+
+def _content(text: Content | Text) -> Content:
+    return Content.from_rich_text(text) if isinstance(text, Text) else text
 
 
 SAMPLED = 500

@@ -162,10 +162,12 @@ def encoder_rows(
     filled_backward: int,
     current: tuple[str, int] | None,
     rows: int = 10_000,
+    strips: dict[tuple[str, int], Text] | None = None,
 ) -> Text:
     """One line per input position t′: x⟨t′⟩, →h⟨t′⟩ and ←h⟨t′⟩ as heat strips once computed
     (→ rows fill from the top, ← rows from the bottom), dots before; at most ``rows`` of them,
-    around the position read."""
+    around the position read. ``strips`` keeps each state's strip from step to step (the states
+    do not change, only how many are shown)."""
     tx, hid = forward.shape
     width = (hid + 1) // 2
     lo = float(min(forward.min(), backward.min(), 0.0))
@@ -185,12 +187,12 @@ def encoder_rows(
         out.append(f"{j + 1:>3} ", style=CURRENT if here_f or here_b else "")
         out.append(f"{shown(tok):<{w}}  ", style=token_style(tok) if tok in SPECIALS else "bold")
         if j < filled_forward:
-            out.append_text(heat_strip(forward[j], lo=lo, hi=hi))
+            out.append_text(_strip(strips, ("→", j), forward[j], lo, hi))
         else:
             out.append("·" * width, style=PENDING)
         out.append(" ◀" if here_f else "  ", style="bold bright_green")
         if j >= tx - filled_backward:
-            out.append_text(heat_strip(backward[j], lo=lo, hi=hi))
+            out.append_text(_strip(strips, ("←", j), backward[j], lo, hi))
         else:
             out.append("·" * width, style=PENDING)
         if here_b:
@@ -198,6 +200,21 @@ def encoder_rows(
     if stop < tx:
         out.append(f"\n    … t′ = {stop + 1} … {tx} below", style=MUTED)
     return out
+
+
+def _strip(
+    cache: dict[tuple[str, int], Text] | None,
+    key: tuple[str, int],
+    values: np.ndarray,
+    lo: float,
+    hi: float,
+) -> Text:
+    """A state's heat strip, drawn once per panel when ``cache`` is given."""
+    if cache is None:
+        return heat_strip(values, lo=lo, hi=hi)
+    if key not in cache:
+        cache[key] = heat_strip(values, lo=lo, hi=hi)
+    return cache[key]
 
 
 class Boxes(NamedTuple):
@@ -278,6 +295,7 @@ class TranslationPanel(WidthPanel):
         self._terms: list[Term] | None = None
         self._heights = Heights()
         self._tall: Boxes | None = None
+        self._strips: dict[tuple[str, int], Text] = {}
 
     def compose(self) -> ComposeResult:
         # Decided now for the terminal's width, so that a new panel is laid out once, not
@@ -324,6 +342,7 @@ class TranslationPanel(WidthPanel):
         self.stage = self.tr = stage
         self._encoder = self._terms = None
         self._tall = None
+        self._strips = {}
         self._heights.clear()
         self._last = None
         self._titles()
@@ -423,6 +442,7 @@ class TranslationPanel(WidthPanel):
             filled_b,
             (step.phase, step.t),
             rows=max(8, (self.app.size.height or 40) - 18),
+            strips=self._strips,
         )
 
     @staticmethod
