@@ -154,14 +154,87 @@ async def test_a_layer_of_a_network_paints_one_frame_per_step() -> None:
             assert frames[0].kind != "LayoutUpdate"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the beam search panel paints 2 to 5 frames per step, and lays the screen out "
-    "again on the steps whose lists change height (tui/panels/beam_search.py)",
-)
+SEQUENCE_KINDS = [
+    "beam_greedy",  # words, B = 1, no reference
+    "beam_names",  # characters, B = 3, error analysis at the ranking step
+    "caption_shapes",  # the encoder step, then the caption word by word
+    "lm_sample",  # characters, sampled
+    "lm_score_unlikely",  # a token outside the top 10 at some steps
+    "lm_words_sample",  # words, <UNK> drawn
+    "tokens_chars",  # a dense one-hot vector, the table growing past its rows
+    "tokens_large",  # a sparse one-hot summary
+    "translate_attention",  # the encoder both ways, the bridge, then the decoder
+]
+
+
+async def walk_first_stage(app: NetsimApp, pilot: Any) -> list[tuple[int, list[Frame]]]:
+    """The frames each press paints while → walks the first stage to its last step and ←
+    walks back to its first (the phase changes both ways), after one press that warms up."""
+    frames = count_frames(app)
+    screen = app.screen
+    assert isinstance(screen, PlayerScreen)
+    last = len(screen.simulation.stages[0]) - 1
+    await pilot.press("right")
+    await pilot.pause()
+    out = []
+    for key, until in (("right", last), ("left", 0)):
+        while screen.cursor != until:
+            frames.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            out.append((screen.cursor, list(frames)))
+    return out
+
+
+@pytest.mark.parametrize("name", SEQUENCE_KINDS)
+async def test_every_step_of_a_sequence_kind_paints_one_partial_frame(name: str) -> None:
+    """Each box of these panels keeps one height through the whole stage (its tallest), so a
+    step repaints text and lays nothing out: the beam search's ranking step, the captioner's
+    encoder step and the translator's bridge included."""
+    app = player_app(name)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        steps = await walk_first_stage(app, pilot)
+    assert len(steps) >= 4
+    for cursor, frames in steps:
+        assert len(frames) == 1, (cursor, [f.kind for f in frames])
+        assert frames[0].kind == "ChopsUpdate", (cursor, "a step laid the screen out again")
+
+
 async def test_a_beam_search_step_paints_one_frame() -> None:
     app = player_app("beam_names")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        steps = await frames_per_step(app, pilot, 8)
+        steps = await frames_per_step(app, pilot, 14)  # to the ranking step and back, twice
     assert all(len(frames) == 1 for frames in steps), [len(f) for f in steps]
+
+
+async def test_a_step_of_a_sequence_kind_repaints_no_box_whose_text_is_unchanged() -> None:
+    """The beam search's finished pool is the same for most steps: those steps do not repaint
+    it (the frame's rows leave it out)."""
+    from textual._compositor import Compositor
+
+    app = player_app("beam_names")
+    repainted: list[set[str]] = []
+    update_widgets = Compositor.update_widgets
+
+    def recording(self: Compositor, widgets: set[Any]) -> None:
+        repainted.append({w.id for w in widgets if w.id})
+        update_widgets(self, widgets)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("right")
+        await pilot.pause()
+        Compositor.update_widgets = recording  # type: ignore[method-assign]
+        try:
+            pools = []
+            for _ in range(4):
+                repainted.clear()
+                await pilot.press("right")
+                await pilot.pause()
+                pools.append(any("bs-pool" in ids for ids in repainted))
+        finally:
+            Compositor.update_widgets = update_widgets  # type: ignore[method-assign]
+    # beam_names finishes its first hypothesis at t = 7: steps 3 to 6 leave the pool alone.
+    assert pools == [False, False, False, False], pools

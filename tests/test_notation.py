@@ -194,3 +194,29 @@ def test_tokens_are_x1_onwards_as_the_recurrent_kinds_read_them() -> None:
     assert "x⟨0⟩" not in explain_token(stage, first).plain
     rows = token_table(stage, third).plain.splitlines()[1:]
     assert [int(r.split()[0]) for r in rows] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["caption_shapes", "translate_attention"])
+async def test_a_step_that_is_not_a_time_step_has_no_t_on_the_timeline(name: str) -> None:
+    """The captioner's encoder step and the translator's bridge make s⟨0⟩, the decoder's
+    initial state (as a⟨0⟩ elsewhere): the timeline names them instead of writing t = 0, and
+    the decoder's first word is t = 1. Nothing the panel or the timeline shows at any step of
+    the first stage is written 0-based."""
+    app = player_app(name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        p = player(app)
+        timeline = p.query_one(Timeline)
+        stage = p.simulation.stages[0]
+        labels = []
+        for i in range(len(stage)):
+            p.cursor = i
+            await pilot.pause()
+            labels.append(timeline.label)
+            step = stage.step(i)
+            shown = " ".join(str(w.render()) for w in p.query(Static))
+            assert not ZERO_BASED.search(timeline.label + " " + shown), (i, timeline.label)
+            if getattr(step, "phase", None) == "decoder" and step.t == 1:  # type: ignore[attr-defined]
+                assert timeline.label.endswith("· t = 1"), timeline.label
+    named = [label for label in labels if "t =" not in label]
+    assert len(named) == 1 and named[0].endswith(("encoder", "bridge")), named

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import events
 from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
+from textual.widgets import Static
 
 from tui.panels.base import Panel
 from tui.panels.language import BAR, CURRENT, DONE, MUTED, PENDING, bar, token_style
@@ -33,15 +34,31 @@ class Body(VerticalScroll, can_focus=False):
 
 class WidthPanel(Panel):
     """A panel whose drawing depends on its width (rows cut to fit, a grid or its best few):
-    the last step is drawn again after a resize."""
+    the last step is drawn again after the width of its boxes changes."""
 
     _last: Step | None = None
+    _width: int = 0
+    _widths: tuple[int, ...] = ()
 
     def show(self, step: Step) -> None:
         self._last = step
+        self._widths = self._box_widths()
+        self.call_after_refresh(self._check_widths)
+
+    def _box_widths(self) -> tuple[int, ...]:
+        return tuple(box.content_size.width for box in self.query(Static))
+
+    def _check_widths(self) -> None:
+        """Draw the step again if a box's width changed since it was drawn: a scroll bar that
+        appears in the panel's body narrows the boxes but leaves the panel's size alone."""
+        if self.is_attached and self._last is not None and self._box_widths() != self._widths:
+            self._redraw()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._last is not None and event.size.width:
+        # Only a new width changes what is drawn; a new height (the panel's own boxes growing)
+        # must not draw the step a second time.
+        if self._last is not None and event.size.width and event.size.width != self._width:
+            self._width = event.size.width
             self.call_after_refresh(self._redraw)
 
     def _redraw(self) -> None:

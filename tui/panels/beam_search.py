@@ -5,8 +5,9 @@ tree; at the end the rankings with and without length normalisation and the erro
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rich.text import Text
@@ -15,13 +16,16 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.panels._sequence import Body, WidthPanel, shown
+from tui.panels._heights import Heights, line_count, wrapped_lines
+from tui.panels._sequence import SPECIALS, Body, WidthPanel, shown
 from tui.panels.base import register
 from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
 
 if TYPE_CHECKING:
     from engine.beam import BeamSearchStage, BeamStep, Hypothesis
 
+SPECIAL = re.compile("|".join(re.escape(tok) for tok in SPECIALS))
+"""Where ``<EOS>`` and ``<UNK>`` are in a text: a cut never splits them."""
 KEPT = "bold black on bright_green"
 FINISHED = "bold black on cyan"
 PRUNED = "grey35"
@@ -32,6 +36,18 @@ FULL_V = 14
 """Vocabularies up to this size get a column per token; larger ones show each row's best few."""
 TREE_ROWS = 400
 """Lines of the search tree drawn at most (a wide, long search has thousands of nodes)."""
+
+
+def cut(text: str, room: int) -> str:
+    """``text`` in at most ``room`` columns: whole, or ended with "…" before any special token
+    the cut would split (``'a <UNK> eats'`` in 8 columns is ``'a …``, never ``'a <UNK…``)."""
+    if len(text) <= room:
+        return text
+    end = max(0, room - 1)
+    for m in SPECIAL.finditer(text):
+        if m.start() < end < m.end():
+            end = m.start()
+    return text[:end] + "…"
 
 
 def _num(v: float, digits: int = 2) -> str:
@@ -147,7 +163,7 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
     for r in range(min(rows, MAX_ROWS)):
         h = step.alive_before[r]
         out.append("\n")
-        label = texts[r] if len(texts[r]) <= label_w else texts[r][: label_w - 1] + "…"
+        label = cut(texts[r], label_w)
         out.append(f"#{h.id:<3} ", style=MUTED)
         out.append(f"{label:<{label_w}}", style="bold")
         out.append(f" {_num(h.log_prob):>7} │", style=MUTED)
@@ -162,14 +178,19 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
         order = [int(k) for k in np.lexsort((np.arange(v), -np.where(np.isnan(row), -np.inf, row)))]
         # The best few, and every expansion that went on however far down the row it is.
         chips = [k for i, k in enumerate(order) if i < few or (h.id, k) in view.child]
+        # Whole chips only (a token cut short, <EOS> above all, reads as another token): the
+        # ones that do not fit are counted with the rest.
+        used, drawn = head, 0
         for k in chips:
+            chip = f"{shown(view.token(k))} {_num(row[k])}"
+            more = v - drawn - 1
+            if used + 1 + len(chip) + (len(f" +{more} more") if more else 0) > width and drawn:
+                break
             out.append(" ")
-            out.append(
-                f"{shown(view.token(k))} {_num(row[k])}",
-                style=_cell_style(view, h.id, k, kept, finished),
-            )
-        if v > len(chips):
-            out.append(f" +{v - len(chips)} more", style=MUTED)
+            out.append(chip, style=_cell_style(view, h.id, k, kept, finished))
+            used, drawn = used + 1 + len(chip), drawn + 1
+        if v > drawn:
+            out.append(f" +{v - drawn} more", style=MUTED)
     if rows > MAX_ROWS:
         out.append(f"\n… {rows - MAX_ROWS} more hypotheses expanded", style=MUTED)
     out.append("\n")
@@ -183,9 +204,15 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
 
 
 def hypothesis_lines(
-    view: BeamView, hyps: Sequence[Hypothesis], alpha: float, *, lit: set[int] | None = None
+    view: BeamView,
+    hyps: Sequence[Hypothesis],
+    alpha: float,
+    *,
+    lit: set[int] | None = None,
+    width: int | None = None,
 ) -> Text:
-    """One line per hypothesis: its id, text, length Ty, Σ log P and normalised score."""
+    """One line per hypothesis: its id, text, length Ty, Σ log P and normalised score. In
+    ``width`` columns a text too long ends in "…" and ``<EOS>`` after it stays whole."""
     out = Text(no_wrap=True, overflow="crop")
     if not hyps:
         out.append("(none yet)", style=MUTED)
@@ -194,7 +221,10 @@ def hypothesis_lines(
     for h in hyps[:MAX_ROWS]:
         out.append("\n")
         line = Text(f"#{h.id:<3}  {h.t:>2} {_num(h.log_prob):>8} {_num(h.score(alpha)):>7}  ")
-        line.append(view.text(h), style="bold")
+        text = view.text(h)
+        if width is not None:
+            text = cut(text, max(2, width - len(line) - (len(" <EOS>") if h.finished else 0)))
+        line.append(text, style="bold")
         if h.finished:
             line.append(" <EOS>", style=EOS_STYLE)
         if lit is not None and h.id in lit:
@@ -214,7 +244,7 @@ def ranking_columns(view: BeamView, step: BeamStep, alpha: float) -> Text:
         for rank, h in enumerate(hyps[:MAX_ROWS], 1):
             line = Text(f"{rank:>2}. ")
             name = view.text(h)
-            line.append(f"{name[:name_w]:<{name_w}}", style="bold")
+            line.append(f"{cut(name, name_w):<{name_w}}", style="bold")
             line.append(f" Ty {h.t:>2} {_num(h.score(a), 3):>8}")
             if rank == 1:
                 line.stylize(KEPT, 0, len(line))
@@ -271,10 +301,26 @@ def analysis_text(view: BeamView) -> Text | None:
     return out
 
 
-def tree_text(view: BeamView, step: BeamStep) -> Text:
+def analysis_pending(view: BeamView) -> Text:
+    """What the error analysis will compare once the search is over, shown until then."""
+    a = view.stage.analysis
+    assert a is not None
+    reference = view.stage.text_of([k for k in a.reference if k != view.eos])
+    out = Text()
+    out.append(f"y* = {reference!r} (the reference)   log P(y*|x) = {_num(a.log_p_reference, 4)}\n")
+    out.append(
+        "Once the search is over, y* is compared with its best ŷ: if the model scores y* "
+        "higher, the search is at fault (a wider beam may find y*); if not, the model is.",
+        style=MUTED,
+    )
+    return out
+
+
+def tree_text(view: BeamView, step: BeamStep, width: int | None = None) -> Text:
     """The search so far, depth first (``BeamSearchStage.tree()``): each node a token with its
     cumulative log P; this step's new hypotheses lit, finished ones marked, branches that were
-    pruned at a later step dim."""
+    pruned at a later step dim. In ``width`` columns a node too deep drops its score, then the
+    start of its indentation ("…"), and keeps its token whole."""
     upto = step.t if not step.final else max((h.t for h in view.by_id.values()), default=0)
     new = set() if step.record is None else {*step.record.kept, *step.record.finished}
     nodes = [(d, hid, label) for d, hid, label in view.tree if view.by_id[hid].t <= upto]
@@ -284,7 +330,15 @@ def tree_text(view: BeamView, step: BeamStep) -> Text:
         h = view.by_id[hid]
         if n:
             out.append("\n")
-        out.append("  " * max(depth - 1, 0) + ("└ " if depth else ""), style=MUTED)
+        indent = "  " * max(depth - 1, 0) + ("└ " if depth else "")
+        name = label or "(start)"
+        score = f" {_num(h.log_prob)}" if depth else ""
+        if width is not None and len(indent) + len(name) + len(score) > width:
+            score = ""
+            if len(indent) + len(name) > width:
+                keep = max(0, width - len(name) - 1)
+                indent = "…" + (indent[-keep:] if keep else "")
+        out.append(indent, style=MUTED)
         if h.finished:
             style = FINISHED if hid in new else EOS_STYLE
         elif hid in new:
@@ -293,12 +347,26 @@ def tree_text(view: BeamView, step: BeamStep) -> Text:
             style = PENDING  # a dead end: none of its expansions was kept
         else:
             style = "bold"
-        out.append(label or "(start)", style=style)
-        if depth:
-            out.append(f" {_num(h.log_prob)}", style=MUTED)
+        out.append(name, style=style)
+        if score:
+            out.append(score, style=MUTED)
     if len(nodes) > TREE_ROWS:
         out.append(f"\n… {len(nodes) - TREE_ROWS} more nodes", style=MUTED)
     return out
+
+
+def listed(n: int) -> int:
+    """Lines of ``n`` hypotheses in a list: at most ``MAX_ROWS``, and a line counting the rest."""
+    return min(n, MAX_ROWS) + (1 if n > MAX_ROWS else 0)
+
+
+class Tallest(NamedTuple):
+    """The most text lines each list of the panel takes over a whole search."""
+
+    grid: int
+    kept: int
+    pool: int
+    tree: int
 
 
 @register
@@ -351,6 +419,8 @@ class BeamSearchPanel(WidthPanel):
         super().__init__(stage, id=id)
         self.search = stage
         self.view = BeamView(stage)
+        self._heights = Heights()
+        self._tall: Tallest | None = None
 
     def compose(self) -> ComposeResult:
         with Body(id="bs-body"):
@@ -358,11 +428,13 @@ class BeamSearchPanel(WidthPanel):
             head.border_title = "Beam search"
             yield head
             yield Static(id="bs-grid", classes="box")
-            yield Static(id="bs-analysis", classes="box")
             with Horizontal(id="bs-row"):
                 with Body(id="bs-lists"):
                     yield Static(id="bs-kept", classes="box")
                     yield Static(id="bs-pool", classes="box")
+                    # Beside the tree, which is as tall: on screen at every step, it costs
+                    # no row of its own.
+                    yield Static(id="bs-analysis", classes="box")
                 tree = Body(id="bs-tree", classes="box")
                 tree.border_title = "Search tree"
                 with tree:
@@ -382,48 +454,96 @@ class BeamSearchPanel(WidthPanel):
         self.stage = self.search = stage
         self.view = BeamView(stage)
         self._last = None
+        self._heights.clear()
+        self._tall = None
         self._titles()
 
     def show(self, step: BeamStep) -> None:  # type: ignore[override]
         super().show(step)
-        stage, view = self.search, self.view
-        self.query_one("#bs-head", Static).update(Content.from_rich_text(header_text(stage, step)))
+        stage, view, heights = self.search, self.view, self._heights
+        head = self.query_one("#bs-head", Static)
+        heights.put(
+            head,
+            header_text(stage, step),
+            heights.tallest(
+                head,
+                wrapped_lines(
+                    head, lambda: [header_text(stage, stage.step(i)) for i in range(len(stage))]
+                ),
+            ),
+        )
         grid = self.query_one("#bs-grid", Static)
         analysis = self.query_one("#bs-analysis", Static)
         kept = self.query_one("#bs-kept", Static)
         pool = self.query_one("#bs-pool", Static)
-        if step.final:
-            grid.border_title = "The final ranking: without and with length normalisation"
-            body = ranking_columns(view, step, stage.alpha)
-            grid.update(Content.from_rich_text(body))
-            verdict = analysis_text(view)
+        tall = self._tallest()
+        # The boxes keep their places and heights at the final step too: the error analysis
+        # is there from the first step (saying what it will compare), and the list of the
+        # alive says that none is left, so the ranking step lays nothing out either.
+        verdict = analysis_text(view)
+        if verdict is not None:
+            heights.title(analysis, "Error analysis: P(y*|x) against P(ŷ|x)")
+            text = verdict if step.final else analysis_pending(view)
+            heights.put(
+                analysis,
+                text,
+                heights.tallest(
+                    analysis, wrapped_lines(analysis, lambda: [verdict, analysis_pending(view)])
+                ),
+            )
+        if analysis.display != (verdict is not None):
             analysis.display = verdict is not None
-            if verdict is not None:
-                analysis.border_title = "Error analysis: P(y*|x) against P(ŷ|x)"
-                analysis.update(Content.from_rich_text(verdict))
-            kept.display = False
+        if step.final:
+            heights.title(grid, "The final ranking: without and with length normalisation")
+            body = ranking_columns(view, step, stage.alpha)
+            heights.put(grid, body, tall.grid)
+            heights.title(kept, "Alive: none")
+            done = Text("(none: the search is over)", style=MUTED)
+            heights.put(kept, done, tall.kept)
         else:
-            analysis.display = False
-            kept.display = True
             ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
-            grid.border_title = f"Expansions at t = {step.t}: cumulative log P({ys} | x)"
+            heights.title(grid, f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
             width = grid.content_size.width or 100
-            grid.update(Content.from_rich_text(expansion_grid(view, step, width)))
+            heights.put(grid, expansion_grid(view, step, width), tall.grid)
             rec = step.record
             assert rec is not None
             alive = [view.by_id[i] for i in rec.kept]
-            kept.border_title = f"Alive after t = {step.t}: {len(alive)} go on"
-            kept.update(
-                Content.from_rich_text(
-                    hypothesis_lines(view, alive, stage.alpha, lit=set(rec.kept))
-                )
+            heights.title(kept, f"Alive after t = {step.t}: {len(alive)} go on")
+            lines = hypothesis_lines(
+                view, alive, stage.alpha, lit=set(rec.kept), width=kept.content_size.width or None
             )
-        pool.border_title = f"Finished pool: {len(step.pool)}"
+            heights.put(kept, lines, tall.kept)
+        heights.title(pool, f"Finished pool: {len(step.pool)}")
         new = set() if step.record is None else set(step.record.finished)
-        pool.update(Content.from_rich_text(hypothesis_lines(view, step.pool, stage.alpha, lit=new)))
-        self.query_one("#bs-tree-text", Static).update(
-            Content.from_rich_text(tree_text(view, step))
+        lines = hypothesis_lines(
+            view, step.pool, stage.alpha, lit=new, width=pool.content_size.width or None
         )
+        heights.put(pool, lines, tall.pool)
+        tree = self.query_one("#bs-tree-text", Static)
+        heights.put(
+            tree,
+            tree_text(view, step, tree.content_size.width or None),
+            tall.tree,
+        )
+
+    def _tallest(self) -> Tallest:
+        """The most lines each list takes over the whole search (found once)."""
+        if self._tall is None:
+            stage = self.search
+            grid = kept = pool = tree = 1
+            for i in range(len(stage)):
+                step = stage.step(i)
+                if step.final:
+                    ranked = max(len(step.ranking_raw), len(step.ranking_norm))
+                    grid = max(grid, 1 + min(ranked, MAX_ROWS))
+                else:
+                    assert step.record is not None
+                    grid = max(grid, 2 + listed(len(step.alive_before)))
+                    kept = max(kept, 1 + listed(len(step.record.kept)))
+                pool = max(pool, 1 + listed(len(step.pool)) if step.pool else 1)
+                tree = max(tree, line_count(tree_text(self.view, step)))
+            self._tall = Tallest(grid, kept, pool, tree)
+        return self._tall
 
     def set_heat(self, on: bool) -> None:
         """Scores are written out; there is no heat view here."""

@@ -13,8 +13,17 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.panels._sequence import Body, Term, heat_strip, running_sum, token_cells, top_bars
-from tui.panels.base import Panel, register
+from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
+from tui.panels._sequence import (
+    Body,
+    Term,
+    WidthPanel,
+    heat_strip,
+    running_sum,
+    token_cells,
+    top_bars,
+)
+from tui.panels.base import register
 from tui.panels.language import MUTED
 from tui.widgets.halfblock import HalfBlockImage, heat_colours
 
@@ -56,7 +65,7 @@ def feature_lines(features: np.ndarray) -> Text:
 
 
 @register
-class CaptionPanel(Panel):
+class CaptionPanel(WidthPanel):
     """Draws a CaptionStage: the picture and its features, then each word of the caption."""
 
     kind = "caption"
@@ -120,6 +129,9 @@ class CaptionPanel(Panel):
         super().__init__(stage, id=id)
         self.cap = stage
         self._terms: list[Term] | None = None
+        self._heights = Heights()
+        self._tall: tuple[int, int] | None = None
+        self._features: np.ndarray | None = None
 
     def compose(self) -> ComposeResult:
         self.set_class(self.app.size.width < NARROW, "-narrow")
@@ -147,11 +159,6 @@ class CaptionPanel(Panel):
     def on_mount(self) -> None:
         self._titles()
 
-    def on_resize(self, event: events.Resize) -> None:
-        """Narrow terminals put the running sum under the distribution, not beside it."""
-        if event.size.width:
-            self.set_class(event.size.width < NARROW, "-narrow")
-
     def _titles(self) -> None:
         """What the stage says once, whatever the step: the scene and the accuracy."""
         scene = str(getattr(self.cap, "input_text", "") or "")
@@ -165,6 +172,9 @@ class CaptionPanel(Panel):
         step, the new picture included."""
         self.stage = self.cap = stage
         self._terms = None
+        self._last = None
+        self._tall = self._features = None
+        self._heights.clear()
         self.query_one("#cap-picture", HalfBlockImage).set_image(None)
         self._titles()
 
@@ -183,49 +193,111 @@ class CaptionPanel(Panel):
         return self._terms
 
     def show(self, step: CaptionStep) -> None:  # type: ignore[override]
+        super().show(step)
+        heights = self._heights
         picture = self.query_one("#cap-picture", HalfBlockImage)
         if picture.source_shape is None:
             picture.set_image(step.image)
         attention = self.query_one("#cap-attention", HalfBlockImage)
-        attention.display = step.attention is not None
+        if attention.display != (step.attention is not None):
+            attention.display = step.attention is not None
         if step.attention is not None:
             a = np.asarray(step.attention, dtype=np.float64)
             attention.set_rgb(heat_colours(a, 0.0, float(np.nanmax(a)) or 1.0))
-        self.query_one("#cap-features", Static).update(
-            Content.from_rich_text(feature_lines(step.features))
-        )
+        features = self.query_one("#cap-features", Static)
+        if self._features is not step.features:
+            # The same vector at every step: drawn once.
+            self._features = step.features
+            lines = feature_lines(step.features)
+            heights.put(features, lines, line_count(lines))
         words = Text(no_wrap=True, overflow="crop")
         words.append("ŷ ", style="bold")
         if step.words:
             words.append_text(token_cells(step.words, current=len(step.words) - 1))
         else:
             words.append("(nothing written yet: the decoder starts at s⟨0⟩ from f)", style=MUTED)
-        self.query_one("#cap-caption", Static).update(Content.from_rich_text(words))
+        heights.put(self.query_one("#cap-caption", Static), words, 1)
         dist = self.query_one("#cap-dist", Static)
         running = self.query_one("#cap-running", Static)
-        decoding = step.phase == "decoder"
-        dist.display = running.display = decoding
-        if decoding:
+        # Both boxes stay through the encoder step too (saying that nothing is written yet),
+        # each as tall as it ever gets, so that no step lays the screen out again.
+        room = dist.content_size.width
+        width = max(8, min(30, room - 20)) if room else 24
+        if step.phase == "decoder":
             assert step.distribution is not None
             t = step.t
-            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}"
-            room = dist.content_size.width
-            width = max(8, min(30, room - 20)) if room else 24
+            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}")
             rest = len(step.distribution) - len(step.top)
-            dist.update(
-                Content.from_rich_text(top_bars(step.top, step.token, width=width, rest=rest))
-            )
+            bars = top_bars(step.top, step.token, width=width, rest=rest)
             terms = [term for term in self._decoder_terms() if term.t <= t]
-            running.update(
-                Content.from_rich_text(
-                    running_sum(
-                        terms,
-                        head="log P(ŷ|image) = Σ log P(ŷ⟨s⟩ | image, ŷ⟨<s⟩)",
-                        what="P(ŷ so far | image)",
-                    )
-                )
-            )
-        self.query_one("#cap-inspector", Static).update(Content(step.explanation))
+        else:
+            heights.title(dist, "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
+            bars = Text("(the decoder writes its first word from s⟨0⟩ at t = 1)", style=MUTED)
+            terms = []
+        # Side by side, as tall as the bars: the running sum lists the latest terms that fit
+        # beside them (with its total), so that the panel fits a 120×40 screen at every step.
+        most_bars, rows = self._tallest()
+        summed = self._running_text(terms, rows)
+        heights.put(dist, bars, most_bars)
+        heights.put(
+            running,
+            summed,
+            max(most_bars, line_count(self._running_text([], rows))),
+        )
+        inspector = self.query_one("#cap-inspector", Static)
+        cap = self.cap
+        heights.put(
+            inspector,
+            Content(step.explanation),
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector,
+                    lambda: [Content(cap.step(i).explanation) for i in sampled(len(cap))],
+                ),
+                now=Content(step.explanation),
+            ),
+        )
+
+    @staticmethod
+    def step_label(step: CaptionStep) -> str | None:
+        """The timeline's name for the encoder step, which is not a time step: the decoder's
+        time steps count from t = 1, after s⟨0⟩ (as a⟨0⟩ in every recurrent kind)."""
+        return "encoder" if step.phase == "encoder" else None
+
+    @staticmethod
+    def _running_text(terms: list[Term], rows: int) -> Text:
+        """P(ŷ|image) as a running sum of the latest ``rows`` terms; before the decoder's first
+        word, a line saying so."""
+        t = running_sum(
+            terms,
+            rows=rows,
+            head="log P(ŷ|image) = Σ log P(ŷ⟨s⟩ | image, ŷ⟨<s⟩)",
+            what="P(ŷ so far | image)",
+        )
+        if not terms:
+            t.append("(nothing written yet)", style=MUTED)
+        return t
+
+    def _tallest(self) -> tuple[int, int]:
+        """The most lines of the top-k bars over the caption, and the terms of the running sum
+        that fit in as many lines (its heading, column names, a note of the earlier terms and
+        the total take four)."""
+        if self._tall is None:
+            bars = 1
+            for i in range(len(self.cap)):
+                s = self.cap.step(i)
+                if s.phase == "decoder" and s.distribution is not None:
+                    bars = max(bars, len(s.top) + (1 if len(s.distribution) > len(s.top) else 0))
+            self._tall = (bars, max(1, bars - 3))
+        return self._tall
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Narrow terminals put the running sum under the distribution, not beside it; a new
+        width draws the step again (the boxes' heights are found for a width)."""
+        if event.size.width:
+            self.set_class(event.size.width < NARROW, "-narrow")
+        super().on_resize(event)
 
     def set_heat(self, on: bool) -> None:
         """The picture and the features are drawn in colour already."""

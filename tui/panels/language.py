@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from rich.text import Text
@@ -16,6 +17,7 @@ from textual.widgets import Static
 from engine.language import EOS, LanguageModelStage, LmStep
 from engine.tokens import UNK
 from tui.numbers import clamp
+from tui.panels._heights import Heights, wrapped_lines
 from tui.panels.base import Panel, register
 
 TOP = 10
@@ -250,7 +252,7 @@ class LanguageModelPanel(Panel):
     }
     LanguageModelPanel #lm-dist {
         text-wrap: nowrap;
-        text-overflow: clip;
+        text-overflow: ellipsis;
     }
     LanguageModelPanel #lm-inspector {
         height: auto;
@@ -276,6 +278,9 @@ class LanguageModelPanel(Panel):
         super().__init__(stage, id=id)
         self.lm = stage
         self._step: LmStep | None = None
+        self._width = 0
+        self._heights = Heights()
+        self._chart: int | None = None
 
     def compose(self) -> ComposeResult:
         lm = self.lm
@@ -309,11 +314,18 @@ class LanguageModelPanel(Panel):
         return max(MIN_BAR_WIDTH, min(BAR_WIDTH, room - labels))
 
     def show(self, step: LmStep) -> None:  # type: ignore[override]
-        lm = self.lm
+        lm, heights = self.lm, self._heights
         self._step = step
-        self.query_one("#lm-text", Static).update(Content.from_rich_text(sequence_text(lm, step)))
+        text = self.query_one("#lm-text", Static)
+        heights.put(text, sequence_text(lm, step), heights.tallest(text, self._text_lines(text)))
         chart = distribution_chart(lm, step, width=self._bar_width())
-        self.query_one("#lm-dist", Static).update(Content.from_rich_text(chart))
+        dist = self.query_one("#lm-dist", Static)
+        running = self.query_one("#lm-running", Static)
+        # The chart and the running sum side by side, both as tall as the taller of them
+        # ever is, so that the row keeps its height from step to step.
+        row = max(self._chart_lines(), self._running_lines())
+        heights.put(dist, chart, row)
+        heights.put(running, running_text(lm, step), row)
         box = self.query_one("#lm-dist-box")
         head, tail = f"ŷ⟨{step.t}⟩ = P(next {unit(lm)} | ", f") · top {TOP}"
         room = TITLE_PREFIX
@@ -323,15 +335,46 @@ class LanguageModelPanel(Panel):
             if len(step.prefix) > room - len(tail) < 16:  # keep the condition, not "top 10"
                 tail = ")"
             room -= len(tail)
-        box.border_title = Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}")
-        self.query_one("#lm-running", Static).update(Content.from_rich_text(running_text(lm, step)))
-        self.query_one("#lm-inspector", Static).update(
-            Content.from_rich_text(inspector_text(lm, step))
+        heights.title(box, Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}"))
+        inspector = self.query_one("#lm-inspector", Static)
+        heights.put(
+            inspector,
+            inspector_text(lm, step),
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector, lambda: [inspector_text(lm, lm.step(i)) for i in range(len(lm))]
+                ),
+            ),
         )
 
+    def _text_lines(self, box: Static) -> Callable[[int], int]:
+        """Lines of the sequence box over the stage: its text wraps, and grows while sampling."""
+        lm = self.lm
+        return wrapped_lines(box, lambda: [sequence_text(lm, lm.step(i)) for i in range(len(lm))])
+
+    def _chart_lines(self) -> int:
+        """Lines of the chart over the stage: the top tokens, the chosen one when it is not
+        among them, and the line counting the others."""
+        if self._chart is None:
+            lm, outside = self.lm, False
+            for i in range(len(lm)):
+                s = lm.step(i)
+                top = np.argsort(-s.distribution, kind="stable")[:TOP]
+                outside = outside or s.chosen not in top
+            self._chart = min(TOP, len(lm.vocabulary)) + int(outside) + 1
+        return self._chart
+
+    def _running_lines(self) -> int:
+        """Lines of the running sum over the stage: the head, the latest terms (a note counts
+        the earlier ones) and P."""
+        return 2 + min(len(self.lm), RUNNING_ROWS)
+
     def on_resize(self, event: events.Resize) -> None:
-        """The bars are as long as the chart's box allows: redraw them for the new width."""
-        if self._step is not None and event.size.width:
+        """The bars are as long as the chart's box allows: redraw them for the new width (a new
+        height alone changes nothing drawn)."""
+        if self._step is not None and event.size.width and event.size.width != self._width:
+            self._width = event.size.width
             self.call_after_refresh(self._redraw)
 
     def _redraw(self) -> None:

@@ -6,11 +6,12 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.tokens import EOS, UNK, TokenStage, TokenStep
-from tui.panels.base import Panel, register
+from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
+from tui.panels._sequence import WidthPanel
+from tui.panels.base import register
 from tui.widgets.matrix import MatrixGrid, Window
 
 DENSE_MAX = 40
@@ -168,7 +169,7 @@ def explain_token(stage: TokenStage, step: TokenStep) -> Text:
 
 
 @register
-class TokenPanel(Panel):
+class TokenPanel(WidthPanel):
     """Draws a TokenStage: the sentence, the tokens read so far, the current one-hot vector."""
 
     kind = "tokens"
@@ -207,6 +208,7 @@ class TokenPanel(Panel):
         super().__init__(stage, id=id)
         self.tokens = stage
         self.dense = stage.vocab_size <= DENSE_MAX
+        self._heights = Heights()
 
     def compose(self) -> ComposeResult:
         st = self.tokens
@@ -232,25 +234,58 @@ class TokenPanel(Panel):
         yield inspector
 
     def show(self, step: TokenStep) -> None:  # type: ignore[override]
-        st = self.tokens
-        self.query_one("#tok-sentence", Static).update(
-            Content.from_rich_text(sentence_text(st, step))
+        super().show(step)  # drawn again once laid out, at the heights of its width
+        st, heights = self.tokens, self._heights
+        # Every box keeps one height for the whole sentence (the table and the one-hot box
+        # side by side at the taller of their largest), so a step repaints and lays nothing out.
+        sentence = self.query_one("#tok-sentence", Static)
+        text = sentence_text(st, step)
+        heights.put(
+            sentence, text, heights.tallest(sentence, wrapped_lines(sentence, lambda: [text]))
         )
-        self.query_one("#tok-table", Static).update(Content.from_rich_text(token_table(st, step)))
+        table = self.query_one("#tok-table", Static)
+        row = self._table_lines()
         if self.dense:
             grid = self.query_one("#tok-onehot", MatrixGrid)
             grid.set_values(step.one_hot()[None])
             grid.set_window(Window(0, step.token_id, 1, 1))
-            self.query_one("#tok-vocab", Static).update(
-                Content.from_rich_text(vocabulary_line(st, step))
-            )
+            vocab = self.query_one("#tok-vocab", Static)
+            line = vocabulary_line(st, step)
+            heights.put(vocab, line, heights.tallest(vocab, wrapped_lines(vocab, lambda: [line])))
         else:
-            self.query_one("#tok-onehot-text", Static).update(
-                Content.from_rich_text(one_hot_summary(st, step))
+            # The summary's first line wraps in a narrow box: measured as the box wraps it.
+            onehot = self.query_one("#tok-onehot-text", Static)
+            summary = one_hot_summary(st, step)
+            most = heights.tallest(
+                onehot,
+                wrapped_lines(
+                    onehot, lambda: [one_hot_summary(st, st.step(i)) for i in sampled(len(st))]
+                ),
+                now=summary,
             )
-        self.query_one(
-            "#tok-onehot-box"
-        ).border_title = f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}"
-        self.query_one("#tok-inspector", Static).update(
-            Content.from_rich_text(explain_token(st, step))
+            row = max(row, most or 0)
+            heights.put(onehot, summary, row)
+        heights.put(table, token_table(st, step), row)
+        heights.title(
+            self.query_one("#tok-onehot-box"),
+            f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}",
         )
+        inspector = self.query_one("#tok-inspector", Static)
+        explained = explain_token(st, step)
+        heights.put(
+            inspector,
+            explained,
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector, lambda: [explain_token(st, st.step(i)) for i in sampled(len(st))]
+                ),
+                now=explained,
+            ),
+        )
+
+    def _table_lines(self) -> int:
+        """Lines of the token table at the sentence's last token: it grows to ``TABLE_ROWS``
+        and a note."""
+        last = len(self.tokens) - 1
+        return line_count(token_table(self.tokens, self.tokens.step(last)))

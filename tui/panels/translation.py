@@ -4,7 +4,7 @@ c⟨t⟩, the next-symbol distribution and P(y|x) as a running sum of log-probab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rich.style import Style
@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels._sequence import (
     SPECIALS,
     Body,
@@ -161,10 +162,12 @@ def encoder_rows(
     filled_backward: int,
     current: tuple[str, int] | None,
     rows: int = 10_000,
+    strips: dict[tuple[str, int], Text] | None = None,
 ) -> Text:
     """One line per input position t′: x⟨t′⟩, →h⟨t′⟩ and ←h⟨t′⟩ as heat strips once computed
     (→ rows fill from the top, ← rows from the bottom), dots before; at most ``rows`` of them,
-    around the position read."""
+    around the position read. ``strips`` keeps each state's strip from step to step (the states
+    do not change, only how many are shown)."""
     tx, hid = forward.shape
     width = (hid + 1) // 2
     lo = float(min(forward.min(), backward.min(), 0.0))
@@ -184,12 +187,12 @@ def encoder_rows(
         out.append(f"{j + 1:>3} ", style=CURRENT if here_f or here_b else "")
         out.append(f"{shown(tok):<{w}}  ", style=token_style(tok) if tok in SPECIALS else "bold")
         if j < filled_forward:
-            out.append_text(heat_strip(forward[j], lo=lo, hi=hi))
+            out.append_text(_strip(strips, ("→", j), forward[j], lo, hi))
         else:
             out.append("·" * width, style=PENDING)
         out.append(" ◀" if here_f else "  ", style="bold bright_green")
         if j >= tx - filled_backward:
-            out.append_text(heat_strip(backward[j], lo=lo, hi=hi))
+            out.append_text(_strip(strips, ("←", j), backward[j], lo, hi))
         else:
             out.append("·" * width, style=PENDING)
         if here_b:
@@ -197,6 +200,30 @@ def encoder_rows(
     if stop < tx:
         out.append(f"\n    … t′ = {stop + 1} … {tx} below", style=MUTED)
     return out
+
+
+def _strip(
+    cache: dict[tuple[str, int], Text] | None,
+    key: tuple[str, int],
+    values: np.ndarray,
+    lo: float,
+    hi: float,
+) -> Text:
+    """A state's heat strip, drawn once per panel when ``cache`` is given."""
+    if cache is None:
+        return heat_strip(values, lo=lo, hi=hi)
+    if key not in cache:
+        cache[key] = heat_strip(values, lo=lo, hi=hi)
+    return cache[key]
+
+
+class Boxes(NamedTuple):
+    """Lines of the panel's boxes whose height stays the same at every step."""
+
+    seq: int
+    main: int
+    dist: int
+    running: int
 
 
 @register
@@ -266,6 +293,9 @@ class TranslationPanel(WidthPanel):
         self.tr = stage
         self._encoder: tuple[np.ndarray, np.ndarray] | None = None
         self._terms: list[Term] | None = None
+        self._heights = Heights()
+        self._tall: Boxes | None = None
+        self._strips: dict[tuple[str, int], Text] = {}
 
     def compose(self) -> ComposeResult:
         # Decided now for the terminal's width, so that a new panel is laid out once, not
@@ -311,6 +341,9 @@ class TranslationPanel(WidthPanel):
         the widgets stay, so the screen is not laid out again. ``show`` draws its step."""
         self.stage = self.tr = stage
         self._encoder = self._terms = None
+        self._tall = None
+        self._strips = {}
+        self._heights.clear()
         self._last = None
         self._titles()
 
@@ -348,60 +381,105 @@ class TranslationPanel(WidthPanel):
 
     def show(self, step: TranslationStep) -> None:  # type: ignore[override]
         super().show(step)
-        self.query_one("#tr-seq", Static).update(Content.from_rich_text(self._sequence(step)))
+        heights = self._heights
+        seq = self.query_one("#tr-seq", Static)
         main = self.query_one("#tr-main", Static)
         dist = self.query_one("#tr-dist", Static)
         running = self.query_one("#tr-running", Static)
+        # Every box keeps one height through the whole translation, encoder and decoder
+        # alike (the running sum stays, empty until the decoder writes), so that a step
+        # repaints text and lays nothing out.
+        tall = self._tallest()
+        heights.put(seq, self._sequence(step), tall.seq)
         if step.phase == "decoder":
-            main.border_title = f"Attention α⟨t,t′⟩ · row {step.t} new"
+            heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
+            t = step.t
+            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
+            distribution = self._distribution(step)
+            terms = self._decoder_terms()[: step.t]
+        else:
+            heights.title(main, "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
+            heights.title(dist, "The state this step builds")
+            distribution = self._states(step)
+            terms = []
+        heights.put(main, self._main(step), tall.main)
+        heights.put(dist, distribution, tall.dist)
+        heights.title(running, "P(y|x): running log-probability")
+        heights.put(running, self._running_text(terms), tall.running)
+        inspector = self.query_one("#tr-inspector", Static)
+        tr = self.tr
+        explained = Content(step.explanation)
+        heights.put(
+            inspector,
+            explained,
+            heights.tallest(
+                inspector,
+                wrapped_lines(
+                    inspector, lambda: [Content(tr.step(i).explanation) for i in sampled(len(tr))]
+                ),
+                now=explained,
+            ),
+        )
+
+    def _main(self, step: TranslationStep) -> Text:
+        """The α matrix (decoder) or the encoder's states, cut to the box's width."""
+        if step.phase == "decoder":
             assert step.alpha_matrix is not None
             outputs = self._all_outputs()
             tokens = step.input_tokens
             room = self._main_width() - 5 - matrix_head_width(outputs)
             cols = window([2] * len(tokens), room, self._focus(step))
-            main.update(
-                Content.from_rich_text(
-                    alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
-                )
+            return alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
+        forward, backward = self._encoder_states()
+        tx = len(step.input_tokens)
+        filled_f = step.t if step.phase == "forward" else tx
+        filled_b = {"forward": 0, "backward": tx - step.t + 1}.get(step.phase, tx)
+        return encoder_rows(
+            step.input_tokens,
+            forward,
+            backward,
+            filled_f,
+            filled_b,
+            (step.phase, step.t),
+            rows=max(8, (self.app.size.height or 40) - 18),
+            strips=self._strips,
+        )
+
+    @staticmethod
+    def step_label(step: TranslationStep) -> str | None:
+        """The timeline's name for the bridge, which is not a time step: it makes s⟨0⟩, and the
+        decoder's time steps count from t = 1."""
+        return "bridge" if step.phase == "bridge" else None
+
+    @staticmethod
+    def _running_text(terms: list[Term]) -> Text:
+        """P(ŷ|x) as a running sum; before the decoder's first step, a line saying so."""
+        t = running_sum(terms, head="log P(ŷ|x) = Σ log P(ŷ⟨s⟩ | x, ŷ⟨<s⟩)", what="P(ŷ so far | x)")
+        if not terms:
+            t.append("(nothing written yet: the decoder starts after the encoder)", style=MUTED)
+        return t
+
+    def _tallest(self) -> Boxes:
+        """The most lines each box takes in any step of the translation (one step of each
+        phase is enough: within a phase every step has as many lines)."""
+        if self._tall is None:
+            tr = self.tr
+            firsts: dict[str, int] = {}
+            for i in range(len(tr)):
+                firsts.setdefault(tr.step(i).phase, i)
+            seq = main = dist = 1
+            for i in firsts.values():
+                step = tr.step(i)
+                seq = max(seq, line_count(self._sequence(step)))
+                main = max(main, line_count(self._main(step)))
+                text = self._distribution(step) if step.phase == "decoder" else self._states(step)
+                dist = max(dist, line_count(text))
+            running = max(
+                line_count(self._running_text([])),
+                line_count(self._running_text(self._decoder_terms())),
             )
-            t = step.t
-            dist.border_title = f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}"
-            dist.update(Content.from_rich_text(self._distribution(step)))
-            running.display = True
-            running.border_title = "P(y|x): running log-probability"
-            terms = self._decoder_terms()[: step.t]
-            running.update(
-                Content.from_rich_text(
-                    running_sum(
-                        terms,
-                        head="log P(ŷ|x) = Σ log P(ŷ⟨s⟩ | x, ŷ⟨<s⟩)",
-                        what="P(ŷ so far | x)",
-                    )
-                )
-            )
-        else:
-            forward, backward = self._encoder_states()
-            tx = len(step.input_tokens)
-            filled_f = step.t if step.phase == "forward" else tx
-            filled_b = {"forward": 0, "backward": tx - step.t + 1}.get(step.phase, tx)
-            main.border_title = "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]"
-            main.update(
-                Content.from_rich_text(
-                    encoder_rows(
-                        step.input_tokens,
-                        forward,
-                        backward,
-                        filled_f,
-                        filled_b,
-                        (step.phase, step.t),
-                        rows=max(8, (self.app.size.height or 40) - 18),
-                    )
-                )
-            )
-            dist.border_title = "The state this step builds"
-            dist.update(Content.from_rich_text(self._states(step)))
-            running.display = False
-        self.query_one("#tr-inspector", Static).update(Content(step.explanation))
+            self._tall = Boxes(seq, main, dist, running)
+        return self._tall
 
     def _panel_width(self) -> int:
         """Columns the panel has (the terminal's before the first layout)."""

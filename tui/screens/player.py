@@ -376,7 +376,10 @@ class PlayerScreen(Screen[None]):
         timeline = self._timeline
         timeline.position = i
         t = getattr(step, "t", None)
-        where = f"t = {t}" if t is not None else step.explanation.split(" = ")[0]
+        label = getattr(panel, "step_label", None)  # a step that is not a time step names itself
+        where = label(step) if label is not None else None
+        if where is None:
+            where = f"t = {t}" if t is not None else step.explanation.split(" = ")[0]
         timeline.label = f"{step.stage} · {where}"
 
     def _show_stage_bar(self, stage_no: int) -> None:
