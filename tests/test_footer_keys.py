@@ -141,6 +141,7 @@ def test_legend_samples_carry_their_colours() -> None:
         ("lm_words_score", ["<EOS>", "<UNK>"], []),
         ("activation_sigmoid", ["x read", "this x on the curve"], ["window read"]),
         ("conv_vertical_edge", ["window read"], ["x read"]),
+        ("caption_shapes", ["this step's word", "<EOS>"], ["this output", "<UNK>"]),
     ],
 )
 async def test_legend_names_only_what_the_stage_can_show(

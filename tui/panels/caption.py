@@ -24,7 +24,7 @@ from tui.panels._sequence import (
     top_bars,
 )
 from tui.panels.base import register
-from tui.panels.language import MUTED
+from tui.panels.language import BAR, CURRENT, EOS_STYLE, MUTED
 from tui.widgets.halfblock import HalfBlockImage, heat_colours
 
 if TYPE_CHECKING:
@@ -124,6 +124,15 @@ class CaptionPanel(WidthPanel):
         text-wrap: wrap;
     }
     """
+
+    def legend_entries(self, heat: bool = False) -> list[tuple[str, str, str]]:
+        """The word this step writes, the probability bars and the end token (the picture and
+        the features say their own scale in words)."""
+        return [
+            (" a ", CURRENT, "this step's word"),
+            ("███", BAR, "P(word)"),
+            ("<EOS>", EOS_STYLE, "end"),
+        ]
 
     def __init__(self, stage: CaptionStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
