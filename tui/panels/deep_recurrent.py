@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from engine.deep_recurrent import DeepRecurrentStage, DeepStep
 from tui.numbers import fmt_exact
-from tui.panels._vector import update_inspector
+from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
 from tui.panels.recurrent import bars, gate_rows
 
@@ -285,6 +285,8 @@ class DeepRecurrentPanel(Panel):
         self.deep = stage
         self._grid_drawn: tuple[int, int] | None = None
         self._inspector_drawn: tuple[int, int] | None = None
+        self._least = LeastHeight()
+        self._last: DeepStep | None = None
 
     def compose(self) -> ComposeResult:
         st = self.deep
@@ -311,11 +313,19 @@ class DeepRecurrentPanel(Panel):
         self._grid_drawn = update_inspector(
             self.query_one("#deep-grid", Static), Content.from_rich_text(table), self._grid_drawn
         )
+        box = self.query_one("#deep-inspector", Static)
+        least = self._least.lines(box, None, len(st), lambda i: inspector(st, st.step(i)).plain)
         self._inspector_drawn = update_inspector(
-            self.query_one("#deep-inspector", Static),
-            Content.from_rich_text(inspector(st, step)),
-            self._inspector_drawn,
+            box, Content.from_rich_text(inspector(st, step)), self._inspector_drawn, least
         )
+        self._least.drawn(self._inspector_drawn)
+        self._last = step
+
+    def on_resize(self) -> None:
+        # The first step is drawn before the panel has a size: written again once it has one,
+        # the inspector takes the height it keeps from step to step.
+        if self._last is not None:
+            self.call_after_refresh(self.show, self._last)
 
     def set_heat(self, on: bool) -> None:
         """The grid is words and numbers; there is no heat view to switch to."""
