@@ -24,6 +24,7 @@ from tui.numbers import clamp, fmt_exact, fmt_factor
 from tui.panels._vector import LeastHeight, text_height, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
+from tui.widgets.normbars import segments_of
 
 GATE_LABELS = {
     "gru": {"r": "Γr relevance", "u": "Γu = 1 − z", "n": "c̃ candidate"},
@@ -304,26 +305,12 @@ class GateBars(Widget):
         return strip
 
     def _segments(self, text: Text) -> list[Segment]:
-        """``text`` as segments, each style over the widget's own colours (as a Static's
-        text gets them); made directly from the text's spans, which ``line_text`` appends
-        one after another, several times faster than rendering it through the console."""
-        plain = text.plain
+        """``text`` as segments over the widget's colours, worked out once per step (each
+        ``rich_style`` walks the widget's ancestors)."""
         base = self._styles.get("")
-        if base is None:  # the widget's colours, worked out once per step
+        if base is None:
             base = self._styles[""] = self.rich_style
-        out = []
-        at = 0
-        for span in text.spans:
-            if span.start > at:
-                out.append(Segment(plain[at : span.start], base))
-            style = self._styles.get(span.style)
-            if style is None:
-                style = self._styles[span.style] = base + Style.parse(str(span.style))
-            out.append(Segment(plain[span.start : span.end], style))
-            at = span.end
-        if at < len(plain):
-            out.append(Segment(plain[at:], base))
-        return out
+        return segments_of(text, base, self._styles)
 
     def on_resize(self) -> None:
         self._cache.clear()
