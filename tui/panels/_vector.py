@@ -4,6 +4,8 @@ which the panels use to write an inspector's text on every step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from rich.cells import cell_len
 from rich.style import Style
@@ -37,10 +39,10 @@ def value_width(values: np.ndarray) -> int:
     return max(len(fmt_num(lo)), len(fmt_num(hi)), 1 if whole else 6, special)
 
 
-def text_height(inspector: Static, content: Content, width: int) -> int:
-    """Lines ``content`` takes in ``inspector`` at ``width`` cells, as Textual's layout counts
-    them: a line that fits is one line, and only the lines that do not are wrapped (by
-    Textual's own measure), so a text that fits costs no wrapping at all."""
+def text_height(inspector: Static, content: Content | str, width: int) -> int:
+    """Lines ``content`` (or its plain text) takes in ``inspector`` at ``width`` cells, as
+    Textual's layout counts them: a line that fits is one line, and only the lines that do not
+    are wrapped (by Textual's own measure), so a text that fits costs no wrapping at all."""
     styles = inspector.styles
     rules: RulesMap = {
         "line_pad": styles.line_pad,
@@ -49,7 +51,8 @@ def text_height(inspector: Static, content: Content, width: int) -> int:
     }
     limit = width - 2 * styles.line_pad
     height = 0
-    for line in content.plain.split("\n"):
+    plain = content if isinstance(content, str) else content.plain
+    for line in plain.split("\n"):
         if "\t" not in line and cell_len(line) <= limit:
             height += 1
         else:
@@ -58,22 +61,67 @@ def text_height(inspector: Static, content: Content, width: int) -> int:
 
 
 def update_inspector(
-    inspector: Static, content: Content, drawn: tuple[int, int] | None
+    inspector: Static, content: Content, drawn: tuple[int, int] | None, least: int = 0
 ) -> tuple[int, int] | None:
     """Show ``content`` in ``inspector``, asking for a new layout of the screen only when the
     text's height differs from the one last drawn. ``drawn`` is what the previous call
-    returned: the content width and height (None before the widget has a size).
+    returned: the content width and height (None before the widget had a size: then the size
+    it has now is the one compared).
 
-    A layout makes Textual arrange the whole screen again and paint a second frame; the
-    inspector's text changes on every step but its height seldom does, even when it wraps.
+    With ``least`` the inspector keeps at least that many lines of text (its minimum height
+    is set with each new layout), so that a step whose text is shorter than the tallest
+    leaves the screen as it is, blank lines below the text.
+
+    A layout makes Textual arrange the whole screen again and paint a second frame (the
+    widget's new size asks for another layout); the inspector's text changes on every step
+    but its height seldom does, even when it wraps.
     """
     width = inspector.content_region.width
     if width <= 0:
         inspector.update(content)
         return None
-    now = (width, text_height(inspector, content, width))
+    height = text_height(inspector, content, width)
+    now = (width, max(height, least))
+    if drawn is None:  # the first text since the widget was laid out: the size it has now
+        drawn = (width, inspector.content_region.height)
+    if least and now != drawn:
+        inspector.styles.min_height = now[1] + inspector.styles.gutter.height
     inspector.update(content, layout=now != drawn)
     return now
+
+
+ALL_STEPS = 64
+"""A stage of at most this many steps keeps its inspector as tall as the tallest text of any of
+its steps from the first step on (working that out costs a few milliseconds); a longer one
+as tall as the tallest shown so far."""
+
+
+class LeastHeight:
+    """The height an inspector keeps whatever the step, so that stepping does not change it
+    (a new height lays the screen out again and paints a second frame): the tallest text of
+    every step for the same view and width when the stage is short, else the tallest shown."""
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._least = 0
+
+    def lines(self, inspector: Static, view: object, steps: int, text: Callable[[int], str]) -> int:
+        """Lines to keep at the inspector's width for ``view`` (what else decides the text:
+        the unit shown, a toggle), with ``text(i)`` the plain text of step ``i``."""
+        width = inspector.content_region.width
+        if width <= 0:
+            return 0
+        if self._key != (width, view):
+            self._key = (width, view)
+            self._least = 0
+            if steps <= ALL_STEPS:
+                self._least = max(text_height(inspector, text(i), width) for i in range(steps))
+        return self._least
+
+    def drawn(self, drawn: tuple[int, int] | None) -> None:
+        """Note the height ``update_inspector`` drew: a taller text raises the least."""
+        if drawn is not None:
+            self._least = max(self._least, drawn[1])
 
 
 class VectorStrip(Widget, can_focus=False):

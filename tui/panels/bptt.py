@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from engine.bptt import BpttStage, BpttStep
 from tui.numbers import fmt_exact, fmt_factor
+from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid
 from tui.widgets.normbars import NormBars
@@ -153,6 +154,8 @@ class BpttPanel(Panel):
         self._unit = 0
         self._step: BpttStep | None = None
         self._grids: dict[str, MatrixGrid] = {}
+        self._inspector_drawn: tuple[int, int] | None = None
+        self._least = LeastHeight()
 
     def compose(self) -> ComposeResult:
         st = self.bptt
@@ -195,9 +198,23 @@ class BpttPanel(Panel):
             return
         for grid in self._grids.values():
             grid.set_mark((0, self._unit))
-        self._inspector.update(
-            Content.from_rich_text(explain_bptt(self.bptt, self._step, self._unit))
+        st, unit = self.bptt, self._unit
+        least = self._least.lines(
+            self._inspector, unit, len(st), lambda i: explain_bptt(st, st.step(i), unit).plain
         )
+        self._inspector_drawn = update_inspector(
+            self._inspector,
+            Content.from_rich_text(explain_bptt(st, self._step, unit)),
+            self._inspector_drawn,
+            least,
+        )
+        self._least.drawn(self._inspector_drawn)
+
+    def on_resize(self) -> None:
+        # The first step is drawn before the panel has a size: written again once it has one,
+        # the inspector takes the height it keeps from step to step.
+        if self._step is not None:
+            self.call_after_refresh(self._show_unit)
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         message.stop()

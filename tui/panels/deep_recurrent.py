@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from engine.deep_recurrent import DeepRecurrentStage, DeepStep
 from tui.numbers import fmt_exact
+from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
 from tui.panels.recurrent import bars, gate_rows
 
@@ -282,6 +283,10 @@ class DeepRecurrentPanel(Panel):
     def __init__(self, stage: DeepRecurrentStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
         self.deep = stage
+        self._grid_drawn: tuple[int, int] | None = None
+        self._inspector_drawn: tuple[int, int] | None = None
+        self._least = LeastHeight()
+        self._last: DeepStep | None = None
 
     def compose(self) -> ComposeResult:
         st = self.deep
@@ -300,13 +305,27 @@ class DeepRecurrentPanel(Panel):
 
     def show(self, step: DeepStep) -> None:  # type: ignore[override]
         st = self.deep
-        self.query_one("#deep-order", Static).update(Content.from_rich_text(order_line(st, step)))
+        # The order line is one row high: writing it never changes the layout.
+        order = Content.from_rich_text(order_line(st, step))
+        self.query_one("#deep-order", Static).update(order, layout=False)
         room = self.app.size.width - 4 if self.is_attached and self.app.size.width else 116
         table = grid(st, step, width=min(116, max(room, 40)))
-        self.query_one("#deep-grid", Static).update(Content.from_rich_text(table))
-        self.query_one("#deep-inspector", Static).update(
-            Content.from_rich_text(inspector(st, step))
+        self._grid_drawn = update_inspector(
+            self.query_one("#deep-grid", Static), Content.from_rich_text(table), self._grid_drawn
         )
+        box = self.query_one("#deep-inspector", Static)
+        least = self._least.lines(box, None, len(st), lambda i: inspector(st, st.step(i)).plain)
+        self._inspector_drawn = update_inspector(
+            box, Content.from_rich_text(inspector(st, step)), self._inspector_drawn, least
+        )
+        self._least.drawn(self._inspector_drawn)
+        self._last = step
+
+    def on_resize(self) -> None:
+        # The first step is drawn before the panel has a size: written again once it has one,
+        # the inspector takes the height it keeps from step to step.
+        if self._last is not None:
+            self.call_after_refresh(self.show, self._last)
 
     def set_heat(self, on: bool) -> None:
         """The grid is words and numbers; there is no heat view to switch to."""

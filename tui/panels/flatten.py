@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from engine.layers import FlattenStage, FlattenStep
 from tui.numbers import fmt_exact
-from tui.panels._vector import VectorStrip
+from tui.panels._vector import VectorStrip, update_inspector
 from tui.panels.activation import as_volume
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
@@ -82,6 +82,7 @@ class FlattenPanel(Panel):
 
     def __init__(self, stage: FlattenStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
+        self._inspector_drawn: tuple[int, int] | None = None
         self.flat = stage
         self._x = as_volume(stage.x)
         self._channel = -1
@@ -117,8 +118,10 @@ class FlattenPanel(Panel):
                 ).border_subtitle = f"channel {c} of {self._x.shape[0]}"
         grid.set_window(Window(r, col, 1, 1))
         self.query_one("#flatten-output", VectorStrip).set_current(step.index)
-        self.query_one("#flatten-inspector", Static).update(
-            Content.from_rich_text(explain_flatten(self.flat, step))
+        self._inspector_drawn = update_inspector(
+            self.query_one("#flatten-inspector", Static),
+            Content.from_rich_text(explain_flatten(self.flat, step)),
+            self._inspector_drawn,
         )
 
     def set_heat(self, on: bool) -> None:

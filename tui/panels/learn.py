@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from engine.learn import KernelLearningStage, LearnStep
 from tui.numbers import fmt_exact, fmt_factor, fmt_num
+from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.curve import CurvePlot
 from tui.widgets.matrix import MatrixGrid
@@ -116,6 +117,8 @@ class LearnPanel(Panel):
 
     def __init__(self, stage: KernelLearningStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
+        self._inspector_drawn: tuple[int, int] | None = None
+        self._least = LeastHeight()
         self.learn = stage
         self._weight = (0, 0)
         self._step: LearnStep | None = None
@@ -177,9 +180,17 @@ class LearnPanel(Panel):
             return
         for grid in self._grids.values():
             grid.set_mark(self._weight)
-        self._inspector.update(
-            Content.from_rich_text(explain_learn(self.learn, self._step, self._weight))
+        st, weight = self.learn, self._weight
+        least = self._least.lines(
+            self._inspector, weight, len(st), lambda i: explain_learn(st, st.step(i), weight).plain
         )
+        self._inspector_drawn = update_inspector(
+            self._inspector,
+            Content.from_rich_text(explain_learn(st, self._step, weight)),
+            self._inspector_drawn,
+            least,
+        )
+        self._least.drawn(self._inspector_drawn)
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:
         message.stop()

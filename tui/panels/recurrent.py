@@ -8,17 +8,23 @@ from typing import Any
 
 import numpy as np
 from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.recurrent import RecurrentStage, RecurrentStep
 from tui.numbers import clamp, fmt_exact, fmt_factor
-from tui.panels._vector import update_inspector
+from tui.panels._vector import LeastHeight, text_height, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
+from tui.widgets.normbars import segments_of
 
 GATE_LABELS = {
     "gru": {"r": "Γr relevance", "u": "Γu = 1 − z", "n": "c̃ candidate"},
@@ -147,11 +153,30 @@ def labelled(y: np.ndarray, labels: tuple[str, ...], top: int = TOP_LABELS) -> T
 
 def input_label(stage: RecurrentStage, step: RecurrentStep) -> str:
     """What x⟨t⟩ is when it stands for a word: the word, or the label fed back."""
-    if step.word is None:
-        return "x⟨t⟩ input" if step.has_input else "x⟨t⟩ = 0: no input at this step"
-    if stage.feedback and step.index > 0:
-        return f"x⟨t⟩ = one-hot({step.word!r}), ŷ⟨t−1⟩'s likeliest fed back"
-    return f"x⟨t⟩ = one-hot({step.word!r})"
+    return input_label_at(stage, step.index)
+
+
+def input_label_at(stage: RecurrentStage, index: int) -> str:
+    """``input_label`` of the step at ``index`` (from 0), without making the step."""
+    if stage.words is None:
+        has_input = bool(stage.has_input[index])
+        return "x⟨t⟩ input" if has_input else "x⟨t⟩ = 0: no input at this step"
+    word = stage.words[index]
+    if stage.feedback and index > 0:
+        return f"x⟨t⟩ = one-hot({word!r}), ŷ⟨t−1⟩'s likeliest fed back"
+    return f"x⟨t⟩ = one-hot({word!r})"
+
+
+def output_label_at(stage: RecurrentStage, index: int) -> Text:
+    """The line over ŷ⟨t⟩ at the step at ``index`` (from 0): its likeliest labels where the
+    outputs are named and the step has one, else what the row below is."""
+    has_output = bool(stage.has_output[index])
+    y = stage.outputs_y
+    if stage.labels is not None and has_output and y is not None:
+        text = Text("ŷ⟨t⟩: ", style="grey62")
+        return text.append_text(labelled(y[index], stage.labels))
+    label = "ŷ⟨t⟩ softmax" if has_output else "ŷ⟨t⟩: no output at this step"
+    return Text(label, style="grey62")
 
 
 def bars(values: np.ndarray, signed: bool) -> Text:
@@ -201,28 +226,99 @@ def gate_table(cell: str, gates: dict[str, np.ndarray], width: int) -> Text:
     return text
 
 
-class GateBars(Static):
-    """The gate table of the step on screen. A step changes the bars in place: the screen is
-    laid out again only when the table's height changes (a new width), not on every step."""
+class GateBars(Widget):
+    """The gate table of the step on screen (``gate_table``'s lines), drawn a line at a time:
+    only the lines on screen are built, and a step changes the bars in place. The screen is
+    laid out again only when the table's height changes (a new width), not on every step. With
+    128 hidden units the table is over a hundred lines, most of them scrolled away."""
+
+    DEFAULT_CSS = """
+    GateBars {
+        height: auto;
+    }
+    """
 
     def __init__(self, cell: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.cell = cell
-        self._gates: dict[str, np.ndarray] | None = None
+        self._rows: list[tuple[str, np.ndarray, bool]] = []
         self._lines = 0
+        self._cache: dict[tuple[int, int], Strip] = {}
+        self._styles: dict[str | Style, Style] = {}
+
+    def _per(self, width: int) -> int:
+        """Units per block of rows at ``width`` cells, as ``gate_table`` splits them."""
+        return max(1, (width - LABEL_W + 1) // UNIT_W)
+
+    def _count(self, width: int) -> int:
+        """Lines of the table at ``width``: a line of unit numbers and one per gate a block."""
+        if not self._rows:
+            return 0
+        units = len(self._rows[0][1])
+        return -(-units // self._per(width)) * (1 + len(self._rows))
 
     def show(self, gates: dict[str, np.ndarray]) -> None:
         """Draw the bars of ``gates`` at the width the widget has."""
-        self._gates = gates
-        width = self.content_region.width or self.app.size.width
-        text = gate_table(self.cell, gates, width)
-        lines = len(text.plain.split("\n"))
-        self.update(Content.from_rich_text(text), layout=lines != self._lines)
+        self._rows = gate_rows(self.cell, gates)
+        self._cache.clear()
+        self._styles.clear()
+        lines = self._count(self.content_region.width or self.app.size.width)
+        self.refresh(layout=lines != self._lines)
         self._lines = lines
 
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._count(width)
+
+    def line_text(self, y: int, width: int) -> Text:
+        """Line ``y`` of ``gate_table(cell, gates, width)``."""
+        block, r = divmod(y, 1 + len(self._rows))
+        per = self._per(width)
+        units = len(self._rows[0][1])
+        chunk = range(block * per, min(block * per + per, units))
+        text = Text()
+        if r == 0:
+            text.append(" " * LABEL_W)
+            heads = "".join(f"j = {j}".ljust(UNIT_W) for j in chunk).rstrip()
+            text.append(heads, style="grey50")
+            return text
+        label, values, signed = self._rows[r - 1]
+        text.append(label + " " * (LABEL_W - cell_len(label)), style="bold")
+        text.append_text(bars(values[chunk.start : chunk.stop], signed=signed))
+        return text
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_region.width or self.size.width
+        if y >= self._count(width):
+            return Strip.blank(width)
+        key = (y, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            text = self.line_text(y, width)
+            # As a Static shows gate_table: the last line, and a line whose trailing space
+            # does not fit, end without it.
+            if y == self._count(width) - 1 or text.cell_len > width:
+                text.rstrip()
+            strip = Strip(self._segments(text), text.cell_len)
+            if text.cell_len > width:
+                strip = strip.crop(0, width)
+            self._cache[key] = strip
+        return strip
+
+    def _segments(self, text: Text) -> list[Segment]:
+        """``text`` as segments over the widget's colours, worked out once per step (each
+        ``rich_style`` walks the widget's ancestors)."""
+        base = self._styles.get("")
+        if base is None:
+            base = self._styles[""] = self.rich_style
+        return segments_of(text, base, self._styles)
+
     def on_resize(self) -> None:
-        if self._gates is not None:
-            self.show(self._gates)
+        self._cache.clear()
+        self._styles.clear()
+        lines = self._count(self.content_region.width)
+        if lines != self._lines:
+            self._lines = lines
+            self.refresh(layout=True)
 
 
 def _sum3(a: float, b: float, c: float) -> str:
@@ -232,13 +328,18 @@ def _sum3(a: float, b: float, c: float) -> str:
 
 
 def dot_terms(w: np.ndarray, v: np.ndarray) -> str:
-    """w·v written out: ``0.3·1 + (−0.2)·0 + …``."""
+    """w·v written out: ``0.3·1 + (−0.2)·0 + …``. Only the products written are formatted:
+    with 128 hidden units, formatting every one cost more than the rest of the step."""
+    n = len(w)
+    if len(v) != n:
+        raise ValueError(f"dot_terms: {n} weights against {len(v)} values")
+    shown = n if n <= MAX_TERMS else MAX_TERMS - 1
     terms = [
-        f"{fmt_factor(float(a), TERM_DIGITS)}·{fmt_factor(float(b), TERM_DIGITS)}"
-        for a, b in zip(w, v, strict=True)
+        f"{fmt_factor(float(w[k]), TERM_DIGITS)}·{fmt_factor(float(v[k]), TERM_DIGITS)}"
+        for k in range(shown)
     ]
-    if len(terms) > MAX_TERMS:
-        terms = [*terms[: MAX_TERMS - 1], f"… ({len(terms) - MAX_TERMS + 1} more)"]
+    if shown < n:
+        terms.append(f"… ({n - shown} more)")
     return " + ".join(terms)
 
 
@@ -448,6 +549,9 @@ class RecurrentPanel(Panel):
     RecurrentPanel #rec-vectors {
         max-width: 50%;
     }
+    RecurrentPanel #rec-vectors.-alone {
+        max-width: 100%;
+    }
     RecurrentPanel #rec-gates {
         width: 1fr;
     }
@@ -483,6 +587,10 @@ class RecurrentPanel(Panel):
         self._inspector_drawn: tuple[int, int] | None = None
         self._diagram_lines = 0
         self._labels: dict[str, str] = {}
+        self._label_drawn: dict[str, tuple[int, int] | None] = {}
+        self._label_width: dict[str, int] = {}
+        self._label_least: dict[tuple[str, int], int] = {}
+        self._least = LeastHeight()
 
     def _vectors(self) -> list[tuple[str, str, np.ndarray]]:
         """(id, label, initial values) of the vectors drawn for a step."""
@@ -500,20 +608,45 @@ class RecurrentPanel(Panel):
             out.append(("y", "ŷ⟨t⟩ softmax", np.zeros(st.w_ya.shape[0])))
         return out
 
+    def _spans(self) -> dict[str, tuple[float, float]]:
+        """The range of each vector over the whole sequence (a⟨0⟩ … a⟨T⟩ for a⟨t−1⟩ and a⟨t⟩,
+        c⟨0⟩ … c⟨T⟩ for the cell state): its grid's columns are as wide, and its heat ramp
+        the same, at every step, so that stepping never widens a grid (a⟨0⟩ = 0 is written
+        in narrower columns than the states after it) and cells compare across steps."""
+        st = self.rec
+        states = {"x": st.x, "a": np.vstack([st.a0[None, :], st.output])}
+        if st.cell_states is not None and st.c0 is not None:
+            states["c"] = np.vstack([st.c0[None, :], st.cell_states])
+        if st.outputs_y is not None:
+            states["y"] = st.outputs_y
+        out = {}
+        for key, values in states.items():
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                out[key] = (float(finite.min()), float(finite.max()))
+        if "a" in out:
+            out["a_prev"] = out["a"]
+        if "c" in out:
+            out["c_prev"] = out["c"]
+        return out
+
     def compose(self) -> ComposeResult:
         st = self.rec
         yield Static(id="rec-unrolled")
         with Horizontal(id="rec-top"):
-            with Vertical(classes="box", id="rec-vectors") as box:
+            # Without gates (a plain RNN) the vectors have the whole width.
+            alone = " -alone" if st.cell == "rnn" else ""
+            with Vertical(classes="box" + alone, id="rec-vectors") as box:
                 box.border_title = f"{st.cell.upper()} · hidden {st.hidden_size}"
                 box.border_subtitle = f"{len(st)} time steps"
                 if st.architecture != "many_to_many":
                     box.border_subtitle = f"T = {len(st)} · {st.architecture.replace('_', '-')}"
+                spans = self._spans()
                 for key, label, values in self._vectors():
                     yield Static(
                         Text(label, style="grey62"), classes="rec-label", id=f"rec-{key}-label"
                     )
-                    yield MatrixGrid(values[None, :], id=f"rec-{key}")
+                    yield MatrixGrid(values[None, :], span=spans.get(key), id=f"rec-{key}")
             if st.cell != "rnn":
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
@@ -544,18 +677,15 @@ class RecurrentPanel(Panel):
         lines = len(diagram.plain.split("\n"))
         self.query_one("#rec-unrolled", Static).update(diagram, layout=lines != self._diagram_lines)
         self._diagram_lines = lines
+        y_grid = st.w_ya is not None and step.has_output and st.labels is None
         if st.w_ya is not None:
-            # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown.
-            if st.labels is not None and step.y_hat is not None:
-                y_label = Text("ŷ⟨t⟩: ", style="grey62")
-                y_label.append_text(labelled(step.y_hat, st.labels))
-                self._labels.pop("y", None)  # a labelled line is written each step
-                self.query_one("#rec-y-label", Static).update(y_label)
-            else:
-                label = "ŷ⟨t⟩ softmax" if step.has_output else "ŷ⟨t⟩: no output at this step"
-                self._label("y", label)
-            self.query_one("#rec-y", MatrixGrid).display = step.has_output and st.labels is None
-        self._label("x", input_label(st, step))
+            # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown,
+            # and its grid keeps its room (one layout for the whole sequence).
+            self._label("y", output_label_at(st, step.index))
+            grid = self.query_one("#rec-y", MatrixGrid)
+            grid.display = st.labels is None and bool(np.any(st.has_output))
+            grid.visible = y_grid
+        self._label("x", Text(input_label(st, step), style="grey62"))
         if st.words is not None:  # the word is named above; a one-hot row says no more
             self.query_one("#rec-x", MatrixGrid).display = False
         values = {
@@ -568,32 +698,94 @@ class RecurrentPanel(Panel):
         }
         for key, _, _ in self._vectors():
             v = values[key]
-            if v is not None:
+            if v is not None and (key != "y" or y_grid):  # a hidden grid waits
                 grid = self.query_one(f"#rec-{key}", MatrixGrid)
                 grid.set_values(np.asarray(v)[None, :])
                 if key in ("a", "c", "c_prev"):
                     grid.set_window(Window(0, self.unit, 1, 1), follow=False)
         if st.cell != "rnn":
             self.query_one("#rec-gate-bars", GateBars).show(step.gates)
+        inspector = self.query_one("#rec-inspector", Static)
+        least = self._least.lines(
+            inspector,
+            (self.unit, self.compact),
+            len(st),
+            lambda i: self._explain(st.step(i)).plain,
+        )
+        self._inspector_drawn = update_inspector(
+            inspector, Content.from_rich_text(self._explain(step)), self._inspector_drawn, least
+        )
+        self._least.drawn(self._inspector_drawn)
+
+    def _explain(self, step: RecurrentStep) -> Text:
+        """The inspector's text for ``step``."""
+        st = self.rec
         text = explain_recurrent(st, step, self.unit)
         if st.contrast is not None:  # the point of such a scenario: shown first
             text = contrast_text(st, step).append_text(text)
         if self.compact and st.cell == "rnn":
             text.append_text(explain_compact(st, step, self.unit))
         text.rstrip()
-        self._inspector_drawn = update_inspector(
-            self.query_one("#rec-inspector", Static),
-            Content.from_rich_text(text),
-            self._inspector_drawn,
+        return text
+
+    def _widest(self, key: str) -> int:
+        """Cells of the widest label vector ``key`` has at any step, worked out once."""
+        width = self._label_width.get(key)
+        if width is None:
+            st = self.rec
+            steps = range(len(st))
+            if key == "x":
+                width = max(cell_len(input_label_at(st, i)) for i in steps)
+            else:
+                width = max(output_label_at(st, i).cell_len for i in steps)
+            self._label_width[key] = width
+        return width
+
+    def on_resize(self) -> None:
+        # The first step is drawn before the panel has a size: drawn again once it has one,
+        # the labels and the inspector take the heights they keep from step to step.
+        if self._last is not None:
+            self.call_after_refresh(self._reshow)
+
+    def _reshow(self) -> None:
+        if self._last is not None:
+            self._labels.clear()
+            self.show(self._last)
+
+    def _label(self, key: str, label: Text) -> None:
+        """Write a vector's label, only when it changes. Every label of a vector is padded to
+        the widest it has at any step, so the box keeps its width from step to step, and the
+        screen is laid out again only when the label's height changes (a wrapped label)."""
+        if self._labels.get(key) == label.markup:
+            return
+        self._labels[key] = label.markup
+        padded = label.copy()
+        padded.append(" " * (self._widest(key) - label.cell_len))
+        widget = self.query_one(f"#rec-{key}-label", Static)
+        self._label_drawn[key] = update_inspector(
+            widget,
+            Content.from_rich_text(padded),
+            self._label_drawn.get(key),
+            self._label_lines(key, widget),
         )
 
-    def _label(self, key: str, label: str) -> None:
-        """Write a vector's label, only when it changes: a new label may widen the box and so
-        costs a layout of the screen, the same one again should not."""
-        widget = self.query_one(f"#rec-{key}-label", Static)
-        if self._labels.get(key) != label:
-            self._labels[key] = label
-            widget.update(Text(label, style="grey62"))
+    def _label_lines(self, key: str, widget: Static) -> int:
+        """Lines the label of vector ``key`` keeps at every step: the most any step's label
+        wraps to at the label's width."""
+        width = widget.content_region.width
+        if width <= 0:
+            return 0
+        least = self._label_least.get((key, width))
+        if least is None:
+            st = self.rec
+            widest = self._widest(key)
+            labels = (
+                input_label_at(st, i) if key == "x" else output_label_at(st, i).plain
+                for i in range(len(st))
+            )
+            least = max(text_height(widget, label.ljust(widest), width) for label in labels)
+            self._label_least[(key, width)] = least
+        return least
 
     def select_unit(self, direction: int) -> int:
         """Move the inspector to the next (+1) or previous (−1) hidden unit, wrapping round."""

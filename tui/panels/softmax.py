@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from engine.layers import SoftmaxStage, SoftmaxStep
 from tui.numbers import fmt_exact, fmt_factor, fraction
+from tui.panels._vector import update_inspector
 from tui.panels.base import Panel, register
 
 ROWS = 10
@@ -137,6 +138,7 @@ class SoftmaxPanel(Panel):
 
     def __init__(self, stage: SoftmaxStage, *, id: str | None = None) -> None:  # type: ignore[override]
         super().__init__(stage, id=id)
+        self._inspector_drawn: tuple[int, int] | None = None
         self.softmax = stage
 
     def compose(self) -> ComposeResult:
@@ -155,8 +157,10 @@ class SoftmaxPanel(Panel):
         changed = table.current != step.index
         table.current = step.index
         table.refresh(layout=changed)
-        self.query_one("#softmax-inspector", Static).update(
-            Content.from_rich_text(explain_softmax(self.softmax, step))
+        self._inspector_drawn = update_inspector(
+            self.query_one("#softmax-inspector", Static),
+            Content.from_rich_text(explain_softmax(self.softmax, step)),
+            self._inspector_drawn,
         )
 
     def set_heat(self, on: bool) -> None:
