@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
+from tui import styles
 from tui.panels._heights import Heights, line_count, wrapped_lines
 from tui.panels._sequence import SPECIALS, Body, WidthPanel, shown
 from tui.panels.base import register
@@ -498,7 +499,7 @@ class BeamSearchPanel(WidthPanel):
             body = ranking_columns(view, step, stage.alpha)
             heights.put(grid, body, tall.grid)
             heights.title(kept, "Alive: none")
-            done = Text("(none: the search is over)", style=MUTED)
+            done = Text("(none: the search is over)", style=styles.MUTED)
             heights.put(kept, done, tall.kept)
         else:
             ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from tui import styles
 from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels._sequence import (
     Body,
@@ -241,7 +242,9 @@ class CaptionPanel(WidthPanel):
             terms = [term for term in self._decoder_terms() if term.t <= t]
         else:
             heights.title(dist, "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
-            bars = Text("(the decoder writes its first word from s⟨0⟩ at t = 1)", style=MUTED)
+            bars = Text(
+                "(the decoder writes its first word from s⟨0⟩ at t = 1)", style=styles.MUTED
+            )
             terms = []
         # Side by side, as tall as the bars: the running sum lists the latest terms that fit
         # beside them (with its total), so that the panel fits a 120×40 screen at every step.

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.deep_recurrent import DeepRecurrentStage, DeepStep
+from tui import styles
 from tui.numbers import fmt_exact
 from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
@@ -27,7 +28,7 @@ _CURRENT = "bold black on bright_green"
 _LEFT = "bold black on yellow"
 _BELOW = "bold black on cyan"
 _PENDING = "grey35"
-_LABEL = "grey62"
+_LABEL = styles.MUTED
 
 
 def _num(v: float) -> str:

@@ -20,6 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.recurrent import RecurrentStage, RecurrentStep
+from tui import styles
 from tui.numbers import clamp, fmt_exact, fmt_factor
 from tui.panels._vector import LeastHeight, text_height, update_inspector
 from tui.panels.base import Panel, register
@@ -121,7 +122,7 @@ def unrolled(
     lines: list[Text] = []
     if outs.any():
         lines += [row(outs, "[ŷ⟨{}⟩]", False), row(outs, "", True)]
-    chain = Text((" a⟨0⟩" if first == 0 else " …").ljust(lead), style="grey62")
+    chain = Text((" a⟨0⟩" if first == 0 else " …").ljust(lead), style=styles.MUTED)
     for k in range(first, first + shown):
         chain.append("→", style="grey62")
         put(chain, k, f"[t={k + 1}]", "bold black on bright_green")
@@ -173,10 +174,10 @@ def output_label_at(stage: RecurrentStage, index: int) -> Text:
     has_output = bool(stage.has_output[index])
     y = stage.outputs_y
     if stage.labels is not None and has_output and y is not None:
-        text = Text("ŷ⟨t⟩: ", style="grey62")
+        text = Text("ŷ⟨t⟩: ", style=styles.MUTED)
         return text.append_text(labelled(y[index], stage.labels))
     label = "ŷ⟨t⟩ softmax" if has_output else "ŷ⟨t⟩: no output at this step"
-    return Text(label, style="grey62")
+    return Text(label, style=styles.MUTED)
 
 
 def bars(values: np.ndarray, signed: bool) -> Text:
@@ -644,7 +645,7 @@ class RecurrentPanel(Panel):
                 spans = self._spans()
                 for key, label, values in self._vectors():
                     yield Static(
-                        Text(label, style="grey62"), classes="rec-label", id=f"rec-{key}-label"
+                        Text(label, style=styles.MUTED), classes="rec-label", id=f"rec-{key}-label"
                     )
                     yield MatrixGrid(values[None, :], span=spans.get(key), id=f"rec-{key}")
             if st.cell != "rnn":
@@ -685,7 +686,7 @@ class RecurrentPanel(Panel):
             grid = self.query_one("#rec-y", MatrixGrid)
             grid.display = st.labels is None and bool(np.any(st.has_output))
             grid.visible = y_grid
-        self._label("x", Text(input_label(st, step), style="grey62"))
+        self._label("x", Text(input_label(st, step), style=styles.MUTED))
         if st.words is not None:  # the word is named above; a one-hot row says no more
             self.query_one("#rec-x", MatrixGrid).display = False
         values = {

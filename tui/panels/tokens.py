@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -44,7 +45,7 @@ def entry_style(entry: str) -> str:
 def sentence_text(stage: TokenStage, step: TokenStep) -> Text:
     """The sentence as written, the current token lit, tokens already read bright, unknown ones
     in the ``<UNK>`` colour, the rest dim; ``<EOS>`` after it."""
-    t = Text(stage.text, style=PENDING)
+    t = Text(stage.text, style=Style.parse(PENDING))
     unk = stage.vocabulary.index[UNK]
     for k, (start, end, _) in enumerate(stage.spans):
         if k < step.position:

@@ -7,6 +7,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.styles import MUTED
+
 MIN_BAR = 20
 """Cells of the progress bar kept however long the step's label is."""
 
@@ -49,7 +51,7 @@ class Timeline(Widget):
         # N steps is step 1 and the last is step N.
         shown = str(self.position + 1).rjust(width_num)
         t.append(f"step {shown} of {self.total} ", style="bold")
-        tail = Text(f"  {self.speed:g} steps/s  ", style="grey62")
+        tail = Text(f"  {self.speed:g} steps/s  ", style=MUTED)
         tail.append(self.label)
         # A long label is cut short (with …) before the bar gets shorter than MIN_BAR.
         # In a narrow terminal the label matters more, and the bar may shrink to 4 cells.
