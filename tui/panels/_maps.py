@@ -17,6 +17,10 @@ MAX_SLOTS = 8
 LEAST_COLUMNS = 6
 """A map wider than this may be drawn narrower than itself (it scrolls to follow the step)
 when that puts another map beside it, but always shows at least this many columns."""
+LABEL_LEAST = 13
+"""Columns a card keeps for its label when it is drawn narrower than the label: "filter 0
+(Ve…" still says which filter it is (the count goes first, see ``mapcard.shortened``); a
+label may be cut short before a map is, as it is the map that teaches."""
 MAX_ZOOM = 4
 """The largest heat-picture cell: four characters wide, two lines high."""
 PAGE_KEY = "m"
