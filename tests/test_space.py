@@ -64,3 +64,62 @@ async def test_rgb_volume_shows_its_three_channels_at_120x40() -> None:
                 for grid in card.grids:  # every map whole: nothing scrolls
                     if grid.display:
                         assert grid.max_scroll_x == 0 and grid.max_scroll_y == 0
+
+
+async def test_an_activation_heat_picture_grows_into_its_space() -> None:
+    from tui.panels.activation import ActivationPanel
+    from tui.widgets.matrix import MatrixGrid
+
+    zooms = {}
+    for size in ((80, 24), (200, 50)):
+        app = player_app("activation_sigmoid")
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("h")
+            await pilot.pause()
+            panel = app.screen.query_one(ActivationPanel)
+            grids = [panel.query_one(f"#act-{g}", MatrixGrid) for g in ("input", "output")]
+            assert all(g.heat for g in grids)
+            zooms[size] = [g.zoom for g in grids]
+            for grid in grids:  # the picture is whole: nothing scrolls
+                assert grid.max_scroll_x == 0 and grid.max_scroll_y == 0
+                assert app.screen.region.contains_region(grid.region)
+    assert zooms[(200, 50)][0] > 1, "a 2×5 picture has room to grow at 200×50"
+    assert zooms[(200, 50)][0] >= zooms[(80, 24)][0]
+    assert zooms[(200, 50)][0] == zooms[(200, 50)][1]  # input and output drawn alike
+
+
+async def test_an_activation_step_paints_one_frame() -> None:
+    """activation_leaky_relu's grids are whole (no scroll bar to repaint) and its inspector
+    changes its text in place: one frame per step, at every size."""
+    from tui.panels.activation import ActivationPanel
+    from tui.widgets.matrix import MatrixGrid
+
+    for size in ((80, 24), (120, 40), (200, 50)):
+        app = player_app("activation_leaky_relu")
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("right")  # warms the widgets' caches
+            await pilot.pause()
+            frames = count_frames(app)
+            for _ in range(6):
+                frames.clear()
+                await pilot.press("right")
+                await pilot.pause()
+                assert len(frames) == 1, f"{len(frames)} frames at {size}"
+            if size != (80, 24):
+                panel = app.screen.query_one(ActivationPanel)
+                for grid in panel.query(MatrixGrid):
+                    assert grid.max_scroll_x == 0, f"a 1×9 input fits whole at {size}"
+
+
+def count_frames(app: Any) -> list[int]:
+    """A list that gets a 1 for every frame ``app`` paints; clear it before what you count."""
+    frames: list[int] = []
+    display = app._display
+
+    def counting(screen: Any, renderable: Any) -> Any:
+        if renderable is not None:
+            frames.append(1)
+        return display(screen, renderable)
+
+    app._display = counting
+    return frames
