@@ -123,3 +123,16 @@ def count_frames(app: Any) -> list[int]:
 
     app._display = counting
     return frames
+
+
+async def test_the_flip_mark_is_never_cut_from_a_filters_label() -> None:
+    app = player_app("translation_equivariance")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        panel = app.screen.query_one(ConvPanel)
+        (kernel,) = shown(panel, "kernel-card")
+        assert label_on_screen(kernel).startswith("⟲ filter 0")
+        assert kernel.footer_text == "bias 0"
+        assert kernel._footer is not None
+        assert kernel._footer.render_line(0).text.rstrip() == "bias 0"

@@ -468,7 +468,8 @@ class ConvPanel(Panel):
             if k >= f:
                 continue
             kernel = self._card(f"kernel-card-{s}")
-            kernel.set_label(filter_name(k, f, st.weight[k]) + (" ⟲" if self._flip else ""))
+            # The flip's mark first: a label too long for its card is cut at the end.
+            kernel.set_label(("⟲ " if self._flip else "") + filter_name(k, f, st.weight[k]))
             kernel.set_footer(self._bias_label(st, k))
             for i in range(self._in_slots):
                 ch = self._in_start + i
