@@ -136,3 +136,33 @@ async def test_the_flip_mark_is_never_cut_from_a_filters_label() -> None:
         assert kernel.footer_text == "bias 0"
         assert kernel._footer is not None
         assert kernel._footer.render_line(0).text.rstrip() == "bias 0"
+
+
+def test_fit_hands_out_the_columns_its_shares_round_away() -> None:
+    from tui.panels._maps import Box, fit
+
+    sets = [(1, [Box(77, 33)]), (2, [Box(26, 26, False), Box(71, 24)])]
+    counts, widths = fit(200, 9, sets)
+    assert counts == [1, 2]
+    used = 9 + widths[0] + widths[1] + 2 * widths[2]
+    assert used == 200, "every column goes to a card that lacks some"
+    assert all(w <= box.natural for w, box in zip(widths, [Box(77, 33), *sets[1][1]], strict=True))
+
+
+async def test_edges_on_shapes_at_200x50_fills_the_width_without_scrolling_the_panel() -> None:
+    """Both 22×22 maps and the 24×24 input cannot all be whole in 200 columns (they need
+    about 250); the boxes share the whole width, the panel itself never scrolls sideways."""
+    app = player_app("conv_edges_on_shapes", start=600)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one(ConvPanel)
+        grids = panel.query_one("#conv-grids")
+        assert grids.max_scroll_x == 0
+        boxes = [panel.query_one(f"#{b}-box") for b in ("input", "kernel", "output")]
+        used = sum(b.region.width for b in boxes)
+        # The kernel box keeps two columns for the flip's mark ("⟲ ").
+        assert panel.content_region.width - 2 <= used <= panel.content_region.width
+        outputs = shown(panel, "output-card")
+        assert len(outputs) == 2 and outputs[0].region.y == outputs[1].region.y
+        for card in outputs:
+            assert app.screen.region.contains_region(card.region)
