@@ -40,6 +40,9 @@ async def test_filter_names_are_shortened_not_cut_at_80x24() -> None:
         assert kernel.region.width < len(kernel.label_text)  # too narrow for the whole name
         assert label_on_screen(kernel) == "filter 1 (Sobel y)"
         assert kernel._label.region.right <= kernel.region.right
+        # The lit colour covers the name, not the columns after it.
+        lit = [seg.text for seg in kernel._label.render_line(0) if seg.style and seg.style.bgcolor]
+        assert "".join(lit) == "filter 1 (Sobel y)"
 
 
 async def test_rgb_volume_shows_its_three_channels_at_120x40() -> None:

@@ -70,9 +70,9 @@ class MapLabel(Widget):
             return Strip.blank(width)
         if self._strip is None or self._strip.cell_length != width:
             text = shortened(self.text, width)
-            self._strip = Strip([Segment(text, _LIT if self.lit else _QUIET)]).extend_cell_length(
-                width
-            )
+            # Lit is the text only: the rest of a card wider than its label stays plain.
+            pad = Segment(" " * max(width - len(text), 0))
+            self._strip = Strip([Segment(text, _LIT if self.lit else _QUIET), pad])
         return self._strip
 
 
