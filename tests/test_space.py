@@ -169,3 +169,36 @@ async def test_edges_on_shapes_at_200x50_fills_the_width_without_scrolling_the_p
         assert len(outputs) == 2 and outputs[0].region.y == outputs[1].region.y
         for card in outputs:
             assert app.screen.region.contains_region(card.region)
+
+
+async def test_a_step_repaints_the_lines_of_the_curve_the_point_leaves_and_enters() -> None:
+    from tui.widgets.curve import CurvePlot
+
+    app = player_app("activation_leaky_relu")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("right")
+        await pilot.pause()
+        curve = app.screen.query_one("#act-curve", CurvePlot)
+        region = curve.region
+        rows: list[set[int]] = []
+        display = app._display
+
+        def counting(screen: Any, renderable: Any) -> Any:
+            spans = getattr(renderable, "spans", None) or []
+            rows.append(
+                {
+                    y
+                    for y, x1, x2 in spans
+                    if region.y <= y < region.bottom and x1 < region.right and x2 > region.x
+                }
+            )
+            return display(screen, renderable)
+
+        app._display = counting
+        for _ in range(4):
+            rows.clear()
+            await pilot.press("right")
+            await pilot.pause()
+            painted = set().union(*rows)
+            assert 1 <= len(painted) <= 2, painted
+            assert region.height > 2

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -22,7 +23,7 @@ class CurvePlot(Widget):
     }
     """
 
-    point: reactive[tuple[float, float] | None] = reactive(None)
+    point: reactive[tuple[float, float] | None] = reactive(None, repaint=False)
     """The (x, f(x)) of the current step, or None."""
 
     def __init__(
@@ -84,6 +85,15 @@ class CurvePlot(Widget):
                 grid[cell[0]][cell[1]], styles[cell[0]][cell[1]] = "•", "cyan"
         self._base_size, self._base_rows = (w, h), (grid, styles)
         return grid, styles
+
+    def watch_point(self, old: tuple[float, float] | None, new: tuple[float, float] | None) -> None:
+        """Repaint the lines the point leaves and enters, not the whole plot."""
+        if not self.size.area:
+            return
+        w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
+        cells = [None if p is None else self._cell(p[0], p[1], w, h) for p in (old, new)]
+        for r in sorted({cell[0] for cell in cells if cell is not None}):
+            self.refresh(Region(0, r, self.size.width, 1))
 
     def render(self) -> Text:
         w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
