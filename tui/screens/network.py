@@ -59,8 +59,8 @@ ANNOUNCE_AFTER = 0.6
 
 INLINE_WORK = 2_000_000
 """Multiply-adds plus output elements a layer's first visit may compute on the spot (a few
-milliseconds), drawn in the frame that moves the cursor; more is computed in a worker, with
-progress."""
+milliseconds), drawn in the frame that moves the cursor, when no worker is computing; more is
+computed in a worker, with progress."""
 
 LABEL_ATTRIBUTES = ("labels", "class_names")
 """Where class names may be found, on the simulation, its stage or the network."""
@@ -521,7 +521,8 @@ class NetworkScreen(Screen[None]):
             )
             return
         todo = needed_layers(net, name)
-        if sum(net.macs(layer) + net.activation_size(layer) for layer in todo) <= INLINE_WORK:
+        small = sum(net.macs(layer) + net.activation_size(layer) for layer in todo) <= INLINE_WORK
+        if small and not self._computing():
             with contextlib.suppress(Exception):  # a failure is said by the worker below
                 for layer in todo:
                     net.output(layer)
@@ -530,6 +531,14 @@ class NetworkScreen(Screen[None]):
             return
         self._note(f"computing {name} …")
         self._compute(name)
+
+    def _computing(self) -> bool:
+        """Whether a worker of this screen is computing layers: it holds the network's lock,
+        which the event loop must never wait for."""
+        return any(
+            worker.node is self and worker.group in ("compute", "open") and not worker.is_finished
+            for worker in self.app.workers
+        )
 
     def _note(self, text: str) -> None:
         note = self.query_one("#net-note", Static)
