@@ -520,3 +520,60 @@ async def test_the_view_keys_open_their_screens_where_they_mean_something() -> N
         assert isinstance(app.screen, CollapseScreen)
         await app.workers.wait_for_complete()
         assert app.crash is None
+
+
+# -- the table on a narrow terminal, and one frame per key -------------------------------------
+
+
+async def test_at_80_columns_the_table_is_compact_and_its_main_columns_are_on_screen() -> None:
+    app = network_app(small_resnet())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = network_screen(app)
+        table = screen.table
+        headers = [str(column.label).strip() for column in table.columns.values()]
+        # One word each: no header reads into the next ("filters out H×W×C").
+        assert all(" " not in h for h in headers), headers
+        assert headers[:8] == ["layer", "op", "f", "s", "p", "n", "H×W×C", "params"]
+        x = 0
+        for column in table.columns.values():  # every column up to the share fits unscrolled
+            x += column.get_render_width(table)
+            if str(column.label).strip() == "share":
+                break
+        assert x <= table.scrollable_content_region.width
+        ops = {cells(table, r)["op"] for r in range(table.row_count)}
+        assert "bn" in ops and "batchnorm2d" not in ops
+        await pilot.resize_terminal(200, 50)  # room again: the whole table
+        await pilot.pause()
+        headers = [str(column.label).strip() for column in table.columns.values()]
+        assert headers[5:7] == ["filters", "out H×W×C"]
+        ops = {cells(table, r)["op"] for r in range(table.row_count)}
+        assert "batchnorm2d" in ops
+        assert table.max_scroll_x == 0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_down_in_the_table_paints_one_frame(size: tuple[int, int]) -> None:
+    """The cursor, the layer's maps and its title change in one frame, on a first visit to a
+    small layer (computed on the spot) as on a later one."""
+    app = network_app(lenet())
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        screen = network_screen(app)
+        frames: list[int] = []
+        display = app._display
+
+        def counting(target: object, renderable: object) -> None:
+            if renderable is not None:
+                frames.append(1)
+            display(target, renderable)  # type: ignore[arg-type]
+
+        app._display = counting  # type: ignore[method-assign]
+        for key in ["down"] * 5 + ["up"] * 3:
+            frames.clear()
+            before = screen.selected
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert screen.selected != before
+            assert screen.network.computed(screen.selected)
+            assert len(frames) == 1, f"{len(frames)} frames for {key} to {screen.selected}"

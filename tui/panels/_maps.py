@@ -17,6 +17,10 @@ MAX_SLOTS = 8
 LEAST_COLUMNS = 6
 """A map wider than this may be drawn narrower than itself (it scrolls to follow the step)
 when that puts another map beside it, but always shows at least this many columns."""
+LABEL_LEAST = 13
+"""Columns a card keeps for its label when it is drawn narrower than the label: "filter 0
+(Ve…" still says which filter it is (the count goes first, see ``mapcard.shortened``); a
+label may be cut short before a map is, as it is the map that teaches."""
 MAX_ZOOM = 4
 """The largest heat-picture cell: four characters wide, two lines high."""
 PAGE_KEY = "m"
@@ -84,7 +88,39 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
             else:  # too narrow even for one map each: every card gives up its share
                 least = need(counts, "least") - frame
                 widths.append(max(4, box.least * (width - frame) // max(least, 1)))
+    if 0 <= spare < lacking:
+        widths = _hand_out(width, frame, sets, counts, widths)
     return counts, widths
+
+
+def _hand_out(
+    width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int], widths: list[int]
+) -> list[int]:
+    """The columns the shares of ``fit`` rounded away, one at a time to the card that lacks
+    the most and still fits: no band is left empty beside a map that scrolls."""
+    cards = [
+        (box, n if box.side_by_side else 1)
+        for n, (_, boxes) in zip(counts, sets, strict=True)
+        for box in boxes
+    ]
+
+    def used(widths: list[int]) -> int:
+        return frame + sum(max(k * w, box.floor) for (box, k), w in zip(cards, widths, strict=True))
+
+    widths = list(widths)
+    while True:
+        naturals = [box.natural for box, _ in cards]
+        lacking = sorted(
+            ((n - w, i) for i, (n, w) in enumerate(zip(naturals, widths, strict=True))),
+            reverse=True,
+        )
+        for most, i in lacking:
+            trial = [*widths[:i], widths[i] + 1, *widths[i + 1 :]]
+            if most > 0 and used(trial) <= width:
+                widths = trial
+                break
+        else:
+            return widths
 
 
 def fits(width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]) -> bool:

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
 from tui.numbers import fmt_exact
+from tui.panels._maps import MAX_ZOOM, GrowingInspector
 from tui.panels.base import Panel, register
 from tui.widgets.curve import CurvePlot
 from tui.widgets.matrix import MatrixGrid, Window
@@ -32,6 +33,17 @@ def cell_of(stage: ActivationStage, step: ActivationStep) -> tuple[int, int, int
     c, rest = divmod(flat, h * w)
     r, col = divmod(rest, w)
     return c, r, col
+
+
+CURVE_LEAST = 34
+"""Columns the curve's box keeps at least (its plot 28 wide, the y labels, the border): the
+grids take what is left, as much as they need."""
+CURVE_LINES = 12
+"""The curve's height at least; on a taller screen it takes half the screen's height."""
+CURVE_SAMPLES = 401
+"""Points the curve is drawn through: one a column or more however wide the plot gets."""
+BOX_FRAME = 4
+"""Columns a grid's box takes beyond the grid: the border and a column of padding each side."""
 
 
 NATURAL_RANGE: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
@@ -88,22 +100,25 @@ class ActivationPanel(Panel):
         max-height: 65vh;
     }
     ActivationPanel #act-left {
-        width: 1fr;
+        width: auto;
         height: auto;
         max-height: 65vh;
     }
     ActivationPanel .box {
         width: auto;
         height: auto;
-        max-height: 65vh;
         min-width: 30;
         max-width: 100%;
         max-height: 33vh;
         padding: 0 1;
     }
     ActivationPanel #act-curve-box {
-        width: 52;
+        width: 1fr;
+        min-width: 30;
         max-height: 65vh;
+    }
+    ActivationPanel #act-curve {
+        width: 100%;
     }
     ActivationPanel #act-inspector {
         height: auto;
@@ -129,12 +144,15 @@ class ActivationPanel(Panel):
         self._channel = -1
         self._x = as_volume(stage.x)
         self._y = as_volume(stage.output)
+        self._heat = False
+        self._applied: tuple[int, int, int] | None = None
+        self._inspector = GrowingInspector()
 
     def compose(self) -> ComposeResult:
         st = self.act
         shape = "×".join(str(d) for d in st.x.shape)
         lo, hi = curve_span(st)
-        xs, ys = st.curve(lo, hi, 81)
+        xs, ys = st.curve(lo, hi, CURVE_SAMPLES)
         with Horizontal(id="act-grids"):
             with Vertical(id="act-left"):
                 with Vertical(classes="box", id="act-input-box") as box:
@@ -151,6 +169,49 @@ class ActivationPanel(Panel):
         inspector.border_title = "How this number is computed"
         yield inspector
 
+    # -- layout -----------------------------------------------------------------------
+
+    def set_heat(self, on: bool) -> None:
+        self._heat = on
+        super().set_heat(on)
+        self._relayout()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Give the grids the width they need, whole when the curve keeps ``CURVE_LEAST``
+        columns, and in heat view the largest cells (up to ``MAX_ZOOM``) that fit: a grid
+        that scrolls repaints its scroll bar in a second frame on every step."""
+        width = self.content_region.width
+        if width <= 0 or not self.is_mounted:
+            return
+        grids = [self.query_one(f"#act-{g}", MatrixGrid) for g in ("input", "output")]
+        lines = max(int(self.app.size.height * 0.33) - 2, 2)
+        room = width - CURVE_LEAST - BOX_FRAME
+        zoom = 1
+        if self._heat:
+            for z in range(MAX_ZOOM, 1, -1):
+                w, h = grids[0].natural_size(True, z)
+                if w <= room and h <= lines:
+                    zoom = z
+                    break
+        w, h = grids[0].natural_size(self._heat, zoom)
+        if h > lines:
+            w += 1  # a vertical scroll bar
+        left = min(max(w, 30 - BOX_FRAME) + BOX_FRAME, width - CURVE_LEAST)
+        plan = (left, zoom, self.app.size.height)
+        if plan == self._applied:
+            return
+        self._applied = plan
+        for grid in grids:
+            grid.zoom = zoom
+        self.query_one("#act-left").styles.width = left
+        curve = self.query_one("#act-curve", CurvePlot)
+        curve.styles.height = max(CURVE_LINES, int(self.app.size.height * 0.5) - 2)
+
+    # -- drawing ----------------------------------------------------------------------
+
     def show(self, step: ActivationStep) -> None:  # type: ignore[override]
         c, r, col = cell_of(self.act, step)
         grid_in = self.query_one("#act-input", MatrixGrid)
@@ -166,8 +227,9 @@ class ActivationPanel(Panel):
         grid_in.set_window(Window(r, col, 1, 1))
         grid_out.set_current(r * self._x.shape[2] + col)
         self.query_one("#act-curve", CurvePlot).point = (step.x, step.value)
-        self.query_one("#act-inspector", Static).update(
-            Content.from_rich_text(explain_activation(self.act, step))
+        self._inspector.show(
+            self.query_one("#act-inspector", Static),
+            Content.from_rich_text(explain_activation(self.act, step)),
         )
 
     def on_matrix_grid_cell_clicked(self, message: MatrixGrid.CellClicked) -> None:

@@ -14,6 +14,7 @@ from engine.conv import ConvStage, ConvStep
 from tui.numbers import fmt_exact, fmt_factor
 from tui.panels._maps import (
     BOX_FRAME,
+    LABEL_LEAST,
     MAX_SLOTS,
     MAX_ZOOM,
     TITLE_ROOM,
@@ -287,7 +288,7 @@ class ConvPanel(Panel):
         least = least_width(w, grid._label_w, cw, grid._values.shape[1], window)
         text = self._text_widths[(card.id or "").split("-")[0]]
         # A label may be cut short before a map is: it is the map that teaches.
-        return max(w, text) + 1, max(least, min(text, 14)) + 1
+        return max(w, text) + 1, max(least, min(text, LABEL_LEAST)) + 1
 
     def _plan(
         self, width: int, lines: int, zoom: int
@@ -467,7 +468,8 @@ class ConvPanel(Panel):
             if k >= f:
                 continue
             kernel = self._card(f"kernel-card-{s}")
-            kernel.set_label(filter_name(k, f, st.weight[k]) + (" ⟲" if self._flip else ""))
+            # The flip's mark first: a label too long for its card is cut at the end.
+            kernel.set_label(("⟲ " if self._flip else "") + filter_name(k, f, st.weight[k]))
             kernel.set_footer(self._bias_label(st, k))
             for i in range(self._in_slots):
                 ch = self._in_start + i

@@ -16,6 +16,7 @@ from engine.pool import ChannelGridStage, ChannelStep, PoolStage, PoolStep
 from tui.numbers import fmt_exact
 from tui.panels._maps import (
     BOX_FRAME,
+    LABEL_LEAST,
     MAX_SLOTS,
     MAX_ZOOM,
     TITLE_ROOM,
@@ -257,7 +258,7 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         least = least_width(w, grid._label_w, cw, grid._values.shape[1], window)
         c = self.pool.in_shape[0]
         text = len(channel_name(c - 1, c)) if "input" in (card.id or "") else len(f"map {c} of {c}")
-        return max(w, text) + 1, max(least, min(text, 14)) + 1
+        return max(w, text) + 1, max(least, min(text, LABEL_LEAST)) + 1
 
     def _plan(self, width: int, lines: int, zoom: int) -> tuple[list[int], list[int]]:
         p, c = self.PREFIX, self.pool.in_shape[0]

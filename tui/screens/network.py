@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
@@ -56,6 +57,11 @@ the activations and the reshaping ops stay quiet."""
 
 ANNOUNCE_AFTER = 0.6
 """Seconds a layer may take to open from the player before a notification says why."""
+
+INLINE_WORK = 2_000_000
+"""Multiply-adds plus output elements a layer's first visit may compute on the spot (a few
+milliseconds), drawn in the frame that moves the cursor, when no worker is computing; more is
+computed in a worker, with progress."""
 
 LABEL_ATTRIBUTES = ("labels", "class_names")
 """Where class names may be found, on the simulation, its stage or the network."""
@@ -122,9 +128,28 @@ COLUMNS = (
 where the parameters are, and the work; activation sizes last, where a narrow terminal
 scrolls to them."""
 
+SHORT_HEADERS = {"n": "n", "shape": "H×W×C", "size": "acts"}
+"""The headers of the compact table (a terminal narrower than the whole table): one word
+each, so that no two read as one ("filters out H×W×C")."""
 
-def layer_rows(network: Network) -> list[dict[str, Text]]:
-    """One row of cells per layer, keyed like ``COLUMNS``: everything from shapes alone."""
+SHORT_OPS = {
+    "conv2d": "conv",
+    "batchnorm2d": "bn",
+    "maxpool2d": "maxpool",
+    "avgpool2d": "avgpool",
+    "adaptive_avgpool2d": "adapt.avg",
+}
+"""How the compact table writes the ops with long names."""
+
+
+def header(key: str, text: str, compact: bool) -> str:
+    """A column's header, in the compact table its one-word form."""
+    return SHORT_HEADERS.get(key, text) if compact else text
+
+
+def layer_rows(network: Network, compact: bool = False) -> list[dict[str, Text]]:
+    """One row of cells per layer, keyed like ``COLUMNS``: everything from shapes alone.
+    ``compact`` (a narrow terminal): long op names shortened, the share without its bar."""
     total = network.param_count() or 1
     rows = []
     for layer in network.layers:
@@ -132,14 +157,19 @@ def layer_rows(network: Network) -> list[dict[str, Text]]:
         params = network.param_count(name)
         f, s, p, n = hyper_cells(network, name)
         share = params / total
-        share_text = Text(bar(share, SHARE_BAR), style="yellow" if share >= 0.2 else "grey62")
+        share_text = Text(
+            "" if compact else bar(share, SHARE_BAR), style="yellow" if share >= 0.2 else "grey62"
+        )
         share_text.append(
             f"{share:6.1%}" if params else "     –", style="bold" if share >= 0.2 else ""
         )
         rows.append(
             {
                 "name": Text(name),
-                "op": Text(layer.op, style=OP_STYLES.get(layer.op, "grey62")),
+                "op": Text(
+                    SHORT_OPS.get(layer.op, layer.op) if compact else layer.op,
+                    style=OP_STYLES.get(layer.op, "grey62"),
+                ),
                 "f": Text(f),
                 "s": Text(s),
                 "p": Text(p),
@@ -154,7 +184,7 @@ def layer_rows(network: Network) -> list[dict[str, Text]]:
     return rows
 
 
-def totals_row(network: Network) -> dict[str, Text]:
+def totals_row(network: Network, compact: bool = False) -> dict[str, Text]:
     """The cells under the table: the network's totals."""
     acts = sum(network.activation_size(layer.name) for layer in network.layers)
     return {
@@ -163,18 +193,26 @@ def totals_row(network: Network) -> dict[str, Text]:
         "shape": Text(out_shape_text(network.input_shape) + " in", style="grey62"),
         "size": Text(f"{acts:,}", style="bold"),
         "params": Text(f"{network.param_count():,}", style="bold"),
-        "share": Text(bar(1.0, SHARE_BAR) + "  100%", style="bold"),
+        "share": Text(("" if compact else bar(1.0, SHARE_BAR)) + "  100%", style="bold"),
         "macs": Text(si(network.macs()), style="bold"),
     }
 
 
-def column_widths(rows: list[dict[str, Text]], totals: dict[str, Text]) -> dict[str, int]:
+def column_widths(
+    rows: list[dict[str, Text]], totals: dict[str, Text], compact: bool = False
+) -> dict[str, int]:
     """Each column as wide as its header, its widest cell and its total."""
     widths = {}
-    for key, header, _ in COLUMNS:
+    for key, text, _ in COLUMNS:
         cells = [row[key].cell_len for row in rows]
-        widths[key] = max(len(header), *cells, totals[key].cell_len if key in totals else 0)
+        title = header(key, text, compact)
+        widths[key] = max(len(title), *cells, totals[key].cell_len if key in totals else 0)
     return widths
+
+
+def table_width(widths: dict[str, int]) -> int:
+    """Columns the whole table takes: each column one wider than its text."""
+    return sum(w + 1 for w in widths.values())
 
 
 def cell(text: Text, width: int, align: str) -> Text:
@@ -228,6 +266,20 @@ class LayerTable(DataTable[Text]):
         Binding("home", "scroll_top", "First layer", show=False, id="first-layer"),
         Binding("end", "scroll_bottom", "Last layer", show=False, id="last-layer"),
     ]
+
+    def __init__(self, *args: Any, on_row: Any = None, **kw: Any) -> None:
+        """``on_row(name)`` is called as the cursor moves onto a row, before the screen is
+        painted: the table's RowHighlighted message arrives after a frame that shows the new
+        row beside the old layer's maps, and the maps then take a frame of their own."""
+        super().__init__(*args, **kw)
+        self._on_row = on_row
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if self._on_row is not None and old != new and 0 <= new.row < self.row_count:
+            key = self.coordinate_to_cell_key(new).row_key.value
+            if key is not None:
+                self._on_row(key)
 
 
 COLLAPSE_MACS = 10**8
@@ -286,9 +338,12 @@ class NetworkScreen(Screen[None]):
         """The layer being opened in the player, if one is."""
         self._status = ""
         """How far opening it has got."""
+        self._compact = False
+        """Whether the table is drawn compact: the whole one is wider than the screen."""
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
+        self._full_width = table_width(self._widths)
 
     # -- what the screen is made of --------------------------------------------------------------
 
@@ -296,16 +351,15 @@ class NetworkScreen(Screen[None]):
         yield Header(show_clock=False, icon="▦")
         yield Static(self._source_line(), id="net-info")
         table: LayerTable = LayerTable(
-            id="net-layers", cursor_type="row", zebra_stripes=True, cell_padding=0, fixed_columns=1
+            id="net-layers",
+            cursor_type="row",
+            zebra_stripes=True,
+            cell_padding=0,
+            fixed_columns=1,
+            on_row=self._select,
         )
-        widths = self._widths
-        for key, header, align in COLUMNS:
-            table.add_column(
-                cell(Text(header, style="bold"), widths[key], align), key=key, width=widths[key] + 1
-            )
-        for layer, row in zip(self.network.layers, self._rows, strict=True):
-            cells = [cell(row[key], widths[key], align) for key, _, align in COLUMNS]
-            table.add_row(*cells, key=layer.name)
+        self._set_compact(self._too_wide(self.app.size.width))
+        self._fill_table(table)
         yield table
         yield Static(id="net-totals")
         with Horizontal(id="net-detail"):
@@ -319,6 +373,40 @@ class NetworkScreen(Screen[None]):
                 box.border_title = "top 5"
                 yield TopK(id="net-top5")
         yield KeyFooter()
+
+    def _too_wide(self, width: int) -> bool:
+        """Whether the whole table is wider than ``width`` columns (a scroll bar kept)."""
+        return self._full_width > width - 1
+
+    def _set_compact(self, compact: bool) -> None:
+        self._compact = compact
+        self._rows = layer_rows(self.network, compact)
+        self._totals = totals_row(self.network, compact)
+        self._widths = column_widths(self._rows, self._totals, compact)
+
+    def _fill_table(self, table: LayerTable) -> None:
+        """The table's columns and rows, compact or whole as ``_compact`` says."""
+        widths = self._widths
+        for key, text, align in COLUMNS:
+            title = Text(header(key, text, self._compact), style="bold")
+            table.add_column(cell(title, widths[key], align), key=key, width=widths[key] + 1)
+        for layer, row in zip(self.network.layers, self._rows, strict=True):
+            cells = [cell(row[key], widths[key], align) for key, _, align in COLUMNS]
+            table.add_row(*cells, key=layer.name)
+
+    def _refit_table(self) -> None:
+        """Draw the table compact on a terminal too narrow for the whole one, whole again
+        when it has room; the cursor stays on its layer."""
+        compact = self._too_wide(self.size.width)
+        if compact == self._compact:
+            return
+        table = self.table
+        row = table.cursor_row
+        self._set_compact(compact)
+        table.clear(columns=True)
+        self._fill_table(table)
+        table.move_cursor(row=row, animate=False)
+        self._show_totals()
 
     @property
     def table(self) -> LayerTable:
@@ -342,6 +430,7 @@ class NetworkScreen(Screen[None]):
         self.selected = self.network.layers[start].name
 
     def on_resize(self) -> None:
+        self._refit_table()
         self.call_after_refresh(self._fit_input_box)
 
     # -- the lines above and below the table -----------------------------------------------------
@@ -398,11 +487,20 @@ class NetworkScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None:
-            self.selected = event.row_key.value
+            self._select(event.row_key.value)
 
-    def watch_selected(self, name: str) -> None:
+    def _select(self, name: str) -> None:
+        self.selected = name
+
+    def watch_selected(self, old: str, name: str) -> None:
         self._show_layer(name)
-        self.refresh_bindings()  # the residual key depends on the layer
+        if self._in_block(old) != self._in_block(name):
+            self.refresh_bindings()  # the residual key is offered inside a block only
+
+    def _in_block(self, name: str) -> bool:
+        from tui.screens.residual import block_of
+
+        return name != "" and block_of(self.network, name) is not None
 
     def _layer_title(self, name: str) -> str:
         net = self.network
@@ -423,11 +521,25 @@ class NetworkScreen(Screen[None]):
                 "No weights: the table comes from shapes alone; there are no numbers to show."
             )
             return
+        todo = needed_layers(net, name)
+        small = sum(net.macs(layer) + net.activation_size(layer) for layer in todo) <= INLINE_WORK
+        if small and not self._computing():
+            with contextlib.suppress(Exception):  # a failure is said by the worker below
+                for layer in todo:
+                    net.output(layer)
         if net.computed(name):
             self._show_maps(name)
             return
         self._note(f"computing {name} …")
         self._compute(name)
+
+    def _computing(self) -> bool:
+        """Whether a worker of this screen is computing layers: it holds the network's lock,
+        which the event loop must never wait for."""
+        return any(
+            worker.node is self and worker.group in ("compute", "open") and not worker.is_finished
+            for worker in self.app.workers
+        )
 
     def _note(self, text: str) -> None:
         note = self.query_one("#net-note", Static)
@@ -657,10 +769,9 @@ class NetworkScreen(Screen[None]):
         """Offer each view only where it means something: the residual block inside a block,
         the collapse on a small chain of linear layers, the depth runs on a plain stack."""
         from tui.screens.gradients import plain_stack
-        from tui.screens.residual import block_of
 
         if action == "residual":
-            return self.selected != "" and block_of(self.network, self.selected) is not None
+            return self._in_block(self.selected)
         if action == "collapse":
             return collapsible(self.network)
         if action == "experiment":

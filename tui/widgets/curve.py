@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from rich.text import Text
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -22,7 +23,7 @@ class CurvePlot(Widget):
     }
     """
 
-    point: reactive[tuple[float, float] | None] = reactive(None)
+    point: reactive[tuple[float, float] | None] = reactive(None, repaint=False)
     """The (x, f(x)) of the current step, or None."""
 
     def __init__(
@@ -36,6 +37,8 @@ class CurvePlot(Widget):
         """``y_range`` fixes the y axis to (low, high) exactly, as for a function whose values
         are bounded (σ in [0, 1]); without it the axis spans the data with a 5% margin."""
         super().__init__(id=id)
+        self._base_size: tuple[int, int] | None = None
+        self._base_rows: tuple[list[list[str]], list[list[str]]] | None = None
         self.xs = np.asarray(xs, dtype=np.float64)
         self.ys = np.asarray(ys, dtype=np.float64)
         if y_range is not None:
@@ -62,10 +65,13 @@ class CurvePlot(Widget):
         row = round(fraction(self.y_hi - yc, self.y_hi - self.y_lo) * (h - 1))
         return row, col
 
-    def render(self) -> Text:
-        w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
+    def _base(self, w: int, h: int) -> tuple[list[list[str]], list[list[str]]]:
+        """The axes and the curve at ``w`` × ``h`` cells, characters and styles, made once
+        per size: a step moves the point and nothing else."""
+        if self._base_size == (w, h) and self._base_rows is not None:
+            return self._base_rows
         grid = [[" "] * w for _ in range(h)]
-        styles = [[""] * w for _ in range(h)]
+        styles = [["grey42"] * w for _ in range(h)]
         zero_row, zero_col = self._cell(0.0, 0.0, w, h) or (0, 0)
         if self.y_lo <= 0 <= self.y_hi:
             for c in range(w):
@@ -77,14 +83,28 @@ class CurvePlot(Widget):
             cell = self._cell(float(x), float(y), w, h)
             if cell is not None:
                 grid[cell[0]][cell[1]], styles[cell[0]][cell[1]] = "•", "cyan"
+        self._base_size, self._base_rows = (w, h), (grid, styles)
+        return grid, styles
+
+    def watch_point(self, old: tuple[float, float] | None, new: tuple[float, float] | None) -> None:
+        """Repaint the lines the point leaves and enters, not the whole plot."""
+        if not self.size.area:
+            return
+        w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
+        cells = [None if p is None else self._cell(p[0], p[1], w, h) for p in (old, new)]
+        for r in sorted({cell[0] for cell in cells if cell is not None}):
+            self.refresh(Region(0, r, self.size.width, 1))
+
+    def render(self) -> Text:
+        w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
+        grid, styles = self._base(w, h)
+        point: tuple[int, int, str] | None = None
         if self.point is not None:
             px, py = self.point
             cell = self._cell(px, py, w, h)
             if cell is not None:
-                r, c = cell
                 outside = not (self.xs[0] <= px <= self.xs[-1])
-                mark = ("▸" if px > 0 else "◂") if outside else "●"
-                grid[r][c], styles[r][c] = mark, "bold yellow"
+                point = (*cell, ("▸" if px > 0 else "◂") if outside else "●")
         t = Text(no_wrap=True)
         for r in range(h):
             label = ""
@@ -93,8 +113,17 @@ class CurvePlot(Widget):
             elif r == h - 1:
                 label = f"{self.y_lo:.2g}"
             t.append(label.rjust(5) + " ", style="grey50")
-            for c in range(w):
-                t.append(grid[r][c], style=styles[r][c] or "grey42")
+            chars, marks = grid[r], styles[r]
+            if point is not None and point[0] == r:
+                chars, marks = list(chars), list(marks)
+                chars[point[1]], marks[point[1]] = point[2], "bold yellow"
+            # One span per run of blanks, not one per cell (a plot is mostly blank); every
+            # drawn character its own, so that it keeps its cell in an exported picture.
+            first = 0
+            for c in range(1, w + 1):
+                if c == w or chars[c] != " " or chars[first] != " ":
+                    t.append("".join(chars[first:c]), style=marks[first])
+                    first = c
             if r < h - 1:
                 t.append("\n")
         return t

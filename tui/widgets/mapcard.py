@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from rich.segment import Segment
@@ -16,6 +17,19 @@ from tui.widgets.matrix import MatrixGrid
 
 _QUIET = Style(color="grey62")
 _LIT = Style(color="black", bgcolor="bright_yellow", bold=True)
+_COUNT = re.compile(r" of \d+")
+"""The " of 6" of "filter 0 of 6 (Sobel x)": the first thing a narrow label gives up."""
+
+
+def shortened(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns: whole when it fits, else without its counts
+    ("filter 0 (Sobel x)"), else cut with "…" at the end."""
+    if len(text) <= width:
+        return text
+    text = _COUNT.sub("", text)
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…" if width > 0 else ""
 
 
 class MapLabel(Widget):
@@ -25,6 +39,7 @@ class MapLabel(Widget):
     DEFAULT_CSS = """
     MapLabel {
         width: auto;
+        max-width: 100%;
         height: 1;
     }
     """
@@ -54,10 +69,10 @@ class MapLabel(Widget):
         if y:
             return Strip.blank(width)
         if self._strip is None or self._strip.cell_length != width:
-            text = self.text if len(self.text) <= width else self.text[: max(width - 1, 0)] + "…"
-            self._strip = Strip([Segment(text, _LIT if self.lit else _QUIET)]).extend_cell_length(
-                width
-            )
+            text = shortened(self.text, width)
+            # Lit is the text only: the rest of a card wider than its label stays plain.
+            pad = Segment(" " * max(width - len(text), 0))
+            self._strip = Strip([Segment(text, _LIT if self.lit else _QUIET), pad])
         return self._strip
 
 
