@@ -86,3 +86,58 @@ async def test_muted_text_is_grey_not_the_default_colour() -> None:
         lines = [segments(closing, y) for y in range(closing.size.height)]
         drawn = [s for line in lines for s in line if "closes" in s.text]
         assert drawn and hex_of(app, drawn[0].style.color) == grey
+
+
+def test_no_whole_text_has_a_style_textual_cannot_read() -> None:
+    """Every ``Text(…, style=…)`` in the player's code gives its style as a Rich ``Style``
+    (tui.styles) or as a string Textual's own parser reads ("bold red"), never a Rich colour
+    name Textual does not know ("grey62"), which would silently draw the text in the default
+    colour. A module-level name is looked up in its module to see what it holds."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    from textual.markup import parse_style
+
+    def unreadable(style: str) -> bool:
+        try:
+            parse_style(style)
+        except Exception:
+            return True
+        return False
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = []
+    for path in sorted((root / "tui").rglob("*.py")):
+        module = ".".join(path.relative_to(root).with_suffix("").parts)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        namespace: dict[str, Any] | None = None
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Text"):
+                continue
+            for kw in node.keywords:
+                if kw.arg != "style":
+                    continue
+                # The style itself, both arms of `a if c else b`, a dict lookup's default.
+                values, seen = [kw.value], []
+                while values:
+                    value = values.pop()
+                    if isinstance(value, ast.IfExp):
+                        values += [value.body, value.orelse]
+                    elif isinstance(value, ast.Call) and getattr(value.func, "attr", "") == "get":
+                        values += value.args[1:]
+                    else:
+                        seen.append(value)
+                for value in seen:
+                    if isinstance(value, ast.JoinedStr):
+                        offenders.append(f"{module}:{node.lineno}: an f-string")
+                    elif isinstance(value, ast.Constant) and unreadable(value.value):
+                        offenders.append(f"{module}:{node.lineno}: {value.value!r}")
+                    elif isinstance(value, ast.Name):
+                        if namespace is None:
+                            name = module.removesuffix(".__init__")
+                            namespace = vars(importlib.import_module(name))
+                        held = namespace.get(value.id)
+                        if isinstance(held, str) and unreadable(held):
+                            offenders.append(f"{module}:{node.lineno}: {value.id} = {held!r}")
+    assert not offenders, offenders

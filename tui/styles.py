@@ -15,3 +15,5 @@ MUTED = Style.parse("grey62")
 """Secondary text: notes, progress, hints."""
 QUIET = Style.parse("grey70")
 """Explanations a little brighter than ``MUTED``."""
+FAINT = Style.parse("grey42")
+"""What is there but does not count: a layer without parameters, text not reached yet."""

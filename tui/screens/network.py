@@ -31,6 +31,7 @@ from textual.worker import get_current_worker
 from engine.network import INPUT, Network
 from tui.numbers import fmt_num
 from tui.screens.help import LAYER_BINDINGS, NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
+from tui.styles import FAINT, MUTED
 from tui.widgets.featuremaps import FeatureMapGallery
 from tui.widgets.halfblock import HalfBlockImage
 from tui.widgets.keyfooter import KeyFooter
@@ -158,7 +159,7 @@ def layer_rows(network: Network, compact: bool = False) -> list[dict[str, Text]]
         f, s, p, n = hyper_cells(network, name)
         share = params / total
         share_text = Text(
-            "" if compact else bar(share, SHARE_BAR), style="yellow" if share >= 0.2 else "grey62"
+            "" if compact else bar(share, SHARE_BAR), style="yellow" if share >= 0.2 else MUTED
         )
         share_text.append(
             f"{share:6.1%}" if params else "     –", style="bold" if share >= 0.2 else ""
@@ -168,7 +169,7 @@ def layer_rows(network: Network, compact: bool = False) -> list[dict[str, Text]]
                 "name": Text(name),
                 "op": Text(
                     SHORT_OPS.get(layer.op, layer.op) if compact else layer.op,
-                    style=OP_STYLES.get(layer.op, "grey62"),
+                    style=OP_STYLES.get(layer.op, MUTED),
                 ),
                 "f": Text(f),
                 "s": Text(s),
@@ -176,7 +177,7 @@ def layer_rows(network: Network, compact: bool = False) -> list[dict[str, Text]]
                 "n": Text(n, style="bold" if n else ""),
                 "shape": Text(out_shape_text(network.shape(name))),
                 "size": Text(f"{network.activation_size(name):,}"),
-                "params": Text(f"{params:,}", style="bold" if params else "grey42"),
+                "params": Text(f"{params:,}", style="bold" if params else FAINT),
                 "share": share_text,
                 "macs": Text(si(network.macs(name)) if network.macs(name) else "–", style=""),
             }
@@ -189,8 +190,8 @@ def totals_row(network: Network, compact: bool = False) -> dict[str, Text]:
     acts = sum(network.activation_size(layer.name) for layer in network.layers)
     return {
         "name": Text("total", style="bold"),
-        "op": Text(f"{len(network.layers)} layers", style="grey62"),
-        "shape": Text(out_shape_text(network.input_shape) + " in", style="grey62"),
+        "op": Text(f"{len(network.layers)} layers", style=MUTED),
+        "shape": Text(out_shape_text(network.input_shape) + " in", style=MUTED),
         "size": Text(f"{acts:,}", style="bold"),
         "params": Text(f"{network.param_count():,}", style="bold"),
         "share": Text(("" if compact else bar(1.0, SHARE_BAR)) + "  100%", style="bold"),
@@ -543,7 +544,7 @@ class NetworkScreen(Screen[None]):
 
     def _note(self, text: str) -> None:
         note = self.query_one("#net-note", Static)
-        note.update(Text(text, style="grey62"))
+        note.update(Text(text, style=MUTED))
         note.display = True
         self.gallery.display = False
 
