@@ -220,3 +220,15 @@ async def test_a_step_that_is_not_a_time_step_has_no_t_on_the_timeline(name: str
                 assert timeline.label.endswith("· t = 1"), timeline.label
     named = [label for label in labels if "t =" not in label]
     assert len(named) == 1 and named[0].endswith(("encoder", "bridge")), named
+
+
+@pytest.mark.parametrize("steps", [9, 16, 120])
+def test_every_cell_of_the_chain_is_apart_from_its_arrow(steps: int) -> None:
+    """From t = 10 on, "[t=10]" is a character longer than "[t=9]": every arrow of the chain
+    still has a space on each side, at every step of a long sequence."""
+    import re
+
+    for t in range(1, steps + 1, max(1, steps // 12)):
+        chain = unrolled(t, steps).plain.splitlines()[0]
+        cells = chain[chain.index("[") :].replace("→ …", "")  # from the first cell on
+        assert not re.search(r"→\S|\S→", cells), (t, chain)

@@ -82,7 +82,8 @@ def unrolled(
     ``width``. With ``words`` the x boxes name the word each x⟨k⟩ is (those after row
     ``known``, not fed back yet, are dots), and with ``tags`` the ŷ boxes of the steps done so
     far name their likeliest label."""
-    least = max(7, len(f"[ŷ⟨{steps}⟩]"))
+    # Room for the widest label with a space on each side of "[t=10]", so arrows never touch.
+    least = max(7, len(f"[ŷ⟨{steps}⟩]"), len(f"[t={steps}]") + 2)
     longest = max((len(w) + 2 for w in (*(words or ()), *(tags or ()))), default=0)
     fits = (width - 8) // steps - 1  # the widest cell with which every step is shown
     cell = max(least, min(longest, 12, fits))
