@@ -351,3 +351,20 @@ async def test_the_page_key_is_offered_only_where_maps_are_a_page_away(
         keys = [key for key, _ in offered_keys(lambda action: screen.check_action(action, ()))]
         assert ("m / M" in keys) == offered
         assert bool(screen.check_action("maps", (1,))) == offered
+
+
+def test_span_of_is_the_finite_range_and_follows_a_new_array() -> None:
+    """The span skips inf and nan, is the same when asked again, and an array made after (a
+    live edit makes new arrays) gets its own span, not the one of an array asked before."""
+    import numpy as np
+
+    from tui.panels._maps import span_of
+
+    a = np.array([[1.0, -2.0], [np.inf, 5.0]])
+    assert span_of(a) == (-2.0, 5.0)
+    assert span_of(a) == (-2.0, 5.0)
+    assert span_of(np.array([np.nan, np.nan])) == (0.0, 0.0)
+    for k in range(20):  # more arrays than are kept
+        b = np.full((3, 3), float(k))
+        b[0, 0] = -k
+        assert span_of(b) == (-k, float(k)) if k else (0.0, 0.0)

@@ -195,12 +195,32 @@ def filter_name(f: int, filters: int, kernel: np.ndarray) -> str:
     return f"filter {f} of {filters}" + (f" ({name})" if name else "")
 
 
+_SPANS: dict[int, tuple[np.ndarray, tuple[float, float]]] = {}
+"""The spans of the last arrays asked about, by identity (the array is kept, so that its id is
+not reused): a panel asks for the same output's span at every page and redraw."""
+_SPANS_KEPT = 8
+
+
 def span_of(values: np.ndarray) -> tuple[float, float]:
-    """The finite range of ``values``: maps drawn with one range are drawn alike."""
-    finite = values[np.isfinite(values)]
-    if not finite.size:
-        return 0.0, 0.0
-    return float(finite.min()), float(finite.max())
+    """The finite range of ``values``: maps drawn with one range are drawn alike. The arrays of
+    a stage do not change once computed (a live edit makes new ones), so each span is
+    computed once; a plain min and max first, the slower masked pass only for an array with an
+    inf or a nan (64×224×224 numbers: 2 ms against 180)."""
+    known = _SPANS.get(id(values))
+    if known is not None and known[0] is values:
+        return known[1]
+    if not values.size:
+        span = (0.0, 0.0)
+    else:
+        lo, hi = float(values.min()), float(values.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            finite = values[np.isfinite(values)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        span = (lo, hi)
+    if len(_SPANS) >= _SPANS_KEPT:
+        _SPANS.pop(next(iter(_SPANS)))
+    _SPANS[id(values)] = (values, span)
+    return span
 
 
 class GrowingInspector:
