@@ -367,4 +367,4 @@ def test_span_of_is_the_finite_range_and_follows_a_new_array() -> None:
     for k in range(20):  # more arrays than are kept
         b = np.full((3, 3), float(k))
         b[0, 0] = -k
-        assert span_of(b) == (-k, float(k)) if k else (0.0, 0.0)
+        assert span_of(b) == (float(-k), float(k))
