@@ -368,3 +368,29 @@ def test_span_of_is_the_finite_range_and_follows_a_new_array() -> None:
         b = np.full((3, 3), float(k))
         b[0, 0] = -k
         assert span_of(b) == (float(-k), float(k))
+
+
+def test_page_title_shortens_before_the_key_is_cut() -> None:
+    """A narrow box gets a shorter page title that still names the key; a wide one the whole
+    sentence; all maps drawn, none."""
+    from tui.panels._maps import PAGE_KEY, page_title
+
+    assert page_title("maps", 0, 2, 6) == f"maps 0–1 of 6, {PAGE_KEY} for more"
+    assert page_title("maps", 0, 2, 6, room=40) == f"maps 0–1 of 6, {PAGE_KEY} for more"
+    assert page_title("maps", 0, 1, 2, room=17) == f"maps 0 of 2 · {PAGE_KEY}"
+    assert page_title("maps", 0, 1, 2, room=12) == f"0 of 2 · {PAGE_KEY}"
+    assert page_title("maps", 0, 6, 6, room=12) == ""
+
+
+async def test_a_narrow_output_box_names_its_page_key_whole() -> None:
+    """At 80×24 conv_edges_on_shapes shows one of its two maps: the box's subtitle fits its
+    border and ends with the page key, instead of being cut to "m f…"."""
+    from apps import player, player_app
+
+    app = player_app("conv_edges_on_shapes")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        box = player(app).query_one("#output-box")
+        subtitle = str(box.border_subtitle)
+        assert subtitle.endswith("· m"), subtitle
+        assert len(subtitle) <= box.outer_size.width - 6

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.kernels import KERNELS
@@ -162,12 +163,25 @@ def next_page(start: int, per_page: int, total: int, direction: int) -> int:
     return max(start - per_page, 0)
 
 
-def page_title(noun: str, start: int, shown: int, total: int) -> str:
-    """What a box shows of its maps: "" when all are drawn, else "maps 2–3 of 6, m for more"."""
+def page_title(noun: str, start: int, shown: int, total: int, room: int = 0) -> str:
+    """What a box shows of its maps: "" when all are drawn, else "maps 2–3 of 6, m for more";
+    shorter forms when that is longer than ``room`` columns (a narrow box: "maps 2–3 of 6 · m",
+    then "2–3 of 6 · m"), so that the key is never the part a border cuts off."""
     if shown >= total:
         return ""
     span = f"{start}" if shown == 1 else f"{start}–{start + shown - 1}"
-    return f"{noun} {span} of {total}, {PAGE_KEY} for more"
+    forms = (
+        f"{noun} {span} of {total}, {PAGE_KEY} for more",
+        f"{noun} {span} of {total} · {PAGE_KEY}",
+        f"{span} of {total} · {PAGE_KEY}",
+    )
+    return next((form for form in forms if len(form) <= room), forms[-1]) if room else forms[0]
+
+
+def subtitle_room(box: Widget | None) -> int:
+    """Columns a box's border subtitle has (0 before the box is composed or laid out: any
+    length)."""
+    return 0 if box is None else max(0, box.outer_size.width - 6)
 
 
 def channel_name(c: int, channels: int) -> str:

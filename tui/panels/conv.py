@@ -29,6 +29,7 @@ from tui.panels._maps import (
     page_start,
     page_title,
     span_of,
+    subtitle_room,
 )
 from tui.panels.base import Panel, register
 from tui.widgets.mapcard import MapCard
@@ -256,7 +257,13 @@ class ConvPanel(Panel):
 
     def _input_label(self) -> str:
         """The input box's subtitle: which channels are drawn, when not all are."""
-        return page_title("channels", self._in_start, self._fit_in, self.conv.in_channels)
+        return page_title(
+            "channels",
+            self._in_start,
+            self._fit_in,
+            self.conv.in_channels,
+            subtitle_room(next(iter(self.query("#input-box")), None)),
+        )
 
     def _kernel_subtitle(self) -> str:
         """The filters' stride and padding (drawn around the input), and the flip if on."""
@@ -412,6 +419,7 @@ class ConvPanel(Panel):
                 self._grid(f"kernel-{s}-{ch}").display = ch < self._fit_in
         self._filled = None
         self._redraw()
+        self.call_after_refresh(self._subtitles)
 
     def _size_card(self, card: MapCard, width: int, lines: int, zoom: int) -> None:
         natural = self._card_width(card, zoom, lines)[0]
@@ -480,10 +488,16 @@ class ConvPanel(Panel):
                     grid._caption = f"c{ch}" if c > 1 else ""
             self._grid(f"output-{s}").set_values(st.output[k], span=span_of(st.output))
             self._card(f"output-card-{s}").set_label(f"map {k} of {f}")
+        self._subtitles()
+
+    def _subtitles(self) -> None:
+        """The boxes' subtitles: which maps are drawn, stride and padding; short forms in a
+        narrow box (after a new layout, once the boxes have their widths)."""
         self.query_one("#input-box").border_subtitle = self._input_label()
         self.query_one("#kernel-box").border_subtitle = self._kernel_subtitle()
-        self.query_one("#output-box").border_subtitle = page_title(
-            "maps", self._out_start, self._fit_out, f
+        out_box = self.query_one("#output-box")
+        out_box.border_subtitle = page_title(
+            "maps", self._out_start, self._fit_out, self.conv.filters, subtitle_room(out_box)
         )
 
     def show(self, step: ConvStep, *, keep_page: bool = False) -> None:  # type: ignore[override]

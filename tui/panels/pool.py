@@ -30,6 +30,7 @@ from tui.panels._maps import (
     page_start,
     page_title,
     span_of,
+    subtitle_room,
 )
 from tui.panels.base import Panel, register
 from tui.widgets.mapcard import MapCard
@@ -316,6 +317,7 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         self._filled = None
         if self._last is not None:  # on the page that holds the current channel
             self.show(self._last)
+        self.call_after_refresh(self._subtitles)
 
     # -- paging -----------------------------------------------------------------------
 
@@ -345,8 +347,14 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
             self._grid("output", s).set_values(st.output[ch])
             self._card("input", s).set_label(channel_name(ch, c))
             self._card("output", s).set_label(f"map {ch} of {c}")
-        self.query_one(f"#{self.PREFIX}-output-box").border_subtitle = page_title(
-            "maps", self._start, self._fit, c
+        self._subtitles()
+
+    def _subtitles(self) -> None:
+        """The boxes' subtitles; short forms in a narrow box (after a new layout, once the
+        boxes have their widths)."""
+        out_box = self.query_one(f"#{self.PREFIX}-output-box")
+        out_box.border_subtitle = page_title(
+            "maps", self._start, self._fit, self.pool.in_shape[0], subtitle_room(out_box)
         )
         self.query_one(f"#{self.PREFIX}-input-box").border_subtitle = self.input_subtitle()
 
