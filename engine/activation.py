@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.core import Stage, Step
+from engine.core import Stage, Step, replaced
 from engine.errors import SpecError
 from engine.limits import ALLOCATOR_SLACK, MAX_NEGATIVE_SLOPE, REFERENCE_BLOCK_BYTES, check_bytes
 
@@ -328,11 +328,8 @@ class ActivationStage(PerElementStage):
 
     def with_values(self, name: str, array: np.ndarray) -> ActivationStage:
         """The same function on another ``input`` of the same shape."""
-        if name != "input":
-            raise SpecError(name, f"{self.function} has no parameters; only the input can change")
-        if np.shape(array) != self.x.shape:
-            raise SpecError(name, f"expected shape {self.x.shape}, got {np.shape(array)}")
-        return self.with_input(np.asarray(array, dtype=np.float64))
+        why = f"{self.function} has no parameters; only the input can change"
+        return self.with_input(replaced(self.value_arrays(), name, array, why)["input"])
 
     def input_hw(self) -> tuple[int, int]:
         return (int(self.x.shape[-2]) if self.x.ndim >= 2 else 1), int(self.x.shape[-1])

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from engine.core import Stage, Step
+from engine.core import Stage, Step, replaced
 from engine.errors import SpecError
 from engine.limits import (  # re-exported; limits live in engine.limits
     ALLOCATOR_SLACK,
@@ -331,12 +331,7 @@ class ConvStage(Stage):
 
     def with_values(self, name: str, array: np.ndarray) -> ConvStage:
         """The same layer with its ``input``, ``kernel`` or ``bias`` replaced (same shape)."""
-        arrays = self.value_arrays()
-        if name not in arrays:
-            raise SpecError(name, f"no array {name!r} here; valid: {', '.join(arrays)}")
-        if np.shape(array) != arrays[name].shape:
-            raise SpecError(name, f"expected shape {arrays[name].shape}, got {np.shape(array)}")
-        arrays[name] = np.asarray(array, dtype=np.float64)
+        arrays = replaced(self.value_arrays(), name, array)
         return ConvStage(
             arrays["input"], arrays["kernel"], arrays["bias"], self.stride, self.padding, self.name
         )

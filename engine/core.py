@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from engine.errors import SpecError
+
 if TYPE_CHECKING:
     from engine.network import Network
 
@@ -202,6 +204,19 @@ class Restridable(Protocol):
         """A new stage: this one with ``stride`` and ``padding``; SpecError (under ``stride``,
         ``padding``, ``kernels`` or ``size``) when the window no longer fits the padded input."""
         ...
+
+
+def replaced(
+    arrays: dict[str, np.ndarray], name: str, array: np.ndarray, unknown: str | None = None
+) -> dict[str, np.ndarray]:
+    """``arrays`` (a stage's ``value_arrays``) with ``name`` replaced by ``array`` in float64:
+    what every ``Revaluable.with_values`` checks first. SpecError under ``name`` for a name that
+    is not there (``unknown`` says why, or the valid names are listed) or another shape."""
+    if name not in arrays:
+        raise SpecError(name, unknown or f"no array {name!r} here; valid: {', '.join(arrays)}")
+    if np.shape(array) != arrays[name].shape:
+        raise SpecError(name, f"expected shape {arrays[name].shape}, got {np.shape(array)}")
+    return arrays | {name: np.asarray(array, dtype=np.float64)}
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from engine.activation import PerElementStage, stage_description
 from engine.conv import Pair, as_pair, output_size, size_formula
-from engine.core import Step
+from engine.core import Step, replaced
 from engine.errors import SpecError
 from engine.limits import ALLOCATOR_SLACK, MAX_STRIDE, REFERENCE_BLOCK_BYTES, check_bytes
 
@@ -321,11 +321,8 @@ class PoolStage(ChannelGridStage):
 
     def with_values(self, name: str, array: np.ndarray) -> PoolStage:
         """The same pooling on another ``input`` of the same shape."""
-        if name != "input":
-            raise SpecError(name, "pooling has no parameters; only the input can change")
-        if np.shape(array) != self.x.shape:
-            raise SpecError(name, f"expected shape {self.x.shape}, got {np.shape(array)}")
-        return self.with_input(np.asarray(array, dtype=np.float64))
+        why = "pooling has no parameters; only the input can change"
+        return self.with_input(replaced(self.value_arrays(), name, array, why)["input"])
 
     def window_origin(self, row: int, col: int) -> Pair:
         """Input (row, col) of the top-left cell of output (row, col)'s window; negative

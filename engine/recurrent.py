@@ -13,7 +13,7 @@ import numpy as np
 from engine.arrays import frozen, is_whole
 from engine.cells import GATES, cell_forward, input_terms, run_cell
 from engine.cells import sigmoid as sigmoid  # still importable from here
-from engine.core import Stage, Step
+from engine.core import Stage, Step, replaced
 from engine.errors import SpecError
 from engine.limits import MAX_OUTPUT_SIZE, MAX_SEQUENCE, MAX_WORK, check_bytes
 from engine.threads import one_blas_thread
@@ -650,12 +650,7 @@ class RecurrentStage(Stage):
         step run again, and the second run (``contrast``) made again on the new numbers. A
         changed input is no longer the one-hot vector of its word, nor a sample fed back: the
         words and the feedback claim are dropped with it."""
-        arrays = self.value_arrays()
-        if name not in arrays:
-            raise SpecError(name, f"no array {name!r} here; valid: {', '.join(arrays)}")
-        if np.shape(array) != arrays[name].shape:
-            raise SpecError(name, f"expected shape {arrays[name].shape}, got {np.shape(array)}")
-        arrays[name] = np.asarray(array, dtype=np.float64)
+        arrays = replaced(self.value_arrays(), name, array)
         changed_input = name == "input"
         stage = RecurrentStage(
             arrays.pop("input"),

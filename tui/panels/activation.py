@@ -12,7 +12,7 @@ from textual.widgets import Static
 from engine.activation import ACTIVATIONS, ActivationStage, ActivationStep
 from tui.numbers import fmt_exact
 from tui.panels._maps import MAX_ZOOM, GrowingInspector
-from tui.panels.base import Panel, register
+from tui.panels.base import ReflowingPanel, register
 from tui.widgets.curve import CurvePlot
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -89,7 +89,7 @@ def explain_activation(stage: ActivationStage, step: ActivationStep) -> Text:
 
 
 @register
-class ActivationPanel(Panel):
+class ActivationPanel(ReflowingPanel):
     """Draws an ActivationStage: input and output side by side, and the function's curve."""
 
     kind = "activation"
@@ -170,14 +170,6 @@ class ActivationPanel(Panel):
         yield inspector
 
     # -- layout -----------------------------------------------------------------------
-
-    def set_heat(self, on: bool) -> None:
-        self._heat = on
-        super().set_heat(on)
-        self._relayout()
-
-    def on_resize(self) -> None:
-        self._relayout()
 
     def _relayout(self) -> None:
         """Give the grids the width they need, whole when the curve keeps ``CURVE_LEAST``

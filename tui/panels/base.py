@@ -78,6 +78,25 @@ class Panel(Widget):
         )
 
 
+class ReflowingPanel(Panel):
+    """A panel that plans its layout from the terminal's size and the view (heat pictures grow
+    where numbers would not): the heat key and a resize plan it again (``_relayout``)."""
+
+    _heat = False
+
+    def set_heat(self, on: bool) -> None:
+        self._heat = on
+        super().set_heat(on)
+        self._relayout()
+
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Decide how much is drawn, how wide, and how large, for this size and view."""
+        raise NotImplementedError
+
+
 class Registry(dict[str, type[Panel]]):
     """Stage kind → panel class. A kind not registered yet is looked for on first use: first in
     the module named after it (``conv`` is ``tui/panels/conv.py``), then in every module of the

@@ -31,7 +31,7 @@ from tui.panels._maps import (
     span_of,
     subtitle_room,
 )
-from tui.panels.base import Panel, register
+from tui.panels.base import ReflowingPanel, register
 from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -125,7 +125,7 @@ def sharing_line(stage: ConvStage) -> str:
 
 
 @register
-class ConvPanel(Panel):
+class ConvPanel(ReflowingPanel):
     """Draws a ConvStage: the input's channels, the filters and their output maps side by side
     (as many as fit, the rest a page away), and the inspector below."""
 
@@ -274,14 +274,6 @@ class ConvPanel(Panel):
         return f"stride {stride} · padding {pad}" + (" · flipped" if self._flip else "")
 
     # -- layout -----------------------------------------------------------------------
-
-    def set_heat(self, on: bool) -> None:
-        self._heat = on
-        super().set_heat(on)
-        self._relayout()
-
-    def on_resize(self) -> None:
-        self._relayout()
 
     def _card_width(self, card: MapCard, zoom: int, lines: int) -> tuple[int, int]:
         """The natural and narrowest width of ``card`` (its right margin included) with its

@@ -32,7 +32,7 @@ from tui.panels._maps import (
     span_of,
     subtitle_room,
 )
-from tui.panels.base import Panel, register
+from tui.panels.base import ReflowingPanel, register
 from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -137,7 +137,7 @@ S = TypeVar("S", bound=ChannelGridStage)
 T = TypeVar("T", bound=ChannelStep)
 
 
-class ChannelPoolPanel(Panel, Generic[S, T]):
+class ChannelPoolPanel(ReflowingPanel, Generic[S, T]):
     """A stage that pools each channel on its own: the input channels and their output maps
     side by side (as many as fit, the rest a page away), the current channel lit and its
     window drawn, and the inspector below. Clicking an output cell chooses its step. Widget
@@ -234,14 +234,6 @@ class ChannelPoolPanel(Panel, Generic[S, T]):
         return None
 
     # -- layout -----------------------------------------------------------------------
-
-    def set_heat(self, on: bool) -> None:
-        self._heat = on
-        super().set_heat(on)
-        self._relayout()
-
-    def on_resize(self) -> None:
-        self._relayout()
 
     def _card(self, kind: str, slot: int) -> MapCard:
         return self.query_one(f"#{self.PREFIX}-{kind}-card-{slot}", MapCard)
