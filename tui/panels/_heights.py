@@ -81,6 +81,20 @@ class Heights:
             box.update(_content(content), layout=False)
         self._shown[id(box)] = same
 
+    def put_tallest(
+        self,
+        box: Static,
+        content: Content | Text,
+        every: Callable[[], Sequence[Content | Text]],
+        *,
+        grow: bool = False,
+    ) -> None:
+        """Show ``content`` in ``box`` held at the height of the tallest of ``every()`` (the
+        texts the box shows over the stage, wrapped as it wraps them); ``grow``: ``every()``
+        samples a long stage, so ``content`` may raise that height."""
+        tallest = self.tallest(box, wrapped_lines(box, every), now=content if grow else None)
+        self.put(box, content, tallest)
+
 
 def _content(text: Content | Text) -> Content:
     return Content.from_rich_text(text) if isinstance(text, Text) else text

@@ -463,15 +463,10 @@ class BeamSearchPanel(WidthPanel):
         super().show(step)
         stage, view, heights = self.search, self.view, self._heights
         head = self.query_one("#bs-head", Static)
-        heights.put(
+        heights.put_tallest(
             head,
             header_text(stage, step),
-            heights.tallest(
-                head,
-                wrapped_lines(
-                    head, lambda: [header_text(stage, stage.step(i)) for i in range(len(stage))]
-                ),
-            ),
+            lambda: [header_text(stage, stage.step(i)) for i in range(len(stage))],
         )
         grid = self.query_one("#bs-grid", Static)
         analysis = self.query_one("#bs-analysis", Static)

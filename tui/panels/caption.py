@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui import styles
-from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
+from tui.panels._heights import Heights, line_count, sampled
 from tui.panels._sequence import (
     Body,
     Term,
@@ -258,17 +258,11 @@ class CaptionPanel(WidthPanel):
         )
         inspector = self.query_one("#cap-inspector", Static)
         cap = self.cap
-        heights.put(
+        heights.put_tallest(
             inspector,
             Content(step.explanation),
-            heights.tallest(
-                inspector,
-                wrapped_lines(
-                    inspector,
-                    lambda: [Content(cap.step(i).explanation) for i in sampled(len(cap))],
-                ),
-                now=Content(step.explanation),
-            ),
+            lambda: [Content(cap.step(i).explanation) for i in sampled(len(cap))],
+            grow=True,
         )
 
     @staticmethod

@@ -337,15 +337,10 @@ class LanguageModelPanel(Panel):
             room -= len(tail)
         heights.title(box, Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}"))
         inspector = self.query_one("#lm-inspector", Static)
-        heights.put(
+        heights.put_tallest(
             inspector,
             inspector_text(lm, step),
-            heights.tallest(
-                inspector,
-                wrapped_lines(
-                    inspector, lambda: [inspector_text(lm, lm.step(i)) for i in range(len(lm))]
-                ),
-            ),
+            lambda: [inspector_text(lm, lm.step(i)) for i in range(len(lm))],
         )
 
     def _text_lines(self, box: Static) -> Callable[[int], int]:

@@ -273,16 +273,11 @@ class TokenPanel(WidthPanel):
         )
         inspector = self.query_one("#tok-inspector", Static)
         explained = explain_token(st, step)
-        heights.put(
+        heights.put_tallest(
             inspector,
             explained,
-            heights.tallest(
-                inspector,
-                wrapped_lines(
-                    inspector, lambda: [explain_token(st, st.step(i)) for i in sampled(len(st))]
-                ),
-                now=explained,
-            ),
+            lambda: [explain_token(st, st.step(i)) for i in sampled(len(st))],
+            grow=True,
         )
 
     def _table_lines(self) -> int:

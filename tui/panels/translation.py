@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
+from tui.panels._heights import Heights, line_count, sampled
 from tui.panels._sequence import (
     SPECIALS,
     Body,
@@ -409,16 +409,11 @@ class TranslationPanel(WidthPanel):
         inspector = self.query_one("#tr-inspector", Static)
         tr = self.tr
         explained = Content(step.explanation)
-        heights.put(
+        heights.put_tallest(
             inspector,
             explained,
-            heights.tallest(
-                inspector,
-                wrapped_lines(
-                    inspector, lambda: [Content(tr.step(i).explanation) for i in sampled(len(tr))]
-                ),
-                now=explained,
-            ),
+            lambda: [Content(tr.step(i).explanation) for i in sampled(len(tr))],
+            grow=True,
         )
 
     def _main(self, step: TranslationStep) -> Text:
