@@ -3,6 +3,7 @@ the names and page titles the conv and pool panels give them. Pure functions of 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -209,9 +210,10 @@ def filter_name(f: int, filters: int, kernel: np.ndarray) -> str:
     return f"filter {f} of {filters}" + (f" ({name})" if name else "")
 
 
-_SPANS: dict[int, tuple[np.ndarray, tuple[float, float]]] = {}
-"""The spans of the last arrays asked about, by identity (the array is kept, so that its id is
-not reused): a panel asks for the same output's span at every page and redraw."""
+_SPANS: dict[int, tuple[weakref.ref[np.ndarray], tuple[float, float]]] = {}
+"""The spans of the last arrays asked about, by identity: a panel asks for the same output's
+span at every page and redraw. A weak reference tells a live array from a new one that got the
+id of a dead one, without keeping a replaced stage's (possibly large) output alive."""
 _SPANS_KEPT = 8
 
 
@@ -221,7 +223,7 @@ def span_of(values: np.ndarray) -> tuple[float, float]:
     computed once; a plain min and max first, the slower masked pass only for an array with an
     inf or a nan (64×224×224 numbers: 2 ms against 180)."""
     known = _SPANS.get(id(values))
-    if known is not None and known[0] is values:
+    if known is not None and known[0]() is values:
         return known[1]
     if not values.size:
         span = (0.0, 0.0)
@@ -233,7 +235,7 @@ def span_of(values: np.ndarray) -> tuple[float, float]:
         span = (lo, hi)
     if len(_SPANS) >= _SPANS_KEPT:
         _SPANS.pop(next(iter(_SPANS)))
-    _SPANS[id(values)] = (values, span)
+    _SPANS[id(values)] = (weakref.ref(values), span)
     return span
 
 
