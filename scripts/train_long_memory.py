@@ -100,8 +100,9 @@ def train(cell: str, seed: int, log: bool = True) -> tuple[torch.nn.Module, torc
     rnn = cls(2, HIDDEN, batch_first=True)
     head = torch.nn.Linear(HIDDEN, 2)
     if cell == "lstm":
+        bias = rnn.get_parameter("bias_ih_l0")
         with torch.no_grad():
-            rnn.bias_ih_l0[HIDDEN : 2 * HIDDEN] += FORGET_BIAS  # the f block of i, f, g, o
+            bias[HIDDEN : 2 * HIDDEN] += FORGET_BIAS  # the f block of i, f, g, o
     params = [*rnn.parameters(), *head.parameters()]
     opt = torch.optim.Adam(params, lr=LEARNING_RATE)
     for update in range(UPDATES):

@@ -30,6 +30,7 @@ kind of CPU writes the same bytes.
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def main() -> None:
         print(f"{name}: activation {activation}")
         train_and_ship(
             name,
-            lambda activation=activation: Mlp(activation),
+            functools.partial(Mlp, activation),
             mlp_input,
             description={
                 "architecture": "mlp",
