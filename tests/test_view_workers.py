@@ -55,6 +55,22 @@ def record_threads(
     return threads
 
 
+async def player_of(app: NetsimApp, pilot: Any) -> PlayerScreen:
+    """The player the app opened on, once it has settled."""
+    await pilot.pause()
+    player = app.screen
+    assert isinstance(player, PlayerScreen)
+    return player
+
+
+async def finish(app: NetsimApp, pilot: Any, gate: threading.Event | None = None) -> None:
+    """Let the held call through (with ``gate``), wait for every worker and the frame after."""
+    if gate is not None:
+        gate.set()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def test_a_large_move_runs_in_a_worker_and_shows_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -63,8 +79,7 @@ async def test_a_large_move_runs_in_a_worker_and_shows_the_same_result(
     threads = record_threads(monkeypatch, translation, "shifted")
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot)
         screen = app.screen
         assert isinstance(screen, TranslationScreen)
         assert threads and all(t is not threading.main_thread() for t in threads)
@@ -77,8 +92,7 @@ async def test_a_large_move_runs_in_a_worker_and_shows_the_same_result(
             np.testing.assert_array_equal(grid._highlight, changed)
         assert not screen.query_one("#tr-progress").display  # hidden once done
         await pilot.press("left")  # back to no shift: computed again, in a worker
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot)
         assert len(threads) == 2 and (screen.dy, screen.dx) == (0, 0)
 
 
@@ -104,9 +118,7 @@ async def test_esc_leaves_a_move_being_computed(
         assert isinstance(screen, TranslationScreen)
         assert screen.query_one("#tr-progress").display  # working, and says so
         await pilot.press("escape")
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert app.screen is player
 
 
@@ -118,15 +130,11 @@ async def test_the_first_flip_of_a_large_convolution_runs_in_a_worker(
     gate = threading.Event()
     threads = record_threads(monkeypatch, ConvStage, "flipped", gate)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        player = app.screen
-        assert isinstance(player, PlayerScreen)
+        player = await player_of(app, pilot)
         panel = player._panels[0]
         await pilot.press("f")
         assert panel.loading  # the panel says it is working
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert not panel.loading
         assert len(threads) == 1 and threads[0] is not threading.main_thread()
         assert panel._flip  # type: ignore[attr-defined]
@@ -142,17 +150,13 @@ async def test_esc_cancels_a_flip_being_computed_and_stays_in_the_player(
     gate = threading.Event()
     record_threads(monkeypatch, ConvStage, "flipped", gate)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        player = app.screen
-        assert isinstance(player, PlayerScreen)
+        player = await player_of(app, pilot)
         panel = player._panels[0]
         await pilot.press("f")
         assert panel.loading
         await pilot.press("escape")
         assert not panel.loading
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert app.screen is player
         assert not panel._flip  # type: ignore[attr-defined]
         await pilot.press("escape")  # nothing is being computed: back to the list
@@ -170,17 +174,13 @@ async def test_a_large_stride_change_runs_in_a_worker_and_shows_the_same_result(
     gate = threading.Event()
     threads = record_threads(monkeypatch, ConvStage, "with_window", gate)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        player = app.screen
-        assert isinstance(player, PlayerScreen)
+        player = await player_of(app, pilot)
         before = player.simulation.stages[0]
         assert isinstance(before, ConvStage) and before.output.size > SYNC_OUTPUTS
         await pilot.press("S")
         assert player._panels[0].loading  # working, and says so
         assert player.simulation.stages[0] is before  # the old numbers stay meanwhile
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert len(threads) == 1 and threads[0] is not threading.main_thread()
         after = player.simulation.stages[0]
         assert isinstance(after, ConvStage) and after.stride == (2, 2)
@@ -198,15 +198,11 @@ async def test_a_new_change_replaces_the_one_under_way(
     gate = threading.Event()
     threads = record_threads(monkeypatch, ConvStage, "with_window", gate)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        player = app.screen
-        assert isinstance(player, PlayerScreen)
+        player = await player_of(app, pilot)
         before = player.simulation.stages[0]
         await pilot.press("S", "S")  # the second asks for one more than the first
         await pilot.pause()
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert len(threads) == 2
         after = player.simulation.stages[0]
         assert isinstance(after, ConvStage) and after.stride == (3, 3)
@@ -223,17 +219,13 @@ async def test_esc_cancels_a_large_change_and_keeps_the_old_numbers(
     gate = threading.Event()
     record_threads(monkeypatch, ConvStage, "with_window", gate)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        player = app.screen
-        assert isinstance(player, PlayerScreen)
+        player = await player_of(app, pilot)
         stages = player.simulation.stages
         await pilot.press("P")
         assert player._panels[0].loading
         await pilot.press("escape")
         assert not player._panels[0].loading
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert app.screen is player and player.simulation.stages is stages
         assert "changed here" not in player.sub_title
 
@@ -247,9 +239,7 @@ async def test_a_large_value_change_runs_in_a_worker(
     gate = threading.Event()
     threads = record_threads(monkeypatch, ConvStage, "with_values", gate)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        player = app.screen
-        assert isinstance(player, PlayerScreen)
+        player = await player_of(app, pilot)
         before = player.simulation.stages[0]
         assert isinstance(before, ConvStage)
         await pilot.press("v")
@@ -258,9 +248,7 @@ async def test_a_large_value_change_runs_in_a_worker(
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is player and player._panels[0].loading
-        gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await finish(app, pilot, gate)
         assert len(threads) == 1 and threads[0] is not threading.main_thread()
         weight = before.weight.copy()
         weight[0, 0, 1, 1] = 9
