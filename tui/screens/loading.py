@@ -96,6 +96,9 @@ class LoadingScreen(Screen[None]):
         text = Content(paragraphs(self.opening.description))  # not markup
         with VerticalScroll(id="description", can_focus=False):
             yield Static(text, id="description-text")
+        legend = Static(id="legend")  # the line the player's legend of colours will take
+        legend.styles.height = 1
+        yield legend
         yield Horizontal(id="status")
         yield KeyFooter()
 
