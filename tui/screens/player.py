@@ -66,6 +66,12 @@ CHECK_IDLE = 0.5
 itself imports torch: loading torch's libraries holds the interpreter's lock for 0.5 to 0.7 s
 in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
 imported a check starts at once; the c key never waits."""
+HOLD_UPDATES = 6
+"""Screen updates a change of stage may take to settle (each one a layout that asks for
+another) before it is painted anyway."""
+HOLD_IDLE = 0.02
+"""Seconds after a held layout with nothing more asked for, when the change of stage is
+painted."""
 SYNC_OUTPUTS = 100_000
 """Outputs up to which a flip, or a change (``v``, ``s`` / ``S``, ``p`` / ``P``) counted over
 the changed stage and every later one, is computed on the spot (measured: a few milliseconds);
@@ -124,11 +130,18 @@ class ScrollArea(VerticalScroll, can_focus=False):
     """Whether the content was taller than the area at the last resize (None before)."""
 
     def on_resize(self, event: Resize) -> None:
-        # Whether the area scrolls decides whether its key is offered: tell the footer.
+        self.note_scrolls()
+
+    def note_scrolls(self) -> bool:
+        """Whether the area scrolls decides whether its key is offered: tell the footer when
+        that changed (True). A new panel of another height changes the content's size only,
+        which sends the area no Resize: the player asks after a change of stage."""
         scrolls = self.max_scroll_y > 0
-        if scrolls != self.scrolls:
-            self.scrolls = scrolls
-            self.screen.refresh_bindings()
+        if scrolls == self.scrolls:
+            return False
+        self.scrolls = scrolls
+        self.screen.refresh_bindings()
+        return True
 
     def page(self) -> int:
         """Lines one key press scrolls: the visible height, less one line kept for context
@@ -282,6 +295,8 @@ class PlayerScreen(Screen[None]):
         self._last_key = time.monotonic()  # the last key pressed, for the deferred check
         self._busy: Worker[None] | None = None  # a slow view being computed; Esc cancels it
         self._pending_window: tuple[int, Pair, Pair] | None = None  # stage, stride, padding
+        self._held = 0  # screen updates left before a change of stage is painted anyway
+        self._release_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -363,6 +378,8 @@ class PlayerScreen(Screen[None]):
         switcher = self._switcher
         panel = self._panels[stage_no]
         if switcher.current != panel.id:
+            if switcher.current is not None:  # from one stage to another, not the first
+                self._hold_frames()
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
             self._area.scroll_home(animate=False, immediate=True)
@@ -381,6 +398,74 @@ class PlayerScreen(Screen[None]):
         if where is None:
             where = f"t = {t}" if t is not None else step.explanation.split(" = ")[0]
         timeline.label = f"{step.stage} · {where}"
+
+    # -- one frame for a change of stage -------------------------------------------------
+
+    def _hold_frames(self) -> None:
+        """Paint the next change of stage in one frame. The new panel is laid out, and the
+        layout leads to more: the scrolling area gains or loses its scroll bar (a second
+        layout, one column narrower), and the footer is rebuilt for the new stage's keys (a
+        third); each used to be painted. Painting now waits until the screen has nothing more
+        to lay out, for HOLD_UPDATES screen updates at most."""
+        self._held = HOLD_UPDATES
+        self._release_later()
+
+    @property
+    def settling(self) -> bool:
+        """Whether a change of stage is being laid out, and painted once it has settled."""
+        return self._held > 0
+
+    def _on_timer_update(self) -> None:
+        # Textual's screen update, which lays out and paints what changed (internal: the
+        # version of Textual is pinned). While a change of stage settles it lays out without
+        # painting (see _compositor_refresh); the Resize events it sends may ask for more.
+        super()._on_timer_update()
+        if self._held:
+            self._held -= 1
+            if self._held:
+                self._area.note_scrolls()  # its key comes or goes: the footer is rebuilt
+                self._release_later()
+            else:
+                self._paint_held()
+
+    def _release_later(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.stop()
+        self._release_timer = self.set_timer(HOLD_IDLE, self._release_frames, name="release")
+
+    async def _release_frames(self) -> None:
+        """HOLD_IDLE after a held update: paint, unless something still asks for a layout
+        (the screen's next update then comes, and this is asked again after it)."""
+        self._release_timer = None
+        if not self._held:
+            return
+        if self._callbacks:
+            # The footer rebuilds itself after a refresh: let it, then wait for the layout
+            # that asks for.
+            await self._invoke_and_clear_callbacks()
+            self._release_later()
+            return
+        pending = self._layout_required or self._scroll_required or self._repaint_required
+        if pending or self._area.note_scrolls():
+            self._release_later()
+            self.check_idle()
+            return
+        self._paint_held()
+
+    def _paint_held(self) -> None:
+        """Paint what the held updates laid out, in one frame."""
+        if self._release_timer is not None:
+            self._release_timer.stop()
+            self._release_timer = None
+        self._held = 0
+        if self.is_current:
+            self._compositor_refresh()
+
+    def _compositor_refresh(self) -> None:
+        # Textual's paint of the screen's changed regions (internal): skipped while a change of
+        # stage settles; the regions add up and are painted in one frame when it has.
+        if not self._held:
+            super()._compositor_refresh()
 
     def _show_stage_bar(self, stage_no: int) -> None:
         """Which stage is on screen and where its input comes from (pipelines only)."""
