@@ -124,6 +124,9 @@ class NetsimApp(App[None]):
         self._back()
 
     def _back(self) -> None:
+        from tui.screens.player import thaw_heap
+
+        thaw_heap()  # the simulation left is garbage: let the collector free it
         if len(self.screen_stack) > 2:
             self.pop_screen()
         else:

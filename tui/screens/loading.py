@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,6 +144,9 @@ class LoadingScreen(Screen[None]):
             try:
                 simulation = self.opening.load(progress)
                 _import_screens(simulation)
+                # The loader's garbage, collected here where no key waits for it: the player
+                # then freezes what is left (see tui.screens.player.settle_heap).
+                gc.collect()
             except BaseException as e:  # handed to the worker
                 with contextlib.suppress(concurrent.futures.InvalidStateError):
                     done.set_exception(e)
