@@ -12,8 +12,9 @@ auto-pilot; the first frame is the first call of ``App._display`` with something
 the screen named in ``screen`` (any screen without it): internal, a wrapper on the app instance,
 since Textual has no public first-frame event. ``netsim FILE`` runs as in a terminal
 (``tui.cli.paints_early``): its first frame is the player's frame drawn while the file loads,
-and ``loaded_frame`` the first frame of any other screen (the file loaded and shown). Only ``time``, ``json`` and ``sys`` are imported
-before the app's own imports.
+and ``loaded_after_first_ms`` how long after it the first frame of another screen came (the
+file loaded and shown). Only ``time``, ``json`` and ``sys`` are imported before the app's own
+imports.
 """
 
 import time
