@@ -195,8 +195,14 @@ def test_a_file_a_cheap_look_refuses_never_opens_the_app(
 def test_a_good_file_opens_the_player_after_the_loading_screen(
     in_a_terminal: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The player quits as soon as it is on screen: q, as a person would.
-    monkeypatch.setattr(PlayerScreen, "on_show", lambda self: self.app.exit(), raising=False)
+    # The player quits as soon as its first frame is painted: q, as a person would.
+    paint = PlayerScreen._paint_held
+
+    def painted(self: PlayerScreen) -> None:
+        paint(self)
+        self.app.exit()
+
+    monkeypatch.setattr(PlayerScreen, "_paint_held", painted)
     result = invoke("conv_vertical_edge")
     assert result.exit_code == 0, result.output
     assert in_a_terminal == ["LoadingScreen", "PlayerScreen"]
@@ -265,3 +271,29 @@ async def test_a_load_that_fails_exits_the_app_with_its_error(tmp_path: Path) ->
     assert app.load_error is not None and app.load_error.lines() == [
         "bad.toml: kernel: unknown kernel 'x'"
     ]
+
+
+async def test_the_loaded_player_replaces_the_loading_screen_in_one_frame() -> None:
+    """The player is painted once its first layouts have settled (the footer rebuilt for its
+    keys): until then the loading screen stays, and then one frame shows the player."""
+    path = scenarios.resolve("caption_shapes")
+    opening = tui.cli.preview(str(path))
+    assert opening is not None
+    app = NetsimApp(opening=opening, check=False)
+    painted: list[str] = []
+    display = app._display
+
+    def noted(screen: Any, renderable: Any) -> Any:
+        if renderable is not None:
+            painted.append(type(screen).__name__)
+        return display(screen, renderable)
+
+    app._display = noted  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(1000):
+            await pilot.pause(0.01)
+            if isinstance(app.screen, PlayerScreen) and not app.screen.settling:
+                break
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen) and not app.screen.settling
+    assert painted[0] == "LoadingScreen" and painted.count("PlayerScreen") == 1, painted

@@ -82,7 +82,11 @@ class NetsimApp(App[None]):
     def on_loading_screen_loaded(self, message: LoadingScreen.Loaded) -> None:
         """The file given as ``opening`` is loaded: its screen takes the loading one's place."""
         self.simulation = message.simulation
-        self.switch_screen(self._opened(message.simulation, start=self._start, check=self._check))
+        screen = self._opened(message.simulation, start=self._start, check=self._check)
+        hold = getattr(screen, "hold_first_frame", None)  # the player's; not the network's
+        if hold is not None:
+            hold()
+        self.switch_screen(screen)
 
     def on_loading_screen_failed(self, message: LoadingScreen.Failed) -> None:
         """The file given as ``opening`` has a mistake: leave, and let the command line say it

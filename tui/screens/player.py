@@ -21,6 +21,7 @@ from textual.message_pump import MessagePump
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Header, Static
 from textual.worker import Worker, get_current_worker
 
@@ -438,6 +439,13 @@ class PlayerScreen(Screen[None]):
         self._held = HOLD_UPDATES
         self._release_later()
 
+    def hold_first_frame(self) -> None:
+        """Paint this player's first frame once its first layouts have settled (the footer
+        rebuilt for the stage's keys, the scroll bar decided), as a change of stage is: the
+        screen it replaces (the loading screen) stays on the terminal until then, and a key
+        pressed once the player is painted does not wait for those layouts."""
+        self._held = HOLD_UPDATES
+
     @property
     def settling(self) -> bool:
         """Whether a change of stage is being laid out, and painted once it has settled."""
@@ -473,12 +481,26 @@ class PlayerScreen(Screen[None]):
             await self._invoke_and_clear_callbacks()
             self._release_later()
             return
-        pending = self._layout_required or self._scroll_required or self._repaint_required
-        if pending or self._area.note_scrolls():
+        if self._still_busy() or self._area.note_scrolls():
             self._release_later()
             self.check_idle()
             return
         self._paint_held()
+
+    def _still_busy(self) -> bool:
+        """Whether the screen or any of its widgets still has something to lay out, repaint,
+        rebuild or a message to handle (a Resize, say, that may ask for another layout)."""
+        if self._layout_required or self._scroll_required or self._repaint_required:
+            return True
+        if self.message_queue_size:
+            return True
+        return any(
+            w.message_queue_size
+            or w._layout_required
+            or w._repaint_required
+            or w._recompose_required
+            for w in self.walk_children(Widget, with_self=False)
+        )
 
     def _paint_held(self) -> None:
         """Paint what the held updates laid out, in one frame."""
