@@ -10,8 +10,11 @@ reading just before the spawn and these are on one clock and "spawn → first fr
 interpreter's own start-up. ``App.run`` is replaced by a headless run of the given size with an
 auto-pilot; the first frame is the first call of ``App._display`` with something to draw for
 the screen named in ``screen`` (any screen without it): internal, a wrapper on the app instance,
-since Textual has no public first-frame event. Only ``time``, ``json`` and ``sys`` are imported
-before the app's own imports.
+since Textual has no public first-frame event. ``netsim FILE`` runs as in a terminal
+(``tui.cli.paints_early``): its first frame is the player's frame drawn while the file loads,
+and ``loaded_after_first_ms`` how long after it the first frame of another screen came (the
+file loaded and shown). Only ``time``, ``json`` and ``sys`` are imported before the app's own
+imports.
 """
 
 import time
@@ -31,8 +34,8 @@ def main(opts: dict[str, Any]) -> dict[str, Any]:
     """Options: ``root`` (the checkout); ``kind``, "netsim" or "bare"; ``argv``, netsim's
     arguments (None: ``NetsimApp()`` run directly, without the command line); ``size``;
     ``screen``, the type name of the screen whose first frame counts; ``check`` (False: netsim
-    without its PyTorch check); ``press_after_ms``, to press → that long after the first frame
-    and record the frame that shows the next step; ``probe``, the source of
+    without its PyTorch check); ``press_after_ms``, to press → that long after the loaded
+    file's first frame and record the frame that shows the next step; ``probe``, the source of
     ``probe(screen) -> dict``, whose result is added at the first frame."""
     sys.path.insert(0, opts["root"])
     out: dict[str, Any] = {"start": T_START}
@@ -56,8 +59,12 @@ def main(opts: dict[str, Any]) -> dict[str, Any]:
                 if "first_frame" not in out and first_screen in (None, type(screen).__name__):
                     out["first_frame"] = t
                     out["torch"] = "torch" in sys.modules
+                    out["numpy"] = "numpy" in sys.modules
+                    out["first_screen"] = type(screen).__name__
                     if probe is not None:
                         out.update(probe(screen))
+                if "loaded_frame" not in out and type(screen).__name__ != "LoadingScreen":
+                    out["loaded_frame"] = t
                 if (
                     "pressed" in out
                     and "key_frame" not in out
@@ -74,7 +81,7 @@ def main(opts: dict[str, Any]) -> dict[str, Any]:
 
         app = pilot.app
         if press_ms is not None:
-            while "first_frame" not in out:
+            while "loaded_frame" not in out:  # the file loaded, its panel on screen
                 await asyncio.sleep(0.001)
             await asyncio.sleep(press_ms / 1000)
             out["pressed"] = now()
@@ -100,6 +107,10 @@ def main(opts: dict[str, Any]) -> dict[str, Any]:
     App.run = run  # type: ignore[method-assign]
 
     if opts["kind"] == "netsim":
+        import tui.cli
+
+        # As in a terminal: the player's frame first, the file loaded meanwhile.
+        tui.cli.paints_early = lambda: True  # type: ignore[attr-defined]
         if not opts.get("check", True):
             import tui.app
 
@@ -130,6 +141,8 @@ def main(opts: dict[str, Any]) -> dict[str, Any]:
                 yield Static("Hello")
 
         Bare().run()
+    if "loaded_frame" in out and "first_frame" in out:
+        out["loaded_after_first_ms"] = (out.pop("loaded_frame") - out["first_frame"]) * 1000
     return out
 
 

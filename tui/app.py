@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from engine.core import Simulation
+    from scenarios.errors import ScenarioError
+    from tui.screens.loading import LoadingScreen, Opening
     from tui.screens.network import NetworkScreen
     from tui.screens.player import PlayerScreen
 
@@ -42,15 +44,19 @@ class NetsimApp(App[None]):
         self,
         simulation: Simulation | None = None,
         *,
+        opening: Opening | None = None,
         start: int = 0,
         check: bool = True,
         reproducible: bool = False,
     ) -> None:
-        """With ``simulation`` the player opens at step ``start``; without, the browser.
+        """With ``simulation`` the player opens at step ``start``; with ``opening``, the player's
+        frame is drawn from the file's title and description while it is loaded, then the
+        player (see ``LoadingScreen``); with neither, the browser.
         ``check`` runs the PyTorch comparison once the player is on screen. ``reproducible``
         shows only figures that are the same on every machine (see ``reproducible``)."""
         super().__init__()
         self.simulation = simulation
+        self.opening = opening
         self.reproducible = reproducible
         """Draw the same screen on every machine: where a figure depends on the CPU, the BLAS
         kernels, the thread count or the clock (the PyTorch badge's measured max |Δ|), show
@@ -59,12 +65,34 @@ class NetsimApp(App[None]):
         self._check = check
         self.crash: BaseException | None = None
         """The exception that stopped the app, if one did (its return code is then 1)."""
+        self.load_error: ScenarioError | None = None
+        """Why the file given as ``opening`` could not be loaded (the app then exits with
+        return code 1, and the command line prints it once the terminal is restored)."""
 
     def on_mount(self) -> None:
-        if self.simulation is None:
-            self.push_screen(BrowserScreen())
-        else:
+        if self.simulation is not None:
             self.push_screen(self._opened(self.simulation, start=self._start, check=self._check))
+        elif self.opening is not None:
+            from tui.screens.loading import LoadingScreen
+
+            self.push_screen(LoadingScreen(self.opening))
+        else:
+            self.push_screen(BrowserScreen())
+
+    def on_loading_screen_loaded(self, message: LoadingScreen.Loaded) -> None:
+        """The file given as ``opening`` is loaded: its screen takes the loading one's place."""
+        self.simulation = message.simulation
+        screen = self._opened(message.simulation, start=self._start, check=self._check)
+        hold = getattr(screen, "hold_first_frame", None)  # the player's; not the network's
+        if hold is not None:
+            hold()
+        self.switch_screen(screen)
+
+    def on_loading_screen_failed(self, message: LoadingScreen.Failed) -> None:
+        """The file given as ``opening`` has a mistake: leave, and let the command line say it
+        on one line once the terminal is back to normal."""
+        self.load_error = message.error
+        self.exit(return_code=1)
 
     def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
         self.push_screen(self._opened(message.simulation))
@@ -100,6 +128,9 @@ class NetsimApp(App[None]):
         self._back()
 
     def _back(self) -> None:
+        from tui.screens.player import thaw_heap
+
+        thaw_heap()  # the simulation left is garbage: let the collector free it
         if len(self.screen_stack) > 2:
             self.pop_screen()
         else:

@@ -13,7 +13,8 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Iterable
+import tomllib
+from collections.abc import Callable, Iterable
 from itertools import groupby
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
@@ -25,6 +26,9 @@ from tui.snapshot import VIEWS, ViewError, parse_keys, parse_views
 
 if TYPE_CHECKING:
     from engine import Simulation
+    from tui.screens.loading import Opening
+
+Progress = Callable[[int, int], None]
 
 DEFAULT_SIZE = (120, 40)
 """Terminal size (columns, rows) a snapshot is drawn at unless ``--size`` says otherwise."""
@@ -128,23 +132,84 @@ def near_names(name: str) -> str:
 def try_load(name: str) -> Simulation | None:
     """The scenario at a path or with a bundled name, or None after printing its problems."""
     try:
+        return load_or_raise(name)
+    except scenarios.ScenarioError as e:
+        report(e)
+        return None
+
+
+def load_or_raise(name: str, progress: Progress | None = None) -> Simulation:
+    """The scenario at a path or with a bundled name; every problem, even one netsim did not
+    expect, as a ScenarioError (unless NETSIM_DEBUG asks for the traceback)."""
+    try:
         path = scenarios.resolve(name)
         if not path.exists() and path.parent == Path("."):
             # A bare name that is neither a file here nor bundled: say where names come from.
             problem = "no such file, and no bundled scenario of that name" + near_names(name)
             raise scenarios.ScenarioError(name, [("(file)", problem)])
-        return scenarios.load(path)
-    except scenarios.ScenarioError as e:
-        report(e)
-        return None
+        return scenarios.load(path, progress=progress)
+    except scenarios.ScenarioError:
+        raise
     except OSError as e:  # a name the system refuses (too long, a loop of links …)
-        report(scenarios.ScenarioError(name, [("(file)", e.strerror or str(e))]))
-        return None
+        raise scenarios.ScenarioError(name, [("(file)", e.strerror or str(e))]) from None
     except Exception as e:  # a bug: still one line, and the other files are still checked
         if _debugging():
             raise
-        report(scenarios.ScenarioError(name, [("(file)", unexpected(e))]))
+        raise scenarios.ScenarioError(name, [("(file)", unexpected(e))]) from None
+
+
+PREVIEW_BYTES = 1 << 20
+"""Largest file ``preview`` reads; a larger one is loaded before the app opens (scenario files
+are a few kilobytes; the loader's own limit is larger)."""
+
+
+def paints_early() -> bool:
+    """Whether ``netsim FILE`` draws the player's frame before the file is loaded: only in a
+    terminal. Without one (a pipe, a test) the file is loaded first, as ``netsim check`` does,
+    and a bad file never starts the app."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def preview(name: str) -> Opening | None:
+    """What the player can show of ``name`` before it is loaded (its title and description,
+    read with ``tomllib`` alone), or None when a cheap look already finds something the loader
+    would refuse: not a regular file, too large, unreadable, not UTF-8, a TOML syntax error,
+    no title, or a kind no module is named after. The file is then loaded before the app
+    opens, so that its error is the loader's own line and the screen never opens for it."""
+    from tui.screens.loading import Opening
+
+    try:
+        path = scenarios.resolve(name)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > PREVIEW_BYTES:
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                raw = f.read(PREVIEW_BYTES + 1)
+        finally:
+            os.close(fd)
+        data = tomllib.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    except (OSError, ValueError, RecursionError):  # TOMLDecodeError and UnicodeDecodeError too
         return None
+    title, description, kind = (data.get(k) for k in ("title", "description", "kind"))
+    if not isinstance(title, str) or not title.strip() or not isinstance(kind, str):
+        return None
+    if not isinstance(description, str | None) or kind not in kind_names():
+        return None
+    return Opening(
+        path=path,
+        title=title,
+        description=description or "",
+        load=lambda progress: load_or_raise(name, progress),
+    )
+
+
+def kind_names() -> set[str]:
+    """The scenario kinds, from the names of their modules (``scenarios/kinds/conv.py``),
+    without importing the registry."""
+    folder = scenarios.BUNDLED_DIR / "kinds"
+    return {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
 
 
 def _debugging() -> bool:
@@ -282,11 +347,16 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def run_app(app: Any) -> None:
-    """Run the Textual app; if it stopped on an error, say so in one line and exit 1.
+    """Run the Textual app; if it stopped on an error, say so in one line and exit 1, and if
+    the file it was opening could not be loaded, print that file's problems and exit 1.
 
     The app keeps the traceback to itself unless NETSIM_DEBUG is set (see tui.app).
     """
     app.run()
+    error = getattr(app, "load_error", None)
+    if error is not None:  # the file given failed to load after the app opened
+        report(error)
+        raise click.exceptions.Exit(1)
     if app.return_code:
         crash = getattr(app, "crash", None)
         what = f"{type(crash).__name__}: {crash}" if crash is not None else "an error"
@@ -340,13 +410,21 @@ def run(file: str) -> None:
     """Open a scenario in the player.
 
     FILE is a scenario file (.toml) or the name of a bundled scenario, such as
-    conv_vertical_edge (see netsim list). The file is checked first; if it has mistakes,
-    they are listed and the player does not open.
+    conv_vertical_edge (see netsim list). If it has mistakes, they are listed and netsim
+    exits with status 1: a file that cannot be read or parsed never opens the player; one
+    whose mistakes are found while it loads (the player shows its title meanwhile) closes
+    it and the mistakes are listed once the terminal is restored.
     """
-    sim = load(file)
+    opening = preview(file) if paints_early() else None
+    if opening is None:
+        sim = load(file)
+        from tui.app import NetsimApp
+
+        run_app(NetsimApp(simulation=sim))
+        return
     from tui.app import NetsimApp
 
-    run_app(NetsimApp(simulation=sim))
+    run_app(NetsimApp(opening=opening))
 
 
 @cli.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from textual.message_pump import MessagePump
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Header, Static
 from textual.worker import Worker, get_current_worker
 
@@ -66,11 +68,42 @@ CHECK_IDLE = 0.5
 itself imports torch: loading torch's libraries holds the interpreter's lock for 0.5 to 0.7 s
 in one piece, and a key pressed meanwhile waits that long for its frame. Once torch is
 imported a check starts at once; the c key never waits."""
+HOLD_UPDATES = 6
+"""Screen updates a change of stage may take to settle (each one a layout that asks for
+another) before it is painted anyway."""
+HOLD_IDLE = 0.02
+"""Seconds after a held layout with nothing more asked for, when the change of stage is
+painted."""
 SYNC_OUTPUTS = 100_000
 """Outputs up to which a flip, or a change (``v``, ``s`` / ``S``, ``p`` / ``P``) counted over
 the changed stage and every later one, is computed on the spot (measured: a few milliseconds);
 more is computed again in a worker, the panel marked as loading, and Esc cancels it. A
 3×224×224 input through 64 filters takes 0.06–0.3 s to compute again, 3×626×626 0.3–2.5 s."""
+
+
+_thawed = False
+"""Whether a simulation has been replaced in this process (see ``thaw_heap``)."""
+
+
+def freeze_heap() -> None:
+    """Freeze everything alive now (the app, the simulation, its panels; torch once imported),
+    so that Python's cyclic garbage collector no longer walks it: a full collection of the
+    loaded app's 100,000 objects or so took 50 to 200 ms, and landed on whichever key press
+    came then. Freezing takes no time (two lists are joined); objects freed by their reference
+    counts are freed as before. Called after the first player's first frame (the loading
+    screen collected the loader's garbage before), and again once the PyTorch check has
+    imported torch; no longer once a simulation has been replaced."""
+    if not _thawed:
+        gc.freeze()
+
+
+def thaw_heap() -> None:
+    """A simulation is replaced (a reload, back to the list): give everything frozen back to
+    the collector (no time either), so that the old simulation's cycles are freed, and freeze
+    no more in this process: what is frozen is never collected."""
+    global _thawed
+    _thawed = True
+    gc.unfreeze()
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -124,11 +157,18 @@ class ScrollArea(VerticalScroll, can_focus=False):
     """Whether the content was taller than the area at the last resize (None before)."""
 
     def on_resize(self, event: Resize) -> None:
-        # Whether the area scrolls decides whether its key is offered: tell the footer.
+        self.note_scrolls()
+
+    def note_scrolls(self) -> bool:
+        """Whether the area scrolls decides whether its key is offered: tell the footer when
+        that changed (True). A new panel of another height changes the content's size only,
+        which sends the area no Resize: the player asks after a change of stage."""
         scrolls = self.max_scroll_y > 0
-        if scrolls != self.scrolls:
-            self.scrolls = scrolls
-            self.screen.refresh_bindings()
+        if scrolls == self.scrolls:
+            return False
+        self.scrolls = scrolls
+        self.screen.refresh_bindings()
+        return True
 
     def page(self) -> int:
         """Lines one key press scrolls: the visible height, less one line kept for context
@@ -282,6 +322,8 @@ class PlayerScreen(Screen[None]):
         self._last_key = time.monotonic()  # the last key pressed, for the deferred check
         self._busy: Worker[None] | None = None  # a slow view being computed; Esc cancels it
         self._pending_window: tuple[int, Pair, Pair] | None = None  # stage, stride, padding
+        self._held = 0  # screen updates left before a change of stage is painted anyway
+        self._release_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -325,6 +367,8 @@ class PlayerScreen(Screen[None]):
         if self._auto_check:
             # After the first frame: the wait for an idle user starts from what they see.
             self.call_after_refresh(self._request_check)
+        if not gc.get_freeze_count():
+            self.call_after_refresh(freeze_heap)
 
     def on_key(self) -> None:
         # Only noted, never stopped: the bindings still see the key.
@@ -363,6 +407,8 @@ class PlayerScreen(Screen[None]):
         switcher = self._switcher
         panel = self._panels[stage_no]
         if switcher.current != panel.id:
+            if switcher.current is not None:  # from one stage to another, not the first
+                self._hold_frames()
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
             self._area.scroll_home(animate=False, immediate=True)
@@ -381,6 +427,95 @@ class PlayerScreen(Screen[None]):
         if where is None:
             where = f"t = {t}" if t is not None else step.explanation.split(" = ")[0]
         timeline.label = f"{step.stage} · {where}"
+
+    # -- one frame for a change of stage -------------------------------------------------
+
+    def _hold_frames(self) -> None:
+        """Paint the next change of stage in one frame. The new panel is laid out, and the
+        layout leads to more: the scrolling area gains or loses its scroll bar (a second
+        layout, one column narrower), and the footer is rebuilt for the new stage's keys (a
+        third); each used to be painted. Painting now waits until the screen has nothing more
+        to lay out, for HOLD_UPDATES screen updates at most."""
+        self._held = HOLD_UPDATES
+        self._release_later()
+
+    def hold_first_frame(self) -> None:
+        """Paint this player's first frame once its first layouts have settled (the footer
+        rebuilt for the stage's keys, the scroll bar decided), as a change of stage is: the
+        screen it replaces (the loading screen) stays on the terminal until then, and a key
+        pressed once the player is painted does not wait for those layouts."""
+        self._held = HOLD_UPDATES
+
+    @property
+    def settling(self) -> bool:
+        """Whether a change of stage is being laid out, and painted once it has settled."""
+        return self._held > 0
+
+    def _on_timer_update(self) -> None:
+        # Textual's screen update, which lays out and paints what changed (internal: the
+        # version of Textual is pinned). While a change of stage settles it lays out without
+        # painting (see _compositor_refresh); the Resize events it sends may ask for more.
+        super()._on_timer_update()
+        if self._held:
+            self._held -= 1
+            if self._held:
+                self._area.note_scrolls()  # its key comes or goes: the footer is rebuilt
+                self._release_later()
+            else:
+                self._paint_held()
+
+    def _release_later(self) -> None:
+        if self._release_timer is not None:
+            self._release_timer.stop()
+        self._release_timer = self.set_timer(HOLD_IDLE, self._release_frames, name="release")
+
+    async def _release_frames(self) -> None:
+        """HOLD_IDLE after a held update: paint, unless something still asks for a layout
+        (the screen's next update then comes, and this is asked again after it)."""
+        self._release_timer = None
+        if not self._held:
+            return
+        if self._callbacks:
+            # The footer rebuilds itself after a refresh: let it, then wait for the layout
+            # that asks for.
+            await self._invoke_and_clear_callbacks()
+            self._release_later()
+            return
+        if self._still_busy() or self._area.note_scrolls():
+            self._release_later()
+            self.check_idle()
+            return
+        self._paint_held()
+
+    def _still_busy(self) -> bool:
+        """Whether the screen or any of its widgets still has something to lay out, repaint,
+        rebuild or a message to handle (a Resize, say, that may ask for another layout)."""
+        if self._layout_required or self._scroll_required or self._repaint_required:
+            return True
+        if self.message_queue_size:
+            return True
+        return any(
+            w.message_queue_size
+            or w._layout_required
+            or w._repaint_required
+            or w._recompose_required
+            for w in self.walk_children(Widget, with_self=False)
+        )
+
+    def _paint_held(self) -> None:
+        """Paint what the held updates laid out, in one frame."""
+        if self._release_timer is not None:
+            self._release_timer.stop()
+            self._release_timer = None
+        self._held = 0
+        if self.is_current:
+            self._compositor_refresh()
+
+    def _compositor_refresh(self) -> None:
+        # Textual's paint of the screen's changed regions (internal): skipped while a change of
+        # stage settles; the regions add up and are painted in one frame when it has.
+        if not self._held:
+            super()._compositor_refresh()
 
     def _show_stage_bar(self, stage_no: int) -> None:
         """Which stage is on screen and where its input comes from (pipelines only)."""
@@ -905,6 +1040,7 @@ class PlayerScreen(Screen[None]):
                 time.sleep(CHECK_IDLE / 8)
         if worker.is_cancelled:
             return
+        importing = "torch" not in sys.modules
         try:
             deltas, ok = [], True
             for stage in self.simulation.stages:
@@ -916,6 +1052,8 @@ class PlayerScreen(Screen[None]):
             self.app.call_from_thread(self._checked, None, f"{type(e).__name__}: {e}")
         else:
             self.app.call_from_thread(self._checked, max(deltas), "", ok)
+        if importing and "torch" in sys.modules:
+            freeze_heap()  # torch's own objects: several times the app's
 
     def _checked(self, delta: float | None, error: str, ok: bool = False) -> None:
         badge = self.query_one(TorchBadge)
@@ -1282,6 +1420,7 @@ class PlayerScreen(Screen[None]):
         self.playing = False
         player = PlayerScreen(simulation, start=self.cursor, check=self._auto_check, heat=self.heat)
         self.app.switch_screen(player)
+        thaw_heap()  # the old simulation is about to be garbage
         self.app.notify(f"{name} changed on disk: read again, at the same step")
 
 
