@@ -68,10 +68,11 @@ INLINE_WORK = 2_000_000
 milliseconds), drawn in the frame that moves the cursor, when no worker is computing; more is
 computed in a worker, with progress."""
 
-DRAW_INLINE = 250_000
+DRAW_INLINE = 20_000
 """Numbers of the maps a page of the gallery shows that are drawn in the frame that moves the
-cursor (a few milliseconds); a page of larger maps (VGG's 64×224×224) is drawn by the worker,
-off the event loop, and shown in the next frame."""
+cursor (LeNet's 6×28×28: a few milliseconds); the page of a larger layer (VGG's 27 maps of
+224×224, ResNet's of 56×56: 10 to 30 ms, most of it styles for colours not seen before) is
+drawn by the worker, off the event loop, and shown in the next frame."""
 
 LABEL_ATTRIBUTES = ("labels", "class_names")
 """Where class names may be found, on the simulation, its stage or the network."""
@@ -539,10 +540,22 @@ class NetworkScreen(Screen[None]):
             with contextlib.suppress(Exception):  # a failure is said by the worker below
                 for layer in todo:
                     net.output(layer)
-        if net.computed(name) and self._draw_cost(name) <= DRAW_INLINE:
-            self._show_maps(name)
+        if net.computed(name):
+            if self._draw_cost(name) <= DRAW_INLINE:
+                self._show_maps(name)
+                return
+            # Large maps already computed: the worker draws them. The gallery is emptied in
+            # place (no note: showing it would lay the screen out, twice).
+            if self.gallery.display:
+                self.gallery.set_maps(None)
+                box.border_subtitle = f"drawing the maps of {name} …"
+            else:
+                self._note(f"drawing the maps of {name} …")
+            # Once the key's frame is painted: the drawing holds the interpreter's lock for
+            # most of its time (a style per new colour), which the frame would wait for.
+            self.call_after_refresh(self._compute, name, self.gallery.current)
             return
-        self._note(f"{'drawing' if net.computed(name) else 'computing'} {name} …")
+        self._note(f"computing {name} …")
         self._compute(name, self.gallery.current)
 
     def _draw_cost(self, name: str) -> int:

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from rich.color import Color
+from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -154,8 +155,18 @@ lower 1 << 24 for none): a picture reuses few colours, and a cell is then one di
 _NO_LOWER = 1 << 24
 
 
+_COLOURS: dict[int, Color] = {}
+"""Colours by packed r << 16 | g << 8 | b: a new pair of colours often reuses one."""
+
+
 def _unpack(rgb: int) -> Color:
-    return Color.from_rgb((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255)
+    colour = _COLOURS.get(rgb)
+    if colour is None:
+        if len(_COLOURS) > 65536:
+            _COLOURS.clear()
+        triplet = ColorTriplet((rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255)
+        colour = _COLOURS[rgb] = Color.from_triplet(triplet)
+    return colour
 
 
 def _cell(key: int) -> Segment:
@@ -165,7 +176,7 @@ def _cell(key: int) -> Segment:
             _SEGMENTS.clear()
         up, down = key >> 25, key & ((1 << 25) - 1)
         bg = None if down == _NO_LOWER else _unpack(down)
-        segment = _SEGMENTS[key] = Segment(UPPER_HALF, Style(color=_unpack(up), bgcolor=bg))
+        segment = _SEGMENTS[key] = Segment(UPPER_HALF, Style.from_color(_unpack(up), bg))
     return segment
 
 
