@@ -579,7 +579,9 @@ class NetworkScreen(Screen[None]):
         of lines is written without laying the screen out again: the progress of a layer
         being computed is then one small repaint a step, not a layout and a frame of its own."""
         note = self.query_one("#net-note", Static)
-        width = note.content_region.width
+        # Hidden, the note has no width: the box's, less the note's padding, is the same.
+        width = note.content_region.width or self.query_one("#net-maps-box").content_region.width
+        width -= 0 if note.content_region.width else note.styles.gutter.width
         lines = -(-len(text) // width) if width > 0 else 0
         same = note.display and not self.gallery.display and 0 < lines == self._note_lines
         self._note_lines = lines
