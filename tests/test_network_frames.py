@@ -9,18 +9,24 @@ passes through (internal to Textual, whose version is pinned), as in tests/test_
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import Any
 
 import numpy as np
 import pytest
+from textual.strip import Strip
+from textual.visual import Visual
 from textual.widget import Widget
 
+import scenarios
 import tui.screens.network as network_screen_module
 from engine.architectures import architecture
 from engine.core import Simulation
 from engine.network import Network, NetworkStage
 from tui.app import NetsimApp
+from tui.panels.base import Panel
 from tui.screens.network import NetworkScreen
+from tui.screens.player import PlayerScreen
 from tui.widgets import featuremaps
 
 SIZE = (120, 40)
@@ -128,3 +134,32 @@ async def test_progress_notes_of_one_line_are_written_without_a_layout() -> None
             await pilot.pause()
         assert layouts and not any(layouts), layouts
         assert frames == ["ChopsUpdate"] * len(frames) and 1 <= len(frames) <= 2
+
+
+async def test_a_conv_step_looks_up_no_link_in_its_panel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual looks every segment of a Static's lines up for a link unless told there is
+    none, unpickling each segment's meta; a conv layer's inspector had about 60 a step."""
+    app = NetsimApp(scenarios.load(scenarios.resolve("conv_parameter_sharing")), check=False)
+    looked_up: Counter[str] = Counter()
+    to_strips = Visual.to_strips
+
+    def counting(widget: Widget, visual: Visual, *args: Any, **kw: Any) -> list[Strip]:
+        strips = to_strips(widget, visual, *args, **kw)
+        in_panel = any(isinstance(node, Panel) for node in widget.ancestors_with_self)
+        if in_panel and widget.auto_links:
+            looked_up[widget.id or type(widget).__name__] += sum(
+                1 for strip in strips for seg in strip if seg.style is not None and seg.style._meta
+            )
+        return strips
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right")
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen)
+        monkeypatch.setattr(Visual, "to_strips", staticmethod(counting))
+        frames = count_frames(app)
+        for _ in range(3):
+            await pilot.press("right")
+            await pilot.pause()
+        assert len(frames) == 3, frames
+        assert not +looked_up, f"segments looked up for links in 3 steps: {dict(looked_up)}"
