@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
+from textual.widgets import DataTable
 
 import scenarios
 import tui.screens.network as network_screen_module
@@ -163,3 +165,39 @@ async def test_a_conv_step_looks_up_no_link_in_its_panel(monkeypatch: pytest.Mon
             await pilot.pause()
         assert len(frames) == 3, frames
         assert not +looked_up, f"segments looked up for links in 3 steps: {dict(looked_up)}"
+
+
+async def test_down_in_the_table_draws_two_rows_again_and_they_look_as_drawn_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DataTable keys its line cache by the cursor's coordinate, so every line of the table was
+    drawn again at each ↓; the layer table draws the two rows whose look changed."""
+    drawn: list[int] = []
+    render_line = DataTable._render_line
+
+    def counting(self: DataTable[Any], y: int, *args: Any) -> Any:
+        drawn.append(y)
+        return render_line(self, y, *args)
+
+    monkeypatch.setattr(DataTable, "_render_line", counting)
+    net = lenet()
+    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        table = screen.table
+        await pilot.press("down")
+        await settle(app, pilot)
+        for _ in range(3):
+            drawn.clear()
+            await pilot.press("down")
+            await settle(app, pilot)
+            assert len(drawn) == 2, f"lines of the table drawn again: {drawn}"
+        region = Region(0, 0, table.size.width, table.size.height)
+        cached = [strip.text for strip in table.render_lines(region)]
+        styles = [[seg.style for seg in strip] for strip in table.render_lines(region)]
+        table._clear_caches()
+        table._styles_cache.clear()
+        assert [strip.text for strip in table.render_lines(region)] == cached
+        assert [[seg.style for seg in strip] for strip in table.render_lines(region)] == styles
