@@ -691,7 +691,8 @@ class NetworkScreen(Screen[None]):
             return None
         out = self.network.output(name)
         span = finite_range(out)
-        tiles = draw_tiles(out, self.gallery.tiling_for(out.shape, current), span)
+        gallery = self.gallery
+        tiles = draw_tiles(out, gallery.tiling_for(out.shape, current), span, gallery.shared_scale)
         return span, tiles
 
     def _run(self, name: str, todo: list[str]) -> bool:
