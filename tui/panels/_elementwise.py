@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from engine.core import Stage
+from tui.panels._maps import no_links
 from tui.panels._vector import VectorStrip
 from tui.panels.activation import as_volume
 from tui.panels.base import Panel
@@ -78,6 +79,7 @@ class ElementwisePanel(Panel):
                         box.border_title = title
                         yield MatrixGrid(self._volumes[k][0], progress=k == last, id=f"ew-{k}")
         inspector = Static(classes="ew-inspector", id="ew-inspector")
+        no_links(inspector)  # rewritten every step; it has no links
         inspector.border_title = "How this number is computed"
         yield inspector
 

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from engine.layers import BatchNormStage, BatchNormStep
 from tui.numbers import fmt_exact, fmt_factor
+from tui.panels._maps import no_links
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 
@@ -81,6 +82,7 @@ class BatchNormPanel(Panel):
                 box.border_title = f"Output {c}×{h}×{w}"
                 yield MatrixGrid(st.output[0], progress=True, id="bn-output")
         inspector = Static(id="bn-inspector")
+        no_links(inspector)  # rewritten every step; it has no links
         inspector.border_title = "How this number is computed"
         yield inspector
 

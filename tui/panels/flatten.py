@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from engine.layers import FlattenStage, FlattenStep
 from tui.numbers import fmt_exact
+from tui.panels._maps import no_links
 from tui.panels._vector import VectorStrip, update_inspector
 from tui.panels.activation import as_volume
 from tui.panels.base import Panel, register
@@ -97,6 +98,7 @@ class FlattenPanel(Panel):
             box.border_title = f"Output: a vector of {len(st):,}"
             yield VectorStrip(st.output, labels=("i", "out"), progress=True, id="flatten-output")
         inspector = Static(id="flatten-inspector")
+        no_links(inspector)  # rewritten every step; it has no links
         inspector.border_title = "Where this number comes from"
         yield inspector
 

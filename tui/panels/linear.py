@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from engine.layers import LinearStage, LinearStep
 from tui.numbers import fmt_exact, fmt_factor, fmt_num
+from tui.panels._maps import no_links
 from tui.panels._vector import VectorStrip, update_inspector, value_width
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import heat_style
@@ -208,6 +209,7 @@ class LinearPanel(Panel):
             box.border_subtitle = "bias" if st.bias is not None else "no bias"
             yield VectorStrip(st.output, labels=("i", "out"), progress=True, id="linear-output")
         inspector = Static(id="linear-inspector")
+        no_links(inspector)  # rewritten every step; it has no links
         inspector.border_title = "How this number is computed"
         yield inspector
 

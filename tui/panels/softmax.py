@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from engine.layers import SoftmaxStage, SoftmaxStep
 from tui.numbers import fmt_exact, fmt_factor, fraction
+from tui.panels._maps import no_links
 from tui.panels._vector import update_inspector
 from tui.panels.base import Panel, register
 
@@ -149,6 +150,7 @@ class SoftmaxPanel(Panel):
                 box.border_subtitle = f"the {TOP} most probable, and the current class"
             yield ClassTable(st, id="softmax-table")
         inspector = Static(id="softmax-inspector")
+        no_links(inspector)  # rewritten every step; it has no links
         inspector.border_title = "How this number is computed"
         yield inspector
 

@@ -15,16 +15,20 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
@@ -32,8 +36,8 @@ from engine.network import INPUT, Network
 from tui.numbers import fmt_num
 from tui.screens.help import LAYER_BINDINGS, NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
 from tui.styles import FAINT, MUTED
-from tui.widgets.featuremaps import FeatureMapGallery
-from tui.widgets.halfblock import HalfBlockImage
+from tui.widgets.featuremaps import FeatureMapGallery, TileKey, draw_tiles
+from tui.widgets.halfblock import HalfBlockImage, finite_range
 from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.topk import TopK, bar, softmax
 
@@ -56,6 +60,9 @@ OP_STYLES = {
 """How an op is written in the table: the layers with weights stand out, pooling is apart,
 the activations and the reshaping ops stay quiet."""
 
+Prepared = tuple[tuple[float, float], dict[TileKey, list[list[Segment]]]]
+"""A layer's maps made ready by the worker: their range and the gallery's tiles."""
+
 ANNOUNCE_AFTER = 0.6
 """Seconds a layer may take to open from the player before a notification says why."""
 
@@ -63,6 +70,12 @@ INLINE_WORK = 2_000_000
 """Multiply-adds plus output elements a layer's first visit may compute on the spot (a few
 milliseconds), drawn in the frame that moves the cursor, when no worker is computing; more is
 computed in a worker, with progress."""
+
+DRAW_INLINE = 20_000
+"""Numbers of the maps a page of the gallery shows that are drawn in the frame that moves the
+cursor (LeNet's 6×28×28: a few milliseconds); the page of a larger layer (VGG's 27 maps of
+224×224, ResNet's of 56×56: 10 to 30 ms, most of it styles for colours not seen before) is
+drawn by the worker, off the event loop, and shown in the next frame."""
 
 LABEL_ATTRIBUTES = ("labels", "class_names")
 """Where class names may be found, on the simulation, its stage or the network."""
@@ -272,8 +285,42 @@ class LayerTable(DataTable[Text]):
         """``on_row(name)`` is called as the cursor moves onto a row, before the screen is
         painted: the table's RowHighlighted message arrives after a frame that shows the new
         row beside the old layer's maps, and the maps then take a frame of their own."""
+        self._lines: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         super().__init__(*args, **kw)
         self._on_row = on_row
+
+    def _clear_caches(self) -> None:
+        super()._clear_caches()
+        self._lines.clear()
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A line of the table, from a cache that holds each row's look by whether the row is
+        the cursor's or the mouse's, not by where those are: DataTable's own cache is keyed by
+        both coordinates, so a cursor move drew every line of the table again (13 to 40 rows,
+        2 to 10 ms of a key's frame) for the two rows whose look changed."""
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        row = self.get_row_index(row_key) if row_key is not self._header_row_key else -1
+        key = (
+            y,
+            x1,
+            x2,
+            self.size.width,
+            row == self.cursor_coordinate.row,
+            row == self.hover_coordinate.row,
+            base_style,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = super()._render_line(y, x1, x2, base_style)
+        return line
 
     def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
@@ -341,6 +388,8 @@ class NetworkScreen(Screen[None]):
         """How far opening it has got."""
         self._compact = False
         """Whether the table is drawn compact: the whole one is wider than the screen."""
+        self._note_lines = 0
+        """Lines the note took when it was last written (0: not known)."""
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
@@ -529,10 +578,30 @@ class NetworkScreen(Screen[None]):
                 for layer in todo:
                     net.output(layer)
         if net.computed(name):
-            self._show_maps(name)
+            if self._draw_cost(name) <= DRAW_INLINE:
+                self._show_maps(name)
+                return
+            # Large maps already computed: the worker draws them. The gallery is emptied in
+            # place (no note: showing it would lay the screen out, twice).
+            if self.gallery.display:
+                self.gallery.set_maps(None)
+                box.border_subtitle = f"drawing the maps of {name} …"
+            else:
+                self._note(f"drawing the maps of {name} …")
+            # Once the key's frame is painted: the drawing holds the interpreter's lock for
+            # most of its time (a style per new colour), which the frame would wait for.
+            self.call_after_refresh(self._compute, name, self.gallery.current)
             return
         self._note(f"computing {name} …")
-        self._compute(name)
+        self._compute(name, self.gallery.current)
+
+    def _draw_cost(self, name: str) -> int:
+        """Numbers the gallery's page would draw for ``name`` (all of a vector's: few)."""
+        shape = self.network.shape(name)
+        if len(shape) != 3:
+            return 0
+        tiling = self.gallery.tiling_for(shape, self.gallery.current)
+        return tiling.count * shape[1] * shape[2]
 
     def _computing(self) -> bool:
         """Whether a worker of this screen is computing layers: it holds the network's lock,
@@ -543,18 +612,28 @@ class NetworkScreen(Screen[None]):
         )
 
     def _note(self, text: str) -> None:
+        """Say ``text`` in place of the maps. A note that replaces a note of the same number
+        of lines is written without laying the screen out again: the progress of a layer
+        being computed is then one small repaint a step, not a layout and a frame of its own."""
         note = self.query_one("#net-note", Static)
-        note.update(Text(text, style=MUTED))
+        # Hidden, the note has no width: the box's, less the note's padding, is the same.
+        width = note.content_region.width or self.query_one("#net-maps-box").content_region.width
+        width -= 0 if note.content_region.width else note.styles.gutter.width
+        lines = -(-len(text) // width) if width > 0 else 0
+        same = note.display and not self.gallery.display and 0 < lines == self._note_lines
+        self._note_lines = lines
+        note.update(Text(text, style=MUTED), layout=not same)
         note.display = True
         self.gallery.display = False
 
-    def _show_maps(self, name: str) -> None:
+    def _show_maps(self, name: str, prepared: Prepared | None = None) -> None:
         out = self.network.output(name)
         box = self.query_one("#net-maps-box")
         gallery = self.gallery
         current = gallery.current
         if out.ndim == 3:
-            gallery.set_maps(out)
+            span, tiles = prepared if prepared is not None else (None, None)
+            gallery.set_maps(out, span=span, tiles=tiles)
             box.border_title = Content(f"{self._layer_title(name)} · {out.shape[0]} maps")
         else:
             flat = np.asarray(out).ravel()
@@ -590,17 +669,31 @@ class NetworkScreen(Screen[None]):
         self._show_map_subtitle()
 
     @work(thread=True, exclusive=True, group="compute")
-    def _compute(self, name: str) -> None:
-        """Compute ``name`` and the layers it needs, one at a time, saying how far it got. A
-        newer request cancels this one between two layers."""
+    def _compute(self, name: str, current: int = 0) -> None:
+        """Compute ``name`` and the layers it needs, one at a time, saying how far it got, then
+        draw the gallery's page of its maps (map ``current`` lit) when they are large. A newer
+        request cancels this one between two layers."""
         net = self.network
         try:
             if not self._run(name, needed_layers(net, name)):
                 return
+            prepared = self._prepare(name, current)
         except Exception as e:  # an overflow, a missing weight: said in the box, not raised
             self._from_thread(self._failed, name, " ".join(str(e).split()) or type(e).__name__)
             return
-        self._from_thread(self._computed, name)
+        if not get_current_worker().is_cancelled:
+            self._from_thread(self._computed, name, prepared)
+
+    def _prepare(self, name: str, current: int) -> Prepared | None:
+        """In the worker: the range and the gallery's tiles of ``name``'s maps, when they are
+        too large to draw in a frame (None otherwise: the frame draws them)."""
+        if self._draw_cost(name) <= DRAW_INLINE:
+            return None
+        out = self.network.output(name)
+        span = finite_range(out)
+        gallery = self.gallery
+        tiles = draw_tiles(out, gallery.tiling_for(out.shape, current), span, gallery.shared_scale)
+        return span, tiles
 
     def _run(self, name: str, todo: list[str]) -> bool:
         """Compute the layers ``todo`` (for ``name``) one at a time in this worker's thread,
@@ -652,9 +745,9 @@ class NetworkScreen(Screen[None]):
         if self._opening == name and self._status and self.app.screen is not self:
             self.app.notify(self._status, timeout=4)
 
-    def _computed(self, name: str) -> None:
+    def _computed(self, name: str, prepared: Prepared | None = None) -> None:
         if self.is_attached and name == self.selected:
-            self._show_maps(name)
+            self._show_maps(name, prepared)
 
     def _failed(self, name: str, error: str) -> None:
         if self.is_attached and name == self.selected:

@@ -15,6 +15,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.events import Click
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -91,6 +92,30 @@ def gallery_layout(n: int, map_h: int, map_w: int, width: int, height: int, curr
     return Tiling(tile_h, tile_w, cols, math.ceil(count / cols), first, count)
 
 
+TileKey = tuple[int, int, int, bool]
+"""(map index, tile height, tile width, shared scale)."""
+
+
+def draw_tile(m: np.ndarray, lo: float, hi: float, tile_h: int, tile_w: int) -> list[list[Segment]]:
+    """The half-block lines of one map as a ``tile_h`` × ``tile_w`` tile on the scale lo … hi."""
+    return half_block_rows(resample(heat_colours(m, lo, hi), tile_h, tile_w))
+
+
+def draw_tiles(
+    maps: np.ndarray, tiling: Tiling, span: tuple[float, float], shared: bool = True
+) -> dict[TileKey, list[list[Segment]]]:
+    """Every tile ``tiling`` shows of ``maps`` (C, H, W), ready for ``set_maps(tiles=…)``: a
+    worker thread can draw them (NumPy lets the event loop run meanwhile), so a page of
+    large maps costs the frame nothing."""
+    tiles = {}
+    for i in range(tiling.first, tiling.first + tiling.count):
+        lo, hi = span if shared else finite_range(maps[i])
+        tiles[(i, tiling.tile_h, tiling.tile_w, shared)] = draw_tile(
+            maps[i], lo, hi, tiling.tile_h, tiling.tile_w
+        )
+    return tiles
+
+
 class FeatureMapGallery(Widget):
     """2-D maps (a layer's channels) drawn as heat images that wrap to fill the widget, the
     current one's caption lit, and a legend line saying which colour scale is in use."""
@@ -132,9 +157,10 @@ class FeatureMapGallery(Widget):
         self._maps: list[np.ndarray] = []
         self._lines: list[Strip] | None = None
         self._tiling = Tiling(0, 0, 0, 0, 0, 0)
-        self._tiles: dict[tuple[int, int, int, bool], list[list[Segment]]] = {}
+        self._tiles: dict[TileKey, list[list[Segment]]] = {}
         self._lo = self._hi = 0.0
         self._captions: list[str] | None = None
+        self._room = Size(0, 0)
         self.set_maps(maps)
 
     def set_maps(
@@ -142,20 +168,40 @@ class FeatureMapGallery(Widget):
         maps: np.ndarray | Sequence[np.ndarray] | None,
         *,
         captions: Sequence[str] | None = None,
+        span: tuple[float, float] | None = None,
+        tiles: dict[TileKey, list[list[Segment]]] | None = None,
     ) -> None:
         """Show ``maps``: a (C, H, W) array or a list of 2-D arrays of one shape (or none),
         captioned with their indices or with ``captions`` (one per map: a single map that is
-        a vector drawn row by row has no index worth showing)."""
+        a vector drawn row by row has no index worth showing). ``span`` is the maps' finite
+        range and ``tiles`` tiles already drawn (``draw_tiles``), when they are known."""
+        # Views, not float64 copies: a tile converts only the map it draws, and the range
+        # is read from the array as given (64×224×224 numbers copied twice cost 20 ms a key).
         if maps is None:
             self._maps = []
+        elif isinstance(maps, np.ndarray):
+            self._maps = list(maps)
         else:
-            self._maps = [np.asarray(m, dtype=np.float64) for m in maps]
+            self._maps = [np.asarray(m) for m in maps]
         self._captions = list(captions) if captions is not None else None
         self._tiles.clear()
-        if self._maps:
-            self._lo, self._hi = finite_range(np.stack(self._maps))
+        if tiles:
+            self._tiles.update(tiles)
+        if span is not None:
+            self._lo, self._hi = span
+        elif self._maps:
+            whole = maps if isinstance(maps, np.ndarray) else np.stack(self._maps)
+            self._lo, self._hi = finite_range(whole)
         self.set_reactive(FeatureMapGallery.current, self.validate_current(self.current))
         self._invalidate()
+
+    def tiling_for(self, shape: tuple[int, ...], current: int) -> Tiling:
+        """Where the tiles of maps of ``shape`` (C, H, W) would go at the gallery's size (the
+        last it had on screen: hidden, it has none), with map ``current`` lit (as ``_draw``
+        will place them)."""
+        width, height = self._room
+        n, map_h, map_w = shape
+        return gallery_layout(n, map_h, map_w, width, max(height - 1, 1), min(current, n - 1))
 
     @property
     def count(self) -> int:
@@ -185,6 +231,8 @@ class FeatureMapGallery(Widget):
         self._invalidate()
 
     def on_resize(self) -> None:
+        if self.content_size.area:
+            self._room = self.content_size
         self._invalidate()
 
     def _invalidate(self) -> None:
@@ -217,9 +265,7 @@ class FeatureMapGallery(Widget):
         if tile is None:
             m = self._maps[index]
             lo, hi = (self._lo, self._hi) if self.shared_scale else finite_range(m)
-            tile = self._tiles[key] = half_block_rows(
-                resample(heat_colours(m, lo, hi), tile_h, tile_w)
-            )
+            tile = self._tiles[key] = draw_tile(m, lo, hi, tile_h, tile_w)
         return tile
 
     def _draw(self) -> None:

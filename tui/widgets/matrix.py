@@ -456,7 +456,7 @@ class MatrixGrid(ScrollView, can_focus=False):
             return [Segment(self._caption.ljust(lw), _CAPTION)], cells
         r = row - 1
         gutter = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
-        segs = []
+        segs: list[Segment] = []
         win = self._window.cols_in_row(r) if self._window else None
         pad_row = r < ph or r >= rows - ph
         texts = self._row_texts(r, span.start, span.stop)
@@ -489,7 +489,13 @@ class MatrixGrid(ScrollView, can_focus=False):
                 style, shaded = heat_style(values[c], self._lo, self._hi), True
             else:
                 style = plain
-            segs.append(Segment(("" if shaded else text).rjust(cw - 1) + " ", style))
+            cell = ("" if shaded else text).rjust(cw - 1) + " "
+            if segs and segs[-1].style is style:
+                # Neighbours in one style (a row done, pending or plain) are one segment:
+                # Textual's line filters and the compositor work segment by segment.
+                segs[-1] = Segment(segs[-1].text + cell, style)
+            else:
+                segs.append(Segment(cell, style))
         return gutter, segs
 
     def on_click(self, event: Click) -> None:

@@ -1,0 +1,203 @@
+"""What a key press in the layer table costs the screen, counted rather than timed: the frames
+it paints, the layouts it asks for, and which thread draws a page of large feature maps.
+Timings live in benchmarks/bench_keys.py.
+
+Frames are counted by wrapping ``App._display`` on the app instance, the method every frame
+passes through (internal to Textual, whose version is pinned), as in tests/test_frames.py.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.visual import Visual
+from textual.widget import Widget
+from textual.widgets import DataTable
+
+import scenarios
+import tui.screens.network as network_screen_module
+from engine.architectures import architecture
+from engine.core import Simulation
+from engine.network import Network, NetworkStage
+from tui.app import NetsimApp
+from tui.panels.base import Panel
+from tui.screens.network import NetworkScreen
+from tui.screens.player import PlayerScreen
+from tui.widgets import featuremaps
+
+SIZE = (120, 40)
+
+
+def lenet() -> Network:
+    layers, shape = architecture("lenet5")
+    net = Network(layers, shape, title="LeNet-5")
+    net.init_params(0)
+    net.set_input(np.random.default_rng(1).standard_normal(shape))
+    return net
+
+
+def count_frames(app: NetsimApp) -> list[str]:
+    """A list that fills with the kind of every frame ``app`` paints."""
+    frames: list[str] = []
+    display = app._display
+
+    def counting(screen: Any, renderable: Any) -> Any:
+        if renderable is not None:
+            frames.append(type(renderable).__name__)
+        return display(screen, renderable)
+
+    app._display = counting  # type: ignore[method-assign]
+    return frames
+
+
+async def settle(app: NetsimApp, pilot: Any) -> None:
+    for _ in range(2):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def test_down_onto_a_computed_layer_with_large_maps_draws_them_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every page counts as large here, so LeNet's small maps take the path VGG's take.
+    monkeypatch.setattr(network_screen_module, "DRAW_INLINE", 0)
+    tiles_by: dict[str, int] = {"main": 0, "worker": 0}
+    draw_tile = featuremaps.draw_tile
+
+    def counting_tile(*args: Any) -> Any:
+        main = threading.current_thread() is threading.main_thread()
+        tiles_by["main" if main else "worker"] += 1
+        return draw_tile(*args)
+
+    monkeypatch.setattr(featuremaps, "draw_tile", counting_tile)
+    layouts: list[str] = []
+    refresh = Widget.refresh
+
+    def counting_refresh(self: Widget, *regions: Any, **kw: Any) -> Any:
+        if kw.get("layout"):
+            layouts.append(type(self).__name__)
+        return refresh(self, *regions, **kw)
+
+    monkeypatch.setattr(Widget, "refresh", counting_refresh)
+    net = lenet()
+    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        second = net.layers[1].name
+        net.output(second)  # computed before the key: only drawing is left
+        frames = count_frames(app)
+        for key in tiles_by:
+            tiles_by[key] = 0
+        layouts.clear()
+        await pilot.press("down")
+        # The key's frame: the cursor on the new row, the gallery emptied in place.
+        assert screen.selected == second
+        assert tiles_by["main"] == 0, "the page of maps was drawn on the event loop"
+        assert layouts == [], f"the key asked for a layout: {layouts}"
+        assert frames and frames[0] == "ChopsUpdate"
+        await settle(app, pilot)
+        gallery = screen.gallery
+        assert gallery.display and gallery.count == net.shape(second)[0]
+        assert tiles_by["worker"] == len(gallery.shown)
+        assert tiles_by["main"] == 0, "the worker's tiles were drawn again on the event loop"
+        assert len(frames) <= 3, frames
+        assert layouts == [], f"showing the drawn maps asked for a layout: {layouts}"
+
+
+async def test_progress_notes_of_one_line_are_written_without_a_layout() -> None:
+    net = lenet()
+    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        note = screen.query_one("#net-note")
+        screen._note("computing conv2: layer 1 of 3 (pool1)")
+        await pilot.pause()
+        layouts = []
+        refresh = note.refresh
+
+        def counting_refresh(*regions: Any, **kw: Any) -> Any:
+            layouts.append(bool(kw.get("layout")))
+            return refresh(*regions, **kw)
+
+        note.refresh = counting_refresh  # type: ignore[method-assign]
+        frames = count_frames(app)
+        for k in (2, 3):
+            screen._note(f"computing conv2: layer {k} of 3 (conv2)  ██░░ {30 * k}% of the work")
+            await pilot.pause()
+        assert layouts and not any(layouts), layouts
+        assert frames == ["ChopsUpdate"] * len(frames) and 1 <= len(frames) <= 2
+
+
+async def test_a_conv_step_looks_up_no_link_in_its_panel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual looks every segment of a Static's lines up for a link unless told there is
+    none, unpickling each segment's meta; a conv layer's inspector had about 60 a step."""
+    app = NetsimApp(scenarios.load(scenarios.resolve("conv_parameter_sharing")), check=False)
+    looked_up: Counter[str] = Counter()
+    to_strips = Visual.to_strips
+
+    def counting(widget: Widget, visual: Visual, *args: Any, **kw: Any) -> list[Strip]:
+        strips = to_strips(widget, visual, *args, **kw)
+        in_panel = any(isinstance(node, Panel) for node in widget.ancestors_with_self)
+        if in_panel and widget.auto_links:
+            looked_up[widget.id or type(widget).__name__] += sum(
+                1 for strip in strips for seg in strip if seg.style is not None and seg.style._meta
+            )
+        return strips
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right")
+        await pilot.pause()
+        assert isinstance(app.screen, PlayerScreen)
+        monkeypatch.setattr(Visual, "to_strips", staticmethod(counting))
+        frames = count_frames(app)
+        for _ in range(3):
+            await pilot.press("right")
+            await pilot.pause()
+        assert len(frames) == 3, frames
+        assert not +looked_up, f"segments looked up for links in 3 steps: {dict(looked_up)}"
+
+
+async def test_down_in_the_table_draws_two_rows_again_and_they_look_as_drawn_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DataTable keys its line cache by the cursor's coordinate, so every line of the table was
+    drawn again at each ↓; the layer table draws the two rows whose look changed."""
+    drawn: list[int] = []
+    render_line = DataTable._render_line
+
+    def counting(self: DataTable[Any], y: int, *args: Any) -> Any:
+        drawn.append(y)
+        return render_line(self, y, *args)
+
+    monkeypatch.setattr(DataTable, "_render_line", counting)
+    net = lenet()
+    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        table = screen.table
+        await pilot.press("down")
+        await settle(app, pilot)
+        for _ in range(3):
+            drawn.clear()
+            await pilot.press("down")
+            await settle(app, pilot)
+            assert len(drawn) == 2, f"lines of the table drawn again: {drawn}"
+        region = Region(0, 0, table.size.width, table.size.height)
+        cached = [strip.text for strip in table.render_lines(region)]
+        styles = [[seg.style for seg in strip] for strip in table.render_lines(region)]
+        table._clear_caches()
+        table._styles_cache.clear()
+        assert [strip.text for strip in table.render_lines(region)] == cached
+        assert [[seg.style for seg in strip] for strip in table.render_lines(region)] == styles
