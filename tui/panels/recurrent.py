@@ -26,6 +26,7 @@ from tui.panels._vector import LeastHeight, text_height, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid, Window
 from tui.widgets.normbars import segments_of
+from tui.widgets.steadygrid import SteadyGrid
 
 GATE_LABELS = {
     "gru": {"r": "Γr relevance", "u": "Γu = 1 − z", "n": "c̃ candidate"},
@@ -610,26 +611,31 @@ class RecurrentPanel(Panel):
             out.append(("y", "ŷ⟨t⟩ softmax", np.zeros(st.w_ya.shape[0])))
         return out
 
-    def _spans(self) -> dict[str, tuple[float, float]]:
-        """The range of each vector over the whole sequence (a⟨0⟩ … a⟨T⟩ for a⟨t−1⟩ and a⟨t⟩,
-        c⟨0⟩ … c⟨T⟩ for the cell state): its grid's columns are as wide, and its heat ramp
-        the same, at every step, so that stepping never widens a grid (a⟨0⟩ = 0 is written
-        in narrower columns than the states after it) and cells compare across steps."""
+    def _every(self) -> dict[str, np.ndarray]:
+        """Every value each vector takes over the sequence, one row per step (a⟨0⟩ … a⟨T⟩ for
+        a⟨t−1⟩ and a⟨t⟩, c⟨0⟩ … c⟨T⟩ for the cell state)."""
         st = self.rec
         states = {"x": st.x, "a": np.vstack([st.a0[None, :], st.output])}
         if st.cell_states is not None and st.c0 is not None:
             states["c"] = np.vstack([st.c0[None, :], st.cell_states])
         if st.outputs_y is not None:
             states["y"] = st.outputs_y
+        if "a" in states:
+            states["a_prev"] = states["a"]
+        if "c" in states:
+            states["c_prev"] = states["c"]
+        return states
+
+    def _spans(self, every: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+        """The range of each vector over the whole sequence: its grid's columns are as wide
+        (``SteadyGrid``), and its heat ramp the same, at every step, so that stepping never
+        widens a grid (a⟨0⟩ = 0 is written in narrower columns than the states after it) and
+        cells compare across steps."""
         out = {}
-        for key, values in states.items():
+        for key, values in every.items():
             finite = values[np.isfinite(values)]
             if finite.size:
                 out[key] = (float(finite.min()), float(finite.max()))
-        if "a" in out:
-            out["a_prev"] = out["a"]
-        if "c" in out:
-            out["c_prev"] = out["c"]
         return out
 
     def compose(self) -> ComposeResult:
@@ -643,12 +649,15 @@ class RecurrentPanel(Panel):
                 box.border_subtitle = f"{len(st)} time steps"
                 if st.architecture != "many_to_many":
                     box.border_subtitle = f"T = {len(st)} · {st.architecture.replace('_', '-')}"
-                spans = self._spans()
+                every = self._every()
+                spans = self._spans(every)
                 for key, label, values in self._vectors():
                     yield Static(
                         Text(label, style=styles.MUTED), classes="rec-label", id=f"rec-{key}-label"
                     )
-                    yield MatrixGrid(values[None, :], span=spans.get(key), id=f"rec-{key}")
+                    yield SteadyGrid(
+                        values[None, :], every=every.get(key), span=spans.get(key), id=f"rec-{key}"
+                    )
             if st.cell != "rnn":
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
@@ -684,9 +693,9 @@ class RecurrentPanel(Panel):
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown,
             # and its grid keeps its room (one layout for the whole sequence).
             self._label("y", output_label_at(st, step.index))
-            grid = self.query_one("#rec-y", MatrixGrid)
+            grid = self.query_one("#rec-y", SteadyGrid)
             grid.display = st.labels is None and bool(np.any(st.has_output))
-            grid.visible = y_grid
+            grid.blank = not y_grid
         self._label("x", Text(input_label(st, step), style=styles.MUTED))
         if st.words is not None:  # the word is named above; a one-hot row says no more
             self.query_one("#rec-x", MatrixGrid).display = False
