@@ -710,7 +710,7 @@ class RecurrentPanel(Panel):
         for key, _, _ in self._vectors():
             v = values[key]
             if v is not None and (key != "y" or y_grid):  # a hidden grid waits
-                grid = self.query_one(f"#rec-{key}", MatrixGrid)
+                grid = self.query_one(f"#rec-{key}", SteadyGrid)
                 grid.set_values(np.asarray(v)[None, :])
                 if key in ("a", "c", "c_prev"):
                     grid.set_window(Window(0, self.unit, 1, 1), follow=False)
