@@ -13,7 +13,6 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -22,8 +21,9 @@ from textual.widgets import Static
 from engine.recurrent import RecurrentStage, RecurrentStep
 from tui import styles
 from tui.numbers import clamp, fmt_exact, fmt_factor
-from tui.panels._vector import LeastHeight, text_height, update_inspector
+from tui.panels._vector import LeastHeight, put_text, text_height, update_inspector
 from tui.panels.base import Panel, register
+from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid, Window
 from tui.widgets.normbars import segments_of
 from tui.widgets.steadygrid import SteadyGrid
@@ -640,7 +640,7 @@ class RecurrentPanel(Panel):
 
     def compose(self) -> ComposeResult:
         st = self.rec
-        yield Static(id="rec-unrolled")
+        yield LineStatic(id="rec-unrolled")
         with Horizontal(id="rec-top"):
             # Without gates (a plain RNN) the vectors have the whole width.
             alone = " -alone" if st.cell == "rnn" else ""
@@ -652,7 +652,7 @@ class RecurrentPanel(Panel):
                 every = self._every()
                 spans = self._spans(every)
                 for key, label, values in self._vectors():
-                    yield Static(
+                    yield LineStatic(
                         Text(label, style=styles.MUTED), classes="rec-label", id=f"rec-{key}-label"
                     )
                     yield SteadyGrid(
@@ -662,7 +662,7 @@ class RecurrentPanel(Panel):
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
                     yield GateBars(st.cell, id="rec-gate-bars")
-        inspector = Static(id="rec-inspector")
+        inspector = LineStatic(id="rec-inspector")
         inspector.border_title = "How this step is computed"
         yield inspector
 
@@ -686,7 +686,9 @@ class RecurrentPanel(Panel):
         )
         # The diagram keeps its height from step to step: no new layout of the screen for it.
         lines = len(diagram.plain.split("\n"))
-        self.query_one("#rec-unrolled", Static).update(diagram, layout=lines != self._diagram_lines)
+        put_text(
+            self.query_one("#rec-unrolled", Static), diagram, layout=lines != self._diagram_lines
+        )
         self._diagram_lines = lines
         y_grid = st.w_ya is not None and step.has_output and st.labels is None
         if st.w_ya is not None:
@@ -724,7 +726,7 @@ class RecurrentPanel(Panel):
             lambda i: self._explain(st.step(i)).plain,
         )
         self._inspector_drawn = update_inspector(
-            inspector, Content.from_rich_text(self._explain(step)), self._inspector_drawn, least
+            inspector, self._explain(step), self._inspector_drawn, least
         )
         self._least.drawn(self._inspector_drawn)
 
@@ -775,7 +777,7 @@ class RecurrentPanel(Panel):
         widget = self.query_one(f"#rec-{key}-label", Static)
         self._label_drawn[key] = update_inspector(
             widget,
-            Content.from_rich_text(padded),
+            padded,
             self._label_drawn.get(key),
             self._label_lines(key, widget),
         )
