@@ -92,7 +92,11 @@ def update_inspector(
     if width <= 0:
         put_text(inspector, content)
         return None
-    height = text_height(inspector, content, width)
+    height = None
+    if isinstance(inspector, LineStatic) and isinstance(content, Text):
+        height = inspector.rows_at(content, width)  # wrapped once, for drawing as well
+    if height is None:
+        height = text_height(inspector, content, width)
     now = (width, max(height, least))
     if drawn is None:  # the first text since the widget was laid out: the size it has now
         drawn = (width, inspector.content_region.height)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import insort
 from itertools import pairwise
 
+from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
@@ -68,12 +69,45 @@ OFFSETS = 4096
 """Styles with an offset kept per widget before the cache starts again."""
 
 
-def line_strip(line: Line, y: int, offsets: dict[tuple[Style, int, int], Style]) -> Strip:
-    """Line ``y`` as a Strip, each run's style carrying its offset in the text (as Textual's
+Row = tuple[Line, int, int]
+"""A line on screen: its runs, the offset of its first character in its line of the text, and
+that line's number (a line of the text wrapped in the widget is several rows)."""
+
+
+def wrapped(line: Line, y: int, width: int) -> list[Row]:
+    """Line ``y`` of a text as the rows Textual's Content wraps it to at ``width`` cells (its
+    default wrapping: at spaces, a word longer than the width folded, each row but the last
+    without its trailing spaces)."""
+    plain = "".join(part for part, _ in line)
+    if cell_len(plain) <= width:
+        return [(line, 0, y)]
+    offsets = divide_line(plain, width, fold=True)
+    cuts = [0, *offsets, len(plain)]
+    rows: list[Row] = []
+    for k, (start, end) in enumerate(pairwise(cuts)):
+        if k < len(cuts) - 2:
+            end = start + len(plain[start:end].rstrip())
+        runs: list[tuple[str, Style]] = []
+        at = 0
+        for part, style in line:
+            lo, hi = max(start, at), min(end, at + len(part))
+            if lo < hi:
+                runs.append((part[lo - at : hi - at], style))
+            at += len(part)
+        rows.append((tuple(runs) if runs else (("", line[0][1]),), start, y))
+    return rows
+
+
+OFFSETS = 4096
+"""Styles with an offset kept per widget before the cache starts again."""
+
+
+def row_strip(row: Row, offsets: dict[tuple[Style, int, int], Style]) -> Strip:
+    """A row as a Strip, each run's style carrying its offset in the text (as Textual's
     Content gives it, for selecting text with the mouse). ``offsets`` caches those styles: a
     step mostly puts the same styles at the same places as the step before."""
+    line, x, y = row
     segments = []
-    x = 0
     for part, style in line:
         key = (style, x, y)
         placed = offsets.get(key)
@@ -88,13 +122,13 @@ def line_strip(line: Line, y: int, offsets: dict[tuple[Style, int, int], Style])
 
 class LineStatic(Static):
     """A Static for text that changes at every step. ``show_text`` draws a Rich ``Text``
-    without converting it to Textual's Content and laying it out: each line's segments come
-    from the text's spans (about ten times faster for an inspector's fifteen lines), and only
-    the lines that differ from those on screen are repainted. Text with tabs, lines wider than
-    the widget (which Textual would wrap), a selection, or styles that align or pad the text
-    are drawn by Static itself, as is anything given to ``update``.
+    without converting it to Textual's Content: each line's segments come from the text's
+    spans (about ten times faster for an inspector's fifteen lines), a line wider than the
+    widget is wrapped as Textual wraps it, and only the rows that differ from those on screen
+    are repainted. Text with tabs, a selection, or styles that align, pad or do not wrap the
+    text are drawn by Static itself, as is anything given to ``update``.
 
-    ``lines_built`` counts the lines made into strips, for tests that check that a step does
+    ``rows_built`` counts the rows made into strips, for tests that check that a step does
     not rebuild what it does not change."""
 
     def __init__(
@@ -107,36 +141,55 @@ class LineStatic(Static):
         super().__init__(content, id=id, classes=classes)
         self._text: Text | None = None
         self._lines: list[Line] | None = None
-        self._widest = 0
+        self._rows: list[Row] = []
+        self._rows_width = -1
         self._strips: dict[int, Strip] = {}
         self._styles: dict[object, Style] = {}
         self._offsets: dict[tuple[Style, int, int], Style] = {}
         self._base: Style | None = None
-        self.lines_built = 0
+        self._measured: tuple[Text, list[Line] | None] | None = None
+        self.rows_built = 0
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         self._text = None
         self._lines = None
+        self._rows_width = -1
         self._strips.clear()
         super().update(content, layout=layout)
 
     def show_text(self, text: Text, *, layout: bool = False) -> None:
         """Show ``text``; ``layout``: its height may differ from the one on screen."""
-        old = self._lines if self._text is not None else None
+        old = self._rows if self._text is not None and self._rows_width >= 0 else None
+        old_width = self._rows_width
         self._text = text
         # What Static would show, converted only if Static has to draw it or measure it.
         self._Static__content = text  # type: ignore[attr-defined]
         self._Static__visual = None  # type: ignore[attr-defined]
-        self._lines = self._split(text)
-        if layout or old is None or self._lines is None or len(old) != len(self._lines):
+        measured, self._measured = self._measured, None
+        self._lines = measured[1] if measured and measured[0] is text else self._split(text)
+        self._rows_width = -1
+        width = self.size.width
+        if layout or old is None or not self._fast() or old_width != width:
             self._strips.clear()
             self.refresh(layout=layout)
             return
-        width = self.size.width
-        for y, (before, now) in enumerate(zip(old, self._lines, strict=True)):
+        if len(old) != len(self._rows):
+            self._strips.clear()
+            self.refresh()
+            return
+        for y, (before, now) in enumerate(zip(old, self._rows, strict=True)):
             if before != now:
                 self._strips.pop(y, None)
                 self.refresh(Region(0, y, width, 1))
+
+    def rows_at(self, text: Text, width: int) -> int | None:
+        """Rows ``text`` takes at ``width`` cells, as Textual wraps it (None: not drawn here,
+        see the class). Its lines are kept for ``show_text`` of the same text."""
+        lines = self._split(text)
+        self._measured = (text, lines)
+        if lines is None or not self._plain_styles():
+            return None
+        return sum(len(wrapped(line, y, width)) for y, line in enumerate(lines))
 
     def _split(self, text: Text) -> list[Line] | None:
         """The lines of ``text`` (None before the widget is on screen, or with tabs)."""
@@ -150,24 +203,39 @@ class LineStatic(Static):
             self._strips.clear()
         if "\t" in text.plain:
             return None
-        lines = text_lines(text, base, self._styles)
-        self._widest = max(sum(cell_len(part) for part, _ in line) for line in lines)
-        return lines
+        return text_lines(text, base, self._styles)
 
     def _fast(self) -> bool:
-        """Whether the lines can be drawn from the segments (see the class)."""
+        """Whether the rows can be drawn from the segments (see the class); the rows at the
+        widget's width are worked out here when they are not yet."""
         if self._text is None or self.text_selection is not None:
             return False
         if self._lines is None:  # not on screen when shown, or tabs
             self._lines = self._split(self._text)
             if self._lines is None:
                 return False
+        if not self._plain_styles():
+            return False
+        width = self.size.width
+        if width <= 0:
+            return False
+        if width != self._rows_width:
+            self._rows = [
+                row for y, line in enumerate(self._lines) for row in wrapped(line, y, width)
+            ]
+            self._rows_width = width
+            self._strips.clear()
+        return True
+
+    def _plain_styles(self) -> bool:
+        """Whether the widget's styles lay text out as ``wrapped`` does."""
         styles = self.styles
         return (
-            self._widest <= self.size.width
-            and styles.line_pad == 0
+            styles.line_pad == 0
             and styles.content_align == ("left", "top")
             and styles.text_align in ("left", "start")
+            and styles.text_wrap == "wrap"
+            and styles.text_overflow == "fold"
         )
 
     def notify_style_update(self) -> None:
@@ -175,16 +243,16 @@ class LineStatic(Static):
         self._base = None
         if self._text is not None:
             self._lines = None
+        self._rows_width = -1
         self._strips.clear()
 
     def render_line(self, y: int) -> Strip:
         if not self._fast():
             return super().render_line(y)
-        assert self._lines is not None
-        if y >= len(self._lines):
+        if y >= len(self._rows):
             return Strip.blank(self.size.width, self.visual_style.rich_style)
         strip = self._strips.get(y)
         if strip is None:
-            strip = self._strips[y] = line_strip(self._lines[y], y, self._offsets)
-            self.lines_built += 1
+            strip = self._strips[y] = row_strip(self._rows[y], self._offsets)
+            self.rows_built += 1
         return strip
