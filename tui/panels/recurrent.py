@@ -13,7 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -25,7 +25,6 @@ from tui.panels._vector import LeastHeight, put_text, text_height, update_inspec
 from tui.panels.base import Panel, register
 from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid, Window
-from tui.widgets.normbars import segments_of
 from tui.widgets.steadygrid import SteadyGrid
 
 GATE_LABELS = {
@@ -247,7 +246,9 @@ class GateBars(Widget):
         self._rows: list[tuple[str, np.ndarray, bool]] = []
         self._lines = 0
         self._cache: dict[tuple[int, int], Strip] = {}
-        self._styles: dict[str | Style, Style] = {}
+        self._styles: dict[str, Style] = {}
+        self.lines_built = 0
+        """Lines made into strips so far (a step rebuilds the bars, not the unit numbers)."""
 
     def _per(self, width: int) -> int:
         """Units per block of rows at ``width`` cells, as ``gate_table`` splits them."""
@@ -261,12 +262,23 @@ class GateBars(Widget):
         return -(-units // self._per(width)) * (1 + len(self._rows))
 
     def show(self, gates: dict[str, np.ndarray]) -> None:
-        """Draw the bars of ``gates`` at the width the widget has."""
+        """Draw the bars of ``gates`` at the width the widget has. The lines of unit numbers
+        stay as they are: only the bars are built and repainted again."""
         self._rows = gate_rows(self.cell, gates)
-        self._cache.clear()
         self._styles.clear()
-        lines = self._count(self.content_region.width or self.app.size.width)
-        self.refresh(layout=lines != self._lines)
+        width = self.content_region.width or self.app.size.width
+        lines = self._count(width)
+        if lines != self._lines:
+            self._cache.clear()
+            self.refresh(layout=True)
+        else:
+            per_block = 1 + len(self._rows)
+            self._cache = {
+                key: strip for key, strip in self._cache.items() if key[0] % per_block == 0
+            }
+            for y in range(lines):
+                if y % per_block:
+                    self.refresh(Region(0, y, width, 1))
         self._lines = lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -296,24 +308,63 @@ class GateBars(Widget):
         key = (y, width)
         strip = self._cache.get(key)
         if strip is None:
-            text = self.line_text(y, width)
+            segments = self.line_segments(y, width)
+            cells = sum(cell_len(segment.text) for segment in segments)
             # As a Static shows gate_table: the last line, and a line whose trailing space
             # does not fit, end without it.
-            if y == self._count(width) - 1 or text.cell_len > width:
-                text.rstrip()
-            strip = Strip(self._segments(text), text.cell_len)
-            if text.cell_len > width:
+            if y == self._count(width) - 1 or cells > width:
+                while segments and segments[-1].text.endswith(" "):
+                    last = segments.pop()
+                    if last.text.rstrip():
+                        segments.append(Segment(last.text.rstrip(), last.style))
+                cells = sum(cell_len(segment.text) for segment in segments)
+            strip = Strip(segments, cells)
+            if cells > width:
                 strip = strip.crop(0, width)
             self._cache[key] = strip
+            self.lines_built += 1
         return strip
 
-    def _segments(self, text: Text) -> list[Segment]:
-        """``text`` as segments over the widget's colours, worked out once per step (each
+    def line_segments(self, y: int, width: int) -> list[Segment]:
+        """Line ``y`` of the table as segments, as ``line_text`` would be drawn, built straight
+        from the values (a Rich Text of a hundred appends and its spans cost several times
+        more): one per name, bar half and value."""
+        block, r = divmod(y, 1 + len(self._rows))
+        per = self._per(width)
+        units = len(self._rows[0][1])
+        chunk = range(block * per, min(block * per + per, units))
+        base = self._style("")
+        if r == 0:
+            heads = "".join(f"j = {j}".ljust(UNIT_W) for j in chunk).rstrip()
+            return [Segment(" " * LABEL_W, base), Segment(heads, self._style("grey50"))]
+        label, values, signed = self._rows[r - 1]
+        out = [Segment(label + " " * (LABEL_W - cell_len(label)), self._style("bold"))]
+        green, cyan, magenta = self._style("green"), self._style("cyan"), self._style("magenta")
+        half = BAR // 2
+        for v in values[chunk.start : chunk.stop]:
+            v = float(v)
+            if signed:
+                n = round(clamp(abs(v), 0.0, 1.0, nan=0.0) * half)  # tanh: |v| ≤ 1
+                left = " " * half if v >= 0 else " " * (half - n) + "█" * n
+                right = "█" * n + " " * (half - n) if v >= 0 else " " * half
+                out.append(Segment("▕" + left, cyan))
+                out.append(Segment(right + "▏", magenta))
+            else:
+                n = round(clamp(v, 0.0, 1.0, nan=0.0) * BAR)
+                out.append(Segment("▕" + "█" * n + " " * (BAR - n) + "▏", green))
+            out.append(Segment(f"{v:5.2f} ".replace("-", "−"), base))
+        return out
+
+    def _style(self, name: str) -> Style:
+        """The style ``name`` over the widget's colours, worked out once per step (each
         ``rich_style`` walks the widget's ancestors)."""
-        base = self._styles.get("")
-        if base is None:
-            base = self._styles[""] = self.rich_style
-        return segments_of(text, base, self._styles)
+        style = self._styles.get(name)
+        if style is None:
+            base = self._styles.get("")
+            if base is None:
+                base = self._styles[""] = self.rich_style
+            style = self._styles[name] = base + Style.parse(name) if name else base
+        return style
 
     def on_resize(self) -> None:
         self._cache.clear()
