@@ -276,9 +276,8 @@ class GateBars(Widget):
             self._cache = {
                 key: strip for key, strip in self._cache.items() if key[0] % per_block == 0
             }
-            for y in range(lines):
-                if y % per_block:
-                    self.refresh(Region(0, y, width, 1))
+            # One call: each marks the widget dirty and asks for an idle pass.
+            self.refresh(*(Region(0, y, width, 1) for y in range(lines) if y % per_block))
         self._lines = lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:

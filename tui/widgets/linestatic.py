@@ -147,7 +147,7 @@ class LineStatic(Static):
         self._styles: dict[object, Style] = {}
         self._offsets: dict[tuple[Style, int, int], Style] = {}
         self._base: Style | None = None
-        self._measured: tuple[Text, list[Line] | None] | None = None
+        self._measured: tuple[Text, list[Line], int, list[Row]] | None = None
         self.rows_built = 0
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
@@ -166,9 +166,13 @@ class LineStatic(Static):
         self._Static__content = text  # type: ignore[attr-defined]
         self._Static__visual = None  # type: ignore[attr-defined]
         measured, self._measured = self._measured, None
-        self._lines = measured[1] if measured and measured[0] is text else self._split(text)
-        self._rows_width = -1
         width = self.size.width
+        if measured is not None and measured[0] is text:
+            self._lines = measured[1]
+            self._rows_width, self._rows = (-1, []) if measured[2] != width else measured[2:]
+        else:
+            self._lines = self._split(text)
+            self._rows_width = -1
         if layout or old is None or not self._fast() or old_width != width:
             self._strips.clear()
             self.refresh(layout=layout)
@@ -177,19 +181,24 @@ class LineStatic(Static):
             self._strips.clear()
             self.refresh()
             return
+        changed = []
         for y, (before, now) in enumerate(zip(old, self._rows, strict=True)):
             if before != now:
                 self._strips.pop(y, None)
-                self.refresh(Region(0, y, width, 1))
+                changed.append(Region(0, y, width, 1))
+        if changed:  # one call: each marks the widget dirty and asks for an idle pass
+            self.refresh(*changed)
 
     def rows_at(self, text: Text, width: int) -> int | None:
         """Rows ``text`` takes at ``width`` cells, as Textual wraps it (None: not drawn here,
-        see the class). Its lines are kept for ``show_text`` of the same text."""
+        see the class). They are kept for ``show_text`` of the same text."""
         lines = self._split(text)
-        self._measured = (text, lines)
         if lines is None or not self._plain_styles():
+            self._measured = None
             return None
-        return sum(len(wrapped(line, y, width)) for y, line in enumerate(lines))
+        rows = [row for y, line in enumerate(lines) for row in wrapped(line, y, width)]
+        self._measured = (text, lines, width, rows)
+        return len(rows)
 
     def _split(self, text: Text) -> list[Line] | None:
         """The lines of ``text`` (None before the widget is on screen, or with tabs)."""
