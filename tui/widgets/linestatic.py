@@ -20,16 +20,19 @@ Line = tuple[tuple[str, Style], ...]
 """A line of text as (text, style) runs, one per span or gap between spans."""
 
 
-def text_lines(text: Text, base: Style, styles: dict[object, Style]) -> list[Line]:
+def text_lines(text: Text, base: Style, styles: dict[object, Style]) -> list[Line] | None:
     """Each line of ``text`` as runs of (text, style) over ``base`` (the widget's own
     colours), styled as a Static styles them: ``base``, then the text's own style, then the
     spans over each run, in the order they were added (``Text.join`` and ``append`` of a
     styled text make spans that hold others). A run ends wherever a span starts or ends, as
-    in Textual's Content. ``styles`` caches the combined styles."""
+    in Textual's Content. ``styles`` caches the combined styles. None when the text's own
+    style is a string: Textual parses that with its own rules (which know no ``grey50``)."""
     plain = text.plain
-    if text.style:
-        extra = text.style if isinstance(text.style, Style) else Style.parse(text.style)
-        base = base + extra
+    if isinstance(text.style, str):
+        if text.style:
+            return None
+    else:
+        base = base + text.style
     lines: list[list[tuple[str, Style]]] = [[]]
 
     def emit(start: int, end: int, style: Style) -> None:
@@ -201,7 +204,8 @@ class LineStatic(Static):
         return len(rows)
 
     def _split(self, text: Text) -> list[Line] | None:
-        """The lines of ``text`` (None before the widget is on screen, or with tabs)."""
+        """The lines of ``text`` (None before the widget is on screen, with tabs, or with a
+        style given as a string for the whole text)."""
         base = self.visual_style.rich_style if self.is_attached else None
         if base is None:
             return None
@@ -212,7 +216,7 @@ class LineStatic(Static):
             self._strips.clear()
         if "\t" in text.plain:
             return None
-        return text_lines(text, base, self._styles)
+        return text_lines(text, base, self._styles)  # None: left to Static
 
     def _fast(self) -> bool:
         """Whether the rows can be drawn from the segments (see the class); the rows at the
