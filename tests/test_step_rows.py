@@ -69,6 +69,10 @@ async def test_a_step_rebuilds_the_bars_not_the_unit_numbers() -> None:
         await pilot.press("right")
         await pilot.pause()
         assert bars.lines_built - before == 4
+        width = bars.size.width
+        for y in range(lines):  # the segments say what gate_table's text says
+            built = "".join(segment.text for segment in bars.line_segments(y, width))
+            assert built == bars.line_text(y, width).plain
 
 
 async def test_a_step_repaints_only_the_rows_that_change() -> None:
