@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Static
 
-from tui.panels._vector import text_height
+from tui.panels._vector import put_text, text_height
 
 
 class Heights:
@@ -68,17 +68,17 @@ class Heights:
         )
         if lines is None:
             self._shown.pop(id(box), None)
-            box.update(_content(content))
+            put_text(box, content)
             return
         height = lines + box.styles.gutter.height
         now = box.styles.height
         if now is None or now.unit.name != "CELLS" or int(now.value) != height:
             box.styles.height = height
-            box.update(_content(content))
+            put_text(box, content)
         elif self._shown.get(id(box)) == same:
             return
         else:
-            box.update(_content(content), layout=False)
+            put_text(box, content, layout=False)
         self._shown[id(box)] = same
 
     def put_tallest(

@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.numbers import fmt_num
+from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import heat_style
 
 _LABEL = Style(color="grey50")
@@ -39,7 +40,7 @@ def value_width(values: np.ndarray) -> int:
     return max(len(fmt_num(lo)), len(fmt_num(hi)), 1 if whole else 6, special)
 
 
-def text_height(inspector: Static, content: Content | str, width: int) -> int:
+def text_height(inspector: Static, content: Content | Text | str, width: int) -> int:
     """Lines ``content`` (or its plain text) takes in ``inspector`` at ``width`` cells, as
     Textual's layout counts them: a line that fits is one line, and only the lines that do not
     are wrapped (by Textual's own measure), so a text that fits costs no wrapping at all."""
@@ -60,8 +61,19 @@ def text_height(inspector: Static, content: Content | str, width: int) -> int:
     return height
 
 
+def put_text(box: Static, content: Content | Text, *, layout: bool = True) -> None:
+    """Show ``content`` in ``box``: a ``LineStatic`` draws a Rich ``Text`` itself, a line at a
+    time, repainting only the lines that change; any other box is given Textual's Content."""
+    if isinstance(box, LineStatic) and isinstance(content, Text):
+        box.show_text(content, layout=layout)
+    else:
+        box.update(
+            Content.from_rich_text(content) if isinstance(content, Text) else content, layout=layout
+        )
+
+
 def update_inspector(
-    inspector: Static, content: Content, drawn: tuple[int, int] | None, least: int = 0
+    inspector: Static, content: Content | Text, drawn: tuple[int, int] | None, least: int = 0
 ) -> tuple[int, int] | None:
     """Show ``content`` in ``inspector``, asking for a new layout of the screen only when the
     text's height differs from the one last drawn. ``drawn`` is what the previous call
@@ -78,15 +90,19 @@ def update_inspector(
     """
     width = inspector.content_region.width
     if width <= 0:
-        inspector.update(content)
+        put_text(inspector, content)
         return None
-    height = text_height(inspector, content, width)
+    height = None
+    if isinstance(inspector, LineStatic) and isinstance(content, Text):
+        height = inspector.rows_at(content, width)  # wrapped once, for drawing as well
+    if height is None:
+        height = text_height(inspector, content, width)
     now = (width, max(height, least))
     if drawn is None:  # the first text since the widget was laid out: the size it has now
         drawn = (width, inspector.content_region.height)
     if least and now != drawn:
         inspector.styles.min_height = now[1] + inspector.styles.gutter.height
-    inspector.update(content, layout=now != drawn)
+    put_text(inspector, content, layout=now != drawn)
     return now
 
 

@@ -7,13 +7,13 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.bptt import BpttStage, BpttStep
 from tui.numbers import fmt_exact, fmt_factor
 from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
+from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid
 from tui.widgets.normbars import NormBars
 
@@ -177,7 +177,7 @@ class BpttPanel(Panel):
                         grid = MatrixGrid(getattr(first, key)[None], id=f"bptt-{key}")
                         self._grids[key] = grid
                         yield grid
-        inspector = Static(id="bptt-inspector")
+        inspector = LineStatic(id="bptt-inspector")
         inspector.border_title = "δ⟨t−1⟩ = W_aaᵀ·(δ⟨t⟩ ⊙ (1 − a⟨t⟩²)): one unit"
         yield inspector
 
@@ -204,7 +204,7 @@ class BpttPanel(Panel):
         )
         self._inspector_drawn = update_inspector(
             self._inspector,
-            Content.from_rich_text(explain_bptt(st, self._step, unit)),
+            explain_bptt(st, self._step, unit),
             self._inspector_drawn,
             least,
         )

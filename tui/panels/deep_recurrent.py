@@ -6,15 +6,15 @@ from __future__ import annotations
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.deep_recurrent import DeepRecurrentStage, DeepStep
 from tui import styles
 from tui.numbers import fmt_exact
-from tui.panels._vector import LeastHeight, update_inspector
+from tui.panels._vector import LeastHeight, put_text, update_inspector
 from tui.panels.base import Panel, register
 from tui.panels.recurrent import bars, gate_rows
+from tui.widgets.linestatic import LineStatic
 
 CELL = 9
 """Characters per grid cell, at least."""
@@ -291,8 +291,8 @@ class DeepRecurrentPanel(Panel):
 
     def compose(self) -> ComposeResult:
         st = self.deep
-        yield Static(id="deep-order")
-        box = Static(id="deep-grid")
+        yield LineStatic(id="deep-order")
+        box = LineStatic(id="deep-grid")
         kind = "bidirectional " if st.directions == 2 else ""
         box.border_title = (
             f"{kind}{st.cell.upper()} · {st.num_layers} layer{'s' * (st.num_layers > 1)} × "
@@ -300,24 +300,23 @@ class DeepRecurrentPanel(Panel):
         )
         box.border_subtitle = "each cell shows its first unit"
         yield box
-        inspector_box = Static(id="deep-inspector")
+        inspector_box = LineStatic(id="deep-inspector")
         inspector_box.border_title = "This cell and its two inputs"
         yield inspector_box
 
     def show(self, step: DeepStep) -> None:  # type: ignore[override]
         st = self.deep
         # The order line is one row high: writing it never changes the layout.
-        order = Content.from_rich_text(order_line(st, step))
-        self.query_one("#deep-order", Static).update(order, layout=False)
+        put_text(self.query_one("#deep-order", Static), order_line(st, step), layout=False)
         room = self.app.size.width - 4 if self.is_attached and self.app.size.width else 116
         table = grid(st, step, width=min(116, max(room, 40)))
         self._grid_drawn = update_inspector(
-            self.query_one("#deep-grid", Static), Content.from_rich_text(table), self._grid_drawn
+            self.query_one("#deep-grid", Static), table, self._grid_drawn
         )
         box = self.query_one("#deep-inspector", Static)
         least = self._least.lines(box, None, len(st), lambda i: inspector(st, st.step(i)).plain)
         self._inspector_drawn = update_inspector(
-            box, Content.from_rich_text(inspector(st, step)), self._inspector_drawn, least
+            box, inspector(st, step), self._inspector_drawn, least
         )
         self._least.drawn(self._inspector_drawn)
         self._last = step

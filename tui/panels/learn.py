@@ -6,7 +6,6 @@ import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.learn import KernelLearningStage, LearnStep
@@ -14,6 +13,7 @@ from tui.numbers import fmt_exact, fmt_factor, fmt_num
 from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.curve import CurvePlot
+from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid
 
 TOLERANCE = 1e-3
@@ -158,7 +158,7 @@ class LearnPanel(Panel):
                 yield CurvePlot(
                     np.arange(len(st), dtype=np.float64), log_losses(st.losses), id="learn-curve"
                 )
-        inspector = Static(id="learn-inspector")
+        inspector = LineStatic(id="learn-inspector")
         inspector.border_title = "How the weights move"
         yield inspector
 
@@ -186,7 +186,7 @@ class LearnPanel(Panel):
         )
         self._inspector_drawn = update_inspector(
             self._inspector,
-            Content.from_rich_text(explain_learn(st, self._step, weight)),
+            explain_learn(st, self._step, weight),
             self._inspector_drawn,
             least,
         )

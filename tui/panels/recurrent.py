@@ -13,8 +13,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -22,10 +21,11 @@ from textual.widgets import Static
 from engine.recurrent import RecurrentStage, RecurrentStep
 from tui import styles
 from tui.numbers import clamp, fmt_exact, fmt_factor
-from tui.panels._vector import LeastHeight, text_height, update_inspector
+from tui.panels._vector import LeastHeight, put_text, text_height, update_inspector
 from tui.panels.base import Panel, register
+from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid, Window
-from tui.widgets.normbars import segments_of
+from tui.widgets.steadygrid import SteadyGrid
 
 GATE_LABELS = {
     "gru": {"r": "Γr relevance", "u": "Γu = 1 − z", "n": "c̃ candidate"},
@@ -246,7 +246,9 @@ class GateBars(Widget):
         self._rows: list[tuple[str, np.ndarray, bool]] = []
         self._lines = 0
         self._cache: dict[tuple[int, int], Strip] = {}
-        self._styles: dict[str | Style, Style] = {}
+        self._styles: dict[str, Style] = {}
+        self.lines_built = 0
+        """Lines made into strips so far (a step rebuilds the bars, not the unit numbers)."""
 
     def _per(self, width: int) -> int:
         """Units per block of rows at ``width`` cells, as ``gate_table`` splits them."""
@@ -260,12 +262,22 @@ class GateBars(Widget):
         return -(-units // self._per(width)) * (1 + len(self._rows))
 
     def show(self, gates: dict[str, np.ndarray]) -> None:
-        """Draw the bars of ``gates`` at the width the widget has."""
+        """Draw the bars of ``gates`` at the width the widget has. The lines of unit numbers
+        stay as they are: only the bars are built and repainted again."""
         self._rows = gate_rows(self.cell, gates)
-        self._cache.clear()
         self._styles.clear()
-        lines = self._count(self.content_region.width or self.app.size.width)
-        self.refresh(layout=lines != self._lines)
+        width = self.content_region.width or self.app.size.width
+        lines = self._count(width)
+        if lines != self._lines:
+            self._cache.clear()
+            self.refresh(layout=True)
+        else:
+            per_block = 1 + len(self._rows)
+            self._cache = {
+                key: strip for key, strip in self._cache.items() if key[0] % per_block == 0
+            }
+            # One call: each marks the widget dirty and asks for an idle pass.
+            self.refresh(*(Region(0, y, width, 1) for y in range(lines) if y % per_block))
         self._lines = lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -295,24 +307,63 @@ class GateBars(Widget):
         key = (y, width)
         strip = self._cache.get(key)
         if strip is None:
-            text = self.line_text(y, width)
+            segments = self.line_segments(y, width)
+            cells = sum(cell_len(segment.text) for segment in segments)
             # As a Static shows gate_table: the last line, and a line whose trailing space
             # does not fit, end without it.
-            if y == self._count(width) - 1 or text.cell_len > width:
-                text.rstrip()
-            strip = Strip(self._segments(text), text.cell_len)
-            if text.cell_len > width:
+            if y == self._count(width) - 1 or cells > width:
+                while segments and segments[-1].text.endswith(" "):
+                    last = segments.pop()
+                    if last.text.rstrip():
+                        segments.append(Segment(last.text.rstrip(), last.style))
+                cells = sum(cell_len(segment.text) for segment in segments)
+            strip = Strip(segments, cells)
+            if cells > width:
                 strip = strip.crop(0, width)
             self._cache[key] = strip
+            self.lines_built += 1
         return strip
 
-    def _segments(self, text: Text) -> list[Segment]:
-        """``text`` as segments over the widget's colours, worked out once per step (each
+    def line_segments(self, y: int, width: int) -> list[Segment]:
+        """Line ``y`` of the table as segments, as ``line_text`` would be drawn, built straight
+        from the values (a Rich Text of a hundred appends and its spans cost several times
+        more): one per name, bar half and value."""
+        block, r = divmod(y, 1 + len(self._rows))
+        per = self._per(width)
+        units = len(self._rows[0][1])
+        chunk = range(block * per, min(block * per + per, units))
+        base = self._style("")
+        if r == 0:
+            heads = "".join(f"j = {j}".ljust(UNIT_W) for j in chunk).rstrip()
+            return [Segment(" " * LABEL_W, base), Segment(heads, self._style("grey50"))]
+        label, values, signed = self._rows[r - 1]
+        out = [Segment(label + " " * (LABEL_W - cell_len(label)), self._style("bold"))]
+        green, cyan, magenta = self._style("green"), self._style("cyan"), self._style("magenta")
+        half = BAR // 2
+        for v in values[chunk.start : chunk.stop]:
+            v = float(v)
+            if signed:
+                n = round(clamp(abs(v), 0.0, 1.0, nan=0.0) * half)  # tanh: |v| ≤ 1
+                left = " " * half if v >= 0 else " " * (half - n) + "█" * n
+                right = "█" * n + " " * (half - n) if v >= 0 else " " * half
+                out.append(Segment("▕" + left, cyan))
+                out.append(Segment(right + "▏", magenta))
+            else:
+                n = round(clamp(v, 0.0, 1.0, nan=0.0) * BAR)
+                out.append(Segment("▕" + "█" * n + " " * (BAR - n) + "▏", green))
+            out.append(Segment(f"{v:5.2f} ".replace("-", "−"), base))
+        return out
+
+    def _style(self, name: str) -> Style:
+        """The style ``name`` over the widget's colours, worked out once per step (each
         ``rich_style`` walks the widget's ancestors)."""
-        base = self._styles.get("")
-        if base is None:
-            base = self._styles[""] = self.rich_style
-        return segments_of(text, base, self._styles)
+        style = self._styles.get(name)
+        if style is None:
+            base = self._styles.get("")
+            if base is None:
+                base = self._styles[""] = self.rich_style
+            style = self._styles[name] = base + Style.parse(name) if name else base
+        return style
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -610,31 +661,36 @@ class RecurrentPanel(Panel):
             out.append(("y", "ŷ⟨t⟩ softmax", np.zeros(st.w_ya.shape[0])))
         return out
 
-    def _spans(self) -> dict[str, tuple[float, float]]:
-        """The range of each vector over the whole sequence (a⟨0⟩ … a⟨T⟩ for a⟨t−1⟩ and a⟨t⟩,
-        c⟨0⟩ … c⟨T⟩ for the cell state): its grid's columns are as wide, and its heat ramp
-        the same, at every step, so that stepping never widens a grid (a⟨0⟩ = 0 is written
-        in narrower columns than the states after it) and cells compare across steps."""
+    def _every(self) -> dict[str, np.ndarray]:
+        """Every value each vector takes over the sequence, one row per step (a⟨0⟩ … a⟨T⟩ for
+        a⟨t−1⟩ and a⟨t⟩, c⟨0⟩ … c⟨T⟩ for the cell state)."""
         st = self.rec
         states = {"x": st.x, "a": np.vstack([st.a0[None, :], st.output])}
         if st.cell_states is not None and st.c0 is not None:
             states["c"] = np.vstack([st.c0[None, :], st.cell_states])
         if st.outputs_y is not None:
             states["y"] = st.outputs_y
+        if "a" in states:
+            states["a_prev"] = states["a"]
+        if "c" in states:
+            states["c_prev"] = states["c"]
+        return states
+
+    def _spans(self, every: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+        """The range of each vector over the whole sequence: its grid's columns are as wide
+        (``SteadyGrid``), and its heat ramp the same, at every step, so that stepping never
+        widens a grid (a⟨0⟩ = 0 is written in narrower columns than the states after it) and
+        cells compare across steps."""
         out = {}
-        for key, values in states.items():
+        for key, values in every.items():
             finite = values[np.isfinite(values)]
             if finite.size:
                 out[key] = (float(finite.min()), float(finite.max()))
-        if "a" in out:
-            out["a_prev"] = out["a"]
-        if "c" in out:
-            out["c_prev"] = out["c"]
         return out
 
     def compose(self) -> ComposeResult:
         st = self.rec
-        yield Static(id="rec-unrolled")
+        yield LineStatic(id="rec-unrolled")
         with Horizontal(id="rec-top"):
             # Without gates (a plain RNN) the vectors have the whole width.
             alone = " -alone" if st.cell == "rnn" else ""
@@ -643,17 +699,20 @@ class RecurrentPanel(Panel):
                 box.border_subtitle = f"{len(st)} time steps"
                 if st.architecture != "many_to_many":
                     box.border_subtitle = f"T = {len(st)} · {st.architecture.replace('_', '-')}"
-                spans = self._spans()
+                every = self._every()
+                spans = self._spans(every)
                 for key, label, values in self._vectors():
-                    yield Static(
+                    yield LineStatic(
                         Text(label, style=styles.MUTED), classes="rec-label", id=f"rec-{key}-label"
                     )
-                    yield MatrixGrid(values[None, :], span=spans.get(key), id=f"rec-{key}")
+                    yield SteadyGrid(
+                        values[None, :], every=every.get(key), span=spans.get(key), id=f"rec-{key}"
+                    )
             if st.cell != "rnn":
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
                     yield GateBars(st.cell, id="rec-gate-bars")
-        inspector = Static(id="rec-inspector")
+        inspector = LineStatic(id="rec-inspector")
         inspector.border_title = "How this step is computed"
         yield inspector
 
@@ -677,16 +736,18 @@ class RecurrentPanel(Panel):
         )
         # The diagram keeps its height from step to step: no new layout of the screen for it.
         lines = len(diagram.plain.split("\n"))
-        self.query_one("#rec-unrolled", Static).update(diagram, layout=lines != self._diagram_lines)
+        put_text(
+            self.query_one("#rec-unrolled", Static), diagram, layout=lines != self._diagram_lines
+        )
         self._diagram_lines = lines
         y_grid = st.w_ya is not None and step.has_output and st.labels is None
         if st.w_ya is not None:
             # ŷ⟨t⟩ exists at every step; where the architecture has no output it is not shown,
             # and its grid keeps its room (one layout for the whole sequence).
             self._label("y", output_label_at(st, step.index))
-            grid = self.query_one("#rec-y", MatrixGrid)
+            grid = self.query_one("#rec-y", SteadyGrid)
             grid.display = st.labels is None and bool(np.any(st.has_output))
-            grid.visible = y_grid
+            grid.blank = not y_grid
         self._label("x", Text(input_label(st, step), style=styles.MUTED))
         if st.words is not None:  # the word is named above; a one-hot row says no more
             self.query_one("#rec-x", MatrixGrid).display = False
@@ -701,7 +762,7 @@ class RecurrentPanel(Panel):
         for key, _, _ in self._vectors():
             v = values[key]
             if v is not None and (key != "y" or y_grid):  # a hidden grid waits
-                grid = self.query_one(f"#rec-{key}", MatrixGrid)
+                grid = self.query_one(f"#rec-{key}", SteadyGrid)
                 grid.set_values(np.asarray(v)[None, :])
                 if key in ("a", "c", "c_prev"):
                     grid.set_window(Window(0, self.unit, 1, 1), follow=False)
@@ -715,7 +776,7 @@ class RecurrentPanel(Panel):
             lambda i: self._explain(st.step(i)).plain,
         )
         self._inspector_drawn = update_inspector(
-            inspector, Content.from_rich_text(self._explain(step)), self._inspector_drawn, least
+            inspector, self._explain(step), self._inspector_drawn, least
         )
         self._least.drawn(self._inspector_drawn)
 
@@ -766,7 +827,7 @@ class RecurrentPanel(Panel):
         widget = self.query_one(f"#rec-{key}-label", Static)
         self._label_drawn[key] = update_inspector(
             widget,
-            Content.from_rich_text(padded),
+            padded,
             self._label_drawn.get(key),
             self._label_lines(key, widget),
         )

@@ -13,6 +13,7 @@ from engine.tokens import EOS, UNK, TokenStage, TokenStep
 from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels._sequence import WidthPanel
 from tui.panels.base import register
+from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid, Window
 
 DENSE_MAX = 40
@@ -217,20 +218,20 @@ class TokenPanel(WidthPanel):
         with Vertical(classes="box", id="tok-sentence-box") as box:
             box.border_title = f"Sentence · {st.level} level · {n:,} tokens + {EOS}"
             box.border_subtitle = f"{st.unknown_count:,} unknown → {UNK}"
-            yield Static(id="tok-sentence")
+            yield LineStatic(id="tok-sentence")
         with Horizontal(id="tok-row"):
             with Vertical(classes="box", id="tok-table-box") as box:
                 box.border_title = "Token → index"
-                yield Static(id="tok-table")
+                yield LineStatic(id="tok-table")
             with Vertical(classes="box", id="tok-onehot-box") as box:
                 box.border_title = f"One-hot vector x⟨t⟩ · V = {st.vocab_size:,}"
                 if self.dense:
                     yield MatrixGrid(np.zeros((1, st.vocab_size)), id="tok-onehot")
-                    yield Static(id="tok-vocab")
+                    yield LineStatic(id="tok-vocab")
                 else:
                     box.border_subtitle = "sparse: only the 1 and its neighbours"
-                    yield Static(id="tok-onehot-text")
-        inspector = Static(id="tok-inspector")
+                    yield LineStatic(id="tok-onehot-text")
+        inspector = LineStatic(id="tok-inspector")
         inspector.border_title = "How this token becomes a number"
         yield inspector
 
