@@ -1,0 +1,120 @@
+"""CachedRows: a text box drawn line by line on the Line API, each line made into a strip once
+per key, so that a step which changes two lines of thirty builds and repaints two."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.content import Content
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.visual import Visual
+from textual.widgets import Static
+
+Row = tuple[Hashable, Callable[[], Text | Content]]
+"""A line of the box: a key that decides everything the line shows, and how to write it (called
+only when no line with that key has been written yet)."""
+
+
+class CachedRows(Static):
+    """A box of unwrapped text lines given as ``Row``s. A line whose key is the one already
+    shown is neither written nor repainted again; a key seen before is drawn from its cached
+    strip. It is a ``Static`` so that ``render()`` still returns all the text it shows, but
+    ``update()`` is not how it is written: ``set_rows`` is.
+
+    A ``Static`` converts all of its text into strips and Textual styles every line of it
+    whenever any of it changes: for a grid with a styled span per cell that is most of a
+    step's cost."""
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._keys: list[Hashable] = []
+        self._makers: list[Callable[[], Text | Content]] = []
+        self._contents: dict[Hashable, Content] = {}
+        self._strips: LRUCache[tuple[Hashable, int], Strip] = LRUCache(1024)
+        self.written = 0
+        """Lines written (made into Content) since the box was made: a counted cost."""
+        self.drawn = 0
+        """Strips made since the box was made (a line written, or drawn at a new width)."""
+
+    # -- what is shown -------------------------------------------------------------------------
+
+    @property
+    def keys(self) -> tuple[Hashable, ...]:
+        """The keys of the lines shown, top to bottom."""
+        return tuple(self._keys)
+
+    def set_rows(self, rows: Sequence[Row]) -> int:
+        """Show ``rows``; repaint only the lines whose key changed. Returns how many did."""
+        keys = [key for key, _ in rows]
+        old = self._keys
+        self._keys = keys
+        self._makers = [make for _, make in rows]
+        changed = [
+            y
+            for y in range(max(len(keys), len(old)))
+            if y >= len(keys) or y >= len(old) or keys[y] != old[y]
+        ]
+        if len(self._contents) > 4 * max(len(keys), 64):
+            shown = set(keys)
+            self._contents = {k: c for k, c in self._contents.items() if k in shown}
+        width = max(self.size.width, 1)
+        start = 0
+        for i, y in enumerate(changed):
+            # One region per run of neighbouring lines.
+            if i + 1 == len(changed) or changed[i + 1] != y + 1:
+                first = changed[start]
+                self.refresh(Region(0, first, width, y - first + 1))
+                start = i + 1
+        return len(changed)
+
+    def clear(self) -> None:
+        """Forget every line written: the same keys will mean other text from now on."""
+        self._contents.clear()
+        self._strips.clear()
+        self.refresh()
+
+    def _content(self, y: int) -> Content:
+        key = self._keys[y]
+        content = self._contents.get(key)
+        if content is None:
+            made = self._makers[y]()
+            content = Content.from_rich_text(made) if isinstance(made, Text) else made
+            self._contents[key] = content
+            self.written += 1
+        return content
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def render(self) -> Content:
+        """All the lines as one text (what a plain ``Static`` would show)."""
+        return Content("\n").join(self._content(y) for y in range(len(self._keys)))
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.visual_style
+        if y >= len(self._keys) or width <= 0:
+            return Strip.blank(width, style.rich_style)
+        selected = self.text_selection is not None
+        key = (self._keys[y], width)
+        strip = None if selected else self._strips.get(key)
+        if strip is None:
+            # The same conversion a Static makes of its text, one line at a time.
+            strips = Visual.to_strips(self, self._content(y), width, 1, style)
+            strip = strips[0] if strips else Strip.blank(width, style.rich_style)
+            self.drawn += 1
+            if not selected:
+                self._strips[key] = strip
+        return strip
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        if not self._keys:
+            return 0
+        return max(self._content(y).cell_length for y in range(len(self._keys)))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._keys)
