@@ -34,7 +34,7 @@ from tui.panels._sequence import (
 from tui.panels.base import register
 from tui.panels.language import CURRENT, MUTED, PENDING, token_style
 from tui.widgets.halfblock import heat_colours
-from tui.widgets.rows import CachedRows, Row
+from tui.widgets.rows import CachedRows, Row, text_rows
 
 if TYPE_CHECKING:
     from engine.seq2seq import TranslationStage, TranslationStep
@@ -346,13 +346,13 @@ class TranslationPanel(WidthPanel):
         with Body(id="tr-body"):
             with Vertical(id="tr-seq-box", classes="box") as seq:
                 seq.border_title = "Input x and output ŷ"
-                yield Static(id="tr-seq")
+                yield CachedRows(id="tr-seq")
                 yield Static(Content(CONDITIONAL), id="tr-note")
             with Horizontal(id="tr-row"):
                 yield CachedRows(id="tr-main", classes="box")
                 with Vertical(id="tr-side"):
-                    yield Static(id="tr-dist", classes="box")
-                    yield Static(id="tr-running", classes="box")
+                    yield CachedRows(id="tr-dist", classes="box")
+                    yield CachedRows(id="tr-running", classes="box")
             inspector = Static(id="tr-inspector")
             inspector.border_title = "This step"
             yield inspector
@@ -385,7 +385,8 @@ class TranslationPanel(WidthPanel):
         self._encoder = self._terms = None
         self._tall = None
         self._strips = {}
-        self.query_one("#tr-main", CachedRows).clear()
+        for box in self.query(CachedRows):
+            box.clear()
         self._heights.clear()
         self._last = None
         self._titles()
@@ -425,20 +426,21 @@ class TranslationPanel(WidthPanel):
     def show(self, step: TranslationStep) -> None:  # type: ignore[override]
         super().show(step)
         heights = self._heights
-        seq = self.query_one("#tr-seq", Static)
+        seq = self.query_one("#tr-seq", CachedRows)
         main = self.query_one("#tr-main", CachedRows)
-        dist = self.query_one("#tr-dist", Static)
-        running = self.query_one("#tr-running", Static)
+        dist = self.query_one("#tr-dist", CachedRows)
+        running = self.query_one("#tr-running", CachedRows)
         # Every box keeps one height through the whole translation, encoder and decoder
         # alike (the running sum stays, empty until the decoder writes), so that a step
         # repaints text and lays nothing out.
         tall = self._tallest()
-        heights.put(seq, self._sequence(step), tall.seq)
+        # The boxes are drawn line by line: a line shown before is not written again.
+        self._put_rows(seq, text_rows(self._sequence(step)), tall.seq)
         if step.phase == "decoder":
             heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
             t = step.t
             heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
-            distribution = self._distribution(step)
+            distribution = text_rows(self._distribution(step))
             terms = self._decoder_terms()[: step.t]
         else:
             heights.title(main, "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
@@ -446,9 +448,9 @@ class TranslationPanel(WidthPanel):
             distribution = self._states(step)
             terms = []
         self._put_rows(main, self._main(step), tall.main)
-        heights.put(dist, distribution, tall.dist)
+        self._put_rows(dist, distribution, tall.dist)
         heights.title(running, "P(y|x): running log-probability")
-        heights.put(running, self._running_text(terms), tall.running)
+        self._put_rows(running, text_rows(self._running_text(terms)), tall.running)
         inspector = self.query_one("#tr-inspector", Static)
         tr = self.tr
         explained = Content(step.explanation)
@@ -520,8 +522,10 @@ class TranslationPanel(WidthPanel):
                 step = tr.step(i)
                 seq = max(seq, line_count(self._sequence(step)))
                 main = max(main, len(self._main(step)))
-                text = self._distribution(step) if step.phase == "decoder" else self._states(step)
-                dist = max(dist, line_count(text))
+                if step.phase == "decoder":
+                    dist = max(dist, line_count(self._distribution(step)))
+                else:
+                    dist = max(dist, len(self._states(step)))
             running = max(
                 line_count(self._running_text([])),
                 line_count(self._running_text(self._decoder_terms())),
@@ -607,7 +611,7 @@ class TranslationPanel(WidthPanel):
     def _distribution(self, step: TranslationStep) -> Text:
         """The top-k bars, then the context and the decoder state as heat strips."""
         assert step.context is not None and step.distribution is not None
-        room = self.query_one("#tr-dist", Static).content_size.width
+        room = self.query_one("#tr-dist", CachedRows).content_size.width
         width = max(8, min(30, room - 18)) if room else 24
         t = top_bars(step.top, step.token, width=width, rest=len(step.distribution) - len(step.top))
         t.append("\n")
@@ -617,8 +621,10 @@ class TranslationPanel(WidthPanel):
         t.append(f"\nc⟨{step.t}⟩ = Σ α⟨{step.t},t′⟩·h⟨t′⟩ · red > 0, blue < 0", style=MUTED)
         return t
 
-    def _states(self, step: TranslationStep) -> Text:
-        """The state before and after this encoder (or bridge) step, as heat strips."""
+    def _states(self, step: TranslationStep) -> list[Row]:
+        """The state before and after this encoder (or bridge) step, as heat strips. A state's
+        name says which it is, so the state a step starts from is the line the step before
+        ended with, drawn already."""
         names: dict[str, tuple[str, str]] = {
             "forward": (f"→h⟨{step.t - 1}⟩", f"→h⟨{step.t}⟩"),
             "backward": (f"←h⟨{step.t + 1}⟩", f"←h⟨{step.t}⟩"),
@@ -626,11 +632,12 @@ class TranslationPanel(WidthPanel):
         }
         before, after = names.get(step.phase, ("before", "after"))
         width = max(len(before), len(after)) + 1
-        t = vector_line(before, step.state_prev, width=width)
-        t.append("\n")
-        t.append_text(vector_line(after, step.state, width=width))
-        t.append("\nred > 0, blue < 0, black 0 · two units a cell", style=MUTED)
-        return t
+        legend = "red > 0, blue < 0, black 0 · two units a cell"
+        return [
+            (("state", before, width), partial(vector_line, before, step.state_prev, width=width)),
+            (("state", after, width), partial(vector_line, after, step.state, width=width)),
+            (("note", legend), lambda: muted(legend)),
+        ]
 
     def set_heat(self, on: bool) -> None:
         """The attention and the states are drawn shaded already."""

@@ -72,6 +72,10 @@ class CachedRows(Static):
                 start = i + 1
         return len(changed)
 
+    def set_text(self, text: Text) -> int:
+        """Show ``text`` line by line (see ``text_rows``)."""
+        return self.set_rows(text_rows(text))
+
     def clear(self) -> None:
         """Forget every line written: the same keys will mean other text from now on."""
         self._contents.clear()
@@ -118,3 +122,14 @@ class CachedRows(Static):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._keys)
+
+
+def text_rows(text: Text) -> list[Row]:
+    """The lines of ``text`` as rows keyed by what each shows (its characters and styles): a
+    text written again at every step repaints only the lines that differ."""
+    lines = text.split("\n", allow_blank=True)
+    return [((line.plain, tuple(line.spans), str(line.style)), _given(line)) for line in lines]
+
+
+def _given(line: Text) -> Callable[[], Text]:
+    return lambda: line
