@@ -435,7 +435,7 @@ class TranslationPanel(WidthPanel):
         # repaints text and lays nothing out.
         tall = self._tallest()
         # The boxes are drawn line by line: a line shown before is not written again.
-        self._put_rows(seq, text_rows(self._sequence(step)), tall.seq)
+        seq.set_rows(text_rows(self._sequence(step)), height=tall.seq)
         if step.phase == "decoder":
             heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
             t = step.t
@@ -447,10 +447,10 @@ class TranslationPanel(WidthPanel):
             heights.title(dist, "The state this step builds")
             distribution = self._states(step)
             terms = []
-        self._put_rows(main, self._main(step), tall.main)
-        self._put_rows(dist, distribution, tall.dist)
+        main.set_rows(self._main(step), height=tall.main)
+        dist.set_rows(distribution, height=tall.dist)
         heights.title(running, "P(y|x): running log-probability")
-        self._put_rows(running, text_rows(self._running_text(terms)), tall.running)
+        running.set_rows(text_rows(self._running_text(terms)), height=tall.running)
         inspector = self.query_one("#tr-inspector", Static)
         tr = self.tr
         explained = Content(step.explanation)
@@ -460,16 +460,6 @@ class TranslationPanel(WidthPanel):
             lambda: [Content(tr.step(i).explanation) for i in sampled(len(tr))],
             grow=True,
         )
-
-    @staticmethod
-    def _put_rows(box: CachedRows, rows: list[Row], lines: int) -> None:
-        """Show ``rows`` in ``box`` held ``lines`` text lines tall: the screen is laid out again
-        only when that height is new, and only the lines whose key changed are repainted."""
-        height = lines + box.styles.gutter.height
-        now = box.styles.height
-        if now is None or now.unit.name != "CELLS" or int(now.value) != height:
-            box.styles.height = height
-        box.set_rows(rows)
 
     def _main(self, step: TranslationStep) -> list[Row]:
         """The α matrix (decoder) or the encoder's states, cut to the box's width."""

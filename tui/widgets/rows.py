@@ -48,8 +48,16 @@ class CachedRows(Static):
         """The keys of the lines shown, top to bottom."""
         return tuple(self._keys)
 
-    def set_rows(self, rows: Sequence[Row]) -> int:
-        """Show ``rows``; repaint only the lines whose key changed. Returns how many did."""
+    def set_rows(self, rows: Sequence[Row], *, height: int | None = None) -> int:
+        """Show ``rows``; repaint only the lines whose key changed. Returns how many did.
+        ``height``: hold the box that many text lines tall (the screen is laid out again only
+        when that height is new), so that a step whose text is shorter or longer than the
+        last step's repaints lines and lays nothing out."""
+        if height is not None:
+            outer = height + self.styles.gutter.height
+            now = self.styles.height
+            if now is None or now.unit.name != "CELLS" or int(now.value) != outer:
+                self.styles.height = outer
         keys = [key for key, _ in rows]
         old = self._keys
         self._keys = keys
@@ -72,9 +80,9 @@ class CachedRows(Static):
                 start = i + 1
         return len(changed)
 
-    def set_text(self, text: Text) -> int:
-        """Show ``text`` line by line (see ``text_rows``)."""
-        return self.set_rows(text_rows(text))
+    def set_text(self, text: Text, *, height: int | None = None) -> int:
+        """Show ``text`` line by line (see ``text_rows`` and ``set_rows``)."""
+        return self.set_rows(text_rows(text), height=height)
 
     def clear(self) -> None:
         """Forget every line written: the same keys will mean other text from now on."""
