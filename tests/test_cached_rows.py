@@ -10,6 +10,7 @@ from typing import Any
 from apps import player, player_app
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.visual import Visual
 
 from engine.seq2seq import TranslationStage
 from tui.widgets.rows import CachedRows, Row, text_rows
@@ -106,3 +107,24 @@ async def test_a_translation_step_writes_only_the_lines_it_changes() -> None:
             await pilot.pause()
             assert screen.cursor == i and len(frames) == 1
         assert main.written == before
+
+
+async def test_each_line_is_drawn_as_a_static_draws_the_whole_text() -> None:
+    """Line by line, the boxes of a translation step are the strips a Static makes of the
+    whole text: the same characters and styles, and the offsets that selecting text with the
+    mouse reads."""
+    app = player_app("translate_date")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = player(app)
+        for step in (5, 45):  # an encoder and a decoder step, walked to
+            while screen.cursor < step:
+                await pilot.press("right")
+            await pilot.pause()
+            for box in screen.query(CachedRows):
+                whole = Visual.to_strips(box, box.render(), box.size.width, None, box.visual_style)
+                assert len(whole) == len(box.keys), box.id
+                for y, strip in enumerate(whole):
+                    drawn = box.render_line(y)
+                    assert list(drawn) == list(strip), (box.id, y)
+                    assert [s.style.meta for s in drawn] == [s.style.meta for s in strip]

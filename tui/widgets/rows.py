@@ -111,17 +111,21 @@ class CachedRows(Static):
         style = self.visual_style
         if y >= len(self._keys) or width <= 0:
             return Strip.blank(width, style.rich_style)
-        selected = self.text_selection is not None
+        if self.text_selection is not None:
+            # A selection spans lines: drawn from the whole text, as a Static draws it.
+            strips = Visual.to_strips(self, self.render(), width, None, style)
+            return strips[y] if y < len(strips) else Strip.blank(width, style.rich_style)
         key = (self._keys[y], width)
-        strip = None if selected else self._strips.get(key)
+        strip = self._strips.get(key)
         if strip is None:
             # The same conversion a Static makes of its text, one line at a time.
             strips = Visual.to_strips(self, self._content(y), width, 1, style)
             strip = strips[0] if strips else Strip.blank(width, style.rich_style)
+            self._strips[key] = strip
             self.drawn += 1
-            if not selected:
-                self._strips[key] = strip
-        return strip
+        # Where each character is, for selecting text with the mouse: the line drawn alone
+        # was at y = 0. (The strip keeps the result for this y.)
+        return strip.apply_offsets(0, y)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         if not self._keys:
