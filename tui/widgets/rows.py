@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.strip import Strip
+from textual.style import Style
 from textual.visual import Visual
 from textual.widgets import Static
+
+_NULL = RichStyle()
 
 Row = tuple[Hashable, Callable[[], Text | Content]]
 """A line of the box: a key that decides everything the line shows, and how to write it (called
@@ -34,10 +39,11 @@ class CachedRows(Static):
         super().__init__(name=name, id=id, classes=classes)
         self._keys: list[Hashable] = []
         self._makers: list[Callable[[], Text | Content]] = []
-        self._contents: dict[Hashable, Content] = {}
-        self._strips: LRUCache[tuple[Hashable, int], Strip] = LRUCache(1024)
+        self._made: dict[Hashable, Text | Content] = {}
+        self._strips: LRUCache[tuple[Hashable, int, Style], Strip] = LRUCache(1024)
+        self._styles: dict[tuple[Style, RichStyle], RichStyle] = {}
         self.written = 0
-        """Lines written (made into Content) since the box was made: a counted cost."""
+        """Lines written since the box was made: a counted cost."""
         self.drawn = 0
         """Strips made since the box was made (a line written, or drawn at a new width)."""
 
@@ -67,9 +73,9 @@ class CachedRows(Static):
             for y in range(max(len(keys), len(old)))
             if y >= len(keys) or y >= len(old) or keys[y] != old[y]
         ]
-        if len(self._contents) > 4 * max(len(keys), 64):
+        if len(self._made) > 4 * max(len(keys), 64):
             shown = set(keys)
-            self._contents = {k: c for k, c in self._contents.items() if k in shown}
+            self._made = {k: c for k, c in self._made.items() if k in shown}
         width = max(self.size.width, 1)
         start = 0
         for i, y in enumerate(changed):
@@ -86,19 +92,22 @@ class CachedRows(Static):
 
     def clear(self) -> None:
         """Forget every line written: the same keys will mean other text from now on."""
-        self._contents.clear()
+        self._made.clear()
         self._strips.clear()
         self.refresh()
 
-    def _content(self, y: int) -> Content:
+    def _line(self, y: int) -> Text | Content:
+        """Line ``y`` as its row wrote it (written once per key)."""
         key = self._keys[y]
-        content = self._contents.get(key)
-        if content is None:
-            made = self._makers[y]()
-            content = Content.from_rich_text(made) if isinstance(made, Text) else made
-            self._contents[key] = content
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._makers[y]()
             self.written += 1
-        return content
+        return made
+
+    def _content(self, y: int) -> Content:
+        made = self._line(y)
+        return Content.from_rich_text(made) if isinstance(made, Text) else made
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -115,22 +124,46 @@ class CachedRows(Static):
             # A selection spans lines: drawn from the whole text, as a Static draws it.
             strips = Visual.to_strips(self, self.render(), width, None, style)
             return strips[y] if y < len(strips) else Strip.blank(width, style.rich_style)
-        key = (self._keys[y], width)
+        key = (self._keys[y], width, style)
         strip = self._strips.get(key)
         if strip is None:
-            # The same conversion a Static makes of its text, one line at a time.
-            strips = Visual.to_strips(self, self._content(y), width, 1, style)
-            strip = strips[0] if strips else Strip.blank(width, style.rich_style)
+            made = self._line(y)
+            if isinstance(made, Text) and not made.style:
+                strip = self._segments_strip(made, width, style)
+            else:
+                # The conversion a Static makes of its text, one line at a time.
+                strips = Visual.to_strips(self, self._content(y), width, 1, style)
+                strip = strips[0] if strips else Strip.blank(width, style.rich_style)
             self._strips[key] = strip
             self.drawn += 1
         # Where each character is, for selecting text with the mouse: the line drawn alone
         # was at y = 0. (The strip keeps the result for this y.)
         return strip.apply_offsets(0, y)
 
+    def _segments_strip(self, text: Text, width: int, base: Style) -> Strip:
+        """``text`` as a strip straight from Rich's segments, each styled as a Static styles
+        it (its style over the box's, converted once per style) but without Textual's
+        conversion of every span: two to four times faster for a line of coloured cells.
+        ``tests/test_cached_rows.py`` checks that the strips are the same."""
+        styles = self._styles
+        if len(styles) > 4096:  # a new theme, or heat colours without end
+            styles.clear()
+        theme = self.app.ansi_theme
+        segments = []
+        for text_, span_style, _ in text.render(self.app.console, end=""):
+            rich = span_style or _NULL
+            combined = styles.get((base, rich))
+            if combined is None:
+                combined = (base + Style.from_rich_style(rich, theme)).rich_style
+                styles[(base, rich)] = combined
+            segments.append(Segment(text_, combined))
+        return Strip(segments).crop(0, width)
+
     def get_content_width(self, container: Size, viewport: Size) -> int:
         if not self._keys:
             return 0
-        return max(self._content(y).cell_length for y in range(len(self._keys)))
+        widths = (self._line(y) for y in range(len(self._keys)))
+        return max(m.cell_len if isinstance(m, Text) else m.cell_length for m in widths)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._keys)
