@@ -54,6 +54,42 @@ async def test_a_line_is_written_once_per_key_and_repainted_only_when_it_changes
         assert box.written == 5
 
 
+class Titled(App[None]):
+    CSS = "CachedRows { border: round white; height: 6; }"
+
+    def compose(self) -> ComposeResult:
+        yield CachedRows(id="box")
+
+
+async def test_a_new_title_repaints_the_top_border_only() -> None:
+    app = Titled()
+    rows_painted: list[set[int]] = []
+    display = app._display
+
+    def counting(screen: Any, renderable: Any) -> Any:
+        spans = getattr(renderable, "spans", None)
+        if spans is not None:
+            rows_painted.append({y for y, _, _ in spans})
+        return display(screen, renderable)
+
+    app._display = counting  # type: ignore[method-assign]
+    async with app.run_test(size=(40, 10)) as pilot:
+        box = app.query_one(CachedRows)
+        box.set_rows(rows("a", "b", "c", "d"))
+        box.set_title("first")
+        await pilot.pause()
+        rows_painted.clear()
+        box.set_title("second")
+        await pilot.pause()
+        assert str(box.border_title) == "second"
+        assert rows_painted == [{box.region.y}]  # the border's row, not the four lines
+        assert "second" in "".join(s.text for s in app.screen._compositor.render_strips()[0])
+        rows_painted.clear()
+        box.set_title("second")  # the same title: nothing to paint
+        await pilot.pause()
+        assert rows_painted == []
+
+
 def test_text_rows_keys_a_line_by_its_characters_and_styles() -> None:
     plain = text_rows(Text("same\nline"))
     styled = Text("same\n")

@@ -493,26 +493,26 @@ class BeamSearchPanel(WidthPanel):
         if analysis.display != (verdict is not None):
             analysis.display = verdict is not None
         if step.final:
-            heights.title(grid, "The final ranking: without and with length normalisation")
+            grid.set_title("The final ranking: without and with length normalisation")
             body = ranking_columns(view, step, stage.alpha)
             grid.set_text(body, height=tall.grid)
-            heights.title(kept, "Alive: none")
+            kept.set_title("Alive: none")
             done = Text("(none: the search is over)", style=styles.MUTED)
             kept.set_text(done, height=tall.kept)
         else:
             ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
-            heights.title(grid, f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
+            grid.set_title(f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
             width = grid.content_size.width or 100
             grid.set_text(expansion_grid(view, step, width), height=tall.grid)
             rec = step.record
             assert rec is not None
             alive = [view.by_id[i] for i in rec.kept]
-            heights.title(kept, f"Alive after t = {step.t}: {len(alive)} go on")
+            kept.set_title(f"Alive after t = {step.t}: {len(alive)} go on")
             lines = hypothesis_lines(
                 view, alive, stage.alpha, lit=set(rec.kept), width=kept.content_size.width or None
             )
             kept.set_text(lines, height=tall.kept)
-        heights.title(pool, f"Finished pool: {len(step.pool)}")
+        pool.set_title(f"Finished pool: {len(step.pool)}")
         new = set() if step.record is None else set(step.record.finished)
         lines = hypothesis_lines(
             view, step.pool, stage.alpha, lit=new, width=pool.content_size.width or None

@@ -238,12 +238,12 @@ class CaptionPanel(WidthPanel):
         if step.phase == "decoder":
             assert step.distribution is not None
             t = step.t
-            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}")
+            dist.set_title(f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}")
             rest = len(step.distribution) - len(step.top)
             bars = top_bars(step.top, step.token, width=width, rest=rest)
             terms = [term for term in self._decoder_terms() if term.t <= t]
         else:
-            heights.title(dist, "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
+            dist.set_title("ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
             bars = Text(
                 "(the decoder writes its first word from s⟨0⟩ at t = 1)", style=styles.MUTED
             )

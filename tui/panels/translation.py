@@ -437,14 +437,14 @@ class TranslationPanel(WidthPanel):
         # The boxes are drawn line by line: a line shown before is not written again.
         seq.set_rows(text_rows(self._sequence(step)), height=tall.seq)
         if step.phase == "decoder":
-            heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
+            main.set_title(f"Attention α⟨t,t′⟩ · row {step.t} new")
             t = step.t
-            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
+            dist.set_title(f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
             distribution = text_rows(self._distribution(step))
             terms = self._decoder_terms()[: step.t]
         else:
-            heights.title(main, "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
-            heights.title(dist, "The state this step builds")
+            main.set_title("Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
+            dist.set_title("The state this step builds")
             distribution = self._states(step)
             terms = []
         main.set_rows(self._main(step), height=tall.main)

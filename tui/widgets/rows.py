@@ -90,6 +90,18 @@ class CachedRows(Static):
         """Show ``text`` line by line (see ``text_rows`` and ``set_rows``)."""
         return self.set_rows(text_rows(text), height=height)
 
+    def set_title(self, title: str) -> None:
+        """Write the border title, repainting the top border only: setting ``border_title``
+        repaints the whole box, every line of it styled again, at every step whose title
+        changes (the attention box names the row computed). Internal: it stores the title
+        as ``border_title`` does (Textual's ``_border_title``)."""
+        content = self.render_str(title).expand_tabs(4).split()[0]
+        if content == self._border_title:
+            return
+        self._border_title = content
+        gutter = self.styles.gutter
+        self.refresh(Region(-gutter.left, -gutter.top, self.outer_size.width, 1))
+
     def clear(self) -> None:
         """Forget every line written: the same keys will mean other text from now on."""
         self._made.clear()
