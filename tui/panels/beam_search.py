@@ -21,6 +21,7 @@ from tui.panels._heights import Heights, line_count, wrapped_lines
 from tui.panels._sequence import SPECIALS, Body, WidthPanel, shown
 from tui.panels.base import register
 from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
+from tui.widgets.rows import CachedRows
 
 if TYPE_CHECKING:
     from engine.beam import BeamSearchStage, BeamStep, Hypothesis
@@ -428,18 +429,20 @@ class BeamSearchPanel(WidthPanel):
             head = Static(id="bs-head", classes="box")
             head.border_title = "Beam search"
             yield head
-            yield Static(id="bs-grid", classes="box")
+            # Drawn line by line: a step repaints the lines that differ from the last
+            # step's (the tree mostly grows; the lists change a few lines).
+            yield CachedRows(id="bs-grid", classes="box")
             with Horizontal(id="bs-row"):
                 with Body(id="bs-lists"):
-                    yield Static(id="bs-kept", classes="box")
-                    yield Static(id="bs-pool", classes="box")
+                    yield CachedRows(id="bs-kept", classes="box")
+                    yield CachedRows(id="bs-pool", classes="box")
                     # Beside the tree, which is as tall: on screen at every step, it costs
                     # no row of its own.
                     yield Static(id="bs-analysis", classes="box")
                 tree = Body(id="bs-tree", classes="box")
                 tree.border_title = "Search tree"
                 with tree:
-                    yield Static(id="bs-tree-text")
+                    yield CachedRows(id="bs-tree-text")
 
     def on_mount(self) -> None:
         self._titles()
@@ -468,10 +471,10 @@ class BeamSearchPanel(WidthPanel):
             header_text(stage, step),
             lambda: [header_text(stage, stage.step(i)) for i in range(len(stage))],
         )
-        grid = self.query_one("#bs-grid", Static)
+        grid = self.query_one("#bs-grid", CachedRows)
         analysis = self.query_one("#bs-analysis", Static)
-        kept = self.query_one("#bs-kept", Static)
-        pool = self.query_one("#bs-pool", Static)
+        kept = self.query_one("#bs-kept", CachedRows)
+        pool = self.query_one("#bs-pool", CachedRows)
         tall = self._tallest()
         # The boxes keep their places and heights at the final step too: the error analysis
         # is there from the first step (saying what it will compare), and the list of the
@@ -490,37 +493,33 @@ class BeamSearchPanel(WidthPanel):
         if analysis.display != (verdict is not None):
             analysis.display = verdict is not None
         if step.final:
-            heights.title(grid, "The final ranking: without and with length normalisation")
+            grid.set_title("The final ranking: without and with length normalisation")
             body = ranking_columns(view, step, stage.alpha)
-            heights.put(grid, body, tall.grid)
-            heights.title(kept, "Alive: none")
+            grid.set_text(body, height=tall.grid)
+            kept.set_title("Alive: none")
             done = Text("(none: the search is over)", style=styles.MUTED)
-            heights.put(kept, done, tall.kept)
+            kept.set_text(done, height=tall.kept)
         else:
             ys = "y⟨1⟩" if step.t == 1 else f"y⟨1⟩ … y⟨{step.t}⟩"
-            heights.title(grid, f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
+            grid.set_title(f"Expansions at t = {step.t}: cumulative log P({ys} | x)")
             width = grid.content_size.width or 100
-            heights.put(grid, expansion_grid(view, step, width), tall.grid)
+            grid.set_text(expansion_grid(view, step, width), height=tall.grid)
             rec = step.record
             assert rec is not None
             alive = [view.by_id[i] for i in rec.kept]
-            heights.title(kept, f"Alive after t = {step.t}: {len(alive)} go on")
+            kept.set_title(f"Alive after t = {step.t}: {len(alive)} go on")
             lines = hypothesis_lines(
                 view, alive, stage.alpha, lit=set(rec.kept), width=kept.content_size.width or None
             )
-            heights.put(kept, lines, tall.kept)
-        heights.title(pool, f"Finished pool: {len(step.pool)}")
+            kept.set_text(lines, height=tall.kept)
+        pool.set_title(f"Finished pool: {len(step.pool)}")
         new = set() if step.record is None else set(step.record.finished)
         lines = hypothesis_lines(
             view, step.pool, stage.alpha, lit=new, width=pool.content_size.width or None
         )
-        heights.put(pool, lines, tall.pool)
-        tree = self.query_one("#bs-tree-text", Static)
-        heights.put(
-            tree,
-            tree_text(view, step, tree.content_size.width or None),
-            tall.tree,
-        )
+        pool.set_text(lines, height=tall.pool)
+        tree = self.query_one("#bs-tree-text", CachedRows)
+        tree.set_text(tree_text(view, step, tree.content_size.width or None), height=tall.tree)
 
     def _tallest(self) -> Tallest:
         """The most lines each list takes over the whole search (found once)."""

@@ -27,6 +27,7 @@ from tui.panels._sequence import (
 from tui.panels.base import register
 from tui.panels.language import BAR, CURRENT, EOS_STYLE, MUTED
 from tui.widgets.halfblock import HalfBlockImage, heat_colours
+from tui.widgets.rows import CachedRows
 
 if TYPE_CHECKING:
     from engine.caption import CaptionStage, CaptionStep
@@ -158,8 +159,9 @@ class CaptionPanel(WidthPanel):
                         yield Static(Content(CONDITIONAL), id="cap-note")
                     yield Static(id="cap-caption", classes="box")
             with Horizontal(id="cap-row2"):
-                yield Static(id="cap-dist", classes="box")
-                running = Static(id="cap-running", classes="box")
+                # Drawn line by line: a step repaints the lines that differ.
+                yield CachedRows(id="cap-dist", classes="box")
+                running = CachedRows(id="cap-running", classes="box")
                 running.border_title = "P(y|image): running log-probability"
                 yield running
             inspector = Static(id="cap-inspector")
@@ -227,8 +229,8 @@ class CaptionPanel(WidthPanel):
         else:
             words.append("(nothing written yet: the decoder starts at s⟨0⟩ from f)", style=MUTED)
         heights.put(self.query_one("#cap-caption", Static), words, 1)
-        dist = self.query_one("#cap-dist", Static)
-        running = self.query_one("#cap-running", Static)
+        dist = self.query_one("#cap-dist", CachedRows)
+        running = self.query_one("#cap-running", CachedRows)
         # Both boxes stay through the encoder step too (saying that nothing is written yet),
         # each as tall as it ever gets, so that no step lays the screen out again.
         room = dist.content_size.width
@@ -236,12 +238,12 @@ class CaptionPanel(WidthPanel):
         if step.phase == "decoder":
             assert step.distribution is not None
             t = step.t
-            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}")
+            dist.set_title(f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | image, ŷ⟨<{t}⟩) · top {len(step.top)}")
             rest = len(step.distribution) - len(step.top)
             bars = top_bars(step.top, step.token, width=width, rest=rest)
             terms = [term for term in self._decoder_terms() if term.t <= t]
         else:
-            heights.title(dist, "ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
+            dist.set_title("ŷ⟨1⟩ = P(y⟨1⟩ | image): the next step")
             bars = Text(
                 "(the decoder writes its first word from s⟨0⟩ at t = 1)", style=styles.MUTED
             )
@@ -250,12 +252,8 @@ class CaptionPanel(WidthPanel):
         # beside them (with its total), so that the panel fits a 120×40 screen at every step.
         most_bars, rows = self._tallest()
         summed = self._running_text(terms, rows)
-        heights.put(dist, bars, most_bars)
-        heights.put(
-            running,
-            summed,
-            max(most_bars, line_count(self._running_text([], rows))),
-        )
+        dist.set_text(bars, height=most_bars)
+        running.set_text(summed, height=max(most_bars, line_count(self._running_text([], rows))))
         inspector = self.query_one("#cap-inspector", Static)
         cap = self.cap
         heights.put_tallest(

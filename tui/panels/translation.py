@@ -4,6 +4,8 @@ c⟨t⟩, the next-symbol distribution and P(y|x) as a running sum of log-probab
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -32,6 +34,7 @@ from tui.panels._sequence import (
 from tui.panels.base import register
 from tui.panels.language import CURRENT, MUTED, PENDING, token_style
 from tui.widgets.halfblock import heat_colours
+from tui.widgets.rows import CachedRows, Row, text_rows
 
 if TYPE_CHECKING:
     from engine.seq2seq import TranslationStage, TranslationStep
@@ -102,56 +105,71 @@ def matrix_head_width(outputs: tuple[str, ...]) -> int:
     return max(6, *(len(shown(o)) + 5 for o in outputs)) if outputs else 6
 
 
-def alpha_matrix(
+def alpha_rows(
     matrix: np.ndarray,
     inputs: tuple[str, ...],
     outputs: tuple[str, ...],
     t: int,
     cols: tuple[int, int] | None = None,
-) -> Text:
+) -> list[Row]:
     """The whole α matrix so far: a row per output position (ŷ⟨t⟩ as its head, the rows not yet
     computed dotted), a column per input token (heads above), two columns a cell, shaded by α
     and written in tenths (``5`` = 0.45 … 0.55, blank under 0.05). ``cols`` = (a, b) draws
-    the input columns a … b − 1 only, for an input too long for the box."""
+    the input columns a … b − 1 only, for an input too long for the box. Each line's key says
+    all it shows, so a step rewrites two rows: the one computed and the one lit before."""
     first, stop = cols if cols is not None else (0, len(inputs))
-    matrix, inputs_all, inputs = matrix[:, first:stop], inputs, inputs[first:stop]
-    ty, tx = matrix.shape
+    whole = (first, stop) == (0, len(inputs))
+    shown_in = inputs[first:stop]
+    ty = matrix.shape[0]
     head_w = matrix_head_width(outputs)
-    out = Text(no_wrap=True, overflow="crop")
-    out.append(" " * head_w)
-    for tok in inputs:
-        name = shown(tok)
-        out.append(
-            (name if len(name) == 1 else name[1]) + " ",
-            style=token_style(tok) if tok in SPECIALS else "bold",
-        )
-    whole = (first, stop) == (0, len(inputs_all))
-    if whole:
-        out.append("  x⟨t′⟩", style=MUTED)
-    for row in range(ty):
-        out.append("\n")
-        tok = outputs[row] if row < t else "·"
-        label = f"{row + 1:>2} {shown(tok)}".ljust(head_w)
-        here = row == t - 1
+
+    def head() -> Text:
+        out = Text(" " * head_w, no_wrap=True, overflow="crop")
+        for tok in shown_in:
+            name = shown(tok)
+            out.append(
+                (name if len(name) == 1 else name[1]) + " ",
+                style=token_style(tok) if tok in SPECIALS else "bold",
+            )
+        if whole:
+            out.append("  x⟨t′⟩", style=MUTED)
+        return out
+
+    def row(r: int, tok: str, here: bool, done: bool) -> Text:
+        out = Text(no_wrap=True, overflow="crop")
+        label = f"{r + 1:>2} {shown(tok)}".ljust(head_w)
         out.append(label, style=CURRENT if here else token_style(tok) if tok in SPECIALS else "")
-        values = matrix[row]
-        if np.isnan(values).all():
-            out.append("· " * tx, style=PENDING)
-            continue
+        if not done:
+            out.append("· " * len(shown_in), style=PENDING)
+            return out
+        values = matrix[r, first:stop]
         colours = heat_colours(values, 0.0, 1.0)
-        for j in range(tx):
-            r, g, b = (int(c) for c in colours[j])
+        for j in range(len(shown_in)):
+            red, green, blue = (int(c) for c in colours[j])
             tenths = round(float(values[j]) * 10)
             digit = " " if tenths == 0 else "█" if tenths >= 10 else str(tenths)
-            fg = "bright_white" if tenths >= 10 else "black" if r + g + b > 380 else "bright_white"
-            out.append(digit + " ", style=Style(color=fg, bgcolor=f"rgb({r},{g},{b})"))
-    out.append("\ndigits: α in tenths", style=MUTED)
-    if not whole:
-        out.append(f" · x⟨{first + 1}⟩ … x⟨{stop}⟩ of {len(inputs_all)} shown", style=MUTED)
-    heads = [f"{tok[1]} = {tok}" for tok in SPECIALS if tok in inputs]
-    if heads:
-        out.append(f" · {', '.join(heads)}", style=MUTED)
-    return out
+            light = red + green + blue > 380
+            fg = "bright_white" if tenths >= 10 else "black" if light else "bright_white"
+            out.append(digit + " ", style=Style(color=fg, bgcolor=f"rgb({red},{green},{blue})"))
+        return out
+
+    def legend() -> Text:
+        out = muted("digits: α in tenths")
+        if not whole:
+            out.append(f" · x⟨{first + 1}⟩ … x⟨{stop}⟩ of {len(inputs)} shown", style=MUTED)
+        heads = [f"{tok[1]} = {tok}" for tok in SPECIALS if tok in shown_in]
+        if heads:
+            out.append(f" · {', '.join(heads)}", style=MUTED)
+        return out
+
+    rows: list[Row] = [(("α-head", first, stop), head)]
+    for r in range(ty):
+        tok = outputs[r] if r < t else "·"
+        here = r == t - 1
+        done = not bool(np.isnan(matrix[r]).all())
+        rows.append((("α", r, tok, here, done, first, stop), partial(row, r, tok, here, done)))
+    rows.append((("α-legend", first, stop), legend))
+    return rows
 
 
 def encoder_rows(
@@ -163,42 +181,66 @@ def encoder_rows(
     current: tuple[str, int] | None,
     rows: int = 10_000,
     strips: dict[tuple[str, int], Text] | None = None,
-) -> Text:
+) -> list[Row]:
     """One line per input position t′: x⟨t′⟩, →h⟨t′⟩ and ←h⟨t′⟩ as heat strips once computed
     (→ rows fill from the top, ← rows from the bottom), dots before; at most ``rows`` of them,
     around the position read. ``strips`` keeps each state's strip from step to step (the states
-    do not change, only how many are shown)."""
+    do not change, only how many are shown). A line's key says what it shows: a step rewrites
+    the line read and the one read before."""
     tx, hid = forward.shape
     width = (hid + 1) // 2
     lo = float(min(forward.min(), backward.min(), 0.0))
     hi = float(max(forward.max(), backward.max(), 0.0))
     w = max(len(shown(tok)) for tok in tokens)
-    out = Text(no_wrap=True, overflow="crop")
-    out.append(f"{'t′':>3} {'x':<{w}}  {'→h⟨t′⟩':<{width}}  ←h⟨t′⟩", style=MUTED)
-    focus = current[1] - 1 if current is not None and current[1] > 0 else 0
-    first, stop = window([1] * tx, max(rows, 1), focus)
-    if first:
-        out.append(f"\n    … t′ = 1 … {first} above", style=MUTED)
-    for j in range(first, stop):
+
+    def head() -> Text:
+        return muted(f"{'t′':>3} {'x':<{w}}  {'→h⟨t′⟩':<{width}}  ←h⟨t′⟩")
+
+    def line(j: int, done_f: bool, here_f: bool, done_b: bool, here_b: bool) -> Text:
         tok = tokens[j]
-        out.append("\n")
-        here_f = current == ("forward", j + 1)
-        here_b = current == ("backward", j + 1)
+        out = Text(no_wrap=True, overflow="crop")
         out.append(f"{j + 1:>3} ", style=CURRENT if here_f or here_b else "")
         out.append(f"{shown(tok):<{w}}  ", style=token_style(tok) if tok in SPECIALS else "bold")
-        if j < filled_forward:
+        if done_f:
             out.append_text(_strip(strips, ("→", j), forward[j], lo, hi))
         else:
             out.append("·" * width, style=PENDING)
         out.append(" ◀" if here_f else "  ", style="bold bright_green")
-        if j >= tx - filled_backward:
+        if done_b:
             out.append_text(_strip(strips, ("←", j), backward[j], lo, hi))
         else:
             out.append("·" * width, style=PENDING)
         if here_b:
             out.append(" ◀", style="bold bright_green")
+        return out
+
+    def note(text: str) -> Callable[[], Text]:
+        return lambda: muted(text)
+
+    focus = current[1] - 1 if current is not None and current[1] > 0 else 0
+    first, stop = window([1] * tx, max(rows, 1), focus)
+    out: list[Row] = [(("enc-head",), head)]
+    if first:
+        text = f"    … t′ = 1 … {first} above"
+        out.append((("note", text), note(text)))
+    for j in range(first, stop):
+        state = (
+            j < filled_forward,
+            current == ("forward", j + 1),
+            j >= tx - filled_backward,
+            current == ("backward", j + 1),
+        )
+        out.append((("enc", j, *state), partial(line, j, *state)))
     if stop < tx:
-        out.append(f"\n    … t′ = {stop + 1} … {tx} below", style=MUTED)
+        text = f"    … t′ = {stop + 1} … {tx} below"
+        out.append((("note", text), note(text)))
+    return out
+
+
+def muted(text: str) -> Text:
+    """A line in the muted colour (a span, as Content keeps it, not the Text's own style)."""
+    out = Text(no_wrap=True, overflow="crop")
+    out.append(text, style=MUTED)
     return out
 
 
@@ -304,13 +346,13 @@ class TranslationPanel(WidthPanel):
         with Body(id="tr-body"):
             with Vertical(id="tr-seq-box", classes="box") as seq:
                 seq.border_title = "Input x and output ŷ"
-                yield Static(id="tr-seq")
+                yield CachedRows(id="tr-seq")
                 yield Static(Content(CONDITIONAL), id="tr-note")
             with Horizontal(id="tr-row"):
-                yield Static(id="tr-main", classes="box")
+                yield CachedRows(id="tr-main", classes="box")
                 with Vertical(id="tr-side"):
-                    yield Static(id="tr-dist", classes="box")
-                    yield Static(id="tr-running", classes="box")
+                    yield CachedRows(id="tr-dist", classes="box")
+                    yield CachedRows(id="tr-running", classes="box")
             inspector = Static(id="tr-inspector")
             inspector.border_title = "This step"
             yield inspector
@@ -343,6 +385,8 @@ class TranslationPanel(WidthPanel):
         self._encoder = self._terms = None
         self._tall = None
         self._strips = {}
+        for box in self.query(CachedRows):
+            box.clear()
         self._heights.clear()
         self._last = None
         self._titles()
@@ -382,30 +426,31 @@ class TranslationPanel(WidthPanel):
     def show(self, step: TranslationStep) -> None:  # type: ignore[override]
         super().show(step)
         heights = self._heights
-        seq = self.query_one("#tr-seq", Static)
-        main = self.query_one("#tr-main", Static)
-        dist = self.query_one("#tr-dist", Static)
-        running = self.query_one("#tr-running", Static)
+        seq = self.query_one("#tr-seq", CachedRows)
+        main = self.query_one("#tr-main", CachedRows)
+        dist = self.query_one("#tr-dist", CachedRows)
+        running = self.query_one("#tr-running", CachedRows)
         # Every box keeps one height through the whole translation, encoder and decoder
         # alike (the running sum stays, empty until the decoder writes), so that a step
         # repaints text and lays nothing out.
         tall = self._tallest()
-        heights.put(seq, self._sequence(step), tall.seq)
+        # The boxes are drawn line by line: a line shown before is not written again.
+        seq.set_rows(text_rows(self._sequence(step)), height=tall.seq)
         if step.phase == "decoder":
-            heights.title(main, f"Attention α⟨t,t′⟩ · row {step.t} new")
+            main.set_title(f"Attention α⟨t,t′⟩ · row {step.t} new")
             t = step.t
-            heights.title(dist, f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
-            distribution = self._distribution(step)
+            dist.set_title(f"ŷ⟨{t}⟩ = P(y⟨{t}⟩ | x, ŷ⟨<{t}⟩) · top {len(step.top)}")
+            distribution = text_rows(self._distribution(step))
             terms = self._decoder_terms()[: step.t]
         else:
-            heights.title(main, "Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
-            heights.title(dist, "The state this step builds")
+            main.set_title("Encoder: h⟨t′⟩ = [→h⟨t′⟩; ←h⟨t′⟩]")
+            dist.set_title("The state this step builds")
             distribution = self._states(step)
             terms = []
-        heights.put(main, self._main(step), tall.main)
-        heights.put(dist, distribution, tall.dist)
+        main.set_rows(self._main(step), height=tall.main)
+        dist.set_rows(distribution, height=tall.dist)
         heights.title(running, "P(y|x): running log-probability")
-        heights.put(running, self._running_text(terms), tall.running)
+        running.set_rows(text_rows(self._running_text(terms)), height=tall.running)
         inspector = self.query_one("#tr-inspector", Static)
         tr = self.tr
         explained = Content(step.explanation)
@@ -416,7 +461,7 @@ class TranslationPanel(WidthPanel):
             grow=True,
         )
 
-    def _main(self, step: TranslationStep) -> Text:
+    def _main(self, step: TranslationStep) -> list[Row]:
         """The α matrix (decoder) or the encoder's states, cut to the box's width."""
         if step.phase == "decoder":
             assert step.alpha_matrix is not None
@@ -424,7 +469,7 @@ class TranslationPanel(WidthPanel):
             tokens = step.input_tokens
             room = self._main_width() - 5 - matrix_head_width(outputs)
             cols = window([2] * len(tokens), room, self._focus(step))
-            return alpha_matrix(step.alpha_matrix, tokens, outputs, step.t, cols)
+            return alpha_rows(step.alpha_matrix, tokens, outputs, step.t, cols)
         forward, backward = self._encoder_states()
         tx = len(step.input_tokens)
         filled_f = step.t if step.phase == "forward" else tx
@@ -466,9 +511,11 @@ class TranslationPanel(WidthPanel):
             for i in firsts.values():
                 step = tr.step(i)
                 seq = max(seq, line_count(self._sequence(step)))
-                main = max(main, line_count(self._main(step)))
-                text = self._distribution(step) if step.phase == "decoder" else self._states(step)
-                dist = max(dist, line_count(text))
+                main = max(main, len(self._main(step)))
+                if step.phase == "decoder":
+                    dist = max(dist, line_count(self._distribution(step)))
+                else:
+                    dist = max(dist, len(self._states(step)))
             running = max(
                 line_count(self._running_text([])),
                 line_count(self._running_text(self._decoder_terms())),
@@ -554,7 +601,7 @@ class TranslationPanel(WidthPanel):
     def _distribution(self, step: TranslationStep) -> Text:
         """The top-k bars, then the context and the decoder state as heat strips."""
         assert step.context is not None and step.distribution is not None
-        room = self.query_one("#tr-dist", Static).content_size.width
+        room = self.query_one("#tr-dist", CachedRows).content_size.width
         width = max(8, min(30, room - 18)) if room else 24
         t = top_bars(step.top, step.token, width=width, rest=len(step.distribution) - len(step.top))
         t.append("\n")
@@ -564,8 +611,10 @@ class TranslationPanel(WidthPanel):
         t.append(f"\nc⟨{step.t}⟩ = Σ α⟨{step.t},t′⟩·h⟨t′⟩ · red > 0, blue < 0", style=MUTED)
         return t
 
-    def _states(self, step: TranslationStep) -> Text:
-        """The state before and after this encoder (or bridge) step, as heat strips."""
+    def _states(self, step: TranslationStep) -> list[Row]:
+        """The state before and after this encoder (or bridge) step, as heat strips. A state's
+        name says which it is, so the state a step starts from is the line the step before
+        ended with, drawn already."""
         names: dict[str, tuple[str, str]] = {
             "forward": (f"→h⟨{step.t - 1}⟩", f"→h⟨{step.t}⟩"),
             "backward": (f"←h⟨{step.t + 1}⟩", f"←h⟨{step.t}⟩"),
@@ -573,11 +622,12 @@ class TranslationPanel(WidthPanel):
         }
         before, after = names.get(step.phase, ("before", "after"))
         width = max(len(before), len(after)) + 1
-        t = vector_line(before, step.state_prev, width=width)
-        t.append("\n")
-        t.append_text(vector_line(after, step.state, width=width))
-        t.append("\nred > 0, blue < 0, black 0 · two units a cell", style=MUTED)
-        return t
+        legend = "red > 0, blue < 0, black 0 · two units a cell"
+        return [
+            (("state", before, width), partial(vector_line, before, step.state_prev, width=width)),
+            (("state", after, width), partial(vector_line, after, step.state, width=width)),
+            (("note", legend), lambda: muted(legend)),
+        ]
 
     def set_heat(self, on: bool) -> None:
         """The attention and the states are drawn shaded already."""
