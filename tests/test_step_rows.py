@@ -1,6 +1,6 @@
 """What a step of the recurrent, token and language-model panels rebuilds, counted rather than
 timed: no new layout of the screen at any step, the gate bars' unit numbers and the unchanged
-rows of a text box left as they are, and LineStatic drawing a text exactly as Static does.
+rows of a text box left as they are, and CachedRows drawing a text exactly as Static does.
 Timings live in benchmarks/bench_keys.py."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.widgets import Static
 import scenarios
 from tui.app import NetsimApp
 from tui.panels.recurrent import GateBars
-from tui.widgets.linestatic import LineStatic
+from tui.widgets.rows import CachedRows
 
 SIZE = (120, 40)
 
@@ -83,15 +83,15 @@ async def test_a_step_repaints_only_the_rows_that_change() -> None:
     app = NetsimApp(sim, start=1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        diagram = app.screen.query_one("#rec-unrolled", LineStatic)
-        label = app.screen.query_one("#rec-x-label", LineStatic)
+        diagram = app.screen.query_one("#rec-unrolled", CachedRows)
+        label = app.screen.query_one("#rec-x-label", CachedRows)
         rows = diagram.size.height
         assert rows == 5
-        built, labelled = diagram.rows_built, label.rows_built
+        built, labelled = diagram.drawn, label.drawn
         await pilot.press("right")
         await pilot.pause()
-        assert diagram.rows_built - built == rows - 2
-        assert label.rows_built == labelled
+        assert diagram.drawn - built == rows - 2
+        assert label.drawn == labelled
 
 
 TEXTS = [
@@ -117,7 +117,7 @@ def drawn(segment: Segment) -> tuple[object, ...]:
 class Pair(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="static")
-        yield LineStatic(id="line")
+        yield CachedRows(id="line")
 
 
 @pytest.mark.parametrize("width", [12, 40])
@@ -128,9 +128,9 @@ async def test_line_static_draws_as_static(index: int, width: int) -> None:
     app = Pair()
     async with app.run_test(size=(width, 30)) as pilot:
         static = app.query_one("#static", Static)
-        line = app.query_one("#line", LineStatic)
+        line = app.query_one("#line", CachedRows)
         static.update(text)
-        line.show_text(text, layout=True)
+        line.set_text(text, layout=True)
         await pilot.pause()
         own = not (isinstance(text.style, str) and text.style)  # else left to Static
         assert line.rows_at(text, width) == (static.size.height if own else None)
@@ -139,4 +139,4 @@ async def test_line_static_draws_as_static(index: int, width: int) -> None:
             want = [drawn(s) for s in static.render_line(y)]
             got = [drawn(s) for s in line.render_line(y)]
             assert got == want, y
-        assert line.rows_built == (static.size.height if own else 0)
+        assert line.drawn == (static.size.height if own else 0)

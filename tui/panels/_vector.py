@@ -19,8 +19,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tui.numbers import fmt_num
-from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import heat_style
+from tui.widgets.rows import CachedRows
 
 _LABEL = Style(color="grey50")
 _CURRENT = Style(color="black", bgcolor="bright_green", bold=True)
@@ -62,10 +62,10 @@ def text_height(inspector: Static, content: Content | Text | str, width: int) ->
 
 
 def put_text(box: Static, content: Content | Text, *, layout: bool = True) -> None:
-    """Show ``content`` in ``box``: a ``LineStatic`` draws a Rich ``Text`` itself, a line at a
+    """Show ``content`` in ``box``: a ``CachedRows`` draws a Rich ``Text`` itself, a line at a
     time, repainting only the lines that change; any other box is given Textual's Content."""
-    if isinstance(box, LineStatic) and isinstance(content, Text):
-        box.show_text(content, layout=layout)
+    if isinstance(box, CachedRows) and isinstance(content, Text):
+        box.set_text(content, layout=layout)
     else:
         box.update(
             Content.from_rich_text(content) if isinstance(content, Text) else content, layout=layout
@@ -93,7 +93,7 @@ def update_inspector(
         put_text(inspector, content)
         return None
     height = None
-    if isinstance(inspector, LineStatic) and isinstance(content, Text):
+    if isinstance(inspector, CachedRows) and isinstance(content, Text):
         height = inspector.rows_at(content, width)  # wrapped once, for drawing as well
     if height is None:
         height = text_height(inspector, content, width)

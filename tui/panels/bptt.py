@@ -13,9 +13,9 @@ from engine.bptt import BpttStage, BpttStep
 from tui.numbers import fmt_exact, fmt_factor
 from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
-from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid
 from tui.widgets.normbars import NormBars
+from tui.widgets.rows import CachedRows
 
 MAX_TERMS = 6
 """Products written out in the inspector's sum before it is abbreviated."""
@@ -177,7 +177,7 @@ class BpttPanel(Panel):
                         grid = MatrixGrid(getattr(first, key)[None], id=f"bptt-{key}")
                         self._grids[key] = grid
                         yield grid
-        inspector = LineStatic(id="bptt-inspector")
+        inspector = CachedRows(id="bptt-inspector")
         inspector.border_title = "δ⟨t−1⟩ = W_aaᵀ·(δ⟨t⟩ ⊙ (1 − a⟨t⟩²)): one unit"
         yield inspector
 

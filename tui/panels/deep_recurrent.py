@@ -14,7 +14,7 @@ from tui.numbers import fmt_exact
 from tui.panels._vector import LeastHeight, put_text, update_inspector
 from tui.panels.base import Panel, register
 from tui.panels.recurrent import bars, gate_rows
-from tui.widgets.linestatic import LineStatic
+from tui.widgets.rows import CachedRows
 
 CELL = 9
 """Characters per grid cell, at least."""
@@ -291,8 +291,8 @@ class DeepRecurrentPanel(Panel):
 
     def compose(self) -> ComposeResult:
         st = self.deep
-        yield LineStatic(id="deep-order")
-        box = LineStatic(id="deep-grid")
+        yield CachedRows(id="deep-order")
+        box = CachedRows(id="deep-grid")
         kind = "bidirectional " if st.directions == 2 else ""
         box.border_title = (
             f"{kind}{st.cell.upper()} · {st.num_layers} layer{'s' * (st.num_layers > 1)} × "
@@ -300,7 +300,7 @@ class DeepRecurrentPanel(Panel):
         )
         box.border_subtitle = "each cell shows its first unit"
         yield box
-        inspector_box = LineStatic(id="deep-inspector")
+        inspector_box = CachedRows(id="deep-inspector")
         inspector_box.border_title = "This cell and its two inputs"
         yield inspector_box
 

@@ -19,7 +19,7 @@ from engine.tokens import UNK
 from tui.numbers import clamp
 from tui.panels._heights import Heights, wrapped_lines
 from tui.panels.base import Panel, register
-from tui.widgets.linestatic import LineStatic
+from tui.widgets.rows import CachedRows
 
 TOP = 10
 """Tokens shown in the bar chart: the most probable ones, and the chosen one if not among
@@ -289,10 +289,10 @@ class LanguageModelPanel(Panel):
             verb = "scoring" if lm.mode == "score" else f"sampling, seed {lm.seed}"
             box.border_title = f"Sequence · {verb} · τ = {lm.temperature:g}"
             box.border_subtitle = f"{vocabulary_note(lm)} · H = {lm.hidden_size}"
-            yield LineStatic(id="lm-text")
+            yield CachedRows(id="lm-text")
         with Horizontal(id="lm-row"):
             with Vertical(classes="box", id="lm-dist-box"):
-                yield LineStatic(id="lm-dist")
+                yield CachedRows(id="lm-dist")
             with Vertical(classes="box", id="lm-running-box") as box:
                 box.border_title = "Running log-probability"
                 if lm.temperature != 1:
@@ -300,8 +300,8 @@ class LanguageModelPanel(Panel):
                     box.border_title += f" at τ = {lm.temperature:g}"
                     box.border_subtitle = "the model's own P is at τ = 1"
                 box.styles.width = running_width(lm)
-                yield LineStatic(id="lm-running")
-        inspector = LineStatic(id="lm-inspector")
+                yield CachedRows(id="lm-running")
+        inspector = CachedRows(id="lm-inspector")
         inspector.border_title = "This step"
         yield inspector
 

@@ -13,8 +13,8 @@ from tui.numbers import fmt_exact, fmt_factor, fmt_num
 from tui.panels._vector import LeastHeight, update_inspector
 from tui.panels.base import Panel, register
 from tui.widgets.curve import CurvePlot
-from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid
+from tui.widgets.rows import CachedRows
 
 TOLERANCE = 1e-3
 """How close to the hidden kernel (max |W − W*|) counts as learned, in the inspector."""
@@ -158,7 +158,7 @@ class LearnPanel(Panel):
                 yield CurvePlot(
                     np.arange(len(st), dtype=np.float64), log_losses(st.losses), id="learn-curve"
                 )
-        inspector = LineStatic(id="learn-inspector")
+        inspector = CachedRows(id="learn-inspector")
         inspector.border_title = "How the weights move"
         yield inspector
 

@@ -23,8 +23,8 @@ from tui import styles
 from tui.numbers import clamp, fmt_exact, fmt_factor
 from tui.panels._vector import LeastHeight, put_text, text_height, update_inspector
 from tui.panels.base import Panel, register
-from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid, Window
+from tui.widgets.rows import CachedRows
 from tui.widgets.steadygrid import SteadyGrid
 
 GATE_LABELS = {
@@ -690,7 +690,7 @@ class RecurrentPanel(Panel):
 
     def compose(self) -> ComposeResult:
         st = self.rec
-        yield LineStatic(id="rec-unrolled")
+        yield CachedRows(id="rec-unrolled")
         with Horizontal(id="rec-top"):
             # Without gates (a plain RNN) the vectors have the whole width.
             alone = " -alone" if st.cell == "rnn" else ""
@@ -702,7 +702,7 @@ class RecurrentPanel(Panel):
                 every = self._every()
                 spans = self._spans(every)
                 for key, label, values in self._vectors():
-                    yield LineStatic(
+                    yield CachedRows(
                         Text(label, style=styles.MUTED), classes="rec-label", id=f"rec-{key}-label"
                     )
                     yield SteadyGrid(
@@ -712,7 +712,7 @@ class RecurrentPanel(Panel):
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
                     yield GateBars(st.cell, id="rec-gate-bars")
-        inspector = LineStatic(id="rec-inspector")
+        inspector = CachedRows(id="rec-inspector")
         inspector.border_title = "How this step is computed"
         yield inspector
 

@@ -13,8 +13,8 @@ from engine.tokens import EOS, UNK, TokenStage, TokenStep
 from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels._sequence import WidthPanel
 from tui.panels.base import register
-from tui.widgets.linestatic import LineStatic
 from tui.widgets.matrix import MatrixGrid, Window
+from tui.widgets.rows import CachedRows
 
 DENSE_MAX = 40
 """Largest vocabulary whose one-hot vectors are drawn in full; larger ones are summarised."""
@@ -218,20 +218,20 @@ class TokenPanel(WidthPanel):
         with Vertical(classes="box", id="tok-sentence-box") as box:
             box.border_title = f"Sentence · {st.level} level · {n:,} tokens + {EOS}"
             box.border_subtitle = f"{st.unknown_count:,} unknown → {UNK}"
-            yield LineStatic(id="tok-sentence")
+            yield CachedRows(id="tok-sentence")
         with Horizontal(id="tok-row"):
             with Vertical(classes="box", id="tok-table-box") as box:
                 box.border_title = "Token → index"
-                yield LineStatic(id="tok-table")
+                yield CachedRows(id="tok-table")
             with Vertical(classes="box", id="tok-onehot-box") as box:
                 box.border_title = f"One-hot vector x⟨t⟩ · V = {st.vocab_size:,}"
                 if self.dense:
                     yield MatrixGrid(np.zeros((1, st.vocab_size)), id="tok-onehot")
-                    yield LineStatic(id="tok-vocab")
+                    yield CachedRows(id="tok-vocab")
                 else:
                     box.border_subtitle = "sparse: only the 1 and its neighbours"
-                    yield LineStatic(id="tok-onehot-text")
-        inspector = LineStatic(id="tok-inspector")
+                    yield CachedRows(id="tok-onehot-text")
+        inspector = CachedRows(id="tok-inspector")
         inspector.border_title = "How this token becomes a number"
         yield inspector
 
