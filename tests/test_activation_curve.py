@@ -73,3 +73,28 @@ async def test_unbounded_activation_spans_its_data() -> None:
     stage = ActivationStage(np.array([-2.0, 0.0, 4.0]), "relu")
     curve, _ = await drawn_curve(Simulation([stage]), 0)
     assert curve.y_lo < 0.0 and curve.y_hi > 4.0  # 0 … 4 with a margin, not a fixed range
+
+
+async def test_a_step_writes_only_the_lines_the_point_leaves_and_enters() -> None:
+    """The plot is not drawn anew at each step: at most the two lines the point moves between
+    are written and made into strips, the point is on the line of the step's value, and walking
+    back writes nothing (each line the point was on is kept)."""
+    sim = scenarios.load(scenarios.resolve("activation_sigmoid"))
+    app = NetsimApp(sim, check=False, reproducible=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        curve = app.screen.query_one("#act-curve", CurvePlot)
+        height = curve.size.height
+        steps = len(sim.stages[0])  # type: ignore[arg-type]
+        for _ in range(steps - 1):
+            written, drawn = curve.written, curve.drawn
+            await pilot.press("right")
+            await pilot.pause()
+            assert curve.written - written <= 2 and curve.drawn - drawn <= 2
+            lines = curve.render().plain.split("\n")
+            assert len(lines) == height and sum("●" in line for line in lines) == 1
+        written = curve.written
+        for _ in range(steps - 1):
+            await pilot.press("left")
+            await pilot.pause()
+        assert curve.written == written

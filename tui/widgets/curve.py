@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 from rich.text import Text
-from textual.geometry import Region
+from textual.events import Resize
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from tui.numbers import fraction
+from tui.widgets.rows import CachedRows
+
+Point = tuple[int, int, str]
+"""Where the current point is drawn: row, column and mark."""
 
 
-class CurvePlot(Widget):
-    """Plots ``ys`` against ``xs`` on a character grid with axes; ``point`` is drawn as ●."""
+class CurvePlot(CachedRows):
+    """Plots ``ys`` against ``xs`` on a character grid with axes; ``point`` is drawn as ●.
+
+    Each line is a row of ``CachedRows`` keyed by the size and by the point when it lies on
+    that line: a step rewrites and repaints the one or two lines the point leaves and enters,
+    and a line the point comes back to is drawn from its cached strip."""
 
     DEFAULT_CSS = """
     CurvePlot {
@@ -87,43 +95,60 @@ class CurvePlot(Widget):
         return grid, styles
 
     def watch_point(self, old: tuple[float, float] | None, new: tuple[float, float] | None) -> None:
-        """Repaint the lines the point leaves and enters, not the whole plot."""
+        self._show()
+
+    def on_resize(self, event: Resize) -> None:
+        self._show()
+
+    def _cells(self) -> tuple[int, int]:
+        return max(self.size.width - 6, 10), max(self.size.height, 4)
+
+    def _mark(self, w: int, h: int) -> Point | None:
+        """Where and how the current point is drawn at ``w`` × ``h`` cells, if anywhere."""
+        if self.point is None:
+            return None
+        px, py = self.point
+        cell = self._cell(px, py, w, h)
+        if cell is None:
+            return None
+        outside = not (self.xs[0] <= px <= self.xs[-1])
+        return (*cell, ("▸" if px > 0 else "◂") if outside else "●")
+
+    def _show(self) -> None:
+        """Give ``CachedRows`` the plot's lines: only a line whose key changed is written."""
         if not self.size.area:
             return
-        w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
-        cells = [None if p is None else self._cell(p[0], p[1], w, h) for p in (old, new)]
-        for r in sorted({cell[0] for cell in cells if cell is not None}):
-            self.refresh(Region(0, r, self.size.width, 1))
+        w, h = self._cells()
+        mark = self._mark(w, h)
+        self.set_rows(
+            [
+                (
+                    (w, h, r, mark if mark is not None and mark[0] == r else None),
+                    partial(self._plot_line, w, h, r, mark),
+                )
+                for r in range(h)
+            ]
+        )
 
-    def render(self) -> Text:
-        w, h = max(self.size.width - 6, 10), max(self.size.height, 4)
+    def _plot_line(self, w: int, h: int, r: int, point: Point | None) -> Text:
+        """Line ``r`` of the plot: its axis label, the axes and curve, and the point if on it."""
         grid, styles = self._base(w, h)
-        point: tuple[int, int, str] | None = None
-        if self.point is not None:
-            px, py = self.point
-            cell = self._cell(px, py, w, h)
-            if cell is not None:
-                outside = not (self.xs[0] <= px <= self.xs[-1])
-                point = (*cell, ("▸" if px > 0 else "◂") if outside else "●")
+        label = ""
+        if r == 0:
+            label = f"{self.y_hi:.2g}"
+        elif r == h - 1:
+            label = f"{self.y_lo:.2g}"
         t = Text(no_wrap=True)
-        for r in range(h):
-            label = ""
-            if r == 0:
-                label = f"{self.y_hi:.2g}"
-            elif r == h - 1:
-                label = f"{self.y_lo:.2g}"
-            t.append(label.rjust(5) + " ", style="grey50")
-            chars, marks = grid[r], styles[r]
-            if point is not None and point[0] == r:
-                chars, marks = list(chars), list(marks)
-                chars[point[1]], marks[point[1]] = point[2], "bold yellow"
-            # One span per run of blanks, not one per cell (a plot is mostly blank); every
-            # drawn character its own, so that it keeps its cell in an exported picture.
-            first = 0
-            for c in range(1, w + 1):
-                if c == w or chars[c] != " " or chars[first] != " ":
-                    t.append("".join(chars[first:c]), style=marks[first])
-                    first = c
-            if r < h - 1:
-                t.append("\n")
+        t.append(label.rjust(5) + " ", style="grey50")
+        chars, marks = grid[r], styles[r]
+        if point is not None and point[0] == r:
+            chars, marks = list(chars), list(marks)
+            chars[point[1]], marks[point[1]] = point[2], "bold yellow"
+        # One span per run of blanks, not one per cell (a plot is mostly blank); every drawn
+        # character its own, so that it keeps its cell in an exported picture.
+        first = 0
+        for c in range(1, w + 1):
+            if c == w or chars[c] != " " or chars[first] != " ":
+                t.append("".join(chars[first:c]), style=marks[first])
+                first = c
         return t
