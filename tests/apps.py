@@ -1,6 +1,12 @@
-"""Helpers the app tests share: a player opened on a bundled scenario, and its screen."""
+"""Helpers the app tests share: a player opened on a bundled scenario, its screen, and a record
+of the frames an app paints."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from textual.app import App
 
 import scenarios
 from tui.app import NetsimApp
@@ -18,3 +24,29 @@ def player(app: NetsimApp) -> PlayerScreen:
     screen = app.screen
     assert isinstance(screen, PlayerScreen)
     return screen
+
+
+T = TypeVar("T")
+
+
+def painted(app: App[Any], note: Callable[[Any, Any], T | None]) -> list[T]:
+    """A list that fills with ``note(screen, update)`` for every frame ``app`` paints (a
+    ``note`` of None is left out). Frames are seen by wrapping ``App._display`` on the app
+    instance, the method every frame goes through (internal to Textual, which is pinned)."""
+    notes: list[T] = []
+    display = app._display
+
+    def noting(screen: Any, renderable: Any) -> Any:
+        if renderable is not None:
+            noted = note(screen, renderable)
+            if noted is not None:
+                notes.append(noted)
+        return display(screen, renderable)
+
+    app._display = noting  # type: ignore[method-assign]
+    return notes
+
+
+def kind_of(screen: Any, renderable: Any) -> str:
+    """A frame's kind for ``painted``: ``LayoutUpdate`` when the screen was laid out again."""
+    return type(renderable).__name__

@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from apps import player, player_app
+from apps import painted, player, player_app
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.visual import Visual
@@ -63,16 +63,12 @@ class Titled(App[None]):
 
 async def test_a_new_title_repaints_the_top_border_only() -> None:
     app = Titled()
-    rows_painted: list[set[int]] = []
-    display = app._display
 
-    def counting(screen: Any, renderable: Any) -> Any:
-        spans = getattr(renderable, "spans", None)
-        if spans is not None:
-            rows_painted.append({y for y, _, _ in spans})
-        return display(screen, renderable)
+    def rows_of(screen: Any, update: Any) -> set[int] | None:
+        spans = getattr(update, "spans", None)
+        return None if spans is None else {y for y, _, _ in spans}
 
-    app._display = counting  # type: ignore[method-assign]
+    rows_painted = painted(app, rows_of)
     async with app.run_test(size=(40, 10)) as pilot:
         box = app.query_one(CachedRows)
         box.set_rows(rows("a", "b", "c", "d"))
@@ -105,15 +101,7 @@ async def test_a_translation_step_writes_only_the_lines_it_changes() -> None:
     before; none while they are below the screen) and paints one frame; walking back writes
     no line of it at all (every line was drawn on the way forward)."""
     app = player_app("translate_date")
-    frames: list[Any] = []
-    display = app._display
-
-    def counting(screen: Any, renderable: Any) -> Any:
-        if renderable is not None:
-            frames.append(renderable)
-        return display(screen, renderable)
-
-    app._display = counting  # type: ignore[method-assign]
+    frames = painted(app, lambda _, update: update)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = player(app)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apps import painted
 from textual.widget import Widget
 
 import scenarios
@@ -36,22 +37,15 @@ class Frame:
 
 def count_frames(app: NetsimApp) -> list[Frame]:
     """A list that fills with every frame ``app`` paints; clear it before what you count."""
-    frames: list[Frame] = []
-    display = app._display
 
-    def counting(screen: Any, renderable: Any) -> Any:
-        if renderable is not None:
-            spans = getattr(renderable, "spans", None)
-            if spans is None:  # a whole screen
-                frames.append(Frame(type(renderable).__name__, SIZE[1], SCREEN_CELLS))
-            else:
-                rows = len({y for y, _, _ in spans})
-                cells = sum(x2 - x1 for _, x1, x2 in spans)
-                frames.append(Frame(type(renderable).__name__, rows, cells))
-        return display(screen, renderable)
+    def frame(screen: Any, renderable: Any) -> Frame:
+        spans = getattr(renderable, "spans", None)
+        if spans is None:  # a whole screen
+            return Frame(type(renderable).__name__, SIZE[1], SCREEN_CELLS)
+        rows = len({y for y, _, _ in spans})
+        return Frame(type(renderable).__name__, rows, sum(x2 - x1 for _, x1, x2 in spans))
 
-    app._display = counting  # type: ignore[method-assign]
-    return frames
+    return painted(app, frame)
 
 
 async def frames_per_step(app: NetsimApp, pilot: Any, presses: int) -> list[list[Frame]]:

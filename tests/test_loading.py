@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apps import painted
 from click.testing import CliRunner, Result
 from textual.app import App
 from textual.widgets import Static
@@ -280,15 +281,7 @@ async def test_the_loaded_player_replaces_the_loading_screen_in_one_frame() -> N
     opening = tui.cli.preview(str(path))
     assert opening is not None
     app = NetsimApp(opening=opening, check=False)
-    painted: list[str] = []
-    display = app._display
-
-    def noted(screen: Any, renderable: Any) -> Any:
-        if renderable is not None:
-            painted.append(type(screen).__name__)
-        return display(screen, renderable)
-
-    app._display = noted  # type: ignore[method-assign]
+    screens = painted(app, lambda screen, _: type(screen).__name__)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(1000):
             await pilot.pause(0.01)
@@ -296,4 +289,4 @@ async def test_the_loaded_player_replaces_the_loading_screen_in_one_frame() -> N
                 break
         await pilot.pause()
         assert isinstance(app.screen, PlayerScreen) and not app.screen.settling
-    assert painted[0] == "LoadingScreen" and painted.count("PlayerScreen") == 1, painted
+    assert screens[0] == "LoadingScreen" and screens.count("PlayerScreen") == 1, screens

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from apps import kind_of, painted
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual
@@ -44,16 +45,7 @@ def lenet() -> Network:
 
 def count_frames(app: NetsimApp) -> list[str]:
     """A list that fills with the kind of every frame ``app`` paints."""
-    frames: list[str] = []
-    display = app._display
-
-    def counting(screen: Any, renderable: Any) -> Any:
-        if renderable is not None:
-            frames.append(type(renderable).__name__)
-        return display(screen, renderable)
-
-    app._display = counting  # type: ignore[method-assign]
-    return frames
+    return painted(app, kind_of)
 
 
 async def settle(app: NetsimApp, pilot: Any) -> None:

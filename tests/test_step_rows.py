@@ -5,9 +5,8 @@ Timings live in benchmarks/bench_keys.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from apps import kind_of, painted
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -24,17 +23,8 @@ SIZE = (120, 40)
 
 def layouts(app: NetsimApp) -> list[str]:
     """A list that fills with the kind of every frame ``app`` paints (``LayoutUpdate``: the
-    screen was laid out again). Wraps ``App._display``, internal to Textual (pinned)."""
-    kinds: list[str] = []
-    display = app._display
-
-    def counting(screen: Any, renderable: Any) -> Any:
-        if renderable is not None:
-            kinds.append(type(renderable).__name__)
-        return display(screen, renderable)
-
-    app._display = counting  # type: ignore[method-assign]
-    return kinds
+    screen was laid out again)."""
+    return painted(app, kind_of)
 
 
 @pytest.mark.parametrize(
