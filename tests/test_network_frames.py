@@ -54,6 +54,20 @@ async def settle(app: NetsimApp, pilot: Any) -> None:
         await pilot.pause()
 
 
+def lenet_app() -> tuple[Network, NetsimApp]:
+    """LeNet-5 (seeded weights and input) and an app opened on its layer table."""
+    net = lenet()
+    return net, NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+
+
+async def table_of(app: NetsimApp, pilot: Any) -> NetworkScreen:
+    """The app's network screen, once its workers and frames have settled."""
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, NetworkScreen)
+    return screen
+
+
 async def test_down_onto_a_computed_layer_with_large_maps_draws_them_off_the_event_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -77,12 +91,9 @@ async def test_down_onto_a_computed_layer_with_large_maps_draws_them_off_the_eve
         return refresh(self, *regions, **kw)
 
     monkeypatch.setattr(Widget, "refresh", counting_refresh)
-    net = lenet()
-    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    net, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, NetworkScreen)
+        screen = await table_of(app, pilot)
         second = net.layers[1].name
         net.output(second)  # computed before the key: only drawing is left
         frames = count_frames(app)
@@ -105,12 +116,9 @@ async def test_down_onto_a_computed_layer_with_large_maps_draws_them_off_the_eve
 
 
 async def test_progress_notes_of_one_line_are_written_without_a_layout() -> None:
-    net = lenet()
-    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    _, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, NetworkScreen)
+        screen = await table_of(app, pilot)
         note = screen.query_one("#net-note")
         screen._note("computing conv2: layer 1 of 3 (pool1)")
         await pilot.pause()
@@ -172,12 +180,9 @@ async def test_down_in_the_table_draws_two_rows_again_and_they_look_as_drawn_afr
         return render_line(self, y, *args)
 
     monkeypatch.setattr(DataTable, "_render_line", counting)
-    net = lenet()
-    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False)
+    _, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        screen = app.screen
-        assert isinstance(screen, NetworkScreen)
+        screen = await table_of(app, pilot)
         table = screen.table
         await pilot.press("down")
         await settle(app, pilot)
