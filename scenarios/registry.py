@@ -11,7 +11,6 @@ Loading a file imports only the module of its kind (``kind()``); ``kinds()``, ``
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -147,9 +146,9 @@ _loaded = False
 
 def _module_names() -> list[str]:
     """The modules of ``scenarios.kinds``, found from its files without importing them."""
-    import scenarios.kinds as package
+    from scenarios.kinds import module_names
 
-    return sorted(m.name for m in pkgutil.iter_modules(package.__path__) if m.name[0] != "_")
+    return module_names()
 
 
 def load_kinds() -> None:

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 import click
 
 import scenarios
+from scenarios.kinds import module_names
 from tui.snapshot import VIEWS, ViewError, parse_keys, parse_views
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ def preview(name: str) -> Opening | None:
     title, description, kind = (data.get(k) for k in ("title", "description", "kind"))
     if not isinstance(title, str) or not title.strip() or not isinstance(kind, str):
         return None
-    if not isinstance(description, str | None) or kind not in kind_names():
+    if not isinstance(description, str | None) or kind not in module_names():
         return None
     return Opening(
         path=path,
@@ -203,13 +204,6 @@ def preview(name: str) -> Opening | None:
         description=description or "",
         load=lambda progress: load_or_raise(name, progress),
     )
-
-
-def kind_names() -> set[str]:
-    """The scenario kinds, from the names of their modules (``scenarios/kinds/conv.py``),
-    without importing the registry."""
-    folder = scenarios.BUNDLED_DIR / "kinds"
-    return {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
 
 
 def _debugging() -> bool:
