@@ -27,10 +27,10 @@ import scenarios
 import tui.cli
 from tui.app import NetsimApp
 from tui.cli import cli
-from tui.edits import paragraphs
 from tui.screens import loading
 from tui.screens.loading import LoadingScreen, Opening
 from tui.screens.player import PlayerScreen
+from tui.text import paragraphs
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = 'kind = "conv"\ntitle = "Three by three"\ndescription = "A small input."\n'

@@ -165,9 +165,3 @@ def as_saved(title: str, description: str, changes: dict[str, tuple[str, str]]) 
     if resized and title:
         title = f"{title} (as saved)"
     return title, f"{note}\n\n{description}" if description.strip() else note
-
-
-def paragraphs(text: str) -> str:
-    """``text`` as the player draws it: each paragraph (blank-line separated) on one line,
-    its hard wraps joined."""
-    return "\n".join(" ".join(part.split()) for part in text.split("\n\n") if part.strip())

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.styles import MUTED
+from tui.text import paragraphs
 
 if TYPE_CHECKING:
     from engine.core import Simulation, Stage
@@ -221,8 +222,6 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(legend)
             if self.simulation is not None:
                 yield Static(Text(self.simulation.title, style="bold underline"))
-                from tui.edits import paragraphs  # numbers only where a scenario is open
-
                 # Each paragraph on its own line, as under the player's panel: after a live
                 # change, the line saying what the words were written for opens the text.
                 description = paragraphs(self.simulation.description)

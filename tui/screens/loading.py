@@ -33,6 +33,7 @@ from textual.widgets import Header, Static
 
 from scenarios.errors import ScenarioError
 from tui.styles import MUTED
+from tui.text import paragraphs
 from tui.widgets.keyfooter import KeyFooter
 
 if TYPE_CHECKING:
@@ -55,12 +56,6 @@ class Opening:
     load: Callable[[Progress], Simulation]
     """Reads and builds the simulation (in a thread), calling ``progress(done, total)`` while
     a scenario trains; raises ScenarioError naming what is wrong with the file."""
-
-
-def paragraphs(text: str) -> str:
-    """``text`` as the player draws it: each paragraph (blank-line separated) on one line, its
-    hard wraps joined (the same as ``tui.edits.paragraphs``, which brings NumPy)."""
-    return "\n".join(" ".join(part.split()) for part in text.split("\n\n") if part.strip())
 
 
 class LoadingScreen(Screen[None]):

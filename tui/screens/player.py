@@ -39,11 +39,12 @@ from engine.core import (
 from engine.errors import SpecError
 from engine.receptive import traceable
 from engine.translation import shiftable
-from tui.edits import Cell, as_saved, near_cells, number, paragraphs, parse, written
+from tui.edits import Cell, as_saved, near_cells, number, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
 from tui.screens.help import LAYER_BINDINGS, HelpScreen, editable, offered_keys
 from tui.screens.textinput import TextInputScreen
+from tui.text import paragraphs
 from tui.widgets.badge import TorchBadge
 from tui.widgets.keyfooter import KeyFooter
 from tui.widgets.legend import Legend
