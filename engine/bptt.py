@@ -262,6 +262,12 @@ class BpttStage(Stage):
         """δ⟨1⟩ … δ⟨T⟩ in time order, (T, H)."""
         return self._delta
 
+    def series(self, name: str) -> np.ndarray:
+        """One of the vectors a step shows, over the whole sequence in time order, (T, H):
+        ``"delta"``, ``"dtanh"``, ``"dz"`` or ``"carry"`` (the BpttStep fields)."""
+        arrays = {"delta": self._delta, "dtanh": self._dtanh, "dz": self._dz, "carry": self._carry}
+        return arrays[name]
+
     @property
     def output(self) -> np.ndarray:
         """‖δ⟨t⟩‖ in step order (t = T first), (T,)."""

@@ -16,6 +16,7 @@ from tui.panels.base import Panel, register
 from tui.widgets.matrix import MatrixGrid
 from tui.widgets.normbars import NormBars
 from tui.widgets.rows import CachedRows
+from tui.widgets.steadygrid import SteadyGrid
 
 MAX_TERMS = 6
 """Products written out in the inspector's sum before it is abbreviated."""
@@ -174,7 +175,11 @@ class BpttPanel(Panel):
                     with Vertical(classes="box", id=f"bptt-{key}-box") as box:
                         box.border_title = title
                         box.border_subtitle = subtitle
-                        grid = MatrixGrid(getattr(first, key)[None], id=f"bptt-{key}")
+                        # Columns as wide as the whole sequence needs: numbers that grow
+                        # wider at a later step do not lay the screen out again.
+                        grid = SteadyGrid(
+                            getattr(first, key)[None], every=st.series(key), id=f"bptt-{key}"
+                        )
                         self._grids[key] = grid
                         yield grid
         inspector = CachedRows(id="bptt-inspector")
