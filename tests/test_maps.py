@@ -157,6 +157,27 @@ async def test_heat_view_puts_more_maps_side_by_side() -> None:
         assert str(panel.query_one("#output-box").border_subtitle) == label
 
 
+async def test_every_map_of_edges_on_shapes_is_whole_at_200x50_in_heat() -> None:
+    """conv_edges_on_shapes at 200×50: in the heat view the input, both filters and both output
+    maps are drawn whole, none scrolls. (In numbers they need 254 columns: its 24- and
+    22-column maps are three characters a cell, and they share the width.)"""
+    app = player_app("conv_edges_on_shapes", start=600)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.press("h")
+        await pilot.pause()
+        panel = app.screen.query_one(ConvPanel)
+        screen = app.screen.region
+        shown = [c for prefix in ("input", "kernel", "output") for c in cards(panel, prefix)]
+        assert len(shown) == 5
+        for card in shown:
+            assert screen.contains_region(card.region), card.id
+            for grid in card.grids:
+                if grid.display:
+                    view = grid.scrollable_content_region
+                    assert grid.virtual_size.width <= view.width, card.id
+                    assert grid.virtual_size.height <= view.height, card.id
+
+
 async def test_pool_lights_the_channel_it_pools() -> None:
     """pool_per_channel: every channel and its map on screen, named; moving to the next
     channel moves the light and the window with it."""
