@@ -32,11 +32,12 @@ class Heights:
 
     def title(self, box: Widget, title: str | Content) -> None:
         """Set ``box``'s border title, repainting the box (and all it holds) only when the
-        title is new."""
+        title is new. A str is shown as it is written, never read as markup ("[" in a word
+        from the data)."""
         key = title.markup if isinstance(title, Content) else title
         if self._titles.get(id(box)) != key:
             self._titles[id(box)] = key
-            box.border_title = title
+            box.border_title = Content(title) if isinstance(title, str) else title
 
     def tallest(
         self, box: Static, lines: Callable[[int], int], *, now: Content | Text | None = None

@@ -18,6 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
@@ -193,7 +194,7 @@ class CollapseScreen(Screen[None]):
         self.query_one("#collapse-b", MatrixPeek).set_matrix(check.bias)
         self.query_one("#collapse-b-box").border_subtitle = str(check.bias.shape[0])
         box = self.query_one("#collapse-out-box")
-        box.border_title = self.input_title()
+        box.border_title = Content(self.input_title())  # the file's names, not markup
         self.query_one("#collapse-out", Static).update(self.outputs(check))
         self.query_one("#collapse-note", Static).update(self.note(check))
 

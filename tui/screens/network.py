@@ -585,7 +585,7 @@ class NetworkScreen(Screen[None]):
             # place (no note: showing it would lay the screen out, twice).
             if self.gallery.display:
                 self.gallery.set_maps(None)
-                box.border_subtitle = f"drawing the maps of {name} …"
+                box.border_subtitle = Content(f"drawing the maps of {name} …")
             else:
                 self._note(f"drawing the maps of {name} …")
             # Once the key's frame is painted: the drawing holds the interpreter's lock for

@@ -168,12 +168,13 @@ class CachedRows(Static):
         self._measured = (text, lines, width, rows)
         return len(rows)
 
-    def set_title(self, title: str) -> None:
+    def set_title(self, title: str | Content) -> None:
         """Write the border title, repainting the top border only: setting ``border_title``
         repaints the whole box, every line of it styled again, at every step whose title
         changes (the attention box names the row computed). Internal: it stores the title
-        as ``border_title`` does (Textual's ``_border_title``)."""
-        content = self.render_str(title).expand_tabs(4).split()[0]
+        as ``border_title`` does (Textual's ``_border_title``). A str is shown as it is
+        written, never read as markup ("[" in a name)."""
+        content = (Content(title) if isinstance(title, str) else title).expand_tabs(4).split()[0]
         if content == self._border_title:
             return
         self._border_title = content
