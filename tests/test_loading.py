@@ -290,3 +290,62 @@ async def test_the_loaded_player_replaces_the_loading_screen_in_one_frame() -> N
         await pilot.pause()
         assert isinstance(app.screen, PlayerScreen) and not app.screen.settling
     assert screens[0] == "LoadingScreen" and screens.count("PlayerScreen") == 1, screens
+
+
+def held(name: str) -> tuple[Opening, threading.Event]:
+    """The preview of a bundled scenario whose load waits for the event returned."""
+    opening = tui.cli.preview(str(scenarios.resolve(name)))
+    assert opening is not None
+    go = threading.Event()
+    load = opening.load
+
+    def wait_then_load(progress: Callable[[int, int], None]) -> Any:
+        go.wait(30)
+        return load(progress)
+
+    return Opening(
+        opening.path, opening.title, opening.description, wait_then_load, opening.kind
+    ), go
+
+
+async def opened(app: NetsimApp, pilot: Any, go: threading.Event) -> None:
+    go.set()
+    for _ in range(1000):
+        await pilot.pause(0.01)
+        if not isinstance(app.screen, LoadingScreen) and not getattr(app.screen, "settling", 0):
+            break
+    await pilot.pause()
+
+
+async def test_the_description_does_not_move_when_the_player_comes_at_80_columns() -> None:
+    """At 80 columns the player's footer takes two lines (for most scenarios, this one among
+    them): the loading screen keeps them, so the description is where the player puts it."""
+    opening, go = held("conv_vertical_edge")
+    app = NetsimApp(opening=opening, check=False)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LoadingScreen)
+        before = app.screen.query_one("#description").region
+        await opened(app, pilot, go)
+        assert isinstance(app.screen, PlayerScreen)
+        footer = app.screen.query_one(loading.KeyFooter)
+        assert footer.size.height == 2
+        assert app.screen.query_one("#description").region == before
+
+
+async def test_a_network_loads_in_the_layer_tables_frame() -> None:
+    """A network opens on its layer table, which has no description: the loading screen
+    draws none either, and says "Loading …" on the line under the header, as the table
+    screen begins."""
+    opening, go = held("net_mlp_digits")
+    assert opening.network
+    app = NetsimApp(opening=opening, check=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LoadingScreen)
+        assert not screen.query("#description") and not screen.query("#legend")
+        note = screen.query_one("#loading-note", Static)
+        assert note.region.y == 1 and "Loading net_mlp_digits.toml" in str(note.render())
+        await opened(app, pilot, go)
+        assert type(app.screen).__name__ == "NetworkScreen"

@@ -203,6 +203,7 @@ def preview(name: str) -> Opening | None:
         title=title,
         description=description or "",
         load=lambda progress: load_or_raise(name, progress),
+        kind=kind,
     )
 
 

@@ -1,5 +1,5 @@
-"""LoadingScreen: the player's layout, drawn from a scenario file's title and description while
-the file is loaded in a thread.
+"""LoadingScreen: the player's layout (or the layer table's, for a network), drawn from a
+scenario file's title and description while the file is loaded in a thread.
 
 ``netsim FILE`` in a terminal paints this screen before NumPy, pydantic and the scenario loader
 are imported (they take most of the time to the first frame): the title and file name in the
@@ -43,6 +43,12 @@ SHORT = 32
 """Below this many rows the description starts hidden: the panel needs the lines (``d`` shows
 it). The player and this screen share it, so that the description does not jump."""
 
+FOOTER_TWO_LINES = 100
+"""Below this many columns the player's footer takes two lines for most scenarios (32 of the
+49 bundled players at 80 columns, 15 at 100, none at 160; its keys depend on the stage, not
+known before loading): the loading screen keeps two lines for it there, so that the
+description does not move up a line when the player comes."""
+
 Progress = Callable[[int, int], None]
 
 
@@ -56,6 +62,12 @@ class Opening:
     load: Callable[[Progress], Simulation]
     """Reads and builds the simulation (in a thread), calling ``progress(done, total)`` while
     a scenario trains; raises ScenarioError naming what is wrong with the file."""
+    kind: str = ""
+    """The file's ``kind``: a ``network`` opens on the layer table, not the player."""
+
+    @property
+    def network(self) -> bool:
+        return self.kind == "network"
 
 
 class LoadingScreen(Screen[None]):
@@ -86,6 +98,11 @@ class LoadingScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
+        if self.opening.network:
+            # The layer table's frame: "Loading …" where the table comes, no description.
+            yield Static(self._note(), id="loading-note")
+            yield KeyFooter()
+            return
         yield Static(id="stage-bar")
         with VerticalScroll(id="panel-area", can_focus=False):
             yield Static(self._note(), id="loading-note")
@@ -101,14 +118,19 @@ class LoadingScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = self.opening.title or "netsim"
         self.sub_title = self.opening.path.name
-        self.query_one("#stage-bar").display = False
+        if not self.opening.network:
+            self.query_one("#stage-bar").display = False
         # After the first frame: the loader's imports hold the interpreter's lock for long
         # stretches, and the frame must not wait for them.
         self.call_after_refresh(self._load)
 
     def on_resize(self) -> None:
+        if self.opening.network:
+            return
         description = self.query_one("#description")
         description.display = self.size.height >= SHORT and bool(self.opening.description.strip())
+        footer = self.query_one(KeyFooter)
+        footer.styles.min_height = 2 if self.size.width < FOOTER_TWO_LINES else None
 
     def _note(self, done: int = 0, total: int = 0) -> Text:
         name = self.opening.path.name
