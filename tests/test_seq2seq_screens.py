@@ -190,7 +190,8 @@ async def test_beam_keys_search_again_with_the_new_width_and_alpha() -> None:
         assert beam(screen).alpha == pytest.approx(old.alpha - 0.1)
         panels = list(screen.query(BeamSearchPanel))
         assert len(panels) == 1 and panels[0].search is beam(screen)
-        assert f"B = {beam(screen).beam_width}" in shown_text(app, "#bs-head")
+        head = screen.query_one("#bs-head")
+        assert f"B = {beam(screen).beam_width}" in str(head.border_title)
         assert screen.cursor == 2  # the same search step
 
 

@@ -77,3 +77,30 @@ async def test_beam_lists_keep_special_tokens_whole(name: str, size: tuple[int, 
                         cut += text.endswith("…")
         if size == (80, 24) and name == "beam_names":
             assert cut, "at 80×24 some hypothesis of beam_names is too long for its list"
+
+
+async def test_the_beam_verdict_is_on_screen_at_120x40_without_scrolling() -> None:
+    """beam_names at its ranking step: the error analysis's verdict is on screen as the step
+    opens (no ``i``), its box's first lines in the panel's visible area; the head box spends
+    no line on B, α, max_length and V (they are its title); and the tree's box is as wide as
+    its widest line, so the lists beside it wrap less."""
+    app = player_app("beam_names", start=12)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        p = player(app)
+        assert p.cursor == len(p.simulation) - 1
+        area = p.query_one("#panel-area")
+        assert area.scroll_y == 0
+        analysis = p.query_one("#bs-analysis")
+        lines = box_lines(analysis)
+        assert lines[0].startswith("search at fault")
+        top = analysis.content_region.y
+        for y in range(top, top + 3):  # the verdict's three lines
+            assert area.region.y <= y < area.region.bottom, y
+        head = p.query_one("#bs-head")
+        assert "B = 3 · α = 0.7" in str(head.border_title)
+        assert not any("max_length =" in line for line in box_lines(head))
+        text = p.query_one("#bs-tree-text")
+        width, height = text.outer_size
+        drawn = [s.text.rstrip() for s in text.render_lines(Region(0, 0, width, height))]
+        assert max(map(len, drawn)) + 2 >= width  # a scroll bar's column at most to spare

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -17,7 +18,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui import styles
-from tui.panels._heights import Heights, line_count, wrapped_lines
+from tui.panels._heights import Heights, wrapped_lines
 from tui.panels._sequence import SPECIALS, Body, WidthPanel, shown
 from tui.panels.base import register
 from tui.panels.language import EOS_STYLE, MUTED, PENDING, token_style
@@ -87,26 +88,33 @@ class BeamView:
         return self.vocabulary[k]
 
 
+def search_title(stage: BeamSearchStage) -> str:
+    """The head box's title: B, α, max_length and V, the same at every step (on a line of
+    their own in the box they cost the panel a row)."""
+    v = len(stage.decoder.vocabulary)
+    return (
+        f"Beam search · B = {stage.beam_width} · α = {stage.alpha:g}"
+        f" · max_length = {stage.max_length} · V = {v}"
+    )
+
+
 def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
-    """B, α, max_length and what this step does."""
+    """What this step does (B, α, max_length and V are the box's title, ``search_title``)."""
     v = len(stage.decoder.vocabulary)
     t = Text()
-    t.append(f"B = {stage.beam_width}", style="bold")
-    t.append(f" · α = {stage.alpha:g}", style="bold")
-    t.append(f" · max_length = {stage.max_length} · V = {v}", style="bold")
     if step.final:
         n = len(step.pool)
         if step.ran_out:
             # Nothing ended with <EOS>: say so plainly, and what is ranked instead.
             t.append(
-                f"\nno hypothesis ended with <EOS> within max_length = {stage.max_length}: the "
+                f"no hypothesis ended with <EOS> within max_length = {stage.max_length}: the "
                 f"{len(step.ranking_norm)} unfinished ones are ranked, and the best of them is "
                 "returned",
                 style="bold yellow",
             )
             return t
         t.append(
-            f"\nsearch over: {n} finished hypothes{'is' if n == 1 else 'es'} ranked", style=MUTED
+            f"search over: {n} finished hypothes{'is' if n == 1 else 'es'} ranked", style=MUTED
         )
         return t
     alive = len(step.alive_before)
@@ -121,7 +129,7 @@ def header_text(stage: BeamSearchStage, step: BeamStep) -> Text:
     else:
         best = f"the best B − |pool| = {stage.beam_width} − {pooled} = {width} {verb} kept"
     t.append(
-        f"\nt = {step.t}: {alive} alive × V = {v} → {alive * v} expansions by cumulative log P; "
+        f"t = {step.t}: {alive} alive × V = {v} → {alive * v} expansions by cumulative log P; "
         f"{best}, those ending in <EOS> go to the pool",
         style=MUTED,
     )
@@ -276,7 +284,8 @@ def ranking_columns(view: BeamView, step: BeamStep, alpha: float) -> Text:
 
 
 def analysis_text(view: BeamView) -> Text | None:
-    """y* against ŷ: both log-probabilities, both normalised scores and the verdict."""
+    """The verdict, then y* against ŷ: both log-probabilities and both normalised scores. The
+    verdict comes first: where the box is cut off by a small terminal, it is what is seen."""
     a = view.stage.analysis
     if a is None:
         return None
@@ -286,20 +295,18 @@ def analysis_text(view: BeamView) -> Text | None:
         return view.stage.text_of([k for k in ids if k != view.eos])
 
     out = Text(no_wrap=True, overflow="crop")
-    out.append(
-        f"y* = {seq(a.reference)!r} (the reference)   ŷ = {seq(a.found)!r} (the search's best)\n"
-    )
-    out.append(
-        f"log P(y*|x) = {_num(a.log_p_reference, 4)}   log P(ŷ|x) = {_num(a.log_p_found, 4)}   "
-    )
-    out.append(
-        f"normalised: {_num(a.score_reference, 4)} vs {_num(a.score_found, 4)}\n", style=MUTED
-    )
     verdict = {"none": "bold green", "search": "bold yellow", "model": "bold magenta"}
     label = {"none": "no error", "length": "y* longer than max_length"}
     out.append(label.get(a.fault, f"{a.fault} at fault"), style=verdict.get(a.fault, "bold"))
     out.append(": ")
     out.append(a.explain())
+    out.append(
+        f"\ny* = {seq(a.reference)!r} (the reference)   ŷ = {seq(a.found)!r} (the search's best)\n"
+    )
+    out.append(
+        f"log P(y*|x) = {_num(a.log_p_reference, 4)}   log P(ŷ|x) = {_num(a.log_p_found, 4)}   "
+    )
+    out.append(f"normalised: {_num(a.score_reference, 4)} vs {_num(a.score_found, 4)}", style=MUTED)
     return out
 
 
@@ -369,6 +376,9 @@ class Tallest(NamedTuple):
     kept: int
     pool: int
     tree: int
+    tree_width: int
+    """Columns of the tree's widest line over the search: the tree's box is as wide, the
+    lists beside it take the rest."""
 
 
 @register
@@ -402,6 +412,7 @@ class BeamSearchPanel(WidthPanel):
     }
     BeamSearchPanel #bs-tree {
         width: 1fr;
+        max-width: 50%;
         max-height: 24;
     }
     BeamSearchPanel #bs-analysis, BeamSearchPanel #bs-head {
@@ -426,9 +437,7 @@ class BeamSearchPanel(WidthPanel):
 
     def compose(self) -> ComposeResult:
         with Body(id="bs-body"):
-            head = Static(id="bs-head", classes="box")
-            head.border_title = "Beam search"
-            yield head
+            yield Static(id="bs-head", classes="box")
             # Drawn line by line: a step repaints the lines that differ from the last
             # step's (the tree mostly grows; the lists change a few lines).
             yield CachedRows(id="bs-grid", classes="box")
@@ -448,9 +457,12 @@ class BeamSearchPanel(WidthPanel):
         self._titles()
 
     def _titles(self) -> None:
-        """What the stage says once, whatever the step: the text the decoder read."""
+        """What the stage says once, whatever the step: B, α, max_length and V, and the text the
+        decoder read."""
         text = getattr(self.search, "input_text", None)
-        self.query_one("#bs-head").border_subtitle = Content(f"x = {text!r}") if text else ""
+        head = self.query_one("#bs-head")
+        head.border_title = Content(search_title(self.search))
+        head.border_subtitle = Content(f"x = {text!r}") if text else ""
 
     def restage(self, stage: BeamSearchStage) -> None:
         """Show ``stage`` (another B, α or text) in this panel instead of a new panel: the
@@ -476,6 +488,12 @@ class BeamSearchPanel(WidthPanel):
         kept = self.query_one("#bs-kept", CachedRows)
         pool = self.query_one("#bs-pool", CachedRows)
         tall = self._tallest()
+        # The tree's box as wide as its widest line over the whole search, the same at every
+        # step (a width that changed would lay the screen out): the lists take the rest.
+        box = self.query_one("#bs-tree")
+        wide = tall.tree_width + box.styles.gutter.width + 1  # and room for a scroll bar
+        if box.styles.width is None or box.styles.width.value != wide:
+            box.styles.width = wide
         # The boxes keep their places and heights at the final step too: the error analysis
         # is there from the first step (saying what it will compare), and the list of the
         # alive says that none is left, so the ranking step lays nothing out either.
@@ -525,7 +543,7 @@ class BeamSearchPanel(WidthPanel):
         """The most lines each list takes over the whole search (found once)."""
         if self._tall is None:
             stage = self.search
-            grid = kept = pool = tree = 1
+            grid = kept = pool = tree = tree_width = 1
             for i in range(len(stage)):
                 step = stage.step(i)
                 if step.final:
@@ -536,8 +554,10 @@ class BeamSearchPanel(WidthPanel):
                     grid = max(grid, 2 + listed(len(step.alive_before)))
                     kept = max(kept, 1 + listed(len(step.record.kept)))
                 pool = max(pool, 1 + listed(len(step.pool)) if step.pool else 1)
-                tree = max(tree, line_count(tree_text(self.view, step)))
-            self._tall = Tallest(grid, kept, pool, tree)
+                drawn = tree_text(self.view, step).plain.split("\n")
+                tree = max(tree, len(drawn))
+                tree_width = max(tree_width, *(cell_len(line) for line in drawn))
+            self._tall = Tallest(grid, kept, pool, tree, tree_width)
         return self._tall
 
     def set_heat(self, on: bool) -> None:
