@@ -142,3 +142,28 @@ def test_the_output_layer_is_written_out_from_logits_to_probabilities() -> None:
     assert f"softmax([{logits}]) = [{probs}]" in line
     k = int(np.argmax(step.y_hat))
     assert f"W_ya[{k}]·a⟨3⟩ + b_y[{k}] = " in text
+
+
+@pytest.mark.parametrize(("size", "beside"), [((120, 40), True), ((80, 24), False)])
+async def test_a_plain_rnns_inspector_stands_beside_its_vectors_where_there_is_room(
+    size: tuple[int, int], beside: bool
+) -> None:
+    """long_memory_rnn has no gate bars: at 120×40 its inspector stands beside the vectors
+    (the box is 35 columns wide, the rest of the width was empty) and the whole panel is on
+    screen at every step, the last one's ŷ included, with no scrolling; at 80×24 it is below
+    them, where it has the width it needs."""
+    sim = scenarios.load(scenarios.resolve("long_memory_rnn"))
+    app = NetsimApp(sim, start=0, check=False)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        vectors = screen.query_one("#rec-vectors")
+        inspector = screen.query_one("#rec-inspector")
+        area = screen.query_one("#panel-area")
+        assert (inspector.region.y == vectors.region.y) == beside
+        assert (inspector.region.x >= vectors.region.right) == beside
+        if beside:
+            for _ in range(len(sim)):
+                assert area.max_scroll_y == 0, screen.cursor
+                await pilot.press("right")
+                await pilot.pause()

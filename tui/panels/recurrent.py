@@ -580,6 +580,11 @@ def explain_compact(stage: RecurrentStage, step: RecurrentStep, unit: int = 0) -
     return text
 
 
+BESIDE_LEAST = 72
+"""Columns a plain RNN's inspector needs beside the vectors to stand there: its longest lines
+(a⟨t⟩ = tanh(…) written out with its numbers) then wrap once at most."""
+
+
 @register
 class RecurrentPanel(Panel):
     """Draws a RecurrentStage one time step at a time."""
@@ -613,6 +618,15 @@ class RecurrentPanel(Panel):
         border: round $secondary 60%;
         border-title-color: $text;
         padding: 0 1;
+    }
+    RecurrentPanel #rec-top > #rec-inspector {
+        width: 1fr;
+    }
+    RecurrentPanel #rec-top.-stacked {
+        layout: vertical;
+    }
+    RecurrentPanel #rec-top.-stacked > #rec-inspector {
+        width: 100%;
     }
     """
 
@@ -712,9 +726,16 @@ class RecurrentPanel(Panel):
                 with Vertical(classes="box", id="rec-gates") as box:
                     box.border_title = "Gates, one bar per hidden unit"
                     yield GateBars(st.cell, id="rec-gate-bars")
+            else:  # beside the vectors where there is room (see on_resize), else below them
+                yield self._inspector_box()
+        if st.cell != "rnn":
+            yield self._inspector_box()
+
+    @staticmethod
+    def _inspector_box() -> CachedRows:
         inspector = CachedRows(id="rec-inspector")
         inspector.border_title = "How this step is computed"
-        yield inspector
+        return inspector
 
     def show(self, step: RecurrentStep) -> None:  # type: ignore[override]
         self._last = step
@@ -805,6 +826,13 @@ class RecurrentPanel(Panel):
         return width
 
     def on_resize(self) -> None:
+        # A plain RNN has no gate bars: its inspector stands beside the vectors when it keeps
+        # BESIDE_LEAST columns there (the rows it took below them go to the rest of the
+        # screen), else below them.
+        if self.rec.cell == "rnn":
+            top = self.query_one("#rec-top")
+            vectors = self.query_one("#rec-vectors").outer_size.width
+            top.set_class(self.size.width - vectors < BESIDE_LEAST, "-stacked")
         # The first step is drawn before the panel has a size: drawn again once it has one,
         # the labels and the inspector take the heights they keep from step to step.
         if self._last is not None:
