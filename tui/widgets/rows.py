@@ -86,6 +86,19 @@ def repaint(widget: Widget, *regions: Region) -> None:
     widget.clear_cached_dimensions()
 
 
+def set_border_title(widget: Widget, title: str | Content) -> None:
+    """Write ``widget``'s border title, repainting its top border only, and nothing when the
+    title is the one shown. Setting ``border_title`` repaints the whole box, every line of it
+    styled again, at every step whose title changes (a box that names the step). Internal: it
+    stores the title as ``border_title`` does (Textual's ``_border_title``)."""
+    content = widget.render_str(title).expand_tabs(4).split()[0]
+    if content == widget._border_title:
+        return
+    widget._border_title = content
+    gutter = widget.styles.gutter
+    widget.refresh(Region(-gutter.left, -gutter.top, widget.outer_size.width, 1))
+
+
 class CachedRows(Static):
     """A box of text written in one of two ways. ``set_text`` shows a Rich ``Text``, wrapped
     as a Static wraps it, and repaints only the rows that differ from those on screen.
@@ -204,17 +217,10 @@ class CachedRows(Static):
         self._measured = (text, lines, width, rows)
         return len(rows)
 
-    def set_title(self, title: str) -> None:
-        """Write the border title, repainting the top border only: setting ``border_title``
-        repaints the whole box, every line of it styled again, at every step whose title
-        changes (the attention box names the row computed). Internal: it stores the title
-        as ``border_title`` does (Textual's ``_border_title``)."""
-        content = self.render_str(title).expand_tabs(4).split()[0]
-        if content == self._border_title:
-            return
-        self._border_title = content
-        gutter = self.styles.gutter
-        self.refresh(Region(-gutter.left, -gutter.top, self.outer_size.width, 1))
+    def set_title(self, title: str | Content) -> None:
+        """Write the border title, repainting the top border only (see ``set_border_title``):
+        the attention box names the row computed at every step."""
+        set_border_title(self, title)
 
     def clear(self) -> None:
         """Forget every line written: the same keys will mean other text from now on."""
