@@ -218,3 +218,29 @@ async def test_a_box_below_the_screen_is_not_repainted_until_scrolled_to() -> No
         shown = screen_text(app)
         assert any(now[:50] in line for line in shown)
         assert not any(first[:50] in line for line in shown)
+
+
+async def test_a_language_model_step_repaints_the_title_of_its_chart_not_the_chart_box() -> None:
+    """The chart's box names the step in its title: a step repaints the box's top border and
+    the chart's lines, and nothing else of the box (setting ``border_title`` repainted every
+    line of it)."""
+    app = player_app("lm_words_score")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one("#lm-dist-box")
+        regions: list[Any] = []
+        whole: list[bool] = []
+        refresh = box.refresh
+
+        def noting(*r: Any, **kw: Any) -> Any:
+            regions.extend(r)
+            whole.append(not r)
+            return refresh(*r, **kw)
+
+        box.refresh = noting  # type: ignore[method-assign]
+        title = box.border_title
+        await pilot.press("right")
+        await pilot.pause()
+        assert box.border_title != title
+        assert not any(whole)
+        assert [(r.y, r.height, r.width) for r in regions] == [(-1, 1, box.outer_size.width)]
