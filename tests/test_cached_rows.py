@@ -169,3 +169,78 @@ async def test_each_line_is_drawn_as_a_static_draws_the_whole_text(
                     ]
                     compared += 1
         assert compared > 20
+
+
+def screen_text(app: App[Any]) -> list[str]:
+    """The characters of every line of the screen as last composed."""
+    return ["".join(s.text for s in strip) for strip in app.screen._compositor.render_strips()]
+
+
+async def test_a_box_below_the_screen_is_not_repainted_until_scrolled_to() -> None:
+    """At 120×40 the translation's inspector lies below the screen. A step writes it without
+    asking Textual to repaint it (a widget off screen repainted makes Textual lay out its map
+    of every widget again), and scrolled to, it shows the step on screen, not the one it
+    showed when it was last in view."""
+    app = player_app("translate_date")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = player(app)
+        stage = screen.simulation.stages[0]
+        inspector = screen.query_one("#tr-inspector", CachedRows)
+        area = screen.query_one("#panel-area")
+        compositor = screen._compositor
+        assert inspector not in compositor.visible_widgets
+        # Drawn once in view (Textual keeps its styled lines), then scrolled away again.
+        inspector.scroll_visible(animate=False, immediate=True)
+        await pilot.pause()
+        assert inspector in compositor.visible_widgets
+        first = stage.step(screen.cursor).explanation
+        assert any(first[:50] in line for line in screen_text(app))
+        area.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        assert inspector not in compositor.visible_widgets
+        off_screen: list[Any] = []
+        update = compositor.update_widgets
+
+        def noting(widgets: set[Any]) -> None:
+            off_screen.extend(w for w in widgets if w not in compositor.visible_widgets)
+            update(widgets)
+
+        compositor.update_widgets = noting  # type: ignore[method-assign]
+        for _ in range(5):
+            await pilot.press("right")
+            await pilot.pause()
+        assert off_screen == []
+        now = stage.step(screen.cursor).explanation
+        assert now[:50] != first[:50]
+        inspector.scroll_visible(animate=False, immediate=True)
+        await pilot.pause()
+        shown = screen_text(app)
+        assert any(now[:50] in line for line in shown)
+        assert not any(first[:50] in line for line in shown)
+
+
+async def test_a_language_model_step_repaints_the_title_of_its_chart_not_the_chart_box() -> None:
+    """The chart's box names the step in its title: a step repaints the box's top border and
+    the chart's lines, and nothing else of the box (setting ``border_title`` repainted every
+    line of it)."""
+    app = player_app("lm_words_score")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one("#lm-dist-box")
+        regions: list[Any] = []
+        whole: list[bool] = []
+        refresh = box.refresh
+
+        def noting(*r: Any, **kw: Any) -> Any:
+            regions.extend(r)
+            whole.append(not r)
+            return refresh(*r, **kw)
+
+        box.refresh = noting  # type: ignore[method-assign]
+        title = box.border_title
+        await pilot.press("right")
+        await pilot.pause()
+        assert box.border_title != title
+        assert not any(whole)
+        assert [(r.y, r.height, r.width) for r in regions] == [(-1, 1, box.outer_size.width)]

@@ -5,18 +5,21 @@ Timings live in benchmarks/bench_keys.py."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from apps import kind_of, painted
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 from textual.widgets import Static
 
 import scenarios
 from tui.app import NetsimApp
 from tui.panels.recurrent import GateBars
 from tui.widgets.rows import CachedRows
+from tui.widgets.steadygrid import SteadyGrid
 
 SIZE = (120, 40)
 
@@ -143,3 +146,57 @@ async def test_line_static_draws_as_static(index: int, width: int) -> None:
             got = [drawn(s) for s in line.render_line(y)]
             assert got == want, y
         assert line.drawn == (static.size.height if own else 0)
+
+
+class Grid(App[None]):
+    EVERY = np.array([[0.0, 0.0, 0.0], [0.5, -1.25, 2.0], [0.25, 3.0, -2.0]])
+
+    def compose(self) -> ComposeResult:
+        yield SteadyGrid(self.EVERY[:2], every=self.EVERY, id="grid")
+
+
+async def test_a_steady_grid_repaints_the_rows_whose_numbers_changed() -> None:
+    """New numbers of the same shape repaint the rows that changed, not the line of column
+    numbers nor the rows that stayed, and the grid then looks as a grid made with them."""
+    app = Grid()
+    async with app.run_test(size=(60, 8)) as pilot:
+        grid = app.query_one(SteadyGrid)
+        await pilot.pause()
+        regions: list[Region] = []
+        refresh = grid.refresh
+
+        def noting(*r: Region, **kw: bool) -> SteadyGrid:
+            regions.extend(r)
+            return refresh(*r, **kw)
+
+        grid.refresh = noting  # type: ignore[method-assign]
+        values = Grid.EVERY[[0, 2]]  # row 1 changes, row 0 stays
+        grid.set_values(values)
+        assert grid.rows_repainted == 1
+        assert [(r.y, r.height) for r in regions] == [(2, 1)]  # line 0 holds the column numbers
+        await pilot.pause()
+        fresh = SteadyGrid(values, every=Grid.EVERY)
+        await app.mount(fresh)
+        await pilot.pause()
+        for y in range(3):
+            assert [drawn(s) for s in grid.render_line(y)] == [
+                drawn(s) for s in fresh.render_line(y)
+            ], y
+        grid.set_values(Grid.EVERY[:1])  # another shape: drawn afresh
+        assert grid.rows_repainted == 1
+
+
+async def test_a_recurrent_step_repaints_one_line_of_each_vector_grid() -> None:
+    """An LSTM step changes the one row of numbers of x⟨t⟩, a⟨t−1⟩, c⟨t−1⟩, c⟨t⟩ and a⟨t⟩:
+    that line of each grid is repainted, not the column numbers above it."""
+    sim = scenarios.load(scenarios.resolve("lstm_gates"))
+    app = NetsimApp(sim, start=2, check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grids = list(app.screen.query(SteadyGrid))
+        assert len(grids) >= 5
+        before = {grid.id: grid.rows_repainted for grid in grids}
+        await pilot.press("right")
+        await pilot.pause()
+        changed = {g.id: g.rows_repainted - before[g.id] for g in grids if g.display}
+        assert changed["rec-a"] == changed["rec-c"] == changed["rec-a_prev"] == 1, changed

@@ -19,7 +19,7 @@ from engine.tokens import UNK
 from tui.numbers import clamp
 from tui.panels._heights import Heights, wrapped_lines
 from tui.panels.base import Panel, register
-from tui.widgets.rows import CachedRows
+from tui.widgets.rows import CachedRows, set_border_title
 
 TOP = 10
 """Tokens shown in the bar chart: the most probable ones, and the chosen one if not among
@@ -336,7 +336,8 @@ class LanguageModelPanel(Panel):
             if len(step.prefix) > room - len(tail) < 16:  # keep the condition, not "top 10"
                 tail = ")"
             room -= len(tail)
-        heights.title(box, Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}"))
+        # The top border only is repainted, not the chart it holds.
+        set_border_title(box, Content(f"{head}{short(step.prefix, max(8, room))!r}{tail}"))
         inspector = self.query_one("#lm-inspector", Static)
         heights.put_tallest(
             inspector,

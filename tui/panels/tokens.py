@@ -14,7 +14,7 @@ from tui.panels._heights import Heights, line_count, sampled, wrapped_lines
 from tui.panels._sequence import WidthPanel
 from tui.panels.base import register
 from tui.widgets.matrix import MatrixGrid, Window
-from tui.widgets.rows import CachedRows
+from tui.widgets.rows import CachedRows, set_border_title
 
 DENSE_MAX = 40
 """Largest vocabulary whose one-hot vectors are drawn in full; larger ones are summarised."""
@@ -268,7 +268,8 @@ class TokenPanel(WidthPanel):
             row = max(row, most or 0)
             heights.put(onehot, summary, row)
         heights.put(table, token_table(st, step), row)
-        heights.title(
+        # The top border only is repainted, not the vector it holds.
+        set_border_title(
             self.query_one("#tok-onehot-box"),
             f"One-hot vector x⟨{step.position + 1}⟩ · V = {st.vocab_size:,}",
         )

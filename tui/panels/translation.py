@@ -319,6 +319,7 @@ class TranslationPanel(WidthPanel):
         border-title-color: $text;
         padding: 0 1;
         text-wrap: wrap;
+        text-overflow: fold;
     }
     """
 
@@ -353,7 +354,8 @@ class TranslationPanel(WidthPanel):
                 with Vertical(id="tr-side"):
                     yield CachedRows(id="tr-dist", classes="box")
                     yield CachedRows(id="tr-running", classes="box")
-            inspector = Static(id="tr-inspector")
+            # Below the screen at 120×40: a CachedRows is not repainted there (see rows.repaint).
+            inspector = CachedRows(id="tr-inspector")
             inspector.border_title = "This step"
             yield inspector
 
@@ -451,13 +453,13 @@ class TranslationPanel(WidthPanel):
         dist.set_rows(distribution, height=tall.dist)
         heights.title(running, "P(y|x): running log-probability")
         running.set_rows(text_rows(self._running_text(terms)), height=tall.running)
-        inspector = self.query_one("#tr-inspector", Static)
+        inspector = self.query_one("#tr-inspector", CachedRows)
         tr = self.tr
-        explained = Content(step.explanation)
+        explained = Text(step.explanation)
         heights.put_tallest(
             inspector,
             explained,
-            lambda: [Content(tr.step(i).explanation) for i in sampled(len(tr))],
+            lambda: [Text(tr.step(i).explanation) for i in sampled(len(tr))],
             grow=True,
         )
 

@@ -16,10 +16,12 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.cache import LRUCache
 from textual.content import Content
+from textual.dom import NoScreen
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import Visual, VisualType
+from textual.widget import Widget
 from textual.widgets import Static
 
 _NULL = RichStyle()
@@ -59,6 +61,45 @@ def wrapped(line: tuple[Run, ...], y: int, width: int) -> list[Wrapped]:
     return rows
 
 
+def on_screen(widget: Widget) -> bool:
+    """Whether ``widget`` was drawn in the screen's last layout (any part of it), or cannot
+    yet be told (not mounted). Internal: reads the compositor's map of visible widgets, which
+    costs nothing, where ``Widget.region`` of a widget off screen lays the whole map out."""
+    if not widget.is_mounted:
+        return True
+    try:
+        return widget in widget.screen._compositor.visible_widgets
+    except NoScreen:
+        return True
+
+
+def repaint(widget: Widget, *regions: Region) -> None:
+    """``widget.refresh(*regions)`` for a widget on screen. A widget off screen (an inspector
+    scrolled below the view) is only marked to be drawn afresh when next shown: refreshing
+    it would make Textual lay out its map of every widget again, on or off screen, at every
+    step (about 1 to 3 ms). Internal: Widget's ``_set_dirty`` empties its cache of styled
+    lines, so that scrolling to it draws what it holds now, without asking for an update."""
+    if on_screen(widget):
+        widget.refresh(*regions)
+        return
+    widget._set_dirty()
+    widget.clear_cached_dimensions()
+
+
+def set_border_title(widget: Widget, title: str | Content) -> None:
+    """Write ``widget``'s border title, repainting its top border only, and nothing when the
+    title is the one shown. Setting ``border_title`` repaints the whole box, every line of it
+    styled again, at every step whose title changes (a box that names the step). Internal: it
+    stores the title as ``border_title`` does (Textual's ``_border_title``). A str is shown
+    as it is written, never read as markup ("[" in a name)."""
+    content = (Content(title) if isinstance(title, str) else title).expand_tabs(4).split()[0]
+    if content == widget._border_title:
+        return
+    widget._border_title = content
+    gutter = widget.styles.gutter
+    widget.refresh(Region(-gutter.left, -gutter.top, widget.outer_size.width, 1))
+
+
 class CachedRows(Static):
     """A box of text written in one of two ways. ``set_text`` shows a Rich ``Text``, wrapped
     as a Static wraps it, and repaints only the rows that differ from those on screen.
@@ -90,6 +131,8 @@ class CachedRows(Static):
         self._made: dict[Hashable, Text | Content] = {}
         self._strips: LRUCache[tuple[Hashable, int, Style], Strip] = LRUCache(1024)
         self._styles: dict[tuple[object, ...], RichStyle] = {}
+        self._placed: dict[int, tuple[Hashable, int, Style, Strip]] = {}
+        """The strip each line was last drawn as, offsets added, with what decided it."""
         self._text: Text | None = None
         """The text ``set_text`` shows (None: the rows ``set_rows`` shows)."""
         self._lines: list[tuple[Run, ...]] | None = None
@@ -115,7 +158,11 @@ class CachedRows(Static):
         self._lines = None
         self._keys = []
         self._rows_width = -1
-        super().update(content, layout=layout)
+        if layout or on_screen(self):
+            super().update(content, layout=layout)
+        else:  # off screen: drawn when scrolled to (see ``repaint``)
+            self._give_static(content)
+            repaint(self)
 
     def set_rows(self, rows: Sequence[Row], *, height: int | None = None) -> int:
         """Show ``rows``; repaint only the lines whose key changed. Returns how many did.
@@ -150,7 +197,10 @@ class CachedRows(Static):
         else:
             self._lines = self._split(text)
         if layout or old is None or not self._fast() or old_width != width:
-            self.refresh(layout=layout)
+            if layout:
+                self.refresh(layout=True)
+            else:
+                repaint(self)
             return
         keys = self._keys
         self._keys = old
@@ -169,22 +219,15 @@ class CachedRows(Static):
         return len(rows)
 
     def set_title(self, title: str | Content) -> None:
-        """Write the border title, repainting the top border only: setting ``border_title``
-        repaints the whole box, every line of it styled again, at every step whose title
-        changes (the attention box names the row computed). Internal: it stores the title
-        as ``border_title`` does (Textual's ``_border_title``). A str is shown as it is
-        written, never read as markup ("[" in a name)."""
-        content = (Content(title) if isinstance(title, str) else title).expand_tabs(4).split()[0]
-        if content == self._border_title:
-            return
-        self._border_title = content
-        gutter = self.styles.gutter
-        self.refresh(Region(-gutter.left, -gutter.top, self.outer_size.width, 1))
+        """Write the border title, repainting the top border only (see ``set_border_title``):
+        the attention box names the row computed at every step."""
+        set_border_title(self, title)
 
     def clear(self) -> None:
         """Forget every line written: the same keys will mean other text from now on."""
         self._made.clear()
         self._strips.clear()
+        self._placed.clear()
         self.refresh()
 
     def _give_static(self, content: VisualType) -> None:
@@ -223,7 +266,7 @@ class CachedRows(Static):
                 regions.append(Region(0, first, width, y - first + 1))
                 start = i + 1
         if regions:  # one call: each marks the widget dirty and asks for an idle pass
-            self.refresh(*regions)
+            repaint(self, *regions)
         return len(changed)
 
     def _line(self, y: int) -> Text | Content:
@@ -327,16 +370,24 @@ class CachedRows(Static):
         if y >= len(self._keys) or width <= 0:
             return Strip.blank(width, style.rich_style)
         key = self._keys[y]
+        placed = self._placed.get(y)
+        if placed is not None and placed[0] == key and placed[1] == width and placed[2] == style:
+            return placed[3]
         strip = self._strips.get((key, width, style))
         if strip is None:
             strip = self._strip(y, width, style)
             self._strips[(key, width, style)] = strip
             self.drawn += 1
-        # Where each character is, for selecting text with the mouse.
+        # Where each character is, for selecting text with the mouse (kept per line: adding
+        # them costs as much as making the strip, and Textual asks for a line again whenever
+        # anything beside it is repainted).
         if self._text is not None:
             row: Wrapped = key  # type: ignore[assignment]
-            return strip.apply_offsets(row[1], row[2])
-        return strip.apply_offsets(0, y)
+            placed_strip = strip.apply_offsets(row[1], row[2])
+        else:
+            placed_strip = strip.apply_offsets(0, y)
+        self._placed[y] = (key, width, style, placed_strip)
+        return placed_strip
 
     def _strip(self, y: int, width: int, base: Style) -> Strip:
         """Line ``y`` as a strip, without the offsets of its characters."""
