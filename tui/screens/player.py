@@ -76,8 +76,9 @@ HOLD_IDLE = 0.001
 """Seconds between two looks at a change of stage that is settling: whether anything is left
 to lay out, rebuild or handle (laid out there and then, not at the next tick of the screen's
 60 Hz update timer), else it is painted. Each look gives the widgets' message queues a turn."""
-HOLD_LONGEST = 0.25
-"""Seconds after which a change of stage that has not settled is painted anyway."""
+HOLD_LONGEST = 1.0
+"""Seconds after which a change of stage that has not settled is painted anyway (a first visit
+to a large panel on a busy machine takes up to half of that)."""
 SYNC_OUTPUTS = 100_000
 """Outputs up to which a flip, or a change (``v``, ``s`` / ``S``, ``p`` / ``P``) counted over
 the changed stage and every later one, is computed on the spot (measured: a few milliseconds);
@@ -332,6 +333,7 @@ class PlayerScreen(Screen[None]):
         self.layouts_held = 0
         """Screen updates made while changes of stage settled (each one a layout), counted."""
         self._release_timer: Timer | None = None
+        self._deadline_timer: Timer | None = None  # paints a change of stage that never settles
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -448,6 +450,10 @@ class PlayerScreen(Screen[None]):
         self._held = HOLD_UPDATES
         self._hold_since = time.monotonic()
         self._release_later()
+        if self._deadline_timer is not None:
+            self._deadline_timer.stop()
+        # Whatever happens to the looks, the change is painted by then.
+        self._deadline_timer = self.set_timer(HOLD_LONGEST, self._past_deadline, name="deadline")
 
     def _guess_scrolls(self, leaving: str, stage_no: int) -> None:
         """Whether the panel area will scroll with stage ``stage_no``'s panel, as it did the
@@ -503,6 +509,11 @@ class PlayerScreen(Screen[None]):
             self._area.note_scrolls()  # its key comes or goes: the footer is rebuilt
             self._release_later()
         else:
+            self._paint_held()
+
+    def _past_deadline(self) -> None:
+        self._deadline_timer = None
+        if self._held:
             self._paint_held()
 
     def _release_later(self) -> None:
@@ -562,9 +573,15 @@ class PlayerScreen(Screen[None]):
         if self._release_timer is not None:
             self._release_timer.stop()
             self._release_timer = None
+        if self._deadline_timer is not None:
+            self._deadline_timer.stop()
+            self._deadline_timer = None
         self._held = 0
         if self.is_current:
             self._compositor_refresh()
+        # Painted before it settled (HOLD_UPDATES or HOLD_LONGEST reached): whether the area
+        # scrolls is still asked, so that the footer offers i or not (a frame more).
+        self._area.note_scrolls()
 
     def _compositor_refresh(self) -> None:
         # Textual's paint of the screen's changed regions (internal): skipped while a change of

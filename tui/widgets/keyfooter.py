@@ -114,10 +114,16 @@ class KeyFooter(Footer):
         return _FLOW
 
     def compose(self) -> ComposeResult:
-        widgets = compose(self, super().compose())
-        self.set_reactive(Footer.compact, self._needs_compact(widgets, self._width()))
-        self.set_class(self.compact, "-compact")
+        widgets, compact = self._pieces()
+        self.set_reactive(Footer.compact, compact)
+        self.set_class(compact, "-compact")
         yield from widgets
+
+    def _pieces(self) -> tuple[list[Widget], bool]:
+        """The keys, groups and labels the screen's bindings make, and whether they need the
+        compact style."""
+        widgets = compose(self, super().compose())
+        return widgets, self._needs_compact(widgets, self._width())
 
     async def recompose(self) -> None:
         """Show the screen's keys now, changing only the pieces that differ: a key, group or
@@ -127,10 +133,7 @@ class KeyFooter(Footer):
         if not self.is_attached or self._pruning:
             return
         old = list(self.children)
-        was_compact = self.compact
-        new = list(self.compose())
-        compact = self.compact
-        self.set_reactive(Footer.compact, was_compact)  # set below, for the keys kept too
+        new, compact = self._pieces()
         changes = SequenceMatcher(
             None, [_identity(w) for w in old], [_identity(w) for w in new], autojunk=False
         ).get_opcodes()
@@ -140,13 +143,21 @@ class KeyFooter(Footer):
         async with self.batch():
             if gone:
                 await self.remove_children(gone)
+            if compact != self.compact:
+                # The keys kept change class quietly, and the new ones are bound to the new
+                # style from the start; the footer's class then works out the styles of every
+                # piece once (each key restyling itself, as setting ``compact`` does, and then
+                # the footer restyling them all took twice as long).
+                self.set_reactive(Footer.compact, compact)
+                for key in self.query(FooterKey):
+                    key.set_reactive(FooterKey.compact, compact)
+                    key.set_class(compact, "-compact", update=False)
             for op, _, i2, j1, j2 in changes:
                 if op in ("insert", "replace"):
                     # Before the first piece kept after them (the pieces are in one order).
                     before = old[i2] if i2 < len(old) else None
                     await self.mount_all(new[j1:j2], before=before)
             self.mounted_pieces = sum(j2 - j1 for op, _, _, j1, j2 in changes if op != "equal")
-            self.compact = compact
             self.set_class(compact, "-compact")
 
     def _width(self) -> int:
