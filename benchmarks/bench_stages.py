@@ -12,8 +12,8 @@ opens it. A round presses ``]`` from the first stage to the last, then ``[`` bac
 stage's first step (the cursor is put there first, and the screen left to settle). A press
 is timed from just before Pilot sends the key to the first frame painted after it; the frames
 painted until the app is idle, the widgets mounted and the screen updates the player made
-while the change settled (each one a layout) are counted. The first round's presses are the
-first visit to each stage; every press is reported.
+while the change settled (layouts, and repaints held for the one frame) are counted. The first
+round's presses are the first visit to each stage.
 
 Relies on Textual internals to count: ``App._display`` (frames, see ``_harness.FrameClock``)
 and ``Widget._on_mount`` (widgets mounted).
@@ -89,7 +89,7 @@ async def _scenario(name: str, rounds: int, mounts: Mounts) -> list[dict[str, An
         async def timed(key: str, how: str, r: int) -> None:
             before = sim.locate(screen.cursor)[0]
             mounts.count = 0
-            layouts = getattr(screen, "layouts_held", 0)
+            updates = getattr(screen, "updates_held", 0)
             p = await press(pilot, clock, key)
             await settle(pilot)
             after = sim.locate(screen.cursor)[0]
@@ -104,7 +104,7 @@ async def _scenario(name: str, rounds: int, mounts: Mounts) -> list[dict[str, An
                     "ms": p.ms,
                     "frames": p.frames,
                     "mounted": mounts.count,
-                    "layouts": getattr(screen, "layouts_held", 0) - layouts,
+                    "updates": getattr(screen, "updates_held", 0) - updates,
                 }
             )
 
@@ -128,11 +128,11 @@ def summary(rows: list[dict[str, Any]]) -> str:
     ms = [r["ms"] for r in rows if not math.isnan(r["ms"])]
     frames = sorted({r["frames"] for r in rows})
     mounted = sorted({r["mounted"] for r in rows})
-    layouts = sorted({r["layouts"] for r in rows})
+    updates = sorted({r["updates"] for r in rows})
     miss = " ✗" if pct(ms, 95) > TARGET_MS else ""
     return (
         f"median {median(ms):6.1f} ms  p95 {pct(ms, 95):6.1f}{miss}  max {max(ms):6.1f}  "
-        f"frames {frames}  mounted {mounted}  layouts {layouts}  (n = {len(ms)})"
+        f"frames {frames}  mounted {mounted}  updates {updates}  (n = {len(ms)})"
     )
 
 

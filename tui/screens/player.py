@@ -330,8 +330,9 @@ class PlayerScreen(Screen[None]):
         self._held = 0  # screen updates left before a change of stage is painted anyway
         self._hold_since = 0.0  # when the change of stage on hold began (time.monotonic)
         self._scrolls_seen: dict[str, tuple[bool, bool]] = {}  # panel id → area scrolled, bar
-        self.layouts_held = 0
-        """Screen updates made while changes of stage settled (each one a layout), counted."""
+        self.updates_held = 0
+        """Screen updates made while changes of stage settled (a layout, or a repaint held for the
+        one frame), counted."""
         self._release_timer: Timer | None = None
         self._deadline_timer: Timer | None = None  # paints a change of stage that never settles
 
@@ -446,7 +447,10 @@ class PlayerScreen(Screen[None]):
         layout leads to more: the scrolling area gains or loses its scroll bar (a second
         layout, one column narrower), and the footer is rebuilt for the new stage's keys (a
         third); each used to be painted. Painting now waits until the screen has nothing more
-        to lay out, for HOLD_UPDATES screen updates at most."""
+        to lay out, for HOLD_UPDATES screen updates or HOLD_LONGEST at most. No timer is waited
+        for meanwhile: ``_release_frames`` looks every HOLD_IDLE and does what is left in
+        order (the footer, the widgets' messages, one layout), and the area's scroll bar is
+        set as it was on the panel's last visit (``_guess_scrolls``)."""
         self._held = HOLD_UPDATES
         self._hold_since = time.monotonic()
         self._release_later()
@@ -503,7 +507,7 @@ class PlayerScreen(Screen[None]):
         _compositor_refresh); the Resize events it sends may ask for more."""
         self._hold_since = self._hold_since or time.monotonic()
         super()._on_timer_update()
-        self.layouts_held += 1
+        self.updates_held += 1
         self._held -= 1
         if self._held:
             self._area.note_scrolls()  # its key comes or goes: the footer is rebuilt
