@@ -106,9 +106,6 @@ class KeyFooter(Footer):
     }
     """
 
-    mounted_pieces = 0
-    """Top-level pieces (keys, groups, labels) the last rebuild mounted: the ones that differ."""
-
     @property
     def layout(self) -> Layout:
         return _FLOW
@@ -157,7 +154,6 @@ class KeyFooter(Footer):
                     # Before the first piece kept after them (the pieces are in one order).
                     before = old[i2] if i2 < len(old) else None
                     await self.mount_all(new[j1:j2], before=before)
-            self.mounted_pieces = sum(j2 - j1 for op, _, _, j1, j2 in changes if op != "equal")
             self.set_class(compact, "-compact")
 
     def _width(self) -> int:
