@@ -72,9 +72,13 @@ imported a check starts at once; the c key never waits."""
 HOLD_UPDATES = 6
 """Screen updates a change of stage may take to settle (each one a layout that asks for
 another) before it is painted anyway."""
-HOLD_IDLE = 0.02
-"""Seconds after a held layout with nothing more asked for, when the change of stage is
-painted."""
+HOLD_IDLE = 0.001
+"""Seconds between two looks at a change of stage that is settling: whether anything is left
+to lay out, rebuild or handle (laid out there and then, not at the next tick of the screen's
+60 Hz update timer), else it is painted. Each look gives the widgets' message queues a turn."""
+HOLD_LONGEST = 1.0
+"""Seconds after which a change of stage that has not settled is painted anyway (a first visit
+to a large panel on a busy machine takes up to half of that)."""
 SYNC_OUTPUTS = 100_000
 """Outputs up to which a flip, or a change (``v``, ``s`` / ``S``, ``p`` / ``P``) counted over
 the changed stage and every later one, is computed on the spot (measured: a few milliseconds);
@@ -324,7 +328,13 @@ class PlayerScreen(Screen[None]):
         self._busy: Worker[None] | None = None  # a slow view being computed; Esc cancels it
         self._pending_window: tuple[int, Pair, Pair] | None = None  # stage, stride, padding
         self._held = 0  # screen updates left before a change of stage is painted anyway
+        self._hold_since = 0.0  # when the change of stage on hold began (time.monotonic)
+        self._scrolls_seen: dict[str, tuple[bool, bool]] = {}  # panel id → area scrolled, bar
+        self.updates_held = 0
+        """Screen updates made while changes of stage settled (a layout, or a repaint held for the
+        one frame), counted."""
         self._release_timer: Timer | None = None
+        self._deadline_timer: Timer | None = None  # paints a change of stage that never settles
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="▦")
@@ -410,6 +420,7 @@ class PlayerScreen(Screen[None]):
         if switcher.current != panel.id:
             if switcher.current is not None:  # from one stage to another, not the first
                 self._hold_frames()
+                self._guess_scrolls(switcher.current, stage_no)
             switcher.current = panel.id
             self._show_stage_bar(stage_no)
             self._area.scroll_home(animate=False, immediate=True)
@@ -436,9 +447,36 @@ class PlayerScreen(Screen[None]):
         layout leads to more: the scrolling area gains or loses its scroll bar (a second
         layout, one column narrower), and the footer is rebuilt for the new stage's keys (a
         third); each used to be painted. Painting now waits until the screen has nothing more
-        to lay out, for HOLD_UPDATES screen updates at most."""
+        to lay out, for HOLD_UPDATES screen updates or HOLD_LONGEST at most. No timer is waited
+        for meanwhile: ``_release_frames`` looks every HOLD_IDLE and does what is left in
+        order (the footer, the widgets' messages, one layout), and the area's scroll bar is
+        set as it was on the panel's last visit (``_guess_scrolls``)."""
         self._held = HOLD_UPDATES
+        self._hold_since = time.monotonic()
         self._release_later()
+        if self._deadline_timer is not None:
+            self._deadline_timer.stop()
+        # Whatever happens to the looks, the change is painted by then.
+        self._deadline_timer = self.set_timer(HOLD_LONGEST, self._past_deadline, name="deadline")
+
+    def _guess_scrolls(self, leaving: str, stage_no: int) -> None:
+        """Whether the panel area will scroll with stage ``stage_no``'s panel, as it did the
+        last time it was on screen (the terminal's size rarely changes meanwhile). The footer
+        is then built once, with or without ``i``, before the screen is laid out, and the area's
+        scroll bar is there or not from the start: its coming or going during the layout would
+        ask for a second one, at a width one column different, and the panel's boxes would be
+        drawn and measured again for it. The layout tells (``note_scrolls``); a wrong guess
+        costs what every change of stage cost before."""
+        area = self._area
+        if area.scrolls is not None:
+            self._scrolls_seen[leaving] = (area.scrolls, area.show_vertical_scrollbar)
+        guess = self._scrolls_seen.get(self._panels[stage_no].id or "")
+        if guess is None:
+            return
+        area.scrolls, bar = guess
+        if area.show_vertical_scrollbar != bar:
+            area.show_vertical_scrollbar = bar
+            area.vertical_scrollbar.display = bar
 
     def hold_first_frame(self) -> None:
         """Paint this player's first frame once its first layouts have settled (the footer
@@ -446,6 +484,7 @@ class PlayerScreen(Screen[None]):
         screen it replaces (the loading screen) stays on the terminal until then, and a key
         pressed once the player is painted does not wait for those layouts."""
         self._held = HOLD_UPDATES
+        self._hold_since = 0.0  # counted from its first update: mounting comes before
 
     @property
     def settling(self) -> bool:
@@ -454,16 +493,32 @@ class PlayerScreen(Screen[None]):
 
     def _on_timer_update(self) -> None:
         # Textual's screen update, which lays out and paints what changed (internal: the
-        # version of Textual is pinned). While a change of stage settles it lays out without
-        # painting (see _compositor_refresh); the Resize events it sends may ask for more.
-        super()._on_timer_update()
+        # version of Textual is pinned). While a change of stage settles, the update timer's
+        # tick only hands over to _release_frames, which does the updates in its own order.
         if self._held:
-            self._held -= 1
-            if self._held:
-                self._area.note_scrolls()  # its key comes or goes: the footer is rebuilt
+            self._update_timer.pause()
+            if self._release_timer is None:
                 self._release_later()
-            else:
-                self._paint_held()
+            return
+        super()._on_timer_update()
+
+    def _held_update(self) -> None:
+        """One screen update while a change of stage settles: laid out without painting (see
+        _compositor_refresh); the Resize events it sends may ask for more."""
+        self._hold_since = self._hold_since or time.monotonic()
+        super()._on_timer_update()
+        self.updates_held += 1
+        self._held -= 1
+        if self._held:
+            self._area.note_scrolls()  # its key comes or goes: the footer is rebuilt
+            self._release_later()
+        else:
+            self._paint_held()
+
+    def _past_deadline(self) -> None:
+        self._deadline_timer = None
+        if self._held:
+            self._paint_held()
 
     def _release_later(self) -> None:
         if self._release_timer is not None:
@@ -471,28 +526,42 @@ class PlayerScreen(Screen[None]):
         self._release_timer = self.set_timer(HOLD_IDLE, self._release_frames, name="release")
 
     async def _release_frames(self) -> None:
-        """HOLD_IDLE after a held update: paint, unless something still asks for a layout
-        (the screen's next update then comes, and this is asked again after it)."""
+        """HOLD_IDLE after a held update: paint, unless something is still to be done. The
+        footer's rebuild (a callback after a refresh) comes first, then the widgets' messages
+        (mounting the footer's new keys, the Resize events of the new panel's widgets); then
+        the screen is laid out once, with all of it; then painted."""
         self._release_timer = None
         if not self._held:
             return
+        if self._hold_since and time.monotonic() - self._hold_since > HOLD_LONGEST:
+            self._paint_held()
+            return
         if self._callbacks:
-            # The footer rebuilds itself after a refresh: let it, then wait for the layout
-            # that asks for.
             await self._invoke_and_clear_callbacks()
             self._release_later()
             return
-        if self._still_busy() or self._area.note_scrolls():
+        if self._messages_pending():
             self._release_later()
             self.check_idle()
             return
+        if (
+            self._layout_required
+            or self._scroll_required
+            or self._repaint_required
+            or self._dirty_widgets
+        ):
+            # Laid out now (without painting) rather than at the update timer's next tick, up
+            # to 16.7 ms away; that update looks again after it.
+            self._held_update()
+            return
+        if self._area.note_scrolls():
+            self._release_later()
+            return
         self._paint_held()
 
-    def _still_busy(self) -> bool:
-        """Whether the screen or any of its widgets still has something to lay out, repaint,
-        rebuild or a message to handle (a Resize, say, that may ask for another layout)."""
-        if self._layout_required or self._scroll_required or self._repaint_required:
-            return True
+    def _messages_pending(self) -> bool:
+        """Whether the screen or any of its widgets still has a message to handle (a Resize,
+        say, that may ask for another layout) or something to rebuild or lay out."""
         if self.message_queue_size:
             return True
         return any(
@@ -508,9 +577,15 @@ class PlayerScreen(Screen[None]):
         if self._release_timer is not None:
             self._release_timer.stop()
             self._release_timer = None
+        if self._deadline_timer is not None:
+            self._deadline_timer.stop()
+            self._deadline_timer = None
         self._held = 0
         if self.is_current:
             self._compositor_refresh()
+        # Painted before it settled (HOLD_UPDATES or HOLD_LONGEST reached): whether the area
+        # scrolls is still asked, so that the footer offers i or not (a frame more).
+        self._area.note_scrolls()
 
     def _compositor_refresh(self) -> None:
         # Textual's paint of the screen's changed regions (internal): skipped while a change of

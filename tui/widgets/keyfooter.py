@@ -11,6 +11,7 @@ Being docked at the bottom, every line it takes is taken from the screen's other
 
 from __future__ import annotations
 
+from difflib import SequenceMatcher
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -110,10 +111,50 @@ class KeyFooter(Footer):
         return _FLOW
 
     def compose(self) -> ComposeResult:
-        widgets = compose(self, super().compose())
-        self.set_reactive(Footer.compact, self._needs_compact(widgets, self._width()))
-        self.set_class(self.compact, "-compact")
+        widgets, compact = self._pieces()
+        self.set_reactive(Footer.compact, compact)
+        self.set_class(compact, "-compact")
         yield from widgets
+
+    def _pieces(self) -> tuple[list[Widget], bool]:
+        """The keys, groups and labels the screen's bindings make, and whether they need the
+        compact style."""
+        widgets = compose(self, super().compose())
+        return widgets, self._needs_compact(widgets, self._width())
+
+    async def recompose(self) -> None:
+        """Show the screen's keys now, changing only the pieces that differ: a key, group or
+        label already on screen stays mounted, and only those that come or go are mounted or
+        removed. Textual's own recompose removes and mounts every one (about fifty widgets, each
+        styled again): most of a change of stage's cost, when the keys differ by a few."""
+        if not self.is_attached or self._pruning:
+            return
+        old = list(self.children)
+        new, compact = self._pieces()
+        changes = SequenceMatcher(
+            None, [_identity(w) for w in old], [_identity(w) for w in new], autojunk=False
+        ).get_opcodes()
+        gone = [
+            w for op, i1, i2, _, _ in changes if op in ("delete", "replace") for w in old[i1:i2]
+        ]
+        async with self.batch():
+            if gone:
+                await self.remove_children(gone)
+            if compact != self.compact:
+                # The keys kept change class quietly, and the new ones are bound to the new
+                # style from the start; the footer's class then works out the styles of every
+                # piece once (each key restyling itself, as setting ``compact`` does, and then
+                # the footer restyling them all took twice as long).
+                self.set_reactive(Footer.compact, compact)
+                for key in self.query(FooterKey):
+                    key.set_reactive(FooterKey.compact, compact)
+                    key.set_class(compact, "-compact", update=False)
+            for op, _, i2, j1, j2 in changes:
+                if op in ("insert", "replace"):
+                    # Before the first piece kept after them (the pieces are in one order).
+                    before = old[i2] if i2 < len(old) else None
+                    await self.mount_all(new[j1:j2], before=before)
+            self.set_class(compact, "-compact")
 
     def _width(self) -> int:
         return self.size.width or self.app.size.width
@@ -145,6 +186,29 @@ def roomy_width(widgets: list[Widget]) -> int:
         elif isinstance(widget, FooterKey):
             total += cell_len(widget.key_display) + cell_len(widget.description) + 3
     return total
+
+
+def _identity(widget: Widget) -> tuple[object, ...]:
+    """What a piece of the footer shows and does: two pieces alike are interchangeable (the
+    compact style, given to every key alike, left out)."""
+    classes = frozenset(widget.classes - {"-compact"})
+    if isinstance(widget, FooterKey):
+        return (
+            "key",
+            widget.key,
+            widget.key_display,
+            widget.description,
+            widget.action,
+            widget._disabled,
+            widget.tooltip,
+            classes,
+        )
+    if isinstance(widget, KeyGroup):
+        keys = list(widget.children) or widget._pending_children
+        return ("group", classes, tuple(_identity(k) for k in keys))
+    if isinstance(widget, FooterLabel):
+        return ("label", str(widget.content), classes)
+    return ("other", id(widget))
 
 
 def _pending_keys(group: KeyGroup) -> list[FooterKey]:
