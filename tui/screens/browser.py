@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 import scenarios
 from scenarios import BundledScenario, ScenarioError
+from tui import heap
 from tui.screens.help import BROWSER_KEYS, HelpScreen
 from tui.styles import MUTED
 from tui.widgets.keyfooter import KeyFooter
@@ -124,7 +125,9 @@ class BrowserScreen(Screen[None]):
         """Load ``path`` (training scenarios compute while loading) and open the player, or
         show the one-line error; the list stays responsive meanwhile."""
         self.query_one("#browser-error", Static).update(Text(f"loading {path.name} …", style=MUTED))
-        self._load(path)
+        # After that line is painted: the load ends with a collection that holds the
+        # interpreter's lock (see _load), which the frame must not wait for.
+        self.call_after_refresh(self._load, path)
 
     @work(exclusive=True, group="load")
     async def _load(self, path: Path) -> None:
@@ -146,6 +149,9 @@ class BrowserScreen(Screen[None]):
             # A cancelled wait (app closed, another file opened) has already settled `done`.
             try:
                 simulation = scenarios.load(path, progress=progress)
+                # The loader's garbage and the simulation closed before (if any), collected
+                # here where the user waits anyway: the player freezes what is left.
+                heap.collect()
             except BaseException as e:  # handed to the worker, which shows it
                 with contextlib.suppress(concurrent.futures.InvalidStateError):
                     done.set_exception(e)
