@@ -109,17 +109,18 @@ async def test_the_browser_collects_after_painting_its_loading_line(
         when.append(len(loading))
         collect()
 
-    monkeypatch.setattr(heap, "collect", noting)
     app = NetsimApp(check=False)
+    loading = painted(
+        app,
+        lambda screen, _: (
+            "loading" in str(screen.query_one("#browser-error").render()) or None
+            if isinstance(screen, BrowserScreen)
+            else None
+        ),
+    )
     async with app.run_test(size=SIZE) as pilot:
-        loading = painted(
-            app,
-            lambda screen, _: (
-                "loading" in str(screen.query_one("#browser-error").render()) or None
-                if isinstance(screen, BrowserScreen)
-                else None
-            ),
-        )
+        await pilot.pause()
+        monkeypatch.setattr(heap, "collect", noting)
         await pilot.press("enter")
         await settled(app, pilot)
         assert when and when[0] >= 1, "the collection came before the loading line's frame"

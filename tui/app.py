@@ -84,6 +84,8 @@ class NetsimApp(App[None]):
 
     def on_mount(self) -> None:
         heap.use_fresh_contexts()  # a worker's thread keeps no screen alive (see tui.heap)
+        if heap.pending():
+            heap.collect()  # an app closed before in this process (tests, benchmarks)
         simulation = self.simulation
         if simulation is not None:
             screen = self._opened(simulation, start=self._start, check=self._check)

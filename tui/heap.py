@@ -8,9 +8,9 @@ reference counts are freed as before). Freezing takes no time, but what is froze
 collected. So when a simulation's screen is replaced (a reload, back to the list, another
 layer) it is noted (``release``) and stays frozen, garbage and all, until the next collection
 of everything (``collect``: unfreeze, collect, freeze again), made where a wait is visible
-anyway (in the thread that loads the next file or layer), or else just after the new screen's
-first frame (``settle_later``: a reload, the next layer). When the app closes, everything is
-given back to the collector.
+anyway (in the thread that loads the next file or layer), or else (a reload, ``]`` / ``[`` to
+the next layer) once the user stops pressing keys a moment after the new screen's first frame
+(``settle_later``). When the app closes, everything is given back to the collector.
 
 A replaced screen must also be unreachable for its cycles to be collected. Textual runs a
 thread worker in the event loop's default executor and notes the worker in a context variable
@@ -36,15 +36,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-RETRY_SECONDS = 0.05
-"""How often a new screen looks again whether the screen it replaced has left the app (Textual
-removes it after mounting the new one)."""
-RETRIES = 40
-"""Looks after which the new screen goes on anyway (2 s)."""
 LATE_SECONDS = 1.5
-"""When a released screen is still alive after the collection, how long until it is collected
-again: a timer cancelled with the screen keeps the screen (through the context it was started
-in) until the moment it would have fired, up to the player's 1 s file poll."""
+"""How long after a new screen's first frame the screen it replaced is collected, when no file
+load has collected it: a timer cancelled with the old screen keeps it (through the context the
+timer was started in) until the moment it would have fired, up to the player's 1 s file poll;
+collected before, it would stay frozen."""
+IDLE_POLL_SECONDS = 0.1
+"""How often a late collection looks again whether the user has stopped pressing keys."""
 
 _pending = False
 """Whether a screen has been released and not collected since."""
@@ -72,14 +70,10 @@ def _alive() -> list[Any]:
     return alive
 
 
-def _attached() -> bool:
-    return any(getattr(screen, "is_attached", False) for screen in _alive())
-
-
 def collect() -> None:
     """Collect everything, frozen or not (a loader's garbage, the released screens), and
     freeze what is left: 20 to 300 ms holding the interpreter's lock, so only where the user
-    waits anyway (a file loading, in its thread)."""
+    waits anyway (a file loading, in its thread) or does nothing."""
     global _pending
     gc.unfreeze()
     gc.collect()
@@ -87,39 +81,33 @@ def collect() -> None:
     _pending = bool(_alive())
 
 
-def settle(final: bool = False) -> bool:
-    """Freeze what is alive after a screen's first frame, collecting everything first if a
-    screen has been released. False when a released screen was still alive after the
-    collection (held a moment longer: see ``LATE_SECONDS``); ``settle(final=True)`` later
-    collects again and lets go of it whatever comes."""
-    global _pending
-    if _pending:
+def settle_later(screen: Screen[Any], idle: Callable[[], bool] | None = None) -> None:
+    """After ``screen``'s next frame (its first, when called as it mounts), freeze what is alive
+    (a collection of the youngest objects first: a few ms). If a released screen has not been
+    collected by then, ``collect`` ``LATE_SECONDS`` later, as soon as ``idle()`` says no key
+    is being pressed, and once more as late again if the screen was still alive."""
+
+    def late(final: bool) -> None:
+        global _pending
+        if not _pending:
+            return  # a file load collected it meanwhile
+        if idle is not None and not idle():
+            screen.set_timer(IDLE_POLL_SECONDS, lambda: late(final))
+            return
         collect()
-    else:
-        gc.collect(1)  # the young garbage of the first frame's layouts (a few ms)
+        if _pending and not final:
+            screen.set_timer(LATE_SECONDS, lambda: late(True))
+        elif _pending:  # held somewhere for good: let go of it
+            _released.clear()
+            _pending = False
+
+    def first() -> None:
+        gc.collect(1)  # the young garbage of the first frame's layouts
         gc.freeze()
-    if _pending and not final:
-        return False
-    _released.clear()
-    _pending = False
-    return True
+        if _pending:
+            screen.set_timer(LATE_SECONDS, lambda: late(False))
 
-
-def settle_later(screen: Screen[Any]) -> None:
-    """``settle`` after ``screen``'s next frame (its first, when called as it mounts), once the
-    screens it replaced have left the app; once more ``LATE_SECONDS`` later if one of them was
-    still alive."""
-    waits = RETRIES
-
-    def attempt() -> None:
-        nonlocal waits
-        waits -= 1
-        if waits > 0 and _attached():
-            screen.set_timer(RETRY_SECONDS, attempt)
-        elif not settle():
-            screen.set_timer(LATE_SECONDS, lambda: settle(final=True))
-
-    screen.call_after_refresh(attempt)
+    screen.call_after_refresh(first)
 
 
 def freeze() -> None:

@@ -344,7 +344,7 @@ class PlayerScreen(Screen[None]):
             # After the first frame: the wait for an idle user starts from what they see.
             self.call_after_refresh(self._request_check)
         # After the first frame, and after every screen this one replaces (see tui.heap).
-        heap.settle_later(self)
+        heap.settle_later(self, self._idle)
 
     def on_key(self) -> None:
         # Only noted, never stopped: the bindings still see the key.
