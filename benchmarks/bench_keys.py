@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import tempfile
@@ -100,25 +101,52 @@ PLAYBACK = ["conv_parameter_sharing", "large_conv_3x224x224_f64", "large_lstm_12
 """Scenarios whose playback speed is measured (each has hundreds of steps or more)."""
 
 
+class FullCollections:
+    """The full (generation 2) collections of Python's cyclic garbage collector from now on:
+    ms each took (``gc.callbacks``). Clear it before what you time; ``close`` when done."""
+
+    def __init__(self) -> None:
+        self.ms: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.ms.append((time.perf_counter() - self._start) * 1000)
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._note)
+
+
 async def step_presses(pilot: Any, clock: FrameClock, n: int) -> dict[str, list[float]]:
-    """``n`` timed presses of → (← once the last step is reached) in the player on screen."""
+    """``n`` timed presses of → (← once the last step is reached) in the player on screen;
+    ``gc_ms``: for each press with a full collection of the garbage collector, its ms."""
     screen = pilot.app.screen
     total = len(screen.simulation)
-    out: dict[str, list[float]] = {"ms": [], "frames": [], "no_frame": []}
+    out: dict[str, list[float]] = {"ms": [], "frames": [], "no_frame": [], "gc_ms": []}
+    collections = FullCollections()
     direction = 1
     for k in range(n + 3):
         if screen.cursor >= total - 1:
             direction = -1
         elif screen.cursor <= 0:
             direction = 1
+        collections.ms.clear()
         p = await press(pilot, clock, "right" if direction > 0 else "left")
         if k < 3:  # warm-up: first use of a widget's caches
             continue
+        if collections.ms:
+            out["gc_ms"].append(sum(collections.ms))
         if p.frames:
             out["ms"].append(p.ms)
             out["frames"].append(p.frames)
         else:
             out["no_frame"].append(1)
+    collections.close()
     return out
 
 
@@ -271,6 +299,11 @@ def main() -> None:
                 note.append(
                     f"table ↓ {median(t):.1f}/{pct(t, 95):.1f} ms, "
                     f"{max(r['table']['frames'])} frames; layer {r['layer']}"
+                )
+            if r["gc_ms"]:
+                note.append(
+                    f"{len(r['gc_ms'])} presses with a full collection "
+                    f"(up to {max(r['gc_ms']):.0f} ms)"
                 )
             if r["no_frame"]:
                 note.append(f"{len(r['no_frame'])} presses painted nothing")

@@ -7,12 +7,14 @@ other: the browser posts ``BrowserScreen.Opened`` and the player ``PlayerScreen.
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.worker import WorkerFailed
 
+from tui import heap
 from tui.screens.browser import BrowserScreen
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ class NetsimApp(App[None]):
         ``check`` runs the PyTorch comparison once the player is on screen. ``reproducible``
         shows only figures that are the same on every machine (see ``reproducible``)."""
         super().__init__()
-        self.simulation = simulation
+        self._simulation: Simulation | weakref.ref[Simulation] | None = simulation
         self.opening = opening
         self.reproducible = reproducible
         """Draw the same screen on every machine: where a figure depends on the CPU, the BLAS
@@ -69,9 +71,25 @@ class NetsimApp(App[None]):
         """Why the file given as ``opening`` could not be loaded (the app then exits with
         return code 1, and the command line prints it once the terminal is restored)."""
 
+    @property
+    def simulation(self) -> Simulation | None:
+        """The simulation given, or loaded from ``opening``; once on screen, only for as long
+        as a screen shows it (a reload or another scenario lets it be freed)."""
+        held = self._simulation
+        return held() if isinstance(held, weakref.ref) else held
+
+    def _shown(self, simulation: Simulation, screen: Screen[None]) -> Screen[None]:
+        self._simulation = weakref.ref(simulation)  # the screen holds it now
+        return screen
+
     def on_mount(self) -> None:
-        if self.simulation is not None:
-            self.push_screen(self._opened(self.simulation, start=self._start, check=self._check))
+        heap.use_fresh_contexts()  # a worker's thread keeps no screen alive (see tui.heap)
+        if heap.pending():
+            heap.collect()  # an app closed before in this process (tests, benchmarks)
+        simulation = self.simulation
+        if simulation is not None:
+            screen = self._opened(simulation, start=self._start, check=self._check)
+            self.push_screen(self._shown(simulation, screen))
         elif self.opening is not None:
             from tui.screens.loading import LoadingScreen
 
@@ -81,12 +99,11 @@ class NetsimApp(App[None]):
 
     def on_loading_screen_loaded(self, message: LoadingScreen.Loaded) -> None:
         """The file given as ``opening`` is loaded: its screen takes the loading one's place."""
-        self.simulation = message.simulation
         screen = self._opened(message.simulation, start=self._start, check=self._check)
         hold = getattr(screen, "hold_first_frame", None)  # the player's; not the network's
         if hold is not None:
             hold()
-        self.switch_screen(screen)
+        self.switch_screen(self._shown(message.simulation, screen))
 
     def on_loading_screen_failed(self, message: LoadingScreen.Failed) -> None:
         """The file given as ``opening`` has a mistake: leave, and let the command line say it
@@ -128,13 +145,16 @@ class NetsimApp(App[None]):
         self._back()
 
     def _back(self) -> None:
-        from tui.screens.player import thaw_heap
-
-        thaw_heap()  # the simulation left is garbage: let the collector free it
+        heap.release(self.screen)  # the simulation left is garbage: let the collector free it
         if len(self.screen_stack) > 2:
             self.pop_screen()
         else:
             self.switch_screen(BrowserScreen())
+
+    def on_unmount(self) -> None:
+        """The app has closed: what it froze is garbage (another app may follow in the same
+        process: tests, benchmarks)."""
+        heap.release()
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual exits with return code 1 and prints a full traceback with local variables.

@@ -14,13 +14,17 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Region
 from textual.message import Message
 from textual.screen import Screen
+from textual.strip import Strip
+from textual.visual import VisualType
 from textual.widgets import Header, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 import scenarios
 from scenarios import BundledScenario, ScenarioError
+from tui import heap
 from tui.screens.help import BROWSER_KEYS, HelpScreen
 from tui.styles import MUTED
 from tui.widgets.keyfooter import KeyFooter
@@ -36,6 +40,29 @@ def error_line(error: BaseException) -> str:
         return error.strerror
     text = " ".join(str(error).split())
     return text or type(error).__name__
+
+
+PAINT_WAIT = 0.5
+"""Seconds a file's load waits at most for its "loading …" line to be painted before the
+collection that ends it (see ``BrowserScreen._load``)."""
+
+
+class StatusLine(Static):
+    """The line under the list ("loading …", an error). ``painted`` is set once the text last
+    given to ``update`` has been drawn for a frame."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id)
+        self.painted = threading.Event()
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        self.painted.clear()
+        super().update(content, layout=layout)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        self.painted.set()
+        return lines
 
 
 class BrowserScreen(Screen[None]):
@@ -80,7 +107,7 @@ class BrowserScreen(Screen[None]):
         with Horizontal(id="open-row"):
             yield Label("Open a file: ")
             yield Input(placeholder="path/to/scenario.toml, then Enter", id="path-input")
-        yield Static(id="browser-error")
+        yield StatusLine(id="browser-error")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -137,6 +164,7 @@ class BrowserScreen(Screen[None]):
         """
         loop = asyncio.get_running_loop()
         done: concurrent.futures.Future[Simulation] = concurrent.futures.Future()
+        status = self.query_one("#browser-error", StatusLine)
 
         def progress(count: int, total: int) -> None:
             with contextlib.suppress(RuntimeError):  # the app has closed meanwhile
@@ -146,6 +174,12 @@ class BrowserScreen(Screen[None]):
             # A cancelled wait (app closed, another file opened) has already settled `done`.
             try:
                 simulation = scenarios.load(path, progress=progress)
+                # The loader's garbage and the simulation closed before (if any), collected
+                # here where the user waits anyway (see tui.heap), once the "loading …" line
+                # is on the screen: the collection holds the interpreter's lock, which that
+                # frame must not wait for.
+                status.painted.wait(PAINT_WAIT)
+                heap.collect()
             except BaseException as e:  # handed to the worker, which shows it
                 with contextlib.suppress(concurrent.futures.InvalidStateError):
                     done.set_exception(e)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from scenarios.errors import ScenarioError
+from tui import heap
 from tui.styles import MUTED
 from tui.text import paragraphs
 from tui.widgets.keyfooter import KeyFooter
@@ -162,8 +162,8 @@ class LoadingScreen(Screen[None]):
                 simulation = self.opening.load(progress)
                 _import_screens(simulation)
                 # The loader's garbage, collected here where no key waits for it: the player
-                # then freezes what is left (see tui.screens.player.settle_heap).
-                gc.collect()
+                # then freezes what is left (see tui.heap).
+                heap.collect()
             except BaseException as e:  # handed to the worker
                 with contextlib.suppress(concurrent.futures.InvalidStateError):
                     done.set_exception(e)

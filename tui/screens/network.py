@@ -33,6 +33,7 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from engine.network import INPUT, Network
+from tui import heap
 from tui.numbers import fmt_num
 from tui.screens.help import LAYER_BINDINGS, NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
 from tui.styles import FAINT, MUTED
@@ -478,6 +479,10 @@ class NetworkScreen(Screen[None]):
         table.move_cursor(row=start, animate=False)
         table.focus()
         self.selected = self.network.layers[start].name
+        heap.settle_later(self)  # after the first frame (see tui.heap)
+
+    def on_screen_resume(self) -> None:
+        self._player = None  # back from the layer's player: it is garbage (see tui.heap)
 
     def on_resize(self) -> None:
         self._refit_table()
@@ -952,6 +957,7 @@ class NetworkScreen(Screen[None]):
                 self._opening_status, f"building {name} as a stepping stage ({size:,} outputs) …"
             )
             stage = net.stage(name)
+            heap.collect()  # a layer closed before: collected while the user waits
         except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
             self._from_thread(self._open_failed, name, " ".join(str(e).split()) or type(e).__name__)
             return
@@ -990,6 +996,7 @@ class NetworkScreen(Screen[None]):
         player = PlayerScreen(simulation, check=self._check, layers=self)
         if self._player is not None and self.app.screen is self._player:
             self.app.switch_screen(player)
+            heap.release(self._player)
         else:
             self.app.push_screen(player)
         self._player = player

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from engine.core import (
 from engine.errors import SpecError
 from engine.receptive import traceable
 from engine.translation import shiftable
+from tui import heap
 from tui.edits import Cell, as_saved, near_cells, number, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
@@ -84,31 +84,6 @@ SYNC_OUTPUTS = 100_000
 the changed stage and every later one, is computed on the spot (measured: a few milliseconds);
 more is computed again in a worker, the panel marked as loading, and Esc cancels it. A
 3×224×224 input through 64 filters takes 0.06–0.3 s to compute again, 3×626×626 0.3–2.5 s."""
-
-
-_thawed = False
-"""Whether a simulation has been replaced in this process (see ``thaw_heap``)."""
-
-
-def freeze_heap() -> None:
-    """Freeze everything alive now (the app, the simulation, its panels; torch once imported),
-    so that Python's cyclic garbage collector no longer walks it: a full collection of the
-    loaded app's 100,000 objects or so took 50 to 200 ms, and landed on whichever key press
-    came then. Freezing takes no time (two lists are joined); objects freed by their reference
-    counts are freed as before. Called after the first player's first frame (the loading
-    screen collected the loader's garbage before), and again once the PyTorch check has
-    imported torch; no longer once a simulation has been replaced."""
-    if not _thawed:
-        gc.freeze()
-
-
-def thaw_heap() -> None:
-    """A simulation is replaced (a reload, back to the list): give everything frozen back to
-    the collector (no time either), so that the old simulation's cycles are freed, and freeze
-    no more in this process: what is frozen is never collected."""
-    global _thawed
-    _thawed = True
-    gc.unfreeze()
 
 
 def next_temperature(tau: float, direction: int) -> float | None:
@@ -378,8 +353,8 @@ class PlayerScreen(Screen[None]):
         if self._auto_check:
             # After the first frame: the wait for an idle user starts from what they see.
             self.call_after_refresh(self._request_check)
-        if not gc.get_freeze_count():
-            self.call_after_refresh(freeze_heap)
+        # After the first frame, and after every screen this one replaces (see tui.heap).
+        heap.settle_later(self, self._idle)
 
     def on_key(self) -> None:
         # Only noted, never stopped: the bindings still see the key.
@@ -1129,7 +1104,7 @@ class PlayerScreen(Screen[None]):
         else:
             self.app.call_from_thread(self._checked, max(deltas), "", ok)
         if importing and "torch" in sys.modules:
-            freeze_heap()  # torch's own objects: several times the app's
+            heap.freeze()  # torch's own objects: several times the app's
 
     def _checked(self, delta: float | None, error: str, ok: bool = False) -> None:
         badge = self.query_one(TorchBadge)
@@ -1473,7 +1448,11 @@ class PlayerScreen(Screen[None]):
         except Exception as e:  # the loader's contract is ScenarioError; say anything else
             self.app.call_from_thread(self._reload_failed, f"{source}: {type(e).__name__}: {e}")
         else:
-            self.app.call_from_thread(self._reloaded, simulation)
+            # Posted to the app rather than run through call_from_thread, or from this
+            # screen: the new player's tasks copy the context they are started in, and this
+            # thread's names this worker (so this screen), this screen's names this screen;
+            # either would keep it alive for as long as the new player lives (see tui.heap).
+            self.app.call_later(self._reloaded, simulation)
 
     def _reload_failed(self, line: str) -> None:
         name = Path(self.simulation.source).name
@@ -1496,7 +1475,7 @@ class PlayerScreen(Screen[None]):
         self.playing = False
         player = PlayerScreen(simulation, start=self.cursor, check=self._auto_check, heat=self.heat)
         self.app.switch_screen(player)
-        thaw_heap()  # the old simulation is about to be garbage
+        heap.release(self)  # the old simulation is about to be garbage
         self.app.notify(f"{name} changed on disk: read again, at the same step")
 
 
