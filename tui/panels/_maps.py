@@ -4,10 +4,13 @@ the names and page titles the conv and pool panels give them. Pure functions of 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from rich.cells import cell_len
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -247,17 +250,38 @@ def no_links(widget: Widget) -> None:
         widget.set_reactive(Widget.auto_links, False)
 
 
+SAMPLED_STEPS = 48
+"""Steps of a stage whose inspector text is measured, evenly spread, for the height the
+inspector keeps over the stage (about a millisecond each)."""
+
+
+def sampled_steps(n: int) -> range:
+    """The steps of an ``n``-step stage measured for the inspector's height."""
+    return range(0, n, max(1, n // SAMPLED_STEPS))
+
+
 class GrowingInspector:
-    """Puts a new text in an inspector on every step without laying the screen out again:
-    the inspector only grows (to the tallest text seen at this width), so a step whose text
-    is a line shorter or longer within that height repaints the text and nothing else. A
-    layout is a second frame and a pass over every widget on screen."""
+    """Puts a new text in an inspector on every step without laying the screen out again.
+    The inspector is held at the height of the tallest text among ``every()`` (a sample of
+    the stage's steps, measured once per width and ``key``) and only grows beyond it, to the
+    tallest text seen at this width, so a step whose text is a line shorter or longer within
+    that height repaints the text and nothing else. A layout is a second frame (the screen is
+    painted again whole, and the grids follow their windows again) and a pass over every
+    widget on screen."""
 
     def __init__(self) -> None:
         self.width = 0
         self.lines = 0
+        self.key: object = None
 
-    def show(self, inspector: Static, content: Content) -> None:
+    def show(
+        self,
+        inspector: Static,
+        content: Content,
+        every: Callable[[], Iterable[Content]] | None = None,
+        *,
+        key: object = None,
+    ) -> None:
         no_links(inspector)
         width = inspector.content_region.width
         if width <= 0:
@@ -267,10 +291,32 @@ class GrowingInspector:
         wrap = "wrap" if longest > width else "nowrap"
         if inspector.styles.text_wrap != wrap:
             inspector.styles.text_wrap = wrap  # type: ignore[assignment]
-        if width != self.width:
-            self.width, self.lines = width, 0
-        lines = text_height(inspector, content, width)
-        if lines > self.lines:
-            self.lines = lines
-            inspector.styles.height = lines + inspector.styles.gutter.height
+        if (width, key) != (self.width, self.key):
+            self.width, self.key = width, key
+            self.lines = (
+                0
+                if every is None
+                else max((wrapped_height(inspector, text, width) for text in every()), default=0)
+            )
+        self.lines = max(self.lines, text_height(inspector, content, width))
+        height = self.lines + inspector.styles.gutter.height
+        now = inspector.styles.height
+        if now is None or now.unit.name != "CELLS" or int(now.value) != height:
+            inspector.styles.height = height
         inspector.update(content, layout=False)
+
+
+def wrapped_height(inspector: Static, content: Content, width: int) -> int:
+    """Lines ``content`` takes in ``inspector`` at ``width`` cells when it wraps (whatever the
+    inspector does now: ``GrowingInspector`` wraps only a text that needs it)."""
+    styles = inspector.styles
+    rules: RulesMap = {
+        "line_pad": styles.line_pad,
+        "text_wrap": "wrap",
+        "text_overflow": styles.text_overflow,
+    }
+    limit = width - 2 * styles.line_pad
+    return sum(
+        1 if cell_len(line) <= limit else Content(line).get_height(rules, width)
+        for line in content.plain.split("\n")
+    )

@@ -28,6 +28,7 @@ from tui.panels._maps import (
     next_page,
     page_start,
     page_title,
+    sampled_steps,
     span_of,
     subtitle_room,
 )
@@ -528,6 +529,15 @@ class ConvPanel(ReflowingPanel):
         self._explain(st, step)
 
     def _explain(self, st: ConvStage, step: ConvStep) -> None:
+        self._inspector.show(
+            self.query_one("#inspector", Static),
+            self._text(st, step),
+            lambda: [self._text(st, st.step(i)) for i in sampled_steps(len(st))],
+            key=self._flip,
+        )
+
+    def _text(self, st: ConvStage, step: ConvStep) -> Content:
+        """The inspector's text for ``step`` of ``st`` (the flipped stage when flipped)."""
         text = explain(st, step, sharing=False)
         if self._flip:
             text.append(
@@ -536,7 +546,7 @@ class ConvPanel(ReflowingPanel):
                 "just another kernel. Press f to flip back.",
                 style="bold yellow",
             )
-        self._inspector.show(self.query_one("#inspector", Static), Content.from_rich_text(text))
+        return Content.from_rich_text(text)
 
     def _grid(self, grid_id: str) -> MatrixGrid:
         """The grid with this id, looked up once: ``show`` runs on every step."""
