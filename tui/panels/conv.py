@@ -7,7 +7,6 @@ from itertools import product
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.conv import ConvStage, ConvStep
@@ -35,6 +34,7 @@ from tui.panels._maps import (
 from tui.panels.base import ReflowingPanel, register
 from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
+from tui.widgets.rows import CachedRows
 
 MAX_TERMS_WRITTEN = 27
 """Products written out per step, over all channels, before the lines are abbreviated."""
@@ -247,7 +247,7 @@ class ConvPanel(ReflowingPanel):
                             st.output[s], progress=True, span=out_span, id=f"output-{s}"
                         )
                         yield MapCard([grid], f"map {s} of {f}", id=f"output-card-{s}")
-        inspector = Static(id="inspector")
+        inspector = CachedRows(id="inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
         yield Static(sharing_line(st).strip(), id="conv-params", markup=False)
@@ -536,7 +536,7 @@ class ConvPanel(ReflowingPanel):
             key=self._flip,
         )
 
-    def _text(self, st: ConvStage, step: ConvStep) -> Content:
+    def _text(self, st: ConvStage, step: ConvStep) -> Text:
         """The inspector's text for ``step`` of ``st`` (the flipped stage when flipped)."""
         text = explain(st, step, sharing=False)
         if self._flip:
@@ -546,7 +546,7 @@ class ConvPanel(ReflowingPanel):
                 "just another kernel. Press f to flip back.",
                 style="bold yellow",
             )
-        return Content.from_rich_text(text)
+        return text
 
     def _grid(self, grid_id: str) -> MatrixGrid:
         """The grid with this id, looked up once: ``show`` runs on every step."""
