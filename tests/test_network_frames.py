@@ -31,6 +31,7 @@ from tui.panels.base import Panel
 from tui.screens.network import NetworkScreen
 from tui.screens.player import PlayerScreen
 from tui.widgets import featuremaps
+from tui.widgets.matrix import MatrixGrid
 
 SIZE = (120, 40)
 
@@ -198,3 +199,69 @@ async def test_down_in_the_table_draws_two_rows_again_and_they_look_as_drawn_afr
         table._styles_cache.clear()
         assert [strip.text for strip in table.render_lines(region)] == cached
         assert [[seg.style for seg in strip] for strip in table.render_lines(region)] == styles
+
+
+async def lenet_digits_conv1(pilot: Any) -> PlayerScreen:
+    """The bundled LeNet-5 scenario's conv1 opened in the player from the layer table."""
+    app = pilot.app
+    screen = await table_of(app, pilot)
+    screen.open_layer("conv1")
+    while not isinstance(app.screen, PlayerScreen):
+        await pilot.pause(0.05)
+    await settle(app, pilot)
+    return app.screen
+
+
+async def test_every_step_of_lenets_first_output_row_paints_one_frame() -> None:
+    """The inspector's products wrap to 8 or 9 lines from one step to the next; it keeps the
+    height of the tallest text of the stage, so no step lays the screen out (three frames on
+    the steps where the text wrapped to a line more than any before)."""
+    app = NetsimApp(scenarios.load(scenarios.resolve("net_lenet5_digits")), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        player = await lenet_digits_conv1(pilot)
+        inspector = player.query_one("#inspector")
+        height = inspector.size.height
+        frames = count_frames(app)
+        width = player.simulation.stages[0].out_hw[1]  # type: ignore[attr-defined]
+        for _ in range(width - 1):
+            frames.clear()
+            await pilot.press("right")
+            await pilot.pause()
+            assert frames == ["ChopsUpdate"], f"step {player.cursor}: {frames}"
+        assert player.cursor == width - 1
+        assert inspector.size.height == height
+
+
+async def test_a_conv_step_repaints_the_lines_its_window_and_output_cell_leave_and_enter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step repaints the grid lines of the old and new window and the output cell's line;
+    the grids scroll (every line repainted) only when the window leaves what the view shows,
+    at most every third step of LeNet's 5×5 window in a view of seven columns."""
+    drawn: Counter[str] = Counter()
+    render_line = MatrixGrid.render_line
+
+    def counting(self: MatrixGrid, y: int) -> Strip:
+        drawn[self.id or ""] += 1
+        return render_line(self, y)
+
+    monkeypatch.setattr(MatrixGrid, "render_line", counting)
+    app = NetsimApp(scenarios.load(scenarios.resolve("net_lenet5_digits")), check=False)
+    async with app.run_test(size=SIZE) as pilot:
+        player = await lenet_digits_conv1(pilot)
+        grid = player.query_one("#input-0", MatrixGrid)
+        kernel = player.simulation.stages[0].kernel_hw[0]  # type: ignore[attr-defined]
+        scrolls = 0
+        steps = 24
+        for _ in range(steps):
+            drawn.clear()
+            offset = grid.scroll_offset
+            await pilot.press("right")
+            await pilot.pause()
+            if grid.scroll_offset != offset:
+                scrolls += 1
+                assert drawn["input-0"] == grid.size.height, drawn
+            else:
+                assert drawn["input-0"] <= kernel, drawn
+                assert drawn["output-0"] <= 1 or drawn["output-0"] == grid.size.height
+        assert 0 < scrolls <= steps // 3, scrolls

@@ -4,15 +4,20 @@ the names and page titles the conv and pool panels give them. Pure functions of 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from rich.cells import cell_len
+from rich.text import Text
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.kernels import KERNELS
-from tui.panels._vector import text_height
+from tui.panels._vector import put_text
+from tui.widgets.rows import CachedRows
 
 MAX_SLOTS = 8
 """Maps of one kind drawn side by side at most; more are paged through."""
@@ -247,30 +252,88 @@ def no_links(widget: Widget) -> None:
         widget.set_reactive(Widget.auto_links, False)
 
 
+SAMPLED_STEPS = 48
+"""Steps of a stage whose inspector text is measured, evenly spread, for the height the
+inspector keeps over the stage (about a millisecond each)."""
+
+
+def sampled_steps(n: int) -> range:
+    """The steps of an ``n``-step stage measured for the inspector's height."""
+    return range(0, n, max(1, n // SAMPLED_STEPS))
+
+
 class GrowingInspector:
-    """Puts a new text in an inspector on every step without laying the screen out again:
-    the inspector only grows (to the tallest text seen at this width), so a step whose text
-    is a line shorter or longer within that height repaints the text and nothing else. A
-    layout is a second frame and a pass over every widget on screen."""
+    """Puts a new text in an inspector on every step without laying the screen out again.
+    The inspector is held at the height of the tallest text among ``every()`` (a sample of
+    the stage's steps, measured once per width and ``key``) and only grows beyond it, to the
+    tallest text seen at this width, so a step whose text is a line shorter or longer within
+    that height repaints the text and nothing else. A layout is a second frame (the screen is
+    painted again whole, and the grids follow their windows again) and a pass over every
+    widget on screen. A ``CachedRows`` inspector given Rich texts draws them itself, line by
+    line, and repaints only the lines that changed."""
 
     def __init__(self) -> None:
         self.width = 0
         self.lines = 0
+        self.key: object = None
 
-    def show(self, inspector: Static, content: Content) -> None:
+    def show(
+        self,
+        inspector: Static,
+        content: Content | Text,
+        every: Callable[[], Iterable[Content | Text]] | None = None,
+        *,
+        key: object = None,
+    ) -> None:
         no_links(inspector)
         width = inspector.content_region.width
         if width <= 0:
-            inspector.update(content)
+            put_text(inspector, content)
             return
-        longest = max(len(line) for line in content.plain.split("\n"))
-        wrap = "wrap" if longest > width else "nowrap"
-        if inspector.styles.text_wrap != wrap:
-            inspector.styles.text_wrap = wrap  # type: ignore[assignment]
-        if width != self.width:
-            self.width, self.lines = width, 0
-        lines = text_height(inspector, content, width)
-        if lines > self.lines:
-            self.lines = lines
-            inspector.styles.height = lines + inspector.styles.gutter.height
-        inspector.update(content, layout=False)
+        if not _drawn_by_rows(inspector, content):
+            plain = content.plain
+            wrap = "wrap" if max(len(line) for line in plain.split("\n")) > width else "nowrap"
+            if inspector.styles.text_wrap != wrap:
+                inspector.styles.text_wrap = wrap  # type: ignore[assignment]
+        if (width, key) != (self.width, self.key):
+            self.width, self.key = width, key
+            texts = () if every is None else every()
+            self.lines = max((_height(inspector, text, width) for text in texts), default=0)
+        # The text shown is measured last: a CachedRows keeps its rows for drawing.
+        self.lines = max(self.lines, _height(inspector, content, width))
+        height = self.lines + inspector.styles.gutter.height
+        now = inspector.styles.height
+        if now is None or now.unit.name != "CELLS" or int(now.value) != height:
+            inspector.styles.height = height
+        put_text(inspector, content, layout=False)
+
+
+def _drawn_by_rows(inspector: Static, content: Content | Text) -> bool:
+    return isinstance(inspector, CachedRows) and isinstance(content, Text)
+
+
+def _height(inspector: Static, content: Content | Text, width: int) -> int:
+    """Lines ``content`` takes in ``inspector`` at ``width`` cells when it wraps."""
+    if _drawn_by_rows(inspector, content):
+        rows = inspector.rows_at(content, width)  # type: ignore[attr-defined, arg-type]
+        if rows is not None:
+            return int(rows)
+    if isinstance(content, Text):
+        content = Content.from_rich_text(content)
+    return wrapped_height(inspector, content, width)
+
+
+def wrapped_height(inspector: Static, content: Content, width: int) -> int:
+    """Lines ``content`` takes in ``inspector`` at ``width`` cells when it wraps (whatever the
+    inspector does now: ``GrowingInspector`` wraps only a text that needs it)."""
+    styles = inspector.styles
+    rules: RulesMap = {
+        "line_pad": styles.line_pad,
+        "text_wrap": "wrap",
+        "text_overflow": styles.text_overflow,
+    }
+    limit = width - 2 * styles.line_pad
+    return sum(
+        1 if cell_len(line) <= limit else Content(line).get_height(rules, width)
+        for line in content.plain.split("\n")
+    )

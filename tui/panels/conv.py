@@ -7,7 +7,6 @@ from itertools import product
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.widgets import Static
 
 from engine.conv import ConvStage, ConvStep
@@ -28,12 +27,14 @@ from tui.panels._maps import (
     next_page,
     page_start,
     page_title,
+    sampled_steps,
     span_of,
     subtitle_room,
 )
 from tui.panels.base import ReflowingPanel, register
 from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid, Window
+from tui.widgets.rows import CachedRows
 
 MAX_TERMS_WRITTEN = 27
 """Products written out per step, over all channels, before the lines are abbreviated."""
@@ -246,7 +247,7 @@ class ConvPanel(ReflowingPanel):
                             st.output[s], progress=True, span=out_span, id=f"output-{s}"
                         )
                         yield MapCard([grid], f"map {s} of {f}", id=f"output-card-{s}")
-        inspector = Static(id="inspector")
+        inspector = CachedRows(id="inspector")
         inspector.border_title = "How this number is computed"
         yield inspector
         yield Static(sharing_line(st).strip(), id="conv-params", markup=False)
@@ -528,6 +529,15 @@ class ConvPanel(ReflowingPanel):
         self._explain(st, step)
 
     def _explain(self, st: ConvStage, step: ConvStep) -> None:
+        self._inspector.show(
+            self.query_one("#inspector", Static),
+            self._text(st, step),
+            lambda: [self._text(st, st.step(i)) for i in sampled_steps(len(st))],
+            key=self._flip,
+        )
+
+    def _text(self, st: ConvStage, step: ConvStep) -> Text:
+        """The inspector's text for ``step`` of ``st`` (the flipped stage when flipped)."""
         text = explain(st, step, sharing=False)
         if self._flip:
             text.append(
@@ -536,7 +546,7 @@ class ConvPanel(ReflowingPanel):
                 "just another kernel. Press f to flip back.",
                 style="bold yellow",
             )
-        self._inspector.show(self.query_one("#inspector", Static), Content.from_rich_text(text))
+        return text
 
     def _grid(self, grid_id: str) -> MatrixGrid:
         """The grid with this id, looked up once: ``show`` runs on every step."""

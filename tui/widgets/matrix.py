@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Click
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -144,7 +144,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         self._progress = progress
         self._padding = padding
         self._caption = caption
-        self._follow_region: Region | None = None
+        self._follow_window: Window | None = None
         self._mark: tuple[int, int] | None = None
         self._highlight: np.ndarray | None = None
         self.set_values(values)
@@ -244,7 +244,7 @@ class MatrixGrid(ScrollView, can_focus=False):
             if w is not None:
                 self._refresh_rows(w.row, w.height)
         if window is not None and follow:
-            self._follow(self.cell_region(window))
+            self._follow(window)
 
     def set_current(self, flat: int | None, *, follow: bool = True) -> None:
         """In progress mode: cells before flat index ``flat`` are done, ``flat`` is current."""
@@ -259,7 +259,7 @@ class MatrixGrid(ScrollView, can_focus=False):
             self._refresh_rows(lo, hi - lo + 1)
         if flat is not None and follow and 0 <= flat < self._values.size:
             r, c = divmod(flat, cols)
-            self._follow(self.cell_region(Window(r, c, 1, 1)))
+            self._follow(Window(r, c, 1, 1))
 
     def set_mark(self, cell: tuple[int, int] | None) -> None:
         """Single out one cell (grid coordinates), e.g. the window's arg-max, or nothing."""
@@ -277,9 +277,7 @@ class MatrixGrid(ScrollView, can_focus=False):
         if mask is not None and mask.any():
             rows, cols = np.nonzero(mask)
             r0, c0 = int(rows.min()), int(cols.min())
-            self._follow(
-                self.cell_region(Window(r0, c0, int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1))
-            )
+            self._follow(Window(r0, c0, int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1))
 
     def _refresh_rows(self, row: int, count: int) -> None:
         """Repaint the lines showing grid rows ``row`` … ``row + count − 1`` only."""
@@ -287,44 +285,43 @@ class MatrixGrid(ScrollView, can_focus=False):
         last = ((row + count) * self._zoom - 1) // 2 if self.heat else row + count - 1
         self.refresh_lines(first + 1, last - first + 1)
 
-    def _follow(self, region: Region) -> None:
-        """Bring ``region`` into view once it has left the view, at the edge it came in from
-        (its left or top edge when it left by the right or the bottom, as steps go forward):
-        the grid then scrolls in jumps as far apart as the view allows, and a scroll repaints
-        every line of the grid."""
-        self._follow_region = region
+    def _follow(self, window: Window) -> None:
+        """Bring ``window`` (grid cells) into view once it has left the view, at the edge it
+        came in from (its left or top edge when it left by the right or the bottom, as steps go
+        forward): the grid then scrolls in jumps as far apart as the view allows, and a scroll
+        repaints every line of the grid. A window wider than the view is followed by its first
+        column: the view jumps when that column leaves it, not at every step."""
+        self._follow_window = window
         vx, vy = self.scroll_offset
         vw, vh = self.scrollable_content_region.size
-        view = Region(vx, vy, vw, vh)
-        if view.contains_region(region):
-            return
-        x, y = vx, vy
-        if region.x < vx or region.right > vx + vw:
-            x = region.x if region.x >= vx else region.right - vw
-        if region.y < vy or region.bottom > vy + vh:
-            y = region.y if region.y >= vy else region.bottom - vh
-        self.scroll_to(max(x, 0), max(y, 0), animate=False, immediate=True)
+        x = vx
+        cw = self._cw
+        # Cells whose number can be read: the last one may lose its trailing space only.
+        shown = max((vw - self._label_w + (0 if self.heat else 1)) // cw, 1)
+        first = vx // cw
+        need = window.width if window.width <= shown else 1
+        if window.col < first or window.col + need > first + shown:
+            x = window.col * cw if window.col >= first else (window.col + need - shown) * cw
+        # Line 0 (the column indices) stays put: lines vy + 1 … vy + vh − 1 are in view.
+        top, bottom = self._line_span(window)
+        y = vy
+        if top < vy + 1 or bottom > vy + vh - 1:
+            y = top - 1 if top >= vy + 1 else bottom + 1 - vh
+        if (x, y) != (vx, vy):
+            self.scroll_to(max(x, 0), max(y, 0), animate=False, immediate=True)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._refollow)
 
     def _refollow(self) -> None:
-        if self._follow_region is not None:
-            self._follow(self._follow_region)
+        if self._follow_window is not None:
+            self._follow(self._follow_window)
 
-    def cell_region(self, window: Window) -> Region:
-        """The part of virtual space that must be on screen for ``window`` to be fully visible:
-        its cells plus the fixed gutter on the left and header above, which cover the first
-        columns and line of the view, and one cell on the right for the boundary snap."""
-        top = self._line(window.row)
+    def _line_span(self, window: Window) -> tuple[int, int]:
+        """The first and last virtual line (the header is line 0) that show ``window``'s rows."""
         end = window.row + window.height
         bottom = (end * self._zoom - 1) // 2 if self.heat else end - 1
-        return Region(
-            window.col * self._cw,
-            top,
-            self._label_w + (window.width + 1) * self._cw,
-            bottom - top + 2,
-        )
+        return self._line(window.row) + 1, bottom + 1
 
     def cell_at(self, x: int, y: int) -> tuple[int, int] | None:
         """Grid cell under virtual-space coordinates, or None."""
