@@ -34,6 +34,7 @@ from textual.worker import get_current_worker
 
 from engine.network import INPUT, Network
 from tui import heap
+from tui.compositor import use_line_updates
 from tui.numbers import fmt_num
 from tui.screens.help import LAYER_BINDINGS, NETWORK_KEYS, NETWORK_LEGEND, HelpScreen
 from tui.styles import FAINT, MUTED
@@ -377,6 +378,7 @@ class NetworkScreen(Screen[None]):
         """``simulation`` holds one stage with a ``network``; the cursor starts on layer
         ``start``; ``check`` is handed to the player (compare with PyTorch on opening)."""
         super().__init__()
+        use_line_updates(self)  # partial updates draw only the widgets on changed lines
         self.simulation = simulation
         self.stage = simulation.stages[0]
         self.network: Network = self.stage.network  # type: ignore[attr-defined]

@@ -39,6 +39,7 @@ from engine.errors import SpecError
 from engine.receptive import traceable
 from engine.translation import shiftable
 from tui import heap
+from tui.compositor import use_line_updates
 from tui.edits import Cell, as_saved, near_cells, number, parse, written
 from tui.panels import Panel, panel_for
 from tui.screens.goto import GotoScreen
@@ -285,6 +286,7 @@ class PlayerScreen(Screen[None]):
         ``[`` beyond the simulation's stages send it a ``LayerWanted``. ``heat`` starts in the
         heat view (a player reloaded from its file keeps the one it had)."""
         super().__init__()
+        use_line_updates(self)  # partial updates draw only the widgets on changed lines
         self._start_heat = heat
         self._source_stamp: tuple[int, int] | None = None
         self._changes: dict[str, tuple[str, str]] = {}  # what was changed here: key → (now, file)
