@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -477,6 +477,20 @@ class PlayerScreen(Screen[None]):
         if area.show_vertical_scrollbar != bar:
             area.show_vertical_scrollbar = bar
             area.vertical_scrollbar.display = bar
+
+    def footer_states(self) -> Iterator[None]:
+        """Every stage's keys, for the footer to hold them from the start (``FooterStates``): the
+        cursor on each stage's first step, the panel area scrolling (``i`` offered), then both
+        as they were. A change of stage then only shows and hides keys, and mounts none."""
+        cursor, scrolls = self.cursor, self._area.scrolls
+        try:
+            for offset in self.simulation.offsets[: len(self.simulation.stages)]:
+                self.set_reactive(PlayerScreen.cursor, offset)
+                self._area.scrolls = True
+                yield
+        finally:
+            self.set_reactive(PlayerScreen.cursor, cursor)
+            self._area.scrolls = scrolls
 
     def hold_first_frame(self) -> None:
         """Paint this player's first frame once its first layouts have settled (the footer
