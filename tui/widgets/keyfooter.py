@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from textual.geometry import Spacing
     from textual.widget import Widget
 
+Piece = tuple[object, ...]
+"""What a piece of the footer (a key, a group of keys, a group's label) shows and does."""
+
 KEEP_HIDDEN = 64
 """Hidden pieces a footer keeps for when they come back; past that many, they are removed (a
 screen whose keys vary without end, with a changing tooltip say, would otherwise pile them up)."""
@@ -134,6 +137,8 @@ class KeyFooter(Footer):
         self._boxes: dict[tuple[Widget, bool, int], tuple[int, Spacing]] = {}
         self._stale: set[Widget] = set()
         """Hidden pieces whose styles were not worked out again when the style changed."""
+        self._made: dict[object, list[Piece]] = {}  # the pieces made of some bindings
+        self._built: dict[Piece, Widget] = {}  # widgets made and not mounted yet
 
     @property
     def layout(self) -> Layout:
@@ -153,30 +158,61 @@ class KeyFooter(Footer):
         return box
 
     def compose(self) -> ComposeResult:
-        shown, compact = self._pieces()
+        want = self._wanted()
+        compact = self._needs_compact(want, self._width())
         self.set_reactive(Footer.compact, compact)
         self.set_class(compact, "-compact")
-        pieces = self._every_state(shown) if shown else shown
+        pieces, shown = self._every_state(want) if want else ([], [])
         for widget in _hide_others(pieces, shown):
             widget.display = False
         yield from pieces
 
-    def _pieces(self) -> tuple[list[Widget], bool]:
-        """The keys, groups and labels the screen's bindings make, and whether they need the
-        compact style."""
-        widgets = compose(self, super().compose())
-        return widgets, self._needs_compact(widgets, self._width())
+    def _wanted(self) -> list[Piece]:
+        """What the keys, groups and labels the screen's bindings make show and do (see
+        ``_identity``). Textual's ``Footer.compose`` makes them from the bindings offered; what
+        it made is remembered by those bindings, and it is asked again (about fifty widgets
+        built, the cost of most of a rebuild) only for bindings not seen before."""
+        if not self._bindings_ready:
+            return []
+        active = self.screen.active_bindings
+        made_of = (
+            tuple((b, enabled, tip) for _, b, enabled, tip in active.values() if b.show),
+            active.get(self.app.COMMAND_PALETTE_BINDING) if self.show_command_palette else None,
+        )
+        wanted = self._made.get(made_of)
+        if wanted is None:
+            if len(self._made) > KEEP_HIDDEN:
+                self._made.clear()
+            widgets = compose(self, super().compose())
+            wanted = self._made[made_of] = [_identity(w) for w in widgets]
+            self._built = dict(zip(wanted, widgets, strict=True))
+        return wanted
 
-    def _every_state(self, shown: list[Widget]) -> list[Widget]:
-        """``shown`` and, in their places among them, the pieces every other state of the
-        screen would show (see ``FooterStates``): all the keys this footer will need."""
+    def _build(self, piece: Piece) -> Widget:
+        """A new widget that shows ``piece``: one just made, or made again."""
+        widget = self._built.pop(piece, None)
+        if widget is None:
+            self._built = {_identity(w): w for w in compose(self, super().compose())}
+            widget = self._built.pop(piece)
+        return widget
+
+    def _every_state(self, want: list[Piece]) -> tuple[list[Widget], list[Widget]]:
+        """The pieces ``want`` asks for and, in their places among them, hidden, those every
+        other state of the screen would show (see ``FooterStates``): all the keys this footer
+        will need. Returns them all, and those of them to show."""
         states = getattr(self.screen, "footer_states", None)
-        pieces = list(shown)
-        if states is None:
-            return pieces
-        for _ in states():
-            pieces, _shown = _merge(pieces, compose(self, super().compose()))
-        return pieces
+        merged: list[tuple[Piece, bool]] = [(p, True) for p in want]
+        built: dict[Piece, Widget] = {p: self._build(p) for p in want}
+        if states is not None:
+            for _ in states():
+                other = self._wanted()
+                merged = [
+                    merged[i] if i is not None else (other[cast("int", j)], False)
+                    for i, j in _merge([p for p, _ in merged], other)
+                ]
+                built |= {p: self._build(p) for p, _ in merged if p not in built}
+        pieces = [built[p] for p, _ in merged]
+        return pieces, [built[p] for p, on in merged if on]
 
     async def recompose(self) -> None:
         """Show the screen's keys now, changing only the pieces that differ: a key, group or
@@ -186,11 +222,18 @@ class KeyFooter(Footer):
         if not self.is_attached or self._pruning:
             return
         old = list(self.children)
-        want, compact = self._pieces()
+        want = self._wanted()
+        compact = self._needs_compact(want, self._width())
         if old:
-            pieces, shown = _merge(old, want)
+            pieces: list[Widget] = []
+            shown: list[Widget] = []
+            for i, j in _merge([_identity(w) for w in old], want):
+                widget = old[i] if i is not None else self._build(want[cast("int", j)])
+                pieces.append(widget)
+                if j is not None:
+                    shown.append(widget)
         else:
-            pieces, shown = self._every_state(want), want
+            pieces, shown = self._every_state(want)
         hidden = _hide_others(pieces, shown)
         if len(hidden) > KEEP_HIDDEN:
             pieces, hidden = list(shown), []
@@ -254,50 +297,52 @@ class KeyFooter(Footer):
         return self.size.width or self.app.size.width
 
     def on_resize(self, event: Resize) -> None:
-        compact = self._needs_compact(self.shown_pieces(), event.size.width)
+        shown = [_identity(w) for w in self.shown_pieces()]
+        compact = self._needs_compact(shown, event.size.width)
         if compact != self.compact:
             self.compact = compact
 
     @staticmethod
-    def _needs_compact(widgets: list[Widget], width: int) -> bool:
+    def _needs_compact(pieces: list[Piece], width: int) -> bool:
         """Whether the keys would pass ``width`` on one line in the roomier style."""
-        return roomy_width(widgets) > width
+        return sum(_roomy_width(p) for p in pieces) > width
 
 
 def roomy_width(widgets: list[Widget]) -> int:
     """The width the footer's keys take on one line in Textual's roomier (not compact) style,
-    worked out from their text and that style's spacing: a key alone is `` k what ``; the keys
-    of a group are bare, after a cell and before one (a compact group, ``←→``) or a cell apart
-    (``PgUp PgDn``), and the group's label is followed by a cell."""
-    total = 0
-    for widget in widgets:
-        if isinstance(widget, KeyGroup):
-            keys = list(widget.query(FooterKey)) or _pending_keys(widget)
-            total += sum(cell_len(k.key_display) for k in keys)
-            total += 2 if widget.has_class("-compact") else len(keys) + 1
-        elif isinstance(widget, FooterLabel):
-            total += cell_len(str(widget.content)) + 1
-        elif isinstance(widget, FooterKey):
-            total += cell_len(widget.key_display) + cell_len(widget.description) + 3
-    return total
+    worked out from their text and that style's spacing (see ``_roomy_width``)."""
+    return sum(_roomy_width(_identity(w)) for w in widgets)
 
 
-def _merge(have: list[Widget], want: list[Widget]) -> tuple[list[Widget], list[Widget]]:
-    """The pieces of ``have`` and ``want`` in one order (both keep theirs), and those of them
-    that show ``want``: a piece of ``have`` alike where there is one, else ``want``'s own."""
-    merged: list[Widget] = []
-    shown: list[Widget] = []
-    changes = SequenceMatcher(
-        None, [_identity(w) for w in have], [_identity(w) for w in want], autojunk=False
-    ).get_opcodes()
+def _roomy_width(piece: Piece) -> int:
+    """The width of one piece (see ``_identity``) in the roomier style: a key alone is
+    `` k what ``; the keys of a group are bare, after a cell and before one (a compact group,
+    ``←→``) or a cell apart (``PgUp PgDn``), and the group's label is followed by a cell."""
+    if piece[0] == "group":
+        _, classes, keys = piece
+        keys = cast("tuple[Piece, ...]", keys)
+        bare = sum(cell_len(cast("str", k[2])) for k in keys if k[0] == "key")
+        return bare + (2 if "-compact" in cast("frozenset[str]", classes) else len(keys) + 1)
+    if piece[0] == "label":
+        return cell_len(cast("str", piece[1])) + 1
+    if piece[0] == "key":
+        return cell_len(cast("str", piece[2])) + cell_len(cast("str", piece[3])) + 3
+    return 0
+
+
+def _merge(have: list[Piece], want: list[Piece]) -> list[tuple[int | None, int | None]]:
+    """``have`` and ``want`` in one order (both keep theirs): for each place, the index of a
+    piece of ``have`` there (or None), and of the piece of ``want`` it shows (or None); a piece
+    of ``want`` alike one of ``have`` shares its place."""
+    places: list[tuple[int | None, int | None]] = []
+    changes = SequenceMatcher(None, have, want, autojunk=False).get_opcodes()
     for op, i1, i2, j1, j2 in changes:
-        merged += have[i1:i2]
         if op == "equal":
-            shown += have[i1:i2]
+            places += zip(range(i1, i2), range(j1, j2), strict=True)
         else:
-            merged += want[j1:j2]
-            shown += want[j1:j2]
-    return merged, shown
+            places += [(i, None) for i in range(i1, i2)]
+            places += [(None, j) for j in range(j1, j2)]
+    return places
 
 
 def _hide_others(pieces: list[Widget], shown: list[Widget]) -> list[Widget]:
@@ -306,9 +351,12 @@ def _hide_others(pieces: list[Widget], shown: list[Widget]) -> list[Widget]:
     return [w for w in pieces if w not in on]
 
 
-def _identity(widget: Widget) -> tuple[object, ...]:
+def _identity(widget: Widget) -> Piece:
     """What a piece of the footer shows and does: two pieces alike are interchangeable (the
-    compact style, given to every key alike, left out)."""
+    footer's compact style, given to every key alike, left out of a key's classes)."""
+    if isinstance(widget, KeyGroup):
+        keys = list(widget.children) or widget._pending_children
+        return ("group", frozenset(widget.classes), tuple(_identity(k) for k in keys))
     classes = frozenset(widget.classes - {"-compact"})
     if isinstance(widget, FooterKey):
         return (
@@ -321,14 +369,6 @@ def _identity(widget: Widget) -> tuple[object, ...]:
             widget.tooltip,
             classes,
         )
-    if isinstance(widget, KeyGroup):
-        keys = list(widget.children) or widget._pending_children
-        return ("group", classes, tuple(_identity(k) for k in keys))
     if isinstance(widget, FooterLabel):
         return ("label", str(widget.content), classes)
     return ("other", id(widget))
-
-
-def _pending_keys(group: KeyGroup) -> list[FooterKey]:
-    """The keys of a group composed but not yet mounted."""
-    return [w for w in group._pending_children if isinstance(w, FooterKey)]
