@@ -479,12 +479,18 @@ class PlayerScreen(Screen[None]):
             area.vertical_scrollbar.display = bar
 
     def footer_states(self) -> Iterator[None]:
-        """Every stage's keys, for the footer to hold them from the start (``FooterStates``): the
-        cursor on each stage's first step, the panel area scrolling (``i`` offered), then both
-        as they were. A change of stage then only shows and hides keys, and mounts none."""
+        """The other stages' keys, for the footer to hold them from the start (``FooterStates``):
+        the cursor on each other stage's first step, the panel area scrolling (``i`` offered),
+        then both as they were. A change of stage then only shows and hides keys, and mounts
+        none. (A player of one stage has none: its footer holds only what it shows.)"""
         cursor, scrolls = self.cursor, self._area.scrolls
+        here = self.simulation.locate(cursor)[0]
         try:
-            for offset in self.simulation.offsets[: len(self.simulation.stages)]:
+            for stage_no, offset in enumerate(
+                self.simulation.offsets[: len(self.simulation.stages)]
+            ):
+                if stage_no == here:
+                    continue
                 self.set_reactive(PlayerScreen.cursor, offset)
                 self._area.scrolls = True
                 yield

@@ -206,9 +206,11 @@ class KeyFooter(Footer):
         if states is not None:
             for _ in states():
                 other = self._wanted()
+                held = {p for p, _ in merged}
                 merged = [
                     merged[i] if i is not None else (other[cast("int", j)], False)
                     for i, j in _merge([p for p, _ in merged], other)
+                    if i is not None or other[cast("int", j)] not in held  # once, in any order
                 ]
                 built |= {p: self._build(p) for p, _ in merged if p not in built}
         pieces = [built[p] for p, _ in merged]
