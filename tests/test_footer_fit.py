@@ -12,7 +12,6 @@ from rich.cells import cell_len
 from test_footer_keys import CASES
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets._footer import FooterKey
 
 import scenarios
 from tui.app import NetsimApp
@@ -37,7 +36,7 @@ async def settle(pilot: Pilot[Any], workers: bool = True) -> Screen[Any]:
     screen = pilot.app.screen
     for _ in range(20):
         await pilot.pause()
-        if {k.action for k in screen.query(FooterKey)} == offered(screen):
+        if {k.action for k in screen.query_one(KeyFooter).shown_keys()} == offered(screen):
             break
     return screen
 
@@ -48,7 +47,7 @@ def assert_every_key_visible(screen: Screen[Any]) -> int:
     Returns the footer's height in lines."""
     width, height = screen.size
     footer = screen.query_one(KeyFooter)
-    keys = list(footer.query(FooterKey))
+    keys = footer.shown_keys()
     assert {k.action for k in keys} == offered(screen)
     for key in keys:
         text = f"{key.key_display} {key.description}".strip()
@@ -112,7 +111,7 @@ async def test_roomy_width_is_the_width_the_roomier_style_takes(name: str, stage
         await settle(pilot)
         footer = screen.query_one(KeyFooter)
         assert not footer.compact
-        children = list(footer.children)
+        children = footer.shown_pieces()
         laid_out = max(c.region.right + c.styles.margin.right for c in children)
         assert roomy_width(children) == laid_out
 
@@ -166,7 +165,7 @@ async def test_a_key_on_the_second_line_can_be_clicked() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await settle(pilot)
         footer = screen.query_one(KeyFooter)
-        heat = next(k for k in footer.query(FooterKey) if k.action == "toggle_heat")
+        heat = next(k for k in footer.shown_keys() if k.action == "toggle_heat")
         assert heat.region.y > footer.region.y  # wrapped onto the second line
         assert not screen.heat
         await pilot.click(heat)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 from apps import player, player_app
+from textual.screen import Screen
 from textual.widgets._footer import FooterKey
 
 import scenarios
 from tui.screens.help import offered_keys
+from tui.widgets.keyfooter import KeyFooter
 
 OPTIONAL = {
     "row": "PgUp PgDn",
@@ -73,6 +75,11 @@ def test_every_stage_kind_is_covered() -> None:
     assert kinds == {kind for _, _, kind, _ in CASES}
 
 
+def shown_keys(screen: Screen[object]) -> list[FooterKey]:
+    """The keys the footer shows (it holds other stages' keys hidden)."""
+    return screen.query_one(KeyFooter).shown_keys()
+
+
 def action_name(action: str) -> tuple[str, tuple[object, ...]]:
     """``"step(-1)"`` → ``("step", (-1,))``."""
     name, _, args = action.partition("(")
@@ -95,10 +102,10 @@ async def test_footer_offers_only_what_the_stage_does(
             await pilot.pause()
             active = screen.active_bindings.values()
             offered = {b.action for _, b, enabled, _ in active if b.show and enabled}
-            if {k.action for k in screen.query(FooterKey)} == offered:
+            if {k.action for k in shown_keys(screen)} == offered:
                 break
         assert screen.simulation.stages[stage_no].kind == kind
-        shown = list(screen.query(FooterKey))
+        shown = shown_keys(screen)
         assert shown
         for key in shown:
             action, params = action_name(key.action)

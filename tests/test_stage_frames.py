@@ -34,7 +34,7 @@ async def settle(app: NetsimApp, pilot: Any) -> None:
 def footer_keys(app: NetsimApp) -> list[str]:
     """The keys the footer shows, as their key displays."""
     footer = app.screen.query_one(KeyFooter)
-    return [str(key.key_display) for key in footer.query("FooterKey")]
+    return [str(key.key_display) for key in footer.shown_keys()]
 
 
 PIPELINES = ["caption_shapes", "caption_model_error", "translate_date", "cnn_conv_relu_pool"]

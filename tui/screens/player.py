@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -454,6 +454,26 @@ class PlayerScreen(Screen[None]):
         if area.show_vertical_scrollbar != bar:
             area.show_vertical_scrollbar = bar
             area.vertical_scrollbar.display = bar
+
+    def footer_states(self) -> Iterator[None]:
+        """The other stages' keys, for the footer to hold them from the start (``FooterStates``):
+        the cursor on each other stage's first step, the panel area scrolling (``i`` offered),
+        then both as they were. A change of stage then only shows and hides keys, and mounts
+        none. (A player of one stage has none: its footer holds only what it shows.)"""
+        cursor, scrolls = self.cursor, self._area.scrolls
+        here = self.simulation.locate(cursor)[0]
+        try:
+            for stage_no, offset in enumerate(
+                self.simulation.offsets[: len(self.simulation.stages)]
+            ):
+                if stage_no == here:
+                    continue
+                self.set_reactive(PlayerScreen.cursor, offset)
+                self._area.scrolls = True
+                yield
+        finally:
+            self.set_reactive(PlayerScreen.cursor, cursor)
+            self._area.scrolls = scrolls
 
     def hold_first_frame(self) -> None:
         """Paint this player's first frame once its first layouts have settled (the footer
