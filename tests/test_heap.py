@@ -36,7 +36,9 @@ def left_behind() -> list[str]:
         return [
             type(o).__name__
             for o in gc.get_objects()
-            if isinstance(o, PlayerScreen | NetworkScreen) and not o.is_attached
+            # type(), not isinstance(): the latter reads __class__, which some of torch's
+            # module objects answer with a deprecation warning.
+            if issubclass(type(o), PlayerScreen | NetworkScreen) and not o.is_attached
         ]
     finally:
         gc.freeze()
