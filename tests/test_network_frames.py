@@ -265,3 +265,27 @@ async def test_a_conv_step_repaints_the_lines_its_window_and_output_cell_leave_a
                 assert drawn["input-0"] <= kernel, drawn
                 assert drawn["output-0"] <= 1 or drawn["output-0"] == grid.size.height
         assert 0 < scrolls <= steps // 3, scrolls
+
+
+async def test_a_window_wider_than_the_view_keeps_its_first_column_in_the_left_half() -> None:
+    """At 80×24 LeNet's input grid shows four of the 5×5 window's columns at most: the view
+    keeps the window's first column in its left half (at least half the view shows window
+    cells, never one column of five), and scrolls at most every second step."""
+    app = NetsimApp(scenarios.load(scenarios.resolve("net_lenet5_digits")), check=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        player = await lenet_digits_conv1(pilot)
+        grid = player.query_one("#input-0", MatrixGrid)
+        kernel = player.simulation.stages[0].kernel_hw[1]  # type: ignore[attr-defined]
+        scrolls = 0
+        steps = 20
+        for _ in range(steps):
+            offset = grid.scroll_offset
+            await pilot.press("right")
+            await pilot.pause()
+            scrolls += grid.scroll_offset != offset
+            shown = (grid.scrollable_content_region.width - grid._label_w + 1) // grid._cw
+            assert shown < kernel, "the window is wider than the view here"
+            first = grid.scroll_offset.x // grid._cw
+            col = player.cursor % player.simulation.stages[0].out_hw[1]  # type: ignore[attr-defined]
+            assert first <= col <= first + (shown - 1) // 2, (player.cursor, first, shown)
+        assert 0 < scrolls <= steps // 2, scrolls

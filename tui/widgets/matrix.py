@@ -290,7 +290,9 @@ class MatrixGrid(ScrollView, can_focus=False):
         came in from (its left or top edge when it left by the right or the bottom, as steps go
         forward): the grid then scrolls in jumps as far apart as the view allows, and a scroll
         repaints every line of the grid. A window wider than the view is followed by its first
-        column: the view jumps when that column leaves it, not at every step."""
+        column, kept in the left half of the view (the view jumps to put it at the left edge
+        when it passes the middle), so that at least half the view shows the window's cells
+        and the view does not jump at every step."""
         self._follow_window = window
         vx, vy = self.scroll_offset
         vw, vh = self.scrollable_content_region.size
@@ -299,9 +301,13 @@ class MatrixGrid(ScrollView, can_focus=False):
         # Cells whose number can be read: the last one may lose its trailing space only.
         shown = max((vw - self._label_w + (0 if self.heat else 1)) // cw, 1)
         first = vx // cw
-        need = window.width if window.width <= shown else 1
-        if window.col < first or window.col + need > first + shown:
-            x = window.col * cw if window.col >= first else (window.col + need - shown) * cw
+        if window.width <= shown:
+            if window.col >= first + shown - window.width + 1:  # left by the right
+                x = window.col * cw
+            elif window.col < first:  # by the left
+                x = (window.col + window.width - shown) * cw
+        elif window.col < first or window.col > first + (shown - 1) // 2:
+            x = window.col * cw
         # Line 0 (the column indices) stays put: lines vy + 1 … vy + vh − 1 are in view.
         top, bottom = self._line_span(window)
         y = vy
