@@ -290,9 +290,10 @@ class MatrixGrid(ScrollView, can_focus=False):
         came in from (its left or top edge when it left by the right or the bottom, as steps go
         forward): the grid then scrolls in jumps as far apart as the view allows, and a scroll
         repaints every line of the grid. A window wider than the view is followed by its first
-        column, kept in the left half of the view (the view jumps to put it at the left edge
-        when it passes the middle), so that at least half the view shows the window's cells
-        and the view does not jump at every step."""
+        column, kept in the left two thirds of the view (the view jumps to put it at the left
+        edge when it goes further), so that a third of the view or more shows the window's
+        cells and the view does not jump at every step (AlexNet's 11×11 window moves four
+        columns a step)."""
         self._follow_window = window
         vx, vy = self.scroll_offset
         vw, vh = self.scrollable_content_region.size
@@ -306,7 +307,7 @@ class MatrixGrid(ScrollView, can_focus=False):
                 x = window.col * cw
             elif window.col < first:  # by the left
                 x = (window.col + window.width - shown) * cw
-        elif window.col < first or window.col > first + (shown - 1) // 2:
+        elif window.col < first or window.col > first + shown - 1 - (shown - 1) // 3:
             x = window.col * cw
         # Line 0 (the column indices) stays put: lines vy + 1 … vy + vh − 1 are in view.
         top, bottom = self._line_span(window)
