@@ -212,6 +212,14 @@ async def lenet_digits_conv1(pilot: Any) -> PlayerScreen:
     return app.screen
 
 
+async def step_scrolls(pilot: Any, grid: MatrixGrid) -> bool:
+    """Press → and wait for the frame: whether ``grid`` scrolled."""
+    offset = grid.scroll_offset
+    await pilot.press("right")
+    await pilot.pause()
+    return grid.scroll_offset != offset
+
+
 async def test_every_step_of_lenets_first_output_row_paints_one_frame() -> None:
     """The inspector's products wrap to 8 or 9 lines from one step to the next; it keeps the
     height of the tallest text of the stage, so no step lays the screen out (three frames on
@@ -255,10 +263,7 @@ async def test_a_conv_step_repaints_the_lines_its_window_and_output_cell_leave_a
         steps = 24
         for _ in range(steps):
             drawn.clear()
-            offset = grid.scroll_offset
-            await pilot.press("right")
-            await pilot.pause()
-            if grid.scroll_offset != offset:
+            if await step_scrolls(pilot, grid):
                 scrolls += 1
                 assert drawn["input-0"] == grid.size.height, drawn
             else:
@@ -279,10 +284,7 @@ async def test_a_window_wider_than_the_view_keeps_its_first_column_in_view() -> 
         scrolls = 0
         steps = 20
         for _ in range(steps):
-            offset = grid.scroll_offset
-            await pilot.press("right")
-            await pilot.pause()
-            scrolls += grid.scroll_offset != offset
+            scrolls += await step_scrolls(pilot, grid)
             shown = (grid.scrollable_content_region.width - grid._label_w + 1) // grid._cw
             assert shown < kernel, "the window is wider than the view here"
             first = grid.scroll_offset.x // grid._cw
