@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 from apps import player
+from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -21,6 +22,7 @@ from engine.conv import ConvStage
 from engine.core import Simulation, Stage
 from engine.layers import LinearStage
 from tui.app import NetsimApp
+from tui.numbers import fmt_num
 from tui.panels._vector import text_height, update_inspector
 from tui.panels.conv import ConvPanel
 from tui.widgets.mapcard import MapCard
@@ -29,7 +31,8 @@ from tui.widgets.matrix import MatrixGrid, Window
 
 def cropped_whole_row(grid: MatrixGrid, y: int) -> Strip:
     """Line ``y`` of the view drawn the plain way: every cell of the row, then cropped to the
-    part on screen (starting on a cell boundary, as the grid scrolls)."""
+    part on screen (starting on a cell boundary, as the grid scrolls); in numbers, a last cell
+    cut by the edge that would show part of its text shows "…" instead."""
     scroll_x, scroll_y = grid.scroll_offset
     width = grid.size.width
     row = 0 if y == 0 else y + scroll_y
@@ -37,8 +40,18 @@ def cropped_whole_row(grid: MatrixGrid, y: int) -> Strip:
         return Strip.blank(width)
     gutter, cells = grid._render_picture(row) if grid.heat else grid._render_parts(row)
     start = scroll_x // grid._cw * grid._cw
-    visible = Strip(cells).crop(start, start + max(width - grid._label_w, 0))
-    return Strip.join([Strip(gutter), visible]).crop(0, width)
+    room = max(width - grid._label_w, 0)
+    visible = Strip(cells).crop(start, start + room)
+    strip = Strip.join([Strip(gutter), visible]).crop(0, width)
+    cw, cols = grid._cw, grid._values.shape[1]
+    partial = room % cw
+    if grid.heat or not 0 < partial < cw - 1 or (cols - start // cw) * cw <= room:
+        return strip
+    *segments, last = list(strip)
+    head, tail = last.text[:-partial], last.text[-partial:]
+    if tail.strip():
+        last = Segment(head + " " * (partial - 1) + "…", last.style)
+    return Strip([*segments, last])
 
 
 class GridApp(App[None]):
@@ -92,6 +105,26 @@ async def test_a_scrolled_grid_draws_what_the_whole_row_cropped_would(
                     )
                     compared += 1
         assert compared > 100
+
+
+async def test_a_cell_cut_by_the_views_edge_shows_no_part_of_its_number() -> None:
+    """At every width the last cell in view is a whole number, blank or "…": never "−0.1" of
+    "−0.125" or "0" of "0.5", which read as other numbers."""
+    values = np.tile([[-0.125, -0.375, -0.625, -0.875]], (6, 8))  # each as wide as a cell
+    written = {fmt_num(v) for v in values.ravel()} | {"…", "·"}
+    for width in range(9, 40):
+        app = GridApp(values, width)
+        async with app.run_test(size=(80, 12)) as pilot:
+            grid = app.query_one("#g", MatrixGrid)
+            await pilot.pause()
+            cut = 0
+            for y in range(1, grid.size.height):
+                text = grid.render_line(y).text[grid._label_w :]
+                assert set(text.split()) <= written, (width, text)
+                cut += text.rstrip().endswith("…")
+            partial = (grid.size.width - grid._label_w) % grid._cw
+            if 0 < partial < grid._cw - 1:  # "−0.125" would show as "−" or "−0.1"
+                assert cut, width
 
 
 async def test_a_long_row_builds_and_formats_only_the_cells_on_screen() -> None:
@@ -284,7 +317,8 @@ async def test_a_wide_conv_draws_only_input_grids_with_room_for_a_whole_number(
         subtitle = str(box.border_subtitle)
         last = f"{len(inputs) - 1}" if len(inputs) > 1 else ""
         span = f"channels 0–{last}" if last else "channels 0"
-        assert subtitle.endswith(f"{span} of 64, m for more")
+        # The short form in a narrow terminal, where the boxes' titles take the room first.
+        assert subtitle.endswith((f"{span} of 64, m for more", f"{span} of 64 · m")), subtitle
         if expected == "more":  # a wide terminal shows more of the input than 120 columns
             assert inputs[0].scrollable_content_region.width >= 2 * 40
 

@@ -80,6 +80,13 @@ def heat_style(v: float, lo: float, hi: float) -> Style:
     return Style(color=fg, bgcolor=f"rgb({bg[0]},{bg[1]},{bg[2]})")
 
 
+def _cut_cell(cell: str, shown: int) -> str:
+    """The first ``shown`` characters of a right-aligned ``cell``: blank when they hold none
+    of its text, else "…" in their last place, never the start of a number."""
+    head = cell[:shown]
+    return head if not head.strip() else " " * (shown - 1) + "…"
+
+
 class MatrixGrid(ScrollView, can_focus=False):
     """A 2-D array drawn as a grid with row and column indices.
 
@@ -386,7 +393,9 @@ class MatrixGrid(ScrollView, can_focus=False):
         if self.heat:
             gutter, cells = self._render_picture(row, first, last)
         else:
-            gutter, cells = self._render_parts(row, first, last)
+            # The last cell may be cut by the view's edge: it must not show part of a number.
+            cut = room - (last - 1 - first) * cw if last > first else 0
+            gutter, cells = self._render_parts(row, first, last, cut if cut < cw - 1 else 0)
         # One strip for the line (a Strip carries several caches: each costs time to make).
         strip = Strip(gutter + cells).crop(0, width)
         self._cache[key] = strip
@@ -447,16 +456,20 @@ class MatrixGrid(ScrollView, can_focus=False):
         return gutter, segs
 
     def _render_parts(
-        self, row: int, first: int = 0, last: int | None = None
+        self, row: int, first: int = 0, last: int | None = None, cut: int = 0
     ) -> tuple[list[Segment], list[Segment]]:
         """The segments of the fixed gutter and of the scrollable cells of virtual line ``row``
-        (0 is the header), columns ``first`` … ``last − 1`` (all by default)."""
+        (0 is the header), columns ``first`` … ``last − 1`` (all by default). With ``cut``,
+        only that many characters of the last cell are in view: a number they would show in
+        part ("0.5" as "0") is drawn as "…"."""
         ph, pw = self._padding
         lw, cw = self._label_w, self._cell_w
         rows, cols = self._values.shape
         span = range(first, cols if last is None else min(last, cols))
         if row == 0:
             cells = [Segment(str(c - pw).rjust(cw - 1) + " ", _LABEL) for c in span]
+            if cut and cells:
+                cells[-1] = Segment(_cut_cell(cells[-1].text, cut), _LABEL)
             return [Segment(self._caption.ljust(lw), _CAPTION)], cells
         r = row - 1
         gutter = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
@@ -494,6 +507,8 @@ class MatrixGrid(ScrollView, can_focus=False):
             else:
                 style = plain
             cell = ("" if shaded else text).rjust(cw - 1) + " "
+            if cut and c == span.stop - 1:
+                cell = _cut_cell(cell, cut)
             if segs and segs[-1].style is style:
                 # Neighbours in one style (a row done, pending or plain) are one segment:
                 # Textual's line filters and the compositor work segment by segment.
