@@ -25,6 +25,7 @@ from tui.panels._maps import (
     next_page,
     page_start,
     page_title,
+    title_floors,
 )
 from tui.panels.conv import ConvPanel
 from tui.panels.pool import PoolPanel
@@ -57,6 +58,33 @@ def test_a_box_is_never_narrower_than_its_floor() -> None:
     assert counts == [4]  # four cards of 10 fit within the 45-column floor, and in 60
     counts, _ = fit(40, 0, [(4, [Box(10, 10, floor=45)])])
     assert counts == [1]
+
+
+def test_a_terminal_too_narrow_for_one_map_each_squeezes_the_cards_but_keeps_the_floors() -> None:
+    """LeNet's conv1 at 80 columns: no card fits at its narrowest. The cards share what is
+    left in proportion to their narrowest widths, except that a box whose share is below its
+    floor keeps its floor, and the boxes together take no more than the width."""
+    width, frame = 79, 9
+    sets = [(1, [Box(83, 83)]), (6, [Box(39, 39, floor=19), Box(48, 48, floor=18)])]
+    counts, widths = fit(width, frame, sets)
+    assert counts == [1, 1]
+    floors = [b.floor for _, bs in sets for b in bs]
+    boxes = [max(w, floor) for w, floor in zip(widths, floors, strict=True)]
+    assert frame + sum(boxes) <= width
+    assert boxes[1] == 19  # its share (16) was below its title's floor
+    assert widths[0] > widths[2] >= 18  # the rest shared in proportion to 83 : 48
+
+
+def test_titles_give_way_to_the_maps_in_a_narrow_terminal() -> None:
+    """The floors kept are the first level of titles that leaves one map of each set legible
+    (``LEGIBLE`` columns or its narrowest), then none: the titles are cut."""
+    sets = [(1, [Box(83, 83)]), (6, [Box(39, 39), Box(48, 48)])]
+    full, short = [17, 24, 29], [17, 19, 18]
+    assert title_floors(200, 9, sets, full, short) == full
+    assert title_floors(79, 9, sets, full, short) == short  # 9 + 20 + 24 + 29 > 79
+    assert title_floors(60, 9, sets, full, short) == [0, 0, 0]  # 9 + 20 + 20 + 20 > 60
+    small = [(1, [Box(8, 8)]), (2, [Box(8, 8), Box(8, 8)])]  # maps narrower than LEGIBLE
+    assert title_floors(9 + 17 + 19 + 18, 9, small, full, short) == short
 
 
 def test_pages_follow_the_current_map_and_wrap_round() -> None:

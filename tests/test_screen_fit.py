@@ -193,3 +193,46 @@ async def test_every_layer_reachable_at_80x24(name: str) -> None:
                 await pilot.press("right_square_bracket")
                 await settle(pilot)
         assert len(set(visited)) == layers  # ] went on to each layer in turn
+
+
+async def boxes_inside(pilot: Pilot[Any], where: str) -> int:
+    """Every box (of maps, tokens, …) on screen lies within the terminal's width: none is cut
+    at its right edge with no way to scroll to it. Returns how many were looked at."""
+    await pilot.pause()
+    width = pilot.app.size.width
+    boxes = [b for b in pilot.app.screen.query(".box") if b.display and b.region.height]
+    for box in boxes:
+        assert box.region.x >= 0 and box.region.right <= width, f"{where}: {box} {box.region}"
+    return len(boxes)
+
+
+@pytest.mark.parametrize("name", PLAYED)
+async def test_every_box_is_inside_the_terminal_at_80x24(name: str) -> None:
+    app = player_app(name)
+    async with app.run_test(size=SMALLEST) as pilot:
+        screen = player(app)
+        for stage_no in range(len(screen.simulation.stages)):
+            screen.cursor = screen.simulation.offsets[stage_no]
+            await boxes_inside(pilot, f"{name} stage {stage_no}")
+
+
+async def test_lenets_conv_and_pool_layers_fit_inside_80x24() -> None:
+    """LeNet-5's 32×32 input beside its filters and 28×28 outputs: the three boxes need more
+    than 80 columns drawn whole, so the maps are squeezed (they scroll) and the subtitles cut,
+    but no box goes past the terminal's edge (the output box did, with no way to reach it)."""
+    sim = scenarios.load(scenarios.resolve("net_lenet5_digits"))
+    app = NetsimApp(sim, check=False)
+    async with app.run_test(size=SMALLEST) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        seen = 0
+        for layer in ("conv1", "pool1", "conv2"):
+            assert player(app).simulation.stages[0].name == layer
+            seen += await boxes_inside(pilot, layer)
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
+            if layer == "conv1":
+                await pilot.press("right_square_bracket")  # past relu1
+                await settle(pilot)
+        assert seen == 3 + 2 + 3

@@ -41,6 +41,10 @@ TITLE_ROOM = 4
 """Columns a box's content needs beyond the length of its title for the title to be drawn
 whole: the border draws "─ " before it and " ─" after it."""
 
+LEGIBLE = 20
+"""Columns a card squeezed into a narrow terminal keeps before its box's title is cut: row
+labels and two or three numbers. A title longer than the map under it costs the map no more."""
+
 RGB = ("R", "G", "B")
 
 
@@ -83,21 +87,64 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
                 if need(trial, "least") <= width:
                     counts, grown = trial, True
     spare = width - need(counts, "least")
+    if spare < 0:  # too narrow even for one map each
+        return counts, _squeeze(width, frame, sets, counts)
     lacking = need(counts, "natural") - need(counts, "least")
     widths = []
     for _, boxes in sets:
         for box in boxes:
             if lacking <= spare:
                 widths.append(box.natural)
-            elif spare >= 0:
+            else:
                 share = (box.natural - box.least) * spare // max(lacking, 1)
                 widths.append(box.least + share)
-            else:  # too narrow even for one map each: every card gives up its share
-                least = need(counts, "least") - frame
-                widths.append(max(4, box.least * (width - frame) // max(least, 1)))
-    if 0 <= spare < lacking:
+    if spare < lacking:
         widths = _hand_out(width, frame, sets, counts, widths)
     return counts, widths
+
+
+def _squeeze(
+    width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]
+) -> list[int]:
+    """Card widths when not even one map of each set fits at its narrowest: every card gives
+    up a share in proportion to its narrowest width, except that a box whose share is less
+    than its floor (its title) keeps the floor, and the others share what is left."""
+    cards = [
+        (box, n if box.side_by_side else 1)
+        for n, (_, boxes) in zip(counts, sets, strict=True)
+        for box in boxes
+    ]
+    floored: set[int] = set()
+    while True:
+        room = width - frame - sum(cards[i][0].floor for i in floored)
+        least = sum(k * box.least for i, (box, k) in enumerate(cards) if i not in floored)
+        widths = [
+            box.floor // k if i in floored else max(4, box.least * room // max(least, 1))
+            for i, (box, k) in enumerate(cards)
+        ]
+        short = {
+            i for i, (box, k) in enumerate(cards) if i not in floored and k * widths[i] < box.floor
+        }
+        if not short:
+            return widths
+        floored |= short
+
+
+def title_floors(
+    width: int, frame: int, sets: list[tuple[int, list[Box]]], *levels: list[int]
+) -> list[int]:
+    """The floors to give the boxes of ``sets`` (one per box, in order): the first of
+    ``levels`` (room for the boxes' titles, longest first) that leaves one map of each set
+    ``LEGIBLE`` columns or its narrowest width; zeros when none does, and the titles are cut."""
+    for floors in levels:
+        room = iter(floors)
+        trial = [
+            (n, [Box(b.least, min(b.least, LEGIBLE), floor=next(room)) for b in boxes])
+            for n, boxes in sets
+        ]
+        if fits(width, frame, trial, [1] * len(sets)):
+            return list(floors)
+    return [0] * sum(len(boxes) for _, boxes in sets)
 
 
 def _hand_out(

@@ -22,7 +22,6 @@ from tui.panels._maps import (
     channel_name,
     filter_name,
     fit,
-    fits,
     least_width,
     next_page,
     page_start,
@@ -30,6 +29,7 @@ from tui.panels._maps import (
     sampled_steps,
     span_of,
     subtitle_room,
+    title_floors,
 )
 from tui.panels.base import ReflowingPanel, register
 from tui.widgets.mapcard import MapCard
@@ -309,10 +309,11 @@ class ConvPanel(ReflowingPanel):
             * (self._grid("kernel-0-0").natural_size(self._heat, zoom)[1])
         )
         out_h = 1 + self._grid("output-0").natural_size(self._heat, zoom)[1]
-        titles = [
+        short = [
             len(str(self.query_one(f"#{b}-box").border_title)) + TITLE_ROOM
             for b in ("input", "kernel", "output")
         ]
+        titles = list(short)
         titles[1] = max(titles[1], len(self._kernel_subtitle()) + TITLE_ROOM)
         if st.in_channels > 1:  # room for "channels 0–1 of 3, m for more"
             titles[0] = max(
@@ -322,8 +323,13 @@ class ConvPanel(ReflowingPanel):
             titles[2] = max(titles[2], len(page_title("maps", 0, 2, st.filters)) + TITLE_ROOM)
         best: tuple[tuple[int, ...], tuple[list[int], list[int], tuple[bool, bool]]] | None
         best = None
-        # A terminal too narrow for every title and one map of each box cuts the titles.
-        floors = titles if fits(width, 3 * BOX_FRAME, self._sets(titles, 1), [1, 1]) else [0] * 3
+        # A terminal too narrow for every title and one map of each box cuts the subtitles,
+        # then the titles.
+        least = [
+            (st.in_channels, [Box(in_l, in_l)]),
+            (st.filters, [Box(k_l, k_l), Box(out_l, out_l)]),
+        ]
+        floors = title_floors(width, 3 * BOX_FRAME, least, titles, short)
         for b, floor in zip(("input", "kernel", "output"), floors, strict=True):
             self.query_one(f"#{b}-box").styles.min_width = floor + BOX_FRAME if floor else None
         for k_stacked, o_stacked, k_whole in product((False, True), (False, True), (True, False)):
@@ -358,14 +364,6 @@ class ConvPanel(ReflowingPanel):
                 best = (score, (counts, widths, (k_stacked, o_stacked)))
         assert best is not None
         return best[1]
-
-    def _sets(self, titles: list[int], least: int) -> list[tuple[int, list[Box]]]:
-        """The boxes at their narrowest (``least`` columns a card) with their titles."""
-        st = self.conv
-        return [
-            (st.in_channels, [Box(least, least, floor=titles[0])]),
-            (st.filters, [Box(least, least, True, titles[1]), Box(least, least, True, titles[2])]),
-        ]
 
     def _relayout(self) -> None:
         """Decide how many maps are drawn, how wide, and (in heat view) how large."""

@@ -24,13 +24,13 @@ from tui.panels._maps import (
     GrowingInspector,
     channel_name,
     fit,
-    fits,
     least_width,
     next_page,
     page_start,
     page_title,
     span_of,
     subtitle_room,
+    title_floors,
 )
 from tui.panels.base import ReflowingPanel, register
 from tui.widgets.mapcard import MapCard
@@ -255,19 +255,22 @@ class ChannelPoolPanel(ReflowingPanel, Generic[S, T]):
 
     def _plan(self, width: int, lines: int, zoom: int) -> tuple[list[int], list[int]]:
         p, c = self.PREFIX, self.pool.in_shape[0]
-        boxes = []
+        cards, titles, short = [], [], []
         for kind in ("input", "output"):
-            natural, least = self._card_width(self._card(kind, 0), zoom, lines)
+            cards.append(self._card_width(self._card(kind, 0), zoom, lines))
             title = len(str(self.query_one(f"#{p}-{kind}-box").border_title)) + TITLE_ROOM
+            short.append(title)
             if kind == "input":
                 title = max(title, len(self.input_subtitle()) + TITLE_ROOM)
             elif c > 1:  # room for "maps 0–1 of 3, m for more"
                 title = max(title, len(page_title("maps", 0, 2, c)) + TITLE_ROOM)
-            boxes.append(Box(natural, least, floor=title))
+            titles.append(title)
         # The boxes are as wide as their maps, and never too narrow for their titles, unless
-        # the terminal is too narrow for the titles and one map each: then titles are cut.
-        if not fits(width, 2 * BOX_FRAME, [(c, [Box(1, 1, floor=b.floor) for b in boxes])], [1]):
-            boxes = [Box(b.natural, b.least) for b in boxes]
+        # the terminal is too narrow for the titles and one map each: then the subtitles are
+        # cut, then the titles.
+        least = [(c, [Box(n, w) for n, w in cards])]
+        floors = title_floors(width, 2 * BOX_FRAME, least, titles, short)
+        boxes = [Box(n, w, floor=f) for (n, w), f in zip(cards, floors, strict=True)]
         for kind, box in zip(("input", "output"), boxes, strict=True):
             floor = box.floor + BOX_FRAME if box.floor else None
             self.query_one(f"#{p}-{kind}-box").styles.min_width = floor
