@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from apps import player_app
+from textual.geometry import Region
 
 import scenarios
 from engine.beam import BeamSearchStage, beam_search, greedy_decode
@@ -18,6 +20,7 @@ from engine.errors import SpecError
 from scenarios.datasets import DATA_DIR
 from scenarios.decoders import decoder_for
 from scenarios.errors import ScenarioError
+from tui.widgets.rows import CachedRows
 
 
 def bundled(name: str) -> tuple[BeamSearchStage, str]:
@@ -192,3 +195,22 @@ def test_every_problem_is_said_at_once(scenario_problems: Callable[[str], list[A
         BASE + 'beam_width = 0\nalpha = 2\nmax_length = 0\nreference = "x!"\n'
     )
     assert [field for field, _ in problems] == ["beam_width", "alpha", "max_length", "reference"]
+
+
+async def test_a_finished_name_is_shown_whole_before_its_eos_mark() -> None:
+    """At 80×24 the pool's y column has room for 'thesia' but not for 'thesia' <EOS>: the name
+    is what tells the hypotheses apart (and the box says they all ended with <EOS>), so it is
+    shown whole and the mark left off, not cut to 't…' with the mark kept."""
+    app = player_app("beam_names", start=6)  # t = 7: 'thesia' <EOS> joins the pool
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        pool = app.screen.query_one("#bs-pool", CachedRows)
+        line = next(r for r in pool.render_lines(Region(0, 0, *pool.outer_size)) if "#19" in r.text)
+        assert "'thesia'" in line.text and "…" not in line.text, line.text
+        assert "<EOS>" not in line.text
+    app = player_app("beam_names", start=6)
+    async with app.run_test(size=(200, 50)) as pilot:  # room for both
+        await pilot.pause()
+        pool = app.screen.query_one("#bs-pool", CachedRows)
+        text = "\n".join(r.text for r in pool.render_lines(Region(0, 0, *pool.outer_size)))
+        assert "'thesia' <EOS>" in text

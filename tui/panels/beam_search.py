@@ -221,8 +221,10 @@ def hypothesis_lines(
     lit: set[int] | None = None,
     width: int | None = None,
 ) -> Text:
-    """One line per hypothesis: its id, text, length Ty, Σ log P and normalised score. In
-    ``width`` columns a text too long ends in "…" and ``<EOS>`` after it stays whole."""
+    """One line per hypothesis: its id, text, length Ty, Σ log P and normalised score, and
+    ``<EOS>`` after a finished one. In ``width`` columns a finished text that fits only without
+    its ``<EOS>`` is shown whole without it (every hypothesis in the pool ends with <EOS>, and
+    the name is what is compared), and a text still too long ends in "…"."""
     out = Text(no_wrap=True, overflow="crop")
     if not hyps:
         out.append("(none yet)", style=MUTED)
@@ -232,10 +234,13 @@ def hypothesis_lines(
         out.append("\n")
         line = Text(f"#{h.id:<3}  {h.t:>2} {_num(h.log_prob):>8} {_num(h.score(alpha)):>7}  ")
         text = view.text(h)
+        mark = h.finished
         if width is not None:
-            text = cut(text, max(2, width - len(line) - (len(" <EOS>") if h.finished else 0)))
+            room = width - len(line)
+            mark = mark and len(text) + len(" <EOS>") <= room
+            text = cut(text, max(2, room))
         line.append(text, style="bold")
-        if h.finished:
+        if mark:
             line.append(" <EOS>", style=EOS_STYLE)
         if lit is not None and h.id in lit:
             line.stylize(KEPT, 0, 5)
