@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -191,3 +192,44 @@ async def test_the_network_table_and_each_layer_player_are_frozen_and_left_layer
         assert isinstance(app.screen, PlayerScreen) and frozen(app.screen)
         assert [ref() for ref in left] == [None] * len(left)
         assert left_behind() == []
+
+
+def test_full_collections_wait_for_an_idle_moment() -> None:
+    """While an app runs, Python makes a full collection by itself only every ``FULL_EVERY``
+    collections of the middle generation; ``collect_when_idle`` makes the one Python would
+    have made with its own threshold, and nothing before it is due; closing the app gives
+    Python its threshold back."""
+    before = gc.get_threshold()
+    heap.quiet_full_collections()
+    try:
+        assert gc.get_threshold() == (*before[:2], heap.FULL_EVERY)
+        gc.collect()
+        assert not heap.collect_when_idle()  # nothing due just after a full collection
+        young = [[[i]] for i in range(30 * before[0] * heap.IDLE_FULL_AFTER)]
+        assert gc.get_count()[2] >= heap.IDLE_FULL_AFTER  # Python would have collected
+        full = gc.get_stats()[2]["collections"]
+        assert heap.collect_when_idle()
+        assert gc.get_stats()[2]["collections"] == full + 1 and gc.get_count()[2] == 0
+        del young
+    finally:
+        heap.release()
+    assert gc.get_threshold() == before
+
+
+async def test_the_player_collects_when_no_key_is_pressed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The player looks every second whether the user is idle, and only then collects."""
+    calls: list[bool] = []
+    monkeypatch.setattr(heap, "collect_when_idle", lambda: calls.append(True) or True)
+    monkeypatch.setattr("tui.screens.player.IDLE_COLLECT_SECONDS", 0.05)
+    app = NetsimApp(scenarios.load(scenarios.resolve("conv_vertical_edge")), check=False)
+    async with app.run_test() as pilot:
+        screen = player(app)
+        await pilot.pause(0.3)
+        assert not calls  # the file was just opened: the user counts as pressing keys
+        screen._last_key -= 10  # long ago
+        await pilot.pause(0.3)
+        assert calls
+        calls.clear()
+        screen._last_key = time.monotonic() + 60  # a key now, and for a minute
+        await pilot.pause(0.3)
+        assert not calls

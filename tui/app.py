@@ -84,6 +84,7 @@ class NetsimApp(App[None]):
 
     def on_mount(self) -> None:
         heap.use_fresh_contexts()  # a worker's thread keeps no screen alive (see tui.heap)
+        heap.quiet_full_collections()  # full collections when no key is pressed (tui.heap)
         if heap.pending():
             heap.collect()  # an app closed before in this process (tests, benchmarks)
         simulation = self.simulation
