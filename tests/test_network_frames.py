@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from apps import kind_of, painted
 from textual.geometry import Region
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.visual import Visual
 from textual.widget import Widget
@@ -244,8 +245,9 @@ async def test_a_conv_step_repaints_the_lines_its_window_and_output_cell_leave_a
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A step repaints the grid lines of the old and new window and the output cell's line;
-    the grids scroll (every line repainted) only when the window leaves what the view shows,
-    at most every third step of LeNet's 5×5 window in a view of seven columns."""
+    the grids scroll (every line of the view repainted, and the horizontal scroll bar, not
+    the vertical one) only when the window leaves what the view shows, at most every third
+    step of LeNet's 5×5 window in a view of seven columns."""
     drawn: Counter[str] = Counter()
     render_line = MatrixGrid.render_line
 
@@ -253,11 +255,20 @@ async def test_a_conv_step_repaints_the_lines_its_window_and_output_cell_leave_a
         drawn[self.id or ""] += 1
         return render_line(self, y)
 
+    bar_lines = ScrollBar.render_lines
+
+    def counting_bars(self: ScrollBar, crop: Region) -> list[Strip]:
+        drawn["bars"] += crop.height
+        return bar_lines(self, crop)
+
     monkeypatch.setattr(MatrixGrid, "render_line", counting)
+    monkeypatch.setattr(ScrollBar, "render_lines", counting_bars)
     app = NetsimApp(scenarios.load(scenarios.resolve("net_lenet5_digits")), check=False)
     async with app.run_test(size=SIZE) as pilot:
         player = await lenet_digits_conv1(pilot)
         grid = player.query_one("#input-0", MatrixGrid)
+        output = player.query_one("#output-0", MatrixGrid)
+        view_height = output.scrollable_content_region.height
         kernel = player.simulation.stages[0].kernel_hw[0]  # type: ignore[attr-defined]
         scrolls = 0
         steps = 24
@@ -265,10 +276,12 @@ async def test_a_conv_step_repaints_the_lines_its_window_and_output_cell_leave_a
             drawn.clear()
             if await step_scrolls(pilot, grid):
                 scrolls += 1
-                assert drawn["input-0"] == grid.size.height, drawn
+                # Every line of the view, not the scroll bars: the vertical bar is left alone.
+                assert drawn["input-0"] == grid.scrollable_content_region.height, drawn
+                assert drawn["bars"] <= 2, drawn  # the horizontal bars' line, one a grid
             else:
                 assert drawn["input-0"] <= kernel, drawn
-                assert drawn["output-0"] <= 1 or drawn["output-0"] == grid.size.height
+                assert drawn["output-0"] <= 1 or drawn["output-0"] == view_height
         assert 0 < scrolls <= steps // 3, scrolls
 
 

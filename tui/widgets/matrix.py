@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Click
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -291,6 +291,28 @@ class MatrixGrid(ScrollView, can_focus=False):
         first = self._line(row)
         last = ((row + count) * self._zoom - 1) // 2 if self.heat else row + count - 1
         self.refresh_lines(first + 1, last - first + 1)
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """Repaint lines ``y_start`` … of the view, not its scroll bars. Textual's marks the
+        grid's whole virtual width, which runs on over the vertical scroll bar and whatever
+        stands right of the grid (borders, other cards), and every widget there is asked for
+        those lines again."""
+        width = self.scrollable_content_region.width
+        self.refresh(Region(0, y_start - self.scroll_offset.y, width, line_count))
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        """A scroll sideways repaints the view and the horizontal bar: Textual's repaints the
+        vertical bar too (22 lines in a LeNet layer, redrawn at every scroll)."""
+        if self.show_horizontal_scrollbar:
+            self.horizontal_scrollbar.position = new_value
+        if round(old_value) != round(new_value):
+            self.refresh(Region(0, 0, *self.scrollable_content_region.size))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = new_value
+        if round(old_value) != round(new_value):
+            self.refresh(Region(0, 0, *self.scrollable_content_region.size))
 
     def _follow(self, window: Window) -> None:
         """Bring ``window`` (grid cells) into view once it has left the view, at the edge it
