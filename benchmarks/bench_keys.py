@@ -206,6 +206,8 @@ async def _playback(path: Path, seconds: float) -> dict[str, float]:
         # time step) would run out of steps and stop, and the time after would count as slow.
         screen.cursor = 0  # type: ignore[attr-defined]
         await pilot.pause()
+        while screen.settling:  # type: ignore[attr-defined]  # a change of stage being painted
+            await pilot.pause(0.01)
         start = screen.cursor  # type: ignore[attr-defined]
         clock.clear()
         t0 = time.perf_counter()

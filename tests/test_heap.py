@@ -217,19 +217,25 @@ def test_full_collections_wait_for_an_idle_moment() -> None:
 
 
 async def test_the_player_collects_when_no_key_is_pressed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The player looks every second whether the user is idle, and only then collects."""
+    """The player looks every second whether the user is idle, and only then collects; not
+    while a dialog is on top (its keys are not the player's)."""
     calls: list[bool] = []
     monkeypatch.setattr(heap, "collect_when_idle", lambda: calls.append(True) or True)
     monkeypatch.setattr("tui.screens.player.IDLE_COLLECT_SECONDS", 0.05)
     app = NetsimApp(scenarios.load(scenarios.resolve("conv_vertical_edge")), check=False)
     async with app.run_test() as pilot:
         screen = player(app)
+        screen._last_key = time.monotonic() + 60  # a key now, and for a minute
+        calls.clear()
         await pilot.pause(0.3)
-        assert not calls  # the file was just opened: the user counts as pressing keys
-        screen._last_key -= 10  # long ago
+        assert not calls
+        screen._last_key -= 120  # long ago
         await pilot.pause(0.3)
         assert calls
+        await pilot.press("g")  # the go-to dialog
+        await pilot.pause()
+        assert app.screen is not screen
+        screen._last_key -= 120
         calls.clear()
-        screen._last_key = time.monotonic() + 60  # a key now, and for a minute
         await pilot.pause(0.3)
         assert not calls

@@ -12,11 +12,14 @@ import numpy as np
 import pytest
 from apps import player, player_app
 
+import scenarios
 from engine.conv import ConvStage
 from engine.core import Simulation
 from engine.kernels import kernel
 from tui.app import NetsimApp
 from tui.panels._maps import (
+    BOX_FRAME,
+    LEGIBLE,
     MAX_SLOTS,
     Box,
     channel_name,
@@ -29,6 +32,7 @@ from tui.panels._maps import (
 )
 from tui.panels.conv import ConvPanel
 from tui.panels.pool import PoolPanel
+from tui.screens.player import PlayerScreen
 from tui.widgets.mapcard import MapCard
 from tui.widgets.matrix import MatrixGrid
 
@@ -61,18 +65,26 @@ def test_a_box_is_never_narrower_than_its_floor() -> None:
 
 
 def test_a_terminal_too_narrow_for_one_map_each_squeezes_the_cards_but_keeps_the_floors() -> None:
-    """LeNet's conv1 at 80 columns: no card fits at its narrowest. The cards share what is
-    left in proportion to their narrowest widths, except that a box whose share is below its
-    floor keeps its floor, and the boxes together take no more than the width."""
-    width, frame = 79, 9
+    """LeNet's conv1 at 80 columns: no card fits at its narrowest. Each card keeps LEGIBLE
+    columns, the rest is shared in proportion to what each lacks, a box never goes below its
+    floor, and the boxes take the whole width and no more."""
+    frame = 9
     sets = [(1, [Box(83, 83)]), (6, [Box(39, 39, floor=19), Box(48, 48, floor=18)])]
-    counts, widths = fit(width, frame, sets)
-    assert counts == [1, 1]
-    floors = [b.floor for _, bs in sets for b in bs]
-    boxes = [max(w, floor) for w, floor in zip(widths, floors, strict=True)]
-    assert frame + sum(boxes) <= width
-    assert boxes[1] == 19  # its share (16) was below its title's floor
-    assert widths[0] > widths[2] >= 18  # the rest shared in proportion to 83 : 48
+    for width in (79, 74, 70):
+        counts, widths = fit(width, frame, sets)
+        assert counts == [1, 1]
+        floors = [b.floor for _, bs in sets for b in bs]
+        boxes = [max(w, floor) for w, floor in zip(widths, floors, strict=True)]
+        assert frame + sum(boxes) == width, (width, widths)  # no column left over
+        assert min(widths) >= LEGIBLE, (width, widths)
+        assert widths[0] >= widths[2] >= widths[1], (width, widths)  # 83 : 48 : 39 lacking
+    # Narrower than LEGIBLE columns a card: every card gives up a share, never past the edge.
+    for width in range(5, 60):
+        counts, widths = fit(width, frame, [(1, [Box(83, 83)]), (6, [Box(39, 39), Box(48, 48)])])
+        assert frame + sum(widths) <= max(width, frame + 3), (width, widths)
+    # A title wider than the card's share keeps its room; the others share the rest.
+    counts, widths = fit(70, frame, [(1, [Box(83, 83)]), (6, [Box(39, 39, floor=25), Box(48, 48)])])
+    assert widths[1] == 25 and frame + sum(widths) == 70, widths
 
 
 def test_titles_give_way_to_the_maps_in_a_narrow_terminal() -> None:
@@ -443,3 +455,37 @@ async def test_a_narrow_output_box_names_its_page_key_whole() -> None:
         subtitle = str(box.border_subtitle)
         assert subtitle.endswith("· m"), subtitle
         assert len(subtitle) <= box.outer_size.width - 6
+
+
+async def opened_conv(pilot: Any, network: bool) -> ConvPanel:
+    """The player's conv panel, once the app has opened it (a network's first layer from its
+    layer table)."""
+    app = pilot.app
+    await pilot.pause()
+    if network:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        while not isinstance(app.screen, PlayerScreen):
+            await pilot.pause(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    return app.screen.query_one(ConvPanel)
+
+
+@pytest.mark.parametrize("name", ["conv_parameter_sharing", "net_lenet5_digits"])
+async def test_heat_view_keeps_the_title_room_of_the_plan_it_draws(name: str) -> None:
+    """In heat view the panel tries larger pictures (zoom 4, 3, 2) before the plain one; the
+    boxes keep the room for their titles that the plan drawn left, not that of the last zoom
+    tried (at 80×24 no zoom is drawn, and the title room differs between them)."""
+    app = NetsimApp(scenarios.load(scenarios.resolve(name)), check=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await opened_conv(pilot, network=name.startswith("net_"))
+        await pilot.press("h")
+        await pilot.pause()
+        assert panel._applied is not None
+        *_, floors, zoom, lines = panel._applied
+        assert panel._plan(panel.content_region.width, lines, zoom)[3] == floors
+        for box_id, floor in zip(("input", "kernel", "output"), floors, strict=True):
+            got = panel.query_one(f"#{box_id}-box").styles.min_width
+            assert (None if got is None else got.value) == (floor + BOX_FRAME if floor else None)

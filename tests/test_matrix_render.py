@@ -31,8 +31,9 @@ from tui.widgets.matrix import MatrixGrid, Window
 
 def cropped_whole_row(grid: MatrixGrid, y: int) -> Strip:
     """Line ``y`` of the view drawn the plain way: every cell of the row, then cropped to the
-    part on screen (starting on a cell boundary, as the grid scrolls); in numbers, a last cell
-    cut by the edge that would show part of its text shows "…" instead."""
+    part on screen (starting on a cell boundary, as the grid scrolls); in numbers, the last
+    cell the view shows (left of the vertical scroll bar, when there is one), if cut by its
+    edge where it would show part of its text, shows "…" there instead."""
     scroll_x, scroll_y = grid.scroll_offset
     width = grid.size.width
     row = 0 if y == 0 else y + scroll_y
@@ -44,14 +45,31 @@ def cropped_whole_row(grid: MatrixGrid, y: int) -> Strip:
     visible = Strip(cells).crop(start, start + room)
     strip = Strip.join([Strip(gutter), visible]).crop(0, width)
     cw, cols = grid._cw, grid._values.shape[1]
-    partial = room % cw
-    if grid.heat or not 0 < partial < cw - 1 or (cols - start // cw) * cw <= room:
+    seen = max(grid.scrollable_content_region.width - grid._label_w, 0)
+    shown = min(cols - start // cw, -(-seen // cw))
+    partial = seen - (shown - 1) * cw
+    if grid.heat or shown <= 0 or not 0 < partial < cw - 1:
         return strip
-    *segments, last = list(strip)
-    head, tail = last.text[:-partial], last.text[-partial:]
-    if tail.strip():
-        last = Segment(head + " " * (partial - 1) + "…", last.style)
-    return Strip([*segments, last])
+    at = grid._label_w + (shown - 1) * cw  # where the cut cell starts on the line
+    cell = strip.text[at : at + cw]
+    head = cell[:partial]
+    if head.strip():
+        head = " " * (partial - 1) + "…"
+    return overwrite(strip, at, (head + " " * cw)[: len(cell)])
+
+
+def overwrite(strip: Strip, at: int, text: str) -> Strip:
+    """``strip`` with its characters from ``at`` on replaced by ``text``, in the same segments
+    and styles."""
+    segments, x = [], 0
+    for segment in strip:
+        part = segment.text
+        lo, hi = max(at - x, 0), min(at + len(text) - x, len(part))
+        if lo < hi:
+            part = part[:lo] + text[x + lo - at : x + hi - at] + part[hi:]
+        segments.append(Segment(part, segment.style))
+        x += len(segment.text)
+    return Strip(segments)
 
 
 class GridApp(App[None]):
@@ -110,21 +128,24 @@ async def test_a_scrolled_grid_draws_what_the_whole_row_cropped_would(
 async def test_a_cell_cut_by_the_views_edge_shows_no_part_of_its_number() -> None:
     """At every width the last cell in view is a whole number, blank or "…": never "−0.1" of
     "−0.125" or "0" of "0.5", which read as other numbers."""
-    values = np.tile([[-0.125, -0.375, -0.625, -0.875]], (6, 8))  # each as wide as a cell
-    written = {fmt_num(v) for v in values.ravel()} | {"…", "·"}
-    for width in range(9, 40):
-        app = GridApp(values, width)
-        async with app.run_test(size=(80, 12)) as pilot:
-            grid = app.query_one("#g", MatrixGrid)
-            await pilot.pause()
-            cut = 0
-            for y in range(1, grid.size.height):
-                text = grid.render_line(y).text[grid._label_w :]
-                assert set(text.split()) <= written, (width, text)
-                cut += text.rstrip().endswith("…")
-            partial = (grid.size.width - grid._label_w) % grid._cw
-            if 0 < partial < grid._cw - 1:  # "−0.125" would show as "−" or "−0.1"
-                assert cut, width
+    for rows in (6, 30):  # no vertical scroll bar, then one over the line's last column
+        values = np.tile([[-0.125, -0.375, -0.625, -0.875]], (rows, 8))  # as wide as a cell
+        written = {fmt_num(v) for v in values.ravel()} | {"…", "·"}
+        for width in range(9, 40):
+            app = GridApp(values, width)
+            async with app.run_test(size=(80, 12)) as pilot:
+                grid = app.query_one("#g", MatrixGrid)
+                await pilot.pause()
+                view = grid.scrollable_content_region.width  # left of the bar
+                assert (view < grid.size.width) == (rows == 30)
+                cut = 0
+                for y in range(1, grid.scrollable_content_region.height):
+                    text = grid.render_line(y).text[grid._label_w : view]
+                    assert set(text.split()) <= written, (rows, width, text)
+                    cut += text.rstrip().endswith("…")
+                partial = (view - grid._label_w) % grid._cw
+                if 0 < partial < grid._cw - 1:  # "−0.125" would show as "−" or "−0.1"
+                    assert cut, (rows, width)
 
 
 async def test_a_long_row_builds_and_formats_only_the_cells_on_screen() -> None:

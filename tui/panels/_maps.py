@@ -88,7 +88,7 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
                     counts, grown = trial, True
     spare = width - need(counts, "least")
     if spare < 0:  # too narrow even for one map each
-        return counts, _squeeze(width, frame, sets, counts)
+        return counts, _hand_out(width, frame, sets, counts, _squeeze(width, frame, sets, counts))
     lacking = need(counts, "natural") - need(counts, "least")
     widths = []
     for _, boxes in sets:
@@ -106,9 +106,11 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
 def _squeeze(
     width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]
 ) -> list[int]:
-    """Card widths when not even one map of each set fits at its narrowest: every card gives
-    up a share in proportion to its narrowest width, except that a box whose share is less
-    than its floor (its title) keeps the floor, and the others share what is left."""
+    """Card widths when not even one map of each set fits at its narrowest: every card keeps
+    ``LEGIBLE`` columns (or its narrowest width, when that is less) and the rest is shared in
+    proportion to what each lacks; when not even that fits, every card gives up a share of it.
+    A box whose share is less than its floor (its title) keeps the floor, and the others share
+    what is left."""
     cards = [
         (box, n if box.side_by_side else 1)
         for n, (_, boxes) in zip(counts, sets, strict=True)
@@ -117,14 +119,18 @@ def _squeeze(
     floored: set[int] = set()
     while True:
         room = width - frame - sum(cards[i][0].floor for i in floored)
-        least = sum(k * box.least for i, (box, k) in enumerate(cards) if i not in floored)
-        widths = [
-            box.floor // k if i in floored else max(4, box.least * room // max(least, 1))
-            for i, (box, k) in enumerate(cards)
-        ]
-        short = {
-            i for i, (box, k) in enumerate(cards) if i not in floored and k * widths[i] < box.floor
-        }
+        free = [i for i in range(len(cards)) if i not in floored]
+        base = {i: min(cards[i][0].least, LEGIBLE) for i in free}
+        need = sum(cards[i][1] * base[i] for i in free)
+        lacking = sum(cards[i][1] * (cards[i][0].least - base[i]) for i in free)
+        widths = [box.floor // k for box, k in cards]
+        for i in free:
+            if need >= room:
+                widths[i] = max(1, base[i] * room // max(need, 1))
+            else:
+                share = (cards[i][0].least - base[i]) * (room - need) // max(lacking, 1)
+                widths[i] = base[i] + share
+        short = {i for i in free if cards[i][1] * widths[i] < cards[i][0].floor}
         if not short:
             return widths
         floored |= short
@@ -136,7 +142,9 @@ def title_floors(
     """The floors to give the boxes of ``sets`` (one per box, in order): the first of
     ``levels`` (room for the boxes' titles, longest first) that leaves one map of each set
     ``LEGIBLE`` columns or its narrowest width; zeros when none does, and the titles are cut."""
+    boxes_in = sum(len(boxes) for _, boxes in sets)
     for floors in levels:
+        assert len(floors) == boxes_in, (floors, boxes_in)
         room = iter(floors)
         trial = [
             (n, [Box(b.least, min(b.least, LEGIBLE), floor=next(room)) for b in boxes])
@@ -144,7 +152,7 @@ def title_floors(
         ]
         if fits(width, frame, trial, [1] * len(sets)):
             return list(floors)
-    return [0] * sum(len(boxes) for _, boxes in sets)
+    return [0] * boxes_in
 
 
 def _hand_out(

@@ -292,10 +292,12 @@ class ConvPanel(ReflowingPanel):
 
     def _plan(
         self, width: int, lines: int, zoom: int
-    ) -> tuple[list[int], list[int], tuple[bool, bool]]:
+    ) -> tuple[list[int], list[int], tuple[bool, bool], list[int]]:
         """How many input channels and filters fit in ``width`` with grids ``lines`` high at
-        ``zoom``, the width of one card of each box, and whether the filters and the output
-        maps are stacked (one above the other, where they are low enough) or side by side."""
+        ``zoom``, the width of one card of each box, whether the filters and the output
+        maps are stacked (one above the other, where they are low enough) or side by side,
+        and the boxes' floors (room for their titles; applied by ``_relayout`` with the plan
+        it draws)."""
         st = self.conv
         cards = [
             self._card("input-card-0"),
@@ -330,8 +332,6 @@ class ConvPanel(ReflowingPanel):
             (st.filters, [Box(k_l, k_l), Box(out_l, out_l)]),
         ]
         floors = title_floors(width, 3 * BOX_FRAME, least, titles, short)
-        for b, floor in zip(("input", "kernel", "output"), floors, strict=True):
-            self.query_one(f"#{b}-box").styles.min_width = floor + BOX_FRAME if floor else None
         for k_stacked, o_stacked, k_whole in product((False, True), (False, True), (True, False)):
             sets = [
                 (st.in_channels, [Box(in_n, in_l, floor=floors[0])]),
@@ -363,7 +363,7 @@ class ConvPanel(ReflowingPanel):
             if best is None or score > best[0]:
                 best = (score, (counts, widths, (k_stacked, o_stacked)))
         assert best is not None
-        return best[1]
+        return (*best[1], floors)
 
     def _relayout(self) -> None:
         """Decide how many maps are drawn, how wide, and (in heat view) how large."""
@@ -371,11 +371,11 @@ class ConvPanel(ReflowingPanel):
         if width <= 0 or not self.is_mounted:
             return
         lines = max(int(self.app.size.height * 0.65) - 4, 3)
-        counts, widths, stacked = self._plan(width, lines, 1)
+        counts, widths, stacked, floors = self._plan(width, lines, 1)
         zoom = 1
         if self._heat:
             for z in range(MAX_ZOOM, 1, -1):
-                z_counts, z_widths, z_stacked = self._plan(width, lines, z)
+                z_counts, z_widths, z_stacked, z_floors = self._plan(width, lines, z)
                 fits = all(
                     self._grid(g).natural_size(True, z)[1] <= lines for g in ("input-0", "output-0")
                 )
@@ -384,12 +384,21 @@ class ConvPanel(ReflowingPanel):
                     for b in ("input", "kernel", "output")
                 ]
                 if fits and z_counts == counts and z_widths == natural:
-                    counts, widths, stacked, zoom = z_counts, z_widths, z_stacked, z
+                    counts, widths, stacked, floors, zoom = (
+                        z_counts,
+                        z_widths,
+                        z_stacked,
+                        z_floors,
+                        z,
+                    )
                     break
-        plan = (counts, widths, stacked, zoom, lines)
+        plan = (counts, widths, stacked, floors, zoom, lines)
         if plan == self._applied:
             return
         self._applied = plan
+        # Room for the boxes' titles, as the plan drawn left it (see ``_plan``).
+        for b, floor in zip(("input", "kernel", "output"), floors, strict=True):
+            self.query_one(f"#{b}-box").styles.min_width = floor + BOX_FRAME if floor else None
         paged = self.map_pages()
         self._fit_in, self._fit_out = counts
         if self.map_pages() != paged:

@@ -253,7 +253,9 @@ class ChannelPoolPanel(ReflowingPanel, Generic[S, T]):
         text = len(channel_name(c - 1, c)) if "input" in (card.id or "") else len(f"map {c} of {c}")
         return max(w, text) + 1, max(least, min(text, LABEL_LEAST)) + 1
 
-    def _plan(self, width: int, lines: int, zoom: int) -> tuple[list[int], list[int]]:
+    def _plan(self, width: int, lines: int, zoom: int) -> tuple[list[int], list[int], list[int]]:
+        """How many channels fit, the width of one card of each box, and the boxes' floors
+        (room for their titles; applied by ``_relayout`` with the plan it draws)."""
         p, c = self.PREFIX, self.pool.in_shape[0]
         cards, titles, short = [], [], []
         for kind in ("input", "output"):
@@ -271,32 +273,33 @@ class ChannelPoolPanel(ReflowingPanel, Generic[S, T]):
         least = [(c, [Box(n, w) for n, w in cards])]
         floors = title_floors(width, 2 * BOX_FRAME, least, titles, short)
         boxes = [Box(n, w, floor=f) for (n, w), f in zip(cards, floors, strict=True)]
-        for kind, box in zip(("input", "output"), boxes, strict=True):
-            floor = box.floor + BOX_FRAME if box.floor else None
-            self.query_one(f"#{p}-{kind}-box").styles.min_width = floor
-        return fit(width, 2 * BOX_FRAME, [(c, boxes)])
+        return (*fit(width, 2 * BOX_FRAME, [(c, boxes)]), floors)
 
     def _relayout(self) -> None:
         width = self.content_region.width
         if width <= 0 or not self.is_mounted:
             return
         lines = max(int(self.app.size.height * 0.65) - 4, 3)
-        counts, widths = self._plan(width, lines, 1)
+        counts, widths, floors = self._plan(width, lines, 1)
         zoom = 1
         if self._heat:
             for z in range(MAX_ZOOM, 1, -1):
-                z_counts, z_widths = self._plan(width, lines, z)
+                z_counts, z_widths, z_floors = self._plan(width, lines, z)
                 natural = [
                     self._card_width(self._card(k, 0), z, lines)[0] for k in ("input", "output")
                 ]
                 high = self._grid("input", 0).natural_size(True, z)[1] <= lines
                 if high and z_counts == counts and z_widths == natural:
-                    widths, zoom = z_widths, z
+                    widths, floors, zoom = z_widths, z_floors, z
                     break
-        plan = (counts, widths, zoom, lines)
+        plan = (counts, widths, floors, zoom, lines)
         if plan == self._applied:
             return
         self._applied = plan
+        # Room for the boxes' titles, as the plan drawn left it (see ``_plan``).
+        for kind, floor in zip(("input", "output"), floors, strict=True):
+            box = self.query_one(f"#{self.PREFIX}-{kind}-box")
+            box.styles.min_width = floor + BOX_FRAME if floor else None
         paged = self.map_pages()
         self._fit = counts[0]
         if self.map_pages() != paged:

@@ -364,8 +364,9 @@ class PlayerScreen(Screen[None]):
 
     def _collect_when_idle(self) -> None:
         """The full garbage collection Python would have made during the keys (see
-        ``tui.heap``), made now that none is being pressed."""
-        if self._idle():
+        ``tui.heap``), made now that none is being pressed. Not while a dialog is on top: the
+        keys typed there are not the player's, and it would not know them."""
+        if self.app.screen is self and self._idle():
             heap.collect_when_idle()
 
     def on_key(self) -> None:

@@ -81,10 +81,12 @@ def heat_style(v: float, lo: float, hi: float) -> Style:
 
 
 def _cut_cell(cell: str, shown: int) -> str:
-    """The first ``shown`` characters of a right-aligned ``cell``: blank when they hold none
-    of its text, else "…" in their last place, never the start of a number."""
+    """A right-aligned ``cell`` of which only the first ``shown`` characters are in view:
+    those characters blank when they hold none of its text, else "…" in their last place,
+    never the start of a number; the rest (out of view) blank."""
     head = cell[:shown]
-    return head if not head.strip() else " " * (shown - 1) + "…"
+    head = head if not head.strip() else " " * (shown - 1) + "…"
+    return head.ljust(len(cell))
 
 
 class MatrixGrid(ScrollView, can_focus=False):
@@ -402,7 +404,10 @@ class MatrixGrid(ScrollView, can_focus=False):
             key = (row, self._row_key(top), self._row_key(bottom), self._zoom)
         else:
             key = self._row_key(row - 1)
-        key = (*key, scroll_x, width)
+        # The view ends where the vertical scroll bar, drawn over the line's last column,
+        # begins.
+        view = self.scrollable_content_region.width
+        key = (*key, scroll_x, width, view)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -415,9 +420,12 @@ class MatrixGrid(ScrollView, can_focus=False):
         if self.heat:
             gutter, cells = self._render_picture(row, first, last)
         else:
-            # The last cell may be cut by the view's edge: it must not show part of a number.
-            cut = room - (last - 1 - first) * cw if last > first else 0
-            gutter, cells = self._render_parts(row, first, last, cut if cut < cw - 1 else 0)
+            # The last cell the view shows may be cut by its edge: it must not show part of
+            # a number.
+            seen = max(view - self._label_w, 0)
+            shown = min(last, first + -(-seen // cw))
+            cut = seen - (shown - 1 - first) * cw if shown > first else 0
+            gutter, cells = self._render_parts(row, first, last, shown, cut if cut < cw - 1 else 0)
         # One strip for the line (a Strip carries several caches: each costs time to make).
         strip = Strip(gutter + cells).crop(0, width)
         self._cache[key] = strip
@@ -478,20 +486,28 @@ class MatrixGrid(ScrollView, can_focus=False):
         return gutter, segs
 
     def _render_parts(
-        self, row: int, first: int = 0, last: int | None = None, cut: int = 0
+        self,
+        row: int,
+        first: int = 0,
+        last: int | None = None,
+        shown: int | None = None,
+        cut: int = 0,
     ) -> tuple[list[Segment], list[Segment]]:
         """The segments of the fixed gutter and of the scrollable cells of virtual line ``row``
         (0 is the header), columns ``first`` … ``last − 1`` (all by default). With ``cut``,
-        only that many characters of the last cell are in view: a number they would show in
-        part ("0.5" as "0") is drawn as "…"."""
+        only that many characters of column ``shown − 1`` are in view (the columns after it
+        are under the scroll bar): a number they would show in part ("0.5" as "0") is drawn
+        as "…"."""
         ph, pw = self._padding
         lw, cw = self._label_w, self._cell_w
         rows, cols = self._values.shape
         span = range(first, cols if last is None else min(last, cols))
+        edge = -1 if not cut or shown is None else shown - 1
         if row == 0:
-            cells = [Segment(str(c - pw).rjust(cw - 1) + " ", _LABEL) for c in span]
-            if cut and cells:
-                cells[-1] = Segment(_cut_cell(cells[-1].text, cut), _LABEL)
+            cells = []
+            for c in span:
+                cell = str(c - pw).rjust(cw - 1) + " "
+                cells.append(Segment(_cut_cell(cell, cut) if c == edge else cell, _LABEL))
             return [Segment(self._caption.ljust(lw), _CAPTION)], cells
         r = row - 1
         gutter = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
@@ -529,7 +545,7 @@ class MatrixGrid(ScrollView, can_focus=False):
             else:
                 style = plain
             cell = ("" if shaded else text).rjust(cw - 1) + " "
-            if cut and c == span.stop - 1:
+            if c == edge:
                 cell = _cut_cell(cell, cut)
             if segs and segs[-1].style is style:
                 # Neighbours in one style (a row done, pending or plain) are one segment:
