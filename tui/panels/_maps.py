@@ -42,8 +42,10 @@ TITLE_ROOM = 4
 whole: the border draws "─ " before it and " ─" after it."""
 
 LEGIBLE = 20
-"""Columns a card squeezed into a narrow terminal keeps before its box's title is cut: row
-labels and two or three numbers. A title longer than the map under it costs the map no more."""
+"""Columns a card squeezed into a narrow terminal is counted at when deciding whether its box's
+title keeps its room (``title_floors``): row labels and two or three numbers. A title longer
+than the map under it costs the map no more. The squeeze itself shares the columns in
+proportion to the maps' narrowest widths (``_squeeze``)."""
 
 RGB = ("R", "G", "B")
 
@@ -106,11 +108,10 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
 def _squeeze(
     width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]
 ) -> list[int]:
-    """Card widths when not even one map of each set fits at its narrowest: every card keeps
-    ``LEGIBLE`` columns (or its narrowest width, when that is less) and the rest is shared in
-    proportion to what each lacks; when not even that fits, every card gives up a share of it.
-    A box whose share is less than its floor (its title) keeps the floor, and the others share
-    what is left."""
+    """Card widths when not even one map of each set fits at its narrowest: every card gives
+    up a share in proportion to its narrowest width (the widest map, the input a window moves
+    over, keeps the most), except that a box whose share is less than its floor (its title)
+    keeps the floor, and the others share what is left."""
     cards = [
         (box, n if box.side_by_side else 1)
         for n, (_, boxes) in zip(counts, sets, strict=True)
@@ -119,18 +120,14 @@ def _squeeze(
     floored: set[int] = set()
     while True:
         room = width - frame - sum(cards[i][0].floor for i in floored)
-        free = [i for i in range(len(cards)) if i not in floored]
-        base = {i: min(cards[i][0].least, LEGIBLE) for i in free}
-        need = sum(cards[i][1] * base[i] for i in free)
-        lacking = sum(cards[i][1] * (cards[i][0].least - base[i]) for i in free)
-        widths = [box.floor // k for box, k in cards]
-        for i in free:
-            if need >= room:
-                widths[i] = max(1, base[i] * room // max(need, 1))
-            else:
-                share = (cards[i][0].least - base[i]) * (room - need) // max(lacking, 1)
-                widths[i] = base[i] + share
-        short = {i for i in free if cards[i][1] * widths[i] < cards[i][0].floor}
+        least = sum(k * box.least for i, (box, k) in enumerate(cards) if i not in floored)
+        widths = [
+            box.floor // k if i in floored else max(1, box.least * room // max(least, 1))
+            for i, (box, k) in enumerate(cards)
+        ]
+        short = {
+            i for i, (box, k) in enumerate(cards) if i not in floored and k * widths[i] < box.floor
+        }
         if not short:
             return widths
         floored |= short
