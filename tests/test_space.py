@@ -30,9 +30,16 @@ def test_a_label_gives_up_its_count_before_its_name() -> None:
     assert len(shortened(name, 12)) == 12
 
 
-async def test_filter_names_are_shortened_not_cut_at_80x24() -> None:
+async def test_filter_names_are_shortened_not_cut_in_a_narrow_card() -> None:
+    """At 80×24 the filter's card has room for its whole name; at 72 columns it has not, and
+    the label gives up its count before its name, never cut past the card."""
     app = player_app("conv_edges_on_shapes", start=600)  # a step of filter 1
     async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        (kernel,) = shown(app.screen.query_one(ConvPanel), "kernel-card")
+        assert label_on_screen(kernel) == "filter 1 of 2 (Sobel y)"
+    app = player_app("conv_edges_on_shapes", start=600)
+    async with app.run_test(size=(72, 24)) as pilot:
         await pilot.pause()
         panel = app.screen.query_one(ConvPanel)
         (kernel,) = shown(panel, "kernel-card")
