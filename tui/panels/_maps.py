@@ -105,6 +105,16 @@ def fit(width: int, frame: int, sets: list[tuple[int, list[Box]]]) -> tuple[list
     return counts, widths
 
 
+def _cards(sets: list[tuple[int, list[Box]]], counts: list[int]) -> list[tuple[Box, int]]:
+    """Every box of ``sets`` with the number of cards it stands side by side (one when its
+    cards are stacked)."""
+    return [
+        (box, n if box.side_by_side else 1)
+        for n, (_, boxes) in zip(counts, sets, strict=True)
+        for box in boxes
+    ]
+
+
 def _squeeze(
     width: int, frame: int, sets: list[tuple[int, list[Box]]], counts: list[int]
 ) -> list[int]:
@@ -112,11 +122,7 @@ def _squeeze(
     up a share in proportion to its narrowest width (the widest map, the input a window moves
     over, keeps the most), except that a box whose share is less than its floor (its title)
     keeps the floor, and the others share what is left."""
-    cards = [
-        (box, n if box.side_by_side else 1)
-        for n, (_, boxes) in zip(counts, sets, strict=True)
-        for box in boxes
-    ]
+    cards = _cards(sets, counts)
     floored: set[int] = set()
     while True:
         room = width - frame - sum(cards[i][0].floor for i in floored)
@@ -131,6 +137,12 @@ def _squeeze(
         if not short:
             return widths
         floored |= short
+
+
+def set_floors(boxes: Iterable[Widget], floors: list[int]) -> None:
+    """Give each box the room its floor (``title_floors``) asks for, or none."""
+    for box, floor in zip(boxes, floors, strict=True):
+        box.styles.min_width = floor + BOX_FRAME if floor else None
 
 
 def title_floors(
@@ -157,11 +169,7 @@ def _hand_out(
 ) -> list[int]:
     """The columns the shares of ``fit`` rounded away, one at a time to the card that lacks
     the most and still fits: no band is left empty beside a map that scrolls."""
-    cards = [
-        (box, n if box.side_by_side else 1)
-        for n, (_, boxes) in zip(counts, sets, strict=True)
-        for box in boxes
-    ]
+    cards = _cards(sets, counts)
 
     def used(widths: list[int]) -> int:
         return frame + sum(max(k * w, box.floor) for (box, k), w in zip(cards, widths, strict=True))

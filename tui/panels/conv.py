@@ -27,6 +27,7 @@ from tui.panels._maps import (
     page_start,
     page_title,
     sampled_steps,
+    set_floors,
     span_of,
     subtitle_room,
     title_floors,
@@ -397,8 +398,7 @@ class ConvPanel(ReflowingPanel):
             return
         self._applied = plan
         # Room for the boxes' titles, as the plan drawn left it (see ``_plan``).
-        for b, floor in zip(("input", "kernel", "output"), floors, strict=True):
-            self.query_one(f"#{b}-box").styles.min_width = floor + BOX_FRAME if floor else None
+        set_floors((self.query_one(f"#{b}-box") for b in ("input", "kernel", "output")), floors)
         paged = self.map_pages()
         self._fit_in, self._fit_out = counts
         if self.map_pages() != paged:

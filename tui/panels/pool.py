@@ -28,6 +28,7 @@ from tui.panels._maps import (
     next_page,
     page_start,
     page_title,
+    set_floors,
     span_of,
     subtitle_room,
     title_floors,
@@ -297,9 +298,8 @@ class ChannelPoolPanel(ReflowingPanel, Generic[S, T]):
             return
         self._applied = plan
         # Room for the boxes' titles, as the plan drawn left it (see ``_plan``).
-        for kind, floor in zip(("input", "output"), floors, strict=True):
-            box = self.query_one(f"#{self.PREFIX}-{kind}-box")
-            box.styles.min_width = floor + BOX_FRAME if floor else None
+        boxes = (self.query_one(f"#{self.PREFIX}-{kind}-box") for kind in ("input", "output"))
+        set_floors(boxes, floors)
         paged = self.map_pages()
         self._fit = counts[0]
         if self.map_pages() != paged:

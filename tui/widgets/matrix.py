@@ -425,7 +425,8 @@ class MatrixGrid(ScrollView, can_focus=False):
             seen = max(view - self._label_w, 0)
             shown = min(last, first + -(-seen // cw))
             cut = seen - (shown - 1 - first) * cw if shown > first else 0
-            gutter, cells = self._render_parts(row, first, last, shown, cut if cut < cw - 1 else 0)
+            edge = (shown - 1, cut) if 0 < cut < cw - 1 else None
+            gutter, cells = self._render_parts(row, first, last, edge)
         # One strip for the line (a Strip carries several caches: each costs time to make).
         strip = Strip(gutter + cells).crop(0, width)
         self._cache[key] = strip
@@ -490,24 +491,23 @@ class MatrixGrid(ScrollView, can_focus=False):
         row: int,
         first: int = 0,
         last: int | None = None,
-        shown: int | None = None,
-        cut: int = 0,
+        edge: tuple[int, int] | None = None,
     ) -> tuple[list[Segment], list[Segment]]:
         """The segments of the fixed gutter and of the scrollable cells of virtual line ``row``
-        (0 is the header), columns ``first`` … ``last − 1`` (all by default). With ``cut``,
-        only that many characters of column ``shown − 1`` are in view (the columns after it
-        are under the scroll bar): a number they would show in part ("0.5" as "0") is drawn
-        as "…"."""
+        (0 is the header), columns ``first`` … ``last − 1`` (all by default). With ``edge``
+        (column, characters), only that many characters of that column are in view (the
+        columns after it are under the scroll bar): a number they would show in part ("0.5"
+        as "0") is drawn as "…"."""
         ph, pw = self._padding
         lw, cw = self._label_w, self._cell_w
         rows, cols = self._values.shape
         span = range(first, cols if last is None else min(last, cols))
-        edge = -1 if not cut or shown is None else shown - 1
+        edge_col, cut = edge if edge is not None else (-1, 0)
         if row == 0:
             cells = []
             for c in span:
                 cell = str(c - pw).rjust(cw - 1) + " "
-                cells.append(Segment(_cut_cell(cell, cut) if c == edge else cell, _LABEL))
+                cells.append(Segment(_cut_cell(cell, cut) if c == edge_col else cell, _LABEL))
             return [Segment(self._caption.ljust(lw), _CAPTION)], cells
         r = row - 1
         gutter = [Segment(str(r - ph).rjust(lw - 1) + " ", _LABEL)]
@@ -545,7 +545,7 @@ class MatrixGrid(ScrollView, can_focus=False):
             else:
                 style = plain
             cell = ("" if shaded else text).rjust(cw - 1) + " "
-            if c == edge:
+            if c == edge_col:
                 cell = _cut_cell(cell, cut)
             if segs and segs[-1].style is style:
                 # Neighbours in one style (a row done, pending or plain) are one segment:
