@@ -117,6 +117,118 @@ async def test_down_onto_a_computed_layer_with_large_maps_draws_them_off_the_eve
         assert layouts == [], f"showing the drawn maps asked for a layout: {layouts}"
 
 
+async def test_down_onto_a_layer_with_a_large_output_paints_before_computing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every output counts as large here, so LeNet's layers take the path ResNet's take: fresh
+    # memory for a large output costs more than a frame, so a worker computes it after the
+    # key's frame, and the gallery waits emptied in place (no note, no layout).
+    monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
+    computed_by: list[str] = []
+    output = Network.output
+
+    def counting_output(self: Network, name: str, **kw: Any) -> Any:
+        if not self.computed(name):
+            main = threading.current_thread() is threading.main_thread()
+            computed_by.append("main" if main else "worker")
+        return output(self, name, **kw)
+
+    monkeypatch.setattr(Network, "output", counting_output)
+    net, app = lenet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await table_of(app, pilot)
+        second = net.layers[1].name
+        assert not net.computed(second)
+        computed_by.clear()
+        box = screen.query_one("#net-maps-box")
+        # What each frame showed: its kind, the box's subtitle, whether the layer was computed.
+        frames = painted(
+            app,
+            lambda _, update: (kind_of(_, update), str(box.border_subtitle), net.computed(second)),
+        )
+        layouts: list[str] = []
+        refresh = Widget.refresh
+
+        def counting_refresh(self: Widget, *regions: Any, **kw: Any) -> Any:
+            if kw.get("layout"):
+                layouts.append(type(self).__name__)
+            return refresh(self, *regions, **kw)
+
+        monkeypatch.setattr(Widget, "refresh", counting_refresh)
+        await pilot.press("down")
+        assert screen.selected == second
+        assert "main" not in computed_by, "the layer was computed on the event loop"
+        # The key's frame came before the layer was computed, and said what it waits for.
+        assert frames and frames[0] == ("ChopsUpdate", f"computing {second} …", False), frames
+        assert screen.gallery.display
+        await settle(app, pilot)
+        assert computed_by == ["worker"]
+        assert all(kind == "ChopsUpdate" for kind, _, _ in frames), frames
+        assert layouts == [], f"the wait or the maps asked for a layout: {layouts}"
+        assert screen.gallery.count == net.shape(second)[0]
+        assert str(box.border_subtitle).startswith("map 0 of ")
+
+
+async def test_a_cancelled_workers_thread_still_counts_as_computing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Textual calls a cancelled thread worker finished at once, while its thread may still be
+    # inside the network (holding its lock). A layer small enough to compute on the spot must
+    # then go to a worker, or the event loop would wait for that lock.
+    monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
+    release = threading.Event()
+    inside = threading.Event()
+    output = Network.output
+    computed_by: list[str] = []
+
+    def slow_output(self: Network, name: str, **kw: Any) -> Any:
+        if not self.computed(name):
+            main = threading.current_thread() is threading.main_thread()
+            computed_by.append("main" if main else "worker")
+            if not main:
+                inside.set()
+                release.wait(10)
+        return output(self, name, **kw)
+
+    net, app = lenet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await table_of(app, pilot)
+        monkeypatch.setattr(Network, "output", slow_output)
+        await pilot.press("down")
+        while not inside.is_set():
+            await pilot.pause(0.01)
+        # Back onto the layer shown before (computed, drawn on the spot): no worker is wanted
+        # now, and the first is cancelled while its thread is still inside.
+        await pilot.press("up")
+        await pilot.pause(0.05)
+        assert all(w.is_finished for w in app.workers if w.node is screen)
+        assert screen._computing()
+        # Small enough now to compute on the spot, were no thread inside the network.
+        monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 10**9)
+        await pilot.press("down")
+        await pilot.pause()
+        assert "main" not in computed_by, computed_by
+        release.set()
+        await settle(app, pilot)
+        assert not screen._computing()
+        assert "main" not in computed_by, computed_by
+        second = net.layers[1].name
+        assert screen.selected == second and net.computed(second)
+        assert screen.gallery.count == net.shape(second)[0]
+
+
+def test_a_pooling_layers_work_counts_each_cell_of_its_window() -> None:
+    net = lenet()
+    pools = [layer.name for layer in net.layers if layer.op == "maxpool2d"]
+    assert pools
+    for name in pools:
+        k = net.hyper(name)["kernel_size"]
+        cells = k[0] * k[1]
+        assert cells > 1
+        work = network_screen_module.layer_work(net, name)
+        assert work == net.macs(name) + cells * net.activation_size(name)
+
+
 async def test_progress_notes_of_one_line_are_written_without_a_layout() -> None:
     _, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,9 +70,15 @@ ANNOUNCE_AFTER = 0.6
 """Seconds a layer may take to open from the player before a notification says why."""
 
 INLINE_WORK = 2_000_000
-"""Multiply-adds plus output elements a layer's first visit may compute on the spot (a few
-milliseconds), drawn in the frame that moves the cursor, when no worker is computing; more is
-computed in a worker, with progress."""
+"""Work (``layer_work``) a layer's first visit may compute on the spot, drawn in the frame that
+moves the cursor, when no worker is computing and its output is small (``INLINE_OUTPUT``); more
+is computed in a worker once that frame is painted, with progress."""
+
+INLINE_OUTPUT = 50_000
+"""Output elements a layer's first visit may compute on the spot. Fresh memory is what costs
+there, not arithmetic: the pages of each new output are mapped on first touch, about 3 ms a
+megabyte on the machine of docs/performance.md, so ResNet's 64×56×56 ReLU (1.6 MB in float64)
+took 5 to 7 ms in the app for 0.1 ms of sums. LeNet's largest output has 4,704 elements."""
 
 DRAW_INLINE = 20_000
 """Numbers of the maps a page of the gallery shows that are drawn in the frame that moves the
@@ -239,6 +246,17 @@ def cell(text: Text, width: int, align: str) -> Text:
     return t
 
 
+def layer_work(network: Network, name: str) -> int:
+    """What computing a layer costs, roughly: its multiply-adds plus its output's elements, and
+    for pooling each output element once per cell of its window."""
+    work = network.macs(name) + network.activation_size(name)
+    op = network.layers[network.index(name)].op
+    if op in ("maxpool2d", "avgpool2d"):
+        k = network.hyper(name)["kernel_size"]
+        work += network.activation_size(name) * (k[0] * k[1] - 1)
+    return work
+
+
 def needed_layers(network: Network, *names: str) -> list[str]:
     """The layers that must still be computed, in order, before the outputs of ``names``
     exist."""
@@ -393,6 +411,9 @@ class NetworkScreen(Screen[None]):
         """Whether the table is drawn compact: the whole one is wider than the screen."""
         self._note_lines = 0
         """Lines the note took when it was last written (0: not known)."""
+        self._threads = 0
+        """Worker threads of this screen still running (``_computing``)."""
+        self._threads_lock = threading.Lock()
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
@@ -567,6 +588,9 @@ class NetworkScreen(Screen[None]):
     def _show_layer(self, name: str) -> None:
         """The layer's maps if they are computed; otherwise compute them in a worker."""
         net = self.network
+        # What a worker computes or draws for the layer left behind is not wanted now; told
+        # at once, it stops between two layers or two maps rather than share this frame's CPU.
+        self.app.workers.cancel_group(self, "compute")
         box = self.query_one("#net-maps-box")
         box.border_title = Content(self._layer_title(name))
         box.border_subtitle = ""
@@ -579,7 +603,10 @@ class NetworkScreen(Screen[None]):
             )
             return
         todo = needed_layers(net, name)
-        small = sum(net.macs(layer) + net.activation_size(layer) for layer in todo) <= INLINE_WORK
+        small = (
+            sum(layer_work(net, layer) for layer in todo) <= INLINE_WORK
+            and sum(net.activation_size(layer) for layer in todo) <= INLINE_OUTPUT
+        )
         if small and not self._computing():
             with contextlib.suppress(Exception):  # a failure is said by the worker below
                 for layer in todo:
@@ -588,19 +615,26 @@ class NetworkScreen(Screen[None]):
             if self._draw_cost(name) <= DRAW_INLINE:
                 self._show_maps(name)
                 return
-            # Large maps already computed: the worker draws them. The gallery is emptied in
-            # place (no note: showing it would lay the screen out, twice).
-            if self.gallery.display:
-                self.gallery.set_maps(None)
-                box.border_subtitle = Content(f"drawing the maps of {name} …")
-            else:
-                self._note(f"drawing the maps of {name} …")
-            # Once the key's frame is painted: the drawing holds the interpreter's lock for
-            # most of its time (a style per new colour), which the frame would wait for.
-            self.call_after_refresh(self._compute, name, self.gallery.current)
-            return
-        self._note(f"computing {name} …")
-        self._compute(name, self.gallery.current)
+            # Large maps already computed: the worker draws them.
+            self._waiting(f"drawing the maps of {name} …")
+        elif len(todo) == 1:
+            self._waiting(f"computing {name} …")
+        else:
+            self._note(f"computing {name} …")  # the progress of several layers follows
+        # Once the key's frame is painted: the worker holds the interpreter's lock for much of
+        # its time (a style per new colour, fresh memory for each output), which the frame
+        # would wait for.
+        self.call_after_refresh(self._compute, name, self.gallery.current)
+
+    def _waiting(self, text: str) -> None:
+        """Say ``text`` under the gallery, emptied in place, while a worker makes its maps; a
+        note (when the gallery is hidden) otherwise. Hiding the gallery for a note would lay
+        the screen out, twice, for one layer's short wait."""
+        if self.gallery.display:
+            self.gallery.set_maps(None)
+            self.query_one("#net-maps-box").border_subtitle = Content(text)
+        else:
+            self._note(text)
 
     def _draw_cost(self, name: str) -> int:
         """Numbers the gallery's page would draw for ``name`` (all of a vector's: few)."""
@@ -611,12 +645,21 @@ class NetworkScreen(Screen[None]):
         return tiling.count * shape[1] * shape[2]
 
     def _computing(self) -> bool:
-        """Whether a worker of this screen is computing layers: it holds the network's lock,
-        which the event loop must never wait for."""
-        return any(
-            worker.node is self and worker.group in ("compute", "open") and not worker.is_finished
-            for worker in self.app.workers
-        )
+        """Whether a worker's thread of this screen is still running: it may hold the network's
+        lock, which the event loop must never wait for. (A cancelled worker counts until its
+        thread has returned: Textual calls it finished at once.)"""
+        return self._threads > 0
+
+    @contextlib.contextmanager
+    def _in_thread(self) -> Iterator[None]:
+        """Count a worker's thread as running (``_computing``) for the body's length."""
+        with self._threads_lock:
+            self._threads += 1
+        try:
+            yield
+        finally:
+            with self._threads_lock:
+                self._threads -= 1
 
     def _note(self, text: str) -> None:
         """Say ``text`` in place of the maps. A note that replaces a note of the same number
@@ -681,13 +724,15 @@ class NetworkScreen(Screen[None]):
         draw the gallery's page of its maps (map ``current`` lit) when they are large. A newer
         request cancels this one between two layers."""
         net = self.network
-        try:
-            if not self._run(name, needed_layers(net, name)):
+        with self._in_thread():
+            try:
+                if not self._run(name, needed_layers(net, name)):
+                    return
+                prepared = self._prepare(name, current)
+            except Exception as e:  # an overflow, a missing weight: said in the box, not raised
+                error = " ".join(str(e).split()) or type(e).__name__
+                self._from_thread(self._failed, name, error)
                 return
-            prepared = self._prepare(name, current)
-        except Exception as e:  # an overflow, a missing weight: said in the box, not raised
-            self._from_thread(self._failed, name, " ".join(str(e).split()) or type(e).__name__)
-            return
         if not get_current_worker().is_cancelled:
             self._from_thread(self._computed, name, prepared)
 
@@ -699,7 +744,9 @@ class NetworkScreen(Screen[None]):
         out = self.network.output(name)
         span = finite_range(out)
         gallery = self.gallery
-        tiles = draw_tiles(out, gallery.tiling_for(out.shape, current), span, gallery.shared_scale)
+        worker = get_current_worker()
+        tiling = gallery.tiling_for(out.shape, current)
+        tiles = draw_tiles(out, tiling, span, gallery.shared_scale, lambda: worker.is_cancelled)
         return span, tiles
 
     def _run(self, name: str, todo: list[str]) -> bool:
@@ -710,7 +757,7 @@ class NetworkScreen(Screen[None]):
         net = self.network
 
         def work(layer: str) -> int:
-            return net.macs(layer) + net.activation_size(layer)
+            return layer_work(net, layer)
 
         total = sum(work(layer) for layer in todo) or 1
         done = 0
@@ -736,8 +783,8 @@ class NetworkScreen(Screen[None]):
             text += f"  {bar(fraction, 10)} {fraction:.0%} of the work"
         if self._opening == name:
             self._opening_status(text)
-        elif name == self.selected:
-            self._note(text)
+        elif name == self.selected and (count > 1 or not self.gallery.display):
+            self._note(text)  # one layer's wait is said under the emptied gallery
 
     def _opening_status(self, text: str) -> None:
         """How far opening a layer in the player has got: under the maps while the table is
@@ -951,18 +998,21 @@ class NetworkScreen(Screen[None]):
         """Compute what the layer reads, then build it as a stepping stage (float64)."""
         worker = get_current_worker()
         net = self.network
-        try:
-            if not self._run(name, needed_layers(net, *net.input_names(name))):
+        with self._in_thread():
+            try:
+                if not self._run(name, needed_layers(net, *net.input_names(name))):
+                    return
+                size = net.activation_size(name)
+                self._from_thread(
+                    self._opening_status,
+                    f"building {name} as a stepping stage ({size:,} outputs) …",
+                )
+                stage = net.stage(name)
+                heap.collect()  # a layer closed before: collected while the user waits
+            except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
+                error = " ".join(str(e).split()) or type(e).__name__
+                self._from_thread(self._open_failed, name, error)
                 return
-            size = net.activation_size(name)
-            self._from_thread(
-                self._opening_status, f"building {name} as a stepping stage ({size:,} outputs) …"
-            )
-            stage = net.stage(name)
-            heap.collect()  # a layer closed before: collected while the user waits
-        except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
-            self._from_thread(self._open_failed, name, " ".join(str(e).split()) or type(e).__name__)
-            return
         if not worker.is_cancelled:
             self._from_thread(self._push_player, name, stage)
 

@@ -8,7 +8,7 @@ that holds the current one and says how many more there are.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,13 +102,20 @@ def draw_tile(m: np.ndarray, lo: float, hi: float, tile_h: int, tile_w: int) -> 
 
 
 def draw_tiles(
-    maps: np.ndarray, tiling: Tiling, span: tuple[float, float], shared: bool = True
+    maps: np.ndarray,
+    tiling: Tiling,
+    span: tuple[float, float],
+    shared: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> dict[TileKey, list[list[Segment]]]:
     """Every tile ``tiling`` shows of ``maps`` (C, H, W), ready for ``set_maps(tiles=…)``: a
     worker thread can draw them (NumPy lets the event loop run meanwhile), so a page of
-    large maps costs the frame nothing."""
+    large maps costs the frame nothing. ``stop`` is asked before each tile: once it says
+    yes, the tiles drawn so far are returned (the worker's caller has moved on)."""
     tiles = {}
     for i in range(tiling.first, tiling.first + tiling.count):
+        if stop is not None and stop():
+            break
         lo, hi = span if shared else finite_range(maps[i])
         tiles[(i, tiling.tile_h, tiling.tile_w, shared)] = draw_tile(
             maps[i], lo, hi, tiling.tile_h, tiling.tile_w
