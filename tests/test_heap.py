@@ -216,26 +216,48 @@ def test_full_collections_wait_for_an_idle_moment() -> None:
     assert gc.get_threshold() == before
 
 
-async def test_the_player_collects_when_no_key_is_pressed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The player looks every second whether the user is idle, and only then collects; not
-    while a dialog is on top (its keys are not the player's)."""
+async def test_the_app_collects_when_no_key_is_pressed_whichever_screen_is_on_top(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The app looks every second whether no key or mouse event came for half a second and
+    the screen on top is not playing, and only then collects: in the player, in a dialog over
+    it, in the browser and in a network's layer table alike."""
     calls: list[bool] = []
     monkeypatch.setattr(heap, "collect_when_idle", lambda: calls.append(True) or True)
-    monkeypatch.setattr("tui.screens.player.IDLE_COLLECT_SECONDS", 0.05)
+    monkeypatch.setattr("tui.app.IDLE_COLLECT_SECONDS", 0.05)
+
+    async def collects(app: NetsimApp, pilot: Any) -> bool:
+        calls.clear()
+        await pilot.pause(0.3)
+        return bool(calls)
+
     app = NetsimApp(scenarios.load(scenarios.resolve("conv_vertical_edge")), check=False)
     async with app.run_test() as pilot:
         screen = player(app)
-        screen._last_key = time.monotonic() + 60  # a key now, and for a minute
-        calls.clear()
-        await pilot.pause(0.3)
-        assert not calls
-        screen._last_key -= 120  # long ago
-        await pilot.pause(0.3)
-        assert calls
+        app.last_input = time.monotonic() + 60  # a key now, and for a minute
+        assert not await collects(app, pilot)
+        app.last_input -= 120  # long ago
+        assert await collects(app, pilot)
+        await pilot.press("space")  # playing: keys may not come, frames do
+        assert screen.playing
+        app.last_input -= 120
+        assert not await collects(app, pilot)
+        await pilot.press("space")
         await pilot.press("g")  # the go-to dialog
         await pilot.pause()
         assert app.screen is not screen
-        screen._last_key -= 120
-        calls.clear()
-        await pilot.pause(0.3)
-        assert not calls
+        app.last_input -= 120
+        assert await collects(app, pilot)
+        await pilot.press("a")  # a key typed in the dialog counts
+        assert not await collects(app, pilot)
+    for app in (NetsimApp(), NetsimApp(scenarios.load(scenarios.resolve("net_lenet5_digits")))):
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            app.last_input -= 120
+            assert await collects(app, pilot), type(app.screen).__name__
+            await pilot.press("down")
+            assert not await collects(app, pilot)
+    reproducible = NetsimApp(reproducible=True)
+    async with reproducible.run_test() as pilot:
+        reproducible.last_input -= 120
+        assert not await collects(reproducible, pilot)  # a snapshot's moment must not matter

@@ -7,10 +7,12 @@ other: the browser posts ``BrowserScreen.Opened`` and the player ``PlayerScreen.
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App
 from textual.worker import WorkerFailed
 
@@ -28,6 +30,13 @@ if TYPE_CHECKING:
 
 DEBUG_VARIABLE = "NETSIM_DEBUG"
 """Environment variable that, set to anything but empty or 0, prints the traceback of a crash."""
+
+
+IDLE_COLLECT_SECONDS = 1.0
+"""How often the app looks whether it is idle enough for the full collection Python would
+have made by then (``tui.heap.collect_when_idle``)."""
+IDLE_SECONDS = 0.5
+"""Seconds without a key, click or wheel turn after which the app counts as idle."""
 
 
 def debugging() -> bool:
@@ -70,6 +79,8 @@ class NetsimApp(App[None]):
         self.load_error: ScenarioError | None = None
         """Why the file given as ``opening`` could not be loaded (the app then exits with
         return code 1, and the command line prints it once the terminal is restored)."""
+        self.last_input = time.monotonic()
+        """When the user last pressed a key or used the mouse (``time.monotonic``)."""
 
     @property
     def simulation(self) -> Simulation | None:
@@ -82,9 +93,28 @@ class NetsimApp(App[None]):
         self._simulation = weakref.ref(simulation)  # the screen holds it now
         return screen
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.last_input = time.monotonic()  # every key and mouse event reaches the app first
+        await super().on_event(event)
+
+    def idle(self) -> bool:
+        """Whether no key or mouse event came for ``IDLE_SECONDS`` and the screen on top is not
+        playing."""
+        quiet = time.monotonic() - self.last_input >= IDLE_SECONDS
+        return quiet and not getattr(self.screen, "playing", False)
+
+    def _collect_when_idle(self) -> None:
+        """The full garbage collection Python would have made during the keys (see
+        ``tui.heap``), made now that none is being pressed, whichever screen is on top."""
+        if self.idle():
+            heap.collect_when_idle()
+
     def on_mount(self) -> None:
         heap.use_fresh_contexts()  # a worker's thread keeps no screen alive (see tui.heap)
         heap.quiet_full_collections()  # full collections when no key is pressed (tui.heap)
+        if not self.reproducible:  # a collection's moment would depend on the clock
+            self.set_interval(IDLE_COLLECT_SECONDS, self._collect_when_idle)
         if heap.pending():
             heap.collect()  # an app closed before in this process (tests, benchmarks)
         simulation = self.simulation

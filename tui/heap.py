@@ -16,8 +16,8 @@ What is not frozen still grows as keys are pressed: strips cached for lines draw
 its own small caches, 50,000 objects or more after a few hundred keys. Python makes a full
 collection after ten collections of the middle generation, one every forty presses or so,
 and it walks all of them: 20 to 65 ms on that press. ``quiet_full_collections`` makes Python
-wait ten times longer, and the player makes the collection Python would have made in a moment
-when no key is being pressed (``collect_when_idle``).
+wait ten times longer, and the app makes the collection Python would have made in a moment
+when no key is being pressed (``collect_when_idle``), whichever screen is on top.
 
 A replaced screen must also be unreachable for its cycles to be collected. Textual runs a
 thread worker in the event loop's default executor and notes the worker in a context variable

@@ -65,8 +65,6 @@ ALPHA_STEP = 0.1
 """How far A and a move the length-normalisation exponent α, within [0, 1]."""
 RELOAD_POLL_SECONDS = 1.0
 """How often the player looks at its scenario file's modification time and size."""
-IDLE_COLLECT_SECONDS = 1.0
-"""How often the player looks whether the user is idle and a full garbage collection is due."""
 CHECK_IDLE = 0.5
 """Seconds without a key press (and without playback) before the PyTorch check that starts by
 itself imports torch: loading torch's libraries holds the interpreter's lock for 0.5 to 0.7 s
@@ -359,15 +357,6 @@ class PlayerScreen(Screen[None]):
             self.call_after_refresh(self._request_check)
         # After the first frame, and after every screen this one replaces (see tui.heap).
         heap.settle_later(self, self._idle)
-        if not getattr(self.app, "reproducible", False):
-            self.set_interval(IDLE_COLLECT_SECONDS, self._collect_when_idle)
-
-    def _collect_when_idle(self) -> None:
-        """The full garbage collection Python would have made during the keys (see
-        ``tui.heap``), made now that none is being pressed. Not while a dialog is on top: the
-        keys typed there are not the player's, and it would not know them."""
-        if self.app.screen is self and self._idle():
-            heap.collect_when_idle()
 
     def on_key(self) -> None:
         # Only noted, never stopped: the bindings still see the key.
