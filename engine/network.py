@@ -20,6 +20,7 @@ Shapes never include a batch axis: images are (C, H, W), vectors (N,).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import threading
@@ -684,6 +685,26 @@ class Network:
             return self._input is not None
         self.index(name)
         return name in self._cache
+
+    def cached(self, name: str) -> np.ndarray | None:
+        """The output of a layer if it is computed already, else None; never waits for a
+        computation in another thread (``output`` does, for the network's lock)."""
+        if name == INPUT:
+            return self._input
+        self.index(name)
+        return self._cache.get(name)
+
+    @contextlib.contextmanager
+    def if_free(self) -> Iterator[bool]:
+        """Hold the network's lock for the body if no other thread holds it, and say whether
+        it does: True then, False at once otherwise. For an event loop, which must never wait
+        while another thread computes a layer (or finishes one it was told to stop after)."""
+        free = self._lock.acquire(blocking=False)
+        try:
+            yield free
+        finally:
+            if free:
+                self._lock.release()
 
     def output(self, name: str, *, progress: Progress | None = None) -> np.ndarray:
         """The output of a layer (read-only), computed on first use with whatever earlier

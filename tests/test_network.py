@@ -641,3 +641,42 @@ def test_network_stage_describe_is_plain_data_without_weights() -> None:
     assert rows[6]["args"] == {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1]}
     assert rows[5]["inputs"] == ["lk", "r"]
     assert len(text) < 5000  # the layer table, not the weights
+
+
+def test_cached_and_if_free_never_wait_for_another_thread() -> None:
+    """``cached`` reads an output without the network's lock; ``if_free`` takes the lock only
+    when no other thread holds it, and says so at once."""
+    import threading
+
+    layers, shape = architecture("lenet5")
+    net = Network(layers, shape)
+    net.init_params(0)
+    net.set_input(np.random.default_rng(1).standard_normal(shape))
+    first = net.layers[0].name
+    assert net.cached(first) is None
+    with net.if_free() as free:
+        assert free
+        with net.if_free() as again:  # the same thread may take it again
+            assert again
+        out = net.output(first)
+    assert net.cached(first) is out
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with net.if_free():
+            held.set()
+            done.wait(10)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    try:
+        assert held.wait(5)
+        with net.if_free() as free:
+            assert not free
+        assert net.cached(first) is out  # read while the other thread holds the lock
+        assert net.cached(net.layers[1].name) is None
+    finally:
+        done.set()
+        other.join()
+    with net.if_free() as free:
+        assert free

@@ -169,52 +169,154 @@ async def test_down_onto_a_layer_with_a_large_output_paints_before_computing_it(
         assert str(box.border_subtitle).startswith("map 0 of ")
 
 
-async def test_a_cancelled_workers_thread_still_counts_as_computing(
+async def test_the_event_loop_never_waits_for_a_thread_inside_the_network(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Textual calls a cancelled thread worker finished at once, while its thread may still be
-    # inside the network (holding its lock). A layer small enough to compute on the spot must
-    # then go to a worker, or the event loop would wait for that lock.
+    # A worker's thread stays inside the network (holding its lock) until told to go on, as
+    # a long layer would; Textual calls a cancelled thread worker finished at once, but the
+    # thread finishes its layer. Meanwhile keys must be answered: back onto a layer computed
+    # before (its maps read without the lock), and onto a layer small enough to compute on
+    # the spot (left to a worker instead).
     monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
-    release = threading.Event()
-    inside = threading.Event()
-    output = Network.output
+    release, inside = threading.Event(), threading.Event()
+    waited_out: list[bool] = []
     computed_by: list[str] = []
+    compute = Network._compute
 
-    def slow_output(self: Network, name: str, **kw: Any) -> Any:
-        if not self.computed(name):
-            main = threading.current_thread() is threading.main_thread()
-            computed_by.append("main" if main else "worker")
-            if not main:
-                inside.set()
-                release.wait(10)
-        return output(self, name, **kw)
+    def slow_compute(self: Network, i: int) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        computed_by.append("main" if main else "worker")
+        if not main and not release.is_set():
+            inside.set()
+            waited_out.append(not release.wait(10))
+        compute(self, i)
 
     net, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await table_of(app, pilot)
-        monkeypatch.setattr(Network, "output", slow_output)
-        await pilot.press("down")
-        while not inside.is_set():
-            await pilot.pause(0.01)
-        # Back onto the layer shown before (computed, drawn on the spot): no worker is wanted
-        # now, and the first is cancelled while its thread is still inside.
-        await pilot.press("up")
-        await pilot.pause(0.05)
-        assert all(w.is_finished for w in app.workers if w.node is screen)
-        assert screen._computing()
-        # Small enough now to compute on the spot, were no thread inside the network.
-        monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 10**9)
-        await pilot.press("down")
-        await pilot.pause()
-        assert "main" not in computed_by, computed_by
-        release.set()
+        monkeypatch.setattr(Network, "_compute", slow_compute)
+        try:
+            await pilot.press("down")  # a worker computes relu1, and stays inside
+            for _ in range(200):
+                if inside.is_set():
+                    break
+                await pilot.pause(0.01)
+            assert inside.is_set()
+            frames = count_frames(app)
+            await pilot.press("up")  # conv1: computed; its maps read while the thread holds on
+            assert screen.selected == net.layers[0].name and frames, frames
+            assert screen.gallery.count == net.shape(net.layers[0].name)[0]
+            # Small enough now to compute on the spot, were no thread inside the network.
+            monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 10**9)
+            await pilot.press("down")
+            assert computed_by and "main" not in computed_by, computed_by
+            assert not release.is_set() and not waited_out  # all of it while the thread held on
+        finally:
+            release.set()
         await settle(app, pilot)
-        assert not screen._computing()
-        assert "main" not in computed_by, computed_by
+        assert waited_out == [False] and "main" not in computed_by, (waited_out, computed_by)
         second = net.layers[1].name
         assert screen.selected == second and net.computed(second)
         assert screen.gallery.count == net.shape(second)[0]
+
+
+async def test_a_thread_of_another_view_inside_the_network_is_not_waited_for() -> None:
+    # The residual and gradient views compute in threads of their own on the same network.
+    net, app = lenet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await table_of(app, pilot)
+        second = net.layers[1].name
+        assert not net.computed(second)
+        held, done = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with net.if_free() as free:
+                assert free
+                held.set()
+                done.wait(10)
+
+        other = threading.Thread(target=hold)
+        other.start()
+        try:
+            assert held.wait(5)
+            await pilot.press("down")  # small: on the spot, but for the thread inside
+            assert screen.selected == second and not net.computed(second)
+        finally:
+            done.set()
+            other.join()
+        await settle(app, pilot)
+        assert net.computed(second) and screen.gallery.count == net.shape(second)[0]
+
+
+async def test_a_worker_queued_for_a_layer_left_before_the_next_frame_never_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two keys read at once: the worker the first one queued (to start once its frame is
+    # painted) is not wanted by then; nor after the screen is left.
+    monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
+    net, app = lenet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await table_of(app, pilot)
+        first, second = net.layers[0].name, net.layers[1].name
+        screen.selected = second
+        screen.selected = first
+        await settle(app, pilot)
+        assert not net.computed(second)
+        screen.selected = second
+        screen.action_back()
+        await settle(app, pilot)
+        assert not net.computed(second)
+        assert not isinstance(app.screen, NetworkScreen)
+
+
+async def test_the_lit_map_stays_lit_and_a_failure_clears_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
+    net, app = lenet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await table_of(app, pilot)
+        for _ in range(3):
+            await pilot.press("n")
+        assert screen.gallery.current == 3
+        await pilot.press("down")  # relu1, computed and shown by a worker
+        await settle(app, pilot)
+        assert screen.selected == net.layers[1].name and screen.gallery.current == 3
+        assert str(screen.query_one("#net-maps-box").border_subtitle).startswith("map 3 of ")
+        third = net.layers[2].name
+        output = Network.output
+
+        def failing(self: Network, name: str, **kw: Any) -> Any:
+            if name == third:
+                raise ValueError("no such luck")
+            return output(self, name, **kw)
+
+        monkeypatch.setattr(Network, "output", failing)
+        await pilot.press("down")
+        await settle(app, pilot)
+        note = screen.query_one("#net-note")
+        assert note.display and "could not be computed: no such luck" in str(note.render())
+        assert str(screen.query_one("#net-maps-box").border_subtitle) == ""
+
+
+async def test_a_resize_that_refills_the_table_shows_no_other_layer() -> None:
+    _, app = lenet_app()
+    async with app.run_test(size=(200, 40)) as pilot:
+        screen = await table_of(app, pilot)
+        for _ in range(3):
+            await pilot.press("down")
+        await settle(app, pilot)
+        chosen = screen.selected
+        shown: list[str] = []
+        show = screen._show_layer
+        screen._show_layer = lambda name: (shown.append(name), show(name))[1]  # type: ignore[method-assign]
+        compact = [screen._compact]
+        for width in (60, 200):  # across the width where the table is drawn compact
+            await pilot.resize_terminal(width, 40)
+            await settle(app, pilot)
+            compact.append(screen._compact)
+        assert compact == [False, True, False]  # refilled twice
+        assert screen.selected == chosen and shown == [], shown
 
 
 def test_a_pooling_layers_work_counts_each_cell_of_its_window() -> None:

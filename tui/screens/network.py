@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -411,9 +410,11 @@ class NetworkScreen(Screen[None]):
         """Whether the table is drawn compact: the whole one is wider than the screen."""
         self._note_lines = 0
         """Lines the note took when it was last written (0: not known)."""
-        self._threads = 0
-        """Worker threads of this screen still running (``_computing``)."""
-        self._threads_lock = threading.Lock()
+        self._ticket = 0
+        """Bumped by every layer shown (and on leaving): a worker queued to start after a frame
+        starts only if no other layer was shown meanwhile."""
+        self._refitting = False
+        """Whether the table is being refilled for a new width (its cursor passes row 0)."""
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
@@ -477,9 +478,13 @@ class NetworkScreen(Screen[None]):
         table = self.table
         row = table.cursor_row
         self._set_compact(compact)
-        table.clear(columns=True)
-        self._fill_table(table)
-        table.move_cursor(row=row, animate=False)
+        self._refitting = True  # the refilled table's cursor passes row 0: not a layer chosen
+        try:
+            table.clear(columns=True)
+            self._fill_table(table)
+            table.move_cursor(row=row, animate=False)
+        finally:
+            self._refitting = False
         self._show_totals()
 
     @property
@@ -564,11 +569,14 @@ class NetworkScreen(Screen[None]):
     # -- the selected layer ----------------------------------------------------------------------
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
+        # A message about a row the cursor has left since (a refilled table's passes row 0)
+        # is not a layer chosen.
+        if event.row_key.value is not None and event.cursor_row == self.table.cursor_row:
             self._select(event.row_key.value)
 
     def _select(self, name: str) -> None:
-        self.selected = name
+        if not self._refitting:
+            self.selected = name
 
     def watch_selected(self, old: str, name: str) -> None:
         self._show_layer(name)
@@ -588,9 +596,8 @@ class NetworkScreen(Screen[None]):
     def _show_layer(self, name: str) -> None:
         """The layer's maps if they are computed; otherwise compute them in a worker."""
         net = self.network
-        # What a worker computes or draws for the layer left behind is not wanted now; told
-        # at once, it stops between two layers or two maps rather than share this frame's CPU.
-        self.app.workers.cancel_group(self, "compute")
+        self._stop_workers()
+        current = self.gallery.current  # the lit map stays lit, whichever way the maps come
         box = self.query_one("#net-maps-box")
         box.border_title = Content(self._layer_title(name))
         box.border_subtitle = ""
@@ -607,13 +614,18 @@ class NetworkScreen(Screen[None]):
             sum(layer_work(net, layer) for layer in todo) <= INLINE_WORK
             and sum(net.activation_size(layer) for layer in todo) <= INLINE_OUTPUT
         )
-        if small and not self._computing():
-            with contextlib.suppress(Exception):  # a failure is said by the worker below
-                for layer in todo:
-                    net.output(layer)
+        if small:
+            # Not while another thread is inside the network (a worker of this screen or of
+            # another view, finishing a layer it was told to stop after): the worker below
+            # waits for it instead of the event loop.
+            with net.if_free() as free:
+                if free:
+                    with contextlib.suppress(Exception):  # a failure is said by the worker
+                        for layer in todo:
+                            net.output(layer)
         if net.computed(name):
             if self._draw_cost(name) <= DRAW_INLINE:
-                self._show_maps(name)
+                self._show_maps(name, current=current)
                 return
             # Large maps already computed: the worker draws them.
             self._waiting(f"drawing the maps of {name} …")
@@ -624,7 +636,20 @@ class NetworkScreen(Screen[None]):
         # Once the key's frame is painted: the worker holds the interpreter's lock for much of
         # its time (a style per new colour, fresh memory for each output), which the frame
         # would wait for.
-        self.call_after_refresh(self._compute, name, self.gallery.current)
+        self.call_after_refresh(self._start_compute, self._ticket, name, current)
+
+    def _stop_workers(self) -> None:
+        """What a worker computes or draws for the layer left behind is not wanted now: told at
+        once, it stops between two layers or two maps rather than share the next frame's CPU,
+        and a worker still queued to start after a frame does not start."""
+        self._ticket += 1
+        self.app.workers.cancel_group(self, "compute")
+
+    def _start_compute(self, ticket: int, name: str, current: int) -> None:
+        """Start the worker for ``name`` queued by ticket ``ticket``, unless another layer was
+        shown (or the screen left) since."""
+        if ticket == self._ticket and self.is_attached:
+            self._compute(name, current)
 
     def _waiting(self, text: str) -> None:
         """Say ``text`` under the gallery, emptied in place, while a worker makes its maps; a
@@ -644,23 +669,6 @@ class NetworkScreen(Screen[None]):
         tiling = self.gallery.tiling_for(shape, self.gallery.current)
         return tiling.count * shape[1] * shape[2]
 
-    def _computing(self) -> bool:
-        """Whether a worker's thread of this screen is still running: it may hold the network's
-        lock, which the event loop must never wait for. (A cancelled worker counts until its
-        thread has returned: Textual calls it finished at once.)"""
-        return self._threads > 0
-
-    @contextlib.contextmanager
-    def _in_thread(self) -> Iterator[None]:
-        """Count a worker's thread as running (``_computing``) for the body's length."""
-        with self._threads_lock:
-            self._threads += 1
-        try:
-            yield
-        finally:
-            with self._threads_lock:
-                self._threads -= 1
-
     def _note(self, text: str) -> None:
         """Say ``text`` in place of the maps. A note that replaces a note of the same number
         of lines is written without laying the screen out again: the progress of a layer
@@ -676,11 +684,17 @@ class NetworkScreen(Screen[None]):
         note.display = True
         self.gallery.display = False
 
-    def _show_maps(self, name: str, prepared: Prepared | None = None) -> None:
-        out = self.network.output(name)
+    def _show_maps(
+        self, name: str, prepared: Prepared | None = None, current: int | None = None
+    ) -> None:
+        """Show ``name``'s computed maps, map ``current`` lit (the one lit now by default).
+        Reads the network without its lock: a worker may be inside it."""
+        out = self.network.cached(name)
+        if out is None:
+            return
         box = self.query_one("#net-maps-box")
         gallery = self.gallery
-        current = gallery.current
+        current = gallery.current if current is None else current
         if out.ndim == 3:
             span, tiles = prepared if prepared is not None else (None, None)
             gallery.set_maps(out, span=span, tiles=tiles)
@@ -700,9 +714,9 @@ class NetworkScreen(Screen[None]):
 
     def _show_map_subtitle(self) -> None:
         name = self.selected
-        if not name or not self.network.computed(name):
+        out = self.network.cached(name) if name else None
+        if out is None:
             return
-        out = self.network.output(name)
         box = self.query_one("#net-maps-box")
         if out.ndim != 3:
             lo, hi = float(out.min()), float(out.max())
@@ -724,17 +738,15 @@ class NetworkScreen(Screen[None]):
         draw the gallery's page of its maps (map ``current`` lit) when they are large. A newer
         request cancels this one between two layers."""
         net = self.network
-        with self._in_thread():
-            try:
-                if not self._run(name, needed_layers(net, name)):
-                    return
-                prepared = self._prepare(name, current)
-            except Exception as e:  # an overflow, a missing weight: said in the box, not raised
-                error = " ".join(str(e).split()) or type(e).__name__
-                self._from_thread(self._failed, name, error)
+        try:
+            if not self._run(name, needed_layers(net, name)):
                 return
+            prepared = self._prepare(name, current)
+        except Exception as e:  # an overflow, a missing weight: said in the box, not raised
+            self._from_thread(self._failed, name, " ".join(str(e).split()) or type(e).__name__)
+            return
         if not get_current_worker().is_cancelled:
-            self._from_thread(self._computed, name, prepared)
+            self._from_thread(self._computed, name, prepared, current)
 
     def _prepare(self, name: str, current: int) -> Prepared | None:
         """In the worker: the range and the gallery's tiles of ``name``'s maps, when they are
@@ -799,12 +811,13 @@ class NetworkScreen(Screen[None]):
         if self._opening == name and self._status and self.app.screen is not self:
             self.app.notify(self._status, timeout=4)
 
-    def _computed(self, name: str, prepared: Prepared | None = None) -> None:
+    def _computed(self, name: str, prepared: Prepared | None = None, current: int = 0) -> None:
         if self.is_attached and name == self.selected:
-            self._show_maps(name, prepared)
+            self._show_maps(name, prepared, current)
 
     def _failed(self, name: str, error: str) -> None:
         if self.is_attached and name == self.selected:
+            self.query_one("#net-maps-box").border_subtitle = ""  # no longer "computing …"
             self._note(f"{name} could not be computed: {error}")
 
     # -- the input image and the class scores ----------------------------------------------------
@@ -872,11 +885,12 @@ class NetworkScreen(Screen[None]):
         net = self.network
         last = net.layers[-1]
         box = self.query_one("#net-top5-box")
-        show = net.computed(INPUT) and net.computed(last.name) and len(net.shape(last.name)) == 1
+        scores = net.cached(last.name) if net.computed(INPUT) else None
+        show = scores is not None and len(net.shape(last.name)) == 1
         box.display = show
-        if not show:
+        if scores is None or not show:
             return
-        z = np.asarray(net.output(last.name), dtype=np.float64)
+        z = np.asarray(scores, dtype=np.float64)
         if last.op == "softmax":
             probs, note = z, f"{last.name} is a softmax"
         else:
@@ -973,7 +987,11 @@ class NetworkScreen(Screen[None]):
         self.app.push_screen(HelpScreen(self.simulation, keys=NETWORK_KEYS, legend=NETWORK_LEGEND))
 
     def action_back(self) -> None:
+        self._stop_workers()
         self.post_message(self.BackToList())
+
+    def on_unmount(self) -> None:
+        self._stop_workers()
 
     # -- a layer in the player -------------------------------------------------------------------
 
@@ -998,21 +1016,18 @@ class NetworkScreen(Screen[None]):
         """Compute what the layer reads, then build it as a stepping stage (float64)."""
         worker = get_current_worker()
         net = self.network
-        with self._in_thread():
-            try:
-                if not self._run(name, needed_layers(net, *net.input_names(name))):
-                    return
-                size = net.activation_size(name)
-                self._from_thread(
-                    self._opening_status,
-                    f"building {name} as a stepping stage ({size:,} outputs) …",
-                )
-                stage = net.stage(name)
-                heap.collect()  # a layer closed before: collected while the user waits
-            except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
-                error = " ".join(str(e).split()) or type(e).__name__
-                self._from_thread(self._open_failed, name, error)
+        try:
+            if not self._run(name, needed_layers(net, *net.input_names(name))):
                 return
+            size = net.activation_size(name)
+            self._from_thread(
+                self._opening_status, f"building {name} as a stepping stage ({size:,} outputs) …"
+            )
+            stage = net.stage(name)
+            heap.collect()  # a layer closed before: collected while the user waits
+        except Exception as e:  # a layer kind this build cannot step, an overflow, a limit
+            self._from_thread(self._open_failed, name, " ".join(str(e).split()) or type(e).__name__)
+            return
         if not worker.is_cancelled:
             self._from_thread(self._push_player, name, stage)
 
