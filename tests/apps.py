@@ -1,9 +1,11 @@
-"""Helpers the app tests share: a player opened on a bundled scenario, its screen, and a record
-of the frames an app paints."""
+"""Helpers the app tests share: a player opened on a bundled scenario, its screen, a record
+of the frames an app paints, and a network held by another thread."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from textual.app import App
@@ -50,3 +52,25 @@ def painted(app: App[Any], note: Callable[[Any, Any], T | None]) -> list[T]:
 def kind_of(screen: Any, renderable: Any) -> str:
     """A frame's kind for ``painted``: ``LayoutUpdate`` when the screen was laid out again."""
     return type(renderable).__name__
+
+
+@contextlib.contextmanager
+def held_by_another_thread(network: Any) -> Iterator[None]:
+    """For the body's length, another thread holds ``network``'s lock (``Network.if_free``),
+    as a worker does while it computes a layer."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with network.if_free() as free:
+            assert free
+            held.set()
+            done.wait(10)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    try:
+        assert held.wait(5)
+        yield
+    finally:
+        done.set()
+        other.join()

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from apps import held_by_another_thread
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -646,8 +647,6 @@ def test_network_stage_describe_is_plain_data_without_weights() -> None:
 def test_cached_and_if_free_never_wait_for_another_thread() -> None:
     """``cached`` reads an output without the network's lock; ``if_free`` takes the lock only
     when no other thread holds it, and says so at once."""
-    import threading
-
     layers, shape = architecture("lenet5")
     net = Network(layers, shape)
     net.init_params(0)
@@ -660,23 +659,10 @@ def test_cached_and_if_free_never_wait_for_another_thread() -> None:
             assert again
         out = net.output(first)
     assert net.cached(first) is out
-    held, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with net.if_free():
-            held.set()
-            done.wait(10)
-
-    other = threading.Thread(target=hold)
-    other.start()
-    try:
-        assert held.wait(5)
+    with held_by_another_thread(net):
         with net.if_free() as free:
             assert not free
         assert net.cached(first) is out  # read while the other thread holds the lock
         assert net.cached(net.layers[1].name) is None
-    finally:
-        done.set()
-        other.join()
     with net.if_free() as free:
         assert free

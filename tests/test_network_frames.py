@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from apps import kind_of, painted
+from apps import held_by_another_thread, kind_of, painted
 from textual.geometry import Region
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
@@ -48,6 +48,20 @@ def lenet() -> Network:
 def count_frames(app: NetsimApp) -> list[str]:
     """A list that fills with the kind of every frame ``app`` paints."""
     return painted(app, kind_of)
+
+
+def count_layouts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that fills with the class name of every widget that asks for a layout."""
+    layouts: list[str] = []
+    refresh = Widget.refresh
+
+    def counting_refresh(self: Widget, *regions: Any, **kw: Any) -> Any:
+        if kw.get("layout"):
+            layouts.append(type(self).__name__)
+        return refresh(self, *regions, **kw)
+
+    monkeypatch.setattr(Widget, "refresh", counting_refresh)
+    return layouts
 
 
 async def settle(app: NetsimApp, pilot: Any) -> None:
@@ -84,15 +98,7 @@ async def test_down_onto_a_computed_layer_with_large_maps_draws_them_off_the_eve
         return draw_tile(*args)
 
     monkeypatch.setattr(featuremaps, "draw_tile", counting_tile)
-    layouts: list[str] = []
-    refresh = Widget.refresh
-
-    def counting_refresh(self: Widget, *regions: Any, **kw: Any) -> Any:
-        if kw.get("layout"):
-            layouts.append(type(self).__name__)
-        return refresh(self, *regions, **kw)
-
-    monkeypatch.setattr(Widget, "refresh", counting_refresh)
+    layouts = count_layouts(monkeypatch)
     net, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await table_of(app, pilot)
@@ -146,15 +152,7 @@ async def test_down_onto_a_layer_with_a_large_output_paints_before_computing_it(
             app,
             lambda _, update: (kind_of(_, update), str(box.border_subtitle), net.computed(second)),
         )
-        layouts: list[str] = []
-        refresh = Widget.refresh
-
-        def counting_refresh(self: Widget, *regions: Any, **kw: Any) -> Any:
-            if kw.get("layout"):
-                layouts.append(type(self).__name__)
-            return refresh(self, *regions, **kw)
-
-        monkeypatch.setattr(Widget, "refresh", counting_refresh)
+        layouts = count_layouts(monkeypatch)
         await pilot.press("down")
         assert screen.selected == second
         assert "main" not in computed_by, "the layer was computed on the event loop"
@@ -227,23 +225,9 @@ async def test_a_thread_of_another_view_inside_the_network_is_not_waited_for() -
         screen = await table_of(app, pilot)
         second = net.layers[1].name
         assert not net.computed(second)
-        held, done = threading.Event(), threading.Event()
-
-        def hold() -> None:
-            with net.if_free() as free:
-                assert free
-                held.set()
-                done.wait(10)
-
-        other = threading.Thread(target=hold)
-        other.start()
-        try:
-            assert held.wait(5)
+        with held_by_another_thread(net):
             await pilot.press("down")  # small: on the spot, but for the thread inside
             assert screen.selected == second and not net.computed(second)
-        finally:
-            done.set()
-            other.join()
         await settle(app, pilot)
         assert net.computed(second) and screen.gallery.count == net.shape(second)[0]
 
