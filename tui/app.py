@@ -36,7 +36,8 @@ IDLE_COLLECT_SECONDS = 1.0
 """How often the app looks whether it is idle enough for the full collection Python would
 have made by then (``tui.heap.collect_when_idle``)."""
 IDLE_SECONDS = 0.5
-"""Seconds without a key, click or wheel turn after which the app counts as idle."""
+"""Seconds without an input event (a key, or any mouse event, moves included) after which the
+app counts as idle."""
 
 
 def debugging() -> bool:

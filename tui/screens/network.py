@@ -70,8 +70,8 @@ ANNOUNCE_AFTER = 0.6
 
 INLINE_WORK = 2_000_000
 """Work (``layer_work``) a layer's first visit may compute on the spot, drawn in the frame that
-moves the cursor, when no worker is computing and its output is small (``INLINE_OUTPUT``); more
-is computed in a worker once that frame is painted, with progress."""
+moves the cursor, when its output is small too (``INLINE_OUTPUT``) and no other thread is inside
+the network (``Network.if_free``); more is computed in a worker once that frame is painted."""
 
 INLINE_OUTPUT = 50_000
 """Output elements a layer's first visit may compute on the spot. Fresh memory is what costs
@@ -767,18 +767,14 @@ class NetworkScreen(Screen[None]):
         first layers take most of the time). False when the worker was cancelled."""
         worker = get_current_worker()
         net = self.network
-
-        def work(layer: str) -> int:
-            return layer_work(net, layer)
-
-        total = sum(work(layer) for layer in todo) or 1
+        total = sum(layer_work(net, layer) for layer in todo) or 1
         done = 0
         for k, layer in enumerate(todo):
             if worker.is_cancelled:
                 return False
             self._from_thread(self._progress, name, k, len(todo), done / total, layer)
             net.output(layer)
-            done += work(layer)
+            done += layer_work(net, layer)
         return not worker.is_cancelled
 
     def _from_thread(self, callback: Any, *args: Any) -> None:
