@@ -70,6 +70,11 @@ async def settle(app: NetsimApp, pilot: Any) -> None:
         await pilot.pause()
 
 
+def layer_by_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LeNet-5 computed a layer at a time as the cursor reaches it, not whole at open."""
+    monkeypatch.setattr(network_screen_module, "INLINE_WORK", 300_000)
+
+
 def lenet_app() -> tuple[Network, NetsimApp]:
     """LeNet-5 (seeded weights and input) and an app opened on its layer table."""
     net = lenet()
@@ -218,7 +223,10 @@ async def test_the_event_loop_never_waits_for_a_thread_inside_the_network(
         assert screen.gallery.count == net.shape(second)[0]
 
 
-async def test_a_thread_of_another_view_inside_the_network_is_not_waited_for() -> None:
+async def test_a_thread_of_another_view_inside_the_network_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layer_by_layer(monkeypatch)
     # The residual and gradient views compute in threads of their own on the same network.
     net, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -315,7 +323,10 @@ def test_a_pooling_layers_work_counts_each_cell_of_its_window() -> None:
         assert work == net.macs(name) + cells * net.activation_size(name)
 
 
-async def test_progress_notes_of_one_line_are_written_without_a_layout() -> None:
+async def test_progress_notes_of_one_line_are_written_without_a_layout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layer_by_layer(monkeypatch)
     _, app = lenet_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await table_of(app, pilot)

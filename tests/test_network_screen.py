@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from rich.text import Text
 
+import tui.screens.network as network_screen_module
 from engine.architectures import architecture
 from engine.core import Simulation
 from engine.network import Network, NetworkStage
@@ -105,7 +106,11 @@ def test_rows_and_totals_come_from_the_shapes_of_lenet() -> None:
     assert str(totals["size"]) == f"{sum(net.activation_size(x.name) for x in net.layers):,}"
 
 
-async def test_the_screen_opens_from_shapes_alone_without_computing_anything() -> None:
+async def test_the_screen_opens_from_shapes_alone_without_computing_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Too much work to compute whole at open (LeNet-5 is small enough: see the next test).
+    monkeypatch.setattr(network_screen_module, "INLINE_WORK", 300_000)
     net = lenet()
     app = network_app(net)
     async with app.run_test(size=SIZE) as pilot:
@@ -118,10 +123,35 @@ async def test_the_screen_opens_from_shapes_alone_without_computing_anything() -
         # Nothing but the first layer (where the cursor starts) is ever computed.
         await settle(app, pilot)
         assert [n for n in (layer.name for layer in net.layers) if net.computed(n)] == ["conv1"]
+        assert not screen.query_one("#net-top5-box").display
         totals = str(screen.query_one("#net-totals").render())
         assert "61,706" in totals
         info = str(screen.query_one("#net-info").render())
         assert "seeded weights" in info and "not trained" in info and "float32" in info
+
+
+async def test_a_small_network_is_computed_whole_before_its_first_frame() -> None:
+    # Its class scores are on screen from the start: no later key lays the screen out for them.
+    net = lenet()
+    app = network_app(net)
+    frames: list[tuple[bool, list[tuple[str, float]]]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        display = app._display
+
+        def recording(target: object, renderable: object) -> None:
+            if renderable is not None and not frames and isinstance(app.screen, NetworkScreen):
+                top5 = app.screen.query_one(TopK)
+                frames.append((app.screen.query_one("#net-top5-box").display, top5.rows))
+            display(target, renderable)  # type: ignore[arg-type]
+
+        app._display = recording  # type: ignore[method-assign]
+        await settle(app, pilot)
+        assert all(net.computed(layer.name) for layer in net.layers)
+        shown, rows = frames[0]
+        assert shown, "the first frame had no top-5 box"
+        probs = softmax(net.output(net.layers[-1].name))
+        best = int(np.argmax(probs))
+        assert rows[0] == (f"class {best}", pytest.approx(float(probs[best])))
 
 
 async def test_a_network_without_input_still_shows_its_table() -> None:
@@ -552,10 +582,16 @@ async def test_at_80_columns_the_table_is_compact_and_its_main_columns_are_on_sc
         assert table.max_scroll_x == 0
 
 
+@pytest.mark.parametrize("whole", [True, False], ids=["computed-at-open", "layer-by-layer"])
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-async def test_down_in_the_table_paints_one_frame(size: tuple[int, int]) -> None:
+async def test_down_in_the_table_paints_one_frame(
+    size: tuple[int, int], whole: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The cursor, the layer's maps and its title change in one frame, on a first visit to a
-    small layer (computed on the spot) as on a later one."""
+    small layer (computed on the spot) as on a later one. A network computed whole at open
+    shows its scores from the start, so the last layer takes one frame too."""
+    if not whole:
+        monkeypatch.setattr(network_screen_module, "INLINE_WORK", 300_000)
     app = network_app(lenet())
     async with app.run_test(size=size) as pilot:
         await settle(app, pilot)
@@ -569,7 +605,8 @@ async def test_down_in_the_table_paints_one_frame(size: tuple[int, int]) -> None
             display(target, renderable)  # type: ignore[arg-type]
 
         app._display = counting  # type: ignore[method-assign]
-        for key in ["down"] * 5 + ["up"] * 3:
+        downs = len(screen.network.layers) - 1 if whole else 5  # not onto the scores' layer
+        for key in ["down"] * downs + ["up"] * 3:
             frames.clear()
             before = screen.selected
             await pilot.press(key)

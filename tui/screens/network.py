@@ -415,6 +415,8 @@ class NetworkScreen(Screen[None]):
         starts only if no other layer was shown meanwhile."""
         self._refitting = False
         """Whether the table is being refilled for a new width (its cursor passes row 0)."""
+        self._top5_of: object = ()
+        """The scores the top-5 box shows (None: none; (): not set yet)."""
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
@@ -502,6 +504,11 @@ class NetworkScreen(Screen[None]):
         self.watch(table, "scroll_x", self._show_totals)
         self._show_totals()
         self._show_input()
+        net = self.network
+        if net.computed(INPUT) and not self._no_weights():
+            # A small network is computed whole before the first frame: its class scores are
+            # on screen from the start, and no later key lays the screen out for them.
+            self._compute_if_small(needed_layers(net, net.layers[-1].name))
         self._show_top5()
         start = max(0, min(self._start, len(self.network.layers) - 1))
         table.move_cursor(row=start, animate=False)
@@ -589,9 +596,12 @@ class NetworkScreen(Screen[None]):
         return name != "" and block_of(self.network, name) is not None
 
     def _layer_title(self, name: str) -> str:
-        net = self.network
-        k = net.index(name)
-        return f"{name} · {net.layers[k].op} · {out_shape_text(net.shape(name))}"
+        return f"{self._layer_name(name)} · {out_shape_text(self.network.shape(name))}"
+
+    def _layer_name(self, name: str) -> str:
+        """A layer's name and op ("conv1 · conv2d"), the op once when it is the name too."""
+        op = self.network.layers[self.network.index(name)].op
+        return name if op == name else f"{name} · {op}"
 
     def _show_layer(self, name: str) -> None:
         """The layer's maps if they are computed; otherwise compute them in a worker."""
@@ -604,25 +614,13 @@ class NetworkScreen(Screen[None]):
         if not net.computed(INPUT):
             self._note("No input: the table comes from shapes alone; there are no numbers to show.")
             return
-        if not net.params and any(net.param_count(layer.name) for layer in net.layers):
+        if self._no_weights():
             self._note(
                 "No weights: the table comes from shapes alone; there are no numbers to show."
             )
             return
         todo = needed_layers(net, name)
-        small = (
-            sum(layer_work(net, layer) for layer in todo) <= INLINE_WORK
-            and sum(net.activation_size(layer) for layer in todo) <= INLINE_OUTPUT
-        )
-        if small:
-            # Not while another thread is inside the network (a worker of this screen or of
-            # another view, finishing a layer it was told to stop after): the worker below
-            # waits for it instead of the event loop.
-            with net.if_free() as free:
-                if free:
-                    with contextlib.suppress(Exception):  # a failure is said by the worker
-                        for layer in todo:
-                            net.output(layer)
+        self._compute_if_small(todo)
         if net.computed(name):
             if self._draw_cost(name) <= DRAW_INLINE:
                 self._show_maps(name, current=current)
@@ -637,6 +635,24 @@ class NetworkScreen(Screen[None]):
         # its time (a style per new colour, fresh memory for each output), which the frame
         # would wait for.
         self.call_after_refresh(self._start_compute, self._ticket, name, current)
+
+    def _compute_if_small(self, todo: list[str]) -> None:
+        """Compute the layers ``todo`` on the spot if together they are small (``INLINE_WORK``,
+        ``INLINE_OUTPUT``) and no other thread is inside the network (a worker of this screen
+        or of another view, finishing a layer it was told to stop after): a worker waits for
+        that thread instead of the event loop. A failure is left for the worker to say."""
+        net = self.network
+        small = (
+            sum(layer_work(net, layer) for layer in todo) <= INLINE_WORK
+            and sum(net.activation_size(layer) for layer in todo) <= INLINE_OUTPUT
+        )
+        if not small:
+            return
+        with net.if_free() as free:
+            if free:
+                with contextlib.suppress(Exception):
+                    for layer in todo:
+                        net.output(layer)
 
     def _stop_workers(self) -> None:
         """What a worker computes or draws for the layer left behind is not wanted now: told at
@@ -704,8 +720,8 @@ class NetworkScreen(Screen[None]):
             w = vector_grid(flat.size)
             gallery.set_maps(flat.reshape(-1, w)[None], captions=[f"{flat.size} values"])
             rows = flat.size // w
-            op = self.network.layers[self.network.index(name)].op
-            box.border_title = Content(f"{name} · {op} · {flat.size} values as {rows}×{w}")
+            title = f"{self._layer_name(name)} · {flat.size} values as {rows}×{w}"
+            box.border_title = Content(title)
         gallery.current = current
         self.query_one("#net-note", Static).display = False
         gallery.display = True
@@ -876,6 +892,11 @@ class NetworkScreen(Screen[None]):
         target = first_attribute(("target",), self.stage, self.simulation)
         return target if isinstance(target, int) and not isinstance(target, bool) else None
 
+    def _no_weights(self) -> bool:
+        """Whether the network has layers with weights but was given none (shapes alone)."""
+        net = self.network
+        return not net.params and any(net.param_count(layer.name) for layer in net.layers)
+
     def _show_top5(self) -> None:
         """The class scores once the last layer is computed (a vector of scores)."""
         net = self.network
@@ -884,11 +905,17 @@ class NetworkScreen(Screen[None]):
         scores = net.cached(last.name) if net.computed(INPUT) else None
         show = scores is not None and len(net.shape(last.name)) == 1
         box.display = show
-        if scores is None or not show:
-            return
+        if scores is None or not show or scores is self._top5_of:
+            return  # nothing to show, or shown already: no repaint
+        self._top5_of = scores
         z = np.asarray(scores, dtype=np.float64)
         if last.op == "softmax":
-            probs, note = z, f"{last.name} is a softmax"
+            probs = z
+            note = (
+                "the last layer is a softmax"
+                if last.name == "softmax"
+                else f"{last.name} is a softmax"
+            )
         else:
             probs, note = softmax(z), f"softmax of {last.name}'s scores"
         labels = self.labels()
