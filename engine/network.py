@@ -713,6 +713,9 @@ class Network:
         if name == INPUT:
             return self.input
         target = self.index(name)
+        done_already = self._cache.get(name)  # no wait for the lock: computed is computed
+        if done_already is not None:
+            return done_already
         with self._lock:
             if name in self._cache:
                 return self._cache[name]

@@ -291,6 +291,35 @@ async def test_the_lit_map_stays_lit_and_a_failure_clears_the_wait(
         assert str(screen.query_one("#net-maps-box").border_subtitle) == ""
 
 
+async def test_the_map_chosen_is_lit_again_after_fast_keys_and_layers_with_fewer_maps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every layer waits for a worker, its gallery emptied meanwhile: the choice is the screen's.
+    monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
+    net, app = lenet_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await table_of(app, pilot)
+        for _ in range(3):
+            await pilot.press("n")
+        with held_by_another_thread(net):  # no maps come until the block ends
+            await pilot.press("down", "down")  # the second before the first layer's maps came
+            assert screen.gallery.count == 0
+            await pilot.press("n")  # nothing to light while the gallery waits: no change
+        await settle(app, pilot)
+        assert screen.selected == net.layers[2].name and screen.gallery.current == 3
+        await pilot.press("down")  # conv2: 16 maps
+        await settle(app, pilot)
+        for _ in range(7):
+            await pilot.press("n")
+        assert screen.gallery.current == 10
+        await pilot.press("up")  # pool1 has 6 maps: its last is lit
+        await settle(app, pilot)
+        assert screen.gallery.current == 5
+        await pilot.press("down")  # conv2 again: the map chosen there
+        await settle(app, pilot)
+        assert screen.gallery.current == 10
+
+
 async def test_a_resize_that_refills_the_table_shows_no_other_layer() -> None:
     _, app = lenet_app()
     async with app.run_test(size=(200, 40)) as pilot:

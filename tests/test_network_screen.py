@@ -276,6 +276,40 @@ async def test_brackets_in_the_player_move_layer_by_layer() -> None:
         assert len(app.screen_stack) == 2
 
 
+async def test_esc_before_the_layer_asked_for_with_a_bracket_is_ready_stays_on_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    ready = threading.Event()
+    stage = Network.stage
+
+    def slow_stage(self: Network, name: str) -> object:
+        if name == "relu1":
+            ready.wait(10)
+        return stage(self, name)
+
+    monkeypatch.setattr(Network, "stage", slow_stage)
+    net = lenet()
+    app = network_app(net)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = network_screen(app)
+        await pilot.press("enter")  # conv1
+        await settle(app, pilot)
+        await pilot.press("right_square_bracket", "escape")  # relu1 is not ready yet
+        await pilot.pause()
+        assert app.screen is screen
+        ready.set()
+        await settle(app, pilot)
+        await pilot.pause(0.1)
+        assert app.screen is screen, "the layer left brought the player back"
+        assert len(app.screen_stack) == 2
+        await pilot.press("enter")  # asked for from the table, it opens as before
+        await settle(app, pilot)
+        assert isinstance(app.screen, PlayerScreen)
+
+
 async def test_bracket_back_at_the_first_layer_stays_there() -> None:
     net = lenet()
     app = network_app(net)

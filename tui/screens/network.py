@@ -406,6 +406,8 @@ class NetworkScreen(Screen[None]):
         """The layer being opened in the player, if one is."""
         self._status = ""
         """How far opening it has got."""
+        self._asked_from_player = False
+        """Whether it was asked for from the player (``]`` / ``[``), not from the table."""
         self._compact = False
         """Whether the table is drawn compact: the whole one is wider than the screen."""
         self._note_lines = 0
@@ -415,6 +417,9 @@ class NetworkScreen(Screen[None]):
         starts only if no other layer was shown meanwhile."""
         self._refitting = False
         """Whether the table is being refilled for a new width (its cursor passes row 0)."""
+        self._lit = 0
+        """The map chosen (n, N, a click): lit on every layer shown, as far as it has maps.
+        Kept here, as the gallery forgets it while it waits for a layer's maps."""
         self._top5_of: object = ()
         """The scores the top-5 box shows (None: none; (): not set yet)."""
         self._rows = layer_rows(self.network)
@@ -517,6 +522,12 @@ class NetworkScreen(Screen[None]):
         heap.settle_later(self)  # after the first frame (see tui.heap)
 
     def on_screen_resume(self) -> None:
+        if self._opening and self._asked_from_player:
+            # ] or [ in the player, then Esc before that layer was ready: the user left the
+            # player, and the layer must not bring it back.
+            self._opening = ""
+            self.app.workers.cancel_group(self, "open")
+            self._show_map_subtitle()
         self._player = None  # back from the layer's player: it is garbage (see tui.heap)
 
     def on_resize(self) -> None:
@@ -607,7 +618,7 @@ class NetworkScreen(Screen[None]):
         """The layer's maps if they are computed; otherwise compute them in a worker."""
         net = self.network
         self._stop_workers()
-        current = self.gallery.current  # the lit map stays lit, whichever way the maps come
+        current = self._lit  # the lit map stays lit, whichever way the maps come
         box = self.query_one("#net-maps-box")
         box.border_title = Content(self._layer_title(name))
         box.border_subtitle = ""
@@ -682,7 +693,7 @@ class NetworkScreen(Screen[None]):
         shape = self.network.shape(name)
         if len(shape) != 3:
             return 0
-        tiling = self.gallery.tiling_for(shape, self.gallery.current)
+        tiling = self.gallery.tiling_for(shape, self._lit)
         return tiling.count * shape[1] * shape[2]
 
     def _note(self, text: str) -> None:
@@ -746,6 +757,7 @@ class NetworkScreen(Screen[None]):
         )
 
     def on_feature_map_gallery_map_chosen(self, message: FeatureMapGallery.MapChosen) -> None:
+        self._lit = self.gallery.current
         self._show_map_subtitle()
 
     @work(thread=True, exclusive=True, group="compute")
@@ -789,6 +801,8 @@ class NetworkScreen(Screen[None]):
             if worker.is_cancelled:
                 return False
             self._from_thread(self._progress, name, k, len(todo), done / total, layer)
+            if worker.is_cancelled:  # while the event loop said how far it got
+                return False
             net.output(layer)
             done += layer_work(net, layer)
         return not worker.is_cancelled
@@ -936,8 +950,12 @@ class NetworkScreen(Screen[None]):
         table.move_cursor(row=row)
 
     def action_channel(self, direction: int) -> None:
-        """Light the next or previous map of the gallery."""
-        self.gallery.current += direction
+        """Light the next or previous map of the gallery (none while it waits for its maps)."""
+        gallery = self.gallery
+        if not gallery.count:
+            return
+        gallery.current += direction
+        self._lit = gallery.current
         self._show_map_subtitle()
 
     def action_scale(self) -> None:
@@ -1030,7 +1048,8 @@ class NetworkScreen(Screen[None]):
             return
         self._opening = name
         self._status = ""
-        if self.app.screen is not self:
+        self._asked_from_player = self.app.screen is not self
+        if self._asked_from_player:
             self.set_timer(ANNOUNCE_AFTER, lambda: self._announce(name))
         self._open(name)
 
