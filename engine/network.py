@@ -669,8 +669,8 @@ class Network:
             raise NetworkError("input", "values must be finite (no inf or nan)")
         arr.flags.writeable = False
         with self._lock:
+            self._cache.clear()  # first: ``output`` reads the cache without the lock
             self._input = arr
-            self._cache.clear()
 
     @property
     def input(self) -> np.ndarray:

@@ -664,5 +664,6 @@ def test_cached_and_if_free_never_wait_for_another_thread() -> None:
             assert not free
         assert net.cached(first) is out  # read while the other thread holds the lock
         assert net.cached(net.layers[1].name) is None
+        assert net.output(first) is out  # computed already: no wait for the lock either
     with net.if_free() as free:
         assert free

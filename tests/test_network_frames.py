@@ -315,9 +315,56 @@ async def test_the_map_chosen_is_lit_again_after_fast_keys_and_layers_with_fewer
         await pilot.press("up")  # pool1 has 6 maps: its last is lit
         await settle(app, pilot)
         assert screen.gallery.current == 5
+        await pilot.press("n")  # already the last: the choice stays
         await pilot.press("down")  # conv2 again: the map chosen there
         await settle(app, pilot)
         assert screen.gallery.current == 10
+        with held_by_another_thread(net):
+            await pilot.press("end")  # several layers to compute: a note hides the gallery
+            assert not screen.gallery.display
+            await pilot.press("n")  # the old maps behind the note are not chosen from
+        await settle(app, pilot)
+        assert screen.selected == net.layers[-1].name and screen.gallery.count == 1
+        await pilot.press("n")  # one map (a vector): nothing to move to
+        await pilot.press("home")
+        await settle(app, pilot)
+        assert screen.gallery.current == min(10, screen.gallery.count - 1)
+
+
+async def test_a_worker_told_to_stop_while_saying_its_progress_computes_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The progress is said on the event loop, where a key may cancel the worker meanwhile.
+    monkeypatch.setattr(network_screen_module, "INLINE_WORK", 0)
+    progress = NetworkScreen._progress
+
+    def cancelling(self: NetworkScreen, name: str, k: int, *args: Any) -> None:
+        progress(self, name, k, *args)
+        if name == "conv2":
+            self._stop_workers()  # as a ↓ does
+
+    monkeypatch.setattr(NetworkScreen, "_progress", cancelling)
+    # Textual calls a cancelled thread worker finished at once: wait for its thread itself.
+    finished = threading.Event()
+    run = NetworkScreen._run
+
+    def running(self: NetworkScreen, name: str, todo: list[str]) -> bool:
+        try:
+            return run(self, name, todo)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(NetworkScreen, "_run", running)
+    net = lenet()
+    app = NetsimApp(Simulation([NetworkStage(net)], title=net.title), check=False, start=3)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(500):
+            if finished.is_set():
+                break
+            await pilot.pause(0.01)
+        assert finished.is_set()
+        assert app.screen.selected == "conv2"  # type: ignore[attr-defined]
+        assert not net.computed("conv1"), "the worker computed a layer after it was stopped"
 
 
 async def test_a_resize_that_refills_the_table_shows_no_other_layer() -> None:

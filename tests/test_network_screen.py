@@ -130,23 +130,26 @@ async def test_the_screen_opens_from_shapes_alone_without_computing_anything(
         assert "seeded weights" in info and "not trained" in info and "float32" in info
 
 
-async def test_a_small_network_is_computed_whole_before_its_first_frame() -> None:
+async def test_a_small_network_is_computed_whole_before_its_first_frame(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Its class scores are on screen from the start: no later key lays the screen out for them.
     net = lenet()
     app = network_app(net)
     frames: list[tuple[bool, list[tuple[str, float]]]] = []
+    display = NetsimApp._display
+
+    def recording(self: NetsimApp, target: object, renderable: object) -> None:
+        if renderable is not None and not frames and isinstance(self.screen, NetworkScreen):
+            top5 = self.screen.query_one(TopK)
+            frames.append((self.screen.query_one("#net-top5-box").display, top5.rows))
+        display(self, target, renderable)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NetsimApp, "_display", recording)
     async with app.run_test(size=SIZE) as pilot:
-        display = app._display
-
-        def recording(target: object, renderable: object) -> None:
-            if renderable is not None and not frames and isinstance(app.screen, NetworkScreen):
-                top5 = app.screen.query_one(TopK)
-                frames.append((app.screen.query_one("#net-top5-box").display, top5.rows))
-            display(target, renderable)  # type: ignore[arg-type]
-
-        app._display = recording  # type: ignore[method-assign]
         await settle(app, pilot)
         assert all(net.computed(layer.name) for layer in net.layers)
+        assert frames, "no frame of the network screen was painted"
         shown, rows = frames[0]
         assert shown, "the first frame had no top-5 box"
         probs = softmax(net.output(net.layers[-1].name))
@@ -308,6 +311,24 @@ async def test_esc_before_the_layer_asked_for_with_a_bracket_is_ready_stays_on_t
         await pilot.press("enter")  # asked for from the table, it opens as before
         await settle(app, pilot)
         assert isinstance(app.screen, PlayerScreen)
+
+
+async def test_a_layer_asked_for_from_the_table_opens_though_a_dialog_came_over_it() -> None:
+    # Enter then ? typed ahead: the help is on top when the table's request is handled.
+    net = lenet()
+    app = network_app(net)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        screen = network_screen(app)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        screen.open_layer("relu1")
+        await pilot.press("escape")  # the help closes; the request stands
+        await settle(app, pilot)
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, PlayerScreen)
+        assert app.screen.simulation.stages[0].name == "relu1"
 
 
 async def test_bracket_back_at_the_first_layer_stays_there() -> None:

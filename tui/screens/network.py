@@ -71,7 +71,8 @@ ANNOUNCE_AFTER = 0.6
 INLINE_WORK = 2_000_000
 """Work (``layer_work``) a layer's first visit may compute on the spot, drawn in the frame that
 moves the cursor, when its output is small too (``INLINE_OUTPUT``) and no other thread is inside
-the network (``Network.if_free``); more is computed in a worker once that frame is painted."""
+the network (``Network.if_free``); more is computed in a worker once that frame is painted. A
+network whose whole forward pass is within both limits is computed as the screen opens."""
 
 INLINE_OUTPUT = 50_000
 """Output elements a layer's first visit may compute on the spot. Fresh memory is what costs
@@ -421,7 +422,7 @@ class NetworkScreen(Screen[None]):
         """The map chosen (n, N, a click): lit on every layer shown, as far as it has maps.
         Kept here, as the gallery forgets it while it waits for a layer's maps."""
         self._top5_of: object = ()
-        """The scores the top-5 box shows (None: none; (): not set yet)."""
+        """The scores the top-5 box shows (``()`` until it shows some)."""
         self._rows = layer_rows(self.network)
         self._totals = totals_row(self.network)
         self._widths = column_widths(self._rows, self._totals)
@@ -757,7 +758,7 @@ class NetworkScreen(Screen[None]):
         )
 
     def on_feature_map_gallery_map_chosen(self, message: FeatureMapGallery.MapChosen) -> None:
-        self._lit = self.gallery.current
+        self._lit = message.index  # the gallery may have been emptied for another layer since
         self._show_map_subtitle()
 
     @work(thread=True, exclusive=True, group="compute")
@@ -950,12 +951,16 @@ class NetworkScreen(Screen[None]):
         table.move_cursor(row=row)
 
     def action_channel(self, direction: int) -> None:
-        """Light the next or previous map of the gallery (none while it waits for its maps)."""
+        """Light the next or previous map of the gallery; nothing while it waits for the maps
+        of the layer chosen (emptied, or hidden by a note). The choice stays as it was at
+        either end and on a layer with a single map."""
         gallery = self.gallery
-        if not gallery.count:
+        if not gallery.display or not gallery.count or self.network.cached(self.selected) is None:
             return
+        before = gallery.current
         gallery.current += direction
-        self._lit = gallery.current
+        if gallery.current != before:
+            self._lit = gallery.current
         self._show_map_subtitle()
 
     def action_scale(self) -> None:
@@ -1040,16 +1045,17 @@ class NetworkScreen(Screen[None]):
         if event.row_key.value is not None:
             self.open_layer(event.row_key.value)
 
-    def open_layer(self, name: str) -> None:
-        """Step through layer ``name`` in the player, fed its real input."""
+    def open_layer(self, name: str, *, from_player: bool = False) -> None:
+        """Step through layer ``name`` in the player, fed its real input: over the table, or in
+        place of the player it was asked from (``]`` / ``[`` there)."""
         net = self.network
         if not net.computed(INPUT):
             self.notify("this network has no input: nothing to step through", severity="warning")
             return
         self._opening = name
         self._status = ""
-        self._asked_from_player = self.app.screen is not self
-        if self._asked_from_player:
+        self._asked_from_player = from_player
+        if from_player:
             self.set_timer(ANNOUNCE_AFTER, lambda: self._announce(name))
         self._open(name)
 
@@ -1087,6 +1093,13 @@ class NetworkScreen(Screen[None]):
 
         if self._opening != name or not self.is_attached:
             return
+        if self._asked_from_player and (
+            self._player is None or self.app.screen is not self._player
+        ):
+            # The player it was asked from is gone, or covered by a dialog: not brought back.
+            self._opening = ""
+            self._show_map_subtitle()
+            return
         self._opening = ""
         self._show_map_subtitle()
         if stage.kind not in PANELS:
@@ -1120,4 +1133,4 @@ class NetworkScreen(Screen[None]):
             self.notify(f"{layers[current].name} is the {end} layer")
             return
         self.table.move_cursor(row=target, animate=False)
-        self.open_layer(layers[target].name)
+        self.open_layer(layers[target].name, from_player=True)
