@@ -76,12 +76,12 @@ def probe(screen):
 # -- opening: launch ---------------------------------------------------------------------------
 
 
-def bench_launch(runs: int) -> dict[str, dict[str, list[Any]]]:
+def bench_launch(runs: int, scenario: str = SCENARIO) -> dict[str, dict[str, list[Any]]]:
     return alternate(
         runs,
         {
             "netsim": lambda: launch(
-                "netsim", [SCENARIO], screen="NetworkScreen", probe=TABLE_PROBE
+                "netsim", [scenario], screen="NetworkScreen", probe=TABLE_PROBE
             ),
             "minimal": lambda: launch("bare", screen="Screen"),
         },
@@ -91,11 +91,11 @@ def bench_launch(runs: int) -> dict[str, dict[str, list[Any]]]:
 # -- opening: in process -----------------------------------------------------------------------
 
 
-async def _in_process(repeats: int) -> dict[str, list[float]]:
+async def _in_process(repeats: int, scenario: str = SCENARIO) -> dict[str, list[float]]:
     import scenarios
     from tui.screens.network import NetworkScreen
 
-    path = scenarios.resolve(SCENARIO)
+    path = scenarios.resolve(scenario)
     scenarios.load(path)  # imports the loader, pydantic, the engine; reads the files once
     app = netsim_app()
     painted = FrameClock(app, lambda screen: isinstance(screen, NetworkScreen))
@@ -237,11 +237,11 @@ async def _cursor(
 # -- report ------------------------------------------------------------------------------------
 
 
-def report_open(runs: int, repeats: int) -> list[str]:
+def report_open(runs: int, repeats: int, scenario: str = SCENARIO) -> list[str]:
     misses = []
-    st = bench_launch(runs)
+    st = bench_launch(runs, scenario)
     net, mini = st["netsim"], st["minimal"]
-    print(f"Launch: `netsim {SCENARIO}` vs a minimal Textual app, {runs} launches each, medians")
+    print(f"Launch: `netsim {scenario}` vs a minimal Textual app, {runs} launches each, medians")
     for key, label in (
         ("first_frame", "spawn → first frame (table painted)"),
         ("interpreter", "  of which interpreter start-up"),
@@ -266,10 +266,10 @@ def report_open(runs: int, repeats: int) -> list[str]:
     if median(ff) > OPEN_TARGET_MS:
         misses.append("launch → table painted")
 
-    ip = asyncio.run(_in_process(repeats))
+    ip = asyncio.run(_in_process(repeats, scenario))
     print(f"In process (app running, modules imported), {repeats} repeats: median [min–max]")
     for key, label in (
-        ("load", "scenarios.load(net_vgg16)"),
+        ("load", f"scenarios.load({scenario})"),
         ("mount", "NetworkScreen pushed → first frame"),
         ("total", "load + screen to first frame"),
     ):
@@ -317,6 +317,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer launches and steps")
     parser.add_argument("--part", choices=("open", "cursor", "all"), default="all")
+    parser.add_argument(
+        "--scenario", default=SCENARIO, help="the network the open part opens (default: VGG-16)"
+    )
     opts = parser.parse_args()
     runs, repeats, steps, moves, app_steps = (
         (3, 3, 1000, 50, 10) if opts.quick else (10, 10, 20000, 300, 30)
@@ -328,7 +331,7 @@ def main() -> int:
     print(about() + "\n")
     misses = []
     if opts.part in ("open", "all"):
-        misses += report_open(runs, repeats)
+        misses += report_open(runs, repeats, opts.scenario)
     if opts.part in ("cursor", "all"):
         misses += report_cursor(steps, moves, app_steps)
     print("\ntargets missed: " + (", ".join(misses) if misses else "none"))
