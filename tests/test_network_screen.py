@@ -427,6 +427,17 @@ def test_vectors_are_drawn_as_whole_rows() -> None:
         assert n % w == 0
 
 
+def test_top_k_makes_room_for_its_note_as_it_wraps() -> None:
+    # At 80 columns the box is 22 wide: "softmax of fc3's scores" takes two lines there, and the
+    # line under it must not be cut off.
+    from textual.geometry import Size
+
+    bars = TopK()
+    bars.set_scores(np.array([0.5, 0.3, 0.2]), note="softmax of fc3's scores\n✓ true class: 7")
+    assert bars.get_content_height(Size(80, 24), Size(80, 24), 80) == 3 + 2
+    assert bars.get_content_height(Size(22, 24), Size(80, 24), 22) == 3 + 2 + 1
+
+
 def test_top_k_orders_by_probability() -> None:
     p = softmax(np.array([1.0, 3.0, 2.0, 3.0]))
     assert p.sum() == pytest.approx(1.0)

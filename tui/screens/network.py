@@ -939,7 +939,7 @@ class NetworkScreen(Screen[None]):
         target = self.target()
         if target is not None:
             name = labels[target] if labels is not None and target < len(labels) else target
-            note += f"\n✓ the input's true class: {name}"
+            note += f"\n✓ true class: {name}"
         self.query_one("#net-top5", TopK).set_scores(probs, labels, note=note, target=target)
 
     # -- keys ------------------------------------------------------------------------------------

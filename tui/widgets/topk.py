@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from rich.cells import cell_len
 from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
@@ -100,7 +101,10 @@ class TopK(Widget):
         return self._target
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._rows) + (len(self._note.splitlines()) if self._note else 0)
+        """The bars, one line each, and the note's lines as they wrap in ``width`` columns."""
+        lines = self._note.splitlines() if self._note else []
+        wrapped = sum(max(1, -(-cell_len(line) // width)) if width > 0 else 1 for line in lines)
+        return len(self._rows) + wrapped
 
     def render(self) -> Text:
         width = max(self.size.width, 20)
