@@ -214,3 +214,32 @@ async def test_a_finished_name_is_shown_whole_before_its_eos_mark() -> None:
         pool = app.screen.query_one("#bs-pool", CachedRows)
         text = "\n".join(r.text for r in pool.render_lines(Region(0, 0, *pool.outer_size)))
         assert "'thesia' <EOS>" in text
+
+
+def test_the_expansion_grid_says_when_a_row_shows_more_than_its_best_few() -> None:
+    """At 80 columns a row shows its best one or two expansions, and also every one that went on
+    (a kept hypothesis further down the row): the heading says so only when that happens."""
+    from tui.panels.beam_search import BeamView, best_first, expansion_grid
+
+    stage = scenarios.load(scenarios.resolve("caption_shapes")).stages[1]
+    assert isinstance(stage, BeamSearchStage)
+    view = BeamView(stage)
+    seen = set()
+    for i in range(len(stage)):
+        step = stage.step(i)
+        if step.record is None:
+            continue
+        heading = expansion_grid(view, step, 76).plain.splitlines()[0]
+        best = re.search(r"each row's best (\d+) of V = 12", heading)
+        assert best is not None, heading
+        few = int(best.group(1))
+        rows = step.record.expansions
+        beyond = any(
+            (h.id, k) in view.child
+            for r, h in enumerate(step.alive_before)
+            for k in best_first(rows[r])[few:]
+        )
+        assert ("and any that went on" in heading) == beyond
+        assert len(heading) <= 76
+        seen.add(beyond)
+    assert seen == {True, False}  # both cases occur in this search

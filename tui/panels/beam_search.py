@@ -145,6 +145,12 @@ def _cell_style(view: BeamView, parent: int, k: int, kept: set[int], finished: s
     return PRUNED
 
 
+def best_first(row: np.ndarray) -> list[int]:
+    """A row's token indices by log P, best first (ties to the lower index, nan last)."""
+    v = row.size
+    return [int(k) for k in np.lexsort((np.arange(v), -np.where(np.isnan(row), -np.inf, row)))]
+
+
 def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
     """Rows = the hypotheses expanded, columns = tokens, cells = cumulative log P of the
     hypothesis extended by the token: lit if kept, cyan if it finished with <EOS>, dim if
@@ -168,8 +174,15 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
             tok = shown(view.token(k))
             out.append(f"{tok:>{cw - 1}} ", style=token_style(view.token(k)))
     else:
-        out.append(" " * head)
-        out.append(f"each row's best {few} of V = {v}", style=MUTED)
+        # A row also shows every expansion that went on, however far down the row it is.
+        beyond = any(
+            (h.id, int(k)) in view.child
+            for r, h in enumerate(step.alive_before[:MAX_ROWS])
+            for k in best_first(exp[r])[few:]
+        )
+        text = f"each row's best {few} of V = {v}" + (", and any that went on" if beyond else "")
+        out.append(" " * max(0, min(head, width - len(text))))  # over the chips, if it fits
+        out.append(text, style=MUTED)
     for r in range(min(rows, MAX_ROWS)):
         h = step.alive_before[r]
         out.append("\n")
@@ -185,7 +198,7 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
                 )
                 out.append(" ")
             continue
-        order = [int(k) for k in np.lexsort((np.arange(v), -np.where(np.isnan(row), -np.inf, row)))]
+        order = best_first(row)
         # The best few, and every expansion that went on however far down the row it is.
         chips = [k for i, k in enumerate(order) if i < few or (h.id, k) in view.child]
         # Whole chips only (a token cut short, <EOS> above all, reads as another token): the
