@@ -261,37 +261,7 @@ async def test_a_worker_queued_for_a_layer_left_before_the_next_frame_never_star
         assert not isinstance(app.screen, NetworkScreen)
 
 
-async def test_the_lit_map_stays_lit_and_a_failure_clears_the_wait(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(network_screen_module, "INLINE_OUTPUT", 0)
-    net, app = lenet_app()
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await table_of(app, pilot)
-        for _ in range(3):
-            await pilot.press("n")
-        assert screen.gallery.current == 3
-        await pilot.press("down")  # relu1, computed and shown by a worker
-        await settle(app, pilot)
-        assert screen.selected == net.layers[1].name and screen.gallery.current == 3
-        assert str(screen.query_one("#net-maps-box").border_subtitle).startswith("map 3 of ")
-        third = net.layers[2].name
-        output = Network.output
-
-        def failing(self: Network, name: str, **kw: Any) -> Any:
-            if name == third:
-                raise ValueError("no such luck")
-            return output(self, name, **kw)
-
-        monkeypatch.setattr(Network, "output", failing)
-        await pilot.press("down")
-        await settle(app, pilot)
-        note = screen.query_one("#net-note")
-        assert note.display and "could not be computed: no such luck" in str(note.render())
-        assert str(screen.query_one("#net-maps-box").border_subtitle) == ""
-
-
-async def test_the_map_chosen_is_lit_again_after_fast_keys_and_layers_with_fewer_maps(
+async def test_the_map_chosen_stays_lit_through_waits_and_a_failure_clears_the_wait(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Every layer waits for a worker, its gallery emptied meanwhile: the choice is the screen's.
@@ -307,6 +277,7 @@ async def test_the_map_chosen_is_lit_again_after_fast_keys_and_layers_with_fewer
             await pilot.press("n")  # nothing to light while the gallery waits: no change
         await settle(app, pilot)
         assert screen.selected == net.layers[2].name and screen.gallery.current == 3
+        assert str(screen.query_one("#net-maps-box").border_subtitle).startswith("map 3 of ")
         await pilot.press("down")  # conv2: 16 maps
         await settle(app, pilot)
         for _ in range(7):
@@ -319,6 +290,21 @@ async def test_the_map_chosen_is_lit_again_after_fast_keys_and_layers_with_fewer
         await pilot.press("down")  # conv2 again: the map chosen there
         await settle(app, pilot)
         assert screen.gallery.current == 10
+        fifth = net.layers[4].name  # relu2, after conv2
+        output = Network.output
+
+        def failing(self: Network, name: str, **kw: Any) -> Any:
+            if name == fifth:
+                raise ValueError("no such luck")
+            return output(self, name, **kw)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Network, "output", failing)
+            await pilot.press("down")
+            await settle(app, pilot)
+            note = screen.query_one("#net-note")
+            assert note.display and "could not be computed: no such luck" in str(note.render())
+            assert str(screen.query_one("#net-maps-box").border_subtitle) == ""
         with held_by_another_thread(net):
             await pilot.press("end")  # several layers to compute: a note hides the gallery
             assert not screen.gallery.display
