@@ -166,6 +166,7 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
     out = Text(no_wrap=True, overflow="crop")
     cw = max(7, *(len(shown(tok)) + 1 for tok in view.vocabulary))
     full = v <= FULL_V and head + v * cw <= width
+    orders = [] if full else [best_first(exp[r]) for r in range(min(rows, MAX_ROWS))]
     token_w = max(len(shown(tok)) for tok in view.vocabulary)
     few = max(1, (width - head - 8) // (token_w + 9))  # "tok −12.34 " and "+N more"
     if full:
@@ -176,9 +177,9 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
     else:
         # A row also shows every expansion that went on, however far down the row it is.
         beyond = any(
-            (h.id, int(k)) in view.child
-            for r, h in enumerate(step.alive_before[:MAX_ROWS])
-            for k in best_first(exp[r])[few:]
+            (h.id, k) in view.child
+            for h, order in zip(step.alive_before, orders, strict=False)
+            for k in order[few:]
         )
         text = f"each row's best {few} of V = {v}" + (", and any that went on" if beyond else "")
         out.append(" " * max(0, min(head, width - len(text))))  # over the chips, if it fits
@@ -198,7 +199,7 @@ def expansion_grid(view: BeamView, step: BeamStep, width: int) -> Text:
                 )
                 out.append(" ")
             continue
-        order = best_first(row)
+        order = orders[r]
         # The best few, and every expansion that went on however far down the row it is.
         chips = [k for i, k in enumerate(order) if i < few or (h.id, k) in view.child]
         # Whole chips only (a token cut short, <EOS> above all, reads as another token): the

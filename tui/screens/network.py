@@ -928,7 +928,7 @@ class NetworkScreen(Screen[None]):
             probs = z
             note = (
                 "the last layer is a softmax"
-                if last.name == "softmax"
+                if last.name == last.op
                 else f"{last.name} is a softmax"
             )
         else:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from rich.cells import cell_len
 from rich.text import Text
+from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.geometry import Size
 from textual.widget import Widget
 
 from tui.numbers import clamp
+
+NOTE_WRAP: RulesMap = {"text_wrap": "wrap", "line_pad": 0, "text_overflow": "fold"}
+"""How the note under the bars wraps, for measuring its height."""
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 """Partial blocks across a cell, in eighths."""
@@ -101,10 +105,11 @@ class TopK(Widget):
         return self._target
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """The bars, one line each, and the note's lines as they wrap in ``width`` columns."""
-        lines = self._note.splitlines() if self._note else []
-        wrapped = sum(max(1, -(-cell_len(line) // width)) if width > 0 else 1 for line in lines)
-        return len(self._rows) + wrapped
+        """The bars, one line each, and the note's lines as Textual wraps them in ``width``
+        columns (at spaces)."""
+        if not self._note:
+            return len(self._rows)
+        return len(self._rows) + Content(self._note).get_height(NOTE_WRAP, max(width, 1))
 
     def render(self) -> Text:
         width = max(self.size.width, 20)
